@@ -1,0 +1,48 @@
+// bdcoord: the command line of the cluster coordinator.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/exit_codes.h"
+#include "cli/place_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "bdcoord: deploy multi-container clusters with static IPs and a shared /etc/hosts on "
+      "macvlan/ipvlan networks\n\nExit codes: 0 ok, 1 runtime or connection error, 2 invalid "
+      "spec or command line (nothing applied), 3 placement impossible"};
+  app.set_version_flag("--version", "bdcoord 0.1.0");
+  app.require_subcommand(1);
+
+  bdcoord::cli::PlaceOptions place;
+  CLI::App* place_cmd = app.add_subcommand(
+      "place",
+      "Validate a cluster spec and show where every instance would run and on which IP, "
+      "without changing anything (offline, from the spec's own hosts)");
+  place_cmd->add_option("spec", place.spec_file, "Cluster spec (cluster.yaml)")
+      ->required()
+      ->type_name("FILE");
+  place_cmd
+      ->add_option("-o,--output", place.output,
+                   "table (default), json (stable fields for tools, also what --previous "
+                   "reads) or hosts (the /etc/hosts every container gets)")
+      ->check(CLI::IsMember({"table", "json", "hosts"}))
+      ->type_name("FORMAT");
+  place_cmd
+      ->add_option("--previous", place.previous_file,
+                   "Earlier `place -o json` output: instances that still fit stay on their "
+                   "host and IP (minimal moves)")
+      ->type_name("FILE");
+  place_cmd
+      ->add_option("--show-config", place.show_config,
+                   "Print the rendered command, env and files of one instance, e.g. zk1")
+      ->type_name("NAME");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? bdcoord::cli::kExitOk : bdcoord::cli::kExitInvalidInput;
+  }
+  if (place_cmd->parsed()) return bdcoord::cli::RunPlace(place, std::cout, std::cerr);
+  return bdcoord::cli::kExitInvalidInput;
+}

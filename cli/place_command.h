@@ -1,0 +1,22 @@
+#ifndef BDCOORD_CLI_PLACE_COMMAND_H_
+#define BDCOORD_CLI_PLACE_COMMAND_H_
+
+#include <ostream>
+#include <string>
+
+namespace bdcoord::cli {
+
+struct PlaceOptions {
+  std::string spec_file;
+  std::string output = "table";  // table | json | hosts
+  std::string previous_file;     // earlier `-o json` output: keep instances where they are
+  std::string show_config;       // print the rendered config of this instance instead
+};
+
+// `bdcoord place`: plans offline from the spec's own hosts. Returns the exit code; the result
+// goes to `out`, errors to `err`.
+int RunPlace(const PlaceOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace bdcoord::cli
+
+#endif  // BDCOORD_CLI_PLACE_COMMAND_H_

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every build, test and runtime dependency from Debian 12's archive.
+# Idempotent and non-interactive; run as root.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache clang-format
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libnl-route-3-dev
+  libsqlite3-dev libkainjow-mustache-dev libsystemd-dev
+  python3 python3-grpcio python3-protobuf
+  docker.io busybox-static iproute2 debootstrap procps
+)
+
+if [[ ${EUID} -ne 0 ]]; then
+  echo "install-deps.sh: must run as root (it installs Debian packages)" >&2
+  exit 1
+fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'install ok installed' ||
+    missing+=("${pkg}")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps.sh: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
