@@ -57,15 +57,16 @@ struct Rule {
   std::string name;     // as reported in RuleFilter::rule
 };
 
-// Rank of a host inside one spread group: fewest instances in total, then fewest of the service
-// being placed, then inventory order. Unique per host, so the order is total.
+// Rank of a host inside one spread group: fewest instances of the service being placed (a soft
+// anti-affinity: Drillbits spread evenly over the DataNode hosts), then fewest instances in total,
+// then inventory order. Unique per host, so the order is total.
 struct HostKey {
-  int64_t total;
   int64_t of_service;
+  int64_t total;
   int host;
   friend bool operator>(const HostKey& a, const HostKey& b) {
-    if (a.total != b.total) return a.total > b.total;
     if (a.of_service != b.of_service) return a.of_service > b.of_service;
+    if (a.total != b.total) return a.total > b.total;
     return a.host > b.host;
   }
 };
@@ -296,7 +297,7 @@ class Scheduler {
         auto host = host_index_.find(prev->second);
         if (host == host_index_.end()) continue;
         const int h = host->second;
-        if (!eligible[h]) continue;
+        if (!eligible[h] || !FitsNow(ctx, h)) continue;
         Place(ctx, h, i);
         kept[i] = 1;
       }
@@ -334,7 +335,7 @@ class Scheduler {
     for (int h = 0; h < num_hosts_; ++h) {
       if (!eligible[h]) continue;
       group_count[group_of[h]] += of_service_[h];
-      if (FitsNow(ctx, h)) host_heaps[group_of[h]].push_back({total_[h], of_service_[h], h});
+      if (FitsNow(ctx, h)) host_heaps[group_of[h]].push_back({of_service_[h], total_[h], h});
     }
     std::vector<GroupKey> group_heap;
     for (int g = 0; g < num_groups; ++g) {
@@ -367,7 +368,7 @@ class Scheduler {
       const int h = heap.front().host;
       PopHeap(heap);
       Place(ctx, h, i);
-      if (FitsNow(ctx, h)) PushHeap(heap, HostKey{total_[h], of_service_[h], h});
+      if (FitsNow(ctx, h)) PushHeap(heap, HostKey{of_service_[h], total_[h], h});
       GroupKey key = group_heap.front();
       PopHeap(group_heap);
       if (!heap.empty()) {

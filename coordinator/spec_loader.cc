@@ -391,7 +391,7 @@ class Loader {
                             file->set_mode(0644);
                           });
           } else if (key == "volumes") {
-            LoadVolumes(value, p, field, service);
+            LoadVolumes(value, p, field, what, service);
           } else if (key == "user") {
             ReadString(value, p, field, service->mutable_user());
           } else if (key == "resources") {
@@ -419,7 +419,7 @@ class Loader {
   }
 
   void LoadVolumes(const YAML::Node& node, const std::string& path, const std::string& what,
-                   Service* service) {
+                   const std::string& owner, Service* service) {
     for (size_t i = 0; const std::string& text : ReadStringList(node, path, what)) {
       const std::vector<std::string> parts = absl::StrSplit(text, ':');
       auto* volume = service->add_volumes();
@@ -427,7 +427,7 @@ class Loader {
           (parts.size() == 2 || (parts.size() == 3 && (parts[2] == "ro" || parts[2] == "rw"))) &&
           !parts[0].empty() && absl::StartsWith(parts[1], "/");
       if (!valid) {
-        Error(node[i], absl::StrCat("volume '", text, "' of ", what, " is not SOURCE:TARGET[:ro]"),
+        Error(node[i], absl::StrCat("volume '", text, "' of ", owner, " is not SOURCE:TARGET[:ro]"),
               "name a volume or an absolute host path, then an absolute path in the container: "
               "`data{{index}}:/data`");
       } else {

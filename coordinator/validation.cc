@@ -147,6 +147,12 @@ class Validator {
       auto subnet = Cidr::Parse(network.subnet());
       if (!subnet.ok()) {
         Error(path + ".subnet", absl::StrCat("subnet of ", what, ": ", subnet.status().message()));
+        // Without a subnet only the syntax of the other fields can be checked.
+        if (auto range = Cidr::Parse(network.ip_range());
+            !network.ip_range().empty() && !range.ok()) {
+          Error(path + ".ip_range",
+                absl::StrCat("ip_range of ", what, ": ", range.status().message()));
+        }
         continue;
       }
       facts.subnet = *subnet;

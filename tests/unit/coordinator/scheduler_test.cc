@@ -263,18 +263,20 @@ TEST(SchedulerTest, ColocateWithAServicePlacedLaterInSpecOrderWaitsForIt) {
 
 TEST(SchedulerTest, DistinctHosts) {
   Cluster cluster;
-  for (const char* name : {"h1", "h2", "h3"}) cluster.AddHost(name);
-  Service& big = cluster.AddService("big", 10);
-  big.mutable_placement()->add_hosts("h2");
-  big.mutable_placement()->add_hosts("h3");
-  cluster.AddService("plain", 2);
-  Service& distinct = cluster.AddService("distinct", 2);
+  cluster.AddHost("x1", {{"zone", "x"}});
+  cluster.AddHost("y1", {{"zone", "y"}});
+  cluster.AddHost("y2", {{"zone", "y"}});
+  Service& stacked = cluster.AddService("stacked", 3);
+  stacked.mutable_placement()->set_spread("zone");
+  Service& distinct = cluster.AddService("distinct", 3);
+  distinct.mutable_placement()->set_spread("zone");
   distinct.mutable_placement()->set_distinct_hosts(true);
   ScheduleResult result = cluster.Run();
   EXPECT_THAT(result.failures, IsEmpty());
-  // Least-loaded alone puts both on the empty h1; distinct_hosts forces the second elsewhere.
-  EXPECT_THAT(cluster.HostsOf(result, 1), ElementsAre("h1", "h1"));
-  EXPECT_THAT(cluster.HostsOf(result, 2), ElementsAre("h1", "h2"));
+  // Spread alone sends the third instance back to zone x, onto x1 again. distinct_hosts forces
+  // it onto the last host of zone y (the second went to y2, less loaded than y1).
+  EXPECT_THAT(cluster.HostsOf(result, 0), ElementsAre("x1", "y1", "x1"));
+  EXPECT_THAT(cluster.HostsOf(result, 1), ElementsAre("x1", "y2", "y1"));
 }
 
 TEST(SchedulerTest, CapacityCpus) {
@@ -910,7 +912,7 @@ class ReferenceScheduler {
       int best = -1;
       auto rank = [&](int h) {
         return std::make_tuple(spread.empty() ? 0 : in_group[Value(h, spread)],
-                               spread.empty() ? "" : Value(h, spread), total_[h], count_[s][h], h);
+                               spread.empty() ? "" : Value(h, spread), count_[s][h], total_[h], h);
       };
       for (int h = 0; h < num_hosts; ++h) {
         if (passes(h) && (best < 0 || rank(h) < rank(best))) best = h;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, builds, and runs every test (ctest labels unit,
+# integration, e2e). Unit tests run under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")/.."
+
+BUILD_DIR=${BDCOORD_BUILD_DIR:-build}
+JOBS=${BDCOORD_JOBS:-$(nproc)}
+
+deploy/install-deps.sh
+
+echo "== build (${BUILD_DIR})"
+cmake -S . -B "${BUILD_DIR}" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "${BUILD_DIR}" -j "${JOBS}"
+
+echo "== build with sanitizers (${BUILD_DIR}-asan)"
+cmake -S . -B "${BUILD_DIR}-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBDCOORD_SANITIZE=ON \
+  -DBDCOORD_BUILD_BENCH=OFF >/dev/null
+cmake --build "${BUILD_DIR}-asan" -j "${JOBS}"
+
+echo "== unit tests (ASan/UBSan)"
+ctest --test-dir "${BUILD_DIR}-asan" -L unit --output-on-failure -j "${JOBS}"
+
+echo "== integration and e2e tests"
+ctest --test-dir "${BUILD_DIR}" -L 'integration|e2e' --output-on-failure
+
+echo "== all tests passed"
