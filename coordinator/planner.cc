@@ -213,18 +213,21 @@ Plan MakePlan(const LoadedSpec& loaded, const PlanOptions& options) {
 
   // Check every template once per service before placing, so a broken template is reported
   // (exit 2) even when placement would also fail.
+  // One sample peer per service is enough to find unknown names inside peer sections, and keeps
+  // the check independent of the cluster's size.
   const std::vector<std::string> known = KnownTemplateNames(spec);
   {
-    const std::vector<Host> no_hosts;
-    const bdcoord::v1::Placement unplaced = BuildPlacement(spec, ips, no_hosts, nullptr);
-    const data cluster = ClusterTemplateData(spec, unplaced);
+    bdcoord::v1::Placement samples;
     for (const Service& service : spec.services()) {
-      bdcoord::v1::PlacedInstance sample;
-      sample.set_name(InstanceName(service, 1));
-      sample.set_service(service.name());
-      sample.set_index(1);
-      sample.set_fqdn(InstanceFqdn(sample.name(), spec.domain()));
-      RenderOne(loaded, service, sample, cluster, known, &plan.diagnostics);
+      auto* sample = samples.add_instances();
+      sample->set_name(InstanceName(service, 1));
+      sample->set_service(service.name());
+      sample->set_index(1);
+      sample->set_fqdn(InstanceFqdn(sample->name(), spec.domain()));
+    }
+    const data cluster = ClusterTemplateData(spec, samples);
+    for (int s = 0; s < spec.services_size(); ++s) {
+      RenderOne(loaded, spec.services(s), samples.instances(s), cluster, known, &plan.diagnostics);
     }
   }
   if (!plan.diagnostics.empty()) return plan;
