@@ -1,0 +1,170 @@
+#ifndef BDCOORD_AGENT_DOCKER_DOCKER_CLIENT_H_
+#define BDCOORD_AGENT_DOCKER_DOCKER_CLIENT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace bdcoord::agent {
+
+// The subset of the Docker Engine API the agent uses. One real implementation
+// (docker_client_impl.h: libcurl over the unix socket); fakes live in tests/.
+// Errors carry the HTTP status as the absl code (404 NotFound, 409 AlreadyExists or
+// FailedPrecondition, 5xx Internal, socket gone Unavailable) and Docker's own message.
+
+struct DockerVersion {
+  std::string version;      // e.g. "20.10.24+dfsg1"
+  std::string api_version;  // negotiated: min(server's, ours)
+};
+
+struct DockerInfo {
+  std::string name;  // host name as dockerd sees it
+  uint32_t cpus = 0;
+  int64_t memory_bytes = 0;
+};
+
+struct NetworkConfig {
+  std::string name;
+  std::string driver;    // "macvlan" or "ipvlan"
+  std::string parent;    // host interface
+  std::string subnet;    // CIDR
+  std::string gateway;   // may be empty
+  std::string ip_range;  // may be empty
+  std::map<std::string, std::string> labels;
+};
+
+struct NetworkInfo {
+  std::string id;
+  NetworkConfig config;
+};
+
+struct Mount {
+  std::string source;  // volume name, or absolute host path for a bind mount
+  std::string target;
+  bool read_only = false;
+};
+
+struct ContainerConfig {
+  std::string name;
+  std::string image;
+  std::string hostname;
+  std::string domainname;
+  std::vector<std::string> command;  // empty: the image's default
+  std::vector<std::pair<std::string, std::string>> env;
+  std::map<std::string, std::string> labels;
+  std::string user;
+  std::string network;  // attached at create time with a static IPv4
+  std::string ipv4;
+  std::vector<Mount> mounts;
+  int64_t nano_cpus = 0;              // 0 = no limit
+  int64_t memory_bytes = 0;           // 0 = no limit
+  std::string restart_policy = "no";  // no | on-failure | always | unless-stopped
+  int restart_max_retries = 0;
+  // "name:ip" entries Docker writes into /etc/hosts at start (HostConfig.ExtraHosts), so names
+  // resolve from the first instruction on; the agent then keeps the file current in place.
+  std::vector<std::string> extra_hosts;
+};
+
+struct ContainerInfo {
+  std::string id;
+  std::string name;  // without the leading '/'
+  std::string image;
+  std::map<std::string, std::string> labels;
+  std::string state;  // created | running | paused | restarting | removing | exited | dead
+  bool running = false;
+  int exit_code = 0;
+  std::string hosts_path;  // inspect only: the file bind-mounted as /etc/hosts
+  std::string ipv4;        // inspect only: address on its network
+  std::string started_at;  // inspect only, RFC 3339
+  std::string finished_at;
+};
+
+// A file put into a container before it starts (PUT /containers/{id}/archive).
+struct ArchiveFile {
+  std::string path;  // absolute path in the container
+  std::string content;
+  uint32_t mode = 0644;
+  std::string owner;  // "uid:gid" or empty for root
+};
+
+struct LogLine {
+  enum class Stream { kStdout, kStderr };
+  Stream stream = Stream::kStdout;
+  std::string text;  // one line, without the trailing newline
+};
+
+struct LogOptions {
+  bool follow = false;
+  int64_t since_unix = 0;  // 0 = from the start
+  int tail = -1;           // -1 = all
+};
+
+struct DockerEvent {
+  std::string type;    // container, network, ...
+  std::string action;  // start, die, destroy, ...
+  std::string id;
+  std::map<std::string, std::string> attributes;  // labels, name, exitCode
+};
+
+struct ExecResult {
+  int exit_code = 0;
+  std::string output;  // stdout and stderr, demultiplexed, in order
+};
+
+class DockerClient {
+ public:
+  virtual ~DockerClient() = default;
+
+  virtual absl::StatusOr<DockerVersion> Version() = 0;
+  virtual absl::StatusOr<DockerInfo> Info() = 0;
+
+  // Creates the network, or verifies that the existing one of that name has these settings.
+  // A different existing network is an error naming each difference; it is never reused or
+  // deleted.
+  virtual absl::Status EnsureNetwork(const NetworkConfig& config) = 0;
+  virtual absl::StatusOr<std::vector<NetworkInfo>> ListNetworks(
+      const std::map<std::string, std::string>& label_filter) = 0;
+  virtual absl::Status RemoveNetwork(const std::string& name) = 0;
+
+  virtual absl::StatusOr<bool> ImageExists(const std::string& image) = 0;
+
+  virtual absl::Status CreateVolume(const std::string& name,
+                                    const std::map<std::string, std::string>& labels) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> ListVolumes() = 0;
+
+  // Returns the container id.
+  virtual absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) = 0;
+  virtual absl::Status PutFiles(const std::string& id, const std::vector<ArchiveFile>& files) = 0;
+  virtual absl::Status StartContainer(const std::string& id) = 0;
+  virtual absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) = 0;
+  virtual absl::Status RemoveContainer(const std::string& id, bool force) = 0;
+  virtual absl::StatusOr<ContainerInfo> InspectContainer(const std::string& id_or_name) = 0;
+  // All containers (running or not) whose labels match every entry of the filter.
+  virtual absl::StatusOr<std::vector<ContainerInfo>> ListContainers(
+      const std::map<std::string, std::string>& label_filter) = 0;
+
+  // Calls on_line for each line until the stream ends or on_line returns false.
+  virtual absl::Status Logs(const std::string& id, const LogOptions& options,
+                            const std::function<bool(const LogLine&)>& on_line) = 0;
+  // Streams events whose labels match the filter until on_event returns false or the
+  // connection drops (the caller reconnects).
+  virtual absl::Status Events(const std::map<std::string, std::string>& label_filter,
+                              const std::function<bool(const DockerEvent&)>& on_event) = 0;
+  // Runs `command` in the running container as `user` ("" = the container's own user).
+  virtual absl::StatusOr<ExecResult> Exec(const std::string& id,
+                                          const std::vector<std::string>& command,
+                                          const std::string& user) = 0;
+};
+
+}  // namespace bdcoord::agent
+
+#endif  // BDCOORD_AGENT_DOCKER_DOCKER_CLIENT_H_

@@ -1,0 +1,185 @@
+// bdagent: the per-host agent. Turns the desired containers of this host into real ones through
+// the Docker Engine API and keeps every container's /etc/hosts current.
+#include <google/protobuf/util/json_util.h>
+#include <systemd/sd-daemon.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "agent/docker/docker_client_impl.h"
+#include "agent/host_facts.h"
+#include "agent/hosts_writer.h"
+#include "agent/reconciler.h"
+#include "net/link_manager_netlink.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop = true; }
+
+absl::StatusOr<bdcoord::v1::DesiredState> ReadDesired(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  bdcoord::v1::DesiredState desired;
+  const auto status = google::protobuf::util::JsonStringToMessage(text.str(), &desired);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a desired state: ", std::string(status.message())));
+  }
+  return desired;
+}
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+// Sleeps until the deadline or a signal, waking often enough to stop promptly.
+void SleepUnlessStopped(absl::Duration duration) {
+  const absl::Time deadline = absl::Now() + duration;
+  while (!g_stop && absl::Now() < deadline) {
+    absl::SleepFor(std::min(absl::Milliseconds(200), deadline - absl::Now()));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "bdagent: the bdcoord host agent. Runs the desired containers of this host through the "
+      "Docker Engine API (no SSH, no docker CLI) and keeps their /etc/hosts current."};
+  std::string socket = "/var/run/docker.sock";
+  std::string desired_file;
+  std::string config = "/etc/bdcoord/agent.yaml";
+  std::vector<std::string> label_flags;
+  bool once = false;
+  bool print_facts = false;
+  double interval_seconds = 10;
+  int parallelism = 4;
+  std::string log_level = "info";
+  app.add_option("--docker-socket", socket, "Docker Engine API socket")->capture_default_str();
+  app.add_option("--desired", desired_file,
+                 "Run from a desired-state file (DesiredState as JSON, see proto/bdcoord/v1/"
+                 "agent.proto) instead of a coordinator; re-read when it changes")
+      ->type_name("FILE");
+  app.add_option("--config", config, "Agent config with `labels: {rack: r1}`")
+      ->capture_default_str();
+  app.add_option("--label", label_flags, "Host label KEY=VALUE (repeatable; wins over --config)");
+  app.add_flag("--once", once, "Reconcile once, print every instance's status as JSON, exit");
+  app.add_flag("--facts", print_facts, "Print this host's facts as JSON and exit");
+  app.add_option("--interval", interval_seconds, "Seconds between reconcile passes")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--parallelism", parallelism, "Instances worked on at once")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  auto logger = spdlog::default_logger()->clone("bdagent");
+
+  auto labels = bdcoord::agent::LoadLabels(config, label_flags);
+  if (!labels.ok()) {
+    std::cerr << "bdagent: " << labels.status().message() << "\n";
+    return 2;
+  }
+  bdcoord::agent::DockerClientOptions docker_options;
+  docker_options.socket_path = socket;
+  auto docker = bdcoord::agent::NewDockerClient(docker_options);
+  if (!docker.ok()) {
+    std::cerr << "bdagent: " << docker.status().message() << "\n";
+    return 1;
+  }
+  if (print_facts) {
+    std::cout << ToJson(bdcoord::agent::CollectHostFacts(docker->get(), *labels));
+    return 0;
+  }
+  if (desired_file.empty()) {
+    std::cerr << "bdagent: nothing to do: give --desired FILE.json (a coordinator connection "
+                 "comes with bdcoordd)\n";
+    return 2;
+  }
+
+  bdcoord::agent::FileHostsWriter hosts_writer;
+  bdcoord::agent::ReconcilerOptions reconciler_options;
+  reconciler_options.parallelism = parallelism;
+  const std::unique_ptr<bdcoord::net::LinkManager> links = bdcoord::net::NewNetlinkLinkManager();
+  bdcoord::agent::Reconciler reconciler(docker->get(), &hosts_writer, links.get(),
+                                        reconciler_options);
+
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  std::filesystem::file_time_type seen_mtime{};
+  bool notified = false;
+  bool docker_was_down = false;
+  do {
+    std::error_code ec;
+    const auto mtime = std::filesystem::last_write_time(desired_file, ec);
+    auto desired = ReadDesired(desired_file);
+    if (!desired.ok()) {
+      logger->error("{}", std::string(desired.status().message()));
+      if (once) return 2;
+    } else {
+      if (mtime != seen_mtime) logger->info("desired state from '{}'", desired_file);
+      seen_mtime = mtime;
+      const bdcoord::agent::ReconcileResult result = reconciler.Reconcile(*desired);
+      const bool docker_down =
+          !result.errors.empty() && result.errors.front().rfind("cannot list containers", 0) == 0;
+      if (docker_down != docker_was_down) {
+        if (docker_down) {
+          logger->error("Docker is unavailable at '{}': {}", socket, result.errors.front());
+        } else {
+          logger->info("Docker is back at '{}'", socket);
+        }
+        docker_was_down = docker_down;
+      }
+      if (result.created + result.replaced + result.removed + result.hosts_files_updated > 0) {
+        logger->info("reconciled: {} created, {} replaced, {} removed, {} hosts files updated",
+                     result.created, result.replaced, result.removed, result.hosts_files_updated);
+      }
+      if (!notified && !docker_down) {
+        sd_notify(0, "READY=1");  // a no-op without systemd
+        notified = true;
+      }
+      if (once) {
+        std::cout << "[";
+        for (size_t i = 0; i < result.statuses.size(); ++i) {
+          std::cout << (i ? ",\n" : "\n") << ToJson(result.statuses[i]);
+        }
+        std::cout << "]\n";
+        bool all_ok = result.errors.empty();
+        for (const auto& status : result.statuses) {
+          all_ok = all_ok && status.state() != bdcoord::v1::INSTANCE_STATE_FAILED;
+        }
+        return all_ok ? 0 : 1;
+      }
+    }
+    SleepUnlessStopped(absl::Seconds(interval_seconds));
+  } while (!g_stop);
+  sd_notify(0, "STOPPING=1");
+  logger->info("stopping; containers keep running");
+  return 0;
+}

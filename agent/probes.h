@@ -1,0 +1,29 @@
+#ifndef BDCOORD_AGENT_PROBES_H_
+#define BDCOORD_AGENT_PROBES_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "agent/docker/docker_client.h"
+#include "bdcoord/v1/spec.pb.h"
+
+namespace bdcoord::agent {
+
+// Where a probe looks: the container's static IP (reached through the host shim on macvlan) and
+// its id (for exec and log probes).
+struct ProbeTarget {
+  std::string ip;
+  std::string container_id;
+};
+
+// One readiness check, bounded by `timeout`: tcp connects to ip:port; http GETs
+// http://ip:port/path and wants a 2xx; exec runs the command in the container and wants exit 0;
+// log searches the container's log lines for the regex. OK means ready; otherwise the status says
+// what failed (the caller retries at the probe's interval, up to its retries).
+absl::Status CheckOnce(DockerClient* docker, const bdcoord::v1::Probe& probe,
+                       const ProbeTarget& target, absl::Duration timeout);
+
+}  // namespace bdcoord::agent
+
+#endif  // BDCOORD_AGENT_PROBES_H_

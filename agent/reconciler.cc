@@ -1,0 +1,390 @@
+#include "agent/reconciler.h"
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "spdlog/spdlog.h"
+
+namespace bdcoord::agent {
+
+using bdcoord::v1::DesiredInstance;
+using bdcoord::v1::DesiredState;
+using bdcoord::v1::InstanceState;
+using bdcoord::v1::InstanceStatus;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> Logger() {
+  static const std::shared_ptr<spdlog::logger> logger = [] {
+    auto existing = spdlog::get("reconciler");
+    return existing ? existing : spdlog::default_logger()->clone("reconciler");
+  }();
+  return logger;
+}
+
+std::string DriverName(bdcoord::v1::NetworkDriver driver) {
+  return driver == bdcoord::v1::NETWORK_DRIVER_IPVLAN ? "ipvlan" : "macvlan";
+}
+
+// "IP FQDN name" lines of the hosts map as Docker ExtraHosts ("fqdn:ip" first, so a reverse
+// lookup finds the FQDN before the short name).
+std::vector<std::string> ExtraHosts(const std::string& hosts_file) {
+  std::vector<std::string> entries;
+  for (absl::string_view line : absl::StrSplit(hosts_file, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    if (fields.size() < 2 || fields[0].find(':') != absl::string_view::npos ||
+        fields[0] == "127.0.0.1") {
+      continue;  // localhost lines: Docker writes its own
+    }
+    for (size_t i = 1; i < fields.size(); ++i) {
+      entries.push_back(absl::StrCat(fields[i], ":", fields[0]));
+    }
+  }
+  return entries;
+}
+
+std::string RestartPolicyName(const bdcoord::v1::RestartPolicy& policy) {
+  switch (policy.mode()) {
+    case bdcoord::v1::RestartPolicy::MODE_ON_FAILURE:
+      return "on-failure";
+    case bdcoord::v1::RestartPolicy::MODE_ALWAYS:
+      return "always";
+    case bdcoord::v1::RestartPolicy::MODE_UNLESS_STOPPED:
+      return "unless-stopped";
+    default:
+      return "no";
+  }
+}
+
+// Files are owned by the instance's user when it is numeric, so a non-root process can write
+// beside its config (e.g. ZooKeeper's dataDir holding myid).
+std::string FileOwner(const std::string& user) {
+  std::vector<std::string> parts = absl::StrSplit(user, ':');
+  uint32_t id = 0;
+  if (parts.empty() || !absl::SimpleAtoi(parts[0], &id)) return "";
+  if (parts.size() == 1) return absl::StrCat(parts[0], ":", parts[0]);
+  if (parts.size() == 2 && absl::SimpleAtoi(parts[1], &id)) return user;
+  return "";
+}
+
+InstanceStatus Failed(const DesiredInstance& instance, std::string message) {
+  InstanceStatus status;
+  status.set_name(instance.name());
+  status.set_service(instance.service());
+  status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+  status.set_message(std::move(message));
+  return status;
+}
+
+}  // namespace
+
+std::string SpecHash(const DesiredInstance& instance) {
+  DesiredInstance copy = instance;
+  copy.clear_spec_hash();
+  std::string bytes;
+  copy.SerializeToString(&bytes);
+  // FNV-1a: stable across processes and releases, unlike std::hash or absl::Hash.
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return absl::StrFormat("%016x", hash);
+}
+
+struct Reconciler::Outcome {
+  InstanceStatus status;
+  bool created = false;
+  bool replaced = false;
+  bool hosts_updated = false;
+};
+
+Reconciler::Reconciler(DockerClient* docker, HostsWriter* hosts_writer, net::LinkManager* links,
+                       ReconcilerOptions options)
+    : docker_(docker), hosts_writer_(hosts_writer), links_(links), options_(options) {}
+
+// Shim link names are at most 15 characters: "bdc-" and the network name, cut.
+static std::string ShimName(const std::string& network) {
+  return absl::StrCat("bdc-", network.substr(0, 11));
+}
+
+void Reconciler::SyncShims(const DesiredState& desired, ReconcileResult* result) {
+  for (const auto& network : desired.networks()) {
+    if (!network.host_shim()) continue;
+    auto address = desired.shim_addresses().find(network.name());
+    if (address == desired.shim_addresses().end() || links_ == nullptr) {
+      result->errors.push_back(
+          absl::StrCat("network '", network.name(), "' asks for a host shim but this host has ",
+                       links_ == nullptr ? "no link manager" : "no shim address"));
+      continue;
+    }
+    net::ShimConfig shim;
+    shim.name = ShimName(network.name());
+    shim.parent = network.parent();
+    shim.driver = network.driver() == bdcoord::v1::NETWORK_DRIVER_IPVLAN
+                      ? net::ShimDriver::kIpvlan
+                      : net::ShimDriver::kMacvlan;
+    shim.address = address->second;
+    // Only this host's containers need the shim: the others are reached over the LAN.
+    for (const auto& instance : desired.instances()) {
+      if (instance.network() == network.name()) shim.routes.push_back(instance.ip());
+    }
+    if (absl::Status s = links_->EnsureShim(shim); !s.ok()) {
+      result->errors.push_back(
+          absl::StrCat("host shim of network '", network.name(), "': ", s.message()));
+    }
+  }
+}
+
+ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
+  ReconcileResult result;
+  auto managed = docker_->ListContainers({{kClusterLabel, desired.cluster()}});
+  if (!managed.ok()) {
+    // Without the current state nothing can be decided safely: report, change nothing.
+    result.errors.push_back(absl::StrCat("cannot list containers: ", managed.status().message()));
+    for (const auto& instance : desired.instances()) {
+      result.statuses.push_back(
+          Failed(instance, absl::StrCat("Docker is unavailable: ", managed.status().message())));
+    }
+    return result;
+  }
+
+  absl::flat_hash_map<std::string, std::string> network_errors;
+  for (const auto& network : desired.networks()) {
+    NetworkConfig config;
+    config.name = network.name();
+    config.driver = DriverName(network.driver());
+    config.parent = network.parent();
+    config.subnet = network.subnet();
+    config.gateway = network.gateway();
+    config.ip_range = network.ip_range();
+    config.labels["io.bdcoord.network"] = network.name();
+    if (absl::Status status = docker_->EnsureNetwork(config); !status.ok()) {
+      network_errors[network.name()] = std::string(status.message());
+      result.errors.push_back(absl::StrCat("network '", network.name(), "': ", status.message()));
+      Logger()->error("network '{}' could not be set up: {}", network.name(),
+                      std::string(status.message()));
+    }
+  }
+
+  // Independent instances in parallel, a bounded number at a time.
+  std::vector<Outcome> outcomes(desired.instances_size());
+  std::atomic<int> next{0};
+  auto worker = [&] {
+    for (int i = next++; i < desired.instances_size(); i = next++) {
+      const DesiredInstance& instance = desired.instances(i);
+      auto error = network_errors.find(instance.network());
+      outcomes[i] = ReconcileInstance(desired, instance, *managed,
+                                      error == network_errors.end() ? "" : error->second);
+    }
+  };
+  const int workers = std::max(1, std::min(options_.parallelism, desired.instances_size()));
+  std::vector<std::thread> threads;
+  for (int t = 1; t < workers; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& thread : threads) thread.join();
+
+  for (Outcome& outcome : outcomes) {
+    result.created += outcome.created;
+    result.replaced += outcome.replaced;
+    result.hosts_files_updated += outcome.hosts_updated;
+    result.statuses.push_back(std::move(outcome.status));
+  }
+
+  SyncShims(desired, &result);
+
+  // Managed containers of this cluster that are no longer desired go.
+  absl::flat_hash_set<std::string> wanted;
+  for (const auto& instance : desired.instances()) wanted.insert(instance.name());
+  for (const ContainerInfo& container : *managed) {
+    auto label = container.labels.find(kInstanceLabel);
+    if (label == container.labels.end() || wanted.contains(label->second)) continue;
+    Logger()->info("removing '{}': no longer desired", container.name);
+    if (absl::Status s = docker_->RemoveContainer(container.id, /*force=*/true); !s.ok()) {
+      result.errors.push_back(absl::StrCat("cannot remove '", container.name, "': ", s.message()));
+    } else {
+      ++result.removed;
+    }
+  }
+  return result;
+}
+
+Reconciler::Outcome Reconciler::ReconcileInstance(const DesiredState& desired,
+                                                  const DesiredInstance& instance,
+                                                  const std::vector<ContainerInfo>& managed,
+                                                  const std::string& network_error) {
+  Outcome outcome;
+  const std::string hash = instance.spec_hash().empty() ? SpecHash(instance) : instance.spec_hash();
+  const ContainerInfo* existing = nullptr;
+  for (const ContainerInfo& container : managed) {
+    auto label = container.labels.find(kInstanceLabel);
+    if (label != container.labels.end() && label->second == instance.name()) existing = &container;
+  }
+
+  if (existing != nullptr) {
+    auto label = existing->labels.find(kSpecHashLabel);
+    if (label != existing->labels.end() && label->second == hash) {
+      if (existing->state == "created") {
+        if (absl::Status s = docker_->StartContainer(existing->id); !s.ok()) {
+          outcome.status = Failed(instance, absl::StrCat("cannot start: ", s.message()));
+          return outcome;
+        }
+      }
+      outcome.status = StatusOf(instance, existing->id);
+      if (outcome.status.state() == bdcoord::v1::INSTANCE_STATE_RUNNING) {
+        outcome.hosts_updated = SyncHostsFile(existing->id, desired.hosts_file());
+      }
+      return outcome;
+    }
+    Logger()->info("replacing '{}': its spec changed", instance.name());
+    if (absl::Status s = docker_->RemoveContainer(existing->id, /*force=*/true); !s.ok()) {
+      outcome.status =
+          Failed(instance, absl::StrCat("cannot remove the old container: ", s.message()));
+      return outcome;
+    }
+    outcome.replaced = true;
+  }
+
+  if (!network_error.empty()) {
+    outcome.status = Failed(instance, absl::StrCat("network '", instance.network(),
+                                                   "' could not be set up: ", network_error));
+    return outcome;
+  }
+  // A container of that name that we do not manage is never touched.
+  if (auto other = docker_->InspectContainer(instance.name()); other.ok()) {
+    outcome.status =
+        Failed(instance, absl::StrCat("container name '", instance.name(),
+                                      "' is taken by a container bdcoord does not manage (id ",
+                                      other->id.substr(0, 12), "); rename or remove it"));
+    return outcome;
+  }
+  outcome.status = CreateAndStart(desired, instance, hash);
+  outcome.created =
+      !outcome.replaced && outcome.status.state() != bdcoord::v1::INSTANCE_STATE_FAILED;
+  return outcome;
+}
+
+InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
+                                          const DesiredInstance& instance,
+                                          const std::string& hash) {
+  auto image = docker_->ImageExists(instance.image());
+  if (!image.ok()) return Failed(instance, std::string(image.status().message()));
+  if (!*image) {
+    return Failed(instance, absl::StrCat("image '", instance.image(),
+                                         "' is not on this host: build it and `docker load` it "
+                                         "(no registry is assumed)"));
+  }
+  ContainerConfig config;
+  config.name = instance.name();
+  config.image = instance.image();
+  config.hostname = instance.name();
+  config.domainname = instance.domain();
+  config.command.assign(instance.command().begin(), instance.command().end());
+  for (const auto& env : instance.env()) config.env.emplace_back(env.name(), env.value());
+  config.labels = {{kClusterLabel, instance.cluster()},
+                   {kServiceLabel, instance.service()},
+                   {kInstanceLabel, instance.name()},
+                   {kSpecHashLabel, hash}};
+  config.user = instance.user();
+  config.network = instance.network();
+  config.ipv4 = instance.ip();
+  for (const auto& volume : instance.volumes()) {
+    if (!absl::StartsWith(volume.source(), "/")) {
+      if (absl::Status s =
+              docker_->CreateVolume(volume.source(), {{kClusterLabel, instance.cluster()}});
+          !s.ok()) {
+        return Failed(instance,
+                      absl::StrCat("cannot create volume '", volume.source(), "': ", s.message()));
+      }
+    }
+    config.mounts.push_back({volume.source(), volume.target(), volume.read_only()});
+  }
+  config.nano_cpus = instance.resources().millicpus() * 1000000;
+  config.memory_bytes = instance.resources().memory_bytes();
+  config.restart_policy = RestartPolicyName(instance.restart());
+  config.restart_max_retries = static_cast<int>(instance.restart().max_retries());
+  config.extra_hosts = ExtraHosts(desired.hosts_file());
+
+  auto id = docker_->CreateContainer(config);
+  if (!id.ok()) return Failed(instance, absl::StrCat("cannot create: ", id.status().message()));
+  if (instance.files_size() > 0) {
+    std::vector<ArchiveFile> files;
+    const std::string owner = FileOwner(instance.user());
+    for (const auto& file : instance.files()) {
+      files.push_back({file.path(), file.content(), file.mode() ? file.mode() : 0644, owner});
+    }
+    if (absl::Status s = docker_->PutFiles(*id, files); !s.ok()) {
+      return Failed(instance, absl::StrCat("cannot write files: ", s.message()));
+    }
+  }
+  if (absl::Status s = docker_->StartContainer(*id); !s.ok()) {
+    InstanceStatus status = Failed(instance, absl::StrCat("cannot start: ", s.message()));
+    status.set_container_id(*id);
+    return status;
+  }
+  Logger()->info("started '{}' on {}", instance.name(), instance.ip());
+  SyncHostsFile(*id, desired.hosts_file());
+  return StatusOf(instance, *id);
+}
+
+InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
+                                    const std::string& container_id) {
+  auto info = docker_->InspectContainer(container_id);
+  if (!info.ok()) return Failed(instance, std::string(info.status().message()));
+  InstanceStatus status;
+  status.set_name(instance.name());
+  status.set_service(instance.service());
+  status.set_container_id(info->id);
+  status.set_exit_code(info->exit_code);
+  if (info->running || info->state == "restarting") {
+    status.set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  } else if (info->state == "created") {
+    status.set_state(bdcoord::v1::INSTANCE_STATE_CREATED);
+  } else if (instance.run_once() && info->exit_code == 0) {
+    status.set_state(bdcoord::v1::INSTANCE_STATE_COMPLETED);
+  } else {
+    status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+    status.set_message(absl::StrCat("exited with code ", info->exit_code));
+    for (std::string& line : LastLogLines(info->id)) status.add_last_log_lines(std::move(line));
+  }
+  return status;
+}
+
+bool Reconciler::SyncHostsFile(const std::string& container_id, const std::string& hosts_file) {
+  if (hosts_file.empty()) return false;
+  auto info = docker_->InspectContainer(container_id);
+  if (!info.ok() || info->hosts_path.empty()) return false;
+  auto current = hosts_writer_->Read(info->hosts_path);
+  if (current.ok() && *current == hosts_file) return false;
+  if (absl::Status s = hosts_writer_->WriteInPlace(info->hosts_path, hosts_file); !s.ok()) {
+    Logger()->warn("cannot update /etc/hosts of '{}': {}", info->name, std::string(s.message()));
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::string> Reconciler::LastLogLines(const std::string& container_id) {
+  std::vector<std::string> lines;
+  LogOptions options;
+  options.tail = options_.failure_log_lines;
+  docker_
+      ->Logs(container_id, options,
+             [&](const LogLine& line) {
+               lines.push_back(line.text);
+               return true;
+             })
+      .IgnoreError();
+  return lines;
+}
+
+}  // namespace bdcoord::agent

@@ -1,0 +1,76 @@
+#ifndef BDCOORD_AGENT_RECONCILER_H_
+#define BDCOORD_AGENT_RECONCILER_H_
+
+#include <string>
+#include <vector>
+
+#include "agent/docker/docker_client.h"
+#include "agent/hosts_writer.h"
+#include "bdcoord/v1/agent.pb.h"
+#include "net/link_manager.h"
+
+namespace bdcoord::agent {
+
+// Labels on every container the agent manages. A container without them is never touched.
+inline constexpr char kClusterLabel[] = "io.bdcoord.cluster";
+inline constexpr char kServiceLabel[] = "io.bdcoord.service";
+inline constexpr char kInstanceLabel[] = "io.bdcoord.instance";
+inline constexpr char kSpecHashLabel[] = "io.bdcoord.spec-hash";
+
+struct ReconcilerOptions {
+  int parallelism = 4;  // instances worked on at once (dockerd and runc are CPU-bound)
+  int stop_timeout_seconds = 10;
+  int failure_log_lines = 20;  // last log lines reported for a failed instance
+};
+
+struct ReconcileResult {
+  std::vector<bdcoord::v1::InstanceStatus> statuses;  // one per desired instance, in order
+  int created = 0;
+  int replaced = 0;
+  int removed = 0;
+  int hosts_files_updated = 0;
+  std::vector<std::string> errors;  // problems not tied to one instance (e.g. a network)
+};
+
+// The stable hash of everything that defines an instance's container (spec_hash excluded):
+// when it changes, the container is replaced.
+std::string SpecHash(const bdcoord::v1::DesiredInstance& instance);
+
+// Turns the desired set of one cluster on this host into containers: creates what is missing,
+// replaces what changed, removes managed containers no longer desired, keeps every container's
+// /etc/hosts equal to the cluster's hosts map, and keeps a host shim (with a /32 route per local
+// container) on networks that ask for one. Idempotent: a second pass does nothing. Running
+// containers that match are left alone (an agent restart restarts nothing). Run-once instances
+// run to completion once. Per-instance errors are reported and never stop the others.
+class Reconciler {
+ public:
+  // `links` may be null when no network asks for a host shim.
+  Reconciler(DockerClient* docker, HostsWriter* hosts_writer, net::LinkManager* links = nullptr,
+             ReconcilerOptions options = {});
+
+  ReconcileResult Reconcile(const bdcoord::v1::DesiredState& desired);
+
+ private:
+  struct Outcome;
+  Outcome ReconcileInstance(const bdcoord::v1::DesiredState& desired,
+                            const bdcoord::v1::DesiredInstance& instance,
+                            const std::vector<ContainerInfo>& managed,
+                            const std::string& network_error);
+  bdcoord::v1::InstanceStatus CreateAndStart(const bdcoord::v1::DesiredState& desired,
+                                             const bdcoord::v1::DesiredInstance& instance,
+                                             const std::string& hash);
+  bdcoord::v1::InstanceStatus StatusOf(const bdcoord::v1::DesiredInstance& instance,
+                                       const std::string& container_id);
+  bool SyncHostsFile(const std::string& container_id, const std::string& hosts_file);
+  std::vector<std::string> LastLogLines(const std::string& container_id);
+  void SyncShims(const bdcoord::v1::DesiredState& desired, ReconcileResult* result);
+
+  DockerClient* docker_;
+  HostsWriter* hosts_writer_;
+  net::LinkManager* links_;
+  ReconcilerOptions options_;
+};
+
+}  // namespace bdcoord::agent
+
+#endif  // BDCOORD_AGENT_RECONCILER_H_

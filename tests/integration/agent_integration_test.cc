@@ -1,0 +1,321 @@
+// The agent's reconciler against REAL dockerd instances on the 2-host testbed (deploy/testbed.sh):
+// static IPs on one macvlan LAN across hosts, names and reverse lookups from /etc/hosts, live
+// hosts updates, restarts that restart nothing, replacement, orphans, foreign containers,
+// dockerd going away and coming back, network conflicts, and the host shim.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "agent/docker/docker_client_impl.h"
+#include "agent/hosts_writer.h"
+#include "agent/probes.h"
+#include "agent/reconciler.h"
+#include "net/hosts_file.h"
+#include "net/link_manager_netlink.h"
+
+namespace bdcoord::agent {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr char kTestbed[] = "/run/bdcoord-testbed";
+constexpr char kCluster[] = "itagent";
+constexpr char kNetwork[] = "bdcoord-it-agent";
+constexpr char kImage[] = "bdcoord/standin:latest";
+
+std::string Socket(int host) { return absl::StrCat(kTestbed, "/host", host, "/docker.sock"); }
+
+// Polls `condition` until it holds or the deadline passes.
+bool WaitFor(const std::function<bool()>& condition, absl::Duration deadline) {
+  const absl::Time end = absl::Now() + deadline;
+  while (absl::Now() < end) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return condition();
+}
+
+struct Member {
+  std::string name;
+  int host;  // 1 or 2
+  int ip_suffix;
+};
+
+class AgentIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (int host : {1, 2}) {
+      ASSERT_TRUE(std::filesystem::exists(Socket(host)))
+          << Socket(host) << " is missing: run `deploy/testbed.sh up 2` (ctest does it)";
+      DockerClientOptions options;
+      options.socket_path = Socket(host);
+      auto client = NewDockerClient(options);
+      ASSERT_TRUE(client.ok()) << client.status();
+      docker_[host] = std::move(*client);
+    }
+  }
+
+  void TearDown() override {
+    // Leave the testbed as we found it: no containers of ours, no network of ours.
+    for (int host : {1, 2}) {
+      if (!docker_[host]) continue;
+      Reconciler(docker_[host].get(), &hosts_).Reconcile(Empty());
+      if (auto foreign = docker_[host]->InspectContainer("bdcoord-it-foreign"); foreign.ok()) {
+        docker_[host]->RemoveContainer(foreign->id, true).IgnoreError();
+      }
+      docker_[host]->RemoveNetwork(kNetwork).IgnoreError();
+    }
+  }
+
+  bdcoord::v1::DesiredState Empty() const {
+    bdcoord::v1::DesiredState desired;
+    desired.set_cluster(kCluster);
+    return desired;
+  }
+
+  // The desired state of `host` for a cluster of `members` spread over both hosts.
+  bdcoord::v1::DesiredState Desired(const std::vector<Member>& members, int host) const {
+    bdcoord::v1::DesiredState desired = Empty();
+    auto* network = desired.add_networks();
+    network->set_name(kNetwork);
+    network->set_driver(bdcoord::v1::NETWORK_DRIVER_MACVLAN);
+    network->set_parent("eth0");
+    network->set_subnet("10.251.0.0/24");
+    network->set_ip_range("10.251.0.64/27");
+    std::vector<net::HostsEntry> entries;
+    for (const Member& m : members) {
+      const std::string ip = absl::StrCat("10.251.0.", m.ip_suffix);
+      entries.push_back({*net::Ipv4::Parse(ip), absl::StrCat(m.name, ".it.lan"), m.name});
+      if (m.host != host) continue;
+      auto* instance = desired.add_instances();
+      instance->set_cluster(kCluster);
+      instance->set_service(m.name.substr(0, 1));
+      instance->set_name(m.name);
+      instance->set_domain("it.lan");
+      instance->set_image(kImage);
+      instance->add_command("--listen");
+      instance->add_command("7000");
+      instance->set_user("1000:1000");
+      instance->set_network(kNetwork);
+      instance->set_ip(ip);
+      instance->mutable_restart()->set_mode(bdcoord::v1::RestartPolicy::MODE_ALWAYS);
+      auto* file = instance->add_files();
+      file->set_path("/conf/whoami");
+      file->set_content(m.name + "\n");
+    }
+    desired.set_hosts_file(net::RenderHostsFile(std::move(entries)));
+    return desired;
+  }
+
+  ReconcileResult Apply(const std::vector<Member>& members, int host) {
+    return Reconciler(docker_[host].get(), &hosts_).Reconcile(Desired(members, host));
+  }
+
+  ExecResult Exec(int host, const std::string& container, std::vector<std::string> command,
+                  const std::string& user = "") {
+    auto result = docker_[host]->Exec(container, command, user);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : ExecResult{-1, std::string(result.status().message())};
+  }
+
+  std::string Id(int host, const std::string& name) {
+    auto info = docker_[host]->InspectContainer(name);
+    return info.ok() ? info->id : "";
+  }
+
+  std::unique_ptr<DockerClient> docker_[3];
+  FileHostsWriter hosts_;
+};
+
+const std::vector<Member> kFour = {{"a1", 1, 70}, {"a2", 1, 71}, {"b1", 2, 72}, {"b2", 2, 73}};
+
+void ExpectAllRunning(const ReconcileResult& result) {
+  EXPECT_THAT(result.errors, IsEmpty());
+  for (const auto& status : result.statuses) {
+    EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING)
+        << status.name() << ": " << status.message();
+  }
+}
+
+TEST_F(AgentIntegrationTest, ContainersOnTwoHostsReachEachOtherByNameAndReverseLookup) {
+  ExpectAllRunning(Apply(kFour, 1));
+  ExpectAllRunning(Apply(kFour, 2));
+  // Forward: a1 on host1 pings b1 on host2 by its short name and by its FQDN.
+  // ping needs a raw socket: run it as root (the service itself runs as 1000).
+  EXPECT_EQ(Exec(1, "a1", {"ping", "-c1", "-W2", "b1"}, "0").exit_code, 0);
+  EXPECT_EQ(Exec(2, "b2", {"ping", "-c1", "-W2", "a2.it.lan"}, "0").exit_code, 0);
+  // Reverse: the IP resolves to the FQDN first.
+  const ExecResult reverse = Exec(1, "a1", {"getent", "hosts", "10.251.0.72"});
+  EXPECT_EQ(reverse.exit_code, 0);
+  EXPECT_THAT(reverse.output, HasSubstr("10.251.0.72"));
+  EXPECT_THAT(reverse.output, HasSubstr("b1.it.lan b1"));
+  // The rendered file was put in before start, owned by the instance's user.
+  EXPECT_EQ(Exec(2, "b1", {"cat", "/conf/whoami"}).output, "b1\n");
+  EXPECT_EQ(Exec(1, "a1", {"id", "-u"}).output, "1000\n");
+}
+
+TEST_F(AgentIntegrationTest, NewMembersResolveInOldContainersWithoutARestart) {
+  ExpectAllRunning(Apply(kFour, 1));
+  ExpectAllRunning(Apply(kFour, 2));
+  const std::string a1 = Id(1, "a1");
+  std::vector<Member> five = kFour;
+  five.push_back({"b3", 2, 74});
+  const ReconcileResult host2 = Apply(five, 2);
+  EXPECT_EQ(host2.created, 1);
+  const ReconcileResult host1 = Apply(five, 1);
+  EXPECT_EQ(host1.created + host1.replaced, 0);
+  EXPECT_EQ(host1.hosts_files_updated, 2);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Exec(1, "a1", {"getent", "hosts", "10.251.0.74"}).output.find("b3.it.lan") !=
+               std::string::npos;
+      },
+      absl::Seconds(10)));
+  EXPECT_EQ(Exec(1, "a1", {"ping", "-c1", "-W2", "b3"}, "0").exit_code, 0);
+  EXPECT_EQ(Id(1, "a1"), a1) << "a1 must not be replaced for a membership change";
+}
+
+TEST_F(AgentIntegrationTest, ARestartedAgentRestartsNoneOfTwentyContainers) {
+  std::vector<Member> twenty;
+  for (int i = 1; i <= 20; ++i) twenty.push_back({absl::StrCat("c", i), 1, 70 + i});
+  ExpectAllRunning(Apply(twenty, 1));
+  std::map<std::string, std::string> started;
+  for (const Member& m : twenty) started[m.name] = docker_[1]->InspectContainer(m.name)->started_at;
+  const ReconcileResult again = Apply(twenty, 1);  // a fresh Reconciler: a new agent process
+  EXPECT_EQ(again.created + again.replaced + again.removed + again.hosts_files_updated, 0);
+  for (const Member& m : twenty) {
+    EXPECT_EQ(docker_[1]->InspectContainer(m.name)->started_at, started[m.name]) << m.name;
+  }
+}
+
+TEST_F(AgentIntegrationTest, AChangedSpecReplacesOnlyThatContainer) {
+  ExpectAllRunning(Apply(kFour, 1));
+  const std::string a1 = Id(1, "a1"), a2 = Id(1, "a2");
+  auto desired = Desired(kFour, 1);
+  desired.mutable_instances(1)->add_command("--log-interval");
+  desired.mutable_instances(1)->add_command("1s");
+  const ReconcileResult result = Reconciler(docker_[1].get(), &hosts_).Reconcile(desired);
+  ExpectAllRunning(result);
+  EXPECT_EQ(result.replaced, 1);
+  EXPECT_EQ(Id(1, "a1"), a1);
+  EXPECT_NE(Id(1, "a2"), a2);
+}
+
+TEST_F(AgentIntegrationTest, OrphansGoForeignContainersStay) {
+  ContainerConfig foreign;
+  foreign.name = "bdcoord-it-foreign";
+  foreign.image = kImage;
+  auto id = docker_[1]->CreateContainer(foreign);
+  ASSERT_TRUE(id.ok()) << id.status();
+  ExpectAllRunning(Apply(kFour, 1));
+  const ReconcileResult result = Apply({{"a1", 1, 70}}, 1);
+  EXPECT_EQ(result.removed, 1);
+  EXPECT_EQ(docker_[1]->InspectContainer("a2").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(docker_[1]->InspectContainer("bdcoord-it-foreign").ok());
+}
+
+TEST_F(AgentIntegrationTest, DockerdGoneIsReportedAndRecoveredFrom) {
+  ExpectAllRunning(Apply(kFour, 2));
+  const std::string pidfile = absl::StrCat(kTestbed, "/host2/docker.pid");
+  pid_t pid = 0;
+  std::ifstream(pidfile) >> pid;
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  ASSERT_TRUE(WaitFor([&] { return kill(pid, 0) != 0; }, absl::Seconds(30)));
+
+  const ReconcileResult down = Apply(kFour, 2);
+  ASSERT_FALSE(down.errors.empty());
+  EXPECT_THAT(down.errors[0], HasSubstr("cannot list containers"));
+  EXPECT_THAT(down.errors[0], HasSubstr(Socket(2)));
+  for (const auto& status : down.statuses) {
+    EXPECT_THAT(status.message(), HasSubstr("Docker is unavailable"));
+  }
+
+  // The testbed brings the dead dockerd back; restart=always brings the containers back.
+  ASSERT_EQ(std::system(BDCOORD_SOURCE_DIR "/deploy/testbed.sh up 2 >/dev/null"), 0);
+  ASSERT_TRUE(WaitFor([&] { return docker_[2]->Version().ok(); }, absl::Seconds(30)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const ReconcileResult back = Apply(kFour, 2);
+        if (!back.errors.empty()) return false;
+        for (const auto& s : back.statuses) {
+          if (s.state() != bdcoord::v1::INSTANCE_STATE_RUNNING) return false;
+        }
+        return true;
+      },
+      absl::Seconds(30)));
+}
+
+TEST_F(AgentIntegrationTest, ANetworkWithOtherSettingsIsReportedNotReused) {
+  NetworkConfig other;
+  other.name = kNetwork;
+  other.driver = "macvlan";
+  other.parent = "eth0";
+  other.subnet = "10.251.0.0/24";
+  other.ip_range = "10.251.0.96/27";
+  ASSERT_TRUE(docker_[1]->EnsureNetwork(other).ok());
+  const ReconcileResult result = Apply(kFour, 1);
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_THAT(result.errors[0], HasSubstr("network 'bdcoord-it-agent'"));
+  EXPECT_THAT(result.errors[0], HasSubstr("10.251.0.96/27"));
+  for (const auto& status : result.statuses) {
+    EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  }
+  auto list = docker_[1]->ListContainers({{kClusterLabel, kCluster}});
+  ASSERT_TRUE(list.ok());
+  EXPECT_THAT(*list, IsEmpty());
+}
+
+// Runs `body` on a thread inside the network namespace of testbed host `host`, where the agent
+// of that host runs.
+void InHostNetns(int host, const std::function<void()>& body) {
+  std::thread thread([&] {
+    const int fd = open(absl::StrCat("/var/run/netns/bdcoord-host", host).c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(setns(fd, CLONE_NEWNET), 0);
+    close(fd);
+    body();
+  });
+  thread.join();
+}
+
+TEST_F(AgentIntegrationTest, TheHostShimLetsTheHostReachItsOwnContainers) {
+  InHostNetns(1, [&] {
+    auto desired = Desired(kFour, 1);
+    bdcoord::v1::Probe tcp;
+    tcp.mutable_tcp()->set_port(7000);
+    // Without the shim the host cannot reach its own macvlan containers.
+    Reconciler plain(docker_[1].get(), &hosts_);
+    ExpectAllRunning(plain.Reconcile(desired));
+    EXPECT_FALSE(CheckOnce(docker_[1].get(), tcp, {"10.251.0.70", ""}, absl::Seconds(1)).ok());
+
+    auto links = net::NewNetlinkLinkManager();
+    desired.mutable_networks(0)->set_host_shim(true);
+    (*desired.mutable_shim_addresses())[kNetwork] = "10.251.0.250/32";
+    Reconciler shimmed(docker_[1].get(), &hosts_, links.get());
+    ExpectAllRunning(shimmed.Reconcile(desired));
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return CheckOnce(docker_[1].get(), tcp, {"10.251.0.70", ""}, absl::Seconds(1)).ok();
+        },
+        absl::Seconds(10)));
+    // Other hosts' containers were reachable all along, over the LAN.
+    EXPECT_TRUE(links->RemoveShim("bdc-bdcoord-it-").ok());
+  });
+}
+
+}  // namespace
+}  // namespace bdcoord::agent

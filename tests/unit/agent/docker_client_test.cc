@@ -1,0 +1,1496 @@
+// Unit tests of the Docker client: the tar builder, the stream parsers, and the client itself
+// against a fake dockerd (a small HTTP/1.1 server on a unix socket in a temp dir).
+
+#include "agent/docker/docker_client.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/docker/docker_client_impl.h"
+#include "agent/docker/stream_frames.h"
+#include "agent/docker/tar.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace bdcoord::agent {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using json = nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------
+// A reader of ustar archives, to check BuildTar's output byte by byte.
+
+struct TarEntry {
+  std::string name;  // prefix + "/" + name when a prefix is set
+  std::string prefix_field;
+  std::string name_field;
+  char type = 0;
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int64_t mtime = 0;
+  std::string content;
+};
+
+uint64_t Octal(absl::string_view field) {
+  uint64_t value = 0;
+  for (char c : field) {
+    if (c == '\0' || c == ' ') break;
+    EXPECT_TRUE(c >= '0' && c <= '7') << "bad octal digit in '" << field << "'";
+    value = value * 8 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
+std::string CString(absl::string_view field) {
+  const size_t nul = field.find('\0');
+  return std::string(nul == absl::string_view::npos ? field : field.substr(0, nul));
+}
+
+// Parses the archive, checking every header's checksum, magic and padding, and the end marker.
+std::vector<TarEntry> ReadTar(const std::string& archive) {
+  std::vector<TarEntry> entries;
+  EXPECT_EQ(archive.size() % 512, 0u);
+  size_t at = 0;
+  while (at + 512 <= archive.size()) {
+    const absl::string_view header(archive.data() + at, 512);
+    if (header.find_first_not_of('\0') == absl::string_view::npos) {
+      // The end marker: two zero blocks, and nothing after them.
+      EXPECT_EQ(archive.size(), at + 1024);
+      EXPECT_EQ(archive.substr(at).find_first_not_of('\0'), std::string::npos);
+      return entries;
+    }
+    uint32_t sum = 0;
+    for (size_t i = 0; i < 512; ++i) {
+      sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(header[i]);
+    }
+    EXPECT_EQ(Octal(header.substr(148, 8)), sum) << "checksum of the header at " << at;
+    EXPECT_EQ(header[154], '\0');
+    EXPECT_EQ(header[155], ' ');
+    EXPECT_EQ(header.substr(257, 6), absl::string_view("ustar\0", 6));
+    EXPECT_EQ(header.substr(263, 2), "00");
+    TarEntry entry;
+    entry.name_field = CString(header.substr(0, 100));
+    entry.prefix_field = CString(header.substr(345, 155));
+    entry.name = entry.prefix_field.empty()
+                     ? entry.name_field
+                     : absl::StrCat(entry.prefix_field, "/", entry.name_field);
+    entry.mode = static_cast<uint32_t>(Octal(header.substr(100, 8)));
+    entry.uid = static_cast<uint32_t>(Octal(header.substr(108, 8)));
+    entry.gid = static_cast<uint32_t>(Octal(header.substr(116, 8)));
+    const uint64_t size = Octal(header.substr(124, 12));
+    entry.mtime = static_cast<int64_t>(Octal(header.substr(136, 12)));
+    entry.type = header[156];
+    at += 512;
+    EXPECT_LE(at + size, archive.size());
+    entry.content = archive.substr(at, size);
+    const size_t padded = (size + 511) / 512 * 512;
+    EXPECT_EQ(archive.substr(at + size, padded - size).find_first_not_of('\0'), std::string::npos);
+    at += padded;
+    entries.push_back(std::move(entry));
+  }
+  ADD_FAILURE() << "no end-of-archive marker";
+  return entries;
+}
+
+ArchiveFile File(std::string path, std::string content, uint32_t mode = 0644,
+                 std::string owner = "") {
+  ArchiveFile file;
+  file.path = std::move(path);
+  file.content = std::move(content);
+  file.mode = mode;
+  file.owner = std::move(owner);
+  return file;
+}
+
+// gmock's string matchers take std::string, not Debian's absl::string_view.
+std::string Msg(const absl::Status& status) { return std::string(status.message()); }
+
+std::vector<std::string> Names(const std::vector<TarEntry>& entries) {
+  std::vector<std::string> names;
+  for (const TarEntry& entry : entries) names.push_back(entry.name);
+  return names;
+}
+
+TEST(TarTest, FileWithParentDirectories) {
+  TarOptions options;
+  options.mtime_unix = 1700000000;
+  absl::StatusOr<std::string> tar = BuildTar(
+      {File("/etc/zk/zoo.cfg", "tickTime=2000\n", 0640, "1000:1001"), File("/etc/zk/myid", "1\n")},
+      options);
+  ASSERT_TRUE(tar.ok()) << tar.status();
+  const std::vector<TarEntry> entries = ReadTar(*tar);
+  ASSERT_THAT(Names(entries), ElementsAre("etc/", "etc/zk/", "etc/zk/zoo.cfg", "etc/zk/myid"));
+  EXPECT_EQ(entries[0].type, '5');
+  EXPECT_EQ(entries[0].mode, 0755u);
+  EXPECT_EQ(entries[0].uid, 0u);
+  EXPECT_EQ(entries[0].content, "");
+  EXPECT_EQ(entries[1].type, '5');
+  EXPECT_EQ(entries[2].type, '0');
+  EXPECT_EQ(entries[2].mode, 0640u);
+  EXPECT_EQ(entries[2].uid, 1000u);
+  EXPECT_EQ(entries[2].gid, 1001u);
+  EXPECT_EQ(entries[2].mtime, 1700000000);
+  EXPECT_EQ(entries[2].content, "tickTime=2000\n");
+  EXPECT_EQ(entries[3].mode, 0644u);
+  EXPECT_EQ(entries[3].uid, 0u);
+  EXPECT_EQ(entries[3].gid, 0u);
+  EXPECT_EQ(entries[3].content, "1\n");
+}
+
+TEST(TarTest, WithoutParentDirectories) {
+  TarOptions options;
+  options.parent_directories = false;
+  absl::StatusOr<std::string> tar = BuildTar({File("/a/b/c", "x")}, options);
+  ASSERT_TRUE(tar.ok()) << tar.status();
+  EXPECT_THAT(Names(ReadTar(*tar)), ElementsAre("a/b/c"));
+}
+
+TEST(TarTest, FileAtTheRoot) {
+  absl::StatusOr<std::string> tar = BuildTar({File("/hello", "hi")});
+  ASSERT_TRUE(tar.ok()) << tar.status();
+  EXPECT_THAT(Names(ReadTar(*tar)), ElementsAre("hello"));
+}
+
+TEST(TarTest, ExplicitDirectoryReplacesTheImplicitParent) {
+  absl::StatusOr<std::string> tar = BuildTar(
+      {File("/data/", "", 0750, "1000:1000"), File("/data/myid", "3\n", 0600, "1000:1000")});
+  ASSERT_TRUE(tar.ok()) << tar.status();
+  const std::vector<TarEntry> entries = ReadTar(*tar);
+  ASSERT_THAT(Names(entries), ElementsAre("data/", "data/myid"));
+  EXPECT_EQ(entries[0].type, '5');
+  EXPECT_EQ(entries[0].mode, 0750u);
+  EXPECT_EQ(entries[0].uid, 1000u);
+  EXPECT_EQ(entries[1].mode, 0600u);
+}
+
+TEST(TarTest, ContentIsPaddedToBlocks) {
+  const std::string big(513, 'x');
+  const std::string block(512, 'y');
+  absl::StatusOr<std::string> tar =
+      BuildTar({File("/empty", ""), File("/block", block), File("/big", big)});
+  ASSERT_TRUE(tar.ok()) << tar.status();
+  // 3 headers + 0 + 1 + 2 data blocks + 2 end blocks.
+  EXPECT_EQ(tar->size(), 512u * (3 + 0 + 1 + 2 + 2));
+  const std::vector<TarEntry> entries = ReadTar(*tar);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].content, "");
+  EXPECT_EQ(entries[1].content, block);
+  EXPECT_EQ(entries[2].content, big);
+}
+
+TEST(TarTest, LongNamesUseThePrefixField) {
+  const std::string dir = absl::StrCat("/", std::string(120, 'd'), "/", std::string(20, 'e'));
+  const std::string name(90, 'f');
+  TarOptions options;
+  options.parent_directories = false;
+  absl::StatusOr<std::string> tar = BuildTar({File(absl::StrCat(dir, "/", name), "x")}, options);
+  ASSERT_TRUE(tar.ok()) << tar.status();
+  const std::vector<TarEntry> entries = ReadTar(*tar);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].name, absl::StrCat(dir.substr(1), "/", name));
+  EXPECT_LE(entries[0].prefix_field.size(), 155u);
+  EXPECT_LE(entries[0].name_field.size(), 100u);
+  EXPECT_FALSE(entries[0].prefix_field.empty());
+}
+
+TEST(TarTest, LongDirectoryNamesWithParents) {
+  // Parent entries longer than 100 bytes are split too, keeping their trailing '/'.
+  const std::string dir = absl::StrCat("/", std::string(60, 'a'), "/", std::string(60, 'b'));
+  absl::StatusOr<std::string> tar = BuildTar({File(absl::StrCat(dir, "/f"), "x")});
+  ASSERT_TRUE(tar.ok()) << tar.status();
+  const std::vector<TarEntry> entries = ReadTar(*tar);
+  ASSERT_THAT(Names(entries),
+              ElementsAre(absl::StrCat(std::string(60, 'a'), "/"), absl::StrCat(dir.substr(1), "/"),
+                          absl::StrCat(dir.substr(1), "/f")));
+  EXPECT_EQ(entries[1].prefix_field, std::string(60, 'a'));
+  EXPECT_EQ(entries[1].name_field, absl::StrCat(std::string(60, 'b'), "/"));
+}
+
+TEST(TarTest, ExactlyOneHundredBytesNeedsNoPrefix) {
+  const std::string name(100, 'n');
+  absl::StatusOr<std::string> tar = BuildTar({File(absl::StrCat("/", name), "x")});
+  ASSERT_TRUE(tar.ok()) << tar.status();
+  const std::vector<TarEntry> entries = ReadTar(*tar);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].name_field, name);
+  EXPECT_EQ(entries[0].prefix_field, "");
+}
+
+TEST(TarTest, NamesThatCannotBeSplit) {
+  // A final component over 100 bytes.
+  absl::StatusOr<std::string> tar =
+      BuildTar({File(absl::StrCat("/a/", std::string(101, 'x')), "")});
+  EXPECT_EQ(tar.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(tar.status()), HasSubstr("too long for a ustar header"));
+  // A directory part over 155 bytes with a short name.
+  tar = BuildTar({File(absl::StrCat("/", std::string(200, 'd'), "/f"), "")});
+  EXPECT_EQ(tar.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TarTest, RejectsBadPathsAndOwners) {
+  const std::vector<std::pair<ArchiveFile, std::string>> cases = {
+      {File("etc/x", ""), "archive path \"etc/x\": must be absolute"},
+      {File("/etc/../x", ""), "archive path \"/etc/../x\": must be normalized"},
+      {File("/etc//x", ""), "must be normalized"},
+      {File("/", ""), "names the root directory"},
+      {File("/d/", "content"), "a directory entry cannot have content"},
+      {File("/x", "", 0644, "zookeeper"), "owner \"zookeeper\" is not a numeric \"uid:gid\""},
+      {File("/x", "", 0644, "1:2:3"), "is not a numeric"},
+      {File("/x", "", 0644, "1:"), "is not a numeric"},
+      {File("/x", "", 0644, "99999999:0"), "is not a numeric"},
+  };
+  for (const auto& [file, message] : cases) {
+    absl::StatusOr<std::string> tar = BuildTar({file});
+    EXPECT_EQ(tar.status().code(), absl::StatusCode::kInvalidArgument) << file.path;
+    EXPECT_THAT(Msg(tar.status()), HasSubstr(message)) << file.path;
+  }
+  absl::StatusOr<std::string> tar = BuildTar({File("/x", "a"), File("/x", "b")});
+  EXPECT_THAT(Msg(tar.status()), HasSubstr("appears twice"));
+}
+
+TEST(TarTest, ParseOwner) {
+  EXPECT_EQ(*ParseOwner(""), std::make_pair(0u, 0u));
+  EXPECT_EQ(*ParseOwner("1000:100"), std::make_pair(1000u, 100u));
+  EXPECT_EQ(*ParseOwner("2097151:0"), std::make_pair(2097151u, 0u));
+  EXPECT_FALSE(ParseOwner("2097152:0").ok());
+  EXPECT_FALSE(ParseOwner("-1:0").ok());
+  EXPECT_FALSE(ParseOwner(":").ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stream parsers
+
+std::string Frame(uint8_t stream, absl::string_view payload) {
+  std::string out(8, '\0');
+  out[0] = static_cast<char>(stream);
+  const uint32_t size = static_cast<uint32_t>(payload.size());
+  out[4] = static_cast<char>(size >> 24);
+  out[5] = static_cast<char>(size >> 16);
+  out[6] = static_cast<char>(size >> 8);
+  out[7] = static_cast<char>(size);
+  absl::StrAppend(&out, payload);
+  return out;
+}
+
+std::string Show(const LogLine& line) {
+  return absl::StrCat(line.stream == LogLine::Stream::kStdout ? "out:" : "err:", line.text);
+}
+
+// A sample log: lines split across frames, interleaved streams, an empty frame, a frame of
+// several lines, partial last lines on both streams.
+std::string SampleStream() {
+  return absl::StrCat(Frame(1, "hello\nwor"), Frame(2, "err1\n"), Frame(1, ""),
+                      Frame(1, "ld\nthree\nfour\n"), Frame(2, "partial"), Frame(1, "last"));
+}
+
+const std::vector<std::string> kSampleLines = {"out:hello", "err:err1", "out:world",  "out:three",
+                                               "out:four",  "out:last", "err:partial"};
+
+std::vector<std::string> Demux(const std::vector<absl::string_view>& chunks) {
+  LogLineDemuxer demuxer(/*multiplexed=*/true);
+  std::vector<std::string> lines;
+  auto sink = [&](const LogLine& line) {
+    lines.push_back(Show(line));
+    return true;
+  };
+  for (absl::string_view chunk : chunks) EXPECT_TRUE(demuxer.Feed(chunk, sink));
+  EXPECT_TRUE(demuxer.Finish(sink).ok());
+  return lines;
+}
+
+TEST(LogLineDemuxerTest, WholeStream) {
+  const std::string stream = SampleStream();
+  EXPECT_EQ(Demux({stream}), kSampleLines);
+}
+
+TEST(LogLineDemuxerTest, EveryChunkingWithOneOrTwoCuts) {
+  const std::string stream = SampleStream();
+  const absl::string_view s = stream;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    ASSERT_EQ(Demux({s.substr(0, i), s.substr(i)}), kSampleLines) << "cut at " << i;
+    for (size_t j = i; j <= s.size(); ++j) {
+      ASSERT_EQ(Demux({s.substr(0, i), s.substr(i, j - i), s.substr(j)}), kSampleLines)
+          << "cuts at " << i << " and " << j;
+    }
+  }
+}
+
+TEST(LogLineDemuxerTest, ByteByByte) {
+  const std::string stream = SampleStream();
+  std::vector<absl::string_view> chunks;
+  for (size_t i = 0; i < stream.size(); ++i)
+    chunks.push_back(absl::string_view(stream).substr(i, 1));
+  EXPECT_EQ(Demux(chunks), kSampleLines);
+}
+
+TEST(LogLineDemuxerTest, StdinCountsAsStdoutAndSystemErrorAsStderr) {
+  EXPECT_THAT(Demux({absl::StrCat(Frame(0, "in\n"), Frame(3, "sys\n"))}),
+              ElementsAre("out:in", "err:sys"));
+}
+
+TEST(LogLineDemuxerTest, StopsWhenTheSinkSaysSo) {
+  const std::string stream = SampleStream();
+  LogLineDemuxer demuxer(true);
+  std::vector<std::string> lines;
+  auto sink = [&](const LogLine& line) {
+    lines.push_back(Show(line));
+    return lines.size() < 2;
+  };
+  EXPECT_FALSE(demuxer.Feed(stream, sink));
+  EXPECT_TRUE(demuxer.stopped());
+  EXPECT_FALSE(demuxer.Feed(stream, sink));
+  EXPECT_TRUE(demuxer.Finish(sink).ok());  // no flush after a stop
+  EXPECT_THAT(lines, ElementsAre("out:hello", "err:err1"));
+}
+
+TEST(LogLineDemuxerTest, MalformedHeader) {
+  LogLineDemuxer demuxer(true);
+  std::vector<std::string> lines;
+  auto sink = [&](const LogLine& line) {
+    lines.push_back(Show(line));
+    return true;
+  };
+  // A TTY stream taken for a multiplexed one.
+  EXPECT_FALSE(demuxer.Feed(absl::StrCat(Frame(1, "ok\n"), "plain text\n"), sink));
+  EXPECT_EQ(demuxer.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Msg(demuxer.status()),
+              StartsWith("malformed stream frame header at byte 11: 70 6c 61 69"));
+  EXPECT_THAT(lines, ElementsAre("out:ok"));
+  EXPECT_EQ(demuxer.Finish(sink).code(), absl::StatusCode::kInternal);
+}
+
+TEST(LogLineDemuxerTest, EndInsideAFrame) {
+  LogLineDemuxer demuxer(true);
+  std::vector<std::string> lines;
+  auto sink = [&](const LogLine& line) {
+    lines.push_back(Show(line));
+    return true;
+  };
+  const std::string frame = Frame(2, "abc\ndef");
+  EXPECT_TRUE(demuxer.Feed(frame.substr(0, frame.size() - 2), sink));
+  const absl::Status status = demuxer.Finish(sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(status.message(), "stream ended inside a frame: 2 payload bytes missing after byte 13");
+  EXPECT_THAT(lines, ElementsAre("err:abc", "err:d"));
+
+  LogLineDemuxer header_cut(true);
+  EXPECT_TRUE(header_cut.Feed(frame.substr(0, 5), sink));
+  EXPECT_EQ(header_cut.Finish(sink).message(),
+            "stream ended inside a frame header: 5 of 8 bytes after byte 0");
+}
+
+TEST(LogLineDemuxerTest, RawStreamOfATty) {
+  LogLineDemuxer demuxer(/*multiplexed=*/false);
+  std::vector<std::string> lines;
+  auto sink = [&](const LogLine& line) {
+    lines.push_back(Show(line));
+    return true;
+  };
+  EXPECT_TRUE(demuxer.Feed("one\r\ntw", sink));
+  EXPECT_TRUE(demuxer.Feed("o\r\n\r\nthree", sink));
+  EXPECT_TRUE(demuxer.Finish(sink).ok());
+  EXPECT_THAT(lines, ElementsAre("out:one", "out:two", "out:", "out:three"));
+}
+
+TEST(LogLineDemuxerTest, LongLinesAreCutTheSameWayWhateverTheChunking) {
+  const std::string stream = Frame(1, "abcdefghij\nabcd\nabcde");
+  const std::vector<std::string> want = {"out:abcd", "out:efgh", "out:ij",
+                                         "out:abcd", "out:abcd", "out:e"};
+  for (size_t i = 0; i <= stream.size(); ++i) {
+    LogLineDemuxer demuxer(true, /*max_line_bytes=*/4);
+    std::vector<std::string> lines;
+    auto sink = [&](const LogLine& line) {
+      lines.push_back(Show(line));
+      return true;
+    };
+    EXPECT_TRUE(demuxer.Feed(absl::string_view(stream).substr(0, i), sink));
+    EXPECT_TRUE(demuxer.Feed(absl::string_view(stream).substr(i), sink));
+    EXPECT_TRUE(demuxer.Finish(sink).ok());
+    EXPECT_EQ(lines, want) << "cut at " << i;
+  }
+}
+
+TEST(FrameParserTest, PayloadPiecesKeepTheirStream) {
+  const std::string stream = absl::StrCat(Frame(1, "out1"), Frame(2, "err"), Frame(1, "out2"));
+  for (size_t i = 0; i <= stream.size(); ++i) {
+    FrameParser parser;
+    std::string out;
+    std::string err;
+    auto sink = [&](StreamType type, absl::string_view payload) {
+      EXPECT_FALSE(payload.empty());
+      (type == StreamType::kStdout ? out : err).append(payload.data(), payload.size());
+      return true;
+    };
+    EXPECT_TRUE(parser.Feed(absl::string_view(stream).substr(0, i), sink));
+    EXPECT_TRUE(parser.Feed(absl::string_view(stream).substr(i), sink));
+    EXPECT_TRUE(parser.AtFrameBoundary());
+    EXPECT_TRUE(parser.Finish().ok());
+    EXPECT_EQ(out, "out1out2");
+    EXPECT_EQ(err, "err");
+  }
+}
+
+std::vector<std::string> SplitJson(const std::vector<absl::string_view>& chunks,
+                                   JsonObjectSplitter& splitter) {
+  std::vector<std::string> objects;
+  for (absl::string_view chunk : chunks) {
+    EXPECT_TRUE(splitter.Feed(chunk, [&](absl::string_view object) {
+      objects.emplace_back(object);
+      return true;
+    }));
+  }
+  return objects;
+}
+
+TEST(JsonObjectSplitterTest, EveryCut) {
+  const std::string a = R"({"status":"start","Actor":{"Attributes":{"x":"}{\"]"}}})";
+  const std::string b = R"({"n":[1,{"m":"\\"}]})";
+  const std::string stream = absl::StrCat(a, "\n", b, "\r\n", a);
+  for (size_t i = 0; i <= stream.size(); ++i) {
+    JsonObjectSplitter splitter;
+    EXPECT_THAT(
+        SplitJson({absl::string_view(stream).substr(0, i), absl::string_view(stream).substr(i)},
+                  splitter),
+        ElementsAre(a, b, a))
+        << "cut at " << i;
+    EXPECT_FALSE(splitter.HasPartial());
+  }
+}
+
+TEST(JsonObjectSplitterTest, PartialAndJunk) {
+  JsonObjectSplitter splitter;
+  EXPECT_THAT(SplitJson({"{\"a\":1}{\"b\""}, splitter), ElementsAre("{\"a\":1}"));
+  EXPECT_TRUE(splitter.HasPartial());
+
+  JsonObjectSplitter junk;
+  EXPECT_FALSE(junk.Feed("{} x", [](absl::string_view) { return true; }));
+  EXPECT_EQ(junk.status().message(), "unexpected byte 0x78 at byte 3 between JSON objects");
+
+  JsonObjectSplitter small(/*max_object_bytes=*/8);
+  EXPECT_FALSE(small.Feed("{\"aaaaaaaaaa", [](absl::string_view) { return true; }));
+  EXPECT_THAT(Msg(small.status()), StartsWith("JSON object larger than 8 bytes"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A fake dockerd: HTTP/1.1 with keep-alive on a unix socket, canned replies from a handler.
+
+struct FakeRequest {
+  std::string method;
+  std::string target;                          // path and query
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+
+  std::string Path() const { return target.substr(0, target.find('?')); }
+};
+
+struct FakeReply {
+  std::string bytes;   // written as is
+  bool close = false;  // close the connection after writing
+  bool hold = false;   // write nothing, keep the connection open
+};
+
+std::string Reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    default:
+      return "Internal Server Error";
+  }
+}
+
+FakeReply Reply(int status, const std::string& body,
+                const std::string& content_type = "application/json") {
+  FakeReply reply;
+  reply.bytes = absl::StrFormat("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+                                status, Reason(status), content_type, body.size());
+  reply.bytes += body;
+  return reply;
+}
+
+FakeReply JsonReply(int status, const json& body) { return Reply(status, body.dump()); }
+
+FakeReply ErrorReply(int status, const std::string& message) {
+  return JsonReply(status, {{"message", message}});
+}
+
+// A chunked reply; each string is one HTTP chunk.
+FakeReply ChunkedReply(int status, const std::vector<std::string>& chunks,
+                       const std::string& content_type = "application/json") {
+  FakeReply reply;
+  reply.bytes =
+      absl::StrFormat("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n",
+                      status, Reason(status), content_type);
+  for (const std::string& chunk : chunks) {
+    absl::StrAppendFormat(&reply.bytes, "%x\r\n%s\r\n", chunk.size(), chunk);
+  }
+  reply.bytes += "0\r\n\r\n";
+  return reply;
+}
+
+const json kVersion141 = {
+    {"Version", "20.10.24+dfsg1"}, {"ApiVersion", "1.41"}, {"MinAPIVersion", "1.12"}};
+
+class FakeDocker {
+ public:
+  using Handler = std::function<FakeReply(const FakeRequest&)>;
+
+  FakeDocker() {
+    char dir[] = "/tmp/fake-docker.XXXXXX";
+    EXPECT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    socket_path_ = dir_ + "/docker.sock";
+    listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket_path_.c_str(), sizeof(addr.sun_path) - 1);
+    EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
+        << std::strerror(errno);
+    EXPECT_EQ(listen(listen_fd_, 16), 0);
+    EXPECT_EQ(pipe2(wake_, O_CLOEXEC), 0);
+    thread_ = std::thread([this] { Serve(); });
+  }
+
+  ~FakeDocker() {
+    const char byte = 'x';
+    EXPECT_EQ(write(wake_[1], &byte, 1), 1);
+    thread_.join();
+    close(listen_fd_);
+    close(wake_[0]);
+    close(wake_[1]);
+    std::filesystem::remove_all(dir_);
+  }
+
+  const std::string& socket_path() const { return socket_path_; }
+  const std::string& dir() const { return dir_; }
+
+  // What GET /version answers (API 1.41 by default).
+  void SetVersion(json version) {
+    absl::MutexLock lock(&mu_);
+    version_ = std::move(version);
+  }
+
+  // Answers everything but GET /version.
+  void SetHandler(Handler handler) {
+    absl::MutexLock lock(&mu_);
+    handler_ = std::move(handler);
+  }
+
+  std::vector<FakeRequest> requests() {
+    absl::MutexLock lock(&mu_);
+    return requests_;
+  }
+  // Requests other than GET /version.
+  std::vector<FakeRequest> api_requests() {
+    std::vector<FakeRequest> out;
+    for (FakeRequest& request : requests()) {
+      if (request.target != "/version") out.push_back(std::move(request));
+    }
+    return out;
+  }
+  int connections() {
+    absl::MutexLock lock(&mu_);
+    return connections_;
+  }
+
+ private:
+  struct Connection {
+    int fd = -1;
+    std::string buffer;
+  };
+
+  FakeReply Handle(const FakeRequest& request) {
+    Handler handler;
+    json version;
+    {
+      absl::MutexLock lock(&mu_);
+      requests_.push_back(request);
+      handler = handler_;
+      version = version_;
+    }
+    if (request.target == "/version") return JsonReply(200, version);
+    if (handler) return handler(request);
+    return ErrorReply(404, "page not found");
+  }
+
+  // Parses as many complete requests as the buffer holds. Returns false to close.
+  bool Process(Connection& connection) {
+    while (true) {
+      const size_t end = connection.buffer.find("\r\n\r\n");
+      if (end == std::string::npos) return true;
+      FakeRequest request;
+      std::vector<std::string> lines = absl::StrSplit(connection.buffer.substr(0, end), "\r\n");
+      std::vector<std::string> start = absl::StrSplit(lines[0], ' ');
+      if (start.size() != 3) return false;
+      request.method = start[0];
+      request.target = start[1];
+      for (size_t i = 1; i < lines.size(); ++i) {
+        const size_t colon = lines[i].find(':');
+        if (colon == std::string::npos) continue;
+        request.headers[absl::AsciiStrToLower(lines[i].substr(0, colon))] =
+            std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
+      }
+      size_t length = 0;
+      if (auto it = request.headers.find("content-length"); it != request.headers.end()) {
+        if (!absl::SimpleAtoi(it->second, &length)) return false;
+      }
+      if (connection.buffer.size() < end + 4 + length) return true;
+      request.body = connection.buffer.substr(end + 4, length);
+      connection.buffer.erase(0, end + 4 + length);
+      const FakeReply reply = Handle(request);
+      if (reply.hold) continue;
+      size_t written = 0;
+      while (written < reply.bytes.size()) {
+        const ssize_t n = send(connection.fd, reply.bytes.data() + written,
+                               reply.bytes.size() - written, MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        written += static_cast<size_t>(n);
+      }
+      if (reply.close) return false;
+    }
+  }
+
+  void Serve() {
+    std::vector<Connection> connections;
+    while (true) {
+      std::vector<pollfd> fds = {{wake_[0], POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+      for (const Connection& c : connections) fds.push_back({c.fd, POLLIN, 0});
+      if (poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (fds[0].revents != 0) break;
+      if (fds[1].revents & POLLIN) {
+        const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) {
+          connections.push_back({fd, ""});
+          absl::MutexLock lock(&mu_);
+          ++connections_;
+        }
+      }
+      std::vector<Connection> alive;
+      for (size_t i = 0; i < connections.size(); ++i) {
+        Connection& c = connections[i];
+        bool keep = true;
+        if (i + 2 < fds.size() && fds[i + 2].revents != 0) {
+          char buffer[65536];
+          const ssize_t n = read(c.fd, buffer, sizeof(buffer));
+          if (n <= 0) {
+            keep = false;
+          } else {
+            c.buffer.append(buffer, static_cast<size_t>(n));
+            keep = Process(c);
+          }
+        }
+        if (keep) {
+          alive.push_back(std::move(c));
+        } else {
+          close(c.fd);
+        }
+      }
+      connections = std::move(alive);
+    }
+    for (const Connection& c : connections) close(c.fd);
+  }
+
+  std::string dir_;
+  std::string socket_path_;
+  int listen_fd_ = -1;
+  int wake_[2] = {-1, -1};
+  std::thread thread_;
+  absl::Mutex mu_;
+  Handler handler_ ABSL_GUARDED_BY(mu_);
+  json version_ ABSL_GUARDED_BY(mu_) = kVersion141;
+  std::vector<FakeRequest> requests_ ABSL_GUARDED_BY(mu_);
+  int connections_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+std::string PercentDecode(absl::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    int value = 0;
+    if (text[i] == '%' && i + 2 < text.size() + 0 &&
+        absl::SimpleHexAtoi(text.substr(i + 1, 2), &value)) {
+      out.push_back(static_cast<char>(value));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> Query(const std::string& target) {
+  std::map<std::string, std::string> out;
+  const size_t q = target.find('?');
+  if (q == std::string::npos) return out;
+  for (absl::string_view part : absl::StrSplit(target.substr(q + 1), '&')) {
+    const std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    out[kv.first] = PercentDecode(kv.second);
+  }
+  return out;
+}
+
+class DockerClientTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<DockerClient> Client(
+      std::string socket_path = "", std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    DockerClientOptions options;
+    options.socket_path = socket_path.empty() ? fake_.socket_path() : socket_path;
+    options.request_timeout = timeout;
+    options.connect_timeout = std::chrono::seconds(2);
+    absl::StatusOr<std::unique_ptr<DockerClient>> client = NewDockerClient(options);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return client.ok() ? *std::move(client) : nullptr;
+  }
+
+  FakeDocker fake_;
+};
+
+TEST(NegotiateDockerApiVersionTest, Picks) {
+  EXPECT_EQ(*NegotiateDockerApiVersion("1.41", "1.12"), "1.41");
+  EXPECT_EQ(*NegotiateDockerApiVersion("1.40", ""), "1.40");
+  EXPECT_EQ(*NegotiateDockerApiVersion("1.47", "1.24"), kMaxDockerApiVersion);
+  EXPECT_EQ(*NegotiateDockerApiVersion("1.9", "1.2"), "1.9");     // numeric, not lexical
+  EXPECT_EQ(*NegotiateDockerApiVersion("1.52", "1.46"), "1.46");  // the daemon has the last word
+  EXPECT_EQ(NegotiateDockerApiVersion("one", "1.12").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(NewDockerClientTest, RejectsBadOptions) {
+  DockerClientOptions options;
+  options.socket_path = "";
+  EXPECT_EQ(NewDockerClient(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.socket_path = std::string(200, 'x');
+  EXPECT_EQ(NewDockerClient(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.socket_path = "/x.sock";
+  options.request_timeout = std::chrono::milliseconds(0);
+  EXPECT_EQ(NewDockerClient(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(DockerClientTest, VersionNegotiationAndVersionedPaths) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.target == "/v1.41/info") {
+      return JsonReply(200, {{"Name", "host1"}, {"NCPU", 2}, {"MemTotal", 25000000000}});
+    }
+    return ErrorReply(404, "page not found");
+  });
+  std::unique_ptr<DockerClient> client = Client();
+  absl::StatusOr<DockerVersion> version = client->Version();
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(version->version, "20.10.24+dfsg1");
+  EXPECT_EQ(version->api_version, "1.41");
+  absl::StatusOr<DockerInfo> info = client->Info();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->name, "host1");
+  EXPECT_EQ(info->cpus, 2u);
+  EXPECT_EQ(info->memory_bytes, 25000000000);
+  const std::vector<FakeRequest> requests = fake_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method, "GET");
+  EXPECT_EQ(requests[0].target, "/version");
+  EXPECT_EQ(requests[1].target, "/v1.41/info");
+}
+
+TEST_F(DockerClientTest, NegotiatesOnFirstUse) {
+  fake_.SetHandler([](const FakeRequest&) { return ErrorReply(404, "No such image: x:1"); });
+  std::unique_ptr<DockerClient> client = Client();
+  absl::StatusOr<bool> exists = client->ImageExists("registry.local:5000/team/x:1");
+  ASSERT_TRUE(exists.ok()) << exists.status();
+  EXPECT_FALSE(*exists);
+  exists = client->ImageExists("y");
+  const std::vector<FakeRequest> requests = fake_.requests();
+  ASSERT_EQ(requests.size(), 3u);  // negotiated once
+  EXPECT_EQ(requests[0].target, "/version");
+  EXPECT_EQ(requests[1].target, "/v1.41/images/registry.local:5000/team/x:1/json");
+  EXPECT_EQ(requests[2].target, "/v1.41/images/y/json");
+}
+
+TEST_F(DockerClientTest, NewerDaemonGetsOurNewestVersion) {
+  fake_.SetVersion({{"Version", "27.3.1"}, {"ApiVersion", "1.47"}, {"MinAPIVersion", "1.24"}});
+  fake_.SetHandler([](const FakeRequest&) { return Reply(200, "{}"); });
+  std::unique_ptr<DockerClient> client = Client();
+  EXPECT_TRUE(client->ImageExists("busybox").ok());
+  const std::vector<FakeRequest> requests = fake_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].target, absl::StrCat("/v", kMaxDockerApiVersion, "/images/busybox/json"));
+  EXPECT_EQ(fake_.connections(), 1);  // /version and the call share the connection
+}
+
+TEST_F(DockerClientTest, BadVersionAnswer) {
+  fake_.SetVersion({{"Version", "?"}});
+  absl::StatusOr<DockerVersion> version = Client()->Version();
+  EXPECT_EQ(version.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(version.status().message(),
+            "GET /version: the daemon's API version \"\" is not MAJOR.MINOR");
+}
+
+TEST_F(DockerClientTest, ReusesTheConnection) {
+  fake_.SetHandler([](const FakeRequest&) { return JsonReply(200, {{"Volumes", json::array()}}); });
+  std::unique_ptr<DockerClient> client = Client();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(client->ListVolumes().ok());
+  EXPECT_EQ(fake_.requests().size(), 6u);
+  EXPECT_EQ(fake_.connections(), 1);
+}
+
+TEST_F(DockerClientTest, ConflictCarriesDockersMessage) {
+  const std::string message =
+      "Conflict. The container name \"/zk1\" is already in use by container \"0123abc\". You "
+      "have to remove (or rename) that container to be able to reuse that name.";
+  fake_.SetHandler([&](const FakeRequest&) { return ErrorReply(409, message); });
+  ContainerConfig config;
+  config.name = "zk1";
+  config.image = "bdcoord/zookeeper:3.8";
+  absl::StatusOr<std::string> id = Client()->CreateContainer(config);
+  EXPECT_EQ(id.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(id.status().message(), "POST /containers/create: HTTP 409: " + message);
+}
+
+TEST_F(DockerClientTest, CreateContainerRequest) {
+  fake_.SetHandler([](const FakeRequest&) {
+    return JsonReply(201, {{"Id", "c0ffee"}, {"Warnings", json::array()}});
+  });
+  ContainerConfig config;
+  config.name = "zk1";
+  config.image = "bdcoord/zookeeper:3.8";
+  config.hostname = "zk1";
+  config.domainname = "lab.example";
+  config.command = {"java", "-cp", "/usr/share/java/*"};
+  config.env = {{"ZOO_MY_ID", "1"}, {"JAVA_OPTS", "-Xmx512m -Da=b"}};
+  config.labels = {{"bdcoord.cluster", "c1"}};
+  config.user = "1000:1000";
+  config.network = "lan";
+  config.ipv4 = "10.0.0.11";
+  config.mounts = {{"zk1-data", "/data", false}, {"/srv/conf", "/conf", true}};
+  config.nano_cpus = 1500000000;
+  config.memory_bytes = 1 << 30;
+  config.restart_policy = "on-failure";
+  config.restart_max_retries = 3;
+  absl::StatusOr<std::string> id = Client()->CreateContainer(config);
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, "c0ffee");
+  const std::vector<FakeRequest> requests = fake_.api_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/v1.41/containers/create?name=zk1");
+  EXPECT_EQ(requests[0].headers.at("content-type"), "application/json");
+  const json body = json::parse(requests[0].body);
+  EXPECT_EQ(body["Image"], "bdcoord/zookeeper:3.8");
+  EXPECT_EQ(body["Hostname"], "zk1");
+  EXPECT_EQ(body["Domainname"], "lab.example");
+  EXPECT_EQ(body["User"], "1000:1000");
+  EXPECT_EQ(body["Cmd"], json({"java", "-cp", "/usr/share/java/*"}));
+  EXPECT_EQ(body["Env"], json({"ZOO_MY_ID=1", "JAVA_OPTS=-Xmx512m -Da=b"}));
+  EXPECT_EQ(body["Labels"], json({{"bdcoord.cluster", "c1"}}));
+  const json& host = body["HostConfig"];
+  EXPECT_EQ(host["NetworkMode"], "lan");
+  EXPECT_EQ(host["NanoCpus"], 1500000000);
+  EXPECT_EQ(host["Memory"], 1 << 30);
+  EXPECT_EQ(host["RestartPolicy"], json({{"Name", "on-failure"}, {"MaximumRetryCount", 3}}));
+  ASSERT_EQ(host["Mounts"].size(), 2u);
+  EXPECT_EQ(
+      host["Mounts"][0],
+      json({{"Type", "volume"}, {"Source", "zk1-data"}, {"Target", "/data"}, {"ReadOnly", false}}));
+  EXPECT_EQ(host["Mounts"][1]["Type"], "bind");
+  EXPECT_EQ(host["Mounts"][1]["ReadOnly"], true);
+  EXPECT_EQ(body["NetworkingConfig"]["EndpointsConfig"]["lan"]["IPAMConfig"]["IPv4Address"],
+            "10.0.0.11");
+}
+
+TEST_F(DockerClientTest, ServerErrorIsInternal) {
+  fake_.SetHandler([](const FakeRequest&) {
+    return ErrorReply(500, "error creating overlay mount: no space left on device");
+  });
+  absl::StatusOr<ContainerInfo> info = Client()->InspectContainer("zk1");
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(info.status().message(),
+            "GET /containers/zk1/json: HTTP 500: error creating overlay mount: no space left on "
+            "device");
+}
+
+TEST_F(DockerClientTest, ErrorBodyThatIsNotJson) {
+  fake_.SetHandler([](const FakeRequest&) { return Reply(502, "Bad gateway\n", "text/plain"); });
+  absl::Status status = Client()->StartContainer("zk1");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(status.message(), "POST /containers/zk1/start: HTTP 502: Bad gateway");
+  fake_.SetHandler([](const FakeRequest&) { return Reply(500, ""); });
+  status = Client()->StartContainer("zk1");
+  EXPECT_EQ(status.message(), "POST /containers/zk1/start: HTTP 500: (empty response body)");
+}
+
+TEST_F(DockerClientTest, StatusCodeMapping) {
+  const std::vector<std::pair<int, absl::StatusCode>> cases = {
+      {400, absl::StatusCode::kInvalidArgument}, {404, absl::StatusCode::kNotFound},
+      {409, absl::StatusCode::kAlreadyExists},   {500, absl::StatusCode::kInternal},
+      {503, absl::StatusCode::kInternal},        {403, absl::StatusCode::kFailedPrecondition}};
+  for (const auto& [http, code] : cases) {
+    fake_.SetHandler([http = http](const FakeRequest&) { return ErrorReply(http, "nope"); });
+    absl::Status status = Client()->CreateVolume("v", {});
+    EXPECT_EQ(status.code(), code) << http;
+    EXPECT_EQ(status.message(), absl::StrCat("POST /volumes/create: HTTP ", http, ": nope"));
+  }
+  // A 409 that means "wrong state" rather than "exists".
+  fake_.SetHandler(
+      [](const FakeRequest&) { return ErrorReply(409, "Container 0123 is not running"); });
+  absl::StatusOr<ExecResult> exec = Client()->Exec("zk1", {"true"}, "");
+  EXPECT_EQ(exec.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(exec.status().message(),
+            "POST /containers/zk1/exec: HTTP 409: Container 0123 is not running");
+}
+
+TEST_F(DockerClientTest, NotFound) {
+  fake_.SetHandler([](const FakeRequest&) { return ErrorReply(404, "No such container: zk9"); });
+  absl::StatusOr<ContainerInfo> info = Client()->InspectContainer("zk9");
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(info.status().message(), "GET /containers/zk9/json: HTTP 404: No such container: zk9");
+}
+
+TEST_F(DockerClientTest, TruncatedJson) {
+  const std::string body = R"({"Id":"abc","Name":"/zk1","State":{"Status":"runn)";
+  fake_.SetHandler([&](const FakeRequest&) { return Reply(200, body); });
+  absl::StatusOr<ContainerInfo> info = Client()->InspectContainer("zk1");
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Msg(info.status()),
+              StartsWith(absl::StrCat("GET /containers/zk1/json: HTTP 200: truncated JSON in the "
+                                      "response (",
+                                      body.size(), " bytes): [json.exception.parse_error")));
+  // Cut between tokens too.
+  fake_.SetHandler([](const FakeRequest&) { return Reply(200, R"({"Id":"abc",)"); });
+  info = Client()->InspectContainer("zk1");
+  EXPECT_THAT(Msg(info.status()), HasSubstr("HTTP 200: truncated JSON"));
+}
+
+TEST_F(DockerClientTest, InvalidJson) {
+  fake_.SetHandler([](const FakeRequest&) { return Reply(200, "<html>hello</html>"); });
+  absl::StatusOr<std::vector<std::string>> volumes = Client()->ListVolumes();
+  EXPECT_EQ(volumes.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Msg(volumes.status()),
+              StartsWith("GET /volumes: HTTP 200: invalid JSON in the response (18 bytes): "
+                         "[json.exception.parse_error.101]"));
+  // Valid JSON of the wrong shape is an error too, not an exception.
+  fake_.SetHandler([](const FakeRequest&) { return Reply(200, R"({"not":"an array"})"); });
+  absl::StatusOr<std::vector<ContainerInfo>> list = Client()->ListContainers({});
+  EXPECT_EQ(list.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(list.status().message(), "GET /containers/json: expected a JSON array in the response");
+}
+
+TEST_F(DockerClientTest, SocketMissing) {
+  const std::string missing = fake_.dir() + "/gone.sock";
+  absl::StatusOr<DockerVersion> version = Client(missing)->Version();
+  EXPECT_EQ(version.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(version.status().message(),
+            absl::StrCat("GET /version: cannot connect to the Docker daemon at unix://", missing,
+                         ": the socket file does not exist"));
+  // Any call negotiates first, so it reports the same.
+  absl::Status status = Client(missing)->StartContainer("zk1");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(Msg(status), HasSubstr(missing));
+}
+
+TEST_F(DockerClientTest, ConnectionRefused) {
+  // A socket file that nobody listens on any more.
+  const std::string path = fake_.dir() + "/dead.sock";
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  close(fd);
+  absl::StatusOr<DockerVersion> version = Client(path)->Version();
+  EXPECT_EQ(version.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(version.status().message(),
+            absl::StrCat("GET /version: cannot connect to the Docker daemon at unix://", path,
+                         ": Connection refused"));
+}
+
+TEST_F(DockerClientTest, ConnectionClosedMidResponse) {
+  fake_.SetHandler([](const FakeRequest&) {
+    FakeReply reply;
+    reply.bytes =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n"
+        "\r\n{\"Id\":";
+    reply.close = true;
+    return reply;
+  });
+  std::unique_ptr<DockerClient> client = Client();
+  absl::StatusOr<ContainerInfo> info = client->InspectContainer("zk1");
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(
+      info.status().message(),
+      absl::StrCat("GET /containers/zk1/json: the Docker daemon at unix://", fake_.socket_path(),
+                   " closed the connection: transfer closed with 94 bytes remaining to "
+                   "read"));
+  // Closed before any byte of the reply.
+  fake_.SetHandler([](const FakeRequest&) {
+    FakeReply reply;
+    reply.close = true;
+    return reply;
+  });
+  info = client->InspectContainer("zk1");
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(Msg(info.status()), HasSubstr("closed the connection: Empty reply from server"));
+  // The client recovers on a new connection.
+  fake_.SetHandler([](const FakeRequest&) { return ErrorReply(404, "No such container: zk1"); });
+  EXPECT_EQ(client->InspectContainer("zk1").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(DockerClientTest, RequestTimeout) {
+  fake_.SetHandler([](const FakeRequest&) {
+    FakeReply reply;
+    reply.hold = true;
+    return reply;
+  });
+  absl::StatusOr<ContainerInfo> info =
+      Client("", std::chrono::milliseconds(300))->InspectContainer("zk1");
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(Msg(info.status()),
+              StartsWith(absl::StrCat("GET /containers/zk1/json: no answer in time from the Docker "
+                                      "daemon at unix://",
+                                      fake_.socket_path())));
+}
+
+TEST_F(DockerClientTest, StartAndStopTreat304AsDone) {
+  fake_.SetHandler([](const FakeRequest&) { return Reply(304, ""); });
+  std::unique_ptr<DockerClient> client = Client();
+  EXPECT_TRUE(client->StartContainer("zk1").ok());
+  EXPECT_TRUE(client->StopContainer("zk1", std::chrono::seconds(7)).ok());
+  fake_.SetHandler([](const FakeRequest&) { return Reply(204, ""); });
+  EXPECT_TRUE(client->RemoveContainer("zk1", true).ok());
+  const std::vector<FakeRequest> requests = fake_.api_requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/v1.41/containers/zk1/start");
+  EXPECT_EQ(requests[0].body, "");
+  EXPECT_EQ(requests[1].target, "/v1.41/containers/zk1/stop?t=7");
+  EXPECT_EQ(requests[2].method, "DELETE");
+  EXPECT_EQ(requests[2].target, "/v1.41/containers/zk1?force=1&v=0");
+}
+
+TEST_F(DockerClientTest, PutFilesSendsATar) {
+  fake_.SetHandler([](const FakeRequest&) { return Reply(200, ""); });
+  absl::Status status =
+      Client()->PutFiles("c0ffee", {File("/conf/zoo.cfg", "tickTime=2000\n", 0640, "1000:1000")});
+  ASSERT_TRUE(status.ok()) << status;
+  const std::vector<FakeRequest> requests = fake_.api_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "PUT");
+  EXPECT_EQ(requests[0].target, "/v1.41/containers/c0ffee/archive?path=%2F");
+  EXPECT_EQ(requests[0].headers.at("content-type"), "application/x-tar");
+  const std::vector<TarEntry> entries = ReadTar(requests[0].body);
+  ASSERT_THAT(Names(entries), ElementsAre("conf/zoo.cfg"));  // dockerd makes the parents
+  EXPECT_EQ(entries[0].uid, 1000u);
+  EXPECT_EQ(entries[0].mode, 0640u);
+  EXPECT_GT(entries[0].mtime, 1600000000);
+
+  status = Client()->PutFiles("c0ffee", {File("relative", "")});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(DockerClientTest, InspectContainer) {
+  fake_.SetHandler([](const FakeRequest&) {
+    return JsonReply(
+        200,
+        {{"Id", "c0ffee"},
+         {"Name", "/zk1"},
+         {"HostsPath", "/var/lib/docker/containers/c0ffee/hosts"},
+         {"Config", {{"Image", "bdcoord/zk:1"}, {"Labels", {{"bdcoord.cluster", "c1"}}}}},
+         {"State",
+          {{"Status", "exited"},
+           {"Running", false},
+           {"ExitCode", 3},
+           {"StartedAt", "2024-05-01T10:00:00.1Z"},
+           {"FinishedAt", "0001-01-01T00:00:00Z"}}},
+         {"HostConfig", {{"NetworkMode", "lan"}}},
+         {"NetworkSettings",
+          {{"Networks",
+            {{"other", {{"IPAddress", "172.17.0.2"}}},
+             {"lan", {{"IPAddress", ""}, {"IPAMConfig", {{"IPv4Address", "10.0.0.11"}}}}}}}}}});
+  });
+  absl::StatusOr<ContainerInfo> info = Client()->InspectContainer("zk1");
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->id, "c0ffee");
+  EXPECT_EQ(info->name, "zk1");
+  EXPECT_EQ(info->image, "bdcoord/zk:1");
+  EXPECT_EQ(info->labels.at("bdcoord.cluster"), "c1");
+  EXPECT_EQ(info->state, "exited");
+  EXPECT_FALSE(info->running);
+  EXPECT_EQ(info->exit_code, 3);
+  EXPECT_EQ(info->hosts_path, "/var/lib/docker/containers/c0ffee/hosts");
+  EXPECT_EQ(info->ipv4, "10.0.0.11");
+  EXPECT_EQ(info->started_at, "2024-05-01T10:00:00.1Z");
+  EXPECT_EQ(info->finished_at, "");  // never
+}
+
+TEST_F(DockerClientTest, ListContainersByLabel) {
+  fake_.SetHandler([](const FakeRequest&) {
+    return JsonReply(
+        200,
+        json::array(
+            {{{"Id", "a1"},
+              {"Names", {"/zk1"}},
+              {"Image", "zk"},
+              {"Labels", {{"k", "v"}}},
+              {"State", "exited"},
+              {"Status", "Exited (137) 5 minutes ago"}},
+             {{"Id", "b2"}, {"Names", {"/zk2"}}, {"State", "running"}, {"Status", "Up 3 hours"}}}));
+  });
+  absl::StatusOr<std::vector<ContainerInfo>> list =
+      Client()->ListContainers({{"bdcoord.cluster", "c1"}, {"k", "v"}});
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "zk1");
+  EXPECT_EQ((*list)[0].exit_code, 137);
+  EXPECT_FALSE((*list)[0].running);
+  EXPECT_EQ((*list)[1].name, "zk2");
+  EXPECT_TRUE((*list)[1].running);
+  const std::vector<FakeRequest> requests = fake_.api_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].Path(), "/v1.41/containers/json");
+  const std::map<std::string, std::string> query = Query(requests[0].target);
+  EXPECT_EQ(query.at("all"), "1");
+  EXPECT_EQ(json::parse(query.at("filters")), json({{"label", {"bdcoord.cluster=c1", "k=v"}}}));
+}
+
+json NetworkJson(const std::string& name, const std::string& driver, const std::string& subnet,
+                 const std::string& ip_range, std::map<std::string, std::string> options,
+                 std::map<std::string, std::string> labels = {}) {
+  json config = {{"Subnet", subnet}, {"Gateway", "10.0.0.1"}};
+  if (!ip_range.empty()) config["IPRange"] = ip_range;
+  return {{"Name", name},     {"Id", "f00d" + name},
+          {"Driver", driver}, {"Options", options},
+          {"Labels", labels}, {"IPAM", {{"Driver", "default"}, {"Config", json::array({config})}}}};
+}
+
+NetworkConfig Lan(const std::string& driver = "macvlan") {
+  NetworkConfig config;
+  config.name = "lan";
+  config.driver = driver;
+  config.parent = "eth0";
+  config.subnet = "10.0.0.0/24";
+  config.gateway = "10.0.0.1";
+  config.ip_range = "10.0.0.128/26";
+  config.labels = {{"bdcoord.cluster", "c1"}};
+  return config;
+}
+
+TEST_F(DockerClientTest, EnsureNetworkCreates) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.method == "GET") return ErrorReply(404, "network lan not found");
+    return JsonReply(201, {{"Id", "f00d"}, {"Warning", ""}});
+  });
+  absl::Status status = Client()->EnsureNetwork(Lan("ipvlan"));
+  ASSERT_TRUE(status.ok()) << status;
+  const std::vector<FakeRequest> requests = fake_.api_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].target, "/v1.41/networks/lan");
+  EXPECT_EQ(requests[1].method, "POST");
+  EXPECT_EQ(requests[1].target, "/v1.41/networks/create");
+  const json body = json::parse(requests[1].body);
+  EXPECT_EQ(body["Name"], "lan");
+  EXPECT_EQ(body["Driver"], "ipvlan");
+  EXPECT_EQ(body["CheckDuplicate"], true);
+  EXPECT_EQ(body["Options"], json({{"parent", "eth0"}, {"ipvlan_mode", "l2"}}));
+  EXPECT_EQ(
+      body["IPAM"]["Config"],
+      json::array(
+          {{{"Subnet", "10.0.0.0/24"}, {"Gateway", "10.0.0.1"}, {"IPRange", "10.0.0.128/26"}}}));
+  EXPECT_EQ(body["Labels"], json({{"bdcoord.cluster", "c1"}}));
+}
+
+TEST_F(DockerClientTest, EnsureNetworkAcceptsTheSameSettings) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.method != "GET") return ErrorReply(500, "unexpected");
+    return JsonReply(
+        200, NetworkJson("lan", "macvlan", "10.0.0.0/24", "10.0.0.128/26", {{"parent", "eth0"}},
+                         {{"bdcoord.cluster", "c1"}, {"extra", "x"}}));
+  });
+  absl::Status status = Client()->EnsureNetwork(Lan());
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(fake_.api_requests().size(), 1u);
+}
+
+TEST_F(DockerClientTest, EnsureNetworkNamesEveryDifference) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.method != "GET") return ErrorReply(500, "unexpected");
+    return JsonReply(200, NetworkJson("lan", "ipvlan", "10.1.0.0/24", "",
+                                      {{"parent", "eth1"}, {"ipvlan_mode", "l3"}}));
+  });
+  absl::Status status = Client()->EnsureNetwork(Lan());
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status.message(),
+            "network \"lan\" exists with driver ipvlan, want macvlan; parent eth1, want eth0; "
+            "subnet 10.1.0.0/24, want 10.0.0.0/24; ip_range none, want 10.0.0.128/26; label none, "
+            "want bdcoord.cluster=c1");
+  EXPECT_EQ(fake_.api_requests().size(), 1u);  // neither reused nor deleted
+
+  status = Client()->EnsureNetwork(Lan("ipvlan"));
+  EXPECT_THAT(Msg(status), HasSubstr("ipvlan_mode l3, want l2"));
+}
+
+TEST_F(DockerClientTest, EnsureNetworkIgnoresAnIdPrefixMatch) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.method == "GET") {
+      return JsonReply(200, NetworkJson("other", "bridge", "172.18.0.0/16", "", {}));
+    }
+    return JsonReply(201, {{"Id", "f00d"}});
+  });
+  NetworkConfig config = Lan();
+  config.name = "abc";  // could be an ID prefix
+  EXPECT_TRUE(Client()->EnsureNetwork(config).ok());
+  ASSERT_EQ(fake_.api_requests().size(), 2u);
+  EXPECT_EQ(fake_.api_requests()[1].target, "/v1.41/networks/create");
+}
+
+TEST_F(DockerClientTest, LogsDemultiplexed) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.Path() == "/v1.41/containers/zk1/json") {
+      return JsonReply(200, {{"Id", "c0ffee"}, {"Config", {{"Tty", false}}}});
+    }
+    const std::string stream = SampleStream();
+    // Chunk boundaries inside headers and payloads.
+    return ChunkedReply(200, {stream.substr(0, 3), stream.substr(3, 17), stream.substr(20)},
+                        "application/vnd.docker.multiplexed-stream");
+  });
+  std::unique_ptr<DockerClient> client = Client();
+  std::vector<std::string> lines;
+  LogOptions options;
+  options.tail = 10;
+  options.since_unix = 1700000000;
+  absl::Status status = client->Logs("zk1", options, [&](const LogLine& line) {
+    lines.push_back(Show(line));
+    return true;
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(lines, kSampleLines);
+  const std::vector<FakeRequest> requests = fake_.api_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].target,
+            "/v1.41/containers/zk1/logs?stdout=1&stderr=1&follow=0&tail=10&since=1700000000");
+
+  // Stopping early is not an error, and the next call works.
+  lines.clear();
+  status = client->Logs("zk1", LogOptions{}, [&](const LogLine& line) {
+    lines.push_back(Show(line));
+    return false;
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(lines, ElementsAre("out:hello"));
+  EXPECT_THAT(fake_.api_requests().back().target, HasSubstr("follow=0&tail=all"));
+  EXPECT_TRUE(client->ImageExists("x").ok());
+}
+
+TEST_F(DockerClientTest, LogsOfATtyAndErrors) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.Path() == "/v1.41/containers/tty/json") {
+      return JsonReply(200, {{"Id", "c0ffee"}, {"Config", {{"Tty", true}}}});
+    }
+    if (request.Path() == "/v1.41/containers/tty/logs") {
+      return ChunkedReply(200, {"one\r\ntw", "o\r\n"}, "application/vnd.docker.raw-stream");
+    }
+    return ErrorReply(404, "No such container: gone");
+  });
+  std::unique_ptr<DockerClient> client = Client();
+  std::vector<std::string> lines;
+  auto collect = [&](const LogLine& line) {
+    lines.push_back(Show(line));
+    return true;
+  };
+  ASSERT_TRUE(client->Logs("tty", LogOptions{}, collect).ok());
+  EXPECT_THAT(lines, ElementsAre("out:one", "out:two"));
+  absl::Status status = client->Logs("gone", LogOptions{}, collect);
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "GET /containers/gone/json: HTTP 404: No such container: gone");
+}
+
+TEST_F(DockerClientTest, LogsStreamErrorAfterInspect) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.Path() == "/v1.41/containers/zk1/json") {
+      return JsonReply(200, {{"Id", "c0ffee"}, {"Config", {{"Tty", false}}}});
+    }
+    return ErrorReply(500, "configured logging driver does not support reading");
+  });
+  absl::Status status = Client()->Logs("zk1", LogOptions{}, [](const LogLine&) { return true; });
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(status.message(),
+            "GET /containers/zk1/logs: HTTP 500: configured logging driver does not support "
+            "reading");
+}
+
+std::string EventJson(const std::string& action, const std::string& id) {
+  return json(
+             {{"Type", "container"},
+              {"Action", action},
+              {"status", action},
+              {"id", id},
+              {"Actor", {{"ID", id}, {"Attributes", {{"name", "zk1"}, {"bdcoord.cluster", "c1"}}}}},
+              {"time", 1700000000}})
+      .dump();
+}
+
+TEST_F(DockerClientTest, EventsSplitAcrossChunks) {
+  const std::string start = EventJson("start", "c0ffee");
+  const std::string die = EventJson("die", "c0ffee");
+  fake_.SetHandler([&](const FakeRequest&) {
+    return ChunkedReply(200, {start.substr(0, 10), start.substr(10) + "\n" + die.substr(0, 30),
+                              die.substr(30) + "\n"});
+  });
+  std::unique_ptr<DockerClient> client = Client();
+  std::vector<DockerEvent> events;
+  absl::Status status = client->Events({{"bdcoord.cluster", "c1"}}, [&](const DockerEvent& e) {
+    events.push_back(e);
+    return true;
+  });
+  ASSERT_TRUE(status.ok()) << status;  // the stream ended: the caller reconnects
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type, "container");
+  EXPECT_EQ(events[0].action, "start");
+  EXPECT_EQ(events[0].id, "c0ffee");
+  EXPECT_EQ(events[0].attributes.at("name"), "zk1");
+  EXPECT_EQ(events[1].action, "die");
+  const std::vector<FakeRequest> requests = fake_.api_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].Path(), "/v1.41/events");
+  EXPECT_EQ(json::parse(Query(requests[0].target).at("filters")),
+            json({{"type", {"container"}}, {"label", {"bdcoord.cluster=c1"}}}));
+
+  // Returns as soon as on_event says so.
+  events.clear();
+  status = client->Events({}, [&](const DockerEvent& e) {
+    events.push_back(e);
+    return false;
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(events.size(), 1u);
+}
+
+TEST_F(DockerClientTest, EventsWithBadJsonOrACutStream) {
+  fake_.SetHandler([](const FakeRequest&) { return ChunkedReply(200, {"{\"Type\":}\n"}); });
+  std::unique_ptr<DockerClient> client = Client();
+  absl::Status status = client->Events({}, [](const DockerEvent&) { return true; });
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Msg(status), StartsWith("GET /events: invalid JSON event in the stream: "));
+
+  const std::string start = EventJson("start", "c0ffee");
+  fake_.SetHandler([&](const FakeRequest&) {
+    FakeReply reply = ChunkedReply(200, {start + "\n" + start.substr(0, 20)});
+    reply.bytes.resize(reply.bytes.size() - 5);  // no final chunk
+    reply.close = true;
+    return reply;
+  });
+  int count = 0;
+  status = client->Events({}, [&](const DockerEvent&) {
+    ++count;
+    return true;
+  });
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(Msg(status), StartsWith("GET /events: the Docker daemon at unix://"));
+}
+
+TEST_F(DockerClientTest, Exec) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.Path() == "/v1.41/containers/zk1/exec") return JsonReply(201, {{"Id", "e1"}});
+    if (request.Path() == "/v1.41/exec/e1/start") {
+      // Like dockerd: a hijacked connection, no length, closed at the end.
+      FakeReply reply;
+      reply.bytes =
+          absl::StrCat("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n",
+                       Frame(1, "out "), Frame(2, "err "), Frame(1, "more\n"));
+      reply.close = true;
+      return reply;
+    }
+    if (request.Path() == "/v1.41/exec/e1/json") {
+      return JsonReply(200, {{"Running", false}, {"ExitCode", 3}});
+    }
+    return ErrorReply(404, "unexpected");
+  });
+  std::unique_ptr<DockerClient> client = Client();
+  absl::StatusOr<ExecResult> result = client->Exec("zk1", {"sh", "-c", "exit 3"}, "");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 3);
+  EXPECT_EQ(result->output, "out err more\n");
+  const std::vector<FakeRequest> requests = fake_.api_requests();
+  ASSERT_EQ(requests.size(), 3u);
+  const json create = json::parse(requests[0].body);
+  EXPECT_EQ(create["Cmd"], json({"sh", "-c", "exit 3"}));
+  EXPECT_EQ(create["AttachStdout"], true);
+  EXPECT_EQ(create["Tty"], false);
+  EXPECT_EQ(json::parse(requests[1].body), json({{"Detach", false}, {"Tty", false}}));
+}
+
+TEST_F(DockerClientTest, ListNetworksAndRemove) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.method == "DELETE") {
+      return ErrorReply(403,
+                        "error while removing network: network lan id f00d has active "
+                        "endpoints");
+    }
+    return JsonReply(200,
+                     json::array({NetworkJson("lan", "macvlan", "10.0.0.0/24", "10.0.0.128/26",
+                                              {{"parent", "eth0"}}, {{"bdcoord.cluster", "c1"}})}));
+  });
+  std::unique_ptr<DockerClient> client = Client();
+  absl::StatusOr<std::vector<NetworkInfo>> networks =
+      client->ListNetworks({{"bdcoord.cluster", "c1"}});
+  ASSERT_TRUE(networks.ok()) << networks.status();
+  ASSERT_EQ(networks->size(), 1u);
+  EXPECT_EQ((*networks)[0].id, "f00dlan");
+  EXPECT_EQ((*networks)[0].config.name, "lan");
+  EXPECT_EQ((*networks)[0].config.parent, "eth0");
+  EXPECT_EQ((*networks)[0].config.subnet, "10.0.0.0/24");
+  EXPECT_EQ((*networks)[0].config.gateway, "10.0.0.1");
+  EXPECT_EQ((*networks)[0].config.ip_range, "10.0.0.128/26");
+  EXPECT_EQ((*networks)[0].config.labels.at("bdcoord.cluster"), "c1");
+  absl::Status status = client->RemoveNetwork("lan");
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status.message(),
+            "DELETE /networks/lan: HTTP 403: error while removing network: network lan id f00d "
+            "has active endpoints");
+}
+
+}  // namespace
+}  // namespace bdcoord::agent

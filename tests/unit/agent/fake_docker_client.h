@@ -1,0 +1,269 @@
+#ifndef BDCOORD_TESTS_UNIT_AGENT_FAKE_DOCKER_CLIENT_H_
+#define BDCOORD_TESTS_UNIT_AGENT_FAKE_DOCKER_CLIENT_H_
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/docker/docker_client.h"
+#include "agent/hosts_writer.h"
+
+namespace bdcoord::agent::testing {
+
+// An in-memory Docker for the reconciler's unit tests: containers, networks, images, volumes,
+// and injectable failures. Real Docker behaviour is covered by the integration tests.
+class FakeDockerClient : public DockerClient {
+ public:
+  struct Container {
+    ContainerConfig config;
+    ContainerInfo info;
+    std::vector<ArchiveFile> files;
+    std::vector<std::string> logs;
+  };
+
+  // Test setup and inspection.
+  void AddImage(const std::string& image) {
+    absl::MutexLock lock(&mu_);
+    images_.insert(image);
+  }
+  // A container that bdcoord does not manage (no labels).
+  void AddForeignContainer(const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    Container c;
+    c.info.id = absl::StrCat("foreign", ++next_id_);
+    c.info.name = name;
+    c.info.state = "running";
+    c.info.running = true;
+    containers_[c.info.id] = c;
+  }
+  // Makes a container exit (e.g. a run-once job finishing).
+  void Exit(const std::string& name, int code, std::vector<std::string> logs = {}) {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, c] : containers_) {
+      if (c.info.name != name) continue;
+      c.info.state = "exited";
+      c.info.running = false;
+      c.info.exit_code = code;
+      c.logs = std::move(logs);
+    }
+  }
+  void FailAll(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    fail_all_ = std::move(status);
+  }
+  void SetNetworkError(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    network_error_ = std::move(status);
+  }
+  std::map<std::string, Container> containers() {
+    absl::MutexLock lock(&mu_);
+    return containers_;
+  }
+  std::optional<Container> FindByName(const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, c] : containers_) {
+      if (c.info.name == name) return c;
+    }
+    return std::nullopt;
+  }
+  int creates() {
+    absl::MutexLock lock(&mu_);
+    return creates_;
+  }
+  int starts() {
+    absl::MutexLock lock(&mu_);
+    return starts_;
+  }
+  int removes() {
+    absl::MutexLock lock(&mu_);
+    return removes_;
+  }
+
+  // DockerClient.
+  absl::StatusOr<DockerVersion> Version() override { return DockerVersion{"20.10", "1.41"}; }
+  absl::StatusOr<DockerInfo> Info() override { return DockerInfo{"fake", 2, 1 << 30}; }
+  absl::Status EnsureNetwork(const NetworkConfig& config) override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_all_.ok()) return fail_all_;
+    if (!network_error_.ok()) return network_error_;
+    networks_[config.name] = config;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<NetworkInfo>> ListNetworks(
+      const std::map<std::string, std::string>&) override {
+    absl::MutexLock lock(&mu_);
+    std::vector<NetworkInfo> out;
+    for (const auto& [name, config] : networks_) out.push_back({name, config});
+    return out;
+  }
+  absl::Status RemoveNetwork(const std::string& name) override {
+    absl::MutexLock lock(&mu_);
+    networks_.erase(name);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> ImageExists(const std::string& image) override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_all_.ok()) return fail_all_;
+    return images_.count(image) > 0;
+  }
+  absl::Status CreateVolume(const std::string& name,
+                            const std::map<std::string, std::string>&) override {
+    absl::MutexLock lock(&mu_);
+    volumes_.insert(name);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<std::string>> ListVolumes() override {
+    absl::MutexLock lock(&mu_);
+    return std::vector<std::string>(volumes_.begin(), volumes_.end());
+  }
+  absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_all_.ok()) return fail_all_;
+    for (const auto& [id, c] : containers_) {
+      if (c.info.name == config.name) {
+        return absl::AlreadyExistsError(absl::StrCat("name ", config.name, " in use"));
+      }
+    }
+    Container c;
+    c.config = config;
+    c.info.id = absl::StrCat("id", ++next_id_);
+    c.info.name = config.name;
+    c.info.image = config.image;
+    c.info.labels = config.labels;
+    c.info.state = "created";
+    c.info.ipv4 = config.ipv4;
+    c.info.hosts_path = absl::StrCat("/fake/", c.info.id, "/hosts");
+    containers_[c.info.id] = c;
+    ++creates_;
+    return c.info.id;
+  }
+  absl::Status PutFiles(const std::string& id, const std::vector<ArchiveFile>& files) override {
+    absl::MutexLock lock(&mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return absl::NotFoundError(id);
+    it->second.files = files;
+    return absl::OkStatus();
+  }
+  absl::Status StartContainer(const std::string& id) override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_all_.ok()) return fail_all_;
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return absl::NotFoundError(id);
+    it->second.info.state = "running";
+    it->second.info.running = true;
+    ++starts_;
+    return absl::OkStatus();
+  }
+  absl::Status StopContainer(const std::string& id, std::chrono::seconds) override {
+    absl::MutexLock lock(&mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return absl::NotFoundError(id);
+    it->second.info.state = "exited";
+    it->second.info.running = false;
+    return absl::OkStatus();
+  }
+  absl::Status RemoveContainer(const std::string& id, bool) override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_all_.ok()) return fail_all_;
+    if (containers_.erase(id) == 0) return absl::NotFoundError(id);
+    ++removes_;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<ContainerInfo> InspectContainer(const std::string& id_or_name) override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_all_.ok()) return fail_all_;
+    for (const auto& [id, c] : containers_) {
+      if (id == id_or_name || c.info.name == id_or_name) return c.info;
+    }
+    return absl::NotFoundError(absl::StrCat("No such container: ", id_or_name));
+  }
+  absl::StatusOr<std::vector<ContainerInfo>> ListContainers(
+      const std::map<std::string, std::string>& filter) override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_all_.ok()) return fail_all_;
+    std::vector<ContainerInfo> out;
+    for (const auto& [id, c] : containers_) {
+      bool match = true;
+      for (const auto& [k, v] : filter) {
+        auto it = c.info.labels.find(k);
+        match = match && it != c.info.labels.end() && it->second == v;
+      }
+      if (match) out.push_back(c.info);
+    }
+    return out;
+  }
+  absl::Status Logs(const std::string& id, const LogOptions&,
+                    const std::function<bool(const LogLine&)>& on_line) override {
+    std::vector<std::string> logs;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = containers_.find(id);
+      if (it == containers_.end()) return absl::NotFoundError(id);
+      logs = it->second.logs;
+    }
+    for (const auto& text : logs) {
+      if (!on_line({LogLine::Stream::kStdout, text})) break;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Events(const std::map<std::string, std::string>&,
+                      const std::function<bool(const DockerEvent&)>&) override {
+    return absl::UnimplementedError("no events in the fake");
+  }
+  absl::StatusOr<ExecResult> Exec(const std::string&, const std::vector<std::string>&,
+                                  const std::string&) override {
+    return ExecResult{0, ""};
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, Container> containers_;
+  std::map<std::string, NetworkConfig> networks_;
+  std::set<std::string> images_;
+  std::set<std::string> volumes_;
+  absl::Status fail_all_;
+  absl::Status network_error_;
+  int next_id_ = 0;
+  int creates_ = 0;
+  int starts_ = 0;
+  int removes_ = 0;
+};
+
+// Hosts files in memory, keyed by HostsPath; counts in-place writes.
+class FakeHostsWriter : public HostsWriter {
+ public:
+  absl::StatusOr<std::string> Read(const std::string& path) override {
+    absl::MutexLock lock(&mu_);
+    auto it = files_.find(path);
+    if (it == files_.end()) return std::string();
+    return it->second;
+  }
+  absl::Status WriteInPlace(const std::string& path, const std::string& content) override {
+    absl::MutexLock lock(&mu_);
+    files_[path] = content;
+    ++writes_;
+    return absl::OkStatus();
+  }
+  std::string Get(const std::string& path) {
+    absl::MutexLock lock(&mu_);
+    return files_[path];
+  }
+  int writes() {
+    absl::MutexLock lock(&mu_);
+    return writes_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, std::string> files_;
+  int writes_ = 0;
+};
+
+}  // namespace bdcoord::agent::testing
+
+#endif  // BDCOORD_TESTS_UNIT_AGENT_FAKE_DOCKER_CLIENT_H_

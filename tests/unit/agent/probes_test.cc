@@ -1,0 +1,141 @@
+#include "agent/probes.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "agent/host_facts.h"
+#include "tests/unit/agent/fake_docker_client.h"
+
+namespace bdcoord::agent {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A loopback listener on an ephemeral port; answers each connection with `reply`.
+class LocalServer {
+ public:
+  explicit LocalServer(std::string reply) : reply_(std::move(reply)) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    socklen_t length = sizeof(address);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    listen(fd_, 8);
+    thread_ = std::thread([this] {
+      while (true) {
+        const int client = accept(fd_, nullptr, nullptr);
+        if (client < 0) return;
+        char buffer[1024];
+        if (!reply_.empty()) {
+          (void)!read(client, buffer, sizeof(buffer));
+          (void)!write(client, reply_.data(), reply_.size());
+        }
+        close(client);
+      }
+    });
+  }
+  ~LocalServer() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  uint32_t port() const { return port_; }
+
+ private:
+  std::string reply_;
+  int fd_;
+  uint32_t port_ = 0;
+  std::thread thread_;
+};
+
+// A port nothing listens on: bind one, note it, close it.
+uint32_t ClosedPort() {
+  LocalServer server("");
+  return server.port();
+}
+
+bdcoord::v1::Probe Tcp(uint32_t port) {
+  bdcoord::v1::Probe probe;
+  probe.mutable_tcp()->set_port(port);
+  return probe;
+}
+
+TEST(CheckOnce, TcpSucceedsOnAListenerAndExplainsARefusal) {
+  testing::FakeDockerClient docker;
+  LocalServer server("");
+  EXPECT_TRUE(CheckOnce(&docker, Tcp(server.port()), {"127.0.0.1", ""}, absl::Seconds(2)).ok());
+  const uint32_t closed = ClosedPort();
+  const absl::Status refused = CheckOnce(&docker, Tcp(closed), {"127.0.0.1", ""}, absl::Seconds(2));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(refused.message(), absl::StrCat("tcp 127.0.0.1:", closed, ": Connection refused"));
+}
+
+TEST(CheckOnce, HttpWantsA2xx) {
+  testing::FakeDockerClient docker;
+  LocalServer ok("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  LocalServer missing("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+  bdcoord::v1::Probe probe;
+  probe.mutable_http()->set_port(ok.port());
+  probe.mutable_http()->set_path("/health");
+  EXPECT_TRUE(CheckOnce(&docker, probe, {"127.0.0.1", ""}, absl::Seconds(2)).ok());
+  probe.mutable_http()->set_port(missing.port());
+  const absl::Status status = CheckOnce(&docker, probe, {"127.0.0.1", ""}, absl::Seconds(2));
+  EXPECT_EQ(status.message(),
+            absl::StrCat("http http://127.0.0.1:", missing.port(), "/health: status 404"));
+}
+
+TEST(CheckOnce, LogProbeSearchesTheLines) {
+  testing::FakeDockerClient docker;
+  docker.AddImage("img");
+  ContainerConfig config;
+  config.name = "c1";
+  config.image = "img";
+  const std::string id = *docker.CreateContainer(config);
+  bdcoord::v1::Probe probe;
+  probe.mutable_log()->set_pattern("binding to port [0-9]+");
+  const absl::Status before = CheckOnce(&docker, probe, {"", id}, absl::Seconds(1));
+  EXPECT_EQ(before.message(), "log: no line matches 'binding to port [0-9]+' yet");
+  docker.Exit("c1", 0, {"starting", "binding to port 2181"});
+  EXPECT_TRUE(CheckOnce(&docker, probe, {"", id}, absl::Seconds(1)).ok());
+}
+
+TEST(LoadLabels, MergesFileAndFlagsWithFlagsWinning) {
+  const auto path = std::filesystem::temp_directory_path() / "bdcoord-agent-test.yaml";
+  std::ofstream(path) << "labels:\n  rack: r1\n  ssd: \"true\"\n";
+  auto labels = LoadLabels(path.string(), {"rack=r2", "zone=z"});
+  ASSERT_TRUE(labels.ok()) << labels.status();
+  EXPECT_EQ(labels->at("rack"), "r2");
+  EXPECT_EQ(labels->at("ssd"), "true");
+  EXPECT_EQ(labels->at("zone"), "z");
+  EXPECT_TRUE(LoadLabels("/nonexistent/agent.yaml", {}).ok()) << "a missing file is fine";
+  const auto bad = LoadLabels("", {"rack"});
+  EXPECT_EQ(bad.status().message(), "--label 'rack' is not KEY=VALUE (e.g. --label rack=r1)");
+  std::ofstream(path) << "labels: [r1]\n";
+  EXPECT_EQ(LoadLabels(path.string(), {}).status().message(),
+            path.string() + ":1: labels must be a mapping, e.g. `labels: {rack: r1}`");
+  std::filesystem::remove(path);
+}
+
+TEST(CollectHostFacts, ReportsThisHost) {
+  testing::FakeDockerClient docker;
+  const auto facts = CollectHostFacts(&docker, {{"rack", "r1"}});
+  EXPECT_GT(facts.cpus(), 0u);
+  EXPECT_GT(facts.memory_bytes(), 0);
+  EXPECT_EQ(facts.docker_api_version(), "1.41");
+  EXPECT_THAT(facts.interfaces(), ::testing::Contains("lo"));
+  EXPECT_EQ(facts.labels().at("rack"), "r1");
+}
+
+}  // namespace
+}  // namespace bdcoord::agent

@@ -1,0 +1,226 @@
+// The reconciler's decisions against an in-memory Docker: what it creates, replaces, removes and
+// leaves alone. The same behaviour against a real dockerd is in tests/integration/.
+#include "agent/reconciler.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "tests/unit/agent/fake_docker_client.h"
+
+namespace bdcoord::agent {
+namespace {
+
+using ::testing::ElementsAre;
+using testing::FakeDockerClient;
+using testing::FakeHostsWriter;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr char kHosts[] =
+    "127.0.0.1\tlocalhost\n10.1.0.11\tzk1.demo.lan zk1\n10.1.0.12\tzk2.demo.lan zk2\n";
+
+bdcoord::v1::DesiredState Desired(int count) {
+  bdcoord::v1::DesiredState desired;
+  desired.set_cluster("demo");
+  auto* network = desired.add_networks();
+  network->set_name("lan");
+  network->set_driver(bdcoord::v1::NETWORK_DRIVER_MACVLAN);
+  network->set_parent("eth0");
+  network->set_subnet("10.1.0.0/24");
+  for (int i = 1; i <= count; ++i) {
+    auto* instance = desired.add_instances();
+    instance->set_cluster("demo");
+    instance->set_service("zk");
+    instance->set_name(absl::StrCat("zk", i));
+    instance->set_index(i);
+    instance->set_domain("demo.lan");
+    instance->set_image("standin");
+    instance->set_user("1000:1000");
+    instance->set_network("lan");
+    instance->set_ip(absl::StrCat("10.1.0.", 10 + i));
+    auto* file = instance->add_files();
+    file->set_path("/conf/myid");
+    file->set_content(absl::StrCat(i, "\n"));
+  }
+  desired.set_hosts_file(kHosts);
+  return desired;
+}
+
+class ReconcilerTest : public ::testing::Test {
+ protected:
+  ReconcilerTest() : reconciler_(&docker_, &hosts_) { docker_.AddImage("standin"); }
+
+  FakeDockerClient docker_;
+  FakeHostsWriter hosts_;
+  Reconciler reconciler_;
+};
+
+TEST_F(ReconcilerTest, CreatesStartsAndLabelsEveryInstance) {
+  const ReconcileResult result = reconciler_.Reconcile(Desired(3));
+  EXPECT_EQ(result.created, 3);
+  EXPECT_THAT(result.errors, IsEmpty());
+  ASSERT_EQ(result.statuses.size(), 3u);
+  for (const auto& status : result.statuses) {
+    EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.name();
+  }
+  const auto zk2 = docker_.FindByName("zk2");
+  ASSERT_TRUE(zk2);
+  EXPECT_EQ(zk2->config.hostname, "zk2");
+  EXPECT_EQ(zk2->config.domainname, "demo.lan");
+  EXPECT_EQ(zk2->config.ipv4, "10.1.0.12");
+  EXPECT_EQ(zk2->config.user, "1000:1000");
+  EXPECT_EQ(zk2->config.labels.at(kClusterLabel), "demo");
+  EXPECT_EQ(zk2->config.labels.at(kServiceLabel), "zk");
+  EXPECT_EQ(zk2->config.labels.at(kInstanceLabel), "zk2");
+  EXPECT_EQ(zk2->config.labels.at(kSpecHashLabel), SpecHash(Desired(3).instances(1)));
+  // FQDN first, so the reverse lookup Docker answers before our rewrite is the FQDN.
+  EXPECT_THAT(zk2->config.extra_hosts, ElementsAre("zk1.demo.lan:10.1.0.11", "zk1:10.1.0.11",
+                                                   "zk2.demo.lan:10.1.0.12", "zk2:10.1.0.12"));
+  ASSERT_EQ(zk2->files.size(), 1u);
+  EXPECT_EQ(zk2->files[0].content, "2\n");
+  EXPECT_EQ(zk2->files[0].owner, "1000:1000");
+  EXPECT_EQ(hosts_.Get(zk2->info.hosts_path), kHosts);
+}
+
+TEST_F(ReconcilerTest, SecondPassDoesNothing) {
+  reconciler_.Reconcile(Desired(3));
+  const int creates = docker_.creates(), starts = docker_.starts(), writes = hosts_.writes();
+  const ReconcileResult again = reconciler_.Reconcile(Desired(3));
+  EXPECT_EQ(again.created + again.replaced + again.removed + again.hosts_files_updated, 0);
+  EXPECT_EQ(docker_.creates(), creates);
+  EXPECT_EQ(docker_.starts(), starts);
+  EXPECT_EQ(docker_.removes(), 0);
+  EXPECT_EQ(hosts_.writes(), writes);
+}
+
+TEST_F(ReconcilerTest, ARestartedAgentLeavesRunningContainersAlone) {
+  reconciler_.Reconcile(Desired(20));
+  const std::string id = docker_.FindByName("zk7")->info.id;
+  Reconciler fresh(&docker_, &hosts_);  // a new process: no memory of the first pass
+  const ReconcileResult result = fresh.Reconcile(Desired(20));
+  EXPECT_EQ(result.created + result.replaced + result.removed, 0);
+  EXPECT_EQ(docker_.starts(), 20);
+  EXPECT_EQ(docker_.FindByName("zk7")->info.id, id);
+}
+
+TEST_F(ReconcilerTest, ChangedSpecReplacesOnlyThatInstance) {
+  reconciler_.Reconcile(Desired(3));
+  const std::string zk1 = docker_.FindByName("zk1")->info.id;
+  const std::string zk3 = docker_.FindByName("zk3")->info.id;
+  auto desired = Desired(3);
+  desired.mutable_instances(1)->add_env()->set_name("NEW");
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(result.replaced, 1);
+  EXPECT_EQ(result.created, 0);
+  EXPECT_EQ(docker_.FindByName("zk1")->info.id, zk1);
+  EXPECT_EQ(docker_.FindByName("zk3")->info.id, zk3);
+  EXPECT_EQ(docker_.FindByName("zk2")->config.env.size(), 1u);
+}
+
+TEST_F(ReconcilerTest, OrphansAreRemovedAndForeignContainersLeftAlone) {
+  docker_.AddForeignContainer("someone-elses");
+  reconciler_.Reconcile(Desired(3));
+  const ReconcileResult result = reconciler_.Reconcile(Desired(2));
+  EXPECT_EQ(result.removed, 1);
+  EXPECT_FALSE(docker_.FindByName("zk3"));
+  EXPECT_TRUE(docker_.FindByName("someone-elses"));
+}
+
+TEST_F(ReconcilerTest, ANameTakenByAForeignContainerIsReportedNotTouched) {
+  docker_.AddForeignContainer("zk2");
+  const ReconcileResult result = reconciler_.Reconcile(Desired(3));
+  EXPECT_EQ(result.created, 2);
+  EXPECT_EQ(result.statuses[1].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_THAT(result.statuses[1].message(),
+              HasSubstr("container name 'zk2' is taken by a container bdcoord does not manage"));
+  EXPECT_TRUE(docker_.FindByName("zk2"));
+  EXPECT_EQ(docker_.FindByName("zk2")->info.labels.size(), 0u);
+}
+
+TEST_F(ReconcilerTest, MembershipChangeRewritesEveryHostsFile) {
+  reconciler_.Reconcile(Desired(2));
+  auto desired = Desired(2);
+  const std::string bigger = std::string(kHosts) + "10.1.0.13\tzk3.demo.lan zk3\n";
+  desired.set_hosts_file(bigger);
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(result.hosts_files_updated, 2);
+  EXPECT_EQ(result.replaced, 0) << "a new hosts map must not replace containers";
+  EXPECT_EQ(hosts_.Get(docker_.FindByName("zk1")->info.hosts_path), bigger);
+}
+
+TEST_F(ReconcilerTest, RunOnceCompletesOnceAndIsNotRerun) {
+  auto desired = Desired(1);
+  desired.mutable_instances(0)->set_run_once(true);
+  reconciler_.Reconcile(desired);
+  docker_.Exit("zk1", 0);
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_COMPLETED);
+  EXPECT_EQ(docker_.starts(), 1);
+  EXPECT_EQ(docker_.creates(), 1);
+}
+
+TEST_F(ReconcilerTest, FailedInstanceReportsExitCodeAndLastLogLines) {
+  auto desired = Desired(1);
+  desired.mutable_instances(0)->set_run_once(true);
+  reconciler_.Reconcile(desired);
+  docker_.Exit("zk1", 3, {"formatting", "error: disk full"});
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  const auto& status = result.statuses[0];
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.exit_code(), 3);
+  EXPECT_EQ(status.message(), "exited with code 3");
+  EXPECT_THAT(status.last_log_lines(), ElementsAre("formatting", "error: disk full"));
+  EXPECT_EQ(docker_.starts(), 1) << "a failed run-once job is reported, not re-run";
+}
+
+TEST_F(ReconcilerTest, MissingImageIsAPerInstanceError) {
+  auto desired = Desired(2);
+  desired.mutable_instances(0)->set_image("nowhere:1");
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(result.statuses[0].message(),
+            "image 'nowhere:1' is not on this host: build it and `docker load` it (no registry "
+            "is assumed)");
+  EXPECT_EQ(result.statuses[1].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+}
+
+TEST_F(ReconcilerTest, NetworkConflictFailsItsInstancesWithTheReason) {
+  docker_.SetNetworkError(
+      absl::FailedPreconditionError("network \"lan\" exists with driver ipvlan, want macvlan"));
+  const ReconcileResult result = reconciler_.Reconcile(Desired(1));
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0],
+            "network 'lan': network \"lan\" exists with driver ipvlan, want macvlan");
+  EXPECT_EQ(result.statuses[0].message(),
+            "network 'lan' could not be set up: network \"lan\" exists with driver ipvlan, want "
+            "macvlan");
+  EXPECT_EQ(docker_.creates(), 0);
+}
+
+TEST_F(ReconcilerTest, DockerUnavailableChangesNothing) {
+  reconciler_.Reconcile(Desired(2));
+  docker_.FailAll(absl::UnavailableError("cannot connect to /run/docker.sock"));
+  const ReconcileResult result = reconciler_.Reconcile(Desired(1));
+  EXPECT_EQ(result.removed, 0);
+  for (const auto& status : result.statuses) {
+    EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+    EXPECT_THAT(status.message(), HasSubstr("cannot connect to /run/docker.sock"));
+  }
+  docker_.FailAll(absl::OkStatus());
+  EXPECT_EQ(docker_.containers().size(), 2u);
+}
+
+TEST(SpecHash, IsStableAndIgnoresItsOwnField) {
+  const auto desired = Desired(1);
+  auto instance = desired.instances(0);
+  const std::string hash = SpecHash(instance);
+  EXPECT_EQ(hash.size(), 16u);
+  instance.set_spec_hash("whatever");
+  EXPECT_EQ(SpecHash(instance), hash);
+  instance.set_ip("10.1.0.99");
+  EXPECT_NE(SpecHash(instance), hash);
+}
+
+}  // namespace
+}  // namespace bdcoord::agent
