@@ -20,6 +20,7 @@
 #include "agent/hosts_writer.h"
 #include "agent/reconciler.h"
 #include "net/link_manager_netlink.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -98,8 +99,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  // Logs go to stderr (journald under systemd); stdout carries only --once and --facts output.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("bdagent"));
   spdlog::set_level(spdlog::level::from_str(log_level));
-  auto logger = spdlog::default_logger()->clone("bdagent");
+  auto logger = spdlog::default_logger();
 
   auto labels = bdcoord::agent::LoadLabels(config, label_flags);
   if (!labels.ok()) {
@@ -145,7 +148,12 @@ int main(int argc, char** argv) {
     } else {
       if (mtime != seen_mtime) logger->info("desired state from '{}'", desired_file);
       seen_mtime = mtime;
-      const bdcoord::agent::ReconcileResult result = reconciler.Reconcile(*desired);
+      bdcoord::agent::ReconcileResult result = reconciler.Reconcile(*desired);
+      std::vector<std::string> wanted_networks;
+      for (const auto& network : desired->networks()) wanted_networks.push_back(network.name());
+      for (std::string& error : reconciler.PruneNetworks(wanted_networks)) {
+        logger->debug("network not pruned: {}", error);  // usually: still has containers
+      }
       const bool docker_down =
           !result.errors.empty() && result.errors.front().rfind("cannot list containers", 0) == 0;
       if (docker_down != docker_was_down) {

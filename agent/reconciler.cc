@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/probes.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
@@ -168,7 +169,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
     config.subnet = network.subnet();
     config.gateway = network.gateway();
     config.ip_range = network.ip_range();
-    config.labels["io.bdcoord.network"] = network.name();
+    config.labels[kNetworkLabel] = network.name();
     if (absl::Status status = docker_->EnsureNetwork(config); !status.ok()) {
       network_errors[network.name()] = std::string(status.message());
       result.errors.push_back(absl::StrCat("network '", network.name(), "': ", status.message()));
@@ -176,6 +177,9 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
                       std::string(status.message()));
     }
   }
+
+  // Shims first: readiness probes of this pass go through them.
+  SyncShims(desired, &result);
 
   // Independent instances in parallel, a bounded number at a time.
   std::vector<Outcome> outcomes(desired.instances_size());
@@ -200,8 +204,6 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
     result.hosts_files_updated += outcome.hosts_updated;
     result.statuses.push_back(std::move(outcome.status));
   }
-
-  SyncShims(desired, &result);
 
   // Managed containers of this cluster that are no longer desired go.
   absl::flat_hash_set<std::string> wanted;
@@ -244,6 +246,7 @@ Reconciler::Outcome Reconciler::ReconcileInstance(const DesiredState& desired,
       if (outcome.status.state() == bdcoord::v1::INSTANCE_STATE_RUNNING) {
         outcome.hosts_updated = SyncHostsFile(existing->id, desired.hosts_file());
       }
+      CheckReadiness(instance, &outcome.status);
       return outcome;
     }
     Logger()->info("replacing '{}': its spec changed", instance.name());
@@ -261,7 +264,9 @@ Reconciler::Outcome Reconciler::ReconcileInstance(const DesiredState& desired,
     return outcome;
   }
   // A container of that name that we do not manage is never touched.
-  if (auto other = docker_->InspectContainer(instance.name()); other.ok()) {
+  // (Docker also resolves a name as an ID prefix: "c6" may be container c638a9…, so compare.)
+  if (auto other = docker_->InspectContainer(instance.name());
+      other.ok() && other->name == instance.name()) {
     outcome.status =
         Failed(instance, absl::StrCat("container name '", instance.name(),
                                       "' is taken by a container bdcoord does not manage (id ",
@@ -269,6 +274,7 @@ Reconciler::Outcome Reconciler::ReconcileInstance(const DesiredState& desired,
     return outcome;
   }
   outcome.status = CreateAndStart(desired, instance, hash);
+  CheckReadiness(instance, &outcome.status);
   outcome.created =
       !outcome.replaced && outcome.status.state() != bdcoord::v1::INSTANCE_STATE_FAILED;
   return outcome;
@@ -360,6 +366,23 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
   return status;
 }
 
+void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus* status) {
+  if (status->state() != bdcoord::v1::INSTANCE_STATE_RUNNING) return;
+  if (!instance.has_ready()) {
+    status->set_ready(true);  // no probe: ready once started
+    return;
+  }
+  absl::Duration timeout = options_.probe_timeout;
+  if (instance.ready().has_timeout()) {
+    timeout = absl::Seconds(instance.ready().timeout().seconds()) +
+              absl::Nanoseconds(instance.ready().timeout().nanos());
+  }
+  const absl::Status probe =
+      CheckOnce(docker_, instance.ready(), {instance.ip(), status->container_id()}, timeout);
+  status->set_ready(probe.ok());
+  if (!probe.ok()) status->set_message(absl::StrCat("not ready: ", probe.message()));
+}
+
 bool Reconciler::SyncHostsFile(const std::string& container_id, const std::string& hosts_file) {
   if (hosts_file.empty()) return false;
   auto info = docker_->InspectContainer(container_id);
@@ -371,6 +394,27 @@ bool Reconciler::SyncHostsFile(const std::string& container_id, const std::strin
     return false;
   }
   return true;
+}
+
+std::vector<std::string> Reconciler::PruneNetworks(const std::vector<std::string>& wanted) {
+  std::vector<std::string> errors;
+  auto networks = docker_->ListNetworks({{kNetworkLabel, ""}});
+  if (!networks.ok()) return {std::string(networks.status().message())};
+  for (const NetworkInfo& network : *networks) {
+    const std::string& name = network.config.name;
+    if (std::find(wanted.begin(), wanted.end(), name) != wanted.end()) continue;
+    if (absl::Status s = docker_->RemoveNetwork(name); !s.ok()) {
+      errors.push_back(absl::StrCat("network '", name, "': ", s.message()));
+      continue;  // still in use: keep its shim too
+    }
+    Logger()->info("removed network '{}'", name);
+    if (links_ != nullptr) {
+      if (absl::Status s = links_->RemoveShim(ShimName(name)); !s.ok()) {
+        errors.push_back(absl::StrCat("host shim of network '", name, "': ", s.message()));
+      }
+    }
+  }
+  return errors;
 }
 
 std::vector<std::string> Reconciler::LastLogLines(const std::string& container_id) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
 #include "agent/hosts_writer.h"
 #include "bdcoord/v1/agent.pb.h"
@@ -16,11 +17,16 @@ inline constexpr char kClusterLabel[] = "io.bdcoord.cluster";
 inline constexpr char kServiceLabel[] = "io.bdcoord.service";
 inline constexpr char kInstanceLabel[] = "io.bdcoord.instance";
 inline constexpr char kSpecHashLabel[] = "io.bdcoord.spec-hash";
+// On networks: shared by every cluster on the LAN (dockerd allows one macvlan per parent).
+inline constexpr char kNetworkLabel[] = "io.bdcoord.network";
 
 struct ReconcilerOptions {
   int parallelism = 4;  // instances worked on at once (dockerd and runc are CPU-bound)
   int stop_timeout_seconds = 10;
   int failure_log_lines = 20;  // last log lines reported for a failed instance
+  // Readiness of running instances with a probe is checked once per pass, bounded by this
+  // (or the probe's own timeout); the coordinator counts the retries.
+  absl::Duration probe_timeout = absl::Seconds(1);
 };
 
 struct ReconcileResult {
@@ -50,6 +56,11 @@ class Reconciler {
 
   ReconcileResult Reconcile(const bdcoord::v1::DesiredState& desired);
 
+  // Removes the networks (and their host shims) that bdcoord created and no cluster on this
+  // host wants any more. A network that still has containers attached stays. Returns what could
+  // not be removed.
+  std::vector<std::string> PruneNetworks(const std::vector<std::string>& wanted);
+
  private:
   struct Outcome;
   Outcome ReconcileInstance(const bdcoord::v1::DesiredState& desired,
@@ -63,6 +74,8 @@ class Reconciler {
                                        const std::string& container_id);
   bool SyncHostsFile(const std::string& container_id, const std::string& hosts_file);
   std::vector<std::string> LastLogLines(const std::string& container_id);
+  void CheckReadiness(const bdcoord::v1::DesiredInstance& instance,
+                      bdcoord::v1::InstanceStatus* status);
   void SyncShims(const bdcoord::v1::DesiredState& desired, ReconcileResult* result);
 
   DockerClient* docker_;

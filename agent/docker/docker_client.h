@@ -131,6 +131,7 @@ class DockerClient {
   // A different existing network is an error naming each difference; it is never reused or
   // deleted.
   virtual absl::Status EnsureNetwork(const NetworkConfig& config) = 0;
+  // Networks carrying every label of the filter (an empty value: the label is present).
   virtual absl::StatusOr<std::vector<NetworkInfo>> ListNetworks(
       const std::map<std::string, std::string>& label_filter) = 0;
   virtual absl::Status RemoveNetwork(const std::string& name) = 0;

@@ -122,7 +122,10 @@ std::string LabelFilterQuery(const std::map<std::string, std::string>& labels,
                              json filters = json::object()) {
   if (!labels.empty()) {
     json list = json::array();
-    for (const auto& [key, value] : labels) list.push_back(absl::StrCat(key, "=", value));
+    // An empty value filters on the label's presence.
+    for (const auto& [key, value] : labels) {
+      list.push_back(value.empty() ? key : absl::StrCat(key, "=", value));
+    }
     filters["label"] = std::move(list);
   }
   if (filters.empty()) return "";

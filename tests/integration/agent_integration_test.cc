@@ -76,7 +76,8 @@ class AgentIntegrationTest : public ::testing::Test {
       if (auto foreign = docker_[host]->InspectContainer("bdcoord-it-foreign"); foreign.ok()) {
         docker_[host]->RemoveContainer(foreign->id, true).IgnoreError();
       }
-      docker_[host]->RemoveNetwork(kNetwork).IgnoreError();
+      Reconciler(docker_[host].get(), &hosts_).PruneNetworks({});
+      docker_[host]->RemoveNetwork(kNetwork).IgnoreError();  // e.g. the unlabelled conflicting one
     }
   }
 
@@ -312,8 +313,12 @@ TEST_F(AgentIntegrationTest, TheHostShimLetsTheHostReachItsOwnContainers) {
           return CheckOnce(docker_[1].get(), tcp, {"10.251.0.70", ""}, absl::Seconds(1)).ok();
         },
         absl::Seconds(10)));
-    // Other hosts' containers were reachable all along, over the LAN.
-    EXPECT_TRUE(links->RemoveShim("bdc-bdcoord-it-").ok());
+    // Down: the containers go, then the network and its shim.
+    const ReconcileResult down = shimmed.Reconcile(Empty());
+    EXPECT_EQ(down.removed, 2);
+    EXPECT_THAT(shimmed.PruneNetworks({}), IsEmpty());
+    EXPECT_FALSE(*links->ShimExists("bdc-bdcoord-it-"));
+    EXPECT_THAT(*docker_[1]->ListNetworks({{kNetworkLabel, ""}}), IsEmpty());
   });
 }
 

@@ -224,3 +224,32 @@ TEST(SpecHash, IsStableAndIgnoresItsOwnField) {
 
 }  // namespace
 }  // namespace bdcoord::agent
+
+namespace bdcoord::agent {
+namespace {
+
+class ReconcilerReadinessTest : public ReconcilerTest {};
+
+TEST_F(ReconcilerReadinessTest, RunningInstancesReportTheirProbe) {
+  auto desired = Desired(2);
+  desired.mutable_instances(0)->mutable_ready()->mutable_exec()->add_command("true");
+  desired.mutable_instances(1)->mutable_ready()->mutable_log()->set_pattern("binding to port");
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_TRUE(result.statuses[0].ready()) << result.statuses[0].message();
+  EXPECT_FALSE(result.statuses[1].ready());
+  EXPECT_EQ(result.statuses[1].message(), "not ready: log: no line matches 'binding to port' yet");
+  EXPECT_TRUE(reconciler_.Reconcile(Desired(1)).statuses[0].ready())
+      << "an instance without a probe is ready once it runs";
+}
+
+TEST_F(ReconcilerReadinessTest, PruneNetworksRemovesOnlyUnwantedOnes) {
+  reconciler_.Reconcile(Desired(1));
+  ASSERT_EQ(docker_.ListNetworks({})->size(), 1u);
+  EXPECT_THAT(reconciler_.PruneNetworks({"lan"}), IsEmpty());
+  EXPECT_EQ(docker_.ListNetworks({})->size(), 1u);
+  EXPECT_THAT(reconciler_.PruneNetworks({}), IsEmpty());
+  EXPECT_EQ(docker_.ListNetworks({})->size(), 0u);
+}
+
+}  // namespace
+}  // namespace bdcoord::agent

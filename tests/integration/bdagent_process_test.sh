@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The bdagent binary on testbed host1, run the way systemd runs it: inside the host's network
+# namespace, from a desired-state file. Checks --once statuses (running, ready through the host
+# shim), that a second agent run restarts nothing, that SIGTERM leaves containers running, that
+# an empty desired state removes containers, network and shim, and that bad input is rejected.
+# Usage: bdagent_process_test.sh BDAGENT
+set -euo pipefail
+BDAGENT=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+eval "$("${HERE}/../../deploy/testbed.sh" env)"
+SOCK=${BDCOORD_TESTBED_HOST1_SOCK}
+NETNS=${BDCOORD_TESTBED_HOST1_NETNS}
+WORK=$(mktemp -d /tmp/bdagent-test.XXXXXX)
+AGENT_PID=
+cleanup() {
+  [[ -n ${AGENT_PID} ]] && kill "${AGENT_PID}" 2>/dev/null || true
+  printf '{"cluster":"itproc"}' >"${WORK}/empty.json"
+  nsenter --net="${NETNS}" "${BDAGENT}" --docker-socket "${SOCK}" --desired "${WORK}/empty.json" \
+    --once --config /dev/null >/dev/null 2>&1 || true
+  rm -rf "${WORK}"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+agent() { nsenter --net="${NETNS}" "${BDAGENT}" --docker-socket "${SOCK}" --config /dev/null "$@"; }
+started_at() { docker -H "unix://${SOCK}" inspect -f '{{.State.StartedAt}}' "$1"; }
+
+instance() {  # instance NAME IP
+  cat <<JSON
+{"cluster":"itproc","service":"web","name":"$1","domain":"it.lan","image":"bdcoord/standin:latest",
+ "command":["--listen","7000"],"user":"1000:1000","network":"bdcoord-it-proc","ip":"$2",
+ "ready":{"tcp":{"port":7000}},"restart":{"mode":"MODE_ALWAYS"}}
+JSON
+}
+cat >"${WORK}/desired.json" <<JSON
+{"cluster":"itproc",
+ "networks":[{"name":"bdcoord-it-proc","driver":"NETWORK_DRIVER_MACVLAN","parent":"eth0",
+              "subnet":"${BDCOORD_TESTBED_SUBNET}","ip_range":"10.251.0.64/28","host_shim":true}],
+ "shim_addresses":{"bdcoord-it-proc":"10.251.0.251/32"},
+ "hosts_file":"127.0.0.1\tlocalhost\n10.251.0.65\tw1.it.lan w1\n10.251.0.66\tw2.it.lan w2\n",
+ "instances":[$(instance w1 10.251.0.65),$(instance w2 10.251.0.66)]}
+JSON
+
+# 1. One pass: both running and ready (the tcp probe reaches them through the shim).
+agent --desired "${WORK}/desired.json" --once >"${WORK}/once.json" || fail "--once failed: $(cat "${WORK}/once.json")"
+python3 - "${WORK}/once.json" <<'PY' || fail "statuses: $(cat "${WORK}/once.json")"
+import json, sys
+statuses = json.load(open(sys.argv[1]))
+assert [s["name"] for s in statuses] == ["w1", "w2"], statuses
+for s in statuses:
+    assert s["state"] == "INSTANCE_STATE_RUNNING" and s.get("ready") is True, s
+PY
+echo "ok: --once runs both instances, ready through the host shim"
+before=$(started_at w1)
+
+# 2. A second agent process restarts nothing.
+agent --desired "${WORK}/desired.json" --once >/dev/null || fail "second --once failed"
+[[ $(started_at w1) == "${before}" ]] || fail "w1 was restarted by a second agent run"
+echo "ok: a second agent run restarts nothing"
+
+# 3. As a daemon: SIGTERM stops the agent, not the containers.
+# nsenter execs bdagent, so $! is the agent itself.
+nsenter --net="${NETNS}" "${BDAGENT}" --docker-socket "${SOCK}" --config /dev/null \
+  --desired "${WORK}/desired.json" --interval 1 >"${WORK}/agent.log" 2>&1 &
+AGENT_PID=$!
+deadline=$((SECONDS + 20))
+until grep -q "desired state from" "${WORK}/agent.log"; do
+  ((SECONDS < deadline)) || fail "the agent did not start: $(cat "${WORK}/agent.log")"
+  sleep 0.2
+done
+kill -TERM "${AGENT_PID}"
+wait "${AGENT_PID}" || fail "the agent exited non-zero on SIGTERM"
+AGENT_PID=
+grep -q "containers keep running" "${WORK}/agent.log" || fail "no clean stop: $(cat "${WORK}/agent.log")"
+[[ $(docker -H "unix://${SOCK}" inspect -f '{{.State.Running}}' w1) == true ]] || fail "w1 stopped with the agent"
+echo "ok: SIGTERM stops the agent and leaves the containers running"
+
+# 4. Bad input changes nothing and says why.
+echo '{"cluster": 7' >"${WORK}/bad.json"
+set +e
+agent --desired "${WORK}/bad.json" --once >/dev/null 2>"${WORK}/bad.err"
+status=$?
+set -e
+[[ ${status} -eq 2 ]] || fail "bad desired file: exit ${status}, want 2"
+grep -q "bad.json: not a desired state" "${WORK}/bad.err" || fail "bad desired file message: $(cat "${WORK}/bad.err")"
+[[ $(started_at w1) == "${before}" ]] || fail "a bad desired file touched w1"
+echo "ok: a bad desired file is rejected and changes nothing"
+
+# 5. An empty desired state removes the containers, then the network and the shim.
+printf '{"cluster":"itproc"}' >"${WORK}/empty.json"
+agent --desired "${WORK}/empty.json" --once >/dev/null || fail "empty desired state failed"
+[[ -z $(docker -H "unix://${SOCK}" ps -aq --filter label=io.bdcoord.cluster=itproc) ]] || fail "containers left"
+[[ -z $(docker -H "unix://${SOCK}" network ls -q --filter name=bdcoord-it-proc) ]] || fail "network left"
+if nsenter --net="${NETNS}" ip link show bdc-bdcoord-it- >/dev/null 2>&1; then fail "shim left"; fi
+echo "ok: an empty desired state removes containers, network and shim"
