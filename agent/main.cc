@@ -26,6 +26,8 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+// Set by the Docker events watcher: something happened to one of our containers.
+std::atomic<bool> g_wake{false};
 
 void OnSignal(int) { g_stop = true; }
 
@@ -52,10 +54,10 @@ std::string ToJson(const google::protobuf::Message& message) {
   return json;
 }
 
-// Sleeps until the deadline or a signal, waking often enough to stop promptly.
+// Sleeps until the deadline, a signal, or a Docker event, waking often enough to stop promptly.
 void SleepUnlessStopped(absl::Duration duration) {
   const absl::Time deadline = absl::Now() + duration;
-  while (!g_stop && absl::Now() < deadline) {
+  while (!g_stop && !g_wake.exchange(false) && absl::Now() < deadline) {
     absl::SleepFor(std::min(absl::Milliseconds(200), deadline - absl::Now()));
   }
 }
@@ -135,6 +137,31 @@ int main(int argc, char** argv) {
 
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
+  // Docker events of our containers (start, die, ...) trigger a pass at once: e.g. Docker
+  // rewrites /etc/hosts from the creation-time entries when it restarts a container, and the
+  // pass puts the current hosts map back. The stream is re-opened with backoff when it drops.
+  if (!once) {
+    std::thread([docker = docker->get(), logger] {
+      absl::Duration backoff = absl::Seconds(1);
+      while (!g_stop) {
+        const absl::Status status =
+            docker->Events({{bdcoord::agent::kClusterLabel, ""}}, [&](const auto& event) {
+              logger->debug("event {} {} of '{}'", event.type, event.action,
+                            event.id.substr(0, 12));
+              if (event.action == "start" || event.action == "die") g_wake = true;
+              backoff = absl::Seconds(1);
+              return !g_stop.load();
+            });
+        if (g_stop) break;
+        logger->debug("event stream ended ({}); reconnecting in {}", std::string(status.message()),
+                      absl::FormatDuration(backoff));
+        for (absl::Time until = absl::Now() + backoff; !g_stop && absl::Now() < until;) {
+          absl::SleepFor(absl::Milliseconds(200));
+        }
+        backoff = std::min(backoff * 2, absl::Seconds(30));
+      }
+    }).detach();
+  }
   std::filesystem::file_time_type seen_mtime{};
   bool notified = false;
   bool docker_was_down = false;
@@ -185,7 +212,9 @@ int main(int argc, char** argv) {
         return all_ok ? 0 : 1;
       }
     }
-    SleepUnlessStopped(absl::Seconds(interval_seconds));
+    // The next pass: at the regular interval, or sooner when a readiness probe is due.
+    SleepUnlessStopped(std::clamp(reconciler.NextProbeDue() - absl::Now(), absl::Milliseconds(100),
+                                  absl::Seconds(interval_seconds)));
   } while (!g_stop);
   sd_notify(0, "STOPPING=1");
   logger->info("stopping; containers keep running");

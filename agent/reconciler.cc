@@ -198,6 +198,13 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   worker();
   for (auto& thread : threads) thread.join();
 
+  {
+    // Forget the readiness of containers that are gone.
+    absl::flat_hash_set<std::string> live;
+    for (const Outcome& outcome : outcomes) live.insert(outcome.status.container_id());
+    absl::MutexLock lock(&readiness_mu_);
+    absl::erase_if(readiness_, [&](const auto& entry) { return !live.contains(entry.first); });
+  }
   for (Outcome& outcome : outcomes) {
     result.created += outcome.created;
     result.replaced += outcome.replaced;
@@ -366,21 +373,62 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
   return status;
 }
 
+static absl::Duration ToDuration(const google::protobuf::Duration& d, absl::Duration fallback) {
+  if (d.seconds() == 0 && d.nanos() == 0) return fallback;
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
 void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus* status) {
   if (status->state() != bdcoord::v1::INSTANCE_STATE_RUNNING) return;
   if (!instance.has_ready()) {
     status->set_ready(true);  // no probe: ready once started
     return;
   }
-  absl::Duration timeout = options_.probe_timeout;
-  if (instance.ready().has_timeout()) {
-    timeout = absl::Seconds(instance.ready().timeout().seconds()) +
-              absl::Nanoseconds(instance.ready().timeout().nanos());
+  const auto& probe = instance.ready();
+  const absl::Time now = options_.now();
+  Readiness progress;
+  {
+    absl::MutexLock lock(&readiness_mu_);
+    progress = readiness_[status->container_id()];
   }
-  const absl::Status probe =
-      CheckOnce(docker_, instance.ready(), {instance.ip(), status->container_id()}, timeout);
-  status->set_ready(probe.ok());
-  if (!probe.ok()) status->set_message(absl::StrCat("not ready: ", probe.message()));
+  if (!progress.ready && now >= progress.next_check) {
+    const absl::Status check = CheckOnce(docker_, probe, {instance.ip(), status->container_id()},
+                                         ToDuration(probe.timeout(), options_.probe_timeout));
+    progress.ready = check.ok();
+    if (!check.ok()) {
+      ++progress.failures;
+      progress.last_error = std::string(check.message());
+    }
+    progress.next_check = now + ToDuration(probe.interval(), options_.probe_interval);
+    absl::MutexLock lock(&readiness_mu_);
+    readiness_[status->container_id()] = progress;
+  }
+  status->set_ready(progress.ready);
+  if (progress.ready) return;
+  const uint32_t retries = probe.retries() > 0 ? probe.retries() : options_.probe_retries;
+  if (progress.failures >= retries) {
+    // It keeps failing: report it, with its logs, instead of waiting forever.
+    status->set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+    status->set_message(
+        absl::StrCat("not ready after ", progress.failures, " checks: ", progress.last_error));
+    for (std::string& line : LastLogLines(status->container_id())) {
+      status->add_last_log_lines(std::move(line));
+    }
+  } else if (progress.failures > 0) {
+    status->set_message(absl::StrCat("not ready (", progress.failures, " of ", retries,
+                                     " checks failed): ", progress.last_error));
+  } else {
+    status->set_message("not ready: first check pending");
+  }
+}
+
+absl::Time Reconciler::NextProbeDue() const {
+  absl::MutexLock lock(&readiness_mu_);
+  absl::Time due = absl::InfiniteFuture();
+  for (const auto& [id, progress] : readiness_) {
+    if (!progress.ready) due = std::min(due, progress.next_check);
+  }
+  return due;
 }
 
 bool Reconciler::SyncHostsFile(const std::string& container_id, const std::string& hosts_file) {

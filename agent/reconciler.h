@@ -1,9 +1,12 @@
 #ifndef BDCOORD_AGENT_RECONCILER_H_
 #define BDCOORD_AGENT_RECONCILER_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
 #include "agent/hosts_writer.h"
@@ -24,9 +27,13 @@ struct ReconcilerOptions {
   int parallelism = 4;  // instances worked on at once (dockerd and runc are CPU-bound)
   int stop_timeout_seconds = 10;
   int failure_log_lines = 20;  // last log lines reported for a failed instance
-  // Readiness of running instances with a probe is checked once per pass, bounded by this
-  // (or the probe's own timeout); the coordinator counts the retries.
+  // Readiness probe defaults when the spec gives none: a check is bounded by the timeout, runs
+  // at most once per interval, and after `retries` failed checks the instance is FAILED.
   absl::Duration probe_timeout = absl::Seconds(1);
+  absl::Duration probe_interval = absl::Seconds(2);
+  uint32_t probe_retries = 30;
+  // The clock, injected so tests need no sleeps.
+  std::function<absl::Time()> now = [] { return absl::Now(); };
 };
 
 struct ReconcileResult {
@@ -56,6 +63,10 @@ class Reconciler {
 
   ReconcileResult Reconcile(const bdcoord::v1::DesiredState& desired);
 
+  // The soonest moment a readiness probe is due (absl::InfiniteFuture() when none): the agent
+  // runs its next pass then rather than at its regular interval.
+  absl::Time NextProbeDue() const;
+
   // Removes the networks (and their host shims) that bdcoord created and no cluster on this
   // host wants any more. A network that still has containers attached stays. Returns what could
   // not be removed.
@@ -77,6 +88,16 @@ class Reconciler {
   void CheckReadiness(const bdcoord::v1::DesiredInstance& instance,
                       bdcoord::v1::InstanceStatus* status);
   void SyncShims(const bdcoord::v1::DesiredState& desired, ReconcileResult* result);
+
+  // Readiness progress per container id: once ready, a container is not probed again.
+  struct Readiness {
+    bool ready = false;
+    uint32_t failures = 0;
+    absl::Time next_check = absl::InfinitePast();
+    std::string last_error;
+  };
+  mutable absl::Mutex readiness_mu_;
+  absl::flat_hash_map<std::string, Readiness> readiness_ ABSL_GUARDED_BY(readiness_mu_);
 
   DockerClient* docker_;
   HostsWriter* hosts_writer_;

@@ -57,16 +57,28 @@ agent --desired "${WORK}/desired.json" --once >/dev/null || fail "second --once 
 [[ $(started_at w1) == "${before}" ]] || fail "w1 was restarted by a second agent run"
 echo "ok: a second agent run restarts nothing"
 
-# 3. As a daemon: SIGTERM stops the agent, not the containers.
+# 3. As a daemon (a pass a minute): a container restarted by Docker gets Docker's own /etc/hosts
+#    back, and the agent, woken by the Docker event, restores the cluster's map within seconds.
+#    Then SIGTERM stops the agent, not the containers.
 # nsenter execs bdagent, so $! is the agent itself.
 nsenter --net="${NETNS}" "${BDAGENT}" --docker-socket "${SOCK}" --config /dev/null \
-  --desired "${WORK}/desired.json" --interval 1 >"${WORK}/agent.log" 2>&1 &
+  --desired "${WORK}/desired.json" --interval 60 >"${WORK}/agent.log" 2>&1 &
 AGENT_PID=$!
 deadline=$((SECONDS + 20))
 until grep -q "desired state from" "${WORK}/agent.log"; do
   ((SECONDS < deadline)) || fail "the agent did not start: $(cat "${WORK}/agent.log")"
   sleep 0.2
 done
+hosts_of_w1() { docker -H "unix://${SOCK}" exec w1 cat /etc/hosts; }
+hosts_of_w1 | grep -q $'w2.it.lan w2' || fail "w1 lacks the cluster hosts map: $(hosts_of_w1)"
+docker -H "unix://${SOCK}" restart -t 1 w1 >/dev/null
+deadline=$((SECONDS + 15))
+until hosts_of_w1 2>/dev/null | grep -q $'w2.it.lan w2'; do
+  ((SECONDS < deadline)) || fail "the agent did not restore w1's /etc/hosts after a restart: $(hosts_of_w1)"
+  sleep 0.2
+done
+echo "ok: a restarted container gets the cluster's hosts map back at once (Docker event)"
+before=$(started_at w1)
 kill -TERM "${AGENT_PID}"
 wait "${AGENT_PID}" || fail "the agent exited non-zero on SIGTERM"
 AGENT_PID=

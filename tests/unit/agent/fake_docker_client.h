@@ -215,8 +215,14 @@ class FakeDockerClient : public DockerClient {
                       const std::function<bool(const DockerEvent&)>&) override {
     return absl::UnimplementedError("no events in the fake");
   }
+  int execs() {
+    absl::MutexLock lock(&mu_);
+    return execs_;
+  }
   absl::StatusOr<ExecResult> Exec(const std::string&, const std::vector<std::string>&,
                                   const std::string&) override {
+    absl::MutexLock lock(&mu_);
+    ++execs_;
     return ExecResult{0, ""};
   }
 
@@ -232,6 +238,7 @@ class FakeDockerClient : public DockerClient {
   int creates_ = 0;
   int starts_ = 0;
   int removes_ = 0;
+  int execs_ = 0;
 };
 
 // Hosts files in memory, keyed by HostsPath; counts in-place writes.

@@ -237,9 +237,49 @@ TEST_F(ReconcilerReadinessTest, RunningInstancesReportTheirProbe) {
   const ReconcileResult result = reconciler_.Reconcile(desired);
   EXPECT_TRUE(result.statuses[0].ready()) << result.statuses[0].message();
   EXPECT_FALSE(result.statuses[1].ready());
-  EXPECT_EQ(result.statuses[1].message(), "not ready: log: no line matches 'binding to port' yet");
+  EXPECT_EQ(result.statuses[1].message(),
+            "not ready (1 of 30 checks failed): log: no line matches 'binding to port' yet");
   EXPECT_TRUE(reconciler_.Reconcile(Desired(1)).statuses[0].ready())
       << "an instance without a probe is ready once it runs";
+}
+
+TEST(ReconcilerProbeRetries, ProbesAtTheirIntervalAndFailAfterTheRetries) {
+  FakeDockerClient docker;
+  FakeHostsWriter hosts;
+  docker.AddImage("standin");
+  absl::Time now = absl::FromUnixSeconds(1000);
+  ReconcilerOptions options;
+  options.now = [&] { return now; };
+  Reconciler reconciler(&docker, &hosts, nullptr, options);
+  auto desired = Desired(1);
+  auto* probe = desired.mutable_instances(0)->mutable_ready();
+  probe->mutable_log()->set_pattern("ready");
+  probe->mutable_interval()->set_seconds(5);
+  probe->set_retries(2);
+
+  EXPECT_EQ(reconciler.Reconcile(desired).statuses[0].message(),
+            "not ready (1 of 2 checks failed): log: no line matches 'ready' yet");
+  EXPECT_EQ(reconciler.NextProbeDue(), now + absl::Seconds(5));
+  now += absl::Seconds(1);  // not due yet: no second check
+  EXPECT_EQ(reconciler.Reconcile(desired).statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  now += absl::Seconds(5);
+  const auto status = reconciler.Reconcile(desired).statuses[0];
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.message(), "not ready after 2 checks: log: no line matches 'ready' yet");
+  EXPECT_EQ(docker.creates(), 1) << "a probe failure reports, it does not recreate";
+}
+
+TEST(ReconcilerProbeRetries, OnceReadyAContainerIsNotProbedAgain) {
+  FakeDockerClient docker;
+  FakeHostsWriter hosts;
+  docker.AddImage("standin");
+  Reconciler reconciler(&docker, &hosts);
+  auto desired = Desired(1);
+  desired.mutable_instances(0)->mutable_ready()->mutable_exec()->add_command("true");
+  EXPECT_TRUE(reconciler.Reconcile(desired).statuses[0].ready());
+  EXPECT_TRUE(reconciler.Reconcile(desired).statuses[0].ready());
+  EXPECT_EQ(docker.execs(), 1);
+  EXPECT_EQ(reconciler.NextProbeDue(), absl::InfiniteFuture());
 }
 
 TEST_F(ReconcilerReadinessTest, PruneNetworksRemovesOnlyUnwantedOnes) {
