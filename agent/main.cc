@@ -2,6 +2,7 @@
 // the Docker Engine API and keeps every container's /etc/hosts current.
 #include <google/protobuf/util/json_util.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -9,12 +10,15 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "agent/coordinator_link.h"
 #include "agent/docker/docker_client_impl.h"
 #include "agent/host_facts.h"
 #include "agent/hosts_writer.h"
@@ -77,11 +81,25 @@ int main(int argc, char** argv) {
   double interval_seconds = 10;
   int parallelism = 4;
   std::string log_level = "info";
+  std::string coordinator = "unix:///run/bdcoord/bdcoordd.sock";
+  std::string host_name;
+  double heartbeat_seconds = 5;
   app.add_option("--docker-socket", socket, "Docker Engine API socket")->capture_default_str();
   app.add_option("--desired", desired_file,
                  "Run from a desired-state file (DesiredState as JSON, see proto/bdcoord/v1/"
                  "agent.proto) instead of a coordinator; re-read when it changes")
       ->type_name("FILE");
+  app.add_option("--coordinator", coordinator,
+                 "Without --desired: the coordinator to dial (unix:///PATH or HOST:PORT); its "
+                 "desired states are run, a status report goes back after every pass")
+      ->capture_default_str()
+      ->excludes("--desired");
+  app.add_option("--host-name", host_name,
+                 "This host's name in the coordinator's inventory (default: the hostname)");
+  app.add_option("--heartbeat-interval", heartbeat_seconds,
+                 "Seconds between heartbeats to the coordinator")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--config", config, "Agent config with `labels: {rack: r1}`")
       ->capture_default_str();
   app.add_option("--label", label_flags, "Host label KEY=VALUE (repeatable; wins over --config)");
@@ -122,9 +140,8 @@ int main(int argc, char** argv) {
     std::cout << ToJson(bdcoord::agent::CollectHostFacts(docker->get(), *labels));
     return 0;
   }
-  if (desired_file.empty()) {
-    std::cerr << "bdagent: nothing to do: give --desired FILE.json (a coordinator connection "
-                 "comes with bdcoordd)\n";
+  if (desired_file.empty() && once) {
+    std::cerr << "bdagent: --once needs --desired FILE.json\n";
     return 2;
   }
 
@@ -162,6 +179,78 @@ int main(int argc, char** argv) {
       }
     }).detach();
   }
+  if (desired_file.empty()) {
+    // Coordinator mode: each received DesiredState replaces its cluster's; a lost coordinator
+    // changes nothing here (the last desired states keep being reconciled).
+    if (host_name.empty()) {
+      char name[256] = {};
+      ::gethostname(name, sizeof(name) - 1);
+      host_name = name;
+    }
+    absl::Mutex desired_mu;
+    std::map<std::string, bdcoord::v1::DesiredState> desired_by_cluster;
+    bdcoord::agent::CoordinatorLinkOptions link_options;
+    link_options.address = coordinator;
+    link_options.host_name = host_name;
+    link_options.facts = [&] { return bdcoord::agent::CollectHostFacts(docker->get(), *labels); };
+    link_options.heartbeat_interval = absl::Seconds(heartbeat_seconds);
+    bdcoord::agent::CoordinatorLink link(link_options,
+                                         [&](const bdcoord::v1::DesiredState& desired) {
+                                           {
+                                             absl::MutexLock lock(&desired_mu);
+                                             desired_by_cluster[desired.cluster()] = desired;
+                                           }
+                                           g_wake = true;
+                                         });
+    logger->info("host '{}', coordinator '{}'", host_name, coordinator);
+    link.Start();
+    sd_notify(0, "READY=1");
+    bool docker_was_down = false;
+    do {
+      std::map<std::string, bdcoord::v1::DesiredState> snapshot;
+      {
+        absl::MutexLock lock(&desired_mu);
+        snapshot = desired_by_cluster;
+      }
+      std::vector<std::string> wanted_networks;
+      for (const auto& [cluster, desired] : snapshot) {
+        bdcoord::agent::ReconcileResult result = reconciler.Reconcile(desired);
+        for (const auto& network : desired.networks()) wanted_networks.push_back(network.name());
+        const bool docker_down =
+            !result.errors.empty() && result.errors.front().rfind("cannot list containers", 0) == 0;
+        if (docker_down != docker_was_down) {
+          if (docker_down) {
+            logger->error("Docker is unavailable at '{}': {}", socket, result.errors.front());
+          } else {
+            logger->info("Docker is back at '{}'", socket);
+          }
+          docker_was_down = docker_down;
+        }
+        if (result.created + result.replaced + result.removed + result.hosts_files_updated > 0) {
+          logger->info(
+              "cluster '{}' reconciled: {} created, {} replaced, {} removed, {} hosts "
+              "files updated",
+              cluster, result.created, result.replaced, result.removed, result.hosts_files_updated);
+        }
+        bdcoord::v1::StatusReport report;
+        report.set_cluster(cluster);
+        for (auto& status : result.statuses) *report.add_instances() = std::move(status);
+        link.SendStatus(report);
+      }
+      if (!snapshot.empty()) {
+        for (std::string& error : reconciler.PruneNetworks(wanted_networks)) {
+          logger->debug("network not pruned: {}", error);
+        }
+      }
+      SleepUnlessStopped(std::clamp(reconciler.NextProbeDue() - absl::Now(),
+                                    absl::Milliseconds(100), absl::Seconds(interval_seconds)));
+    } while (!g_stop);
+    link.Stop();
+    sd_notify(0, "STOPPING=1");
+    logger->info("stopping; containers keep running");
+    return 0;
+  }
+
   std::filesystem::file_time_type seen_mtime{};
   bool notified = false;
   bool docker_was_down = false;

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/exit_codes.h"
+#include "cli/hosts_command.h"
 #include "cli/place_command.h"
 
 int main(int argc, char** argv) {
@@ -37,6 +38,18 @@ int main(int argc, char** argv) {
                    "Print the rendered command, env and files of one instance, e.g. zk1")
       ->type_name("NAME");
 
+  bdcoord::cli::HostsOptions hosts;
+  CLI::App* hosts_cmd = app.add_subcommand(
+      "hosts", "List the coordinator's hosts: connected or not, labels, capacity, Docker version");
+  hosts_cmd->add_option("-o,--output", hosts.output, "table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->type_name("FORMAT");
+  hosts_cmd
+      ->add_option("--coordinator", hosts.coordinator,
+                   "The coordinator's address (default: $BDCOORD_ADDR, else "
+                   "unix:///run/bdcoord/bdcoordd.sock)")
+      ->type_name("ADDR");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -44,5 +57,6 @@ int main(int argc, char** argv) {
     return code == 0 ? bdcoord::cli::kExitOk : bdcoord::cli::kExitInvalidInput;
   }
   if (place_cmd->parsed()) return bdcoord::cli::RunPlace(place, std::cout, std::cerr);
+  if (hosts_cmd->parsed()) return bdcoord::cli::RunHosts(hosts, std::cout, std::cerr);
   return bdcoord::cli::kExitInvalidInput;
 }

@@ -1,0 +1,150 @@
+#include "agent/coordinator_link.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <utility>
+
+#include "spdlog/spdlog.h"
+
+namespace bdcoord::agent {
+
+CoordinatorLink::CoordinatorLink(CoordinatorLinkOptions options, DesiredCallback on_desired)
+    : options_(std::move(options)), on_desired_(std::move(on_desired)) {}
+
+CoordinatorLink::~CoordinatorLink() { Stop(); }
+
+void CoordinatorLink::Start() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = false;
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void CoordinatorLink::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+    if (context_ != nullptr) context_->TryCancel();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool CoordinatorLink::Write(const bdcoord::v1::AgentMessage& message) {
+  absl::MutexLock lock(&write_mu_);
+  return stream_ != nullptr && stream_->Write(message);
+}
+
+bool CoordinatorLink::SendStatus(const bdcoord::v1::StatusReport& report) {
+  bdcoord::v1::AgentMessage message;
+  *message.mutable_status() = report;
+  return connected_ && Write(message);
+}
+
+void CoordinatorLink::SleepUnlessStopped(absl::Duration duration) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stop_), duration);
+}
+
+void CoordinatorLink::Run() {
+  auto logger = spdlog::default_logger();
+  const std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(options_.address, grpc::InsecureChannelCredentials());
+  const std::unique_ptr<bdcoord::v1::AgentService::Stub> stub =
+      bdcoord::v1::AgentService::NewStub(channel);
+  absl::Duration backoff = options_.min_backoff;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_) return;
+    }
+    const absl::Time started = absl::Now();
+    RunStream(stub.get());
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_) return;
+    }
+    // A stream that lived a while was a real connection: start the backoff over.
+    if (absl::Now() - started > std::max(options_.max_backoff, 2 * options_.heartbeat_interval)) {
+      backoff = options_.min_backoff;
+    }
+    logger->debug("reconnecting to the coordinator at '{}' in {}", options_.address,
+                  absl::FormatDuration(backoff));
+    SleepUnlessStopped(backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
+  auto logger = spdlog::default_logger();
+  grpc::ClientContext context;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_) return;
+    context_ = &context;
+    stream_done_ = false;
+  }
+  auto stream = stub->Connect(&context);
+  {
+    absl::MutexLock lock(&write_mu_);
+    stream_ = stream.get();
+  }
+  bdcoord::v1::AgentMessage hello;
+  hello.mutable_hello()->set_host(options_.host_name);
+  *hello.mutable_hello()->mutable_facts() = options_.facts();
+  std::thread reader;
+  if (Write(hello)) {
+    connected_ = true;
+    last_error_.clear();
+    logger->info("connected to the coordinator at '{}' as '{}'", options_.address,
+                 options_.host_name);
+    reader = std::thread([&] {
+      bdcoord::v1::CoordinatorMessage message;
+      while (stream->Read(&message)) {
+        if (message.has_desired()) {
+          logger->info("desired state of cluster '{}': {} instances", message.desired().cluster(),
+                       message.desired().instances_size());
+          on_desired_(message.desired());
+        }
+      }
+      absl::MutexLock lock(&mu_);
+      stream_done_ = true;
+    });
+    bdcoord::v1::AgentMessage heartbeat;
+    heartbeat.mutable_heartbeat();
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.AwaitWithTimeout(absl::Condition(this, &CoordinatorLink::StopOrStreamDone),
+                             options_.heartbeat_interval);
+        if (stop_ || stream_done_) break;
+      }
+      if (!Write(heartbeat)) break;
+    }
+  }
+  connected_ = false;
+  {
+    absl::MutexLock lock(&mu_);
+    context_ = nullptr;
+  }
+  context.TryCancel();  // unblocks the reader when we stopped or a write failed
+  if (reader.joinable()) reader.join();
+  {
+    absl::MutexLock lock(&write_mu_);
+    stream_ = nullptr;
+  }
+  const grpc::Status status = stream->Finish();
+  std::string error =
+      status.error_message().empty() ? std::string("the stream ended") : status.error_message();
+  bool stopping = false;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping = stop_;
+  }
+  if (!stopping && error != last_error_) {  // said once, not at every retry
+    logger->warn("no stream to the coordinator at '{}': {}", options_.address, error);
+    last_error_ = std::move(error);
+  }
+}
+
+}  // namespace bdcoord::agent

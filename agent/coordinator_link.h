@@ -1,0 +1,69 @@
+#ifndef BDCOORD_AGENT_COORDINATOR_LINK_H_
+#define BDCOORD_AGENT_COORDINATOR_LINK_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "bdcoord/v1/agent.grpc.pb.h"
+
+namespace bdcoord::agent {
+
+struct CoordinatorLinkOptions {
+  std::string address = "unix:///run/bdcoord/bdcoordd.sock";  // a gRPC target
+  std::string host_name;                                      // the name in the inventory
+  // Called at each (re)connection for the hello.
+  std::function<bdcoord::v1::HostFacts()> facts = [] { return bdcoord::v1::HostFacts(); };
+  absl::Duration heartbeat_interval = absl::Seconds(5);
+  absl::Duration min_backoff = absl::Seconds(1);
+  absl::Duration max_backoff = absl::Seconds(30);
+};
+
+// The agent's end of AgentService.Connect: dials the coordinator, says hello with this host's
+// facts, sends a heartbeat every interval, hands every received DesiredState to `on_desired`
+// (on the link's reader thread), and reconnects with exponential backoff when the stream breaks.
+// Nothing is undone when the coordinator goes away: the agent keeps its last desired state.
+class CoordinatorLink {
+ public:
+  using DesiredCallback = std::function<void(const bdcoord::v1::DesiredState&)>;
+  CoordinatorLink(CoordinatorLinkOptions options, DesiredCallback on_desired);
+  ~CoordinatorLink();  // Stop()
+
+  void Start();
+  void Stop();
+
+  // Sends a status report on the current stream; false when not connected.
+  bool SendStatus(const bdcoord::v1::StatusReport& report);
+  bool connected() const { return connected_; }
+
+ private:
+  void Run();
+  // One connection: returns when the stream ends or Stop() is called.
+  void RunStream(bdcoord::v1::AgentService::Stub* stub);
+  void SleepUnlessStopped(absl::Duration duration);
+  bool Write(const bdcoord::v1::AgentMessage& message);
+  bool StopOrStreamDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || stream_done_; }
+
+  CoordinatorLinkOptions options_;
+  DesiredCallback on_desired_;
+  std::atomic<bool> connected_{false};
+  std::thread thread_;
+  std::string last_error_;  // the last connection error logged (only on the link's thread)
+
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool stream_done_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;  // to cancel on Stop
+
+  absl::Mutex write_mu_;  // one writer at a time on the stream
+  grpc::ClientReaderWriter<bdcoord::v1::AgentMessage, bdcoord::v1::CoordinatorMessage>* stream_
+      ABSL_GUARDED_BY(write_mu_) = nullptr;
+};
+
+}  // namespace bdcoord::agent
+
+#endif  // BDCOORD_AGENT_COORDINATOR_LINK_H_

@@ -1,0 +1,32 @@
+#ifndef BDCOORD_CLI_HOSTS_COMMAND_H_
+#define BDCOORD_CLI_HOSTS_COMMAND_H_
+
+#include <ostream>
+#include <string>
+
+#include "absl/time/time.h"
+#include "bdcoord/v1/cluster.pb.h"
+
+namespace bdcoord::cli {
+
+inline constexpr char kDefaultCoordinator[] = "unix:///run/bdcoord/bdcoordd.sock";
+
+struct HostsOptions {
+  std::string output = "table";  // table | json
+  std::string coordinator;       // empty: $BDCOORD_ADDR, else kDefaultCoordinator
+};
+
+// The coordinator address: the flag, else $BDCOORD_ADDR, else the default unix socket.
+std::string CoordinatorAddress(const std::string& flag);
+
+// `bdcoord hosts`: the coordinator's live inventory. Returns the exit code.
+int RunHosts(const HostsOptions& options, std::ostream& out, std::ostream& err);
+
+// The rendering, apart for tests: a table (NAME CONNECTED LABELS CPUS MEMORY DOCKER
+// LAST-HEARTBEAT, heartbeat relative to `now`) or JSON.
+std::string HostsTable(const bdcoord::v1::ListHostsResponse& response, absl::Time now);
+std::string HostsJson(const bdcoord::v1::ListHostsResponse& response);
+
+}  // namespace bdcoord::cli
+
+#endif  // BDCOORD_CLI_HOSTS_COMMAND_H_

@@ -1,0 +1,389 @@
+// bdcoordd's services and the agent's coordinator link over real gRPC on a unix socket: no
+// Docker needed. Every wait is on a condition with a deadline.
+#include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "agent/coordinator_link.h"
+#include "bdcoord/v1/agent.grpc.pb.h"
+#include "bdcoord/v1/cluster.grpc.pb.h"
+#include "coordinator/agent_service.h"
+#include "coordinator/cluster_service.h"
+#include "coordinator/inventory.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "spdlog/sinks/null_sink.h"
+#include "spdlog/spdlog.h"
+
+namespace bdcoord {
+namespace {
+
+using AgentStream =
+    grpc::ClientReaderWriter<bdcoord::v1::AgentMessage, bdcoord::v1::CoordinatorMessage>;
+
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return condition();
+}
+
+// A hand-driven agent: one Connect stream.
+struct FakeAgent {
+  grpc::ClientContext context;
+  std::unique_ptr<AgentStream> stream;
+
+  FakeAgent(bdcoord::v1::AgentService::Stub* stub, const std::string& name, uint32_t cpus,
+            const std::string& rack) {
+    stream = stub->Connect(&context);
+    bdcoord::v1::AgentMessage hello;
+    hello.mutable_hello()->set_host(name);
+    hello.mutable_hello()->mutable_facts()->set_hostname(name);
+    hello.mutable_hello()->mutable_facts()->set_cpus(cpus);
+    hello.mutable_hello()->mutable_facts()->set_memory_bytes(int64_t{8} << 30);
+    (*hello.mutable_hello()->mutable_facts()->mutable_labels())["rack"] = rack;
+    EXPECT_TRUE(stream->Write(hello));
+  }
+  bool Heartbeat() {
+    bdcoord::v1::AgentMessage message;
+    message.mutable_heartbeat();
+    return stream->Write(message);
+  }
+  grpc::Status Close() {
+    stream->WritesDone();
+    return stream->Finish();
+  }
+};
+
+class CoordinatorAgentsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/bdcoord-coordinator-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    address_ = "unix:" + dir_ + "/bdcoordd.sock";
+    logger_ = std::make_shared<spdlog::logger>("bdcoordd-test",
+                                               std::make_shared<spdlog::sinks::null_sink_mt>());
+    agent_service_ = std::make_unique<coordinator::AgentServiceImpl>(&inventory_, logger_);
+    cluster_service_ = std::make_unique<coordinator::ClusterServiceImpl>(&inventory_);
+    StartServer();
+    auto channel = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+    agents_ = bdcoord::v1::AgentService::NewStub(channel);
+    cluster_ = bdcoord::v1::ClusterService::NewStub(channel);
+  }
+
+  void TearDown() override {
+    StopServer();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartServer() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
+    builder.RegisterService(agent_service_.get());
+    builder.RegisterService(cluster_service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+
+  void StopServer() {
+    if (server_ == nullptr) return;
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+    server_->Wait();
+    server_.reset();
+  }
+
+  bdcoord::v1::ListHostsResponse ListHosts() {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    bdcoord::v1::ListHostsResponse response;
+    const grpc::Status status = cluster_->ListHosts(&context, {}, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  // The host's view, or an empty one with name "" when it is not listed.
+  bdcoord::v1::HostView Host(const std::string& name) {
+    const bdcoord::v1::ListHostsResponse response = ListHosts();
+    for (const auto& host : response.hosts()) {
+      if (host.name() == name) return host;
+    }
+    return {};
+  }
+
+  std::string dir_;
+  std::string address_;
+  std::shared_ptr<spdlog::logger> logger_;
+  coordinator::Inventory inventory_;
+  std::unique_ptr<coordinator::AgentServiceImpl> agent_service_;
+  std::unique_ptr<coordinator::ClusterServiceImpl> cluster_service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<bdcoord::v1::AgentService::Stub> agents_;
+  std::unique_ptr<bdcoord::v1::ClusterService::Stub> cluster_;
+};
+
+TEST_F(CoordinatorAgentsTest, TwoAgentsAreListedWithTheirFacts) {
+  FakeAgent bd1(agents_.get(), "bd1", 4, "r1");
+  FakeAgent bd2(agents_.get(), "bd2", 8, "r2");
+  ASSERT_TRUE(WaitFor([&] { return ListHosts().hosts_size() == 2; }));
+  const auto response = ListHosts();
+  ASSERT_EQ(response.hosts_size(), 2);
+  EXPECT_EQ(response.hosts(0).name(), "bd1");
+  EXPECT_EQ(response.hosts(1).name(), "bd2");
+  EXPECT_TRUE(response.hosts(0).connected());
+  EXPECT_TRUE(response.hosts(1).connected());
+  EXPECT_EQ(response.hosts(0).facts().cpus(), 4u);
+  EXPECT_EQ(response.hosts(1).facts().cpus(), 8u);
+  EXPECT_EQ(response.hosts(1).facts().labels().at("rack"), "r2");
+  EXPECT_EQ(response.hosts(0).facts().memory_bytes(), int64_t{8} << 30);
+  EXPECT_TRUE(response.hosts(0).has_last_heartbeat());
+  EXPECT_GT(response.hosts(0).last_heartbeat().seconds(), 0);
+  bd1.Close();
+  bd2.Close();
+}
+
+TEST_F(CoordinatorAgentsTest, EndOfStreamMarksTheHostDisconnected) {
+  FakeAgent bd1(agents_.get(), "bd1", 4, "r1");
+  FakeAgent bd2(agents_.get(), "bd2", 8, "r2");
+  ASSERT_TRUE(WaitFor([&] { return Host("bd1").connected() && Host("bd2").connected(); }));
+  EXPECT_TRUE(bd2.Close().ok());
+  ASSERT_TRUE(WaitFor([&] { return Host("bd2").name() == "bd2" && !Host("bd2").connected(); }));
+  EXPECT_TRUE(Host("bd1").connected());
+  EXPECT_EQ(Host("bd2").facts().cpus(), 8u);  // still known, with its facts
+  bd1.Close();
+}
+
+TEST_F(CoordinatorAgentsTest, MissingHeartbeatsMarkTheHostDown) {
+  // Timeouts with a wide margin over the heartbeat period: the machine may be loaded.
+  coordinator::HeartbeatMonitor monitor(&inventory_, logger_, absl::Seconds(1),
+                                        absl::Milliseconds(20));
+  FakeAgent silent(agents_.get(), "silent", 2, "r1");
+  FakeAgent alive(agents_.get(), "alive", 2, "r2");
+  // `alive` heartbeats every 50 ms; `silent` sends nothing but keeps its stream open.
+  std::atomic<bool> stop{false};
+  std::thread heartbeats([&] {
+    while (!stop) {
+      alive.Heartbeat();
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return inventory_.Find("silent").has_value(); }));
+  ASSERT_TRUE(WaitFor([&] { return !Host("silent").connected(); }));
+  EXPECT_TRUE(inventory_.Find("silent")->down);
+  EXPECT_TRUE(Host("alive").connected());
+  EXPECT_FALSE(inventory_.Find("alive")->down);
+  stop = true;
+  heartbeats.join();
+  // A heartbeat on the still-open stream brings it back.
+  ASSERT_TRUE(silent.Heartbeat());
+  ASSERT_TRUE(WaitFor([&] { return Host("silent").connected(); }));
+  silent.Close();
+  alive.Close();
+}
+
+TEST_F(CoordinatorAgentsTest, FirstMessageMustBeHello) {
+  grpc::ClientContext context;
+  auto stream = agents_->Connect(&context);
+  bdcoord::v1::AgentMessage heartbeat;
+  heartbeat.mutable_heartbeat();
+  stream->Write(heartbeat);
+  stream->WritesDone();
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "first message must be hello");
+  EXPECT_EQ(ListHosts().hosts_size(), 0);
+}
+
+TEST_F(CoordinatorAgentsTest, OtherClusterRpcsAreNotImplementedYet) {
+  grpc::ClientContext context;
+  bdcoord::v1::GetStatusResponse response;
+  const grpc::Status status = cluster_->GetStatus(&context, {}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(status.error_message(), "not yet implemented");
+}
+
+TEST_F(CoordinatorAgentsTest, SendReachesTheAgentsStream) {
+  FakeAgent bd1(agents_.get(), "bd1", 4, "r1");
+  ASSERT_TRUE(WaitFor([&] { return Host("bd1").connected(); }));
+  bdcoord::v1::CoordinatorMessage message;
+  message.mutable_desired()->set_cluster("bigdata");
+  message.mutable_desired()->add_instances()->set_name("zk1");
+  ASSERT_TRUE(agent_service_->Send("bd1", message).ok());
+  bdcoord::v1::CoordinatorMessage received;
+  ASSERT_TRUE(bd1.stream->Read(&received));
+  EXPECT_EQ(received.desired().cluster(), "bigdata");
+  EXPECT_EQ(received.desired().instances(0).name(), "zk1");
+  EXPECT_EQ(agent_service_->Send("nobody", message).code(), absl::StatusCode::kUnavailable);
+  bd1.Close();
+  ASSERT_TRUE(WaitFor([&] { return !Host("bd1").connected(); }));
+  EXPECT_EQ(agent_service_->Send("bd1", message).code(), absl::StatusCode::kUnavailable);
+}
+
+// The real agent side: CoordinatorLink says hello, heartbeats, receives desired states, sends
+// status reports, and reconnects after a coordinator restart.
+TEST_F(CoordinatorAgentsTest, CoordinatorLinkConnectsReceivesAndReconnects) {
+  absl::Mutex mu;
+  std::vector<bdcoord::v1::DesiredState> received;
+  agent::CoordinatorLinkOptions options;
+  options.address = address_;
+  options.host_name = "hx";
+  options.facts = [] {
+    bdcoord::v1::HostFacts facts;
+    facts.set_cpus(3);
+    (*facts.mutable_labels())["rack"] = "r3";
+    return facts;
+  };
+  options.heartbeat_interval = absl::Milliseconds(50);
+  options.min_backoff = absl::Milliseconds(50);
+  options.max_backoff = absl::Milliseconds(200);
+  agent::CoordinatorLink link(options, [&](const bdcoord::v1::DesiredState& desired) {
+    absl::MutexLock lock(&mu);
+    received.push_back(desired);
+  });
+  link.Start();
+  ASSERT_TRUE(WaitFor([&] { return Host("hx").connected(); }));
+  EXPECT_EQ(Host("hx").facts().cpus(), 3u);
+  EXPECT_EQ(Host("hx").facts().labels().at("rack"), "r3");
+
+  // Heartbeats keep it up under a short timeout.
+  {
+    coordinator::HeartbeatMonitor monitor(&inventory_, logger_, absl::Seconds(1),
+                                          absl::Milliseconds(20));
+    absl::SleepFor(absl::Milliseconds(2500));  // timeouts long: it must stay up
+    EXPECT_FALSE(inventory_.Find("hx")->down);
+    EXPECT_TRUE(Host("hx").connected());
+  }
+
+  bdcoord::v1::CoordinatorMessage message;
+  message.mutable_desired()->set_cluster("zoo");
+  message.mutable_desired()->add_instances()->set_name("zk1");
+  ASSERT_TRUE(agent_service_->Send("hx", message).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    absl::MutexLock lock(&mu);
+    return received.size() == 1;
+  }));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(received[0].cluster(), "zoo");
+  }
+  bdcoord::v1::StatusReport report;
+  report.set_cluster("zoo");
+  report.add_instances()->set_name("zk1");
+  ASSERT_TRUE(link.SendStatus(report));
+  ASSERT_TRUE(WaitFor([&] { return agent_service_->LatestStatus("hx", "zoo").has_value(); }));
+  EXPECT_EQ(agent_service_->LatestStatus("hx", "zoo")->instances(0).name(), "zk1");
+
+  // The coordinator restarts: the link notices, comes back and says hello again.
+  StopServer();
+  ASSERT_TRUE(WaitFor([&] { return !link.connected(); }));
+  inventory_.Disconnected("hx");
+  StartServer();
+  ASSERT_TRUE(WaitFor([&] { return Host("hx").connected(); }, absl::Seconds(15)));
+  ASSERT_TRUE(WaitFor([&] { return agent_service_->Send("hx", message).ok(); }));
+  ASSERT_TRUE(WaitFor([&] {
+    absl::MutexLock lock(&mu);
+    return received.size() == 2;
+  }));
+  link.Stop();
+  ASSERT_TRUE(WaitFor([&] { return !Host("hx").connected(); }));
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The real bdcoordd with --tls-*: a client with a certificate of the CA gets an answer over
+// mutual TLS; one without a certificate, or with one of another CA, does not.
+TEST(BdcoorddTlsTest, MutualTlsRequiresAClientCertificateOfTheCa) {
+  const std::string binary = std::string(BDCOORD_BINARY_DIR) + "/coordinator/bdcoordd";
+  if (!std::filesystem::exists(binary)) GTEST_SKIP() << "bdcoordd is not built: " << binary;
+  if (std::system("command -v openssl >/dev/null") != 0) GTEST_SKIP() << "no openssl";
+  char dir_template[] = "/tmp/bdcoord-tls-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const std::string script = "set -e; cd " + dir + R"(
+    q() { "$@" >/dev/null 2>&1; }
+    q openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=ca -days 1
+    q openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -subj /CN=o -days 1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost
+' >san.ext
+    for n in server client; do
+      q openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=$n
+      q openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $n.pem         -days 1 -extfile san.ext
+    done
+    q openssl x509 -req -in client.csr -CA other.pem -CAkey other.key -CAcreateserial       -out rogue.pem -days 1)";
+  ASSERT_EQ(std::system(script.c_str()), 0) << "openssl failed in " << dir;
+
+  // A free port: bind to 0, read it back, release it.
+  int port = 0;
+  {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    socklen_t length = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+    port = ntohs(addr.sin_port);
+    ::close(fd);
+  }
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  // Everything the child needs is made before fork: it only calls execl and _exit.
+  const std::string cert = dir + "/server.pem", key = dir + "/server.key", ca = dir + "/ca.pem";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execl(binary.c_str(), binary.c_str(), "--listen", address.c_str(), "--tls-cert", cert.c_str(),
+            "--tls-key", key.c_str(), "--tls-ca", ca.c_str(), "--log-level", "warn",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto list_hosts = [&](const std::string& client_cert) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = Slurp(dir + "/ca.pem");
+    if (!client_cert.empty()) {
+      options.pem_cert_chain = Slurp(dir + "/" + client_cert);
+      options.pem_private_key = Slurp(dir + "/client.key");
+    }
+    auto stub = bdcoord::v1::ClusterService::NewStub(
+        grpc::CreateChannel(address, grpc::SslCredentials(options)));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    bdcoord::v1::ListHostsResponse response;
+    return stub->ListHosts(&context, {}, &response);
+  };
+  EXPECT_TRUE(WaitFor([&] { return list_hosts("client.pem").ok(); }, absl::Seconds(20)));
+  EXPECT_FALSE(list_hosts("").ok());
+  EXPECT_FALSE(list_hosts("rogue.pem").ok());
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace bdcoord
