@@ -66,6 +66,39 @@ void SleepUnlessStopped(absl::Duration duration) {
   }
 }
 
+// Logs what a pass changed, and Docker going away or coming back (once per change, not per pass).
+class PassReporter {
+ public:
+  PassReporter(std::shared_ptr<spdlog::logger> logger, std::string socket)
+      : logger_(std::move(logger)), socket_(std::move(socket)) {}
+
+  // Returns whether Docker was unreachable during this pass.
+  bool Report(const std::string& cluster, const bdcoord::agent::ReconcileResult& result) {
+    const bool docker_down =
+        !result.errors.empty() && result.errors.front().rfind("cannot list containers", 0) == 0;
+    if (docker_down != docker_was_down_) {
+      if (docker_down) {
+        logger_->error("Docker is unavailable at '{}': {}", socket_, result.errors.front());
+      } else {
+        logger_->info("Docker is back at '{}'", socket_);
+      }
+      docker_was_down_ = docker_down;
+    }
+    if (result.created + result.replaced + result.removed + result.hosts_files_updated > 0) {
+      logger_->info(
+          "cluster '{}' reconciled: {} created, {} replaced, {} removed, {} hosts files "
+          "updated",
+          cluster, result.created, result.replaced, result.removed, result.hosts_files_updated);
+    }
+    return docker_down;
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> logger_;
+  std::string socket_;
+  bool docker_was_down_ = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,7 +238,7 @@ int main(int argc, char** argv) {
     logger->info("host '{}', coordinator '{}'", host_name, coordinator);
     link.Start();
     sd_notify(0, "READY=1");
-    bool docker_was_down = false;
+    PassReporter reporter(logger, socket);
     do {
       std::map<std::string, bdcoord::v1::DesiredState> snapshot;
       {
@@ -216,22 +249,7 @@ int main(int argc, char** argv) {
       for (const auto& [cluster, desired] : snapshot) {
         bdcoord::agent::ReconcileResult result = reconciler.Reconcile(desired);
         for (const auto& network : desired.networks()) wanted_networks.push_back(network.name());
-        const bool docker_down =
-            !result.errors.empty() && result.errors.front().rfind("cannot list containers", 0) == 0;
-        if (docker_down != docker_was_down) {
-          if (docker_down) {
-            logger->error("Docker is unavailable at '{}': {}", socket, result.errors.front());
-          } else {
-            logger->info("Docker is back at '{}'", socket);
-          }
-          docker_was_down = docker_down;
-        }
-        if (result.created + result.replaced + result.removed + result.hosts_files_updated > 0) {
-          logger->info(
-              "cluster '{}' reconciled: {} created, {} replaced, {} removed, {} hosts "
-              "files updated",
-              cluster, result.created, result.replaced, result.removed, result.hosts_files_updated);
-        }
+        reporter.Report(cluster, result);
         bdcoord::v1::StatusReport report;
         report.set_cluster(cluster);
         for (auto& status : result.statuses) *report.add_instances() = std::move(status);
@@ -253,7 +271,7 @@ int main(int argc, char** argv) {
 
   std::filesystem::file_time_type seen_mtime{};
   bool notified = false;
-  bool docker_was_down = false;
+  PassReporter reporter(logger, socket);
   do {
     std::error_code ec;
     const auto mtime = std::filesystem::last_write_time(desired_file, ec);
@@ -270,20 +288,7 @@ int main(int argc, char** argv) {
       for (std::string& error : reconciler.PruneNetworks(wanted_networks)) {
         logger->debug("network not pruned: {}", error);  // usually: still has containers
       }
-      const bool docker_down =
-          !result.errors.empty() && result.errors.front().rfind("cannot list containers", 0) == 0;
-      if (docker_down != docker_was_down) {
-        if (docker_down) {
-          logger->error("Docker is unavailable at '{}': {}", socket, result.errors.front());
-        } else {
-          logger->info("Docker is back at '{}'", socket);
-        }
-        docker_was_down = docker_down;
-      }
-      if (result.created + result.replaced + result.removed + result.hosts_files_updated > 0) {
-        logger->info("reconciled: {} created, {} replaced, {} removed, {} hosts files updated",
-                     result.created, result.replaced, result.removed, result.hosts_files_updated);
-      }
+      const bool docker_down = reporter.Report(desired->cluster(), result);
       if (!notified && !docker_down) {
         sd_notify(0, "READY=1");  // a no-op without systemd
         notified = true;
