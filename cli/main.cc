@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/cluster_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/hosts_command.h"
 #include "cli/place_command.h"
@@ -50,6 +51,33 @@ int main(int argc, char** argv) {
                    "unix:///run/bdcoord/bdcoordd.sock)")
       ->type_name("ADDR");
 
+  bdcoord::cli::ApplyOptions apply;
+  CLI::App* apply_cmd = app.add_subcommand(
+      "apply",
+      "Validate, place on the coordinator's live hosts (keeping current placements), store and "
+      "start a cluster in dependency order; prints progress until it is ready or failed");
+  apply_cmd->add_option("spec", apply.spec_file, "Cluster spec (cluster.yaml)")
+      ->required()
+      ->type_name("FILE");
+  apply_cmd
+      ->add_option("--coordinator", apply.coordinator,
+                   "The coordinator's address (default: $BDCOORD_ADDR, else "
+                   "unix:///run/bdcoord/bdcoordd.sock)")
+      ->type_name("ADDR");
+
+  bdcoord::cli::StatusOptions status;
+  CLI::App* status_cmd = app.add_subcommand(
+      "status", "Every placed instance of a cluster (or of all) with its host, IP and state");
+  status_cmd->add_option("-c,--cluster", status.cluster, "Only this cluster")->type_name("CLUSTER");
+  status_cmd->add_option("-o,--output", status.output, "table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->type_name("FORMAT");
+  status_cmd
+      ->add_option("--coordinator", status.coordinator,
+                   "The coordinator's address (default: $BDCOORD_ADDR, else "
+                   "unix:///run/bdcoord/bdcoordd.sock)")
+      ->type_name("ADDR");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -58,5 +86,7 @@ int main(int argc, char** argv) {
   }
   if (place_cmd->parsed()) return bdcoord::cli::RunPlace(place, std::cout, std::cerr);
   if (hosts_cmd->parsed()) return bdcoord::cli::RunHosts(hosts, std::cout, std::cerr);
+  if (apply_cmd->parsed()) return bdcoord::cli::RunApply(apply, std::cout, std::cerr);
+  if (status_cmd->parsed()) return bdcoord::cli::RunStatus(status, std::cout, std::cerr);
   return bdcoord::cli::kExitInvalidInput;
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "coordinator/instance_names.h"
+#include "coordinator/placement_failures.h"
 
 namespace bdcoord::cli {
 namespace {
@@ -134,18 +135,7 @@ absl::StatusOr<coordinator::PreviousPlacement> ParsePlacementJson(absl::string_v
 
 std::string FormatPlacementFailures(const std::vector<coordinator::PlacementFailure>& failures,
                                     int instances_total) {
-  std::string out = absl::StrCat("placement impossible: ", failures.size(), " of ", instances_total,
-                                 " instances cannot be placed\n");
-  for (const auto& failure : failures) {
-    absl::StrAppend(&out, "  ", failure.instance, " (service ", failure.service,
-                    "): ", failure.hosts_total, " hosts considered\n");
-    for (const auto& filter : failure.filters) {
-      absl::StrAppend(&out, "    ", filter.rule, ": ", filter.hosts_filtered,
-                      filter.hosts_filtered == 1 ? " host" : " hosts", " filtered\n");
-    }
-    if (!failure.hint.empty()) absl::StrAppend(&out, "    hint: ", failure.hint, "\n");
-  }
-  return out;
+  return coordinator::FormatPlacementFailures(failures, instances_total);
 }
 
 std::string FormatInstanceConfig(const coordinator::RenderedInstance& instance,

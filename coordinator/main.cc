@@ -23,6 +23,7 @@
 #include "coordinator/agent_service.h"
 #include "coordinator/cluster_service.h"
 #include "coordinator/inventory.h"
+#include "coordinator/store_sqlite.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -170,7 +171,22 @@ int main(int argc, char** argv) {
     }
     grpc_address = listen;
   }
-  logger->info("data directory '{}' (not used yet)", data_dir);
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    if (ec) {
+      std::cerr << "bdcoordd: cannot create the data directory '" << data_dir
+                << "': " << ec.message() << "\n";
+      return 1;
+    }
+  }
+  const std::string store_path = (std::filesystem::path(data_dir) / "state.db").string();
+  auto store = bdcoord::coordinator::OpenSqliteStore(store_path);
+  if (!store.ok()) {
+    std::cerr << "bdcoordd: " << store.status().message() << "\n";
+    return 1;
+  }
+  logger->info("state in '{}'", store_path);
 
   // Signals are taken by sigwait below; every thread started from here on inherits the mask.
   sigset_t signals;
@@ -181,7 +197,8 @@ int main(int argc, char** argv) {
 
   bdcoord::coordinator::Inventory inventory;
   bdcoord::coordinator::AgentServiceImpl agent_service(&inventory, logger);
-  bdcoord::coordinator::ClusterServiceImpl cluster_service(&inventory);
+  bdcoord::coordinator::ClusterServiceImpl cluster_service(&inventory, &agent_service,
+                                                           store->get());
   const absl::Duration timeout = absl::Seconds(heartbeat_timeout_seconds);
   bdcoord::coordinator::HeartbeatMonitor monitor(
       &inventory, logger, timeout,

@@ -35,7 +35,15 @@ std::vector<std::vector<net::Ipv4>> AllocateIps(const LoadedSpec& loaded,
     net::AddressPool pool;
     pool.subnet = *net::Cidr::Parse(network.subnet());
     pool.range = network.ip_range().empty() ? pool.subnet : *net::Cidr::Parse(network.ip_range());
-    if (!network.gateway().empty()) pool.gateway = *net::Ipv4::Parse(network.gateway());
+    if (!network.gateway().empty()) {
+      pool.gateway = *net::Ipv4::Parse(network.gateway());
+    } else {
+      // Without a gateway, Docker's IPAM takes the first free address of the range for one.
+      const net::Ipv4 first = pool.range == pool.subnet
+                                  ? net::Ipv4(pool.subnet.network().value() + 1)
+                                  : pool.range.network();
+      pool.reserved.push_back(first);
+    }
     for (const std::string& ip : network.reserved()) pool.reserved.push_back(*net::Ipv4::Parse(ip));
 
     std::vector<net::AddressRequest> requests;

@@ -39,7 +39,7 @@ fi
 
 # A non-loopback TCP address without TLS is refused, and says why.
 status=0
-"${BDCOORDD}" --listen 0.0.0.0:7443 2>"${work}/err" || status=$?
+"${BDCOORDD}" --listen 0.0.0.0:7443 --data-dir "${work}/data" 2>"${work}/err" || status=$?
 if [[ ${status} -ne 2 ]] || ! grep -q "without TLS" "${work}/err"; then
   fail "non-loopback --listen without TLS: exit ${status}"; cat "${work}/err"
 else
@@ -47,14 +47,15 @@ else
 fi
 
 status=0
-"${BDCOORDD}" --listen 127.0.0.1:7443 --tls-cert /dev/null 2>"${work}/err" || status=$?
+"${BDCOORDD}" --listen 127.0.0.1:7443 --tls-cert /dev/null --data-dir "${work}/data" 2>"${work}/err" || status=$?
 if [[ ${status} -ne 2 ]] || ! grep -q "needs all of --tls-cert, --tls-key and --tls-ca" "${work}/err"; then
   fail "incomplete --tls-* flags: exit ${status}"; cat "${work}/err"
 else
   echo "ok: incomplete --tls-* flags are refused"
 fi
 
-"${BDCOORDD}" --listen "${sock}" --heartbeat-timeout 3 2>"${work}/bdcoordd.log" &
+"${BDCOORDD}" --listen "${sock}" --data-dir "${work}/data" --heartbeat-timeout 3 \
+  2>"${work}/bdcoordd.log" &
 pids+=($!)
 for host in h1 h2; do
   "${BDAGENT}" --coordinator "${sock}" --host-name "${host}" --docker-socket /nonexistent \

@@ -216,8 +216,8 @@ TEST_F(CoordinatorAgentsTest, FirstMessageMustBeHello) {
 
 TEST_F(CoordinatorAgentsTest, OtherClusterRpcsAreNotImplementedYet) {
   grpc::ClientContext context;
-  bdcoord::v1::GetStatusResponse response;
-  const grpc::Status status = cluster_->GetStatus(&context, {}, &response);
+  bdcoord::v1::DownResponse response;
+  const grpc::Status status = cluster_->Down(&context, {}, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_EQ(status.error_message(), "not yet implemented");
 }
@@ -353,12 +353,13 @@ TEST(BdcoorddTlsTest, MutualTlsRequiresAClientCertificateOfTheCa) {
   const std::string address = "127.0.0.1:" + std::to_string(port);
   // Everything the child needs is made before fork: it only calls execl and _exit.
   const std::string cert = dir + "/server.pem", key = dir + "/server.key", ca = dir + "/ca.pem";
+  const std::string data_dir = dir + "/data";  // never the machine's /var/lib/bdcoord
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     ::execl(binary.c_str(), binary.c_str(), "--listen", address.c_str(), "--tls-cert", cert.c_str(),
-            "--tls-key", key.c_str(), "--tls-ca", ca.c_str(), "--log-level", "warn",
-            static_cast<char*>(nullptr));
+            "--tls-key", key.c_str(), "--tls-ca", ca.c_str(), "--data-dir", data_dir.c_str(),
+            "--log-level", "warn", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   auto list_hosts = [&](const std::string& client_cert) {

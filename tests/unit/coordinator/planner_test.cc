@@ -77,6 +77,21 @@ TEST(MakePlan, AllocatesPinnedThenLowestFreeSkippingGatewayAndReserved) {
   EXPECT_EQ(Find(plan, "kafka1").network(), "lan");
 }
 
+TEST(MakePlan, WithoutAGatewayTheAddressDockerTakesForOneIsLeftFree) {
+  const Plan plan = MakePlan(LoadSpec(R"(cluster: demo
+hosts: [{name: h1}]
+networks:
+  lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24, ip_range: 10.1.0.96/28}
+services:
+  a: {image: x, count: 2}
+)"),
+                             {});
+  ASSERT_THAT(plan.diagnostics, IsEmpty());
+  // Docker makes 10.1.0.96, the range's first address, the gateway: the plan must not use it.
+  EXPECT_EQ(Find(plan, "a1").ip(), "10.1.0.97");
+  EXPECT_EQ(Find(plan, "a2").ip(), "10.1.0.98");
+}
+
 TEST(MakePlan, SameInputSameOutputByteForByte) {
   const Plan a = MakePlan(Load(3), {});
   const Plan b = MakePlan(Load(3), {});

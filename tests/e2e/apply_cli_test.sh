@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# `bdcoord apply` and `bdcoord status` against a real bdcoordd with two bdagents that have no
+# Docker (the agents connect; the containers cannot be created). Checks the exit codes and the
+# messages. Usage: apply_cli_test.sh BDCOORDD BDAGENT BDCOORD
+set -euo pipefail
+BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3
+work=$(mktemp -d /tmp/bdcoord-apply-e2e-XXXXXX)
+sock="unix://${work}/bdcoordd.sock"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "${pid}" 2>/dev/null || true; done
+  rm -rf "${work}"
+}
+trap cleanup EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    if ((SECONDS >= deadline)); then return 1; fi
+    sleep 0.1
+  done
+}
+
+"${BDCOORDD}" --listen "${sock}" --data-dir "${work}/data" 2>"${work}/bdcoordd.log" &
+pids+=($!)
+for host in h1 h2; do
+  "${BDAGENT}" --coordinator "${sock}" --host-name "${host}" --docker-socket /nonexistent \
+    --config /nonexistent --interval 0.5 2>"${work}/${host}.log" &
+  pids+=($!)
+done
+both_connected() {
+  [[ $("${BDCOORD}" hosts --coordinator "${sock}" 2>/dev/null | grep -cE '^h[12] +yes ') == 2 ]]
+}
+wait_for 30 both_connected || fail "agents never connected"
+[[ -f "${work}/data/state.db" ]] && echo "ok: the store is in --data-dir" ||
+  fail "no ${work}/data/state.db"
+
+cd "${work}"
+cat >spec.yaml <<'YAML'
+cluster: demo
+domain: demo.lan
+hosts:
+  - {name: h1}
+  - {name: h2}
+networks:
+  lan: {driver: macvlan, parent: eth0, subnet: 10.252.0.0/24, ip_range: 10.252.0.64/27}
+services:
+  zk:
+    image: bdcoord/standin:latest
+    count: 2
+    placement: {distinct_hosts: true}
+    ready: {tcp: 7000}
+  web:
+    image: bdcoord/standin:latest
+    count: 1
+    depends_on: {zk: ready}
+YAML
+
+# An invalid spec: exit 2, exactly the `file:line:col` lines that `bdcoord place` prints.
+sed 's/^  web:$/  web:\n    imgae: x/' spec.yaml >bad.yaml
+status=0
+"${BDCOORD}" apply bad.yaml --coordinator "${sock}" >out 2>err || status=$?
+"${BDCOORD}" place bad.yaml >/dev/null 2>place.err || true
+if [[ ${status} -ne 2 ]]; then
+  fail "invalid spec: exit ${status}, expected 2"; cat err
+elif ! diff <(head -n -1 place.err) err; then
+  fail "invalid spec: the message differs from bdcoord place's"
+elif ! grep -q "^bad.yaml:15:5: unknown key 'imgae'" err; then
+  fail "invalid spec: no file:line:col line"; cat err
+else
+  echo "ok: invalid spec exits 2 with the file:line:col lines"
+fi
+if "${BDCOORD}" status --coordinator "${sock}" -o json | grep -q '"cluster": "demo"'; then
+  fail "an invalid spec was stored"
+fi
+
+# An impossible placement: exit 3 with the reasons.
+sed 's/count: 2/count: 3/' spec.yaml >big.yaml
+status=0
+"${BDCOORD}" apply big.yaml --coordinator "${sock}" >out 2>err || status=$?
+if [[ ${status} -ne 3 ]] || ! grep -q "^placement impossible: 1 of 4 instances cannot be placed" err ||
+  ! grep -q "zk3 (service zk)" err; then
+  fail "impossible placement: exit ${status}"; cat err
+else
+  echo "ok: impossible placement exits 3 with the reasons"
+fi
+
+# Without Docker the containers cannot be created: apply ends failed (exit 1), with progress.
+status=0
+timeout 60 "${BDCOORD}" apply spec.yaml --coordinator "${sock}" >out 2>err || status=$?
+if [[ ${status} -ne 1 ]] || ! grep -qE '^zk: 0/2 ready' out || ! grep -q '^web: 0/1 ready.*(waiting for zk ready)' out ||
+  ! grep -q '^cluster demo: failed' out; then
+  fail "apply without Docker: exit ${status}"; cat out err
+else
+  echo "ok: apply without Docker exits 1 and says what failed"
+fi
+
+# status: every placed instance with its host and IP.
+if "${BDCOORD}" status -c demo --coordinator "${sock}" >table 2>err &&
+  grep -qE '^INSTANCE +SERVICE +HOST +IP +STATE +READY +MESSAGE$' table &&
+  grep -qE '^zk1 +zk +h[12] +10\.252\.0\.[0-9]+ ' table &&
+  grep -qE '^zk2 +zk +h[12] +10\.252\.0\.[0-9]+ ' table &&
+  grep -qE '^web1 +web +h[12] +10\.252\.0\.[0-9]+ +pending ' table; then
+  echo "ok: status table"
+else
+  fail "status table"; cat table err
+fi
+if "${BDCOORD}" status -o json --coordinator "${sock}" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["clusters"]
+assert [x["cluster"] for x in c] == ["demo"], c
+assert sorted(i["name"] for i in c[0]["instances"]) == ["web1", "zk1", "zk2"], c
+assert all(i["ip"].startswith("10.252.0.") and i["host"] in ("h1", "h2") for i in c[0]["instances"])
+'; then
+  echo "ok: status -o json"
+else
+  fail "status -o json"
+fi
+status=0
+"${BDCOORD}" status -c nope --coordinator "${sock}" >out 2>err || status=$?
+if [[ ${status} -ne 1 ]] || ! grep -q "no cluster named 'nope'" err; then
+  fail "status of an unknown cluster: exit ${status}"; cat err
+else
+  echo "ok: status of an unknown cluster exits 1 naming it"
+fi
+
+[[ ${failures} -eq 0 ]]

@@ -1,0 +1,64 @@
+#include "cli/cluster_commands.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace bdcoord::cli {
+namespace {
+
+bdcoord::v1::ServiceProgress Progress(const std::string& name, uint32_t desired, uint32_t started,
+                                      uint32_t ready, const std::string& waiting = "") {
+  bdcoord::v1::ServiceProgress progress;
+  progress.set_service(name);
+  progress.set_desired(desired);
+  progress.set_placed(desired);
+  progress.set_created(started);
+  progress.set_started(started);
+  progress.set_ready(ready);
+  progress.set_waiting_for(waiting);
+  return progress;
+}
+
+TEST(ClusterCommandsTest, ProgressLinesOnePerService) {
+  bdcoord::v1::ApplyProgress progress;
+  progress.set_cluster("bigdata");
+  *progress.add_services() = Progress("zk", 3, 3, 3);
+  *progress.add_services() = Progress("kafka", 2, 1, 0);
+  *progress.add_services() = Progress("drill", 1, 0, 0, "kafka ready");
+  EXPECT_EQ(ProgressLines(progress),
+            "zk: 3/3 ready\n"
+            "kafka: 0/2 ready, 1 started\n"
+            "drill: 0/1 ready (waiting for kafka ready)\n");
+  EXPECT_EQ(ApplySummary(progress), "cluster bigdata: 3/6 instances ready\n");
+  progress.set_done(true);
+  auto* failure = progress.add_failures();
+  failure->set_name("kafka1");
+  failure->set_service("kafka");
+  failure->set_message("exited with code 1");
+  failure->add_last_log_lines("boom");
+  EXPECT_EQ(ApplySummary(progress),
+            "cluster bigdata: failed, 1 of 6 instances failed\n"
+            "  kafka1 (service kafka): exited with code 1\n"
+            "    | boom\n");
+}
+
+TEST(ClusterCommandsTest, StatusTableAndJson) {
+  bdcoord::v1::GetStatusResponse response;
+  auto* cluster = response.add_clusters();
+  cluster->set_cluster("demo");
+  auto* view = cluster->add_instances();
+  view->mutable_placed()->set_name("zk1");
+  view->mutable_placed()->set_service("zk");
+  view->mutable_placed()->set_host("h1");
+  view->mutable_placed()->set_ip("10.0.0.11");
+  view->mutable_status()->set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  view->mutable_status()->set_ready(true);
+  EXPECT_EQ(StatusTable(response),
+            "INSTANCE  SERVICE  HOST  IP         STATE    READY  MESSAGE\n"
+            "zk1       zk       h1    10.0.0.11  running  yes    -\n");
+  EXPECT_THAT(StatusJson(response), ::testing::HasSubstr("\"state\": \"running\""));
+  EXPECT_EQ(StateName(bdcoord::v1::INSTANCE_STATE_COMPLETED), "completed");
+}
+
+}  // namespace
+}  // namespace bdcoord::cli
