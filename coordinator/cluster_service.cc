@@ -81,8 +81,8 @@ bdcoord::v1::DesiredInstance MakeDesiredInstance(const bdcoord::v1::ClusterSpec&
   if (service.has_ready()) *desired.mutable_ready() = service.ready();
   desired.set_network(rendered.placed.network());
   desired.set_ip(rendered.placed.ip());
-  desired.set_spec_hash(absl::StrCat(
-      absl::Hex(std::hash<std::string>{}(desired.SerializeAsString()), absl::kZeroPad16)));
+  // spec_hash stays empty: the agent hashes the instance itself (agent::SpecHash, stable across
+  // builds), so both sides always agree on what "changed" means.
   return desired;
 }
 
