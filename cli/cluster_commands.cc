@@ -11,47 +11,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
+#include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
-#include "cli/hosts_command.h"
+#include "cli/text_table.h"
 #include "nlohmann/json.hpp"
 
 namespace bdcoord::cli {
-namespace {
-
-std::unique_ptr<bdcoord::v1::ClusterService::Stub> Connect(const std::string& address) {
-  return bdcoord::v1::ClusterService::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-}
-
-int ConnectionError(const std::string& address, const grpc::Status& status, std::ostream& err) {
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-      status.error_message().find("not connected") == std::string::npos) {
-    err << "bdcoord: cannot reach the coordinator at " << address << ": " << status.error_message()
-        << "\n  hint: start bdcoordd, or pass --coordinator ADDR (or set BDCOORD_ADDR)\n";
-  } else {
-    err << "bdcoord: " << status.error_message() << "\n";
-  }
-  return kExitRuntimeError;
-}
-
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths(rows[0].size(), 0);
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  }
-  std::string text;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-    text += line + "\n";
-  }
-  return text;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string StateName(bdcoord::v1::InstanceState state) {
   switch (state) {
@@ -122,7 +88,7 @@ int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) 
   std::ostringstream text;
   text << in.rdbuf();
   const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = Connect(address);
+  auto stub = ConnectCoordinator(address);
   grpc::ClientContext context;
   bdcoord::v1::ApplyRequest request;
   request.mutable_spec()->set_file_name(options.spec_file);
@@ -146,7 +112,7 @@ int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) 
     if (!status.error_message().empty() && status.error_message().back() != '\n') err << "\n";
     return kExitPlacementFailed;
   }
-  if (!status.ok()) return ConnectionError(address, status, err);
+  if (!status.ok()) return ReportRpcError(address, status, err);
   if (!any) {
     err << "bdcoord: the coordinator ended the apply without progress\n";
     return kExitRuntimeError;
@@ -168,7 +134,7 @@ std::string StatusTable(const bdcoord::v1::GetStatusResponse& response) {
            view.status().message().empty() ? "-" : view.status().message()});
     }
   }
-  return Table(rows);
+  return RenderColumns(rows);
 }
 
 std::string StatusJson(const bdcoord::v1::GetStatusResponse& response) {
@@ -205,7 +171,7 @@ std::string StatusJson(const bdcoord::v1::GetStatusResponse& response) {
 
 int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err) {
   const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = Connect(address);
+  auto stub = ConnectCoordinator(address);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   bdcoord::v1::GetStatusRequest request;
@@ -216,7 +182,7 @@ int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err
     err << "bdcoord: " << status.error_message() << "\n";
     return kExitRuntimeError;
   }
-  if (!status.ok()) return ConnectionError(address, status, err);
+  if (!status.ok()) return ReportRpcError(address, status, err);
   out << (options.output == "json" ? StatusJson(response) : StatusTable(response));
   return kExitOk;
 }

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,7 +13,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
+#include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
+#include "cli/text_table.h"
 #include "nlohmann/json.hpp"
 
 namespace bdcoord::cli {
@@ -48,12 +49,6 @@ std::string Ago(absl::Duration age) {
 
 }  // namespace
 
-std::string CoordinatorAddress(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("BDCOORD_ADDR"); env != nullptr && *env != '\0') return env;
-  return kDefaultCoordinator;
-}
-
 std::string HostsTable(const bdcoord::v1::ListHostsResponse& response, absl::Time now) {
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "CONNECTED", "LABELS", "CPUS", "MEMORY", "DOCKER", "LAST-HEARTBEAT"}};
@@ -67,20 +62,7 @@ std::string HostsTable(const bdcoord::v1::ListHostsResponse& response, absl::Tim
                     host.facts().docker_version().empty() ? "-" : host.facts().docker_version(),
                     host.has_last_heartbeat() ? Ago(now - HeartbeatTime(host)) : "-"});
   }
-  std::vector<size_t> widths(rows[0].size(), 0);
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  }
-  std::string text;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-    text += line + "\n";
-  }
-  return text;
+  return RenderColumns(rows);
 }
 
 std::string HostsJson(const bdcoord::v1::ListHostsResponse& response) {
@@ -112,23 +94,12 @@ std::string HostsJson(const bdcoord::v1::ListHostsResponse& response) {
 
 int RunHosts(const HostsOptions& options, std::ostream& out, std::ostream& err) {
   const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = bdcoord::v1::ClusterService::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = ConnectCoordinator(address);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   bdcoord::v1::ListHostsResponse response;
   const grpc::Status status = stub->ListHosts(&context, {}, &response);
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    err << "bdcoord: cannot reach the coordinator at " << address << ": " << status.error_message()
-        << "\n  hint: start bdcoordd, or pass --coordinator ADDR (or set BDCOORD_ADDR)\n";
-    return kExitRuntimeError;
-  }
-  if (!status.ok()) {
-    err << "bdcoord: the coordinator at " << address << " failed: " << status.error_message()
-        << "\n";
-    return kExitRuntimeError;
-  }
+  if (!status.ok()) return ReportRpcError(address, status, err);
   out << (options.output == "json" ? HostsJson(response) : HostsTable(response, absl::Now()));
   return kExitOk;
 }

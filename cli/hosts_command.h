@@ -9,15 +9,10 @@
 
 namespace bdcoord::cli {
 
-inline constexpr char kDefaultCoordinator[] = "unix:///run/bdcoord/bdcoordd.sock";
-
 struct HostsOptions {
   std::string output = "table";  // table | json
-  std::string coordinator;       // empty: $BDCOORD_ADDR, else kDefaultCoordinator
+  std::string coordinator;       // empty: $BDCOORD_ADDR, else the default unix socket
 };
-
-// The coordinator address: the flag, else $BDCOORD_ADDR, else the default unix socket.
-std::string CoordinatorAddress(const std::string& flag);
 
 // `bdcoord hosts`: the coordinator's live inventory. Returns the exit code.
 int RunHosts(const HostsOptions& options, std::ostream& out, std::ostream& err);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/text_table.h"
 #include "coordinator/instance_names.h"
 #include "coordinator/placement_failures.h"
 
@@ -17,25 +18,6 @@ namespace {
 
 using bdcoord::v1::Host;
 using bdcoord::v1::Placement;
-
-// Left-aligned columns two spaces apart, widths from the content.
-std::string RenderColumns(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      absl::StrAppend(&line, row[c]);
-      if (c + 1 < row.size()) line.append(widths[c] - row[c].size() + 2, ' ');
-    }
-    absl::StrAppend(&out, line, "\n");
-  }
-  return out;
-}
 
 std::string LabelsText(const Host& host) {
   const std::map<std::string, std::string> sorted(host.labels().begin(), host.labels().end());

@@ -24,6 +24,7 @@
 #include "agent/reconciler.h"
 #include "net/hosts_file.h"
 #include "net/link_manager_netlink.h"
+#include "tests/integration/wait_for.h"
 
 namespace bdcoord::agent {
 namespace {
@@ -38,15 +39,7 @@ constexpr char kImage[] = "bdcoord/standin:latest";
 
 std::string Socket(int host) { return absl::StrCat(kTestbed, "/host", host, "/docker.sock"); }
 
-// Polls `condition` until it holds or the deadline passes.
-bool WaitFor(const std::function<bool()>& condition, absl::Duration deadline) {
-  const absl::Time end = absl::Now() + deadline;
-  while (absl::Now() < end) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return condition();
-}
+using test_util::WaitFor;
 
 struct Member {
   std::string name;

@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "spdlog/sinks/null_sink.h"
 #include "spdlog/spdlog.h"
+#include "tests/integration/wait_for.h"
 
 namespace bdcoord {
 namespace {
@@ -36,14 +37,7 @@ namespace {
 using AgentStream =
     grpc::ClientReaderWriter<bdcoord::v1::AgentMessage, bdcoord::v1::CoordinatorMessage>;
 
-bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(10)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return condition();
-}
+using test_util::WaitFor;
 
 // What the fake agents received, in order, across all of them.
 struct Journal {
