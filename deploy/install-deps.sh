@@ -10,7 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libnl-route-3-dev
   libsqlite3-dev libkainjow-mustache-dev libsystemd-dev
-  python3 python3-grpcio python3-protobuf
+  python3 python3-grpcio python3-protobuf python3-yaml
   docker.io busybox-static iproute2 debootstrap procps
 )
 
