@@ -108,7 +108,7 @@ struct LogOptions {
   int tail = -1;           // -1 = all
   // Polled while the stream is idle (at least once a second) and between lines: true ends a
   // follow early (Logs then returns OK), even when the container prints nothing.
-  std::function<bool()> stop;
+  std::function<bool()> stop = nullptr;
 };
 
 struct DockerEvent {
