@@ -41,6 +41,12 @@ bool CoordinatorLink::SendStatus(const bdcoord::v1::StatusReport& report) {
   return connected_ && Write(message);
 }
 
+bool CoordinatorLink::SendLogChunk(const bdcoord::v1::AgentLogChunk& chunk) {
+  bdcoord::v1::AgentMessage message;
+  *message.mutable_logs() = chunk;
+  return connected_ && Write(message);
+}
+
 void CoordinatorLink::SleepUnlessStopped(absl::Duration duration) {
   absl::MutexLock lock(&mu_);
   mu_.AwaitWithTimeout(absl::Condition(&stop_), duration);
@@ -105,6 +111,8 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
           logger->info("desired state of cluster '{}': {} instances", message.desired().cluster(),
                        message.desired().instances_size());
           on_desired_(message.desired());
+        } else if (message.has_logs() && options_.on_logs) {
+          options_.on_logs(message.logs());
         }
       }
       absl::MutexLock lock(&mu_);
@@ -122,7 +130,7 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
       if (!Write(heartbeat)) break;
     }
   }
-  connected_ = false;
+  const bool was_connected = connected_.exchange(false);
   {
     absl::MutexLock lock(&mu_);
     context_ = nullptr;
@@ -133,6 +141,7 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
     absl::MutexLock lock(&write_mu_);
     stream_ = nullptr;
   }
+  if (was_connected && options_.on_disconnected) options_.on_disconnected();
   const grpc::Status status = stream->Finish();
   std::string error =
       status.error_message().empty() ? std::string("the stream ended") : status.error_message();

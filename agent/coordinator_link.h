@@ -21,12 +21,18 @@ struct CoordinatorLinkOptions {
   absl::Duration heartbeat_interval = absl::Seconds(5);
   absl::Duration min_backoff = absl::Seconds(1);
   absl::Duration max_backoff = absl::Seconds(30);
+  // Every LogRequest received (new requests and cancels), on the link's reader thread: keep it
+  // short (hand it to a LogServer).
+  std::function<void(const bdcoord::v1::LogRequest&)> on_logs;
+  // The stream to the coordinator ended (after it was connected): what it asked for is void.
+  std::function<void()> on_disconnected;
 };
 
 // The agent's end of AgentService.Connect: dials the coordinator, says hello with this host's
 // facts, sends a heartbeat every interval, hands every received DesiredState to `on_desired`
-// (on the link's reader thread), and reconnects with exponential backoff when the stream breaks.
-// Nothing is undone when the coordinator goes away: the agent keeps its last desired state.
+// (on the link's reader thread) and every LogRequest to `options.on_logs`, and reconnects with
+// exponential backoff when the stream breaks. Nothing is undone when the coordinator goes away: the
+// agent keeps its last desired state.
 class CoordinatorLink {
  public:
   using DesiredCallback = std::function<void(const bdcoord::v1::DesiredState&)>;
@@ -38,6 +44,8 @@ class CoordinatorLink {
 
   // Sends a status report on the current stream; false when not connected.
   bool SendStatus(const bdcoord::v1::StatusReport& report);
+  // Sends log lines on the current stream; false when not connected.
+  bool SendLogChunk(const bdcoord::v1::AgentLogChunk& chunk);
   bool connected() const { return connected_; }
 
  private:

@@ -22,6 +22,7 @@
 #include "agent/docker/docker_client_impl.h"
 #include "agent/host_facts.h"
 #include "agent/hosts_writer.h"
+#include "agent/log_server.h"
 #include "agent/reconciler.h"
 #include "net/link_manager_netlink.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -227,6 +228,15 @@ int main(int argc, char** argv) {
     link_options.host_name = host_name;
     link_options.facts = [&] { return bdcoord::agent::CollectHostFacts(docker->get(), *labels); };
     link_options.heartbeat_interval = absl::Seconds(heartbeat_seconds);
+    // `bdcoord logs`: served from here, each request on its own thread, over the link.
+    bdcoord::agent::CoordinatorLink* link_ptr = nullptr;
+    // Reset after link.Stop(), while the link its threads send on still exists.
+    auto log_server = std::make_unique<bdcoord::agent::LogServer>(
+        docker->get(), [&link_ptr](const bdcoord::v1::AgentLogChunk& chunk) {
+          return link_ptr != nullptr && link_ptr->SendLogChunk(chunk);
+        });
+    link_options.on_logs = [&](const bdcoord::v1::LogRequest& r) { log_server->Handle(r); };
+    link_options.on_disconnected = [&] { log_server->CancelAll(); };
     bdcoord::agent::CoordinatorLink link(link_options,
                                          [&](const bdcoord::v1::DesiredState& desired) {
                                            {
@@ -235,6 +245,7 @@ int main(int argc, char** argv) {
                                            }
                                            g_wake = true;
                                          });
+    link_ptr = &link;
     logger->info("host '{}', coordinator '{}'", host_name, coordinator);
     link.Start();
     sd_notify(0, "READY=1");
@@ -274,6 +285,7 @@ int main(int argc, char** argv) {
                                     absl::Milliseconds(100), absl::Seconds(interval_seconds)));
     } while (!g_stop);
     link.Stop();
+    log_server.reset();  // cancels every log request and waits for their threads
     sd_notify(0, "STOPPING=1");
     logger->info("stopping; containers keep running");
     return 0;

@@ -5,7 +5,9 @@
 #include "cli/cluster_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/hosts_command.h"
+#include "cli/interrupt.h"
 #include "cli/place_command.h"
+#include "cli/watch_commands.h"
 
 namespace {
 
@@ -121,6 +123,50 @@ int main(int argc, char** argv) {
   drain_cmd->add_flag("--undo", drain.undo, "Make the host placeable again");
   AddCoordinatorOption(drain_cmd, &drain.coordinator);
 
+  bdcoord::cli::LogsOptions logs;
+  CLI::App* logs_cmd = app.add_subcommand(
+      "logs",
+      "Print the container logs of one instance, or of every instance of a service merged, each "
+      "line as `instance | line` (the container's stderr lines go to stderr)");
+  logs_cmd->add_option("target", logs.target, "An instance (zk1) or a service (zk: all of it)")
+      ->required()
+      ->type_name("NAME|SERVICE");
+  logs_cmd->add_flag("-f,--follow", logs.follow,
+                     "Keep printing new lines until Ctrl-C (exit 0) or the containers stop");
+  logs_cmd->add_option("--tail", logs.tail, "Only the last N lines of each instance (0: all)")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
+  logs_cmd
+      ->add_option("-c,--cluster", logs.cluster, "The cluster (needed when several are applied)")
+      ->type_name("CLUSTER");
+  logs_cmd
+      ->add_option("--coordinator", logs.coordinator,
+                   "The coordinator's address (default: $BDCOORD_ADDR, else "
+                   "unix:///run/bdcoord/bdcoordd.sock)")
+      ->type_name("ADDR");
+
+  bdcoord::cli::EventsOptions events;
+  CLI::App* events_cmd = app.add_subcommand(
+      "events",
+      "Watch what happens from now on, until Ctrl-C (exit 0): instances created, started, ready, "
+      "completed, failed, removed; hosts up and down; placements. One line per event: time "
+      "(UTC), kind, cluster/instance or host, message");
+  events_cmd
+      ->add_option("-c,--cluster", events.cluster,
+                   "Only this cluster's events (and those of hosts)")
+      ->type_name("CLUSTER");
+  events_cmd
+      ->add_option("-o,--output", events.output,
+                   "table (default) or json (one object per line: time, kind, cluster, instance, "
+                   "host, message)")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->type_name("FORMAT");
+  events_cmd
+      ->add_option("--coordinator", events.coordinator,
+                   "The coordinator's address (default: $BDCOORD_ADDR, else "
+                   "unix:///run/bdcoord/bdcoordd.sock)")
+      ->type_name("ADDR");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -137,5 +183,11 @@ int main(int argc, char** argv) {
   if (scale_cmd->parsed()) return bdcoord::cli::RunScale(scale, std::cout, std::cerr);
   if (down_cmd->parsed()) return bdcoord::cli::RunDown(down, std::cout, std::cerr);
   if (drain_cmd->parsed()) return bdcoord::cli::RunDrain(drain, std::cout, std::cerr);
+  if (logs_cmd->parsed() || events_cmd->parsed()) {
+    // Before gRPC starts any thread: they all inherit the blocked signals.
+    bdcoord::cli::InstallInterruptHandler();
+    return logs_cmd->parsed() ? bdcoord::cli::RunLogs(logs, std::cout, std::cerr)
+                              : bdcoord::cli::RunEvents(events, std::cout, std::cerr);
+  }
   return bdcoord::cli::kExitInvalidInput;
 }

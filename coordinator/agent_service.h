@@ -13,7 +13,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "bdcoord/v1/agent.grpc.pb.h"
+#include "coordinator/event_bus.h"
 #include "coordinator/inventory.h"
+#include "coordinator/log_router.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::coordinator {
@@ -21,11 +23,14 @@ namespace bdcoord::coordinator {
 // AgentService: every agent keeps one Connect stream open. The first message must be a hello;
 // it registers the host in the inventory; heartbeats refresh it; the end of the stream marks it
 // disconnected. The coordinator pushes messages (desired states) to a host with Send.
+// Log chunks from agents go to logs() (the LogRouter); host-up/host-down and the instance state
+// changes seen in status reports are published on events().
 class AgentServiceImpl final : public bdcoord::v1::AgentService::Service {
  public:
+  // Without `events`, the service keeps a bus of its own (events() is never null).
   AgentServiceImpl(
       Inventory* inventory, std::shared_ptr<spdlog::logger> logger,
-      std::function<absl::Time()> now = [] { return absl::Now(); });
+      std::function<absl::Time()> now = [] { return absl::Now(); }, EventBus* events = nullptr);
 
   grpc::Status Connect(grpc::ServerContext* context,
                        grpc::ServerReaderWriter<bdcoord::v1::CoordinatorMessage,
@@ -41,6 +46,16 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service {
   // Every cluster's latest report from the host's current connection, by cluster.
   std::map<std::string, bdcoord::v1::StatusReport> LatestStatuses(const std::string& host) const;
 
+  // Log requests to the agents, answered over their streams.
+  LogRouter* logs() { return &log_router_; }
+  // Where host and instance events are published (ClusterServiceImpl subscribes and publishes
+  // through agents->events()).
+  EventBus* events() { return events_; }
+
+  // Called after every hello, status report and disconnection (on the stream's thread): the
+  // controller's cue to look again. Set it before serving.
+  void OnChange(std::function<void()> callback) { on_change_ = std::move(callback); }
+
  private:
   using Stream =
       grpc::ServerReaderWriter<bdcoord::v1::CoordinatorMessage, bdcoord::v1::AgentMessage>;
@@ -50,9 +65,18 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service {
     absl::Mutex write_mu;  // one writer at a time on a stream
   };
 
+  // Publishes the state changes between a host's previous report for the cluster and `report`.
+  void PublishChanges(const std::string& host, const bdcoord::v1::StatusReport* previous,
+                      const bdcoord::v1::StatusReport& report);
+  void PublishHost(const std::string& host, const char* kind, const std::string& message);
+
   Inventory* inventory_;
   std::shared_ptr<spdlog::logger> logger_;
   std::function<absl::Time()> now_;
+  std::unique_ptr<EventBus> own_events_;  // when none was given
+  EventBus* events_;
+  LogRouter log_router_;
+  std::function<void()> on_change_ = [] {};
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, bdcoord::v1::StatusReport>>
@@ -60,12 +84,13 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service {
 };
 
 // A background thread that marks hosts down when their heartbeats stop for longer than
-// `timeout`, checking every `period`, and logs each one.
+// `timeout`, checking every `period`, and logs each one (and publishes host-down on `events`).
 class HeartbeatMonitor {
  public:
   HeartbeatMonitor(
       Inventory* inventory, std::shared_ptr<spdlog::logger> logger, absl::Duration timeout,
-      absl::Duration period, std::function<absl::Time()> now = [] { return absl::Now(); });
+      absl::Duration period, std::function<absl::Time()> now = [] { return absl::Now(); },
+      EventBus* events = nullptr);
   ~HeartbeatMonitor();  // stops the thread
 
  private:
@@ -74,6 +99,7 @@ class HeartbeatMonitor {
   absl::Duration timeout_;
   absl::Duration period_;
   std::function<absl::Time()> now_;
+  EventBus* events_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

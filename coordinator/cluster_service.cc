@@ -1,7 +1,10 @@
 #include "coordinator/cluster_service.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -9,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coordinator/diagnostics.h"
 #include "coordinator/instance_names.h"
@@ -16,15 +20,12 @@
 #include "coordinator/placement_failures.h"
 #include "coordinator/planner.h"
 #include "coordinator/spec_loader.h"
+#include "spdlog/spdlog.h"
 
 namespace bdcoord::coordinator {
 namespace {
 
 using bdcoord::v1::InstanceStatus;
-
-grpc::Status NotYet() {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "not yet implemented");
-}
 
 grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
@@ -487,15 +488,168 @@ grpc::Status ClusterServiceImpl::GetStatus(grpc::ServerContext*,
   }
   return grpc::Status::OK;
 }
-grpc::Status ClusterServiceImpl::StreamLogs(grpc::ServerContext*,
-                                            const bdcoord::v1::StreamLogsRequest*,
-                                            grpc::ServerWriter<bdcoord::v1::LogLine>*) {
-  return NotYet();
+namespace {
+
+// How often the streaming RPCs look whether their client went away.
+constexpr absl::Duration kCancelCheckPeriod = absl::Milliseconds(100);
+
+// Lines and ends from the log requests of one StreamLogs call, filled by the router's callbacks.
+struct LogFeed {
+  absl::Mutex mu;
+  std::deque<bdcoord::v1::AgentLogChunk> chunks ABSL_GUARDED_BY(mu);
+  size_t open ABSL_GUARDED_BY(mu) = 0;  // requests not ended yet
+  absl::Status error ABSL_GUARDED_BY(mu);
+
+  bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return !chunks.empty() || open == 0 || !error.ok();
+  }
+};
+
+}  // namespace
+
+grpc::Status ClusterServiceImpl::StreamLogs(grpc::ServerContext* context,
+                                            const bdcoord::v1::StreamLogsRequest* request,
+                                            grpc::ServerWriter<bdcoord::v1::LogLine>* writer) {
+  if (store_ == nullptr || agents_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this coordinator has no store or no agent service");
+  }
+  if (request->target().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "name an instance or a service whose logs to stream");
+  }
+  std::string cluster_name;
+  if (grpc::Status status = ResolveCluster(request->cluster(), &cluster_name); !status.ok()) {
+    return status;
+  }
+  auto cluster = store_->GetCluster(cluster_name);
+  if (!cluster.ok()) return ToGrpc(cluster.status());
+
+  // The target: one instance, else every instance of a service.
+  std::vector<bdcoord::v1::PlacedInstance> targets;
+  std::vector<std::string> names;
+  std::set<std::string> services;
+  for (const auto& instance : cluster->placement.instances()) {
+    if (instance.name() == request->target()) targets = {instance};
+    names.push_back(instance.name());
+    services.insert(instance.service());
+  }
+  if (targets.empty()) {
+    for (const auto& instance : cluster->placement.instances()) {
+      if (instance.service() == request->target()) targets.push_back(instance);
+    }
+  }
+  if (targets.empty()) {
+    names.insert(names.end(), services.begin(), services.end());
+    const std::string closest = ClosestMatch(request->target(), names);
+    return grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        absl::StrCat("no instance or service named '", request->target(), "' in cluster '",
+                     cluster_name, "'", closest.empty() ? "" : "; did you mean '", closest,
+                     closest.empty() ? "" : "'?"));
+  }
+  for (const auto& target : targets) {
+    const auto host = inventory_->Find(target.host());
+    if (!host.has_value() || !host->connected || host->down) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat("instance '", target.name(), "' is on host '", target.host(),
+                                       "', which is not connected"));
+    }
+  }
+
+  std::map<std::string, bdcoord::v1::InstanceStatus> statuses;
+  if (auto stored = store_->InstanceStatuses(cluster_name); stored.ok()) statuses = *stored;
+  LogFeed feed;
+  std::vector<uint64_t> ids;
+  auto cancel_all = [&] {
+    for (uint64_t id : ids) agents_->logs()->CancelLogs(id);
+  };
+  for (const auto& target : targets) {
+    {
+      absl::MutexLock lock(&feed.mu);
+      ++feed.open;
+    }
+    const std::string instance = target.name();
+    // The container by its ID when the agent reported one: its name is the instance's unless
+    // another cluster on that host has an instance of the same name (then INSTANCE.CLUSTER).
+    std::string container = instance;
+    if (auto it = statuses.find(instance);
+        it != statuses.end() && !it->second.container_id().empty()) {
+      container = it->second.container_id();
+    }
+    auto id = agents_->logs()->RequestLogs(
+        target.host(), container, instance, request->follow(), request->tail(),
+        [&feed, instance](const bdcoord::v1::AgentLogChunk& chunk, const absl::Status& ended) {
+          absl::MutexLock lock(&feed.mu);
+          if (chunk.lines_size() > 0) {
+            feed.chunks.push_back(chunk);
+            feed.chunks.back().set_instance(instance);
+          }
+          if (!ended.ok() && feed.error.ok()) feed.error = ended;
+          if (chunk.end() || !ended.ok()) --feed.open;
+        });
+    if (!id.ok()) {
+      cancel_all();
+      return ToGrpc(id.status());
+    }
+    ids.push_back(*id);
+  }
+
+  while (true) {
+    std::deque<bdcoord::v1::AgentLogChunk> chunks;
+    absl::Status error;
+    bool all_ended = false;
+    {
+      absl::MutexLock lock(&feed.mu);
+      feed.mu.AwaitWithTimeout(absl::Condition(&feed, &LogFeed::Ready), kCancelCheckPeriod);
+      chunks.swap(feed.chunks);
+      error = feed.error;
+      all_ended = feed.open == 0;
+    }
+    for (const auto& chunk : chunks) {
+      for (const std::string& text : chunk.lines()) {
+        bdcoord::v1::LogLine line;
+        line.set_instance(chunk.instance());
+        line.set_text(text);
+        line.set_stderr(chunk.stderr());
+        if (!writer->Write(line)) {
+          cancel_all();
+          return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+        }
+      }
+    }
+    if (!error.ok()) {
+      cancel_all();
+      return ToGrpc(error);
+    }
+    if (all_ended) break;
+    if (context->IsCancelled()) {
+      cancel_all();
+      return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    }
+  }
+  cancel_all();  // every request ended: nothing is sent, no callback can run after this
+  return grpc::Status::OK;
 }
-grpc::Status ClusterServiceImpl::WatchEvents(grpc::ServerContext*,
-                                             const bdcoord::v1::WatchEventsRequest*,
-                                             grpc::ServerWriter<bdcoord::v1::Event>*) {
-  return NotYet();
+
+grpc::Status ClusterServiceImpl::WatchEvents(grpc::ServerContext* context,
+                                             const bdcoord::v1::WatchEventsRequest* request,
+                                             grpc::ServerWriter<bdcoord::v1::Event>* writer) {
+  if (agents_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this coordinator has no agent service");
+  }
+  std::unique_ptr<EventBus::Subscription> subscription =
+      agents_->events()->Subscribe(request->cluster());
+  // Headers go out now: the client knows it is subscribed before the first event.
+  writer->SendInitialMetadata();
+  spdlog::default_logger()->debug("events watcher subscribed (cluster '{}', peer '{}')",
+                                  request->cluster(), context->peer());
+  while (!context->IsCancelled()) {
+    std::optional<bdcoord::v1::Event> event = subscription->Next(absl::Now() + kCancelCheckPeriod);
+    if (event.has_value() && !writer->Write(*event)) break;
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace bdcoord::coordinator

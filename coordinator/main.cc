@@ -23,6 +23,7 @@
 #include "coordinator/agent_service.h"
 #include "coordinator/cluster_service.h"
 #include "coordinator/controller.h"
+#include "coordinator/event_bus.h"
 #include "coordinator/inventory.h"
 #include "coordinator/store_sqlite.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -197,16 +198,23 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   bdcoord::coordinator::Inventory inventory;
-  bdcoord::coordinator::AgentServiceImpl agent_service(&inventory, logger);
+  // Host and instance events (AgentServiceImpl, HeartbeatMonitor), watched through WatchEvents.
+  bdcoord::coordinator::EventBus events;
+  bdcoord::coordinator::AgentServiceImpl agent_service(
+      &inventory, logger, [] { return absl::Now(); }, &events);
+  // Passes run when an agent reports or (re)connects, when a cluster changes, and every few
+  // seconds regardless: an idle coordinator reads its store rarely.
   bdcoord::coordinator::ClusterController controller(&inventory, &agent_service, store->get(),
-                                                     logger);
+                                                     logger, absl::Seconds(5));
+  agent_service.OnChange([&controller] { controller.Wake(); });
   controller.Start();
   bdcoord::coordinator::ClusterServiceImpl cluster_service(&inventory, &agent_service, store->get(),
                                                            &controller);
   const absl::Duration timeout = absl::Seconds(heartbeat_timeout_seconds);
   bdcoord::coordinator::HeartbeatMonitor monitor(
       &inventory, logger, timeout,
-      std::clamp(timeout / 4, absl::Milliseconds(100), absl::Seconds(1)));
+      std::clamp(timeout / 4, absl::Milliseconds(100), absl::Seconds(1)),
+      [] { return absl::Now(); }, &events);
 
   grpc::ServerBuilder builder;
   int port = 0;

@@ -107,6 +107,9 @@ struct LogOptions {
   bool follow = false;
   int64_t since_unix = 0;  // 0 = from the start
   int tail = -1;           // -1 = all
+  // Polled while the stream is idle (at least once a second) and between lines: true ends a
+  // follow early (Logs then returns OK), even when the container prints nothing.
+  std::function<bool()> stop = nullptr;
 };
 
 struct DockerEvent {

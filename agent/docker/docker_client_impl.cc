@@ -166,6 +166,9 @@ struct HttpRequest {
   // When set, the body of a 2xx response goes here as it arrives instead of into
   // HttpResponse::body; returning false ends the transfer.
   std::function<bool(absl::string_view)> on_data;
+  // When set, polled by curl while the transfer runs (also when no data comes, about once a
+  // second); true aborts it like on_data returning false.
+  std::function<bool()> stop;
 
   std::string What() const { return absl::StrCat(method, " ", path); }
 };
@@ -193,6 +196,15 @@ struct WriteContext {
   bool stopped = false;
   std::string callback_error;  // what a callback threw
 };
+
+int StopCallback(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* ctx = static_cast<WriteContext*>(user);
+  if (ctx->request->stop && ctx->request->stop()) {
+    ctx->stopped = true;
+    return 1;  // CURLE_ABORTED_BY_CALLBACK
+  }
+  return 0;
+}
 
 size_t WriteCallback(char* data, size_t size, size_t count, void* user) {
   auto* ctx = static_cast<WriteContext*>(user);
@@ -563,6 +575,11 @@ absl::StatusOr<HttpResponse> DockerClientImpl::Perform(const HttpRequest& reques
     }
   }
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  if (request.stop) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &StopCallback);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &ctx);
+  }
 
   const CURLcode code = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
@@ -574,7 +591,7 @@ absl::StatusOr<HttpResponse> DockerClientImpl::Perform(const HttpRequest& reques
     return absl::InternalError(
         absl::StrCat(request.What(), ": a stream callback threw: ", ctx.callback_error));
   }
-  if (code == CURLE_WRITE_ERROR && ctx.stopped) {
+  if ((code == CURLE_WRITE_ERROR || code == CURLE_ABORTED_BY_CALLBACK) && ctx.stopped) {
     response.stopped = true;
     Logger()->debug("{} {} -> HTTP {} (stopped by the reader)", request.method, request.path,
                     response.status);
@@ -1008,7 +1025,11 @@ absl::Status DockerClientImpl::Logs(const std::string& id, const LogOptions& opt
   if (options.since_unix > 0) absl::StrAppend(&request.query, "&since=", options.since_unix);
   request.timeout = options.follow ? TimeoutMode::kNone : TimeoutMode::kIdle;
   LogLineDemuxer demuxer(/*multiplexed=*/!tty);
-  request.on_data = [&](absl::string_view data) { return demuxer.Feed(data, on_line); };
+  request.on_data = [&](absl::string_view data) {
+    if (options.stop && options.stop()) return false;
+    return demuxer.Feed(data, on_line);
+  };
+  request.stop = options.stop;
 
   absl::StatusOr<HttpResponse> response = Perform(request);
   if (!response.ok()) return response.status();

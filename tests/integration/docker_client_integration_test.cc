@@ -452,6 +452,38 @@ TEST_F(DockerClientIntegrationTest, ContainerLifecycle) {
   EXPECT_EQ(client_->RemoveContainer(*id, true).code(), absl::StatusCode::kNotFound);
 }
 
+// A follow of a container that prints nothing more ends soon after `stop` says so: curl polls it
+// while the stream is idle (at least once a second), not only when a line comes.
+TEST_F(DockerClientIntegrationTest, StopEndsAnIdleFollow) {
+  ASSERT_TRUE(EnsureOurNetwork());
+  absl::StatusOr<std::string> id = client_->CreateContainer(Container("quiet", {}));
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(client_->StartContainer(*id).ok());
+  std::atomic<int> lines{0};
+  std::atomic<bool> stop{false};
+  Clock::time_point stopped_at;
+  std::thread stopper([&] {
+    // After the start line, standin (no flags) prints nothing more.
+    if (WaitFor([&] { return lines > 0; })) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // idle for a while first
+    }
+    stopped_at = Clock::now();
+    stop = true;
+  });
+  LogOptions options;
+  options.follow = true;
+  options.stop = [&] { return stop.load(); };
+  const absl::Status logs = client_->Logs(*id, options, [&](const LogLine&) {
+    ++lines;
+    return true;
+  });
+  const auto ended_at = Clock::now();
+  stopper.join();
+  EXPECT_TRUE(logs.ok()) << logs;
+  EXPECT_GT(lines, 0);
+  EXPECT_LT(ended_at - stopped_at, std::chrono::milliseconds(2500));
+}
+
 TEST_F(DockerClientIntegrationTest, ExitCodeAndListByLabel) {
   ASSERT_TRUE(EnsureOurNetwork());
   // No static address: the network's range hands one out.
