@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "rpc/client_channel.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
@@ -49,7 +50,9 @@ void CoordinatorLink::SleepUnlessStopped(absl::Duration duration) {
 void CoordinatorLink::Run() {
   auto logger = spdlog::default_logger();
   const std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(options_.address, grpc::InsecureChannelCredentials());
+      options_.channel != nullptr
+          ? options_.channel
+          : grpc::CreateChannel(options_.address, grpc::InsecureChannelCredentials());
   const std::unique_ptr<bdcoord::v1::AgentService::Stub> stub =
       bdcoord::v1::AgentService::NewStub(channel);
   absl::Duration backoff = options_.min_backoff;
@@ -142,7 +145,15 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
     stopping = stop_;
   }
   if (!stopping && error != last_error_) {  // said once, not at every retry
-    logger->warn("no stream to the coordinator at '{}': {}", options_.address, error);
+    std::string hint;
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      hint = " (hint: give the coordinator's token with --token-file, or connect over mutual TLS)";
+    } else if (bdcoord::rpc::LooksLikeTlsFailure(status)) {
+      hint =
+          " (hint: check --tls-ca, --tls-cert, --tls-key and the name in the coordinator's "
+          "certificate, or --tls-server-name)";
+    }
+    logger->warn("no stream to the coordinator at '{}': {}{}", options_.address, error, hint);
     last_error_ = std::move(error);
   }
 }

@@ -87,13 +87,13 @@ int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) 
   }
   std::ostringstream text;
   text << in.rdbuf();
-  const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = ConnectCoordinator(address);
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   grpc::ClientContext context;
   bdcoord::v1::ApplyRequest request;
   request.mutable_spec()->set_file_name(options.spec_file);
   request.mutable_spec()->set_yaml(text.str());
-  auto reader = stub->Apply(&context, request);
+  auto reader = coordinator->stub->Apply(&context, request);
   bdcoord::v1::ApplyProgress progress, last;
   bool any = false;
   while (reader->Read(&progress)) {
@@ -112,7 +112,7 @@ int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) 
     if (!status.error_message().empty() && status.error_message().back() != '\n') err << "\n";
     return kExitPlacementFailed;
   }
-  if (!status.ok()) return ReportRpcError(address, status, err);
+  if (!status.ok()) return ReportRpcError(*coordinator, status, err);
   if (!any) {
     err << "bdcoord: the coordinator ended the apply without progress\n";
     return kExitRuntimeError;
@@ -170,19 +170,19 @@ std::string StatusJson(const bdcoord::v1::GetStatusResponse& response) {
 }
 
 int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err) {
-  const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = ConnectCoordinator(address);
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   bdcoord::v1::GetStatusRequest request;
   request.set_cluster(options.cluster);
   bdcoord::v1::GetStatusResponse response;
-  const grpc::Status status = stub->GetStatus(&context, request, &response);
+  const grpc::Status status = coordinator->stub->GetStatus(&context, request, &response);
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
     err << "bdcoord: " << status.error_message() << "\n";
     return kExitRuntimeError;
   }
-  if (!status.ok()) return ReportRpcError(address, status, err);
+  if (!status.ok()) return ReportRpcError(*coordinator, status, err);
   out << (options.output == "json" ? StatusJson(response) : StatusTable(response));
   return kExitOk;
 }

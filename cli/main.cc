@@ -7,6 +7,42 @@
 #include "cli/hosts_command.h"
 #include "cli/place_command.h"
 
+namespace {
+
+// How a command reaches the coordinator; each flag falls back to an environment variable.
+void AddCoordinatorFlags(CLI::App* command, bdcoord::cli::CoordinatorFlags* flags) {
+  command
+      ->add_option("--coordinator", flags->address,
+                   "The coordinator's address: unix:///PATH or HOST:PORT (default: "
+                   "$BDCOORD_ADDR, else unix:///run/bdcoord/bdcoordd.sock)")
+      ->type_name("ADDR");
+  command
+      ->add_option("--tls-cert", flags->tls_cert,
+                   "Client certificate (PEM) for mutual TLS with a TCP coordinator "
+                   "(default: $BDCOORD_TLS_CERT)")
+      ->type_name("FILE");
+  command
+      ->add_option("--tls-key", flags->tls_key,
+                   "The client certificate's private key (PEM) (default: $BDCOORD_TLS_KEY)")
+      ->type_name("FILE");
+  command
+      ->add_option("--tls-ca", flags->tls_ca,
+                   "CA (PEM) that signed the coordinator's certificate (default: $BDCOORD_TLS_CA)")
+      ->type_name("FILE");
+  command
+      ->add_option("--tls-server-name", flags->tls_server_name,
+                   "The name to check in the coordinator's certificate instead of the address's "
+                   "host (default: $BDCOORD_TLS_SERVER_NAME)")
+      ->type_name("NAME");
+  command
+      ->add_option("--token-file", flags->token_file,
+                   "File with the coordinator's bearer token, sent on every call (default: "
+                   "$BDCOORD_TOKEN_FILE, else the token in $BDCOORD_TOKEN)")
+      ->type_name("FILE");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{
       "bdcoord: deploy multi-container clusters with static IPs and a shared /etc/hosts on "
@@ -45,11 +81,7 @@ int main(int argc, char** argv) {
   hosts_cmd->add_option("-o,--output", hosts.output, "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->type_name("FORMAT");
-  hosts_cmd
-      ->add_option("--coordinator", hosts.coordinator,
-                   "The coordinator's address (default: $BDCOORD_ADDR, else "
-                   "unix:///run/bdcoord/bdcoordd.sock)")
-      ->type_name("ADDR");
+  AddCoordinatorFlags(hosts_cmd, &hosts.coordinator);
 
   bdcoord::cli::ApplyOptions apply;
   CLI::App* apply_cmd = app.add_subcommand(
@@ -59,11 +91,7 @@ int main(int argc, char** argv) {
   apply_cmd->add_option("spec", apply.spec_file, "Cluster spec (cluster.yaml)")
       ->required()
       ->type_name("FILE");
-  apply_cmd
-      ->add_option("--coordinator", apply.coordinator,
-                   "The coordinator's address (default: $BDCOORD_ADDR, else "
-                   "unix:///run/bdcoord/bdcoordd.sock)")
-      ->type_name("ADDR");
+  AddCoordinatorFlags(apply_cmd, &apply.coordinator);
 
   bdcoord::cli::StatusOptions status;
   CLI::App* status_cmd = app.add_subcommand(
@@ -72,11 +100,7 @@ int main(int argc, char** argv) {
   status_cmd->add_option("-o,--output", status.output, "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->type_name("FORMAT");
-  status_cmd
-      ->add_option("--coordinator", status.coordinator,
-                   "The coordinator's address (default: $BDCOORD_ADDR, else "
-                   "unix:///run/bdcoord/bdcoordd.sock)")
-      ->type_name("ADDR");
+  AddCoordinatorFlags(status_cmd, &status.coordinator);
 
   try {
     app.parse(argc, argv);
