@@ -126,11 +126,15 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
     }
   }
   connected_ = false;
+  bool reader_done = false;
   {
     absl::MutexLock lock(&mu_);
     context_ = nullptr;
+    reader_done = stream_done_;
   }
-  context.TryCancel();  // unblocks the reader when we stopped or a write failed
+  // Unblocks the reader when we stopped or a write failed. Not when the coordinator ended the
+  // stream: cancelling would replace its status (e.g. UNAUTHENTICATED) with CANCELLED.
+  if (!reader_done) context.TryCancel();
   if (reader.joinable()) reader.join();
   {
     absl::MutexLock lock(&write_mu_);

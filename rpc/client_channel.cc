@@ -118,8 +118,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> NewClientChannel(
 
 bool LooksLikeTlsFailure(const grpc::Status& status) {
   const std::string message = absl::AsciiStrToLower(status.error_message());
-  return absl::StrContains(message, "handshake") || absl::StrContains(message, "ssl") ||
-         absl::StrContains(message, "certificate") || absl::StrContains(message, "tls");
+  // Not a bare "ssl" or "tls": addresses and paths may contain them.
+  for (const char* sign : {"handshake", "certificate", "ssl_error", "ssl routines"}) {
+    if (absl::StrContains(message, sign)) return true;
+  }
+  return false;
 }
 
 }  // namespace bdcoord::rpc

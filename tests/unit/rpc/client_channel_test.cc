@@ -68,6 +68,11 @@ TEST(LooksLikeTlsFailureTest, RecognizesHandshakeErrors) {
       grpc::StatusCode::UNAVAILABLE,
       "failed to connect to all addresses; last error: UNKNOWN: unix:/x.sock: No such file or "
       "directory")));
+  // Paths and names may contain "ssl" or "tls".
+  EXPECT_FALSE(LooksLikeTlsFailure(grpc::Status(
+      grpc::StatusCode::UNAVAILABLE,
+      "failed to connect to all addresses; last error: UNKNOWN: unix:/tmp/tls-ssl/x.sock: No "
+      "such file or directory")));
 }
 
 }  // namespace
