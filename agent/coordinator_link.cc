@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "rpc/client_channel.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
@@ -55,7 +56,9 @@ void CoordinatorLink::SleepUnlessStopped(absl::Duration duration) {
 void CoordinatorLink::Run() {
   auto logger = spdlog::default_logger();
   const std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(options_.address, grpc::InsecureChannelCredentials());
+      options_.channel != nullptr
+          ? options_.channel
+          : grpc::CreateChannel(options_.address, grpc::InsecureChannelCredentials());
   const std::unique_ptr<bdcoord::v1::AgentService::Stub> stub =
       bdcoord::v1::AgentService::NewStub(channel);
   absl::Duration backoff = options_.min_backoff;
@@ -131,11 +134,15 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
     }
   }
   const bool was_connected = connected_.exchange(false);
+  bool reader_done = false;
   {
     absl::MutexLock lock(&mu_);
     context_ = nullptr;
+    reader_done = stream_done_;
   }
-  context.TryCancel();  // unblocks the reader when we stopped or a write failed
+  // Unblocks the reader when we stopped or a write failed. Not when the coordinator ended the
+  // stream: cancelling would replace its status (e.g. UNAUTHENTICATED) with CANCELLED.
+  if (!reader_done) context.TryCancel();
   if (reader.joinable()) reader.join();
   {
     absl::MutexLock lock(&write_mu_);
@@ -151,7 +158,15 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
     stopping = stop_;
   }
   if (!stopping && error != last_error_) {  // said once, not at every retry
-    logger->warn("no stream to the coordinator at '{}': {}", options_.address, error);
+    std::string hint;
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      hint = " (hint: give the coordinator's token with --token-file, or connect over mutual TLS)";
+    } else if (bdcoord::rpc::LooksLikeTlsFailure(status)) {
+      hint =
+          " (hint: check --tls-ca, --tls-cert, --tls-key and the name in the coordinator's "
+          "certificate, or --tls-server-name)";
+    }
+    logger->warn("no stream to the coordinator at '{}': {}{}", options_.address, error, hint);
     last_error_ = std::move(error);
   }
 }

@@ -1,6 +1,8 @@
 #ifndef BDCOORD_AGENT_COORDINATOR_LINK_H_
 #define BDCOORD_AGENT_COORDINATOR_LINK_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -15,7 +17,9 @@ namespace bdcoord::agent {
 
 struct CoordinatorLinkOptions {
   std::string address = "unix:///run/bdcoord/bdcoordd.sock";  // a gRPC target
-  std::string host_name;                                      // the name in the inventory
+  // The channel to `address`, with its TLS and token (rpc::NewClientChannel); null: plaintext.
+  std::shared_ptr<grpc::Channel> channel;
+  std::string host_name;  // the name in the inventory
   // Called at each (re)connection for the hello.
   std::function<bdcoord::v1::HostFacts()> facts = [] { return bdcoord::v1::HostFacts(); };
   absl::Duration heartbeat_interval = absl::Seconds(5);

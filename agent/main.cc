@@ -25,6 +25,8 @@
 #include "agent/log_server.h"
 #include "agent/reconciler.h"
 #include "net/link_manager_netlink.h"
+#include "rpc/bearer_token.h"
+#include "rpc/client_channel.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -118,6 +120,8 @@ int main(int argc, char** argv) {
   std::string coordinator = "unix:///run/bdcoord/bdcoordd.sock";
   std::string host_name;
   double heartbeat_seconds = 5;
+  bdcoord::rpc::ClientChannelOptions channel_options;
+  std::string token_file;
   app.add_option("--docker-socket", socket, "Docker Engine API socket")->capture_default_str();
   app.add_option("--desired", desired_file,
                  "Run from a desired-state file (DesiredState as JSON, see proto/bdcoord/v1/"
@@ -127,6 +131,28 @@ int main(int argc, char** argv) {
                  "Without --desired: the coordinator to dial (unix:///PATH or HOST:PORT); its "
                  "desired states are run, a status report goes back after every pass")
       ->capture_default_str()
+      ->excludes("--desired");
+  app.add_option("--tls-cert", channel_options.tls_cert,
+                 "Client certificate (PEM) for mutual TLS with a TCP coordinator")
+      ->type_name("FILE")
+      ->excludes("--desired");
+  app.add_option("--tls-key", channel_options.tls_key, "The client certificate's private key (PEM)")
+      ->type_name("FILE")
+      ->excludes("--desired");
+  app.add_option("--tls-ca", channel_options.tls_ca,
+                 "CA (PEM) that signed the coordinator's "
+                 "certificate")
+      ->type_name("FILE")
+      ->excludes("--desired");
+  app.add_option("--tls-server-name", channel_options.tls_server_name,
+                 "The name to check in the coordinator's certificate instead of the address's "
+                 "host")
+      ->type_name("NAME")
+      ->excludes("--desired");
+  app.add_option("--token-file", token_file,
+                 "File with the coordinator's bearer token, for a coordinator with --token-file "
+                 "that this agent reaches without mutual TLS")
+      ->type_name("FILE")
       ->excludes("--desired");
   app.add_option("--host-name", host_name,
                  "This host's name in the coordinator's inventory (default: the hostname)");
@@ -157,6 +183,26 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("bdagent"));
   spdlog::set_level(spdlog::level::from_str(log_level));
   auto logger = spdlog::default_logger();
+
+  std::shared_ptr<grpc::Channel> channel;
+  if (desired_file.empty() && !print_facts) {
+    channel_options.address = coordinator;
+    if (!token_file.empty()) {
+      absl::StatusOr<std::string> token = bdcoord::rpc::ReadTokenFile("--token-file", token_file);
+      if (!token.ok()) {
+        std::cerr << "bdagent: " << token.status().message() << "\n";
+        return 2;
+      }
+      channel_options.token = *std::move(token);
+    }
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> made =
+        bdcoord::rpc::NewClientChannel(channel_options);
+    if (!made.ok()) {
+      std::cerr << "bdagent: " << made.status().message() << "\n";
+      return 2;
+    }
+    channel = *std::move(made);
+  }
 
   auto labels = bdcoord::agent::LoadLabels(config, label_flags);
   if (!labels.ok()) {
@@ -225,6 +271,7 @@ int main(int argc, char** argv) {
     std::map<std::string, bdcoord::v1::DesiredState> desired_by_cluster;
     bdcoord::agent::CoordinatorLinkOptions link_options;
     link_options.address = coordinator;
+    link_options.channel = channel;
     link_options.host_name = host_name;
     link_options.facts = [&] { return bdcoord::agent::CollectHostFacts(docker->get(), *labels); };
     link_options.heartbeat_interval = absl::Seconds(heartbeat_seconds);
@@ -246,7 +293,9 @@ int main(int argc, char** argv) {
                                            g_wake = true;
                                          });
     link_ptr = &link;
-    logger->info("host '{}', coordinator '{}'", host_name, coordinator);
+    logger->info("host '{}', coordinator '{}'{}{}", host_name, coordinator,
+                 channel_options.tls_cert.empty() ? "" : " with mutual TLS",
+                 channel_options.token.empty() ? "" : ", with a bearer token");
     link.Start();
     sd_notify(0, "READY=1");
     PassReporter reporter(logger, socket);

@@ -117,7 +117,7 @@ bool IsTerminal(const std::ostream& out) { return &out == &std::cout && ::isatty
 
 // Reads an Apply or Scale progress stream to its end: a redrawn view on a TTY, plain lines
 // otherwise; then the summary. Returns the exit code.
-int FollowProgress(const std::string& address,
+int FollowProgress(const Coordinator& coordinator,
                    std::unique_ptr<grpc::ClientReaderInterface<bdcoord::v1::ApplyProgress>> reader,
                    std::ostream& out, std::ostream& err) {
   const bool tty = IsTerminal(out);
@@ -145,7 +145,7 @@ int FollowProgress(const std::string& address,
     any = true;
   }
   const grpc::Status status = reader->Finish();
-  if (!status.ok()) return ReportCallError(address, status, err);
+  if (!status.ok()) return ReportCallError(coordinator, status, err);
   if (!any) {
     err << "bdcoord: the coordinator ended without progress\n";
     return kExitRuntimeError;
@@ -164,43 +164,43 @@ int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) 
   }
   std::ostringstream text;
   text << in.rdbuf();
-  const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = ConnectCoordinator(address);
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   grpc::ClientContext context;
   bdcoord::v1::ApplyRequest request;
   request.mutable_spec()->set_file_name(options.spec_file);
   request.mutable_spec()->set_yaml(text.str());
-  return FollowProgress(address, stub->Apply(&context, request), out, err);
+  return FollowProgress(*coordinator, coordinator->stub->Apply(&context, request), out, err);
 }
 
 int RunScale(const ScaleOptions& options, std::ostream& out, std::ostream& err) {
-  const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = ConnectCoordinator(address);
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   grpc::ClientContext context;
   bdcoord::v1::ScaleRequest request;
   request.set_cluster(options.cluster);
   request.set_service(options.service);
   request.set_count(options.count);
-  return FollowProgress(address, stub->Scale(&context, request), out, err);
+  return FollowProgress(*coordinator, coordinator->stub->Scale(&context, request), out, err);
 }
 
 int RunDown(const DownOptions& options, std::ostream& out, std::ostream& err) {
-  const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = ConnectCoordinator(address);
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(options.timeout_seconds));
   bdcoord::v1::DownRequest request;
   request.set_cluster(options.cluster);
   bdcoord::v1::DownResponse response;
-  const grpc::Status status = stub->Down(&context, request, &response);
+  const grpc::Status status = coordinator->stub->Down(&context, request, &response);
   if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     err << "bdcoord: the cluster is forgotten but some hosts did not confirm the removal within "
         << options.timeout_seconds << " s; their agents remove what is left when they can\n"
         << "  hint: `bdcoord hosts` shows which hosts are disconnected\n";
     return kExitRuntimeError;
   }
-  if (!status.ok()) return ReportCallError(address, status, err);
+  if (!status.ok()) return ReportCallError(*coordinator, status, err);
   out << "removed " << response.removed() << " instances with their networks and shims\n";
   if (response.disconnected_hosts_size() > 0) {
     out << "not connected now, cleaned up when their agents return: "
@@ -210,16 +210,16 @@ int RunDown(const DownOptions& options, std::ostream& out, std::ostream& err) {
 }
 
 int RunDrain(const DrainOptions& options, std::ostream& out, std::ostream& err) {
-  const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = ConnectCoordinator(address);
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   bdcoord::v1::DrainHostRequest request;
   request.set_host(options.host);
   request.set_undo(options.undo);
   bdcoord::v1::DrainHostResponse response;
-  const grpc::Status status = stub->DrainHost(&context, request, &response);
-  if (!status.ok()) return ReportCallError(address, status, err);
+  const grpc::Status status = coordinator->stub->DrainHost(&context, request, &response);
+  if (!status.ok()) return ReportCallError(*coordinator, status, err);
   if (options.undo) {
     out << "host " << options.host << " takes new instances again\n";
   } else {
@@ -282,15 +282,15 @@ std::string StatusJson(const bdcoord::v1::GetStatusResponse& response) {
 }
 
 int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err) {
-  const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = ConnectCoordinator(address);
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   bdcoord::v1::GetStatusRequest request;
   request.set_cluster(options.cluster);
   bdcoord::v1::GetStatusResponse response;
-  const grpc::Status status = stub->GetStatus(&context, request, &response);
-  if (!status.ok()) return ReportCallError(address, status, err);
+  const grpc::Status status = coordinator->stub->GetStatus(&context, request, &response);
+  if (!status.ok()) return ReportCallError(*coordinator, status, err);
   out << (options.output == "json" ? StatusJson(response) : StatusTable(response));
   return kExitOk;
 }

@@ -5,37 +5,38 @@
 #include <string>
 
 #include "bdcoord/v1/cluster.pb.h"
+#include "cli/coordinator_client.h"
 
 namespace bdcoord::cli {
 
 struct ApplyOptions {
   std::string spec_file;
-  std::string coordinator;  // empty: $BDCOORD_ADDR, else the default unix socket
+  CoordinatorFlags coordinator;
 };
 
 struct ScaleOptions {
   std::string cluster;  // empty: the only applied cluster
   std::string service;
   uint32_t count = 0;
-  std::string coordinator;
+  CoordinatorFlags coordinator;
 };
 
 struct DownOptions {
   std::string cluster;  // empty: the only applied cluster
-  std::string coordinator;
+  CoordinatorFlags coordinator;
   int timeout_seconds = 120;
 };
 
 struct DrainOptions {
   std::string host;
   bool undo = false;
-  std::string coordinator;
+  CoordinatorFlags coordinator;
 };
 
 struct StatusOptions {
   std::string cluster;           // empty: every cluster
   std::string output = "table";  // table | json
-  std::string coordinator;
+  CoordinatorFlags coordinator;
 };
 
 // `bdcoord apply FILE`: sends the spec to the coordinator and prints its progress, one line per

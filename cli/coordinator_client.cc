@@ -3,42 +3,103 @@
 #include <cstdlib>
 
 #include "cli/exit_codes.h"
+#include "rpc/bearer_token.h"
+#include "rpc/client_channel.h"
 
 namespace bdcoord::cli {
+namespace {
+
+std::string OrEnv(const std::string& flag, const char* variable) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv(variable);
+  return env != nullptr ? env : "";
+}
+
+}  // namespace
 
 std::string CoordinatorAddress(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("BDCOORD_ADDR"); env != nullptr && *env != '\0') return env;
-  return kDefaultCoordinator;
+  const std::string address = OrEnv(flag, "BDCOORD_ADDR");
+  return address.empty() ? kDefaultCoordinator : address;
 }
 
-std::unique_ptr<bdcoord::v1::ClusterService::Stub> ConnectCoordinator(const std::string& address) {
-  return bdcoord::v1::ClusterService::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+absl::StatusOr<Coordinator> ConnectCoordinator(const CoordinatorFlags& flags) {
+  bdcoord::rpc::ClientChannelOptions options;
+  options.address = CoordinatorAddress(flags.address);
+  options.tls_cert = OrEnv(flags.tls_cert, "BDCOORD_TLS_CERT");
+  options.tls_key = OrEnv(flags.tls_key, "BDCOORD_TLS_KEY");
+  options.tls_ca = OrEnv(flags.tls_ca, "BDCOORD_TLS_CA");
+  options.tls_server_name = OrEnv(flags.tls_server_name, "BDCOORD_TLS_SERVER_NAME");
+  if (const std::string file = OrEnv(flags.token_file, "BDCOORD_TOKEN_FILE"); !file.empty()) {
+    absl::StatusOr<std::string> token = bdcoord::rpc::ReadTokenFile("--token-file", file);
+    if (!token.ok()) return token.status();
+    options.token = *std::move(token);
+  } else if (const std::string value = OrEnv("", "BDCOORD_TOKEN"); !value.empty()) {
+    absl::StatusOr<std::string> token = bdcoord::rpc::CheckToken("BDCOORD_TOKEN", value);
+    if (!token.ok()) return token.status();
+    options.token = *std::move(token);
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = bdcoord::rpc::NewClientChannel(options);
+  if (!channel.ok()) return channel.status();
+  Coordinator coordinator;
+  coordinator.address = options.address;
+  coordinator.tls = !options.tls_cert.empty();
+  coordinator.token = !options.token.empty();
+  coordinator.stub = bdcoord::v1::ClusterService::NewStub(*channel);
+  return coordinator;
 }
 
-int ReportRpcError(const std::string& address, const grpc::Status& status, std::ostream& err) {
+int ReportConnectError(const absl::Status& status, std::ostream& err) {
+  err << "bdcoord: " << status.message() << "\n";
+  return status.code() == absl::StatusCode::kInvalidArgument ? kExitInvalidInput
+                                                             : kExitRuntimeError;
+}
+
+int ReportRpcError(const Coordinator& coordinator, const grpc::Status& status, std::ostream& err) {
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    err << "bdcoord: the coordinator at " << coordinator.address
+        << " refused the call: " << status.error_message() << "\n  hint: "
+        << (coordinator.token ? "the token is not the coordinator's: check --token-file"
+                              : "the coordinator requires a token: pass --token-file FILE")
+        << " (or set BDCOORD_TOKEN_FILE)\n";
+    return kExitRuntimeError;
+  }
   // UNAVAILABLE also means "a host the plan needs is not connected": that is not about us.
   const bool unreachable = status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
                            (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
                             status.error_message().find("not connected") == std::string::npos);
-  if (unreachable) {
-    err << "bdcoord: cannot reach the coordinator at " << address << ": " << status.error_message()
-        << "\n  hint: start bdcoordd, or pass --coordinator ADDR (or set BDCOORD_ADDR)\n";
-  } else {
+  if (!unreachable) {
     err << "bdcoord: " << status.error_message() << "\n";
+    return kExitRuntimeError;
+  }
+  err << "bdcoord: cannot reach the coordinator at " << coordinator.address << ": "
+      << status.error_message() << "\n";
+  if (bdcoord::rpc::LooksLikeTlsFailure(status)) {
+    err << "  hint: the TLS handshake failed: --tls-ca must be the CA of the coordinator's "
+           "certificate, --tls-cert/--tls-key a client certificate of the CA it trusts, and "
+           "the address (or --tls-server-name) a name in its certificate\n";
+  } else if (coordinator.tls) {
+    err << "  hint: start bdcoordd, or pass --coordinator ADDR (or set BDCOORD_ADDR); if it "
+           "runs, it may have rejected this client's certificate (--tls-cert, --tls-key)\n";
+  } else {
+    err << "  hint: start bdcoordd, or pass --coordinator ADDR (or set BDCOORD_ADDR); a "
+           "coordinator with mutual TLS needs --tls-cert, --tls-key and --tls-ca\n";
   }
   return kExitRuntimeError;
 }
 
-int ReportCallError(const std::string& address, const grpc::Status& status, std::ostream& err) {
+int ReportCallError(const Coordinator& coordinator, const grpc::Status& status, std::ostream& err) {
   const std::string& message = status.error_message();
   switch (status.error_code()) {
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::FAILED_PRECONDITION: {
-      // Printed as they are: `file:line:col` lines, or a placement explanation.
-      err << message;
-      if (!message.empty() && message.back() != '\n') err << "\n";
+      // Reports of several lines (`file:line:col` lines, a placement explanation) are printed
+      // as they are; a one-line message gets the command's prefix.
+      if (message.find('\n') == std::string::npos) {
+        err << "bdcoord: " << message << "\n";
+      } else {
+        err << message;
+        if (message.back() != '\n') err << "\n";
+      }
       return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitInvalidInput
                                                                        : kExitPlacementFailed;
     }
@@ -47,7 +108,7 @@ int ReportCallError(const std::string& address, const grpc::Status& status, std:
       err << "bdcoord: " << message << "\n";
       return kExitRuntimeError;
     default:
-      return ReportRpcError(address, status, err);
+      return ReportRpcError(coordinator, status, err);
   }
 }
 

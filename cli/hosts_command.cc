@@ -95,13 +95,13 @@ std::string HostsJson(const bdcoord::v1::ListHostsResponse& response) {
 }
 
 int RunHosts(const HostsOptions& options, std::ostream& out, std::ostream& err) {
-  const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = ConnectCoordinator(address);
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   bdcoord::v1::ListHostsResponse response;
-  const grpc::Status status = stub->ListHosts(&context, {}, &response);
-  if (!status.ok()) return ReportRpcError(address, status, err);
+  const grpc::Status status = coordinator->stub->ListHosts(&context, {}, &response);
+  if (!status.ok()) return ReportRpcError(*coordinator, status, err);
   out << (options.output == "json" ? HostsJson(response) : HostsTable(response, absl::Now()));
   return kExitOk;
 }

@@ -6,12 +6,13 @@
 
 #include "absl/time/time.h"
 #include "bdcoord/v1/cluster.pb.h"
+#include "cli/coordinator_client.h"
 
 namespace bdcoord::cli {
 
 struct HostsOptions {
   std::string output = "table";  // table | json
-  std::string coordinator;       // empty: $BDCOORD_ADDR, else the default unix socket
+  CoordinatorFlags coordinator;
 };
 
 // `bdcoord hosts`: the coordinator's live inventory. Returns the exit code.

@@ -11,17 +11,45 @@
 
 namespace {
 
-void AddCoordinatorOption(CLI::App* command, std::string* address) {
-  command
-      ->add_option("--coordinator", *address,
-                   "The coordinator's address: unix:///PATH or HOST:PORT (default: $BDCOORD_ADDR, "
-                   "else unix:///run/bdcoord/bdcoordd.sock)")
-      ->type_name("ADDR");
-}
-
 void AddClusterOption(CLI::App* command, std::string* cluster) {
   command->add_option("-c,--cluster", *cluster, "The cluster (optional when only one is applied)")
       ->type_name("CLUSTER");
+}
+
+}  // namespace
+
+namespace {
+
+// How a command reaches the coordinator; each flag falls back to an environment variable.
+void AddCoordinatorFlags(CLI::App* command, bdcoord::cli::CoordinatorFlags* flags) {
+  command
+      ->add_option("--coordinator", flags->address,
+                   "The coordinator's address: unix:///PATH or HOST:PORT (default: "
+                   "$BDCOORD_ADDR, else unix:///run/bdcoord/bdcoordd.sock)")
+      ->type_name("ADDR");
+  command
+      ->add_option("--tls-cert", flags->tls_cert,
+                   "Client certificate (PEM) for mutual TLS with a TCP coordinator "
+                   "(default: $BDCOORD_TLS_CERT)")
+      ->type_name("FILE");
+  command
+      ->add_option("--tls-key", flags->tls_key,
+                   "The client certificate's private key (PEM) (default: $BDCOORD_TLS_KEY)")
+      ->type_name("FILE");
+  command
+      ->add_option("--tls-ca", flags->tls_ca,
+                   "CA (PEM) that signed the coordinator's certificate (default: $BDCOORD_TLS_CA)")
+      ->type_name("FILE");
+  command
+      ->add_option("--tls-server-name", flags->tls_server_name,
+                   "The name to check in the coordinator's certificate instead of the address's "
+                   "host (default: $BDCOORD_TLS_SERVER_NAME)")
+      ->type_name("NAME");
+  command
+      ->add_option("--token-file", flags->token_file,
+                   "File with the coordinator's bearer token, sent on every call (default: "
+                   "$BDCOORD_TOKEN_FILE, else the token in $BDCOORD_TOKEN)")
+      ->type_name("FILE");
 }
 
 }  // namespace
@@ -61,7 +89,7 @@ int main(int argc, char** argv) {
   place_cmd->add_flag("--live", place.live,
                       "Dry run on the coordinator's live hosts (keeps the cluster's current "
                       "placement, other clusters' IPs are taken)");
-  AddCoordinatorOption(place_cmd, &place.coordinator);
+  AddCoordinatorFlags(place_cmd, &place.coordinator);
 
   bdcoord::cli::HostsOptions hosts;
   CLI::App* hosts_cmd = app.add_subcommand(
@@ -69,7 +97,7 @@ int main(int argc, char** argv) {
   hosts_cmd->add_option("-o,--output", hosts.output, "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->type_name("FORMAT");
-  AddCoordinatorOption(hosts_cmd, &hosts.coordinator);
+  AddCoordinatorFlags(hosts_cmd, &hosts.coordinator);
 
   bdcoord::cli::ApplyOptions apply;
   CLI::App* apply_cmd = app.add_subcommand(
@@ -79,7 +107,7 @@ int main(int argc, char** argv) {
   apply_cmd->add_option("spec", apply.spec_file, "Cluster spec (cluster.yaml)")
       ->required()
       ->type_name("FILE");
-  AddCoordinatorOption(apply_cmd, &apply.coordinator);
+  AddCoordinatorFlags(apply_cmd, &apply.coordinator);
 
   bdcoord::cli::StatusOptions status;
   CLI::App* status_cmd = app.add_subcommand(
@@ -89,7 +117,7 @@ int main(int argc, char** argv) {
   status_cmd->add_option("-o,--output", status.output, "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->type_name("FORMAT");
-  AddCoordinatorOption(status_cmd, &status.coordinator);
+  AddCoordinatorFlags(status_cmd, &status.coordinator);
 
   bdcoord::cli::ScaleOptions scale;
   CLI::App* scale_cmd = app.add_subcommand(
@@ -101,7 +129,7 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::Range(0, 100000));
   AddClusterOption(scale_cmd, &scale.cluster);
-  AddCoordinatorOption(scale_cmd, &scale.coordinator);
+  AddCoordinatorFlags(scale_cmd, &scale.coordinator);
 
   bdcoord::cli::DownOptions down;
   CLI::App* down_cmd = app.add_subcommand(
@@ -112,7 +140,7 @@ int main(int argc, char** argv) {
   down_cmd->add_option("--timeout", down.timeout_seconds, "Seconds to wait for the hosts")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
-  AddCoordinatorOption(down_cmd, &down.coordinator);
+  AddCoordinatorFlags(down_cmd, &down.coordinator);
 
   bdcoord::cli::DrainOptions drain;
   CLI::App* drain_cmd = app.add_subcommand(
@@ -121,7 +149,7 @@ int main(int argc, char** argv) {
       "nothing new goes there; --undo makes it placeable again");
   drain_cmd->add_option("host", drain.host, "The host, as `bdcoord hosts` names it")->required();
   drain_cmd->add_flag("--undo", drain.undo, "Make the host placeable again");
-  AddCoordinatorOption(drain_cmd, &drain.coordinator);
+  AddCoordinatorFlags(drain_cmd, &drain.coordinator);
 
   bdcoord::cli::LogsOptions logs;
   CLI::App* logs_cmd = app.add_subcommand(
@@ -139,11 +167,7 @@ int main(int argc, char** argv) {
   logs_cmd
       ->add_option("-c,--cluster", logs.cluster, "The cluster (needed when several are applied)")
       ->type_name("CLUSTER");
-  logs_cmd
-      ->add_option("--coordinator", logs.coordinator,
-                   "The coordinator's address (default: $BDCOORD_ADDR, else "
-                   "unix:///run/bdcoord/bdcoordd.sock)")
-      ->type_name("ADDR");
+  AddCoordinatorFlags(logs_cmd, &logs.coordinator);
 
   bdcoord::cli::EventsOptions events;
   CLI::App* events_cmd = app.add_subcommand(
@@ -161,11 +185,7 @@ int main(int argc, char** argv) {
                    "host, message)")
       ->check(CLI::IsMember({"table", "json"}))
       ->type_name("FORMAT");
-  events_cmd
-      ->add_option("--coordinator", events.coordinator,
-                   "The coordinator's address (default: $BDCOORD_ADDR, else "
-                   "unix:///run/bdcoord/bdcoordd.sock)")
-      ->type_name("ADDR");
+  AddCoordinatorFlags(events_cmd, &events.coordinator);
 
   try {
     app.parse(argc, argv);
@@ -174,7 +194,7 @@ int main(int argc, char** argv) {
     return code == 0 ? bdcoord::cli::kExitOk : bdcoord::cli::kExitInvalidInput;
   }
   if (place_cmd->parsed()) {
-    place.live = place.live || !place.coordinator.empty();  // an address means "ask it"
+    place.live = place.live || !place.coordinator.address.empty();  // an address: ask it
     return bdcoord::cli::RunPlace(place, std::cout, std::cerr);
   }
   if (hosts_cmd->parsed()) return bdcoord::cli::RunHosts(hosts, std::cout, std::cerr);

@@ -33,16 +33,16 @@ int RunLivePlace(const PlaceOptions& options, const std::string& text, std::ostr
            "cluster's current placement is the previous one\n";
     return kExitInvalidInput;
   }
-  const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = ConnectCoordinator(address);
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   bdcoord::v1::PlaceRequest request;
   request.mutable_spec()->set_file_name(options.spec_file);
   request.mutable_spec()->set_yaml(text);
   bdcoord::v1::PlaceResponse response;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  if (grpc::Status status = stub->Place(&context, request, &response); !status.ok()) {
-    return ReportCallError(address, status, err);
+  if (grpc::Status status = coordinator->stub->Place(&context, request, &response); !status.ok()) {
+    return ReportCallError(*coordinator, status, err);
   }
   if (options.output == "json") {
     out << FormatPlacementJson(response.placement(), response.hosts_file());
@@ -57,7 +57,7 @@ int RunLivePlace(const PlaceOptions& options, const std::string& text, std::ostr
   bdcoord::v1::ListHostsResponse listed;
   grpc::ClientContext list_context;
   list_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  if (stub->ListHosts(&list_context, bdcoord::v1::ListHostsRequest(), &listed).ok()) {
+  if (coordinator->stub->ListHosts(&list_context, bdcoord::v1::ListHostsRequest(), &listed).ok()) {
     for (const auto& view : listed.hosts()) {
       bdcoord::v1::Host& host = hosts.emplace_back();
       host.set_name(view.name());

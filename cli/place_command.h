@@ -4,6 +4,8 @@
 #include <ostream>
 #include <string>
 
+#include "cli/coordinator_client.h"
+
 namespace bdcoord::cli {
 
 struct PlaceOptions {
@@ -12,7 +14,7 @@ struct PlaceOptions {
   std::string previous_file;     // earlier `-o json` output: keep instances where they are
   std::string show_config;       // print the rendered config of this instance instead
   bool live = false;             // ask the coordinator (its live hosts) instead of planning offline
-  std::string coordinator;       // with live: empty means $BDCOORD_ADDR, else the default socket
+  CoordinatorFlags coordinator;
 };
 
 // `bdcoord place`: plans offline from the spec's own hosts, or with `live` asks the coordinator

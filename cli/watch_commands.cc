@@ -24,15 +24,10 @@ std::string EventTime(const bdcoord::v1::Event& event) {
 }
 
 // What a streaming call ended with: 0 for the end of the stream or an interrupt.
-int StreamEnd(const std::string& address, const grpc::Status& status, std::ostream& err) {
+int StreamEnd(const Coordinator& coordinator, const grpc::Status& status, std::ostream& err) {
   if (status.ok()) return kExitOk;
   if (status.error_code() == grpc::StatusCode::CANCELLED && Interrupted()) return kExitOk;
-  if (status.error_code() == grpc::StatusCode::NOT_FOUND ||
-      status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-    err << "bdcoord: " << status.error_message() << "\n";
-    return kExitRuntimeError;
-  }
-  return ReportRpcError(address, status, err);
+  return ReportCallError(coordinator, status, err);
 }
 
 }  // namespace
@@ -70,8 +65,8 @@ std::string EventJson(const bdcoord::v1::Event& event) {
 }
 
 int RunLogs(const LogsOptions& options, std::ostream& out, std::ostream& err) {
-  const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = ConnectCoordinator(address);
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   grpc::ClientContext context;
   if (!options.follow) {
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
@@ -82,27 +77,27 @@ int RunLogs(const LogsOptions& options, std::ostream& out, std::ostream& err) {
   request.set_target(options.target);
   request.set_follow(options.follow);
   request.set_tail(options.tail);
-  auto reader = stub->StreamLogs(&context, request);
+  auto reader = coordinator->stub->StreamLogs(&context, request);
   bdcoord::v1::LogLine line;
   while (reader->Read(&line)) {
     (line.stderr() ? err : out) << LogLineText(line) << std::flush;
   }
-  return StreamEnd(address, reader->Finish(), err);
+  return StreamEnd(*coordinator, reader->Finish(), err);
 }
 
 int RunEvents(const EventsOptions& options, std::ostream& out, std::ostream& err) {
-  const std::string address = CoordinatorAddress(options.coordinator);
-  auto stub = ConnectCoordinator(address);
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   grpc::ClientContext context;
   OnInterrupt on_interrupt([&context] { context.TryCancel(); });
   bdcoord::v1::WatchEventsRequest request;
   request.set_cluster(options.cluster);
-  auto reader = stub->WatchEvents(&context, request);
+  auto reader = coordinator->stub->WatchEvents(&context, request);
   bdcoord::v1::Event event;
   while (reader->Read(&event)) {
     out << (options.output == "json" ? EventJson(event) : EventLine(event)) << std::flush;
   }
-  return StreamEnd(address, reader->Finish(), err);
+  return StreamEnd(*coordinator, reader->Finish(), err);
 }
 
 }  // namespace bdcoord::cli

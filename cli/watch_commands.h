@@ -5,6 +5,7 @@
 #include <string>
 
 #include "bdcoord/v1/cluster.pb.h"
+#include "cli/coordinator_client.h"
 
 namespace bdcoord::cli {
 
@@ -13,13 +14,13 @@ struct LogsOptions {
   std::string cluster;  // empty: the only applied cluster
   bool follow = false;
   int tail = 0;  // 0: all
-  std::string coordinator;
+  CoordinatorFlags coordinator;
 };
 
 struct EventsOptions {
   std::string cluster;           // empty: every cluster
   std::string output = "table";  // table | json
-  std::string coordinator;
+  CoordinatorFlags coordinator;
 };
 
 // `bdcoord logs [-f] TARGET`: `instance | line` per line, stdout lines to `out`, stderr lines to

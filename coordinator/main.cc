@@ -26,6 +26,8 @@
 #include "coordinator/event_bus.h"
 #include "coordinator/inventory.h"
 #include "coordinator/store_sqlite.h"
+#include "coordinator/token_auth.h"
+#include "rpc/bearer_token.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
   std::string listen = kDefaultListen;
   double heartbeat_timeout_seconds = 15;
   std::string tls_cert, tls_key, tls_ca;
+  std::string token_file;
   std::string data_dir = "/var/lib/bdcoord";
   std::string log_level = "info";
   app.add_option("--listen", listen,
@@ -108,6 +111,10 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", tls_cert, "Server certificate (PEM), for mutual TLS on TCP");
   app.add_option("--tls-key", tls_key, "Server private key (PEM)");
   app.add_option("--tls-ca", tls_ca, "CA (PEM) that client certificates must be signed by");
+  app.add_option("--token-file", token_file,
+                 "File with one bearer token: every ClusterService call (bdcoord) must then send "
+                 "it; agents send it too unless they connect over mutual TLS")
+      ->type_name("FILE");
   app.add_option("--data-dir", data_dir, "Where the coordinator keeps its state")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
@@ -173,6 +180,20 @@ int main(int argc, char** argv) {
     }
     grpc_address = listen;
   }
+  std::string token;
+  if (!token_file.empty()) {
+    absl::StatusOr<std::string> read = bdcoord::rpc::ReadTokenFile("--token-file", token_file);
+    if (!read.ok()) {
+      std::cerr << "bdcoordd: " << read.status().message() << "\n";
+      return 2;
+    }
+    token = *std::move(read);
+    struct stat st {};
+    if (::stat(token_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      logger->warn("the token file '{}' can be read by other users than its owner: chmod 600 it",
+                   token_file);
+    }
+  }
   {
     std::error_code ec;
     std::filesystem::create_directories(data_dir, ec);
@@ -219,8 +240,16 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(grpc_address, credentials, &port);
-  builder.RegisterService(&agent_service);
-  builder.RegisterService(&cluster_service);
+  // With a token, the server sees the services through the wrappers that check it.
+  bdcoord::coordinator::TokenAgentService token_agent_service(&agent_service, token);
+  bdcoord::coordinator::TokenClusterService token_cluster_service(&cluster_service, token);
+  if (token.empty()) {
+    builder.RegisterService(&agent_service);
+    builder.RegisterService(&cluster_service);
+  } else {
+    builder.RegisterService(&token_agent_service);
+    builder.RegisterService(&token_cluster_service);
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || (socket_path.empty() && port == 0)) {
     std::cerr << "bdcoordd: cannot listen on '" << listen << "'"
@@ -230,7 +259,8 @@ int main(int argc, char** argv) {
               << "\n";
     return 1;
   }
-  logger->info("listening on '{}'{}", listen, all_tls ? " with mutual TLS" : "");
+  logger->info("listening on '{}'{}{}", listen, all_tls ? " with mutual TLS" : "",
+               token.empty() ? "" : ", bearer token required");
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

@@ -32,6 +32,7 @@
 #include "gtest/gtest.h"
 #include "spdlog/sinks/null_sink.h"
 #include "spdlog/spdlog.h"
+#include "tests/integration/tls_test_util.h"
 #include "tests/integration/wait_for.h"
 
 namespace bdcoord {
@@ -40,6 +41,7 @@ namespace {
 using AgentStream =
     grpc::ClientReaderWriter<bdcoord::v1::AgentMessage, bdcoord::v1::CoordinatorMessage>;
 
+using test_util::Slurp;
 using test_util::WaitFor;
 
 // A hand-driven agent: one Connect stream.
@@ -302,48 +304,18 @@ TEST_F(CoordinatorAgentsTest, CoordinatorLinkConnectsReceivesAndReconnects) {
   ASSERT_TRUE(WaitFor([&] { return !Host("hx").connected(); }));
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The real bdcoordd with --tls-*: a client with a certificate of the CA gets an answer over
 // mutual TLS; one without a certificate, or with one of another CA, does not.
 TEST(BdcoorddTlsTest, MutualTlsRequiresAClientCertificateOfTheCa) {
   const std::string binary = std::string(BDCOORD_BINARY_DIR) + "/coordinator/bdcoordd";
   if (!std::filesystem::exists(binary)) GTEST_SKIP() << "bdcoordd is not built: " << binary;
-  if (std::system("command -v openssl >/dev/null") != 0) GTEST_SKIP() << "no openssl";
+  if (!test_util::HaveOpenssl()) GTEST_SKIP() << "no openssl";
   char dir_template[] = "/tmp/bdcoord-tls-test-XXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
   const std::string dir = dir_template;
-  const std::string script = "set -e; cd " + dir + R"(
-    q() { "$@" >/dev/null 2>&1; }
-    q openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=ca -days 1
-    q openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -subj /CN=o -days 1
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost
-' >san.ext
-    for n in server client; do
-      q openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=$n
-      q openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $n.pem         -days 1 -extfile san.ext
-    done
-    q openssl x509 -req -in client.csr -CA other.pem -CAkey other.key -CAcreateserial       -out rogue.pem -days 1)";
-  ASSERT_EQ(std::system(script.c_str()), 0) << "openssl failed in " << dir;
-
-  // A free port: bind to 0, read it back, release it.
-  int port = 0;
-  {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    socklen_t length = sizeof(addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-    port = ntohs(addr.sin_port);
-    ::close(fd);
-  }
+  ASSERT_TRUE(test_util::MakeTestCertificates(dir)) << "openssl failed in " << dir;
+  const int port = test_util::FreeLoopbackPort();
+  ASSERT_NE(port, 0);
   const std::string address = "127.0.0.1:" + std::to_string(port);
   // Everything the child needs is made before fork: it only calls execl and _exit.
   const std::string cert = dir + "/server.pem", key = dir + "/server.key", ca = dir + "/ca.pem";
