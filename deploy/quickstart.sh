@@ -364,7 +364,11 @@ main() {
     --no-apply) cmd_up "$@" ;;
     down) shift && cmd_down "$@" ;;
     -h | --help | help) usage ;;
-    *) usage >&2 && exit 2 ;;
+    *)
+      printf 'quickstart: error: unknown command %s\n\n' "'$1'" >&2
+      usage >&2
+      exit 2
+      ;;
   esac
 }
 
