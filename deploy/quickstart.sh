@@ -337,8 +337,8 @@ cmd_down() {
   local pid f
   if pid=$(our_pid "${RUN_DIR}/bdcoordd.pid" bdcoordd "${ADDR}") &&
     [[ -x ${BDCOORD} ]] && "${BDCOORD}" --help 2>/dev/null | grep -qE '^ +down +'; then
-    log "bdcoord down ${CLUSTER}"
-    timeout 120 "${BDCOORD}" down "${CLUSTER}" --coordinator "${ADDR}" ||
+    log "bdcoord down -c ${CLUSTER}"
+    timeout 120 "${BDCOORD}" down -c "${CLUSTER}" --coordinator "${ADDR}" ||
       log "bdcoord down failed; the testbed going down removes the containers anyway"
   fi
   for f in "${RUN_DIR}"/agent-*.pid; do
