@@ -252,8 +252,18 @@ int main(int argc, char** argv) {
         reporter.Report(cluster, result);
         bdcoord::v1::StatusReport report;
         report.set_cluster(cluster);
+        report.set_generation(desired.generation());
+        const bool gone = desired.instances().empty() && desired.networks().empty() &&
+                          result.statuses.empty() && result.errors.empty();
         for (auto& status : result.statuses) *report.add_instances() = std::move(status);
-        link.SendStatus(report);
+        if (link.SendStatus(report) && gone) {
+          // Taken down and reported: forget it, unless a new desired state came meanwhile.
+          absl::MutexLock lock(&desired_mu);
+          auto it = desired_by_cluster.find(cluster);
+          if (it != desired_by_cluster.end() && it->second.generation() == desired.generation()) {
+            desired_by_cluster.erase(it);
+          }
+        }
       }
       if (!snapshot.empty()) {
         for (std::string& error : reconciler.PruneNetworks(wanted_networks)) {

@@ -270,17 +270,24 @@ Reconciler::Outcome Reconciler::ReconcileInstance(const DesiredState& desired,
                                                    "' could not be set up: ", network_error));
     return outcome;
   }
+  // The container is named after its instance. Another cluster on this host may have an instance
+  // of the same name: then it is INSTANCE.CLUSTER (containers are found by label, not by name).
   // A container of that name that we do not manage is never touched.
   // (Docker also resolves a name as an ID prefix: "c6" may be container c638a9…, so compare.)
-  if (auto other = docker_->InspectContainer(instance.name());
-      other.ok() && other->name == instance.name()) {
-    outcome.status =
-        Failed(instance, absl::StrCat("container name '", instance.name(),
-                                      "' is taken by a container bdcoord does not manage (id ",
-                                      other->id.substr(0, 12), "); rename or remove it"));
-    return outcome;
+  std::string container_name = instance.name();
+  if (auto other = docker_->InspectContainer(container_name);
+      other.ok() && other->name == container_name) {
+    auto owner = other->labels.find(kClusterLabel);
+    if (owner == other->labels.end()) {
+      outcome.status =
+          Failed(instance, absl::StrCat("container name '", instance.name(),
+                                        "' is taken by a container bdcoord does not manage (id ",
+                                        other->id.substr(0, 12), "); rename or remove it"));
+      return outcome;
+    }
+    container_name = absl::StrCat(instance.name(), ".", instance.cluster());
   }
-  outcome.status = CreateAndStart(desired, instance, hash);
+  outcome.status = CreateAndStart(desired, instance, hash, container_name);
   CheckReadiness(instance, &outcome.status);
   outcome.created =
       !outcome.replaced && outcome.status.state() != bdcoord::v1::INSTANCE_STATE_FAILED;
@@ -288,8 +295,8 @@ Reconciler::Outcome Reconciler::ReconcileInstance(const DesiredState& desired,
 }
 
 InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
-                                          const DesiredInstance& instance,
-                                          const std::string& hash) {
+                                          const DesiredInstance& instance, const std::string& hash,
+                                          const std::string& container_name) {
   auto image = docker_->ImageExists(instance.image());
   if (!image.ok()) return Failed(instance, std::string(image.status().message()));
   if (!*image) {
@@ -298,7 +305,7 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
                                          "(no registry is assumed)"));
   }
   ContainerConfig config;
-  config.name = instance.name();
+  config.name = container_name;
   config.image = instance.image();
   config.hostname = instance.name();
   config.domainname = instance.domain();
@@ -359,6 +366,19 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
   status.set_service(instance.service());
   status.set_container_id(info->id);
   status.set_exit_code(info->exit_code);
+  // Docker's restart policy retries a crashing container, with `always` forever: past
+  // kCrashLoopRestarts it is stopped and reported failed with its exit code and last lines.
+  const bool crashing = info->state == "restarting" || (!info->running && info->exit_code != 0);
+  if (crashing && info->restart_count >= kCrashLoopRestarts) {
+    if (info->state == "restarting" || info->running) {
+      (void)docker_->StopContainer(info->id, std::chrono::seconds(5));
+    }
+    status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+    status.set_message(absl::StrCat("keeps failing: restarted ", info->restart_count,
+                                    " times, last exit code ", info->exit_code));
+    for (std::string& line : LastLogLines(info->id)) status.add_last_log_lines(std::move(line));
+    return status;
+  }
   if (info->running || info->state == "restarting") {
     status.set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
   } else if (info->state == "created") {

@@ -22,6 +22,9 @@ inline constexpr char kInstanceLabel[] = "io.bdcoord.instance";
 inline constexpr char kSpecHashLabel[] = "io.bdcoord.spec-hash";
 // On networks: shared by every cluster on the LAN (dockerd allows one macvlan per parent).
 inline constexpr char kNetworkLabel[] = "io.bdcoord.network";
+// A container Docker restarted this often and that is still failing is reported failed and
+// stopped, whatever its restart policy: crash loops are surfaced, not retried forever.
+inline constexpr int kCrashLoopRestarts = 5;
 
 struct ReconcilerOptions {
   int parallelism = 4;  // instances worked on at once (dockerd and runc are CPU-bound)
@@ -80,7 +83,8 @@ class Reconciler {
                             const std::string& network_error);
   bdcoord::v1::InstanceStatus CreateAndStart(const bdcoord::v1::DesiredState& desired,
                                              const bdcoord::v1::DesiredInstance& instance,
-                                             const std::string& hash);
+                                             const std::string& hash,
+                                             const std::string& container_name);
   bdcoord::v1::InstanceStatus StatusOf(const bdcoord::v1::DesiredInstance& instance,
                                        const std::string& container_id);
   bool SyncHostsFile(const std::string& container_id, const std::string& hosts_file);

@@ -1,15 +1,19 @@
 #include "cli/cluster_commands.h"
 
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
@@ -17,8 +21,6 @@
 #include "nlohmann/json.hpp"
 
 namespace bdcoord::cli {
-namespace {}  // namespace
-
 std::string StateName(bdcoord::v1::InstanceState state) {
   switch (state) {
     case bdcoord::v1::INSTANCE_STATE_PENDING:
@@ -79,6 +81,81 @@ std::string ApplySummary(const bdcoord::v1::ApplyProgress& progress) {
                       progress.done() ? ", done" : "", "\n");
 }
 
+std::string ProgressBars(const bdcoord::v1::ApplyProgress& progress, double elapsed_seconds) {
+  constexpr int kWidth = 20;
+  size_t name_width = 0;
+  for (const auto& service : progress.services()) {
+    name_width = std::max(name_width, service.service().size());
+  }
+  std::string out;
+  for (const auto& service : progress.services()) {
+    const uint32_t desired = std::max<uint32_t>(service.desired(), 1);
+    // Each step counts: placed, created, started, ready — a quarter of the bar each.
+    const double done =
+        (std::min(service.placed(), desired) + std::min(service.created(), desired) +
+         std::min(service.started(), desired) + std::min(service.ready(), desired)) /
+        (4.0 * desired);
+    const int filled = service.desired() == 0 ? kWidth : static_cast<int>(done * kWidth);
+    absl::StrAppend(&out, service.service(),
+                    std::string(name_width - service.service().size(), ' '), " [",
+                    std::string(filled, '#'), std::string(kWidth - filled, '.'), "] ",
+                    service.ready(), "/", service.desired(), " ready  (placed ", service.placed(),
+                    ", created ", service.created(), ", started ", service.started(), ")");
+    if (service.failed() > 0) absl::StrAppend(&out, "  ", service.failed(), " FAILED");
+    if (!service.waiting_for().empty()) {
+      absl::StrAppend(&out, "  waiting for ", service.waiting_for());
+    }
+    out += "\n";
+  }
+  absl::StrAppend(&out, "elapsed ", absl::StrFormat("%.1f", elapsed_seconds), " s\n");
+  return out;
+}
+
+namespace {
+
+bool IsTerminal(const std::ostream& out) { return &out == &std::cout && ::isatty(1) == 1; }
+
+// Reads an Apply or Scale progress stream to its end: a redrawn view on a TTY, plain lines
+// otherwise; then the summary. Returns the exit code.
+int FollowProgress(const std::string& address,
+                   std::unique_ptr<grpc::ClientReaderInterface<bdcoord::v1::ApplyProgress>> reader,
+                   std::ostream& out, std::ostream& err) {
+  const bool tty = IsTerminal(out);
+  const auto start = std::chrono::steady_clock::now();
+  int drawn_lines = 0;
+  bdcoord::v1::ApplyProgress progress, last;
+  bool any = false;
+  while (reader->Read(&progress)) {
+    if (tty) {
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const std::string view = ProgressBars(progress, elapsed);
+      // Back over the previous view, then redraw it line by line.
+      if (drawn_lines > 0) out << "\x1b[" << drawn_lines << "F";
+      for (size_t begin = 0, end; (end = view.find('\n', begin)) != std::string::npos;
+           begin = end + 1) {
+        out << "\x1b[2K" << view.substr(begin, end - begin + 1);
+      }
+      drawn_lines = static_cast<int>(std::count(view.begin(), view.end(), '\n'));
+      out << std::flush;
+    } else {
+      out << ProgressLines(progress) << std::flush;
+    }
+    last = progress;
+    any = true;
+  }
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) return ReportCallError(address, status, err);
+  if (!any) {
+    err << "bdcoord: the coordinator ended without progress\n";
+    return kExitRuntimeError;
+  }
+  out << ApplySummary(last);
+  return last.failures_size() == 0 && last.done() ? kExitOk : kExitRuntimeError;
+}
+
+}  // namespace
+
 int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) {
   std::ifstream in(options.spec_file, std::ios::binary);
   if (!in) {
@@ -93,32 +170,67 @@ int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) 
   bdcoord::v1::ApplyRequest request;
   request.mutable_spec()->set_file_name(options.spec_file);
   request.mutable_spec()->set_yaml(text.str());
-  auto reader = stub->Apply(&context, request);
-  bdcoord::v1::ApplyProgress progress, last;
-  bool any = false;
-  while (reader->Read(&progress)) {
-    out << ProgressLines(progress) << std::flush;
-    last = progress;
-    any = true;
-  }
-  const grpc::Status status = reader->Finish();
-  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-    err << status.error_message();
-    if (!status.error_message().empty() && status.error_message().back() != '\n') err << "\n";
-    return kExitInvalidInput;
-  }
-  if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-    err << status.error_message();
-    if (!status.error_message().empty() && status.error_message().back() != '\n') err << "\n";
-    return kExitPlacementFailed;
-  }
-  if (!status.ok()) return ReportRpcError(address, status, err);
-  if (!any) {
-    err << "bdcoord: the coordinator ended the apply without progress\n";
+  return FollowProgress(address, stub->Apply(&context, request), out, err);
+}
+
+int RunScale(const ScaleOptions& options, std::ostream& out, std::ostream& err) {
+  const std::string address = CoordinatorAddress(options.coordinator);
+  auto stub = ConnectCoordinator(address);
+  grpc::ClientContext context;
+  bdcoord::v1::ScaleRequest request;
+  request.set_cluster(options.cluster);
+  request.set_service(options.service);
+  request.set_count(options.count);
+  return FollowProgress(address, stub->Scale(&context, request), out, err);
+}
+
+int RunDown(const DownOptions& options, std::ostream& out, std::ostream& err) {
+  const std::string address = CoordinatorAddress(options.coordinator);
+  auto stub = ConnectCoordinator(address);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(options.timeout_seconds));
+  bdcoord::v1::DownRequest request;
+  request.set_cluster(options.cluster);
+  bdcoord::v1::DownResponse response;
+  const grpc::Status status = stub->Down(&context, request, &response);
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    err << "bdcoord: the cluster is forgotten but some hosts did not confirm the removal within "
+        << options.timeout_seconds << " s; their agents remove what is left when they can\n"
+        << "  hint: `bdcoord hosts` shows which hosts are disconnected\n";
     return kExitRuntimeError;
   }
-  out << ApplySummary(last);
-  return last.failures_size() == 0 && last.done() ? kExitOk : kExitRuntimeError;
+  if (!status.ok()) return ReportCallError(address, status, err);
+  out << "removed " << response.removed() << " instances with their networks and shims\n";
+  if (response.disconnected_hosts_size() > 0) {
+    out << "not connected now, cleaned up when their agents return: "
+        << absl::StrJoin(response.disconnected_hosts(), ", ") << "\n";
+  }
+  return kExitOk;
+}
+
+int RunDrain(const DrainOptions& options, std::ostream& out, std::ostream& err) {
+  const std::string address = CoordinatorAddress(options.coordinator);
+  auto stub = ConnectCoordinator(address);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  bdcoord::v1::DrainHostRequest request;
+  request.set_host(options.host);
+  request.set_undo(options.undo);
+  bdcoord::v1::DrainHostResponse response;
+  const grpc::Status status = stub->DrainHost(&context, request, &response);
+  if (!status.ok()) return ReportCallError(address, status, err);
+  if (options.undo) {
+    out << "host " << options.host << " takes new instances again\n";
+  } else {
+    out << "host " << options.host << " drained: " << response.moved()
+        << " instances moved to other hosts";
+    if (response.clusters_size() > 0) {
+      out << " (clusters " << absl::StrJoin(response.clusters(), ", ") << ")";
+    }
+    out << "\n";
+  }
+  return kExitOk;
 }
 
 std::string StatusTable(const bdcoord::v1::GetStatusResponse& response) {
@@ -178,11 +290,7 @@ int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err
   request.set_cluster(options.cluster);
   bdcoord::v1::GetStatusResponse response;
   const grpc::Status status = stub->GetStatus(&context, request, &response);
-  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-    err << "bdcoord: " << status.error_message() << "\n";
-    return kExitRuntimeError;
-  }
-  if (!status.ok()) return ReportRpcError(address, status, err);
+  if (!status.ok()) return ReportCallError(address, status, err);
   out << (options.output == "json" ? StatusJson(response) : StatusTable(response));
   return kExitOk;
 }

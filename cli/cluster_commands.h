@@ -13,6 +13,25 @@ struct ApplyOptions {
   std::string coordinator;  // empty: $BDCOORD_ADDR, else the default unix socket
 };
 
+struct ScaleOptions {
+  std::string cluster;  // empty: the only applied cluster
+  std::string service;
+  uint32_t count = 0;
+  std::string coordinator;
+};
+
+struct DownOptions {
+  std::string cluster;  // empty: the only applied cluster
+  std::string coordinator;
+  int timeout_seconds = 120;
+};
+
+struct DrainOptions {
+  std::string host;
+  bool undo = false;
+  std::string coordinator;
+};
+
 struct StatusOptions {
   std::string cluster;           // empty: every cluster
   std::string output = "table";  // table | json
@@ -28,6 +47,19 @@ int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err);
 // `bdcoord status`: every placed instance with its latest status. Returns the exit code.
 int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err);
 
+// `bdcoord scale SERVICE N`: re-plans the cluster with N instances of SERVICE (others stay where
+// they are) and follows the progress like apply; the new members join every /etc/hosts.
+int RunScale(const ScaleOptions& options, std::ostream& out, std::ostream& err);
+
+// `bdcoord down`: removes every container, network and shim of the cluster and forgets it.
+int RunDown(const DownOptions& options, std::ostream& out, std::ostream& err);
+
+// `bdcoord drain HOST`: nothing new goes to HOST and its instances move to other hosts (keeping
+// their IPs); `--undo` makes it placeable again.
+int RunDrain(const DrainOptions& options, std::ostream& out, std::ostream& err);
+
+// The live view of a TTY: one line per service with a bar, counts and the elapsed time.
+std::string ProgressBars(const bdcoord::v1::ApplyProgress& progress, double elapsed_seconds);
 // The rendering, apart for tests.
 std::string ProgressLines(const bdcoord::v1::ApplyProgress& progress);  // `zk: 3/3 ready`
 std::string ApplySummary(const bdcoord::v1::ApplyProgress& progress);

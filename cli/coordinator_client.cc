@@ -31,4 +31,24 @@ int ReportRpcError(const std::string& address, const grpc::Status& status, std::
   return kExitRuntimeError;
 }
 
+int ReportCallError(const std::string& address, const grpc::Status& status, std::ostream& err) {
+  const std::string& message = status.error_message();
+  switch (status.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION: {
+      // Printed as they are: `file:line:col` lines, or a placement explanation.
+      err << message;
+      if (!message.empty() && message.back() != '\n') err << "\n";
+      return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitInvalidInput
+                                                                       : kExitPlacementFailed;
+    }
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::ABORTED:
+      err << "bdcoord: " << message << "\n";
+      return kExitRuntimeError;
+    default:
+      return ReportRpcError(address, status, err);
+  }
+}
+
 }  // namespace bdcoord::cli

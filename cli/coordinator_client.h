@@ -22,6 +22,11 @@ std::unique_ptr<bdcoord::v1::ClusterService::Stub> ConnectCoordinator(const std:
 // returns the exit code for it.
 int ReportRpcError(const std::string& address, const grpc::Status& status, std::ostream& err);
 
+// Like ReportRpcError, but INVALID_ARGUMENT (an invalid spec: the coordinator's `file:line:col`
+// lines, or a wrong argument) prints the message as it is and exits 2, FAILED_PRECONDITION (an
+// impossible placement, with its explanation) exits 3, NOT_FOUND and ABORTED exit 1.
+int ReportCallError(const std::string& address, const grpc::Status& status, std::ostream& err);
+
 }  // namespace bdcoord::cli
 
 #endif  // BDCOORD_CLI_COORDINATOR_CLIENT_H_

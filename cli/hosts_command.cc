@@ -51,11 +51,13 @@ std::string Ago(absl::Duration age) {
 
 std::string HostsTable(const bdcoord::v1::ListHostsResponse& response, absl::Time now) {
   std::vector<std::vector<std::string>> rows = {
-      {"NAME", "CONNECTED", "LABELS", "CPUS", "MEMORY", "DOCKER", "LAST-HEARTBEAT"}};
+      {"NAME", "STATE", "INSTANCES", "LABELS", "CPUS", "MEMORY", "DOCKER", "LAST-HEARTBEAT"}};
   for (const auto& host : response.hosts()) {
     std::vector<std::string> labels;
     for (const auto& [key, value] : SortedLabels(host)) labels.push_back(key + "=" + value);
-    rows.push_back({host.name(), host.connected() ? "yes" : "no",
+    std::string state = host.connected() ? "up" : "disconnected";
+    if (host.drained()) state += ",drained";
+    rows.push_back({host.name(), state, absl::StrCat(host.instances()),
                     labels.empty() ? "-" : absl::StrJoin(labels, ","),
                     host.facts().cpus() ? absl::StrCat(host.facts().cpus()) : "-",
                     Memory(host.facts().memory_bytes()),

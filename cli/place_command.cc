@@ -1,10 +1,14 @@
 #include "cli/place_command.h"
 
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
 #include "cli/placement_output.h"
 #include "coordinator/planner.h"
@@ -21,6 +25,49 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return text.str();
 }
 
+// The dry run on the coordinator's live hosts.
+int RunLivePlace(const PlaceOptions& options, const std::string& text, std::ostream& out,
+                 std::ostream& err) {
+  if (!options.previous_file.empty() || !options.show_config.empty()) {
+    err << "bdcoord: --previous and --show-config plan offline; with the coordinator the "
+           "cluster's current placement is the previous one\n";
+    return kExitInvalidInput;
+  }
+  const std::string address = CoordinatorAddress(options.coordinator);
+  auto stub = ConnectCoordinator(address);
+  bdcoord::v1::PlaceRequest request;
+  request.mutable_spec()->set_file_name(options.spec_file);
+  request.mutable_spec()->set_yaml(text);
+  bdcoord::v1::PlaceResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (grpc::Status status = stub->Place(&context, request, &response); !status.ok()) {
+    return ReportCallError(address, status, err);
+  }
+  if (options.output == "json") {
+    out << FormatPlacementJson(response.placement(), response.hosts_file());
+    return kExitOk;
+  }
+  if (options.output == "hosts") {
+    out << response.hosts_file();
+    return kExitOk;
+  }
+  // The live hosts' labels make the per-rack summary.
+  std::vector<bdcoord::v1::Host> hosts;
+  bdcoord::v1::ListHostsResponse listed;
+  grpc::ClientContext list_context;
+  list_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (stub->ListHosts(&list_context, bdcoord::v1::ListHostsRequest(), &listed).ok()) {
+    for (const auto& view : listed.hosts()) {
+      bdcoord::v1::Host& host = hosts.emplace_back();
+      host.set_name(view.name());
+      *host.mutable_labels() = view.facts().labels();
+    }
+  }
+  out << FormatPlacementTable(hosts, response.placement());
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunPlace(const PlaceOptions& options, std::ostream& out, std::ostream& err) {
@@ -29,6 +76,7 @@ int RunPlace(const PlaceOptions& options, std::ostream& out, std::ostream& err) 
     err << "bdcoord: " << text.status().message() << "\n";
     return kExitRuntimeError;
   }
+  if (options.live) return RunLivePlace(options, *text, out, err);
   coordinator::PreviousPlacement previous;
   if (!options.previous_file.empty()) {
     auto previous_text = ReadFile(options.previous_file);

@@ -29,6 +29,7 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
   {
     absl::MutexLock lock(&mu_);
     sessions_[host] = session;
+    statuses_.erase(host);  // a restarted agent reports afresh; old reports would mislead
   }
   logger_->info("host '{}' connected ({} cpus, docker '{}')", host, message.hello().facts().cpus(),
                 message.hello().facts().docker_version());
@@ -95,6 +96,14 @@ std::optional<bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatus(
   auto report = it->second.find(cluster);
   if (report == it->second.end()) return std::nullopt;
   return report->second;
+}
+
+std::map<std::string, bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatuses(
+    const std::string& host) const {
+  absl::MutexLock lock(&mu_);
+  auto it = statuses_.find(host);
+  if (it == statuses_.end()) return {};
+  return std::map<std::string, bdcoord::v1::StatusReport>(it->second.begin(), it->second.end());
 }
 
 HeartbeatMonitor::HeartbeatMonitor(Inventory* inventory, std::shared_ptr<spdlog::logger> logger,

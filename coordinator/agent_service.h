@@ -2,6 +2,7 @@
 #define BDCOORD_COORDINATOR_AGENT_SERVICE_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,8 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service {
   // The latest status report of each host and cluster (host -> cluster -> report).
   std::optional<bdcoord::v1::StatusReport> LatestStatus(const std::string& host,
                                                         const std::string& cluster) const;
+  // Every cluster's latest report from the host's current connection, by cluster.
+  std::map<std::string, bdcoord::v1::StatusReport> LatestStatuses(const std::string& host) const;
 
  private:
   using Stream =

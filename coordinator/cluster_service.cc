@@ -1,5 +1,6 @@
 #include "coordinator/cluster_service.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -29,13 +30,94 @@ grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-// The live inventory as placement hosts: connected hosts that are not down, with their labels
-// and capacity from their facts; per-network parents from the spec's host of the same name.
-std::vector<bdcoord::v1::Host> LiveHosts(const Inventory& inventory,
-                                         const bdcoord::v1::ClusterSpec& spec) {
+grpc::Status NeedsState() {
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                      "this coordinator has no store, agent service or controller");
+}
+
+std::string FileName(const bdcoord::v1::SpecSource& source) {
+  return source.file_name().empty() ? std::string("cluster.yaml") : source.file_name();
+}
+
+// The stored placement as the planner's "previous": instances stay on their host and IP when
+// they still fit.
+PreviousPlacement PreviousOf(const bdcoord::v1::Placement& placement) {
+  PreviousPlacement previous;
+  for (const auto& instance : placement.instances()) {
+    previous.host_of[instance.name()] = instance.host();
+    previous.ip_of[instance.name()] = instance.ip();
+  }
+  return previous;
+}
+
+// What GetStatus and the progress streams show: the placement with every instance's status.
+struct ClusterState {
+  AppliedCluster applied;
+  std::map<std::string, InstanceStatus> statuses;
+  std::set<std::string> completed;
+  Orchestration orchestration;
+};
+
+absl::StatusOr<ClusterState> ReadClusterState(Store* store, const std::string& name) {
+  ClusterState state;
+  auto applied = store->GetCluster(name);
+  if (!applied.ok()) return applied.status();
+  state.applied = std::move(*applied);
+  auto statuses = store->InstanceStatuses(name);
+  if (!statuses.ok()) return statuses.status();
+  state.statuses = std::move(*statuses);
+  state.completed = CompletedInstances(store, state.applied.spec, state.applied.placement);
+  OrchestratorInput input;
+  input.spec = &state.applied.spec;
+  input.placement = &state.applied.placement;
+  input.statuses = &state.statuses;
+  input.completed = &state.completed;
+  state.orchestration = Orchestrate(input);
+  return state;
+}
+
+bdcoord::v1::ApplyProgress MakeProgress(const std::string& cluster, const Orchestration& o,
+                                        bool settled) {
+  bdcoord::v1::ApplyProgress progress;
+  progress.set_cluster(cluster);
+  for (const auto& service : o.services) *progress.add_services() = service;
+  progress.set_done(settled && (o.done || o.failed));
+  for (const auto& failure : o.failures) *progress.add_failures() = failure;
+  return progress;
+}
+
+int TotalInstances(const bdcoord::v1::ClusterSpec& spec) {
+  int total = 0;
+  for (const auto& service : spec.services()) total += service.count();
+  return total;
+}
+
+}  // namespace
+
+ClusterServiceImpl::ClusterServiceImpl(Inventory* inventory, AgentServiceImpl* agents, Store* store,
+                                       ClusterController* controller, absl::Duration poll_period,
+                                       std::function<absl::Time()> now)
+    : inventory_(inventory),
+      agents_(agents),
+      store_(store),
+      controller_(controller),
+      poll_period_(poll_period),
+      now_(std::move(now)) {}
+
+std::vector<bdcoord::v1::Host> ClusterServiceImpl::LiveHosts(const bdcoord::v1::ClusterSpec& spec) {
+  std::set<std::string> drained;
+  if (store_ != nullptr) {
+    if (auto records = store_->ListHosts(); records.ok()) {
+      for (const HostRecord& record : *records) {
+        if (record.drained) drained.insert(record.name);
+      }
+    }
+  }
+  // Connected hosts that are not down or drained, with their labels and capacity from their
+  // facts; per-network parents from the spec's host of the same name.
   std::vector<bdcoord::v1::Host> hosts;
-  for (const InventoryHost& live : inventory.Hosts()) {
-    if (!live.connected || live.down) continue;
+  for (const InventoryHost& live : inventory_->Hosts()) {
+    if (!live.connected || live.down || drained.contains(live.name)) continue;
     bdcoord::v1::Host host;
     host.set_name(live.name);
     for (const auto& [key, value] : live.labels) (*host.mutable_labels())[key] = value;
@@ -52,109 +134,140 @@ std::vector<bdcoord::v1::Host> LiveHosts(const Inventory& inventory,
   return hosts;
 }
 
-const bdcoord::v1::Service* FindService(const bdcoord::v1::ClusterSpec& spec,
-                                        const std::string& name) {
-  for (const auto& service : spec.services()) {
-    if (service.name() == name) return &service;
-  }
-  return nullptr;
-}
-
-bdcoord::v1::DesiredInstance MakeDesiredInstance(const bdcoord::v1::ClusterSpec& spec,
-                                                 const bdcoord::v1::Service& service,
-                                                 const RenderedInstance& rendered) {
-  bdcoord::v1::DesiredInstance desired;
-  desired.set_cluster(spec.cluster());
-  desired.set_service(service.name());
-  desired.set_name(rendered.placed.name());
-  desired.set_index(rendered.placed.index());
-  desired.set_domain(spec.domain());
-  desired.set_image(service.image());
-  for (const auto& arg : rendered.command) desired.add_command(arg);
-  for (const auto& env : rendered.env) *desired.add_env() = env;
-  for (const auto& file : rendered.files) *desired.add_files() = file;
-  for (const auto& volume : rendered.volumes) *desired.add_volumes() = volume;
-  desired.set_user(EffectiveUser(service));
-  if (service.has_resources()) *desired.mutable_resources() = service.resources();
-  if (service.has_restart()) *desired.mutable_restart() = service.restart();
-  desired.set_run_once(service.run_once());
-  if (service.has_ready()) *desired.mutable_ready() = service.ready();
-  desired.set_network(rendered.placed.network());
-  desired.set_ip(rendered.placed.ip());
-  // spec_hash stays empty: the agent hashes the instance itself (agent::SpecHash, stable across
-  // builds), so both sides always agree on what "changed" means.
-  return desired;
-}
-
-// One host's desired state for the cluster: the instances of released services placed there.
-bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
-                                           const bdcoord::v1::Host* host,
-                                           const std::set<std::string>& released,
-                                           const std::set<std::string>& completed) {
-  bdcoord::v1::DesiredState state;
-  state.set_cluster(spec.cluster());
-  for (const auto& network : spec.networks()) {
-    bdcoord::v1::Network* out = state.add_networks();
-    *out = network;
-    if (host != nullptr) {
-      if (auto it = host->parents().find(network.name()); it != host->parents().end()) {
-        out->set_parent(it->second);
-      }
+grpc::Status ClusterServiceImpl::PlanLive(const LoadedSpec& loaded, const std::string& file_name,
+                                          Plan* plan) {
+  const std::vector<bdcoord::v1::Host> hosts = LiveHosts(loaded.spec);
+  const std::string& cluster = loaded.spec.cluster();
+  PreviousPlacement previous;
+  bool has_previous = false;
+  absl::flat_hash_map<std::string, std::string> taken;  // other clusters' IPs
+  std::map<std::string, std::vector<bdcoord::v1::Network>> other_networks;
+  if (store_ != nullptr) {
+    if (auto stored = store_->GetCluster(cluster); !cluster.empty() && stored.ok()) {
+      previous = PreviousOf(stored->placement);
+      has_previous = true;
+    }
+    auto names = store_->ListClusters();
+    if (!names.ok()) return ToGrpc(names.status());
+    for (const std::string& name : *names) {
+      if (name == cluster) continue;
+      auto other = store_->GetCluster(name);
+      if (!other.ok()) continue;  // taken down meanwhile
+      other_networks[name].assign(other->spec.networks().begin(), other->spec.networks().end());
+    }
+    auto allocated = store_->AllocatedIps();
+    if (!allocated.ok()) return ToGrpc(allocated.status());
+    for (const auto& [ip, owner] : *allocated) {
+      if (owner.cluster == cluster) continue;
+      taken[ip] = absl::StrCat("instance ", owner.instance, " of cluster '", owner.cluster, "'");
     }
   }
-  state.set_hosts_file(plan.hosts_file);
-  if (host == nullptr) return state;
-  for (const RenderedInstance& rendered : plan.instances) {
-    if (rendered.placed.host() != host->name()) continue;
-    if (!released.contains(rendered.placed.service())) continue;
-    if (completed.contains(rendered.placed.name())) continue;  // run-once: never again
-    const bdcoord::v1::Service* service = FindService(spec, rendered.placed.service());
-    if (service == nullptr) continue;
-    *state.add_instances() = MakeDesiredInstance(spec, *service, rendered);
+  PlanOptions options;
+  options.inventory = &hosts;
+  options.previous = has_previous ? &previous : nullptr;
+  options.taken_ips = &taken;
+  options.other_networks = &other_networks;
+  *plan = MakePlan(loaded, options);
+  if (!plan->diagnostics.empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        FormatDiagnostics(file_name, plan->diagnostics));
   }
-  return state;
-}
-
-// The run-once instances of the cluster that ever completed.
-std::set<std::string> CompletedInstances(Store* store, const bdcoord::v1::ClusterSpec& spec,
-                                         const bdcoord::v1::Placement& placement) {
-  std::set<std::string> completed;
-  for (const auto& instance : placement.instances()) {
-    const bdcoord::v1::Service* service = FindService(spec, instance.service());
-    if (service == nullptr || !service->run_once()) continue;
-    auto done = store->RunOnceCompleted(spec.cluster(), instance.name());
-    if (done.ok() && *done) completed.insert(instance.name());
+  if (!plan->failures.empty()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        FormatPlacementFailures(plan->failures, TotalInstances(loaded.spec)));
   }
-  return completed;
+  return grpc::Status::OK;
 }
 
-bdcoord::v1::ApplyProgress MakeProgress(const std::string& cluster, const Orchestration& o) {
-  bdcoord::v1::ApplyProgress progress;
-  progress.set_cluster(cluster);
-  for (const auto& service : o.services) *progress.add_services() = service;
-  progress.set_done(o.done || o.failed);
-  for (const auto& failure : o.failures) *progress.add_failures() = failure;
-  return progress;
+grpc::Status ClusterServiceImpl::StorePlan(const LoadedSpec& loaded, const std::string& file_name,
+                                           const std::string& yaml, const Plan& plan) {
+  AppliedCluster applied;
+  applied.name = loaded.spec.cluster();
+  applied.spec_file = file_name;
+  applied.spec_yaml = yaml;
+  applied.spec = loaded.spec;
+  applied.placement = plan.placement;
+  applied.applied_at = now_();
+  if (absl::Status stored = store_->ApplyCluster(applied); !stored.ok()) return ToGrpc(stored);
+  controller_->Wake();
+  return grpc::Status::OK;
 }
 
-}  // namespace
+grpc::Status ClusterServiceImpl::FollowProgress(
+    grpc::ServerContext* context, const std::string& cluster,
+    grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
+  std::string last_progress;
+  while (true) {
+    auto state = ReadClusterState(store_, cluster);
+    if (absl::IsNotFound(state.status())) {
+      return grpc::Status(grpc::StatusCode::ABORTED,
+                          absl::StrCat("cluster '", cluster, "' was taken down meanwhile"));
+    }
+    if (!state.ok()) return ToGrpc(state.status());
+    const bdcoord::v1::ApplyProgress progress =
+        MakeProgress(cluster, state->orchestration,
+                     controller_->Settled(cluster, state->applied.spec, state->applied.placement));
+    if (std::string text = progress.SerializeAsString(); text != last_progress) {
+      if (!writer->Write(progress)) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+      last_progress = std::move(text);
+    }
+    if (progress.done()) return grpc::Status::OK;
+    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    absl::SleepFor(poll_period_);
+  }
+}
 
-ClusterServiceImpl::ClusterServiceImpl(Inventory* inventory, AgentServiceImpl* agents, Store* store,
-                                       absl::Duration poll_period, std::function<absl::Time()> now)
-    : inventory_(inventory),
-      agents_(agents),
-      store_(store),
-      poll_period_(poll_period),
-      now_(std::move(now)) {}
+grpc::Status ClusterServiceImpl::ResolveCluster(const std::string& requested,
+                                                std::string* cluster) {
+  auto names = store_->ListClusters();
+  if (!names.ok()) return ToGrpc(names.status());
+  if (requested.empty()) {
+    if (names->size() == 1) {
+      *cluster = names->front();
+      return grpc::Status::OK;
+    }
+    if (names->empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no cluster is applied");
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat(names->size(), " clusters are applied (",
+                                     absl::StrJoin(*names, ", "), "): name one with -c/--cluster"));
+  }
+  if (std::find(names->begin(), names->end(), requested) == names->end()) {
+    std::string message = absl::StrCat("no cluster named '", requested, "'");
+    if (std::string hint = SuggestionHint(requested, *names); !hint.empty()) {
+      absl::StrAppend(&message, "; ", hint);
+    }
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, message);
+  }
+  *cluster = requested;
+  return grpc::Status::OK;
+}
 
 grpc::Status ClusterServiceImpl::ListHosts(grpc::ServerContext*,
                                            const bdcoord::v1::ListHostsRequest*,
                                            bdcoord::v1::ListHostsResponse* response) {
+  std::set<std::string> drained;
+  std::map<std::string, uint32_t> instances;  // per host, across clusters
+  if (store_ != nullptr) {
+    if (auto records = store_->ListHosts(); records.ok()) {
+      for (const HostRecord& record : *records) {
+        if (record.drained) drained.insert(record.name);
+      }
+    }
+    if (auto names = store_->ListClusters(); names.ok()) {
+      for (const std::string& name : *names) {
+        auto cluster = store_->GetCluster(name);
+        if (!cluster.ok()) continue;
+        for (const auto& instance : cluster->placement.instances()) ++instances[instance.host()];
+      }
+    }
+  }
   for (const InventoryHost& host : inventory_->Hosts()) {
     bdcoord::v1::HostView* view = response->add_hosts();
     view->set_name(host.name);
     *view->mutable_facts() = host.facts;
     view->set_connected(host.connected);
+    view->set_drained(drained.contains(host.name));
+    view->set_instances(instances[host.name]);
     if (host.last_heartbeat != absl::InfinitePast()) {
       const int64_t nanos = absl::ToUnixNanos(host.last_heartbeat);
       view->mutable_last_heartbeat()->set_seconds(nanos / 1000000000);
@@ -164,128 +277,173 @@ grpc::Status ClusterServiceImpl::ListHosts(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ClusterServiceImpl::Place(grpc::ServerContext*, const bdcoord::v1::PlaceRequest*,
-                                       bdcoord::v1::PlaceResponse*) {
-  return NotYet();
+grpc::Status ClusterServiceImpl::Place(grpc::ServerContext*,
+                                       const bdcoord::v1::PlaceRequest* request,
+                                       bdcoord::v1::PlaceResponse* response) {
+  const LoadedSpec loaded = LoadSpec(request->spec().yaml());
+  Plan plan;
+  if (grpc::Status status = PlanLive(loaded, FileName(request->spec()), &plan); !status.ok()) {
+    return status;
+  }
+  *response->mutable_placement() = plan.placement;
+  response->set_hosts_file(plan.hosts_file);
+  return grpc::Status::OK;
 }
+
 grpc::Status ClusterServiceImpl::Apply(grpc::ServerContext* context,
                                        const bdcoord::v1::ApplyRequest* request,
                                        grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
-  if (agents_ == nullptr || store_ == nullptr) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "this coordinator has no agent service or store");
-  }
-  const std::string& file_name = request->spec().file_name().empty() ? std::string("cluster.yaml")
-                                                                     : request->spec().file_name();
+  if (agents_ == nullptr || store_ == nullptr || controller_ == nullptr) return NeedsState();
+  const std::string file_name = FileName(request->spec());
   const LoadedSpec loaded = LoadSpec(request->spec().yaml());
-  const std::vector<bdcoord::v1::Host> hosts = LiveHosts(*inventory_, loaded.spec);
-
-  // Keep the stored placement: instances stay on their host and IP when they still fit.
-  PreviousPlacement previous;
-  bool has_previous = false;
-  if (!loaded.spec.cluster().empty()) {
-    if (auto stored = store_->GetCluster(loaded.spec.cluster()); stored.ok()) {
-      has_previous = true;
-      for (const auto& instance : stored->placement.instances()) {
-        previous.host_of[instance.name()] = instance.host();
-        previous.ip_of[instance.name()] = instance.ip();
-      }
-    }
+  Plan plan;
+  if (grpc::Status status = PlanLive(loaded, file_name, &plan); !status.ok()) return status;
+  if (grpc::Status status = StorePlan(loaded, file_name, request->spec().yaml(), plan);
+      !status.ok()) {
+    return status;
   }
-  PlanOptions options;
-  options.inventory = &hosts;
-  options.previous = has_previous ? &previous : nullptr;
-  const Plan plan = MakePlan(loaded, options);
-  if (!plan.diagnostics.empty()) {
+  return FollowProgress(context, loaded.spec.cluster(), writer);
+}
+
+grpc::Status ClusterServiceImpl::Scale(grpc::ServerContext* context,
+                                       const bdcoord::v1::ScaleRequest* request,
+                                       grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
+  if (agents_ == nullptr || store_ == nullptr || controller_ == nullptr) return NeedsState();
+  std::string cluster;
+  if (grpc::Status status = ResolveCluster(request->cluster(), &cluster); !status.ok()) {
+    return status;
+  }
+  auto applied = store_->GetCluster(cluster);
+  if (!applied.ok()) return ToGrpc(applied.status());
+  // The spec as applied (with earlier scales), positions from its text for any message.
+  LoadedSpec loaded = LoadSpec(applied->spec_yaml);
+  loaded.diagnostics.clear();
+  loaded.spec = applied->spec;
+  bdcoord::v1::Service* service = nullptr;
+  std::vector<std::string> names;
+  for (auto& candidate : *loaded.spec.mutable_services()) {
+    names.push_back(candidate.name());
+    if (candidate.name() == request->service()) service = &candidate;
+  }
+  if (service == nullptr) {
+    std::string message =
+        absl::StrCat("cluster '", cluster, "' has no service '", request->service(), "'");
+    if (std::string hint = SuggestionHint(request->service(), names); !hint.empty()) {
+      absl::StrAppend(&message, "; ", hint);
+    }
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, message);
+  }
+  if (service->ips_size() > 0 && static_cast<uint32_t>(service->ips_size()) != request->count()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        FormatDiagnostics(file_name, plan.diagnostics));
+                        absl::StrCat("service '", service->name(), "' pins ", service->ips_size(),
+                                     " IPs, so it cannot run ", request->count(),
+                                     " instances; change `ips` in the spec and apply it instead"));
   }
-  if (!plan.failures.empty()) {
-    int total = 0;
-    for (const auto& service : loaded.spec.services()) total += service.count();
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        FormatPlacementFailures(plan.failures, total));
+  service->set_count(request->count());
+  Plan plan;
+  if (grpc::Status status = PlanLive(loaded, applied->spec_file, &plan); !status.ok()) {
+    return status;
   }
-  const bdcoord::v1::ClusterSpec& spec = loaded.spec;
-  const std::string& cluster = spec.cluster();
-
-  AppliedCluster applied;
-  applied.name = cluster;
-  applied.spec_file = file_name;
-  applied.spec_yaml = request->spec().yaml();
-  applied.spec = spec;
-  applied.placement = plan.placement;
-  applied.applied_at = now_();
-  if (absl::Status stored = store_->ApplyCluster(applied); !stored.ok()) return ToGrpc(stored);
-
-  // Every host the agents may need to hear from: the live ones (the placement is on them).
-  std::map<std::string, const bdcoord::v1::Host*> host_by_name;
-  for (const auto& host : hosts) host_by_name[host.name()] = &host;
-  std::set<std::string> placed_hosts;
-  for (const auto& instance : plan.placement.instances()) placed_hosts.insert(instance.host());
-
-  std::map<std::string, InstanceStatus> statuses;
-  if (auto stored = store_->InstanceStatuses(cluster); stored.ok()) statuses = std::move(*stored);
-  std::set<std::string> completed = CompletedInstances(store_, spec, plan.placement);
-  std::map<std::string, std::string> host_of;  // instance -> host
-  for (const auto& instance : plan.placement.instances()) {
-    host_of[instance.name()] = instance.host();
+  if (grpc::Status status = StorePlan(loaded, applied->spec_file, applied->spec_yaml, plan);
+      !status.ok()) {
+    return status;
   }
+  return FollowProgress(context, cluster, writer);
+}
 
-  std::set<std::string> released;
-  bool first_push = true;
-  std::string last_progress;
+grpc::Status ClusterServiceImpl::Down(grpc::ServerContext* context,
+                                      const bdcoord::v1::DownRequest* request,
+                                      bdcoord::v1::DownResponse* response) {
+  if (agents_ == nullptr || store_ == nullptr || controller_ == nullptr) return NeedsState();
+  std::string cluster;
+  if (grpc::Status status = ResolveCluster(request->cluster(), &cluster); !status.ok()) {
+    return status;
+  }
+  auto applied = store_->GetCluster(cluster);
+  if (!applied.ok()) return ToGrpc(applied.status());
+  std::set<std::string> hosts;
+  for (const auto& instance : applied->placement.instances()) hosts.insert(instance.host());
+  // Deleted first: from now on the controller tells every host still running some of it to
+  // remove it, also after a coordinator restart.
+  if (absl::Status deleted = store_->DeleteCluster(cluster); !deleted.ok()) return ToGrpc(deleted);
+  controller_->Wake();
+  response->set_removed(applied->placement.instances_size());
   while (true) {
-    // The latest reports of the hosts running the cluster, recorded in the store.
-    for (const std::string& host : placed_hosts) {
-      const auto report = agents_->LatestStatus(host, cluster);
-      if (!report.has_value()) continue;
-      for (const InstanceStatus& status : report->instances()) {
-        auto where = host_of.find(status.name());
-        if (where == host_of.end() || where->second != host) continue;
-        auto& known = statuses[status.name()];
-        if (known.SerializeAsString() == status.SerializeAsString()) continue;
-        known = status;
-        if (status.state() == bdcoord::v1::INSTANCE_STATE_COMPLETED) {
-          completed.insert(status.name());
-        }
-        (void)store_->MarkInstance(cluster, status);
-      }
+    const ClusterController::Removal removal = controller_->RemovalOf(cluster, hosts);
+    if (removal.done) {
+      for (const std::string& host : removal.disconnected) response->add_disconnected_hosts(host);
+      return grpc::Status::OK;
     }
-    OrchestratorInput input;
-    input.spec = &spec;
-    input.placement = &plan.placement;
-    input.statuses = &statuses;
-    input.completed = &completed;
-    const Orchestration o = Orchestrate(input);
-
-    std::set<std::string> now_released(o.released.begin(), o.released.end());
-    if (first_push || now_released != released) {
-      released = std::move(now_released);
-      for (const auto& [name, host] : host_by_name) {
-        bdcoord::v1::CoordinatorMessage message;
-        *message.mutable_desired() = MakeDesiredState(
-            spec, plan, placed_hosts.contains(name) ? host : nullptr, released, completed);
-        const absl::Status sent = agents_->Send(name, message);
-        if (!sent.ok() && placed_hosts.contains(name)) {
-          return grpc::Status(
-              grpc::StatusCode::UNAVAILABLE,
-              absl::StrCat("host '", name, "' runs instances of cluster '", cluster,
-                           "' but is not connected: ", std::string(sent.message())));
-        }
-      }
-      first_push = false;
-    }
-
-    const bdcoord::v1::ApplyProgress progress = MakeProgress(cluster, o);
-    if (std::string text = progress.SerializeAsString(); text != last_progress) {
-      if (!writer->Write(progress)) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-      last_progress = std::move(text);
-    }
-    if (o.done || o.failed) return grpc::Status::OK;
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
     absl::SleepFor(poll_period_);
   }
+}
+
+grpc::Status ClusterServiceImpl::DrainHost(grpc::ServerContext*,
+                                           const bdcoord::v1::DrainHostRequest* request,
+                                           bdcoord::v1::DrainHostResponse* response) {
+  if (agents_ == nullptr || store_ == nullptr || controller_ == nullptr) return NeedsState();
+  const auto host = inventory_->Find(request->host());
+  if (!host.has_value()) {
+    std::vector<std::string> names;
+    for (const InventoryHost& known : inventory_->Hosts()) names.push_back(known.name);
+    std::string message = absl::StrCat("no host named '", request->host(), "'");
+    if (std::string hint = SuggestionHint(request->host(), names); !hint.empty()) {
+      absl::StrAppend(&message, "; ", hint);
+    }
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, message);
+  }
+  if (absl::Status admitted = store_->AdmitHost(host->name, host->facts, now_()); !admitted.ok()) {
+    return ToGrpc(admitted);
+  }
+  if (request->undo()) return ToGrpc(store_->SetHostDrained(host->name, false));
+  if (absl::Status drained = store_->SetHostDrained(host->name, true); !drained.ok()) {
+    return ToGrpc(drained);
+  }
+  // Re-plan every cluster with instances there; all or nothing: an impossible re-plan undoes
+  // the drain and says why.
+  auto names = store_->ListClusters();
+  if (!names.ok()) return ToGrpc(names.status());
+  struct Replan {
+    AppliedCluster applied;
+    LoadedSpec loaded;
+    Plan plan;
+  };
+  std::vector<Replan> replans;
+  for (const std::string& name : *names) {
+    auto applied = store_->GetCluster(name);
+    if (!applied.ok()) return ToGrpc(applied.status());
+    bool affected = false;
+    for (const auto& instance : applied->placement.instances()) {
+      affected = affected || instance.host() == host->name;
+    }
+    if (!affected) continue;
+    Replan& replan = replans.emplace_back();
+    replan.loaded = LoadSpec(applied->spec_yaml);
+    replan.loaded.diagnostics.clear();
+    replan.loaded.spec = applied->spec;
+    replan.applied = std::move(*applied);
+    if (grpc::Status status = PlanLive(replan.loaded, replan.applied.spec_file, &replan.plan);
+        !status.ok()) {
+      (void)store_->SetHostDrained(host->name, false);
+      return grpc::Status(status.error_code(),
+                          absl::StrCat("cannot drain '", host->name, "': cluster '", name,
+                                       "' does not fit on the other hosts; nothing moved\n",
+                                       status.error_message()));
+    }
+  }
+  for (const Replan& replan : replans) {
+    for (const auto& instance : replan.applied.placement.instances()) {
+      if (instance.host() == host->name) response->set_moved(response->moved() + 1);
+    }
+    response->add_clusters(replan.applied.name);
+    if (grpc::Status status = StorePlan(replan.loaded, replan.applied.spec_file,
+                                        replan.applied.spec_yaml, replan.plan);
+        !status.ok()) {
+      return status;
+    }
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status ClusterServiceImpl::GetStatus(grpc::ServerContext*,
@@ -300,40 +458,32 @@ grpc::Status ClusterServiceImpl::GetStatus(grpc::ServerContext*,
     if (!all.ok()) return ToGrpc(all.status());
     names = std::move(*all);
   } else {
-    names.push_back(request->cluster());
+    std::string cluster;
+    if (grpc::Status status = ResolveCluster(request->cluster(), &cluster); !status.ok()) {
+      return status;
+    }
+    names.push_back(cluster);
   }
   for (const std::string& name : names) {
-    auto cluster = store_->GetCluster(name);
-    if (absl::IsNotFound(cluster.status())) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                          absl::StrCat("no cluster named '", name, "'"));
-    }
-    if (!cluster.ok()) return ToGrpc(cluster.status());
-    auto statuses = store_->InstanceStatuses(name);
-    if (!statuses.ok()) return ToGrpc(statuses.status());
-    const std::set<std::string> completed =
-        CompletedInstances(store_, cluster->spec, cluster->placement);
+    auto state = ReadClusterState(store_, name);
+    if (absl::IsNotFound(state.status())) continue;  // taken down meanwhile
+    if (!state.ok()) return ToGrpc(state.status());
     bdcoord::v1::ClusterStatus* out = response->add_clusters();
     out->set_cluster(name);
-    for (const auto& instance : cluster->placement.instances()) {
+    for (const auto& instance : state->applied.placement.instances()) {
       bdcoord::v1::InstanceView* view = out->add_instances();
       *view->mutable_placed() = instance;
-      if (auto it = statuses->find(instance.name()); it != statuses->end()) {
+      if (auto it = state->statuses.find(instance.name()); it != state->statuses.end()) {
         *view->mutable_status() = it->second;
       } else {
         view->mutable_status()->set_name(instance.name());
         view->mutable_status()->set_service(instance.service());
-        view->mutable_status()->set_state(completed.contains(instance.name())
+        view->mutable_status()->set_state(state->completed.contains(instance.name())
                                               ? bdcoord::v1::INSTANCE_STATE_COMPLETED
                                               : bdcoord::v1::INSTANCE_STATE_PENDING);
       }
     }
-    OrchestratorInput input;
-    input.spec = &cluster->spec;
-    input.placement = &cluster->placement;
-    input.statuses = &*statuses;
-    input.completed = &completed;
-    for (const auto& progress : Orchestrate(input).services) *out->add_services() = progress;
+    for (const auto& progress : state->orchestration.services) *out->add_services() = progress;
   }
   return grpc::Status::OK;
 }
@@ -345,19 +495,6 @@ grpc::Status ClusterServiceImpl::StreamLogs(grpc::ServerContext*,
 grpc::Status ClusterServiceImpl::WatchEvents(grpc::ServerContext*,
                                              const bdcoord::v1::WatchEventsRequest*,
                                              grpc::ServerWriter<bdcoord::v1::Event>*) {
-  return NotYet();
-}
-grpc::Status ClusterServiceImpl::Scale(grpc::ServerContext*, const bdcoord::v1::ScaleRequest*,
-                                       grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) {
-  return NotYet();
-}
-grpc::Status ClusterServiceImpl::Down(grpc::ServerContext*, const bdcoord::v1::DownRequest*,
-                                      bdcoord::v1::DownResponse*) {
-  return NotYet();
-}
-grpc::Status ClusterServiceImpl::DrainHost(grpc::ServerContext*,
-                                           const bdcoord::v1::DrainHostRequest*,
-                                           bdcoord::v1::DrainHostResponse*) {
   return NotYet();
 }
 

@@ -7,20 +7,24 @@
 #include "absl/time/time.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "coordinator/agent_service.h"
+#include "coordinator/controller.h"
 #include "coordinator/inventory.h"
+#include "coordinator/planner.h"
+#include "coordinator/spec_loader.h"
 #include "coordinator/store.h"
 
 namespace bdcoord::coordinator {
 
-// ClusterService, the public API for the CLI. ListHosts comes from the live inventory; Apply
-// plans on the live inventory, stores the cluster and pushes desired states to the agents in
-// dependency order; GetStatus reads the store. Apply and GetStatus need `agents` and `store`
-// (FAILED_PRECONDITION without them); the other RPCs are UNIMPLEMENTED for now.
+// ClusterService, the public API for the CLI and other tools. Place, Apply, Scale and DrainHost
+// plan on the live inventory (drained hosts left out, current placements kept, other clusters'
+// IPs taken) and Apply, Scale and DrainHost store the result; the controller then brings the
+// agents there, and Apply and Scale stream the progress it makes. Everything but ListHosts and
+// Place needs the store, the agents and the controller (FAILED_PRECONDITION without them).
 class ClusterServiceImpl final : public bdcoord::v1::ClusterService::Service {
  public:
   explicit ClusterServiceImpl(
       Inventory* inventory, AgentServiceImpl* agents = nullptr, Store* store = nullptr,
-      absl::Duration poll_period = absl::Milliseconds(200),
+      ClusterController* controller = nullptr, absl::Duration poll_period = absl::Milliseconds(200),
       std::function<absl::Time()> now = [] { return absl::Now(); });
 
   grpc::Status ListHosts(grpc::ServerContext* context, const bdcoord::v1::ListHostsRequest* request,
@@ -44,9 +48,22 @@ class ClusterServiceImpl final : public bdcoord::v1::ClusterService::Service {
                          bdcoord::v1::DrainHostResponse*) override;
 
  private:
+  // Validates and plans `loaded` for the cluster on the live hosts; a gRPC error otherwise.
+  grpc::Status PlanLive(const LoadedSpec& loaded, const std::string& file_name, Plan* plan);
+  // Stores the plan and wakes the controller.
+  grpc::Status StorePlan(const LoadedSpec& loaded, const std::string& file_name,
+                         const std::string& yaml, const Plan& plan);
+  // Streams the cluster's progress until it is done or failed, or the client goes.
+  grpc::Status FollowProgress(grpc::ServerContext* context, const std::string& cluster,
+                              grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer);
+  // `requested`, or the only applied cluster when it is empty.
+  grpc::Status ResolveCluster(const std::string& requested, std::string* cluster);
+  std::vector<bdcoord::v1::Host> LiveHosts(const bdcoord::v1::ClusterSpec& spec);
+
   Inventory* inventory_;
   AgentServiceImpl* agents_;
   Store* store_;
+  ClusterController* controller_;
   absl::Duration poll_period_;
   std::function<absl::Time()> now_;
 };

@@ -15,8 +15,8 @@ uint64_t Inventory::Hello(const std::string& name, const bdcoord::v1::HostFacts&
   entry.host.connected = true;
   entry.host.down = false;
   entry.host.last_heartbeat = now;
-  entry.session = next_session_++;
-  return entry.session;
+  entry.host.session = next_session_++;
+  return entry.host.session;
 }
 
 bool Inventory::Heartbeat(const std::string& name, absl::Time now) {
@@ -33,7 +33,7 @@ void Inventory::Disconnected(const std::string& name, uint64_t session) {
   absl::MutexLock lock(&mu_);
   auto it = hosts_.find(name);
   if (it == hosts_.end()) return;
-  if (session != 0 && it->second.session != session) return;
+  if (session != 0 && it->second.host.session != session) return;
   it->second.host.connected = false;
 }
 

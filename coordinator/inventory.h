@@ -22,6 +22,7 @@ struct InventoryHost {
   bool connected = false;
   bool down = false;  // missed its heartbeats; cleared by the next hello or heartbeat
   absl::Time last_heartbeat = absl::InfinitePast();
+  uint64_t session = 0;  // changes at every hello: a reconnected agent must be told everything
 };
 
 // The hosts whose agents connected: facts, labels, connection and heartbeat state. Pure (every
@@ -46,7 +47,6 @@ class Inventory {
  private:
   struct Entry {
     InventoryHost host;
-    uint64_t session = 0;
   };
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> hosts_ ABSL_GUARDED_BY(mu_);

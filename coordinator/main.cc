@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "coordinator/agent_service.h"
 #include "coordinator/cluster_service.h"
+#include "coordinator/controller.h"
 #include "coordinator/inventory.h"
 #include "coordinator/store_sqlite.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -197,8 +198,11 @@ int main(int argc, char** argv) {
 
   bdcoord::coordinator::Inventory inventory;
   bdcoord::coordinator::AgentServiceImpl agent_service(&inventory, logger);
-  bdcoord::coordinator::ClusterServiceImpl cluster_service(&inventory, &agent_service,
-                                                           store->get());
+  bdcoord::coordinator::ClusterController controller(&inventory, &agent_service, store->get(),
+                                                     logger);
+  controller.Start();
+  bdcoord::coordinator::ClusterServiceImpl cluster_service(&inventory, &agent_service, store->get(),
+                                                           &controller);
   const absl::Duration timeout = absl::Seconds(heartbeat_timeout_seconds);
   bdcoord::coordinator::HeartbeatMonitor monitor(
       &inventory, logger, timeout,

@@ -25,9 +25,10 @@ const Network* NetworkOf(const ClusterSpec& spec, const Service& service) {
 
 // ips[s][i]: the address of instance i+1 of service s. Exhaustion becomes a diagnostic at the
 // network, with the numbers.
-std::vector<std::vector<net::Ipv4>> AllocateIps(const LoadedSpec& loaded,
-                                                const PreviousPlacement* previous,
-                                                std::vector<Diagnostic>* diagnostics) {
+std::vector<std::vector<net::Ipv4>> AllocateIps(
+    const LoadedSpec& loaded, const PreviousPlacement* previous,
+    const absl::flat_hash_map<std::string, std::string>* taken_ips,
+    std::vector<Diagnostic>* diagnostics) {
   const ClusterSpec& spec = loaded.spec;
   std::vector<std::vector<net::Ipv4>> ips(spec.services_size());
   for (const Network& network : spec.networks()) {
@@ -45,6 +46,28 @@ std::vector<std::vector<net::Ipv4>> AllocateIps(const LoadedSpec& loaded,
       pool.reserved.push_back(first);
     }
     for (const std::string& ip : network.reserved()) pool.reserved.push_back(*net::Ipv4::Parse(ip));
+    if (taken_ips != nullptr) {
+      bool clash = false;
+      for (const Service& service : spec.services()) {
+        if (NetworkOf(spec, service) != &network) continue;
+        for (int i = 0; i < service.ips_size(); ++i) {
+          auto holder = taken_ips->find(service.ips(i));
+          if (holder == taken_ips->end()) continue;
+          clash = true;
+          diagnostics->push_back(
+              {loaded.positions.Find(absl::StrCat("services.", service.name(), ".ips.", i)),
+               absl::StrCat("pinned IP ", service.ips(i), " of service '", service.name(),
+                            "' is held by ", holder->second),
+               "pin another address, or take the other cluster down first"});
+        }
+      }
+      if (clash) continue;
+      for (const auto& [text, holder] : *taken_ips) {
+        if (auto ip = net::Ipv4::Parse(text); ip.ok() && pool.subnet.Contains(*ip)) {
+          pool.reserved.push_back(*ip);
+        }
+      }
+    }
 
     std::vector<net::AddressRequest> requests;
     std::vector<int> owners;  // service index of each request
@@ -206,6 +229,48 @@ bdcoord::v1::Placement BuildPlacement(const ClusterSpec& spec,
 
 }  // namespace
 
+// Where this spec's networks disagree with those other clusters already use on the LAN.
+std::vector<Diagnostic> CheckSharedNetworks(
+    const LoadedSpec& loaded,
+    const std::map<std::string, std::vector<bdcoord::v1::Network>>& others) {
+  std::vector<Diagnostic> diagnostics;
+  auto describe = [](const Network& n) {
+    return absl::StrCat("driver ", bdcoord::v1::NetworkDriver_Name(n.driver()), ", parent ",
+                        n.parent().empty() ? "-" : n.parent(), ", subnet ", n.subnet(),
+                        ", gateway ", n.gateway().empty() ? "-" : n.gateway(), ", ip_range ",
+                        n.ip_range().empty() ? "-" : n.ip_range());
+  };
+  for (const Network& mine : loaded.spec.networks()) {
+    const SourcePos pos = loaded.positions.Find(absl::StrCat("networks.", mine.name()));
+    auto my_subnet = net::Cidr::Parse(mine.subnet());
+    for (const auto& [cluster, networks] : others) {
+      for (const Network& theirs : networks) {
+        if (theirs.name() == mine.name()) {
+          if (describe(theirs) != describe(mine)) {
+            diagnostics.push_back(
+                {pos,
+                 absl::StrCat("network '", mine.name(), "' differs from the one cluster '", cluster,
+                              "' uses (", describe(theirs), "; here ", describe(mine), ")"),
+                 "clusters on one LAN share their network: define it the same way"});
+          }
+          continue;
+        }
+        auto their_subnet = net::Cidr::Parse(theirs.subnet());
+        if (my_subnet.ok() && their_subnet.ok() &&
+            (my_subnet->Contains(*their_subnet) || their_subnet->Contains(*my_subnet))) {
+          diagnostics.push_back(
+              {pos,
+               absl::StrCat("network '", mine.name(), "' overlaps network '", theirs.name(), "' (",
+                            theirs.subnet(), ") of cluster '", cluster, "'"),
+               absl::StrCat("name it '", theirs.name(),
+                            "' and define it the same way to share it, or use another subnet")});
+        }
+      }
+    }
+  }
+  return diagnostics;
+}
+
 Plan MakePlan(const LoadedSpec& loaded, const PlanOptions& options) {
   Plan plan;
   const ClusterSpec& spec = loaded.spec;
@@ -214,9 +279,13 @@ Plan MakePlan(const LoadedSpec& loaded, const PlanOptions& options) {
     plan.diagnostics.push_back(std::move(d));
   }
   if (!plan.diagnostics.empty()) return plan;
+  if (options.other_networks != nullptr) {
+    plan.diagnostics = CheckSharedNetworks(loaded, *options.other_networks);
+    if (!plan.diagnostics.empty()) return plan;
+  }
 
   const std::vector<std::vector<net::Ipv4>> ips =
-      AllocateIps(loaded, options.previous, &plan.diagnostics);
+      AllocateIps(loaded, options.previous, options.taken_ips, &plan.diagnostics);
   if (!plan.diagnostics.empty()) return plan;
 
   // Check every template once per service before placing, so a broken template is reported
@@ -254,27 +323,40 @@ Plan MakePlan(const LoadedSpec& loaded, const PlanOptions& options) {
   }
 
   plan.placement = BuildPlacement(spec, ips, hosts, &scheduled.hosts_by_service);
+  RenderOptions render;
+  render.instances = options.render;
+  render.only = options.render_only;
+  Plan rendered = RenderPlan(loaded, plan.placement, render);
+  plan.hosts_file = std::move(rendered.hosts_file);
+  plan.instances = std::move(rendered.instances);
+  plan.diagnostics = std::move(rendered.diagnostics);
+  return plan;
+}
+
+Plan RenderPlan(const LoadedSpec& loaded, const bdcoord::v1::Placement& placement,
+                const RenderOptions& options) {
+  Plan plan;
+  plan.placement = placement;
   std::vector<net::HostsEntry> entries;
-  entries.reserve(plan.placement.instances_size());
-  for (int s = 0, i = 0; s < spec.services_size(); ++s) {
-    for (uint32_t index = 1; index <= spec.services(s).count(); ++index, ++i) {
-      const auto& instance = plan.placement.instances(i);
-      entries.push_back({ips[s][index - 1], instance.fqdn(), instance.name()});
+  entries.reserve(placement.instances_size());
+  for (const auto& instance : placement.instances()) {
+    if (auto ip = net::Ipv4::Parse(instance.ip()); ip.ok()) {
+      entries.push_back({*ip, instance.fqdn(), instance.name()});
     }
   }
   plan.hosts_file = net::RenderHostsFile(std::move(entries));
+  if (!options.instances) return plan;
 
-  if (options.render) {
-    const data cluster = ClusterTemplateData(spec, plan.placement);
-    for (int s = 0, i = 0; s < spec.services_size(); ++s) {
-      const Service& service = spec.services(s);
-      for (uint32_t index = 1; index <= service.count(); ++index, ++i) {
-        const auto& placed = plan.placement.instances(i);
-        if (!options.render_only.empty() && placed.name() != options.render_only) continue;
-        plan.instances.push_back(
-            RenderOne(loaded, service, placed, cluster, known, &plan.diagnostics));
-      }
-    }
+  absl::flat_hash_map<std::string, const Service*> service_by_name;
+  for (const Service& service : loaded.spec.services()) service_by_name[service.name()] = &service;
+  const std::vector<std::string> known = KnownTemplateNames(loaded.spec);
+  const data cluster = ClusterTemplateData(loaded.spec, placement);
+  for (const auto& placed : placement.instances()) {
+    if (!options.only.empty() && placed.name() != options.only) continue;
+    auto service = service_by_name.find(placed.service());
+    if (service == service_by_name.end()) continue;
+    plan.instances.push_back(
+        RenderOne(loaded, *service->second, placed, cluster, known, &plan.diagnostics));
   }
   return plan;
 }

@@ -32,7 +32,7 @@ for host in h1 h2; do
   pids+=($!)
 done
 both_connected() {
-  [[ $("${BDCOORD}" hosts --coordinator "${sock}" 2>/dev/null | grep -cE '^h[12] +yes ') == 2 ]]
+  [[ $("${BDCOORD}" hosts --coordinator "${sock}" 2>/dev/null | grep -cE '^h[12] +up ') == 2 ]]
 }
 wait_for 30 both_connected || fail "agents never connected"
 [[ -f "${work}/data/state.db" ]] && echo "ok: the store is in --data-dir" ||
@@ -125,6 +125,59 @@ if [[ ${status} -ne 1 ]] || ! grep -q "no cluster named 'nope'" err; then
   fail "status of an unknown cluster: exit ${status}"; cat err
 else
   echo "ok: status of an unknown cluster exits 1 naming it"
+fi
+
+# place --live: a dry run on the two live hosts; the spec's hosts would not matter.
+if "${BDCOORD}" place spec.yaml --live --coordinator "${sock}" -o json >live.json 2>err &&
+  python3 -c '
+import json, sys
+p = json.load(open("live.json"))
+inst = p["instances"] if "instances" in p else p["placement"]["instances"]
+assert sorted(i["name"] for i in inst) == ["web1", "zk1", "zk2"], inst
+assert {i["host"] for i in inst if i["service"] == "zk"} == {"h1", "h2"}, inst
+'; then
+  echo "ok: place --live"
+else
+  fail "place --live"; cat live.json err
+fi
+status=0
+"${BDCOORD}" place spec.yaml --coordinator "${sock}" --show-config zk1 >out 2>err || status=$?
+if [[ ${status} -ne 2 ]] || ! grep -q "^bdcoord: --previous and --show-config plan offline" err; then
+  fail "place --live --show-config: exit ${status}"; cat err
+else
+  echo "ok: place --live refuses --show-config"
+fi
+
+# scale and drain name what is wrong.
+status=0
+"${BDCOORD}" scale wbe 2 --coordinator "${sock}" >out 2>err || status=$?
+if [[ ${status} -ne 1 ]] || ! grep -qx "bdcoord: cluster 'demo' has no service 'wbe'; did you mean 'web'?" err; then
+  fail "scale of an unknown service: exit ${status}"; cat err
+else
+  echo "ok: scale of an unknown service exits 1 with a suggestion"
+fi
+status=0
+"${BDCOORD}" drain h7 --coordinator "${sock}" >out 2>err || status=$?
+if [[ ${status} -ne 1 ]] || ! grep -q "^bdcoord: no host named 'h7'" err; then
+  fail "drain of an unknown host: exit ${status}"; cat err
+else
+  echo "ok: drain of an unknown host exits 1"
+fi
+
+# down forgets the cluster; a second down says nothing is applied.
+status=0
+"${BDCOORD}" down --coordinator "${sock}" >out 2>err || status=$?
+if [[ ${status} -ne 0 ]] || ! grep -q "^removed 3 instances" out; then
+  fail "down: exit ${status}"; cat out err
+else
+  echo "ok: down"
+fi
+status=0
+"${BDCOORD}" down --coordinator "${sock}" >out 2>err || status=$?
+if [[ ${status} -ne 1 ]] || ! grep -qx "bdcoord: no cluster is applied" err; then
+  fail "second down: exit ${status}"; cat err
+else
+  echo "ok: a second down exits 1: no cluster is applied"
 fi
 
 [[ ${failures} -eq 0 ]]

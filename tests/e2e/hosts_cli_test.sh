@@ -87,8 +87,8 @@ fi
 
 # The table has the documented header and a row per host.
 if "${BDCOORD}" hosts --coordinator "${sock}" >"${work}/table" 2>&1 &&
-  grep -qE '^NAME +CONNECTED +LABELS +CPUS +MEMORY +DOCKER +LAST-HEARTBEAT$' "${work}/table" &&
-  grep -qE '^h1 +yes +rack=r-h1 ' "${work}/table"; then
+  grep -qE '^NAME +STATE +INSTANCES +LABELS +CPUS +MEMORY +DOCKER +LAST-HEARTBEAT$' "${work}/table" &&
+  grep -qE '^h1 +up +0 +rack=r-h1 ' "${work}/table"; then
   echo "ok: hosts table"
 else
   fail "hosts table"; cat "${work}/table"

@@ -208,12 +208,12 @@ TEST_F(CoordinatorAgentsTest, FirstMessageMustBeHello) {
   EXPECT_EQ(ListHosts().hosts_size(), 0);
 }
 
-TEST_F(CoordinatorAgentsTest, OtherClusterRpcsAreNotImplementedYet) {
+TEST_F(CoordinatorAgentsTest, ClusterRpcsThatChangeStateNeedAStore) {
   grpc::ClientContext context;
   bdcoord::v1::DownResponse response;
   const grpc::Status status = cluster_->Down(&context, {}, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_EQ(status.error_message(), "not yet implemented");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status.error_message(), "this coordinator has no store, agent service or controller");
 }
 
 TEST_F(CoordinatorAgentsTest, SendReachesTheAgentsStream) {

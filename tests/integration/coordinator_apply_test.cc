@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -21,6 +22,7 @@
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "coordinator/agent_service.h"
 #include "coordinator/cluster_service.h"
+#include "coordinator/controller.h"
 #include "coordinator/inventory.h"
 #include "coordinator/planner.h"
 #include "coordinator/spec_loader.h"
@@ -46,6 +48,9 @@ struct Journal {
   std::vector<std::vector<std::string>> first_seen ABSL_GUARDED_BY(mu);
   std::set<std::string> seen ABSL_GUARDED_BY(mu);
   std::map<std::string, int> desired_states ABSL_GUARDED_BY(mu);  // host -> how many received
+  // host -> cluster -> the latest desired state received
+  std::map<std::string, std::map<std::string, bdcoord::v1::DesiredState>> latest
+      ABSL_GUARDED_BY(mu);
 };
 
 // An agent that says hello and then answers every desired state with a status report marking
@@ -75,9 +80,11 @@ class FakeAgent {
       if (!message.has_desired()) continue;
       bdcoord::v1::AgentMessage report;
       report.mutable_status()->set_cluster(message.desired().cluster());
+      report.mutable_status()->set_generation(message.desired().generation());
       {
         absl::MutexLock lock(&journal_->mu);
         ++journal_->desired_states[name_];
+        journal_->latest[name_][message.desired().cluster()] = message.desired();
         for (const auto& instance : message.desired().instances()) {
           if (journal_->seen.insert(instance.name()).second) {
             journal_->first_seen.push_back({name_, instance.name(), instance.service()});
@@ -144,8 +151,11 @@ class CoordinatorApplyTest : public ::testing::Test {
     logger_ = std::make_shared<spdlog::logger>("bdcoordd-test",
                                                std::make_shared<spdlog::sinks::null_sink_mt>());
     agent_service_ = std::make_unique<coordinator::AgentServiceImpl>(&inventory_, logger_);
+    controller_ = std::make_unique<coordinator::ClusterController>(
+        &inventory_, agent_service_.get(), store_.get(), logger_, absl::Milliseconds(20));
+    controller_->Start();
     cluster_service_ = std::make_unique<coordinator::ClusterServiceImpl>(
-        &inventory_, agent_service_.get(), store_.get(), absl::Milliseconds(20));
+        &inventory_, agent_service_.get(), store_.get(), controller_.get(), absl::Milliseconds(20));
     grpc::ServerBuilder builder;
     builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
     builder.RegisterService(agent_service_.get());
@@ -160,21 +170,62 @@ class CoordinatorApplyTest : public ::testing::Test {
   void TearDown() override {
     h1_.reset();
     h2_.reset();
+    h3_.reset();
     if (server_ != nullptr) {
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
       server_->Wait();
     }
+    controller_.reset();
     std::filesystem::remove_all(dir_);
   }
 
-  void StartAgents() {
+  void StartAgents(int count = 2) {
     h1_ = std::make_unique<FakeAgent>(agents_.get(), "h1", &journal_);
     h2_ = std::make_unique<FakeAgent>(agents_.get(), "h2", &journal_);
+    if (count > 2) h3_ = std::make_unique<FakeAgent>(agents_.get(), "h3", &journal_);
     ASSERT_TRUE(WaitFor([&] {
       int connected = 0;
       for (const auto& host : inventory_.Hosts()) connected += host.connected ? 1 : 0;
-      return connected == 2;
+      return connected == count;
     }));
+  }
+
+  grpc::Status Scale(const std::string& cluster, const std::string& service, uint32_t count,
+                     std::vector<bdcoord::v1::ApplyProgress>* updates) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    bdcoord::v1::ScaleRequest request;
+    request.set_cluster(cluster);
+    request.set_service(service);
+    request.set_count(count);
+    auto reader = cluster_->Scale(&context, request);
+    bdcoord::v1::ApplyProgress progress;
+    while (reader->Read(&progress)) updates->push_back(progress);
+    return reader->Finish();
+  }
+
+  grpc::Status Down(const std::string& cluster, bdcoord::v1::DownResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    bdcoord::v1::DownRequest request;
+    request.set_cluster(cluster);
+    return cluster_->Down(&context, request, response);
+  }
+
+  grpc::Status Drain(const std::string& host, bdcoord::v1::DrainHostResponse* response,
+                     bool undo = false) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    bdcoord::v1::DrainHostRequest request;
+    request.set_host(host);
+    request.set_undo(undo);
+    return cluster_->DrainHost(&context, request, response);
+  }
+
+  // The latest desired state `host` received for `cluster` (empty when none).
+  bdcoord::v1::DesiredState LatestDesired(const std::string& host, const std::string& cluster) {
+    absl::MutexLock lock(&journal_.mu);
+    return journal_.latest[host][cluster];
   }
 
   // Runs Apply to its end: every progress message and the final status.
@@ -205,6 +256,7 @@ class CoordinatorApplyTest : public ::testing::Test {
   std::shared_ptr<spdlog::logger> logger_;
   coordinator::Inventory inventory_;
   std::unique_ptr<coordinator::AgentServiceImpl> agent_service_;
+  std::unique_ptr<coordinator::ClusterController> controller_;
   std::unique_ptr<coordinator::ClusterServiceImpl> cluster_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<bdcoord::v1::AgentService::Stub> agents_;
@@ -212,6 +264,7 @@ class CoordinatorApplyTest : public ::testing::Test {
   Journal journal_;
   std::unique_ptr<FakeAgent> h1_;
   std::unique_ptr<FakeAgent> h2_;
+  std::unique_ptr<FakeAgent> h3_;
 };
 
 TEST_F(CoordinatorApplyTest, ChainStartsInDependencyOrderAndEndsDone) {
@@ -329,6 +382,212 @@ TEST_F(CoordinatorApplyTest, ImpossiblePlacementIsFailedPrecondition) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(status.error_message(), ::testing::StartsWith("placement impossible: 1 of 6"));
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("zk3 (service zk)"));
+}
+
+TEST_F(CoordinatorApplyTest, PlaceIsADryRunOnTheLiveHosts) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  grpc::ClientContext context;
+  bdcoord::v1::PlaceRequest request;
+  request.mutable_spec()->set_file_name("chain.yaml");
+  request.mutable_spec()->set_yaml(kChainSpec);
+  bdcoord::v1::PlaceResponse response;
+  ASSERT_TRUE(cluster_->Place(&context, request, &response).ok());
+  ASSERT_EQ(response.placement().instances_size(), 5);
+  std::set<std::string> zk_hosts;
+  for (const auto& instance : response.placement().instances()) {
+    EXPECT_THAT(instance.host(), ::testing::AnyOf("h1", "h2"));
+    if (instance.service() == "zk") zk_hosts.insert(instance.host());
+  }
+  EXPECT_EQ(zk_hosts.size(), 2u);  // distinct_hosts
+  EXPECT_THAT(response.hosts_file(), ::testing::HasSubstr("zk1.chain.lan zk1"));
+  // Nothing stored, nothing sent.
+  auto clusters = store_->ListClusters();
+  ASSERT_TRUE(clusters.ok());
+  EXPECT_TRUE(clusters->empty());
+  absl::MutexLock lock(&journal_.mu);
+  EXPECT_TRUE(journal_.desired_states.empty());
+}
+
+TEST_F(CoordinatorApplyTest, ScaleAddsInstancesEveryHostLearnsTheirNames) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(kChainSpec, &updates).ok());
+  auto before = store_->GetCluster("chain");
+  ASSERT_TRUE(before.ok());
+
+  updates.clear();
+  const grpc::Status scaled = Scale("", "kafka", 4, &updates);  // the only cluster
+  ASSERT_TRUE(scaled.ok()) << scaled.error_message();
+  ASSERT_FALSE(updates.empty());
+  EXPECT_TRUE(updates.back().done());
+  EXPECT_EQ(updates.back().services(1).ready(), 4u);
+  auto after = store_->GetCluster("chain");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->placement.instances_size(), 7);
+  // The instances that were there kept host and IP.
+  std::map<std::string, std::pair<std::string, std::string>> was;
+  for (const auto& i : before->placement.instances()) was[i.name()] = {i.host(), i.ip()};
+  for (const auto& i : after->placement.instances()) {
+    if (auto it = was.find(i.name()); it != was.end()) {
+      EXPECT_EQ(it->second, std::make_pair(i.host(), i.ip())) << i.name();
+    }
+  }
+  // Both hosts' latest hosts file names the new members.
+  for (const std::string host : {"h1", "h2"}) {
+    const std::string hosts_file = LatestDesired(host, "chain").hosts_file();
+    EXPECT_THAT(hosts_file, ::testing::HasSubstr("kafka3.chain.lan kafka3")) << host;
+    EXPECT_THAT(hosts_file, ::testing::HasSubstr("kafka4.chain.lan kafka4")) << host;
+  }
+
+  // Down to 1: kafka2..4 leave the hosts file and the desired states.
+  updates.clear();
+  ASSERT_TRUE(Scale("chain", "kafka", 1, &updates).ok());
+  for (const std::string host : {"h1", "h2"}) {
+    const auto desired = LatestDesired(host, "chain");
+    EXPECT_THAT(desired.hosts_file(), ::testing::Not(::testing::HasSubstr("kafka2"))) << host;
+    for (const auto& instance : desired.instances()) {
+      EXPECT_THAT(instance.name(), ::testing::Not(::testing::AnyOf("kafka2", "kafka3", "kafka4")));
+    }
+  }
+
+  // Errors name what is wrong.
+  updates.clear();
+  const grpc::Status unknown = Scale("chain", "kafak", 2, &updates);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(unknown.error_message(),
+            "cluster 'chain' has no service 'kafak'; did you mean 'kafka'?");
+  const grpc::Status no_cluster = Scale("chian", "kafka", 2, &updates);
+  EXPECT_EQ(no_cluster.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(no_cluster.error_message(), "no cluster named 'chian'; did you mean 'chain'?");
+  const grpc::Status too_many = Scale("chain", "zk", 3, &updates);
+  EXPECT_EQ(too_many.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(too_many.error_message(), ::testing::HasSubstr("zk3 (service zk)"));
+}
+
+TEST_F(CoordinatorApplyTest, DownEmptiesEveryHostAndForgetsTheCluster) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(kChainSpec, &updates).ok());
+  bdcoord::v1::DownResponse response;
+  const grpc::Status down = Down("", &response);
+  ASSERT_TRUE(down.ok()) << down.error_message();
+  EXPECT_EQ(response.removed(), 5u);
+  EXPECT_EQ(response.disconnected_hosts_size(), 0);
+  for (const std::string host : {"h1", "h2"}) {
+    const auto desired = LatestDesired(host, "chain");
+    EXPECT_EQ(desired.cluster(), "chain");
+    EXPECT_EQ(desired.instances_size(), 0) << host;
+    EXPECT_EQ(desired.networks_size(), 0) << host;
+  }
+  auto clusters = store_->ListClusters();
+  ASSERT_TRUE(clusters.ok());
+  EXPECT_TRUE(clusters->empty());
+  auto ips = store_->AllocatedIps();
+  ASSERT_TRUE(ips.ok());
+  EXPECT_TRUE(ips->empty());
+
+  const grpc::Status again = Down("", &response);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(again.error_message(), "no cluster is applied");
+}
+
+TEST_F(CoordinatorApplyTest, ClustersSideBySideShareOneIpAllocation) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(kChainSpec, &updates).ok());
+  std::string other = kChainSpec;
+  other.replace(other.find("cluster: chain"), 14, "cluster: other");
+  updates.clear();
+  const grpc::Status second = Apply(other, &updates, "other.yaml");
+  ASSERT_TRUE(second.ok()) << second.error_message();
+  auto ips = store_->AllocatedIps();
+  ASSERT_TRUE(ips.ok());
+  EXPECT_EQ(ips->size(), 10u);  // no address twice
+
+  // A pinned address another cluster holds: the spec's position and the holder.
+  auto chain = store_->GetCluster("chain");
+  ASSERT_TRUE(chain.ok());
+  const std::string zk1_ip = chain->placement.instances(0).ip();
+  std::string pinned = kChainSpec;
+  pinned.replace(pinned.find("cluster: chain"), 14, "cluster: third");
+  pinned.replace(pinned.find("    ready: {tcp: 2181}"), 0,
+                 "    ips: [" + zk1_ip + ", 10.60.0.90]\n");
+  updates.clear();
+  const grpc::Status clash = Apply(pinned, &updates, "third.yaml");
+  EXPECT_EQ(clash.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(clash.error_message(),
+              ::testing::HasSubstr(absl::StrCat("third.yaml:17:11: pinned IP ", zk1_ip,
+                                                " of service 'zk' is held by instance zk1 of "
+                                                "cluster 'chain'")));
+  auto clusters = store_->ListClusters();
+  ASSERT_TRUE(clusters.ok());
+  EXPECT_THAT(*clusters, ::testing::ElementsAre("chain", "other"));
+
+  // With two clusters, commands must name one.
+  const grpc::Status ambiguous = Scale("", "kafka", 3, &updates);
+  EXPECT_EQ(ambiguous.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ambiguous.error_message(),
+            "2 clusters are applied (chain, other): name one with -c/--cluster");
+}
+
+TEST_F(CoordinatorApplyTest, DrainMovesInstancesKeepingTheirIps) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents(3));
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(kChainSpec, &updates).ok());
+  auto before = store_->GetCluster("chain");
+  ASSERT_TRUE(before.ok());
+  std::map<std::string, std::string> ip_of;
+  std::string busy;  // a host with instances
+  for (const auto& i : before->placement.instances()) {
+    ip_of[i.name()] = i.ip();
+    busy = i.host();
+  }
+  uint32_t on_busy = 0;
+  for (const auto& i : before->placement.instances()) on_busy += i.host() == busy ? 1 : 0;
+
+  bdcoord::v1::DrainHostResponse response;
+  const grpc::Status drained = Drain(busy, &response);
+  ASSERT_TRUE(drained.ok()) << drained.error_message();
+  EXPECT_EQ(response.moved(), on_busy);
+  EXPECT_THAT(response.clusters(), ::testing::ElementsAre("chain"));
+  auto after = store_->GetCluster("chain");
+  ASSERT_TRUE(after.ok());
+  for (const auto& i : after->placement.instances()) {
+    EXPECT_NE(i.host(), busy) << i.name();
+    EXPECT_EQ(i.ip(), ip_of[i.name()]) << i.name();
+  }
+  // The drained host is told to run nothing of the cluster.
+  ASSERT_TRUE(WaitFor([&] { return LatestDesired(busy, "chain").instances_size() == 0; }));
+  bdcoord::v1::ListHostsResponse hosts;
+  grpc::ClientContext context;
+  ASSERT_TRUE(cluster_->ListHosts(&context, bdcoord::v1::ListHostsRequest(), &hosts).ok());
+  for (const auto& host : hosts.hosts()) {
+    EXPECT_EQ(host.drained(), host.name() == busy) << host.name();
+    if (host.name() == busy) {
+      EXPECT_EQ(host.instances(), 0u);
+    }
+  }
+
+  // Draining a second host leaves one for two zk with distinct_hosts: refused, nothing moved.
+  std::string second = busy == "h1" ? "h2" : "h1";
+  const grpc::Status refused = Drain(second, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(),
+              ::testing::StartsWith("cannot drain '" + second +
+                                    "': cluster 'chain' does not fit on the other hosts; "
+                                    "nothing moved\nplacement impossible"));
+  auto unchanged = store_->GetCluster("chain");
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(unchanged->placement.SerializeAsString(), after->placement.SerializeAsString());
+
+  const grpc::Status unknown = Drain("h9", &response);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(unknown.error_message(), ::testing::StartsWith("no host named 'h9'"));
+  ASSERT_TRUE(Drain(busy, &response, /*undo=*/true).ok());
+  grpc::ClientContext again;
+  hosts.Clear();
+  ASSERT_TRUE(cluster_->ListHosts(&again, bdcoord::v1::ListHostsRequest(), &hosts).ok());
+  for (const auto& host : hosts.hosts()) EXPECT_FALSE(host.drained()) << host.name();
 }
 
 }  // namespace

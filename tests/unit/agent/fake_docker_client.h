@@ -52,6 +52,19 @@ class FakeDockerClient : public DockerClient {
       c.logs = std::move(logs);
     }
   }
+  // Docker's restart policy at work: the container crashed `restarts` times and is being
+  // restarted again.
+  void CrashLoop(const std::string& name, int restarts, int code, std::vector<std::string> logs) {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, c] : containers_) {
+      if (c.info.name != name) continue;
+      c.info.state = "restarting";
+      c.info.running = true;
+      c.info.exit_code = code;
+      c.info.restart_count = restarts;
+      c.logs = std::move(logs);
+    }
+  }
   void FailAll(absl::Status status) {
     absl::MutexLock lock(&mu_);
     fail_all_ = std::move(status);

@@ -127,6 +127,28 @@ TEST_F(ReconcilerTest, OrphansAreRemovedAndForeignContainersLeftAlone) {
   EXPECT_TRUE(docker_.FindByName("someone-elses"));
 }
 
+TEST_F(ReconcilerTest, TwoClustersWithTheSameInstanceNamesShareAHost) {
+  reconciler_.Reconcile(Desired(2));
+  auto other = Desired(2);
+  other.set_cluster("other");
+  for (auto& instance : *other.mutable_instances()) {
+    instance.set_cluster("other");
+    instance.set_ip(absl::StrCat("10.1.0.", 100 + instance.index()));
+  }
+  const ReconcileResult result = reconciler_.Reconcile(other);
+  EXPECT_EQ(result.created, 2);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  // The first cluster keeps the plain names; the second one's are qualified.
+  ASSERT_TRUE(docker_.FindByName("zk1"));
+  EXPECT_EQ(docker_.FindByName("zk1")->info.labels.at(kClusterLabel), "demo");
+  ASSERT_TRUE(docker_.FindByName("zk1.other"));
+  EXPECT_EQ(docker_.FindByName("zk1.other")->info.labels.at(kClusterLabel), "other");
+  // Each pass of either cluster leaves the other's containers alone.
+  EXPECT_EQ(reconciler_.Reconcile(Desired(2)).removed, 0);
+  EXPECT_EQ(reconciler_.Reconcile(other).created, 0);
+  EXPECT_TRUE(docker_.FindByName("zk2.other"));
+}
+
 TEST_F(ReconcilerTest, ANameTakenByAForeignContainerIsReportedNotTouched) {
   docker_.AddForeignContainer("zk2");
   const ReconcileResult result = reconciler_.Reconcile(Desired(3));
@@ -172,6 +194,33 @@ TEST_F(ReconcilerTest, FailedInstanceReportsExitCodeAndLastLogLines) {
   EXPECT_EQ(status.message(), "exited with code 3");
   EXPECT_THAT(status.last_log_lines(), ElementsAre("formatting", "error: disk full"));
   EXPECT_EQ(docker_.starts(), 1) << "a failed run-once job is reported, not re-run";
+}
+
+TEST_F(ReconcilerTest, CrashLoopIsStoppedAndReportedNotRetriedForever) {
+  auto desired = Desired(2);
+  desired.mutable_instances(0)->mutable_restart()->set_mode(
+      bdcoord::v1::RestartPolicy::MODE_ALWAYS);
+  reconciler_.Reconcile(desired);
+  // A few restarts are Docker's business: still running (not ready: no probe passed yet).
+  docker_.CrashLoop("zk1", kCrashLoopRestarts - 1, 137, {"starting"});
+  EXPECT_EQ(reconciler_.Reconcile(desired).statuses[0].state(),
+            bdcoord::v1::INSTANCE_STATE_RUNNING);
+  docker_.CrashLoop("zk1", kCrashLoopRestarts, 137, {"starting", "fatal: no quorum"});
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  const auto& status = result.statuses[0];
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.exit_code(), 137);
+  EXPECT_EQ(status.message(), "keeps failing: restarted 5 times, last exit code 137");
+  EXPECT_THAT(status.last_log_lines(), ElementsAre("starting", "fatal: no quorum"));
+  EXPECT_EQ(result.statuses[1].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  // Stopped, and left stopped by the next passes.
+  const int starts = docker_.starts();
+  const ReconcileResult later = reconciler_.Reconcile(desired);
+  EXPECT_EQ(later.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(docker_.starts(), starts);
+  auto info = docker_.InspectContainer("zk1");
+  ASSERT_TRUE(info.ok());
+  EXPECT_FALSE(info->running);
 }
 
 TEST_F(ReconcilerTest, MissingImageIsAPerInstanceError) {

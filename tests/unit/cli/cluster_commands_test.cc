@@ -42,6 +42,25 @@ TEST(ClusterCommandsTest, ProgressLinesOnePerService) {
             "    | boom\n");
 }
 
+TEST(ClusterCommandsTest, ProgressBarsForATerminal) {
+  bdcoord::v1::ApplyProgress progress;
+  *progress.add_services() = Progress("zk", 3, 3, 3);
+  *progress.add_services() = Progress("kafka", 2, 1, 0);
+  *progress.add_services() = Progress("drill", 1, 0, 0, "kafka ready");
+  progress.mutable_services(2)->set_placed(0);
+  auto* failing = progress.add_services();
+  *failing = Progress("nn", 1, 1, 0);
+  failing->set_failed(1);
+  // A quarter of the bar per step (placed, created, started, ready), 20 wide.
+  EXPECT_EQ(ProgressBars(progress, 12.34),
+            "zk    [####################] 3/3 ready  (placed 3, created 3, started 3)\n"
+            "kafka [##########..........] 0/2 ready  (placed 2, created 1, started 1)\n"
+            "drill [....................] 0/1 ready  (placed 0, created 0, started 0)  waiting "
+            "for kafka ready\n"
+            "nn    [###############.....] 0/1 ready  (placed 1, created 1, started 1)  1 FAILED\n"
+            "elapsed 12.3 s\n");
+}
+
 TEST(ClusterCommandsTest, StatusTableAndJson) {
   bdcoord::v1::GetStatusResponse response;
   auto* cluster = response.add_clusters();

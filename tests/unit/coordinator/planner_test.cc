@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 
@@ -90,6 +93,83 @@ services:
   // Docker makes 10.1.0.96, the range's first address, the gateway: the plan must not use it.
   EXPECT_EQ(Find(plan, "a1").ip(), "10.1.0.97");
   EXPECT_EQ(Find(plan, "a2").ip(), "10.1.0.98");
+}
+
+TEST(MakePlan, AddressesOfOtherClustersAreNeverAllocated) {
+  const absl::flat_hash_map<std::string, std::string> taken = {
+      {"10.1.0.3", "instance a1 of cluster 'other'"},
+      {"10.1.0.5", "instance a2 of cluster 'other'"},
+      {"10.9.9.9", "instance x1 of cluster 'far'"}};  // another subnet: no effect
+  PlanOptions options;
+  options.taken_ips = &taken;
+  const Plan plan = MakePlan(Load(), options);
+  ASSERT_THAT(plan.diagnostics, IsEmpty());
+  EXPECT_EQ(Find(plan, "kafka1").ip(), "10.1.0.4");
+  EXPECT_EQ(Find(plan, "kafka2").ip(), "10.1.0.6");
+}
+
+TEST(MakePlan, PinningAnAddressAnotherClusterHoldsNamesTheHolderAtThePin) {
+  const absl::flat_hash_map<std::string, std::string> taken = {
+      {"10.1.0.51", "instance zk2 of cluster 'other'"}};
+  PlanOptions options;
+  options.taken_ips = &taken;
+  const Plan plan = MakePlan(Load(), options);
+  ASSERT_EQ(plan.diagnostics.size(), 1u);
+  EXPECT_EQ(plan.diagnostics[0].message,
+            "pinned IP 10.1.0.51 of service 'zk' is held by instance zk2 of cluster 'other'");
+  EXPECT_EQ(plan.diagnostics[0].pos.line, 14);
+  EXPECT_EQ(plan.diagnostics[0].pos.column, 22);
+  EXPECT_EQ(plan.diagnostics[0].hint, "pin another address, or take the other cluster down first");
+}
+
+TEST(MakePlan, ANetworkSharedWithAnotherClusterMustBeDefinedTheSameWay) {
+  const LoadedSpec loaded = Load();
+  std::map<std::string, std::vector<bdcoord::v1::Network>> others;
+  others["other"].push_back(loaded.spec.networks(0));  // the same: fine
+  PlanOptions options;
+  options.other_networks = &others;
+  EXPECT_THAT(MakePlan(loaded, options).diagnostics, IsEmpty());
+
+  others["other"][0].set_ip_range("10.1.0.64/26");
+  Plan plan = MakePlan(loaded, options);
+  ASSERT_EQ(plan.diagnostics.size(), 1u);
+  EXPECT_EQ(plan.diagnostics[0].message,
+            "network 'lan' differs from the one cluster 'other' uses (driver "
+            "NETWORK_DRIVER_MACVLAN, parent eth0, subnet 10.1.0.0/24, gateway 10.1.0.1, ip_range "
+            "10.1.0.64/26; here driver NETWORK_DRIVER_MACVLAN, parent eth0, subnet 10.1.0.0/24, "
+            "gateway 10.1.0.1, ip_range 10.1.0.0/26)");
+  EXPECT_EQ(plan.diagnostics[0].pos.line, 9);
+
+  others["other"][0] = loaded.spec.networks(0);
+  others["other"][0].set_name("lan2");
+  others["other"][0].set_subnet("10.1.0.128/25");
+  plan = MakePlan(loaded, options);
+  ASSERT_EQ(plan.diagnostics.size(), 1u);
+  EXPECT_EQ(plan.diagnostics[0].message,
+            "network 'lan' overlaps network 'lan2' (10.1.0.128/25) of cluster 'other'");
+  EXPECT_EQ(plan.diagnostics[0].hint,
+            "name it 'lan2' and define it the same way to share it, or use another subnet");
+}
+
+TEST(RenderPlan, RendersAStoredPlacementLikeMakePlan) {
+  const LoadedSpec loaded = Load(3);
+  const Plan made = MakePlan(loaded, {});
+  ASSERT_THAT(made.diagnostics, IsEmpty());
+  LoadedSpec without_positions;  // as read back from the store
+  without_positions.spec = loaded.spec;
+  const Plan rendered = RenderPlan(without_positions, made.placement);
+  EXPECT_THAT(rendered.diagnostics, IsEmpty());
+  EXPECT_EQ(rendered.hosts_file, made.hosts_file);
+  ASSERT_EQ(rendered.instances.size(), made.instances.size());
+  for (size_t i = 0; i < made.instances.size(); ++i) {
+    EXPECT_EQ(rendered.instances[i].placed.SerializeAsString(),
+              made.instances[i].placed.SerializeAsString());
+    EXPECT_EQ(rendered.instances[i].command, made.instances[i].command);
+    ASSERT_EQ(rendered.instances[i].env.size(), made.instances[i].env.size());
+    for (size_t e = 0; e < made.instances[i].env.size(); ++e) {
+      EXPECT_EQ(rendered.instances[i].env[e].value(), made.instances[i].env[e].value());
+    }
+  }
 }
 
 TEST(MakePlan, SameInputSameOutputByteForByte) {
