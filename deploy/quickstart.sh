@@ -318,8 +318,10 @@ Everything runs. Look around:
   export BDCOORD_ADDR=${ADDR}
   ${BDCOORD} status                  # every instance: host, IP, state, readiness
   ${BDCOORD} hosts                   # the ${HOSTS} agents, their labels and facts
-  ${BDCOORD} place ${SPEC} -o hosts   # the /etc/hosts of every container
+  ${BDCOORD} place ${SPEC} --live -o hosts   # the /etc/hosts of every container
   ${BDCOORD} place ${SPEC} --show-config kafka1
+  ${BDCOORD} scale kafka 6           # a sixth broker; every /etc/hosts learns its name
+  ${BDCOORD} down -c ${CLUSTER}             # remove the cluster, keep the daemons and the testbed
   docker -H unix://${TESTBED_ROOT}/host1/docker.sock ps        # what host1 runs
   docker -H unix://${TESTBED_ROOT}/host1/docker.sock logs zk1  # (find a container's host in status)
   ${RUN_DIR}/*.log           # bdcoordd and agent logs

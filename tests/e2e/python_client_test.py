@@ -1,5 +1,5 @@
 """Drives bdcoordd's public ClusterService from Python with code that protoc generated from
-proto/bdcoord/v1/*.proto: ListHosts, Place, Apply (server streaming) and GetStatus, asserting real
+proto/bdcoord/v1/*.proto: ListHosts, Place, Apply (server streaming), GetStatus and Down, asserting real
 content. Run by python_client_test.sh, which starts the coordinator and the agents.
 
 Usage: python_client_test.py GENERATED_DIR ADDRESS SUBNET IMAGE HOST=RACK...
@@ -61,25 +61,30 @@ def main():
 
     # Place: a plan on the live hosts, nothing started.
     source = cluster_pb2.SpecSource(file_name="pyclient.yaml", yaml=SPEC)
+    placed = stub.Place(cluster_pb2.PlaceRequest(spec=source), timeout=30)
+    instances = {i.name: i for i in placed.placement.instances}
+    check(placed.placement.cluster == "pyclient", f"Place: cluster {placed.placement.cluster}")
+    check(set(instances) == EXPECTED, f"Place: instances {sorted(instances)}")
+    check(instances["db1"].ip == "10.251.0.120", f"Place: db1 ip {instances['db1'].ip}")
+    check(instances["web1"].host != instances["web2"].host, "Place: web1, web2 share a host")
+    for i in instances.values():
+        check(i.host in HOSTS, f"Place: {i.name} on unknown host {i.host}")
+        check(i.fqdn == f"{i.name}.py.lan", f"Place: {i.name} fqdn {i.fqdn}")
+        check(f"{i.ip}\t{i.fqdn} {i.name}\n" in placed.hosts_file,
+              f"Place: no hosts line for {i.name} in {placed.hosts_file!r}")
+    status = stub.GetStatus(cluster_pb2.GetStatusRequest(), timeout=10)
+    check(not [c for c in status.clusters if c.cluster == "pyclient"],
+          "Place changed something: GetStatus lists pyclient before Apply")
+    print("ok: Place plans db1 on 10.251.0.120 and web1, web2 on distinct hosts, applies nothing")
+
+    # A spec with an error: INVALID_ARGUMENT, and the error with its position in the details.
+    bad = cluster_pb2.SpecSource(file_name="bad.yaml", yaml=SPEC.replace("image:", "imgae:", 1))
     try:
-        placed = stub.Place(cluster_pb2.PlaceRequest(spec=source), timeout=30)
+        stub.Place(cluster_pb2.PlaceRequest(spec=bad), timeout=30)
+        check(False, "Place accepted a spec with an unknown key")
     except grpc.RpcError as e:
-        if e.code() != grpc.StatusCode.UNIMPLEMENTED:
-            raise
-        print(f"ok: Place answers UNIMPLEMENTED ({e.details()}): not on this branch yet")
-        placed = None
-    if placed is not None:
-        instances = {i.name: i for i in placed.placement.instances}
-        check(placed.placement.cluster == "pyclient", f"Place: cluster {placed.placement.cluster}")
-        check(set(instances) == EXPECTED, f"Place: instances {sorted(instances)}")
-        check(instances["db1"].ip == "10.251.0.120", f"Place: db1 ip {instances['db1'].ip}")
-        check(instances["web1"].host != instances["web2"].host, "Place: web1, web2 share a host")
-        for i in instances.values():
-            check(i.host in HOSTS, f"Place: {i.name} on unknown host {i.host}")
-            check(i.fqdn == f"{i.name}.py.lan", f"Place: {i.name} fqdn {i.fqdn}")
-            check(f"{i.ip}\t{i.fqdn} {i.name}" in placed.hosts_file,
-                  f"Place: no hosts line for {i.name} in {placed.hosts_file!r}")
-        print("ok: Place plans db1 on 10.251.0.120 and web1, web2 on distinct hosts")
+        check(e.code() == grpc.StatusCode.INVALID_ARGUMENT, f"Place(bad): {e.code()}")
+    print("ok: Place refuses a bad spec with INVALID_ARGUMENT")
 
     # Apply: the server streams progress until done.
     updates = list(stub.Apply(cluster_pb2.ApplyRequest(spec=source), timeout=180))
@@ -102,15 +107,22 @@ def main():
               f"GetStatus: {name} is {agent_pb2.InstanceState.Name(view.status.state)}, "
               f"ready={view.status.ready}")
         check(view.status.container_id, f"GetStatus: {name} has no container id")
-        if placed is not None:
-            want = {i.name: i for i in placed.placement.instances}[name]
-            check((view.placed.host, view.placed.ip) == (want.host, want.ip),
-                  f"GetStatus: {name} on {view.placed.host} {view.placed.ip}, Place said "
-                  f"{want.host} {want.ip}")
+        want = instances[name]
+        check((view.placed.host, view.placed.ip) == (want.host, want.ip),
+              f"GetStatus: {name} on {view.placed.host} {view.placed.ip}, Place said "
+              f"{want.host} {want.ip}")
     check(views["db1"].placed.ip == "10.251.0.120", f"GetStatus: db1 ip {views['db1'].placed.ip}")
     print("ok: GetStatus shows db1, web1, web2 running and ready on their hosts and IPs")
     for name in sorted(views):
-        print(f"{name} {views[name].placed.host} {views[name].placed.ip}")
+        print(f"  {name} {views[name].placed.host} {views[name].placed.ip}")
+
+    # Down: the cluster is removed and forgotten.
+    down = stub.Down(cluster_pb2.DownRequest(cluster="pyclient"), timeout=120)
+    check(down.removed == 3, f"Down: removed {down.removed}, want 3")
+    status = stub.GetStatus(cluster_pb2.GetStatusRequest(), timeout=10)
+    check(not [c for c in status.clusters if c.cluster == "pyclient"],
+          "Down: GetStatus still lists pyclient")
+    print("ok: Down removes the 3 instances and GetStatus forgets the cluster")
 
 
 if __name__ == "__main__":

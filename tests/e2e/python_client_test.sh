@@ -2,7 +2,7 @@
 # Another language drives the API: generates Python code from proto/bdcoord/v1/*.proto with
 # protoc and grpc_python_plugin (Debian's protobuf-compiler-grpc), starts bdcoordd on a temporary
 # socket and one bdagent per testbed host (host1, host2), and runs python_client_test.py against
-# it (ListHosts, Place, Apply, GetStatus). Usage: python_client_test.sh BDCOORDD BDAGENT BDCOORD
+# it (ListHosts, Place, Apply, GetStatus, Down). Usage: python_client_test.sh BDCOORDD BDAGENT BDCOORD
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
