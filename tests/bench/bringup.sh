@@ -208,6 +208,7 @@ secs() { awk -v ms="$1" 'BEGIN {printf "%.2f s", ms / 1000}'; }
 
 A=() B=() C=()
 clean_hosts
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 for ((r = 1; r <= ROUNDS; r++)); do
   stop_daemons
   clean_hosts
@@ -231,6 +232,7 @@ done
 ma=$(median "${A[@]}") mb=$(median "${B[@]}") mc=$(median "${C[@]}")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 echo
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "median of ${ROUNDS} rounds (36 containers, 4 hosts):"
 echo "  (a) baseline, docker run loops in parallel: $(secs "${ma}")"
 echo "  (b) bdcoord apply, no readiness gates:      $(secs "${mb}")  (x$(ratio "${mb}" "${ma}") baseline)"
