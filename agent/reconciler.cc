@@ -92,6 +92,7 @@ InstanceStatus Failed(const DesiredInstance& instance, std::string message) {
 std::string SpecHash(const DesiredInstance& instance) {
   DesiredInstance copy = instance;
   copy.clear_spec_hash();
+  copy.clear_completed();
   std::string bytes;
   copy.SerializeToString(&bytes);
   // FNV-1a: stable across processes and releases, unlike std::hash or absl::Hash.
@@ -240,6 +241,17 @@ Reconciler::Outcome Reconciler::ReconcileInstance(const DesiredState& desired,
     if (label != container.labels.end() && label->second == instance.name()) existing = &container;
   }
 
+  if (instance.completed()) {  // a run-once job that did its work: report, never run again
+    if (existing != nullptr) {
+      outcome.status = StatusOf(instance, existing->id);
+    } else {
+      outcome.status.set_name(instance.name());
+      outcome.status.set_service(instance.service());
+      outcome.status.set_message("completed earlier; its container is gone");
+    }
+    outcome.status.set_state(bdcoord::v1::INSTANCE_STATE_COMPLETED);
+    return outcome;
+  }
   if (existing != nullptr) {
     auto label = existing->labels.find(kSpecHashLabel);
     if (label != existing->labels.end() && label->second == hash) {

@@ -89,10 +89,12 @@ bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec,
   for (const RenderedInstance& rendered : plan.instances) {
     if (rendered.placed.host() != host) continue;
     if (!released.contains(rendered.placed.service())) continue;
-    if (completed.contains(rendered.placed.name())) continue;  // run-once: never again
     const bdcoord::v1::Service* service = FindService(spec, rendered.placed.service());
     if (service == nullptr) continue;
-    *state.add_instances() = MakeDesiredInstance(spec, *service, rendered);
+    bdcoord::v1::DesiredInstance* instance = state.add_instances();
+    *instance = MakeDesiredInstance(spec, *service, rendered);
+    // Run-once: kept for its logs, never run again.
+    instance->set_completed(completed.contains(rendered.placed.name()));
   }
   return state;
 }

@@ -25,8 +25,8 @@ std::set<std::string> CompletedInstances(Store* store, const bdcoord::v1::Cluste
                                          const bdcoord::v1::Placement& placement);
 
 // One host's desired state for a cluster: the instances of `released` services placed on
-// `host` (none when it is empty), minus completed run-once ones, with the networks (parents
-// from the spec's host of that name) and the cluster's hosts file. Pure.
+// `host` (completed run-once ones marked so), with the networks (parents from the spec's host
+// of that name) and the cluster's hosts file. Pure.
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
                                            const std::string& host,
                                            const std::set<std::string>& released,

@@ -431,17 +431,25 @@ ensure_dockerd() {
   # --config-file: ignore /etc/docker/daemon.json. The containerd namespaces keep the hosts
   # apart should they ever share a system containerd; --cgroup-parent lets `down` find (and
   # remove) every cgroup of our containers.
-  setsid nohup nsenter --net="${NETNS_DIR}/${ns}" dockerd \
-    --host "unix://${dir}/docker.sock" \
-    --data-root "${dir}/data" \
-    --exec-root "${dir}/exec" \
-    --pidfile "${dir}/docker.pid" \
-    --bridge none --iptables=false --ip-masq=false \
-    --config-file "${dir}/daemon.json" \
-    --containerd-namespace "${ns}" \
-    --containerd-plugins-namespace "${ns}-plugins" \
-    --cgroup-parent "/${ns}" \
-    </dev/null >>"${dir}/dockerd.log" 2>&1 {LOCK_FD}<&- &
+  # In a subshell that first closes every descriptor above 2: one the caller left open (e.g. a
+  # `flock FILE cmd` around us) would otherwise live on in dockerd and hold the caller's lock.
+  (
+    for fd in /proc/"${BASHPID}"/fd/*; do
+      fd=${fd##*/}
+      ((fd > 2)) && eval "exec ${fd}>&-"
+    done
+    exec setsid nohup nsenter --net="${NETNS_DIR}/${ns}" dockerd \
+      --host "unix://${dir}/docker.sock" \
+      --data-root "${dir}/data" \
+      --exec-root "${dir}/exec" \
+      --pidfile "${dir}/docker.pid" \
+      --bridge none --iptables=false --ip-masq=false \
+      --config-file "${dir}/daemon.json" \
+      --containerd-namespace "${ns}" \
+      --containerd-plugins-namespace "${ns}-plugins" \
+      --cgroup-parent "/${ns}" \
+      </dev/null >>"${dir}/dockerd.log" 2>&1
+  ) &
   LAUNCHED[${k}]=$!
   STARTED+=("${k}")
 }

@@ -182,6 +182,26 @@ TEST_F(ReconcilerTest, RunOnceCompletesOnceAndIsNotRerun) {
   EXPECT_EQ(docker_.creates(), 1);
 }
 
+TEST_F(ReconcilerTest, ACompletedRunOnceIsKeptButNeverRunAgain) {
+  auto desired = Desired(1);
+  desired.mutable_instances(0)->set_run_once(true);
+  reconciler_.Reconcile(desired);
+  docker_.Exit("zk1", 0, {"formatted"});
+  desired.mutable_instances(0)->set_completed(true);  // the coordinator recorded it
+  ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_COMPLETED);
+  EXPECT_EQ(result.removed, 0);
+  EXPECT_EQ(result.replaced, 0);
+  EXPECT_TRUE(docker_.FindByName("zk1")) << "kept for its logs";
+  // Gone (removed by hand, or the host was rebuilt): still never created again.
+  ASSERT_TRUE(docker_.RemoveContainer(docker_.FindByName("zk1")->info.id, true).ok());
+  result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_COMPLETED);
+  EXPECT_EQ(result.statuses[0].message(), "completed earlier; its container is gone");
+  EXPECT_EQ(docker_.creates(), 1);
+  EXPECT_EQ(docker_.starts(), 1);
+}
+
 TEST_F(ReconcilerTest, FailedInstanceReportsExitCodeAndLastLogLines) {
   auto desired = Desired(1);
   desired.mutable_instances(0)->set_run_once(true);

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The Big Data demo end to end on the 4-host testbed: bdcoordd, one bdagent per simulated host
+# (with its rack label), `bdcoord apply deploy/examples/bigdata-demo.yaml`. Checks that every
+# instance runs on its planned host with its planned IP (Docker's own view), that names resolve
+# across hosts both ways (ping NAME, getent hosts IP gives the FQDN), that the depends_on order
+# held (Docker's start and finish times), that `logs` reads a container on another host, and
+# that `down` leaves nothing. Usage: demo_testbed_test.sh BDCOORDD BDAGENT BDCOORD SOURCE_DIR
+set -euo pipefail
+BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3 SRC=$4
+eval "$("${SRC}/deploy/testbed.sh" env)"
+read -r -a HOSTS <<<"${BDCOORD_TESTBED_HOSTS}"
+((${#HOSTS[@]} >= 4)) || { echo "FAIL: the demo needs the 4-host testbed, have ${#HOSTS[@]}"; exit 1; }
+work=$(mktemp -d /tmp/bdcoord-demo-e2e.XXXXXX)
+sock="unix://${work}/bdcoordd.sock"
+pids=()
+dockerh() { local h=$1; shift; docker -H "unix:///run/bdcoord-testbed/${h}/docker.sock" "$@"; }
+cleanup() {
+  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  for h in "${HOSTS[@]}"; do
+    ids=$(dockerh "${h}" ps -aq --filter label=io.bdcoord.cluster=bigdata 2>/dev/null || true)
+    [[ -n ${ids} ]] && dockerh "${h}" rm -f ${ids} >/dev/null 2>&1 || true
+    dockerh "${h}" network rm lan >/dev/null 2>&1 || true
+  done
+  [[ -n ${KEEP:-} ]] || rm -rf "${work}"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "${work}"/*.log; do echo "== ${f}" >&2; tail -15 "${f}" >&2; done
+  exit 1
+}
+
+"${BDCOORDD}" --listen "${sock}" --data-dir "${work}/data" 2>"${work}/bdcoordd.log" &
+pids+=($!)
+for h in "${HOSTS[@]}"; do
+  labels_var="BDCOORD_TESTBED_${h^^}_LABELS"
+  nsenter --net="/var/run/netns/bdcoord-${h}" "${BDAGENT}" --coordinator "${sock}" --host-name "${h}" \
+    --docker-socket "/run/bdcoord-testbed/${h}/docker.sock" --config /dev/null \
+    --label "${!labels_var}" 2>"${work}/agent-${h}.log" &
+  pids+=($!)
+done
+deadline=$((SECONDS + 30))
+until [[ $("${BDCOORD}" hosts --coordinator "${sock}" -o json 2>/dev/null | grep -c '"connected": true') -eq ${#HOSTS[@]} ]]; do
+  ((SECONDS < deadline)) || fail "the agents did not connect"
+  sleep 0.2
+done
+
+timeout 300 "${BDCOORD}" apply "${SRC}/deploy/examples/bigdata-demo.yaml" --coordinator "${sock}" \
+  >"${work}/apply.out" 2>&1 || fail "apply: $(tail -30 "${work}/apply.out")"
+grep -q "36/36 instances ready, done" "${work}/apply.out" || fail "apply summary: $(tail -5 "${work}/apply.out")"
+echo "ok: the demo applies: 36/36 ready"
+
+# Docker's view of every instance against the plan, and the order against depends_on.
+"${BDCOORD}" status --coordinator "${sock}" -o json >"${work}/status.json"
+for h in "${HOSTS[@]}"; do
+  ids=$(dockerh "${h}" ps -aq --filter label=io.bdcoord.cluster=bigdata)
+  dockerh "${h}" inspect ${ids} >"${work}/inspect-${h}.json"
+done
+python3 - "${work}" "${SRC}/deploy/examples/bigdata-demo.yaml" "${HOSTS[@]}" <<'PY' || fail "placement or order"
+import json, sys, yaml
+work, spec_path, hosts = sys.argv[1], sys.argv[2], sys.argv[3:]
+planned = {i["name"]: i for c in json.load(open(f"{work}/status.json"))["clusters"] for i in c["instances"]}
+assert len(planned) == 36, len(planned)
+seen = {}
+for h in hosts:
+    for c in json.load(open(f"{work}/inspect-{h}.json")):
+        name = c["Config"]["Labels"]["io.bdcoord.instance"]
+        assert name not in seen, f"{name} runs twice"
+        ip = next(iter(c["NetworkSettings"]["Networks"].values()))["IPAMConfig"]["IPv4Address"]
+        seen[name] = {"host": h, "ip": ip, "state": c["State"],
+                      "service": c["Config"]["Labels"]["io.bdcoord.service"]}
+assert set(seen) == set(planned), set(seen) ^ set(planned)
+for name, p in planned.items():
+    s = seen[name]
+    assert s["host"] == p["host"], f"{name} on {s['host']}, planned {p['host']}"
+    assert s["ip"] == p["ip"], f"{name} has {s['ip']}, planned {p['ip']}"
+    want = "exited" if p["state"] == "completed" else "running"
+    assert s["state"]["Status"] == want, f"{name}: {s['state']['Status']}, want {want}"
+print(f"ok: all 36 instances run on their planned host with their planned IP")
+
+# depends_on: every instance of a dependent started after every instance of what it needs
+# started (started), or finished (completed); ready comes after started, so started is checked.
+spec = yaml.safe_load(open(spec_path))
+def times(service, key):
+    return [s["state"][key] for s in seen.values() if s["service"] == service]
+checked = 0
+for service, body in spec["services"].items():
+    for dep, cond in (body.get("depends_on") or {}).items():
+        key = "FinishedAt" if cond == "completed" else "StartedAt"
+        last_dep = max(times(dep, key))
+        first = min(times(service, "StartedAt"))
+        assert last_dep < first, f"{service} started at {first}, before {dep} {cond} ({last_dep})"
+        checked += 1
+print(f"ok: {checked} depends_on edges held (Docker's start/finish times)")
+PY
+
+# Names across hosts, both ways, from several containers.
+host_of() { python3 -c 'import json,sys; print({i["name"]: i["host"] for c in json.load(open(sys.argv[1]))["clusters"] for i in c["instances"]}[sys.argv[2]])' "${work}/status.json" "$1"; }
+ip_of() { python3 -c 'import json,sys; print({i["name"]: i["ip"] for c in json.load(open(sys.argv[1]))["clusters"] for i in c["instances"]}[sys.argv[2]])' "${work}/status.json" "$1"; }
+pairs=0
+for pair in zk1:kafka1 drill1:namenode1 taskmanager1:jobmanager3 datanode2:zk3; do
+  from=${pair%%:*} to=${pair##*:}
+  from_host=$(host_of "${from}") to_host=$(host_of "${to}") to_ip=$(ip_of "${to}")
+  dockerh "${from_host}" exec -u 0 "${from}" ping -c1 -W2 "${to}" >/dev/null ||
+    fail "${from} (${from_host}) cannot ping ${to} (${to_host})"
+  reverse=$(dockerh "${from_host}" exec "${from}" getent hosts "${to_ip}")
+  [[ ${reverse} == "${to_ip}"*"${to}.bigdata.lan ${to}"* ]] ||
+    fail "${from}: getent hosts ${to_ip} gave '${reverse}'"
+  [[ ${from_host} != "${to_host}" ]] && pairs=$((pairs + 1))
+done
+((pairs >= 2)) || fail "fewer than 2 of the name checks crossed hosts"
+echo "ok: ping by name and reverse lookups from 4 containers (${pairs} across hosts)"
+
+# logs: the format job's output, from whatever host it ran on.
+"${BDCOORD}" logs namenode-format1 --coordinator "${sock}" >"${work}/logs.out" 2>&1 ||
+  fail "logs: $(cat "${work}/logs.out")"
+grep -q "^namenode-format1 | " "${work}/logs.out" || fail "logs of namenode-format1: $(cat "${work}/logs.out")"
+echo "ok: bdcoord logs reads namenode-format1 on $(host_of namenode-format1)"
+
+"${BDCOORD}" down --coordinator "${sock}" >"${work}/down.out" 2>&1 || fail "down: $(cat "${work}/down.out")"
+grep -q "^removed 36 instances" "${work}/down.out" || fail "down: $(cat "${work}/down.out")"
+no_networks() {
+  for h in "${HOSTS[@]}"; do [[ -z $(dockerh "${h}" network ls -q --filter label=io.bdcoord.network) ]] || return 1; done
+}
+for h in "${HOSTS[@]}"; do
+  [[ -z $(dockerh "${h}" ps -aq --filter label=io.bdcoord.cluster) ]] || fail "containers left on ${h}"
+done
+deadline=$((SECONDS + 20))
+until no_networks; do ((SECONDS < deadline)) || fail "networks left after down"; sleep 0.2; done
+echo "ok: down removes the 36 containers and the network on the 4 hosts"
