@@ -5,12 +5,15 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <regex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -77,6 +80,25 @@ absl::Status CheckHttp(const std::string& ip, const bdcoord::v1::Probe::Http& ht
   return absl::OkStatus();
 }
 
+// Runs `check` on a thread of its own that first enters the network namespace of process `pid`
+// (setns is per thread; the thread ends with the check, so no other work runs in there).
+absl::Status InNetworkNamespaceOf(int pid, const std::function<absl::Status()>& check) {
+  absl::Status result;
+  std::thread([&] {
+    const std::string path = absl::StrCat("/proc/", pid, "/ns/net");
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
+      result = absl::UnavailableError(absl::StrCat(
+          "cannot enter the container's network namespace ", path, ": ", std::strerror(errno)));
+      if (fd >= 0) close(fd);
+      return;
+    }
+    close(fd);
+    result = check();
+  }).join();
+  return result;
+}
+
 absl::Status CheckExec(DockerClient* docker, const std::string& id,
                        const bdcoord::v1::Probe::Exec& exec) {
   const std::vector<std::string> command(exec.command().begin(), exec.command().end());
@@ -109,9 +131,18 @@ absl::Status CheckOnce(DockerClient* docker, const bdcoord::v1::Probe& probe,
                        const ProbeTarget& target, absl::Duration timeout) {
   switch (probe.check_case()) {
     case bdcoord::v1::Probe::kTcp:
-      return CheckTcp(target.ip, probe.tcp().port(), timeout);
-    case bdcoord::v1::Probe::kHttp:
-      return CheckHttp(target.ip, probe.http(), timeout);
+    case bdcoord::v1::Probe::kHttp: {
+      auto check = [&] {
+        return probe.has_tcp() ? CheckTcp(target.ip, probe.tcp().port(), timeout)
+                               : CheckHttp(target.ip, probe.http(), timeout);
+      };
+      if (!target.container_id.empty()) {
+        if (auto info = docker->InspectContainer(target.container_id); info.ok() && info->pid > 0) {
+          return InNetworkNamespaceOf(info->pid, check);
+        }
+      }
+      return check();
+    }
     case bdcoord::v1::Probe::kExec:
       return CheckExec(docker, target.container_id, probe.exec());
     case bdcoord::v1::Probe::kLog:

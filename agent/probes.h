@@ -10,8 +10,8 @@
 
 namespace bdcoord::agent {
 
-// Where a probe looks: the container's static IP (reached through the host shim on macvlan) and
-// its id (for exec and log probes).
+// Where a probe looks: the container's static IP and its id (for exec and log probes, and to find
+// its network namespace).
 struct ProbeTarget {
   std::string ip;
   std::string container_id;
@@ -21,6 +21,9 @@ struct ProbeTarget {
 // http://ip:port/path and wants a 2xx; exec runs the command in the container and wants exit 0;
 // log searches the container's log lines for the regex. OK means ready; otherwise the status says
 // what failed (the caller retries at the probe's interval, up to its retries).
+// tcp and http connect from inside the container's own network namespace when the container is
+// running (a host cannot reach its own macvlan or ipvlan containers without a shim), else from
+// the agent's.
 absl::Status CheckOnce(DockerClient* docker, const bdcoord::v1::Probe& probe,
                        const ProbeTarget& target, absl::Duration timeout);
 

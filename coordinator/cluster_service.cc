@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coordinator/diagnostics.h"
+#include "coordinator/event_bus.h"
 #include "coordinator/instance_names.h"
 #include "coordinator/orchestrator.h"
 #include "coordinator/placement_failures.h"
@@ -191,6 +192,14 @@ grpc::Status ClusterServiceImpl::StorePlan(const LoadedSpec& loaded, const std::
   applied.applied_at = now_();
   if (absl::Status stored = store_->ApplyCluster(applied); !stored.ok()) return ToGrpc(stored);
   controller_->Wake();
+  std::set<std::string> hosts;
+  for (const auto& instance : plan.placement.instances()) hosts.insert(instance.host());
+  bdcoord::v1::Event event;
+  event.set_cluster(applied.name);
+  event.set_kind(kEventPlaced);
+  event.set_message(
+      absl::StrCat(plan.placement.instances_size(), " instances on ", hosts.size(), " hosts"));
+  agents_->events()->Publish(std::move(event));
   return grpc::Status::OK;
 }
 
@@ -368,6 +377,11 @@ grpc::Status ClusterServiceImpl::Down(grpc::ServerContext* context,
   // remove it, also after a coordinator restart.
   if (absl::Status deleted = store_->DeleteCluster(cluster); !deleted.ok()) return ToGrpc(deleted);
   controller_->Wake();
+  bdcoord::v1::Event event;
+  event.set_cluster(cluster);
+  event.set_kind(kEventDown);
+  event.set_message(absl::StrCat(applied->placement.instances_size(), " instances to remove"));
+  agents_->events()->Publish(std::move(event));
   response->set_removed(applied->placement.instances_size());
   while (true) {
     const ClusterController::Removal removal = controller_->RemovalOf(cluster, hosts);

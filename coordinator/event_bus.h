@@ -26,6 +26,9 @@ inline constexpr char kEventReady[] = "ready";
 inline constexpr char kEventCompleted[] = "completed";
 inline constexpr char kEventFailed[] = "failed";
 inline constexpr char kEventRemoved[] = "removed";
+// Cluster-wide: a spec applied, scaled or re-planned (placed), a cluster taken down (down).
+inline constexpr char kEventPlaced[] = "placed";
+inline constexpr char kEventDown[] = "down";
 // Sent to a subscriber in place of the events it was too slow to take.
 inline constexpr char kEventDropped[] = "dropped";
 

@@ -83,6 +83,7 @@ struct ContainerInfo {
   bool running = false;
   int exit_code = 0;
   int restart_count = 0;   // inspect only: how often Docker's restart policy restarted it
+  int pid = 0;             // inspect only: its main process on this host, 0 when not running
   std::string hosts_path;  // inspect only: the file bind-mounted as /etc/hosts
   std::string ipv4;        // inspect only: address on its network
   std::string started_at;  // inspect only, RFC 3339

@@ -342,6 +342,7 @@ ContainerInfo ParseContainerInspect(const json& container) {
   info.started_at = TimeOrEmpty(Str(state, "StartedAt"));
   info.finished_at = TimeOrEmpty(Str(state, "FinishedAt"));
   info.restart_count = static_cast<int>(Int(container, "RestartCount"));
+  info.pid = static_cast<int>(Int(state, "Pid"));
   info.hosts_path = Str(container, "HostsPath");
   // The address on the container's own network; before the first start only the requested
   // static address is known.

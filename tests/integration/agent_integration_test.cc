@@ -295,6 +295,19 @@ TEST_F(AgentIntegrationTest, TheHostShimLetsTheHostReachItsOwnContainers) {
     Reconciler plain(docker_[1].get(), &hosts_);
     ExpectAllRunning(plain.Reconcile(desired));
     EXPECT_FALSE(CheckOnce(docker_[1].get(), tcp, {"10.251.0.70", ""}, absl::Seconds(1)).ok());
+    // Readiness probes do not need it: given the container, they connect from inside its own
+    // network namespace.
+    const std::string a1 = Id(1, "a1");
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return CheckOnce(docker_[1].get(), tcp, {"10.251.0.70", a1}, absl::Seconds(1)).ok();
+        },
+        absl::Seconds(10)));
+    bdcoord::v1::Probe closed;
+    closed.mutable_tcp()->set_port(7001);
+    const absl::Status refused =
+        CheckOnce(docker_[1].get(), closed, {"10.251.0.70", a1}, absl::Seconds(1));
+    EXPECT_EQ(refused.message(), "tcp 10.251.0.70:7001: Connection refused");
 
     auto links = net::NewNetlinkLinkManager();
     desired.mutable_networks(0)->set_host_shim(true);

@@ -466,11 +466,21 @@ TEST_F(CoordinatorApplyTest, ScaleAddsInstancesEveryHostLearnsTheirNames) {
 
 TEST_F(CoordinatorApplyTest, DownEmptiesEveryHostAndForgetsTheCluster) {
   ASSERT_NO_FATAL_FAILURE(StartAgents());
+  auto events = agent_service_->events()->Subscribe("chain");
   std::vector<bdcoord::v1::ApplyProgress> updates;
   ASSERT_TRUE(Apply(kChainSpec, &updates).ok());
   bdcoord::v1::DownResponse response;
   const grpc::Status down = Down("", &response);
   ASSERT_TRUE(down.ok()) << down.error_message();
+  // The cluster-wide events, among the instances' own.
+  std::vector<std::string> cluster_events;
+  while (auto event = events->Next(absl::Now())) {
+    if (event->instance().empty() && event->host().empty()) {
+      cluster_events.push_back(absl::StrCat(event->kind(), ": ", event->message()));
+    }
+  }
+  EXPECT_THAT(cluster_events, ::testing::ElementsAre("placed: 5 instances on 2 hosts",
+                                                     "down: 5 instances to remove"));
   EXPECT_EQ(response.removed(), 5u);
   EXPECT_EQ(response.disconnected_hosts_size(), 0);
   for (const std::string host : {"h1", "h2"}) {
