@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agent/logging.h"
 #include "agent/reconciler.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -15,14 +16,7 @@ namespace {
 constexpr char kLoggerName[] = "bdagent-logs";
 
 std::shared_ptr<spdlog::logger> Logger() {
-  static const std::shared_ptr<spdlog::logger> logger = [] {
-    if (std::shared_ptr<spdlog::logger> existing = spdlog::get(kLoggerName)) return existing;
-    try {
-      return spdlog::stderr_color_mt(kLoggerName);
-    } catch (const spdlog::spdlog_ex&) {
-      return spdlog::get(kLoggerName);  // registered by another thread meanwhile
-    }
-  }();
+  static const std::shared_ptr<spdlog::logger> logger = NamedLogger(kLoggerName);
   return logger;
 }
 

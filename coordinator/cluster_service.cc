@@ -88,6 +88,14 @@ bdcoord::v1::ApplyProgress MakeProgress(const std::string& cluster, const Orches
   return progress;
 }
 
+// The spec as applied (with earlier scales), with positions from its text for any message.
+LoadedSpec AsLoaded(const AppliedCluster& applied) {
+  LoadedSpec loaded = LoadSpec(applied.spec_yaml);
+  loaded.diagnostics.clear();
+  loaded.spec = applied.spec;
+  return loaded;
+}
+
 int TotalInstances(const bdcoord::v1::ClusterSpec& spec) {
   int total = 0;
   for (const auto& service : spec.services()) total += service.count();
@@ -252,6 +260,16 @@ grpc::Status ClusterServiceImpl::ResolveCluster(const std::string& requested,
   return grpc::Status::OK;
 }
 
+grpc::Status ClusterServiceImpl::FindCluster(const std::string& requested,
+                                             AppliedCluster* applied) {
+  std::string cluster;
+  if (grpc::Status status = ResolveCluster(requested, &cluster); !status.ok()) return status;
+  auto found = store_->GetCluster(cluster);
+  if (!found.ok()) return ToGrpc(found.status());
+  *applied = std::move(*found);
+  return grpc::Status::OK;
+}
+
 grpc::Status ClusterServiceImpl::ListHosts(grpc::ServerContext*,
                                            const bdcoord::v1::ListHostsRequest*,
                                            bdcoord::v1::ListHostsResponse* response) {
@@ -319,16 +337,10 @@ grpc::Status ClusterServiceImpl::Scale(grpc::ServerContext* context,
                                        const bdcoord::v1::ScaleRequest* request,
                                        grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
   if (agents_ == nullptr || store_ == nullptr || controller_ == nullptr) return NeedsState();
-  std::string cluster;
-  if (grpc::Status status = ResolveCluster(request->cluster(), &cluster); !status.ok()) {
-    return status;
-  }
-  auto applied = store_->GetCluster(cluster);
-  if (!applied.ok()) return ToGrpc(applied.status());
-  // The spec as applied (with earlier scales), positions from its text for any message.
-  LoadedSpec loaded = LoadSpec(applied->spec_yaml);
-  loaded.diagnostics.clear();
-  loaded.spec = applied->spec;
+  AppliedCluster applied;
+  if (grpc::Status status = FindCluster(request->cluster(), &applied); !status.ok()) return status;
+  const std::string& cluster = applied.name;
+  LoadedSpec loaded = AsLoaded(applied);
   bdcoord::v1::Service* service = nullptr;
   std::vector<std::string> names;
   for (auto& candidate : *loaded.spec.mutable_services()) {
@@ -351,10 +363,10 @@ grpc::Status ClusterServiceImpl::Scale(grpc::ServerContext* context,
   }
   service->set_count(request->count());
   Plan plan;
-  if (grpc::Status status = PlanLive(loaded, applied->spec_file, &plan); !status.ok()) {
+  if (grpc::Status status = PlanLive(loaded, applied.spec_file, &plan); !status.ok()) {
     return status;
   }
-  if (grpc::Status status = StorePlan(loaded, applied->spec_file, applied->spec_yaml, plan);
+  if (grpc::Status status = StorePlan(loaded, applied.spec_file, applied.spec_yaml, plan);
       !status.ok()) {
     return status;
   }
@@ -365,14 +377,11 @@ grpc::Status ClusterServiceImpl::Down(grpc::ServerContext* context,
                                       const bdcoord::v1::DownRequest* request,
                                       bdcoord::v1::DownResponse* response) {
   if (agents_ == nullptr || store_ == nullptr || controller_ == nullptr) return NeedsState();
-  std::string cluster;
-  if (grpc::Status status = ResolveCluster(request->cluster(), &cluster); !status.ok()) {
-    return status;
-  }
-  auto applied = store_->GetCluster(cluster);
-  if (!applied.ok()) return ToGrpc(applied.status());
+  AppliedCluster applied;
+  if (grpc::Status status = FindCluster(request->cluster(), &applied); !status.ok()) return status;
+  const std::string& cluster = applied.name;
   std::set<std::string> hosts;
-  for (const auto& instance : applied->placement.instances()) hosts.insert(instance.host());
+  for (const auto& instance : applied.placement.instances()) hosts.insert(instance.host());
   // Deleted first: from now on the controller tells every host still running some of it to
   // remove it, also after a coordinator restart.
   if (absl::Status deleted = store_->DeleteCluster(cluster); !deleted.ok()) return ToGrpc(deleted);
@@ -380,9 +389,9 @@ grpc::Status ClusterServiceImpl::Down(grpc::ServerContext* context,
   bdcoord::v1::Event event;
   event.set_cluster(cluster);
   event.set_kind(kEventDown);
-  event.set_message(absl::StrCat(applied->placement.instances_size(), " instances to remove"));
+  event.set_message(absl::StrCat(applied.placement.instances_size(), " instances to remove"));
   agents_->events()->Publish(std::move(event));
-  response->set_removed(applied->placement.instances_size());
+  response->set_removed(applied.placement.instances_size());
   while (true) {
     const ClusterController::Removal removal = controller_->RemovalOf(cluster, hosts);
     if (removal.done) {
@@ -434,9 +443,7 @@ grpc::Status ClusterServiceImpl::DrainHost(grpc::ServerContext*,
     }
     if (!affected) continue;
     Replan& replan = replans.emplace_back();
-    replan.loaded = LoadSpec(applied->spec_yaml);
-    replan.loaded.diagnostics.clear();
-    replan.loaded.spec = applied->spec;
+    replan.loaded = AsLoaded(*applied);
     replan.applied = std::move(*applied);
     if (grpc::Status status = PlanLive(replan.loaded, replan.applied.spec_file, &replan.plan);
         !status.ok()) {

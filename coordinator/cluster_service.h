@@ -58,6 +58,8 @@ class ClusterServiceImpl final : public bdcoord::v1::ClusterService::Service {
                               grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer);
   // `requested`, or the only applied cluster when it is empty.
   grpc::Status ResolveCluster(const std::string& requested, std::string* cluster);
+  // ResolveCluster, then the cluster as stored.
+  grpc::Status FindCluster(const std::string& requested, AppliedCluster* applied);
   std::vector<bdcoord::v1::Host> LiveHosts(const bdcoord::v1::ClusterSpec& spec);
 
   Inventory* inventory_;

@@ -24,7 +24,7 @@ absl::StatusOr<std::string> CheckToken(const std::string& origin, absl::string_v
   return std::string(token);
 }
 
-absl::StatusOr<std::string> ReadTokenFile(const std::string& flag, const std::string& path) {
+absl::StatusOr<std::string> ReadFlagFile(const std::string& flag, const std::string& path) {
   std::ifstream in(path);
   if (!in) {
     return absl::NotFoundError(
@@ -32,7 +32,13 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& flag, const std::st
   }
   std::stringstream text;
   text << in.rdbuf();
-  return CheckToken(absl::StrCat(flag, " '", path, "'"), text.str());
+  return text.str();
+}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& flag, const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFlagFile(flag, path);
+  if (!text.ok()) return text.status();
+  return CheckToken(absl::StrCat(flag, " '", path, "'"), *text);
 }
 
 bool BearerTokenMatches(absl::string_view authorization, absl::string_view token) {

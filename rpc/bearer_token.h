@@ -17,6 +17,9 @@ inline constexpr char kBearerPrefix[] = "Bearer ";
 // inner whitespace or characters other than printable ASCII (they cannot travel as metadata).
 absl::StatusOr<std::string> ReadTokenFile(const std::string& flag, const std::string& path);
 
+// The whole file named by `flag`; NotFound "FLAG: cannot read 'PATH': why" when it cannot be read.
+absl::StatusOr<std::string> ReadFlagFile(const std::string& flag, const std::string& path);
+
 // Checks a token given as a value (e.g. from $BDCOORD_TOKEN) the same way; `origin` names it.
 absl::StatusOr<std::string> CheckToken(const std::string& origin, absl::string_view token);
 

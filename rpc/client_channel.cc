@@ -49,15 +49,11 @@ class BearerTokenInterceptorFactory : public grpc::experimental::ClientIntercept
 };
 
 absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat(flag, ": cannot read '", path, "': ", std::strerror(errno)));
+  absl::StatusOr<std::string> text = ReadFlagFile(flag, path);
+  if (text.ok() && text->empty()) {
+    return absl::NotFoundError(absl::StrCat(flag, ": '", path, "' is empty"));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().empty()) return absl::NotFoundError(absl::StrCat(flag, ": '", path, "' is empty"));
-  return text.str();
+  return text;
 }
 
 }  // namespace

@@ -33,6 +33,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/docker/stream_frames.h"
 #include "agent/docker/tar.h"
+#include "agent/logging.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -48,14 +49,7 @@ constexpr char kZeroTime[] = "0001-01-01T00:00:00Z";
 constexpr size_t kMaxErrorBodyBytes = 64 << 10;
 
 std::shared_ptr<spdlog::logger> Logger() {
-  static const std::shared_ptr<spdlog::logger> logger = [] {
-    if (std::shared_ptr<spdlog::logger> existing = spdlog::get(kLoggerName)) return existing;
-    try {
-      return spdlog::stderr_color_mt(kLoggerName);
-    } catch (const spdlog::spdlog_ex&) {
-      return spdlog::get(kLoggerName);  // registered by another thread meanwhile
-    }
-  }();
+  static const std::shared_ptr<spdlog::logger> logger = NamedLogger(kLoggerName);
   return logger;
 }
 
