@@ -4,7 +4,8 @@
 # instance runs on its planned host with its planned IP (Docker's own view), that names resolve
 # across hosts both ways (ping NAME, getent hosts IP gives the FQDN), that the depends_on order
 # held (Docker's start and finish times), that `logs` reads a container on another host, and
-# that `down` leaves nothing. Usage: demo_testbed_test.sh BDCOORDD BDAGENT BDCOORD SOURCE_DIR
+# that `down` leaves nothing. Debian's /usr/bin/python3 reads the spec (python3-yaml).
+# Usage: demo_testbed_test.sh BDCOORDD BDAGENT BDCOORD SOURCE_DIR
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3 SRC=$4
 eval "$("${SRC}/deploy/testbed.sh" env)"
@@ -57,7 +58,7 @@ for h in "${HOSTS[@]}"; do
   ids=$(dockerh "${h}" ps -aq --filter label=io.bdcoord.cluster=bigdata)
   dockerh "${h}" inspect ${ids} >"${work}/inspect-${h}.json"
 done
-python3 - "${work}" "${SRC}/deploy/examples/bigdata-demo.yaml" "${HOSTS[@]}" <<'PY' || fail "placement or order"
+/usr/bin/python3 - "${work}" "${SRC}/deploy/examples/bigdata-demo.yaml" "${HOSTS[@]}" <<'PY' || fail "placement or order"
 import json, sys, yaml
 work, spec_path, hosts = sys.argv[1], sys.argv[2], sys.argv[3:]
 planned = {i["name"]: i for c in json.load(open(f"{work}/status.json"))["clusters"] for i in c["instances"]}
