@@ -32,6 +32,17 @@ grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
+// A status whose details (the `grpc-status-details-bin` trailer) carry `detail` for tools, as an
+// ErrorStatus, the wire format of google.rpc.Status.
+grpc::Status WithDetails(grpc::StatusCode code, const std::string& message,
+                         const google::protobuf::Message& detail) {
+  bdcoord::v1::ErrorStatus status;
+  status.set_code(code);
+  status.set_message(message);
+  status.add_details()->PackFrom(detail);
+  return grpc::Status(code, message, status.SerializeAsString());
+}
+
 grpc::Status NeedsState() {
   return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                       "this coordinator has no store, agent service or controller");
@@ -178,13 +189,47 @@ grpc::Status ClusterServiceImpl::PlanLive(const LoadedSpec& loaded, const std::s
   options.taken_ips = &taken;
   options.other_networks = &other_networks;
   *plan = MakePlan(loaded, options);
+  // The agents make host shims only with an address per host, which this coordinator does not
+  // allocate yet: refuse rather than fail on every host.
+  for (const auto& network : loaded.spec.networks()) {
+    if (!network.host_shim()) continue;
+    plan->diagnostics.push_back(
+        {loaded.positions.Find(absl::StrCat("networks.", network.name(), ".host_shim")),
+         absl::StrCat("network '", network.name(),
+                      "': host_shim is not supported by bdcoordd yet (it does not hand out shim "
+                      "addresses)"),
+         "remove host_shim: readiness probes reach the containers without it"});
+  }
   if (!plan->diagnostics.empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        FormatDiagnostics(file_name, plan->diagnostics));
+    bdcoord::v1::SpecErrors errors;
+    for (const Diagnostic& d : plan->diagnostics) {
+      bdcoord::v1::SpecError* error = errors.add_errors();
+      error->set_file(file_name);
+      error->set_line(d.pos.line);
+      error->set_column(d.pos.column);
+      error->set_message(d.message);
+      error->set_hint(d.hint);
+    }
+    return WithDetails(grpc::StatusCode::INVALID_ARGUMENT,
+                       FormatDiagnostics(file_name, plan->diagnostics), errors);
   }
   if (!plan->failures.empty()) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        FormatPlacementFailures(plan->failures, TotalInstances(loaded.spec)));
+    bdcoord::v1::PlacementFailures failures;
+    for (const PlacementFailure& f : plan->failures) {
+      bdcoord::v1::PlacementFailure* failure = failures.add_failures();
+      failure->set_instance(f.instance);
+      failure->set_service(f.service);
+      failure->set_hosts_total(f.hosts_total);
+      for (const RuleFilter& filter : f.filters) {
+        bdcoord::v1::RuleFilter* out = failure->add_filters();
+        out->set_rule(filter.rule);
+        out->set_hosts_filtered(filter.hosts_filtered);
+      }
+      failure->set_hint(f.hint);
+    }
+    return WithDetails(grpc::StatusCode::FAILED_PRECONDITION,
+                       FormatPlacementFailures(plan->failures, TotalInstances(loaded.spec)),
+                       failures);
   }
   return grpc::Status::OK;
 }

@@ -342,6 +342,24 @@ TEST_F(CoordinatorApplyTest, InvalidSpecIsInvalidArgumentWithPositionsAndStoresN
   EXPECT_EQ(status.error_message(), coordinator::FormatDiagnostics("bad.yaml", plan.diagnostics));
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("bad.yaml:19:5: unknown key 'imgae'"));
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("kafak"));
+  // The same errors as data, for tools: an ErrorStatus (google.rpc.Status) with SpecErrors.
+  bdcoord::v1::ErrorStatus details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  EXPECT_EQ(details.code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_EQ(details.details_size(), 1);
+  bdcoord::v1::SpecErrors errors;
+  ASSERT_TRUE(details.details(0).UnpackTo(&errors));
+  ASSERT_EQ(static_cast<size_t>(errors.errors_size()), plan.diagnostics.size());
+  bool found = false;
+  for (const auto& error : errors.errors()) {
+    EXPECT_EQ(error.file(), "bad.yaml");
+    if (error.message().find("unknown key 'imgae'") != std::string::npos) {
+      found = true;
+      EXPECT_EQ(error.line(), 19);
+      EXPECT_EQ(error.column(), 5);
+    }
+  }
+  EXPECT_TRUE(found);
   EXPECT_TRUE(updates.empty());
   auto clusters = store_->ListClusters();
   ASSERT_TRUE(clusters.ok());
@@ -382,6 +400,33 @@ TEST_F(CoordinatorApplyTest, ImpossiblePlacementIsFailedPrecondition) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(status.error_message(), ::testing::StartsWith("placement impossible: 1 of 6"));
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("zk3 (service zk)"));
+  bdcoord::v1::ErrorStatus details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  bdcoord::v1::PlacementFailures failures;
+  ASSERT_EQ(details.details_size(), 1);
+  ASSERT_TRUE(details.details(0).UnpackTo(&failures));
+  ASSERT_EQ(failures.failures_size(), 1);
+  EXPECT_EQ(failures.failures(0).instance(), "zk3");
+  EXPECT_EQ(failures.failures(0).service(), "zk");
+  EXPECT_EQ(failures.failures(0).hosts_total(), 2);
+  ASSERT_GE(failures.failures(0).filters_size(), 1);
+  EXPECT_EQ(failures.failures(0).filters(0).rule(), "distinct_hosts");
+}
+
+TEST_F(CoordinatorApplyTest, HostShimIsRefusedWithItsPosition) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  std::string spec = kChainSpec;
+  spec.replace(spec.find("    ip_range: 10.60.0.64/27\n"), 0, "    host_shim: true\n");
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  const grpc::Status status = Apply(spec, &updates, "shim.yaml");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "shim.yaml:11:16: network 'lan': host_shim is not supported by bdcoordd yet (it does "
+            "not hand out shim addresses)\n  hint: remove host_shim: readiness probes reach the "
+            "containers without it\n");
+  auto clusters = store_->ListClusters();
+  ASSERT_TRUE(clusters.ok());
+  EXPECT_TRUE(clusters->empty());
 }
 
 TEST_F(CoordinatorApplyTest, PlaceIsADryRunOnTheLiveHosts) {
