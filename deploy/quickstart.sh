@@ -320,10 +320,12 @@ Everything runs. Look around:
   ${BDCOORD} hosts                   # the ${HOSTS} agents, their labels and facts
   ${BDCOORD} place ${SPEC} --live -o hosts   # the /etc/hosts of every container
   ${BDCOORD} place ${SPEC} --show-config kafka1
+  ${BDCOORD} logs -f zk              # the three ZooKeepers' logs, merged, from their hosts
+  ${BDCOORD} events                  # what happens from now on (Ctrl-C to stop)
   ${BDCOORD} scale kafka 6           # a sixth broker; every /etc/hosts learns its name
+  ${BDCOORD} drain host4             # move host4's instances elsewhere (--undo takes it back)
   ${BDCOORD} down -c ${CLUSTER}             # remove the cluster, keep the daemons and the testbed
   docker -H unix://${TESTBED_ROOT}/host1/docker.sock ps        # what host1 runs
-  docker -H unix://${TESTBED_ROOT}/host1/docker.sock logs zk1  # (find a container's host in status)
   ${RUN_DIR}/*.log           # bdcoordd and agent logs
 $( ((apply)) || echo "  ${BDCOORD} apply ${SPEC}   # what --no-apply left out")
 Remove everything: deploy/quickstart.sh down
