@@ -48,6 +48,12 @@ bool CoordinatorLink::SendLogChunk(const bdcoord::v1::AgentLogChunk& chunk) {
   return connected_ && Write(message);
 }
 
+bool CoordinatorLink::SendResult(const bdcoord::v1::CommandResult& result) {
+  bdcoord::v1::AgentMessage message;
+  *message.mutable_result() = result;
+  return connected_ && Write(message);
+}
+
 void CoordinatorLink::SleepUnlessStopped(absl::Duration duration) {
   absl::MutexLock lock(&mu_);
   mu_.AwaitWithTimeout(absl::Condition(&stop_), duration);
@@ -116,6 +122,8 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
           on_desired_(message.desired());
         } else if (message.has_logs() && options_.on_logs) {
           options_.on_logs(message.logs());
+        } else if (message.has_probe() && options_.on_probe) {
+          options_.on_probe(message.probe());
         }
       }
       absl::MutexLock lock(&mu_);

@@ -28,6 +28,8 @@ struct CoordinatorLinkOptions {
   // Every LogRequest received (new requests and cancels), on the link's reader thread: keep it
   // short (hand it to a LogServer).
   std::function<void(const bdcoord::v1::LogRequest&)> on_logs;
+  // Every ProbeRequest, on the link's reader thread: answer it elsewhere with SendResult.
+  std::function<void(const bdcoord::v1::ProbeRequest&)> on_probe;
   // The stream to the coordinator ended (after it was connected): what it asked for is void.
   std::function<void()> on_disconnected;
 };
@@ -50,6 +52,8 @@ class CoordinatorLink {
   bool SendStatus(const bdcoord::v1::StatusReport& report);
   // Sends log lines on the current stream; false when not connected.
   bool SendLogChunk(const bdcoord::v1::AgentLogChunk& chunk);
+  // Sends a command's result on the current stream; false when not connected.
+  bool SendResult(const bdcoord::v1::CommandResult& result);
   bool connected() const { return connected_; }
 
  private:

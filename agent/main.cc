@@ -23,6 +23,7 @@
 #include "agent/host_facts.h"
 #include "agent/hosts_writer.h"
 #include "agent/log_server.h"
+#include "agent/probes.h"
 #include "agent/reconciler.h"
 #include "net/link_manager_netlink.h"
 #include "rpc/bearer_token.h"
@@ -284,6 +285,18 @@ int main(int argc, char** argv) {
         });
     link_options.on_logs = [&](const bdcoord::v1::LogRequest& r) { log_server->Handle(r); };
     link_options.on_disconnected = [&] { log_server->CancelAll(); };
+    // Probe requests: each on a thread of its own (a probe may take its timeout); the link waits
+    // for them before it goes away.
+    std::atomic<int> probes_running{0};
+    link_options.on_probe = [&](const bdcoord::v1::ProbeRequest& request) {
+      ++probes_running;
+      std::thread([&, request, docker_client = docker->get()] {
+        const bdcoord::v1::CommandResult result =
+            bdcoord::agent::RunProbeRequest(docker_client, request);
+        if (link_ptr != nullptr) link_ptr->SendResult(result);
+        --probes_running;
+      }).detach();
+    };
     bdcoord::agent::CoordinatorLink link(link_options,
                                          [&](const bdcoord::v1::DesiredState& desired) {
                                            {
@@ -335,6 +348,10 @@ int main(int argc, char** argv) {
     } while (!g_stop);
     link.Stop();
     log_server.reset();  // cancels every log request and waits for their threads
+    for (absl::Time until = absl::Now() + absl::Seconds(15);
+         probes_running > 0 && absl::Now() < until;) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
     sd_notify(0, "STOPPING=1");
     logger->info("stopping; containers keep running");
     return 0;

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/reconciler.h"
 
 namespace bdcoord::agent {
 namespace {
@@ -150,6 +151,30 @@ absl::Status CheckOnce(DockerClient* docker, const bdcoord::v1::Probe& probe,
     default:
       return absl::OkStatus();  // no probe: ready once started
   }
+}
+
+bdcoord::v1::CommandResult RunProbeRequest(DockerClient* docker,
+                                           const bdcoord::v1::ProbeRequest& request) {
+  bdcoord::v1::CommandResult result;
+  result.set_request_id(request.request_id());
+  auto info = docker->InspectContainer(request.container());
+  if (!info.ok() || (info->name != request.container() && info->id != request.container())) {
+    result.set_message(absl::StrCat("no container '", request.container(), "' on this host"));
+    return result;
+  }
+  if (!info->labels.contains(kClusterLabel)) {
+    result.set_message(absl::StrCat("container '", request.container(),
+                                    "' is not managed by bdcoord: it is not probed"));
+    return result;
+  }
+  const absl::Duration timeout = request.has_timeout()
+                                     ? absl::Seconds(request.timeout().seconds()) +
+                                           absl::Nanoseconds(request.timeout().nanos())
+                                     : absl::Seconds(5);
+  const absl::Status status = CheckOnce(docker, request.probe(), {request.ip(), info->id}, timeout);
+  result.set_ok(status.ok());
+  if (!status.ok()) result.set_message(std::string(status.message()));
+  return result;
 }
 
 }  // namespace bdcoord::agent

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
+#include "bdcoord/v1/agent.pb.h"
 #include "bdcoord/v1/spec.pb.h"
 
 namespace bdcoord::agent {
@@ -26,6 +27,11 @@ struct ProbeTarget {
 // the agent's.
 absl::Status CheckOnce(DockerClient* docker, const bdcoord::v1::Probe& probe,
                        const ProbeTarget& target, absl::Duration timeout);
+
+// A coordinator's ProbeRequest: CheckOnce on the container, if it is one of bdcoord's (labelled
+// io.bdcoord.cluster); any other container gets a refusal, never a probe.
+bdcoord::v1::CommandResult RunProbeRequest(DockerClient* docker,
+                                           const bdcoord::v1::ProbeRequest& request);
 
 }  // namespace bdcoord::agent
 

@@ -234,16 +234,23 @@ int RunDrain(const DrainOptions& options, std::ostream& out, std::ostream& err) 
 }
 
 std::string StatusTable(const bdcoord::v1::GetStatusResponse& response) {
+  bool probed = false;  // a PROBE column only after `status --probe`
+  for (const auto& cluster : response.clusters()) {
+    for (const auto& view : cluster.instances()) probed = probed || !view.probe().empty();
+  }
   std::vector<std::vector<std::string>> rows = {
-      {"INSTANCE", "SERVICE", "HOST", "IP", "STATE", "READY", "MESSAGE"}};
+      {"INSTANCE", "SERVICE", "HOST", "IP", "STATE", "READY"}};
+  if (probed) rows[0].push_back("PROBE");
+  rows[0].push_back("MESSAGE");
   const bool several = response.clusters_size() > 1;
   for (const auto& cluster : response.clusters()) {
     for (const auto& view : cluster.instances()) {
-      rows.push_back(
-          {several ? cluster.cluster() + "/" + view.placed().name() : view.placed().name(),
-           view.placed().service(), view.placed().host(), view.placed().ip(),
-           StateName(view.status().state()), view.status().ready() ? "yes" : "no",
-           view.status().message().empty() ? "-" : view.status().message()});
+      std::vector<std::string>& row = rows.emplace_back(std::vector<std::string>{
+          several ? cluster.cluster() + "/" + view.placed().name() : view.placed().name(),
+          view.placed().service(), view.placed().host(), view.placed().ip(),
+          StateName(view.status().state()), view.status().ready() ? "yes" : "no"});
+      if (probed) row.push_back(view.probe().empty() ? "-" : view.probe());
+      row.push_back(view.status().message().empty() ? "-" : view.status().message());
     }
   }
   return RenderColumns(rows);
@@ -262,6 +269,7 @@ std::string StatusJson(const bdcoord::v1::GetStatusResponse& response) {
                            {"state", StateName(view.status().state())},
                            {"ready", view.status().ready()},
                            {"container_id", view.status().container_id()},
+                           {"probe", view.probe()},
                            {"message", view.status().message()}});
     }
     nlohmann::json services = nlohmann::json::array();
@@ -288,6 +296,7 @@ int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   bdcoord::v1::GetStatusRequest request;
   request.set_cluster(options.cluster);
+  request.set_probe(options.probe);
   bdcoord::v1::GetStatusResponse response;
   const grpc::Status status = coordinator->stub->GetStatus(&context, request, &response);
   if (!status.ok()) return ReportCallError(*coordinator, status, err);

@@ -36,6 +36,7 @@ struct DrainOptions {
 struct StatusOptions {
   std::string cluster;           // empty: every cluster
   std::string output = "table";  // table | json
+  bool probe = false;            // run each running instance's readiness probe now
   CoordinatorFlags coordinator;
 };
 

@@ -114,6 +114,9 @@ int main(int argc, char** argv) {
       "status", "Every placed instance of a cluster (or of all) with its host, IP and state");
   status_cmd->add_option("-c,--cluster", status.cluster, "Only this cluster (default: all)")
       ->type_name("CLUSTER");
+  status_cmd->add_flag("--probe", status.probe,
+                       "Also run each running instance's readiness probe now, on its host (a "
+                       "PROBE column: ok, or why not)");
   status_cmd->add_option("-o,--output", status.output, "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->type_name("FORMAT");

@@ -149,6 +149,13 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
       case bdcoord::v1::AgentMessage::kLogs:
         log_router_.Dispatch(host, message.logs());
         break;
+      case bdcoord::v1::AgentMessage::kResult: {
+        absl::MutexLock lock(&commands_mu_);
+        auto it = commands_.find(message.result().request_id());
+        if (it != commands_.end() && it->second->host == host)
+          it->second->result = message.result();
+        break;
+      }
       case bdcoord::v1::AgentMessage::kHello:
         logger_->warn("host '{}' sent a second hello; ignored", host);
         break;
@@ -168,6 +175,12 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
   }
   inventory_->Disconnected(host, session->id);
   log_router_.HostDisconnected(host);
+  {
+    absl::MutexLock lock(&commands_mu_);
+    for (auto& [id, command] : commands_) {
+      if (command->host == host) command->host_gone = true;
+    }
+  }
   on_change_();
   logger_->info("host '{}' disconnected", host);
   PublishHost(host, kEventHostDown, "disconnected");
@@ -200,6 +213,34 @@ std::optional<bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatus(
   auto report = it->second.find(cluster);
   if (report == it->second.end()) return std::nullopt;
   return report->second;
+}
+
+absl::StatusOr<bdcoord::v1::CommandResult> AgentServiceImpl::RunProbe(
+    const std::string& host, bdcoord::v1::ProbeRequest request, absl::Time deadline) {
+  auto command = std::make_shared<PendingCommand>();
+  command->host = host;
+  {
+    absl::MutexLock lock(&commands_mu_);
+    request.set_request_id(next_command_++);
+    commands_[request.request_id()] = command;
+  }
+  bdcoord::v1::CoordinatorMessage message;
+  *message.mutable_probe() = request;
+  absl::Status sent = Send(host, message);
+  absl::MutexLock lock(&commands_mu_);
+  if (sent.ok()) {
+    auto answered = [&command]() { return command->result.has_value() || command->host_gone; };
+    commands_mu_.AwaitWithDeadline(absl::Condition(&answered), deadline);
+  }
+  commands_.erase(request.request_id());
+  if (!sent.ok()) return sent;
+  if (command->result.has_value()) return *command->result;
+  if (command->host_gone) {
+    return absl::UnavailableError(
+        absl::StrCat("host '", host, "' went away before answering the probe"));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("host '", host, "' did not answer the probe in time"));
 }
 
 std::map<std::string, bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatuses(

@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "bdcoord/v1/agent.grpc.pb.h"
@@ -46,6 +47,13 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service {
   // Every cluster's latest report from the host's current connection, by cluster.
   std::map<std::string, bdcoord::v1::StatusReport> LatestStatuses(const std::string& host) const;
 
+  // Sends `request` (its request_id is set here) to the host's agent and waits for the result
+  // until `deadline`. Unavailable when the host is not connected or goes away meanwhile,
+  // DeadlineExceeded when no answer came.
+  absl::StatusOr<bdcoord::v1::CommandResult> RunProbe(const std::string& host,
+                                                      bdcoord::v1::ProbeRequest request,
+                                                      absl::Time deadline);
+
   // Log requests to the agents, answered over their streams.
   LogRouter* logs() { return &log_router_; }
   // Where host and instance events are published (ClusterServiceImpl subscribes and publishes
@@ -77,6 +85,16 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service {
   EventBus* events_;
   LogRouter log_router_;
   std::function<void()> on_change_ = [] {};
+  // Probe requests waiting for their CommandResult.
+  struct PendingCommand {
+    std::string host;
+    std::optional<bdcoord::v1::CommandResult> result;
+    bool host_gone = false;
+  };
+  absl::Mutex commands_mu_;
+  uint64_t next_command_ ABSL_GUARDED_BY(commands_mu_) = 1;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<PendingCommand>> commands_
+      ABSL_GUARDED_BY(commands_mu_);
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, bdcoord::v1::StatusReport>>

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -551,9 +552,43 @@ grpc::Status ClusterServiceImpl::GetStatus(grpc::ServerContext*,
       }
     }
     for (const auto& progress : state->orchestration.services) *out->add_services() = progress;
+    if (request->probe()) ProbeNow(state->applied.spec, out);
   }
   return grpc::Status::OK;
 }
+
+void ClusterServiceImpl::ProbeNow(const bdcoord::v1::ClusterSpec& spec,
+                                  bdcoord::v1::ClusterStatus* cluster) {
+  if (agents_ == nullptr) return;
+  std::map<std::string, const bdcoord::v1::Service*> services;
+  for (const auto& service : spec.services()) services[service.name()] = &service;
+  // All at once, each on its host: the slowest probe bounds the call, not their sum.
+  const absl::Time deadline = absl::Now() + kProbeTimeout + absl::Seconds(1);
+  std::vector<std::thread> probes;
+  for (bdcoord::v1::InstanceView& view : *cluster->mutable_instances()) {
+    auto service = services.find(view.placed().service());
+    if (service == services.end() || !service->second->has_ready() ||
+        view.status().state() != bdcoord::v1::INSTANCE_STATE_RUNNING) {
+      continue;
+    }
+    bdcoord::v1::ProbeRequest request;
+    request.set_container(view.status().container_id().empty() ? view.placed().name()
+                                                               : view.status().container_id());
+    request.set_ip(view.placed().ip());
+    *request.mutable_probe() = service->second->ready();
+    request.mutable_timeout()->set_seconds(absl::ToInt64Seconds(kProbeTimeout));
+    probes.emplace_back([this, &view, request, deadline] {
+      auto result = agents_->RunProbe(view.placed().host(), request, deadline);
+      if (!result.ok()) {
+        view.set_probe(std::string(result.status().message()));
+      } else {
+        view.set_probe(result->ok() ? "ok" : result->message());
+      }
+    });
+  }
+  for (std::thread& probe : probes) probe.join();
+}
+
 namespace {
 
 // How often the streaming RPCs look whether their client went away.

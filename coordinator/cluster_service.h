@@ -61,6 +61,10 @@ class ClusterServiceImpl final : public bdcoord::v1::ClusterService::Service {
   // ResolveCluster, then the cluster as stored.
   grpc::Status FindCluster(const std::string& requested, AppliedCluster* applied);
   std::vector<bdcoord::v1::Host> LiveHosts(const bdcoord::v1::ClusterSpec& spec);
+  // Runs the readiness probe of every running instance of the cluster on its host now, into
+  // InstanceView.probe.
+  void ProbeNow(const bdcoord::v1::ClusterSpec& spec, bdcoord::v1::ClusterStatus* cluster);
+  static constexpr absl::Duration kProbeTimeout = absl::Seconds(5);
 
   Inventory* inventory_;
   AgentServiceImpl* agents_;

@@ -96,6 +96,22 @@ for service, body in spec["services"].items():
 print(f"ok: {checked} depends_on edges held (Docker's start/finish times)")
 PY
 
+# status --probe: every running instance's readiness probe, run on its host now, passes.
+"${BDCOORD}" status --probe --coordinator "${sock}" -o json >"${work}/probe.json" || fail "status --probe"
+/usr/bin/python3 - "${work}/probe.json" "${SRC}/deploy/examples/bigdata-demo.yaml" <<'PY' ||
+import json, sys, yaml
+views = [i for c in json.load(open(sys.argv[1]))["clusters"] for i in c["instances"]]
+with_probe = {name for name, body in yaml.safe_load(open(sys.argv[2]))["services"].items()
+              if body.get("ready")}
+want = sorted(v["name"] for v in views if v["service"] in with_probe)
+got = sorted(v["name"] for v in views if v["probe"])
+assert got == want, (got, want)
+bad = [(v["name"], v["probe"]) for v in views if v["probe"] not in ("", "ok")]
+assert not bad, bad
+print(f"ok: status --probe: the {len(got)} instances with a readiness probe pass it, run on their hosts now")
+PY
+  fail "status --probe: $(cat "${work}/probe.json")"
+
 # Names across hosts, both ways, from several containers.
 host_of() { python3 -c 'import json,sys; print({i["name"]: i["host"] for c in json.load(open(sys.argv[1]))["clusters"] for i in c["instances"]}[sys.argv[2]])' "${work}/status.json" "$1"; }
 ip_of() { python3 -c 'import json,sys; print({i["name"]: i["ip"] for c in json.load(open(sys.argv[1]))["clusters"] for i in c["instances"]}[sys.argv[2]])' "${work}/status.json" "$1"; }

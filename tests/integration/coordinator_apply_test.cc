@@ -77,6 +77,19 @@ class FakeAgent {
   void Run() {
     bdcoord::v1::CoordinatorMessage message;
     while (stream_->Read(&message)) {
+      if (message.has_probe()) {  // zk1 answers, everything else is refused
+        bdcoord::v1::AgentMessage answer;
+        answer.mutable_result()->set_request_id(message.probe().request_id());
+        const bool ok = message.probe().container() == "c-zk1";
+        answer.mutable_result()->set_ok(ok);
+        if (!ok) {
+          answer.mutable_result()->set_message(absl::StrCat("tcp ", message.probe().ip(), ":",
+                                                            message.probe().probe().tcp().port(),
+                                                            ": Connection refused"));
+        }
+        if (!stream_->Write(answer)) break;
+        continue;
+      }
       if (!message.has_desired()) continue;
       bdcoord::v1::AgentMessage report;
       report.mutable_status()->set_cluster(message.desired().cluster());
@@ -411,6 +424,33 @@ TEST_F(CoordinatorApplyTest, ImpossiblePlacementIsFailedPrecondition) {
   EXPECT_EQ(failures.failures(0).hosts_total(), 2);
   ASSERT_GE(failures.failures(0).filters_size(), 1);
   EXPECT_EQ(failures.failures(0).filters(0).rule(), "distinct_hosts");
+}
+
+TEST_F(CoordinatorApplyTest, StatusWithProbeRunsEachReadinessProbeOnItsHostNow) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(kChainSpec, &updates).ok());
+  grpc::ClientContext context;
+  bdcoord::v1::GetStatusRequest request;
+  request.set_probe(true);
+  bdcoord::v1::GetStatusResponse response;
+  ASSERT_TRUE(cluster_->GetStatus(&context, request, &response).ok());
+  ASSERT_EQ(response.clusters_size(), 1);
+  std::map<std::string, std::string> probe_of, ip_of;
+  for (const auto& view : response.clusters(0).instances()) {
+    probe_of[view.placed().name()] = view.probe();
+    ip_of[view.placed().name()] = view.placed().ip();
+  }
+  EXPECT_EQ(probe_of["zk1"], "ok");
+  EXPECT_EQ(probe_of["zk2"], "tcp " + ip_of["zk2"] + ":2181: Connection refused");
+  EXPECT_EQ(probe_of["kafka1"], "") << "no ready probe in the spec: not probed";
+  EXPECT_EQ(probe_of["drill1"], "");
+  // Without the flag nothing is probed.
+  grpc::ClientContext plain;
+  request.set_probe(false);
+  response.Clear();
+  ASSERT_TRUE(cluster_->GetStatus(&plain, request, &response).ok());
+  for (const auto& view : response.clusters(0).instances()) EXPECT_EQ(view.probe(), "");
 }
 
 TEST_F(CoordinatorApplyTest, HostShimIsRefusedWithItsPosition) {

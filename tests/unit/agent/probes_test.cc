@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "agent/host_facts.h"
+#include "agent/reconciler.h"
 #include "tests/unit/agent/fake_docker_client.h"
 
 namespace bdcoord::agent {
@@ -108,6 +109,41 @@ TEST(CheckOnce, LogProbeSearchesTheLines) {
   EXPECT_EQ(before.message(), "log: no line matches 'binding to port [0-9]+' yet");
   docker.Exit("c1", 0, {"starting", "binding to port 2181"});
   EXPECT_TRUE(CheckOnce(&docker, probe, {"", id}, absl::Seconds(1)).ok());
+}
+
+TEST(RunProbeRequest, ProbesOnlyBdcoordContainersAndAnswersByRequestId) {
+  testing::FakeDockerClient docker;
+  docker.AddImage("img");
+  ContainerConfig config;
+  config.name = "zk1";
+  config.image = "img";
+  config.labels = {{kClusterLabel, "demo"}};
+  ASSERT_TRUE(docker.CreateContainer(config).ok());
+  docker.AddForeignContainer("someone-elses");
+  LocalServer server("");
+  bdcoord::v1::ProbeRequest request;
+  request.set_request_id(7);
+  request.set_container("zk1");
+  request.set_ip("127.0.0.1");
+  *request.mutable_probe() = Tcp(server.port());
+  bdcoord::v1::CommandResult result = RunProbeRequest(&docker, request);
+  EXPECT_EQ(result.request_id(), 7u);
+  EXPECT_TRUE(result.ok()) << result.message();
+
+  const uint32_t closed = ClosedPort();
+  *request.mutable_probe() = Tcp(closed);
+  result = RunProbeRequest(&docker, request);
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(result.message(), absl::StrCat("tcp 127.0.0.1:", closed, ": Connection refused"));
+
+  request.set_container("someone-elses");
+  *request.mutable_probe() = Tcp(server.port());
+  result = RunProbeRequest(&docker, request);
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(result.message(),
+            "container 'someone-elses' is not managed by bdcoord: it is not probed");
+  request.set_container("nobody");
+  EXPECT_EQ(RunProbeRequest(&docker, request).message(), "no container 'nobody' on this host");
 }
 
 TEST(LoadLabels, MergesFileAndFlagsWithFlagsWinning) {
