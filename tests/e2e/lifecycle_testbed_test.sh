@@ -169,15 +169,16 @@ qualified=$(for h in "${HOSTS[@]}"; do dockerh "${h}" ps --filter label=io.bdcoo
 [[ ${qualified} -ge 1 ]] || fail "no container of cluster other was named INSTANCE.other"
 echo "ok: two clusters with the same instance names share the hosts (${qualified} containers named NAME.other)"
 
-# 5. kill -9 of the coordinator in the middle of a scale: restart it; the cluster converges
-# without anyone re-running the command, and nothing is duplicated or lost.
-"${BDCOORD}" scale kafka 9 -c life --coordinator "${sock}" >"${work}/scale9.out" 2>&1 &
-scale_pid=$!
+# 5. kill -9 of the coordinator in the middle of an apply (life with 9 kafka): restart it; the
+# cluster converges without anyone re-running the command, nothing duplicated or lost.
+spec life 9 10.251.0.128/27 >"${work}/life9.yaml"
+"${BDCOORD}" apply "${work}/life9.yaml" --coordinator "${sock}" >"${work}/apply9.out" 2>&1 &
+apply9_pid=$!
 kafka8_exists() { containers_of life | grep -qx kafka8; }
-wait_until 60 "the scale to 9 never started kafka8" kafka8_exists
+wait_until 60 "the apply with 9 kafka never started kafka8" kafka8_exists
 kill -9 "${coordinator_pid}"
 wait "${coordinator_pid}" 2>/dev/null || true
-wait "${scale_pid}" 2>/dev/null || true  # its coordinator is gone: it fails, that is expected
+wait "${apply9_pid}" 2>/dev/null || true  # its coordinator is gone: it fails, that is expected
 start_coordinator
 wait_until 60 "the agents did not come back to the restarted coordinator" all_connected
 eleven_running() { [[ $(running_count life) -eq 11 ]]; }
@@ -186,7 +187,7 @@ wait_until 120 "life did not converge to 11 running containers" eleven_running
 [[ $(containers_of life | wc -l) -eq 11 ]] || fail "want 11 containers of life: $(containers_of life)"
 "${BDCOORD}" status -c life --coordinator "${sock}" >"${work}/status.out"
 [[ $(grep -c ' running ' "${work}/status.out") -eq 11 ]] || fail "status after restart: $(cat "${work}/status.out")"
-echo "ok: kill -9 of the coordinator mid-scale: after a restart, 11 running, no duplicates"
+echo "ok: kill -9 of the coordinator mid-apply: after a restart, 11 running, no duplicates"
 
 # 6. down removes everything, on every host.
 for c in other life; do
