@@ -17,14 +17,10 @@ std::string OrEnv(const std::string& flag, const char* variable) {
 
 }  // namespace
 
-std::string CoordinatorAddress(const std::string& flag) {
-  const std::string address = OrEnv(flag, "BDCOORD_ADDR");
-  return address.empty() ? kDefaultCoordinator : address;
-}
-
 absl::StatusOr<Coordinator> ConnectCoordinator(const CoordinatorFlags& flags) {
   bdcoord::rpc::ClientChannelOptions options;
-  options.address = CoordinatorAddress(flags.address);
+  options.address = OrEnv(flags.address, "BDCOORD_ADDR");
+  if (options.address.empty()) options.address = kDefaultCoordinator;
   options.tls_cert = OrEnv(flags.tls_cert, "BDCOORD_TLS_CERT");
   options.tls_key = OrEnv(flags.tls_key, "BDCOORD_TLS_KEY");
   options.tls_ca = OrEnv(flags.tls_ca, "BDCOORD_TLS_CA");

@@ -28,9 +28,6 @@ struct CoordinatorFlags {
   std::string token_file;
 };
 
-// The coordinator address: the flag, else $BDCOORD_ADDR, else the default unix socket.
-std::string CoordinatorAddress(const std::string& flag);
-
 struct Coordinator {
   std::string address;
   bool tls = false;

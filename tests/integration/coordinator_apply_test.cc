@@ -77,6 +77,7 @@ class FakeAgent {
   void Run() {
     bdcoord::v1::CoordinatorMessage message;
     while (stream_->Read(&message)) {
+      if (message.has_probe() && message.probe().container() == "silent") continue;  // no answer
       if (message.has_probe()) {  // zk1 answers, everything else is refused
         bdcoord::v1::AgentMessage answer;
         answer.mutable_result()->set_request_id(message.probe().request_id());
@@ -451,6 +452,34 @@ TEST_F(CoordinatorApplyTest, StatusWithProbeRunsEachReadinessProbeOnItsHostNow) 
   response.Clear();
   ASSERT_TRUE(cluster_->GetStatus(&plain, request, &response).ok());
   for (const auto& view : response.clusters(0).instances()) EXPECT_EQ(view.probe(), "");
+}
+
+TEST_F(CoordinatorApplyTest, AProbeOfAnAbsentOrSilentHostEndsWithWhy) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  bdcoord::v1::ProbeRequest request;
+  request.set_container("silent");
+  auto absent = agent_service_->RunProbe("h9", request, absl::Now() + absl::Seconds(5));
+  EXPECT_EQ(absent.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(absent.status().message(), "host 'h9' is not connected");
+  auto silent = agent_service_->RunProbe("h1", request, absl::Now() + absl::Milliseconds(300));
+  EXPECT_EQ(silent.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(silent.status().message(), "host 'h1' did not answer the probe in time");
+}
+
+TEST_F(CoordinatorApplyTest, ScalingAServiceBeyondItsPinnedIpsIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  std::string pinned = kChainSpec;
+  pinned.replace(pinned.find("    ready: {tcp: 2181}"), 0, "    ips: [10.60.0.80, 10.60.0.81]\n");
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(pinned, &updates).ok());
+  const grpc::Status scaled = Scale("chain", "zk", 3, &updates);
+  EXPECT_EQ(scaled.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(scaled.error_message(),
+            "service 'zk' pins 2 IPs, so it cannot run 3 instances; change `ips` in the spec and "
+            "apply it instead");
+  auto stored = store_->GetCluster("chain");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->placement.instances_size(), 5) << "nothing changed";
 }
 
 TEST_F(CoordinatorApplyTest, HostShimIsRefusedWithItsPosition) {
