@@ -4,28 +4,11 @@
 # bdcoord. Usage: auth_cli_test.sh BDCOORDD BDAGENT BDCOORD
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3
-work=$(mktemp -d /tmp/bdcoord-auth-e2e-XXXXXX)
-sock="unix://${work}/bdcoordd.sock"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "${pid}" 2>/dev/null || true; done
-  rm -rf "${work}"
-}
-trap cleanup EXIT
+# shellcheck source=tests/e2e/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
+cli_setup auth
 unset BDCOORD_ADDR BDCOORD_TLS_CERT BDCOORD_TLS_KEY BDCOORD_TLS_CA BDCOORD_TLS_SERVER_NAME \
   BDCOORD_TOKEN_FILE BDCOORD_TOKEN
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    if ((SECONDS >= deadline)); then return 1; fi
-    sleep 0.1
-  done
-}
 
 # expect NAME CODE MESSAGE COMMAND...: COMMAND exits CODE and its stderr has the line MESSAGE.
 expect() {

@@ -3,27 +3,9 @@
 # Docker needed: facts without Docker are fine). Usage: hosts_cli_test.sh BDCOORDD BDAGENT BDCOORD
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3
-work=$(mktemp -d /tmp/bdcoord-hosts-e2e-XXXXXX)
-sock="unix://${work}/bdcoordd.sock"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "${pid}" 2>/dev/null || true; done
-  rm -rf "${work}"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# wait_for SECONDS COMMAND...: until COMMAND succeeds, or fail after the deadline.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    if ((SECONDS >= deadline)); then return 1; fi
-    sleep 0.1
-  done
-}
+# shellcheck source=tests/e2e/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
+cli_setup hosts
 
 # A missing coordinator: exit 1 and say what to do.
 status=0
