@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "rpc/client_channel.h"
+#include "proto/rpc/client_channel.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {

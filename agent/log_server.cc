@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "agent/logging.h"
 #include "agent/reconciler.h"
+#include "proto/rpc/logging.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -16,7 +16,7 @@ namespace {
 constexpr char kLoggerName[] = "bdagent-logs";
 
 std::shared_ptr<spdlog::logger> Logger() {
-  static const std::shared_ptr<spdlog::logger> logger = NamedLogger(kLoggerName);
+  static const std::shared_ptr<spdlog::logger> logger = rpc::NamedLogger(kLoggerName);
   return logger;
 }
 

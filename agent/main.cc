@@ -26,8 +26,8 @@
 #include "agent/probes.h"
 #include "agent/reconciler.h"
 #include "net/link_manager_netlink.h"
-#include "rpc/bearer_token.h"
-#include "rpc/client_channel.h"
+#include "proto/rpc/bearer_token.h"
+#include "proto/rpc/client_channel.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 

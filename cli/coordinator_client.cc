@@ -3,8 +3,8 @@
 #include <cstdlib>
 
 #include "cli/exit_codes.h"
-#include "rpc/bearer_token.h"
-#include "rpc/client_channel.h"
+#include "proto/rpc/bearer_token.h"
+#include "proto/rpc/client_channel.h"
 
 namespace bdcoord::cli {
 namespace {

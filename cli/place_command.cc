@@ -11,8 +11,8 @@
 #include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
 #include "cli/placement_output.h"
-#include "coordinator/planner.h"
-#include "coordinator/spec_loader.h"
+#include "coordinator/plan/planner.h"
+#include "coordinator/spec/spec_loader.h"
 
 namespace bdcoord::cli {
 namespace {

@@ -10,8 +10,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/text_table.h"
-#include "coordinator/instance_names.h"
-#include "coordinator/placement_failures.h"
+#include "coordinator/placement/placement_failures.h"
+#include "coordinator/spec/instance_names.h"
 
 namespace bdcoord::cli {
 namespace {

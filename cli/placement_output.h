@@ -7,8 +7,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "bdcoord/v1/spec.pb.h"
-#include "coordinator/planner.h"
-#include "coordinator/scheduler.h"
+#include "coordinator/placement/scheduler.h"
+#include "coordinator/plan/planner.h"
 
 namespace bdcoord::cli {
 

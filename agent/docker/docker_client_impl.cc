@@ -33,8 +33,8 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/docker/stream_frames.h"
 #include "agent/docker/tar.h"
-#include "agent/logging.h"
 #include "nlohmann/json.hpp"
+#include "proto/rpc/logging.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -49,7 +49,7 @@ constexpr char kZeroTime[] = "0001-01-01T00:00:00Z";
 constexpr size_t kMaxErrorBodyBytes = 64 << 10;
 
 std::shared_ptr<spdlog::logger> Logger() {
-  static const std::shared_ptr<spdlog::logger> logger = NamedLogger(kLoggerName);
+  static const std::shared_ptr<spdlog::logger> logger = rpc::NamedLogger(kLoggerName);
   return logger;
 }
 

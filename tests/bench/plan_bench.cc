@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "coordinator/planner.h"
-#include "coordinator/spec_loader.h"
+#include "coordinator/plan/planner.h"
+#include "coordinator/spec/spec_loader.h"
 
 namespace bdcoord::coordinator {
 namespace {

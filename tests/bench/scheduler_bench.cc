@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bdcoord/v1/spec.pb.h"
-#include "coordinator/instance_names.h"
-#include "coordinator/scheduler.h"
+#include "coordinator/placement/scheduler.h"
+#include "coordinator/spec/instance_names.h"
 
 namespace bdcoord::coordinator {
 namespace {

@@ -1,0 +1,292 @@
+#include "coordinator/grpc/agent_service.h"
+
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+
+namespace bdcoord::coordinator {
+
+AgentServiceImpl::AgentServiceImpl(Inventory* inventory, std::shared_ptr<spdlog::logger> logger,
+                                   std::function<absl::Time()> now, EventBus* events)
+    : inventory_(inventory),
+      logger_(std::move(logger)),
+      now_(std::move(now)),
+      own_events_(events == nullptr ? std::make_unique<EventBus>(now_) : nullptr),
+      events_(events == nullptr ? own_events_.get() : events),
+      log_router_([this](const std::string& host, const bdcoord::v1::CoordinatorMessage& message) {
+        return Send(host, message);
+      }) {}
+
+void AgentServiceImpl::PublishHost(const std::string& host, const char* kind,
+                                   const std::string& message) {
+  bdcoord::v1::Event event;
+  event.set_host(host);
+  event.set_kind(kind);
+  event.set_message(message);
+  events_->Publish(std::move(event));
+}
+
+void AgentServiceImpl::PublishChanges(const std::string& host,
+                                      const bdcoord::v1::StatusReport* previous,
+                                      const bdcoord::v1::StatusReport& report) {
+  absl::flat_hash_map<std::string, const bdcoord::v1::InstanceStatus*> before;
+  if (previous != nullptr) {
+    for (const auto& instance : previous->instances()) before[instance.name()] = &instance;
+  }
+  auto publish = [&](const std::string& instance, const char* kind, std::string message) {
+    bdcoord::v1::Event event;
+    event.set_cluster(report.cluster());
+    event.set_instance(instance);
+    event.set_host(host);
+    event.set_kind(kind);
+    event.set_message(std::move(message));
+    events_->Publish(std::move(event));
+  };
+  absl::flat_hash_set<std::string> seen;
+  for (const auto& now : report.instances()) {
+    seen.insert(now.name());
+    const auto it = before.find(now.name());
+    const bdcoord::v1::InstanceStatus* was = it == before.end() ? nullptr : it->second;
+    const auto was_state = was == nullptr ? bdcoord::v1::INSTANCE_STATE_UNSPECIFIED : was->state();
+    const bool running = now.state() == bdcoord::v1::INSTANCE_STATE_RUNNING;
+    const bool was_running = was_state == bdcoord::v1::INSTANCE_STATE_RUNNING;
+    const bool restarted = running && was_running && now.has_started_at() &&
+                           was->has_started_at() &&
+                           (now.started_at().seconds() != was->started_at().seconds() ||
+                            now.started_at().nanos() != was->started_at().nanos());
+    if (now.state() != was_state || restarted) {
+      switch (now.state()) {
+        case bdcoord::v1::INSTANCE_STATE_CREATED:
+          publish(now.name(), kEventCreated, now.message());
+          break;
+        case bdcoord::v1::INSTANCE_STATE_RUNNING:
+          publish(now.name(), kEventStarted, restarted ? "restarted" : now.message());
+          break;
+        case bdcoord::v1::INSTANCE_STATE_COMPLETED:
+          publish(now.name(), kEventCompleted, "exited 0");
+          break;
+        case bdcoord::v1::INSTANCE_STATE_FAILED:
+          publish(now.name(), kEventFailed,
+                  absl::StrCat("exit code ", now.exit_code(), now.message().empty() ? "" : ": ",
+                               now.message()));
+          break;
+        case bdcoord::v1::INSTANCE_STATE_REMOVED:
+          publish(now.name(), kEventRemoved, now.message());
+          break;
+        default:
+          break;  // pending: nothing happened yet
+      }
+    }
+    if (running && now.ready() && (!was_running || !was->ready() || restarted)) {
+      publish(now.name(), kEventReady, "");
+    }
+  }
+  if (previous != nullptr) {
+    for (const auto& instance : previous->instances()) {
+      if (seen.contains(instance.name()) ||
+          instance.state() == bdcoord::v1::INSTANCE_STATE_REMOVED) {
+        continue;
+      }
+      publish(instance.name(), kEventRemoved, "no longer on this host");
+    }
+  }
+}
+
+grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* stream) {
+  bdcoord::v1::AgentMessage message;
+  if (!stream->Read(&message)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "first message must be hello");
+  }
+  if (message.message_case() != bdcoord::v1::AgentMessage::kHello) {
+    logger_->warn("agent at '{}' did not start with hello", context->peer());
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "first message must be hello");
+  }
+  const std::string host = message.hello().host();
+  if (host.empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "hello must name the host");
+  }
+  auto session = std::make_shared<Session>();
+  session->stream = stream;
+  session->id = inventory_->Hello(host, message.hello().facts(), now_());
+  {
+    absl::MutexLock lock(&mu_);
+    sessions_[host] = session;
+    statuses_.erase(host);  // a restarted agent reports afresh; old reports would mislead
+  }
+  logger_->info("host '{}' connected ({} cpus, docker '{}')", host, message.hello().facts().cpus(),
+                message.hello().facts().docker_version());
+  on_change_();
+  PublishHost(host, kEventHostUp,
+              absl::StrCat("connected (", message.hello().facts().cpus(), " cpus, docker ",
+                           message.hello().facts().docker_version(), ")"));
+
+  while (stream->Read(&message)) {
+    switch (message.message_case()) {
+      case bdcoord::v1::AgentMessage::kHeartbeat: {
+        const auto before = inventory_->Find(host);
+        inventory_->Heartbeat(host, now_());
+        if (before.has_value() && before->down) {
+          logger_->info("host '{}' is back", host);
+          PublishHost(host, kEventHostUp, "back: heartbeats again");
+        }
+        break;
+      }
+      case bdcoord::v1::AgentMessage::kStatus: {
+        inventory_->Heartbeat(host, now_());
+        std::optional<bdcoord::v1::StatusReport> previous;
+        {
+          absl::MutexLock lock(&mu_);
+          auto& by_cluster = statuses_[host];
+          auto it = by_cluster.find(message.status().cluster());
+          if (it != by_cluster.end()) previous = std::move(it->second);
+          by_cluster[message.status().cluster()] = message.status();
+        }
+        PublishChanges(host, previous.has_value() ? &*previous : nullptr, message.status());
+        on_change_();
+        break;
+      }
+      case bdcoord::v1::AgentMessage::kLogs:
+        log_router_.Dispatch(host, message.logs());
+        break;
+      case bdcoord::v1::AgentMessage::kResult: {
+        absl::MutexLock lock(&commands_mu_);
+        auto it = commands_.find(message.result().request_id());
+        if (it != commands_.end() && it->second->host == host)
+          it->second->result = message.result();
+        break;
+      }
+      case bdcoord::v1::AgentMessage::kHello:
+        logger_->warn("host '{}' sent a second hello; ignored", host);
+        break;
+      default:
+        break;
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(host);
+    if (it != sessions_.end() && it->second == session) sessions_.erase(it);
+  }
+  {
+    // No Send may be writing on this stream once the handler returns.
+    absl::MutexLock lock(&session->write_mu);
+    session->stream = nullptr;
+  }
+  inventory_->Disconnected(host, session->id);
+  log_router_.HostDisconnected(host);
+  {
+    absl::MutexLock lock(&commands_mu_);
+    for (auto& [id, command] : commands_) {
+      if (command->host == host) command->host_gone = true;
+    }
+  }
+  on_change_();
+  logger_->info("host '{}' disconnected", host);
+  PublishHost(host, kEventHostDown, "disconnected");
+  return grpc::Status::OK;
+}
+
+absl::Status AgentServiceImpl::Send(const std::string& host,
+                                    const bdcoord::v1::CoordinatorMessage& message) {
+  std::shared_ptr<Session> session;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(host);
+    if (it != sessions_.end()) session = it->second;
+  }
+  if (session == nullptr) {
+    return absl::UnavailableError(absl::StrCat("host '", host, "' is not connected"));
+  }
+  absl::MutexLock lock(&session->write_mu);
+  if (session->stream == nullptr || !session->stream->Write(message)) {
+    return absl::UnavailableError(absl::StrCat("host '", host, "': the stream is closed"));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatus(
+    const std::string& host, const std::string& cluster) const {
+  absl::MutexLock lock(&mu_);
+  auto it = statuses_.find(host);
+  if (it == statuses_.end()) return std::nullopt;
+  auto report = it->second.find(cluster);
+  if (report == it->second.end()) return std::nullopt;
+  return report->second;
+}
+
+absl::StatusOr<bdcoord::v1::CommandResult> AgentServiceImpl::RunProbe(
+    const std::string& host, bdcoord::v1::ProbeRequest request, absl::Time deadline) {
+  auto command = std::make_shared<PendingCommand>();
+  command->host = host;
+  {
+    absl::MutexLock lock(&commands_mu_);
+    request.set_request_id(next_command_++);
+    commands_[request.request_id()] = command;
+  }
+  bdcoord::v1::CoordinatorMessage message;
+  *message.mutable_probe() = request;
+  absl::Status sent = Send(host, message);
+  absl::MutexLock lock(&commands_mu_);
+  if (sent.ok()) {
+    auto answered = [&command]() { return command->result.has_value() || command->host_gone; };
+    commands_mu_.AwaitWithDeadline(absl::Condition(&answered), deadline);
+  }
+  commands_.erase(request.request_id());
+  if (!sent.ok()) return sent;
+  if (command->result.has_value()) return *command->result;
+  if (command->host_gone) {
+    return absl::UnavailableError(
+        absl::StrCat("host '", host, "' went away before answering the probe"));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("host '", host, "' did not answer the probe in time"));
+}
+
+std::map<std::string, bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatuses(
+    const std::string& host) const {
+  absl::MutexLock lock(&mu_);
+  auto it = statuses_.find(host);
+  if (it == statuses_.end()) return {};
+  return std::map<std::string, bdcoord::v1::StatusReport>(it->second.begin(), it->second.end());
+}
+
+HeartbeatMonitor::HeartbeatMonitor(Inventory* inventory, std::shared_ptr<spdlog::logger> logger,
+                                   absl::Duration timeout, absl::Duration period,
+                                   std::function<absl::Time()> now, EventBus* events)
+    : inventory_(inventory),
+      logger_(std::move(logger)),
+      timeout_(timeout),
+      period_(period),
+      now_(std::move(now)),
+      events_(events) {
+  thread_ = std::thread([this] {
+    absl::MutexLock lock(&mu_);
+    while (!stop_) {
+      mu_.AwaitWithTimeout(absl::Condition(&stop_), period_);
+      if (stop_) break;
+      for (const std::string& host : inventory_->MarkDown(now_(), timeout_)) {
+        logger_->warn("host '{}' is down: no heartbeat for more than {}", host,
+                      absl::FormatDuration(timeout_));
+        if (events_ != nullptr) {
+          bdcoord::v1::Event event;
+          event.set_host(host);
+          event.set_kind(kEventHostDown);
+          event.set_message(
+              absl::StrCat("no heartbeat for more than ", absl::FormatDuration(timeout_)));
+          events_->Publish(std::move(event));
+        }
+      }
+    }
+  });
+}
+
+HeartbeatMonitor::~HeartbeatMonitor() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  thread_.join();
+}
+
+}  // namespace bdcoord::coordinator

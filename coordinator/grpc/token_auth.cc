@@ -1,0 +1,99 @@
+#include "coordinator/grpc/token_auth.h"
+
+#include "absl/strings/string_view.h"
+#include "proto/rpc/bearer_token.h"
+
+namespace bdcoord::coordinator {
+
+using bdcoord::v1::ClusterService;
+
+grpc::Status CheckBearerToken(const grpc::ServerContext& context, const std::string& token) {
+  const auto& metadata = context.client_metadata();
+  const auto found = metadata.find(bdcoord::rpc::kAuthorizationKey);
+  if (found != metadata.end() &&
+      bdcoord::rpc::BearerTokenMatches(
+          absl::string_view(found->second.data(), found->second.size()), token)) {
+    return grpc::Status::OK;
+  }
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kBadTokenMessage);
+}
+
+namespace {
+
+// Checks the token, then hands the call to `method` of the wrapped service.
+template <typename Request, typename Response>
+grpc::Status Checked(const std::string& token, ClusterService::Service* inner,
+                     grpc::Status (ClusterService::Service::*method)(grpc::ServerContext*, Request,
+                                                                     Response),
+                     grpc::ServerContext* context, Request request, Response response) {
+  if (grpc::Status status = CheckBearerToken(*context, token); !status.ok()) return status;
+  return (inner->*method)(context, request, response);
+}
+
+}  // namespace
+
+grpc::Status TokenClusterService::Place(grpc::ServerContext* context,
+                                        const bdcoord::v1::PlaceRequest* request,
+                                        bdcoord::v1::PlaceResponse* response) {
+  return Checked(token_, inner_, &ClusterService::Service::Place, context, request, response);
+}
+
+grpc::Status TokenClusterService::Apply(grpc::ServerContext* context,
+                                        const bdcoord::v1::ApplyRequest* request,
+                                        grpc::ServerWriter<bdcoord::v1::ApplyProgress>* response) {
+  return Checked(token_, inner_, &ClusterService::Service::Apply, context, request, response);
+}
+
+grpc::Status TokenClusterService::GetStatus(grpc::ServerContext* context,
+                                            const bdcoord::v1::GetStatusRequest* request,
+                                            bdcoord::v1::GetStatusResponse* response) {
+  return Checked(token_, inner_, &ClusterService::Service::GetStatus, context, request, response);
+}
+
+grpc::Status TokenClusterService::StreamLogs(grpc::ServerContext* context,
+                                             const bdcoord::v1::StreamLogsRequest* request,
+                                             grpc::ServerWriter<bdcoord::v1::LogLine>* response) {
+  return Checked(token_, inner_, &ClusterService::Service::StreamLogs, context, request, response);
+}
+
+grpc::Status TokenClusterService::WatchEvents(grpc::ServerContext* context,
+                                              const bdcoord::v1::WatchEventsRequest* request,
+                                              grpc::ServerWriter<bdcoord::v1::Event>* response) {
+  return Checked(token_, inner_, &ClusterService::Service::WatchEvents, context, request, response);
+}
+
+grpc::Status TokenClusterService::Scale(grpc::ServerContext* context,
+                                        const bdcoord::v1::ScaleRequest* request,
+                                        grpc::ServerWriter<bdcoord::v1::ApplyProgress>* response) {
+  return Checked(token_, inner_, &ClusterService::Service::Scale, context, request, response);
+}
+
+grpc::Status TokenClusterService::Down(grpc::ServerContext* context,
+                                       const bdcoord::v1::DownRequest* request,
+                                       bdcoord::v1::DownResponse* response) {
+  return Checked(token_, inner_, &ClusterService::Service::Down, context, request, response);
+}
+
+grpc::Status TokenClusterService::ListHosts(grpc::ServerContext* context,
+                                            const bdcoord::v1::ListHostsRequest* request,
+                                            bdcoord::v1::ListHostsResponse* response) {
+  return Checked(token_, inner_, &ClusterService::Service::ListHosts, context, request, response);
+}
+
+grpc::Status TokenClusterService::DrainHost(grpc::ServerContext* context,
+                                            const bdcoord::v1::DrainHostRequest* request,
+                                            bdcoord::v1::DrainHostResponse* response) {
+  return Checked(token_, inner_, &ClusterService::Service::DrainHost, context, request, response);
+}
+
+grpc::Status TokenAgentService::Connect(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<bdcoord::v1::CoordinatorMessage, bdcoord::v1::AgentMessage>* stream) {
+  // A verified client certificate: the listener is mutual TLS, which authenticates agents.
+  if (!context->auth_context()->IsPeerAuthenticated()) {
+    if (grpc::Status status = CheckBearerToken(*context, token_); !status.ok()) return status;
+  }
+  return inner_->Connect(context, stream);
+}
+
+}  // namespace bdcoord::coordinator

@@ -1,0 +1,73 @@
+#ifndef BDCOORD_COORDINATOR_GRPC_TOKEN_AUTH_H_
+#define BDCOORD_COORDINATOR_GRPC_TOKEN_AUTH_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+
+#include "bdcoord/v1/agent.grpc.pb.h"
+#include "bdcoord/v1/cluster.grpc.pb.h"
+
+namespace bdcoord::coordinator {
+
+inline constexpr char kBadTokenMessage[] = "missing or invalid bearer token";
+
+// The bearer-token check of bdcoordd --token-file: OK when the call's `authorization` metadata
+// is `Bearer <token>`, else UNAUTHENTICATED "missing or invalid bearer token".
+grpc::Status CheckBearerToken(const grpc::ServerContext& context, const std::string& token);
+
+// These wrap the real services and are what the server registers when a token is configured
+// (gRPC 1.51 offers no other place that can reject a call on every kind of listener: server
+// interceptors cannot end a call, and AuthMetadataProcessor needs TLS credentials).
+//
+// ClusterService (the CLI, tools): every call needs the token. A method added to the proto and
+// not forwarded here stays UNIMPLEMENTED, never open.
+class TokenClusterService final : public bdcoord::v1::ClusterService::Service {
+ public:
+  TokenClusterService(bdcoord::v1::ClusterService::Service* inner, std::string token)
+      : inner_(inner), token_(std::move(token)) {}
+
+  grpc::Status Place(grpc::ServerContext*, const bdcoord::v1::PlaceRequest*,
+                     bdcoord::v1::PlaceResponse*) override;
+  grpc::Status Apply(grpc::ServerContext*, const bdcoord::v1::ApplyRequest*,
+                     grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) override;
+  grpc::Status GetStatus(grpc::ServerContext*, const bdcoord::v1::GetStatusRequest*,
+                         bdcoord::v1::GetStatusResponse*) override;
+  grpc::Status StreamLogs(grpc::ServerContext*, const bdcoord::v1::StreamLogsRequest*,
+                          grpc::ServerWriter<bdcoord::v1::LogLine>*) override;
+  grpc::Status WatchEvents(grpc::ServerContext*, const bdcoord::v1::WatchEventsRequest*,
+                           grpc::ServerWriter<bdcoord::v1::Event>*) override;
+  grpc::Status Scale(grpc::ServerContext*, const bdcoord::v1::ScaleRequest*,
+                     grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) override;
+  grpc::Status Down(grpc::ServerContext*, const bdcoord::v1::DownRequest*,
+                    bdcoord::v1::DownResponse*) override;
+  grpc::Status ListHosts(grpc::ServerContext*, const bdcoord::v1::ListHostsRequest*,
+                         bdcoord::v1::ListHostsResponse*) override;
+  grpc::Status DrainHost(grpc::ServerContext*, const bdcoord::v1::DrainHostRequest*,
+                         bdcoord::v1::DrainHostResponse*) override;
+
+ private:
+  bdcoord::v1::ClusterService::Service* inner_;
+  const std::string token_;
+};
+
+// AgentService (bdagent): an agent that presented a client certificate the server verified
+// (mutual TLS) is authenticated by it; without TLS (unix socket, loopback TCP) it needs the
+// token like any other client.
+class TokenAgentService final : public bdcoord::v1::AgentService::Service {
+ public:
+  TokenAgentService(bdcoord::v1::AgentService::Service* inner, std::string token)
+      : inner_(inner), token_(std::move(token)) {}
+
+  grpc::Status Connect(grpc::ServerContext* context,
+                       grpc::ServerReaderWriter<bdcoord::v1::CoordinatorMessage,
+                                                bdcoord::v1::AgentMessage>* stream) override;
+
+ private:
+  bdcoord::v1::AgentService::Service* inner_;
+  const std::string token_;
+};
+
+}  // namespace bdcoord::coordinator
+
+#endif  // BDCOORD_COORDINATOR_GRPC_TOKEN_AUTH_H_

@@ -1,0 +1,44 @@
+#ifndef BDCOORD_COORDINATOR_OPS_AGENT_SESSIONS_H_
+#define BDCOORD_COORDINATOR_OPS_AGENT_SESSIONS_H_
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "bdcoord/v1/agent.pb.h"
+
+namespace bdcoord::coordinator {
+
+// The connected agents, as the application layer sees them: send a host a message, read the
+// latest status reports, run a probe there. Implemented over the agents' gRPC streams by
+// AgentServiceImpl (grpc/), and in memory by tests/testing/fake_agent_sessions.h.
+class AgentSessions {
+ public:
+  virtual ~AgentSessions() = default;
+
+  // Writes one message to the host's current stream. Unavailable when the host is not connected
+  // or the write fails.
+  virtual absl::Status Send(const std::string& host,
+                            const bdcoord::v1::CoordinatorMessage& message) = 0;
+
+  // The latest status report of the host for the cluster, from its current connection.
+  virtual std::optional<bdcoord::v1::StatusReport> LatestStatus(
+      const std::string& host, const std::string& cluster) const = 0;
+  // Every cluster's latest report from the host's current connection, by cluster.
+  virtual std::map<std::string, bdcoord::v1::StatusReport> LatestStatuses(
+      const std::string& host) const = 0;
+
+  // Sends `request` (its request_id is set here) to the host's agent and waits for the result
+  // until `deadline`. Unavailable when the host is not connected or goes away meanwhile,
+  // DeadlineExceeded when no answer came.
+  virtual absl::StatusOr<bdcoord::v1::CommandResult> RunProbe(const std::string& host,
+                                                              bdcoord::v1::ProbeRequest request,
+                                                              absl::Time deadline) = 0;
+};
+
+}  // namespace bdcoord::coordinator
+
+#endif  // BDCOORD_COORDINATOR_OPS_AGENT_SESSIONS_H_

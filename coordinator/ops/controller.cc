@@ -1,0 +1,221 @@
+#include "coordinator/ops/controller.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "coordinator/plan/orchestrator.h"
+#include "coordinator/spec/instance_names.h"
+
+namespace bdcoord::coordinator {
+namespace {
+
+using bdcoord::v1::InstanceStatus;
+
+// Identifies one applied version of a cluster.
+std::string VersionKey(const bdcoord::v1::ClusterSpec& spec,
+                       const bdcoord::v1::Placement& placement) {
+  return absl::StrCat(spec.SerializeAsString(), "\n", placement.SerializeAsString());
+}
+
+}  // namespace
+
+std::set<std::string> CompletedInstances(Store* store, const bdcoord::v1::ClusterSpec& spec,
+                                         const bdcoord::v1::Placement& placement) {
+  std::set<std::string> completed;
+  for (const auto& instance : placement.instances()) {
+    const bdcoord::v1::Service* service = FindService(spec, instance.service());
+    if (service == nullptr || !service->run_once()) continue;
+    auto done = store->RunOnceCompleted(spec.cluster(), instance.name());
+    if (done.ok() && *done) completed.insert(instance.name());
+  }
+  return completed;
+}
+
+ClusterController::ClusterController(Inventory* inventory, AgentSessions* agents, Store* store,
+                                     std::shared_ptr<spdlog::logger> logger, absl::Duration period)
+    : inventory_(inventory),
+      agents_(agents),
+      store_(store),
+      logger_(std::move(logger)),
+      period_(period),
+      // Distinct across coordinator restarts, so no report made before one matches after it.
+      next_generation_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {}
+
+ClusterController::~ClusterController() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void ClusterController::Start() {
+  thread_ = std::thread([this] {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || wake_; };
+        mu_.AwaitWithTimeout(absl::Condition(&woken), period_);
+        if (stop_) return;
+        wake_ = false;
+      }
+      RunPass();
+    }
+  });
+}
+
+void ClusterController::Wake() {
+  absl::MutexLock lock(&mu_);
+  wake_ = true;
+}
+
+void ClusterController::RunPass() {
+  absl::MutexLock lock(&pass_mu_);
+  std::map<std::string, uint64_t> connected;  // host -> session
+  for (const InventoryHost& host : inventory_->Hosts()) {
+    if (host.connected) connected[host.name] = host.session;
+  }
+  auto clusters = store_->ListClusters();
+  if (!clusters.ok()) {
+    logger_->error("cannot list clusters: {}", std::string(clusters.status().message()));
+    return;
+  }
+  for (const std::string& cluster : *clusters) SyncCluster(cluster, connected);
+  ClearUnknown(std::set<std::string>(clusters->begin(), clusters->end()), connected);
+}
+
+void ClusterController::SyncCluster(const std::string& cluster,
+                                    const std::map<std::string, uint64_t>& connected) {
+  auto applied = store_->GetCluster(cluster);
+  if (!applied.ok()) return;  // deleted meanwhile
+  auto stored = store_->InstanceStatuses(cluster);
+  std::map<std::string, InstanceStatus> statuses;
+  if (stored.ok()) statuses = std::move(*stored);
+  std::set<std::string> completed = CompletedInstances(store_, applied->spec, applied->placement);
+  std::map<std::string, std::string> host_of;  // instance -> host
+  for (const auto& instance : applied->placement.instances()) {
+    host_of[instance.name()] = instance.host();
+  }
+
+  // The hosts to tell: those the cluster is placed on, and those still running some of it.
+  std::set<std::string> hosts;
+  for (const auto& [name, host] : host_of) hosts.insert(host);
+  for (const auto& [host, session] : connected) {
+    const auto report = agents_->LatestStatus(host, cluster);
+    if (!report.has_value()) continue;
+    if (report->instances_size() > 0) hosts.insert(host);
+    Sent& sent = sent_[{host, cluster}];
+    if (report->generation() != sent.generation) continue;  // made against an older state
+    for (const InstanceStatus& status : report->instances()) {
+      auto where = host_of.find(status.name());
+      if (where == host_of.end() || where->second != host) continue;  // moved or scaled away
+      auto& known = statuses[status.name()];
+      if (known.SerializeAsString() == status.SerializeAsString()) continue;
+      known = status;
+      if (status.state() == bdcoord::v1::INSTANCE_STATE_COMPLETED) completed.insert(status.name());
+      if (absl::Status marked = store_->MarkInstance(cluster, status); !marked.ok()) {
+        logger_->warn("cannot record the status of '{}': {}", status.name(),
+                      std::string(marked.message()));
+      }
+    }
+    sent.recorded = report->generation();
+  }
+
+  OrchestratorInput input;
+  input.spec = &applied->spec;
+  input.placement = &applied->placement;
+  input.statuses = &statuses;
+  input.completed = &completed;
+  const Orchestration orchestration = Orchestrate(input);
+  const std::set<std::string> released(orchestration.released.begin(),
+                                       orchestration.released.end());
+
+  Rendered& rendered = rendered_[cluster];
+  std::string key =
+      absl::StrCat(applied->spec.SerializeAsString(), "\n", applied->placement.SerializeAsString());
+  if (rendered.key != key) {
+    LoadedSpec loaded;
+    loaded.spec = applied->spec;
+    rendered.plan = RenderPlan(loaded, applied->placement);
+    rendered.key = std::move(key);
+  }
+  for (const std::string& host : hosts) {
+    auto session = connected.find(host);
+    if (session == connected.end()) continue;  // told when it reconnects
+    SendIfChanged(host, session->second,
+                  MakeDesiredState(applied->spec, rendered.plan, host, released, completed));
+  }
+}
+
+void ClusterController::ClearUnknown(const std::set<std::string>& clusters,
+                                     const std::map<std::string, uint64_t>& connected) {
+  for (const auto& [host, session] : connected) {
+    for (const auto& [cluster, report] : agents_->LatestStatuses(host)) {
+      if (clusters.contains(cluster) || report.instances_size() == 0) continue;
+      bdcoord::v1::DesiredState empty;
+      empty.set_cluster(cluster);
+      SendIfChanged(host, session, empty);
+    }
+  }
+  for (auto it = rendered_.begin(); it != rendered_.end();) {
+    it = clusters.contains(it->first) ? std::next(it) : rendered_.erase(it);
+  }
+}
+
+void ClusterController::SendIfChanged(const std::string& host, uint64_t session,
+                                      const bdcoord::v1::DesiredState& desired) {
+  Sent& sent = sent_[{host, desired.cluster()}];
+  std::string serialized = desired.SerializeAsString();
+  if (sent.session == session && sent.desired == serialized) return;
+  bdcoord::v1::CoordinatorMessage message;
+  *message.mutable_desired() = desired;
+  const uint64_t generation = ++next_generation_;
+  message.mutable_desired()->set_generation(generation);
+  if (absl::Status status = agents_->Send(host, message); !status.ok()) {
+    logger_->warn("cannot send the desired state of cluster '{}' to '{}': {}", desired.cluster(),
+                  host, std::string(status.message()));
+    return;
+  }
+  logger_->debug("sent host '{}' cluster '{}': {} instances", host, desired.cluster(),
+                 desired.instances_size());
+  sent.session = session;
+  sent.desired = std::move(serialized);
+  sent.generation = generation;
+}
+
+bool ClusterController::Settled(const std::string& cluster, const bdcoord::v1::ClusterSpec& spec,
+                                const bdcoord::v1::Placement& placement) {
+  std::set<std::string> hosts;
+  for (const auto& instance : placement.instances()) hosts.insert(instance.host());
+  absl::MutexLock lock(&pass_mu_);
+  // This version was rendered, hence sent, by a pass; not only an earlier one.
+  auto rendered = rendered_.find(cluster);
+  if (rendered == rendered_.end() || rendered->second.key != VersionKey(spec, placement)) {
+    return false;
+  }
+  for (const std::string& host : hosts) {
+    auto sent = sent_.find({host, cluster});
+    if (sent == sent_.end() || sent->second.generation == 0) return false;
+    if (sent->second.recorded != sent->second.generation) return false;
+  }
+  return true;
+}
+
+ClusterController::Removal ClusterController::RemovalOf(const std::string& cluster,
+                                                        const std::set<std::string>& hosts) const {
+  Removal removal;
+  removal.done = true;
+  for (const std::string& host : hosts) {
+    const auto found = inventory_->Find(host);
+    if (!found.has_value() || !found->connected) {
+      removal.disconnected.insert(host);
+      continue;
+    }
+    const auto report = agents_->LatestStatus(host, cluster);
+    if (report.has_value() && report->instances_size() > 0) removal.done = false;
+  }
+  return removal;
+}
+
+}  // namespace bdcoord::coordinator

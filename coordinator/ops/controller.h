@@ -1,0 +1,97 @@
+#ifndef BDCOORD_COORDINATOR_OPS_CONTROLLER_H_
+#define BDCOORD_COORDINATOR_OPS_CONTROLLER_H_
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "bdcoord/v1/agent.pb.h"
+#include "bdcoord/v1/spec.pb.h"
+#include "coordinator/ops/agent_sessions.h"
+#include "coordinator/plan/planner.h"
+#include "coordinator/render/desired_state.h"
+#include "coordinator/state/inventory.h"
+#include "coordinator/state/store.h"
+#include "spdlog/spdlog.h"
+
+namespace bdcoord::coordinator {
+
+// The run-once instances of the cluster that ever completed, from the store.
+std::set<std::string> CompletedInstances(Store* store, const bdcoord::v1::ClusterSpec& spec,
+                                         const bdcoord::v1::Placement& placement);
+
+// Keeps what the agents run in line with the store, in the background and from the store alone:
+// every pass records the agents' status reports, releases services along depends_on, and sends
+// each host its desired set of each cluster when that set changed or the host reconnected. So an
+// apply does not depend on its client staying connected, and a restarted coordinator resumes
+// where it was. Hosts still reporting instances of a cluster the store no longer has (taken
+// down, or scaled or drained away while they were disconnected) are told to remove them.
+// Reports are taken only when made against the desired state last sent (its generation).
+class ClusterController {
+ public:
+  ClusterController(Inventory* inventory, AgentSessions* agents, Store* store,
+                    std::shared_ptr<spdlog::logger> logger,
+                    absl::Duration period = absl::Milliseconds(200));
+  ~ClusterController();  // stops the thread
+
+  void Start();  // passes every `period`, or at once after Wake()
+  void Wake();
+  void RunPass();  // one pass, on the caller's thread (tests)
+
+  // Whether no connected host reports instances of `cluster` any more, and which of the hosts
+  // that ran it are not connected (they are cleared when they come back).
+  struct Removal {
+    bool done = false;
+    std::set<std::string> disconnected;
+  };
+  Removal RemovalOf(const std::string& cluster, const std::set<std::string>& hosts) const;
+
+  // Whether a pass has sent this version (spec and placement) of the cluster to every host of
+  // the placement and recorded their reports on it (so the stored statuses describe what is
+  // wanted now, not before).
+  bool Settled(const std::string& cluster, const bdcoord::v1::ClusterSpec& spec,
+               const bdcoord::v1::Placement& placement);
+
+ private:
+  void SyncCluster(const std::string& cluster, const std::map<std::string, uint64_t>& connected);
+  void ClearUnknown(const std::set<std::string>& clusters,
+                    const std::map<std::string, uint64_t>& connected);
+  // Sends unless the host already has exactly this (in its current session).
+  void SendIfChanged(const std::string& host, uint64_t session,
+                     const bdcoord::v1::DesiredState& desired);
+
+  Inventory* inventory_;
+  AgentSessions* agents_;
+  Store* store_;
+  std::shared_ptr<spdlog::logger> logger_;
+  absl::Duration period_;
+
+  absl::Mutex pass_mu_;  // one pass at a time
+  struct Sent {
+    uint64_t session = 0;
+    std::string desired;  // serialized, without the generation
+    uint64_t generation = 0;
+    uint64_t recorded = 0;  // the generation whose report is in the store
+  };
+  std::map<std::pair<std::string, std::string>, Sent> sent_ ABSL_GUARDED_BY(pass_mu_);
+  struct Rendered {
+    std::string key;  // the spec and placement it was rendered from
+    Plan plan;
+  };
+  std::map<std::string, Rendered> rendered_ ABSL_GUARDED_BY(pass_mu_);
+  uint64_t next_generation_ ABSL_GUARDED_BY(pass_mu_);
+
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace bdcoord::coordinator
+
+#endif  // BDCOORD_COORDINATOR_OPS_CONTROLLER_H_

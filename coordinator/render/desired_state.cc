@@ -1,0 +1,69 @@
+#include "coordinator/render/desired_state.h"
+
+#include "coordinator/spec/instance_names.h"
+
+namespace bdcoord::coordinator {
+namespace {
+
+bdcoord::v1::DesiredInstance MakeDesiredInstance(const bdcoord::v1::ClusterSpec& spec,
+                                                 const bdcoord::v1::Service& service,
+                                                 const RenderedInstance& rendered) {
+  bdcoord::v1::DesiredInstance desired;
+  desired.set_cluster(spec.cluster());
+  desired.set_service(service.name());
+  desired.set_name(rendered.placed.name());
+  desired.set_index(rendered.placed.index());
+  desired.set_domain(spec.domain());
+  desired.set_image(service.image());
+  for (const auto& arg : rendered.command) desired.add_command(arg);
+  for (const auto& env : rendered.env) *desired.add_env() = env;
+  for (const auto& file : rendered.files) *desired.add_files() = file;
+  for (const auto& volume : rendered.volumes) *desired.add_volumes() = volume;
+  desired.set_user(EffectiveUser(service));
+  if (service.has_resources()) *desired.mutable_resources() = service.resources();
+  if (service.has_restart()) *desired.mutable_restart() = service.restart();
+  desired.set_run_once(service.run_once());
+  if (service.has_ready()) *desired.mutable_ready() = service.ready();
+  desired.set_network(rendered.placed.network());
+  desired.set_ip(rendered.placed.ip());
+  // spec_hash stays empty: the agent hashes the instance itself (agent::SpecHash, stable across
+  // builds), so both sides always agree on what "changed" means.
+  return desired;
+}
+
+}  // namespace
+
+bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
+                                           const std::string& host,
+                                           const std::set<std::string>& released,
+                                           const std::set<std::string>& completed) {
+  bdcoord::v1::DesiredState state;
+  state.set_cluster(spec.cluster());
+  const bdcoord::v1::Host* spec_host = nullptr;
+  for (const auto& candidate : spec.hosts()) {
+    if (candidate.name() == host) spec_host = &candidate;
+  }
+  for (const auto& network : spec.networks()) {
+    bdcoord::v1::Network* out = state.add_networks();
+    *out = network;
+    if (spec_host != nullptr) {
+      if (auto it = spec_host->parents().find(network.name()); it != spec_host->parents().end()) {
+        out->set_parent(it->second);
+      }
+    }
+  }
+  state.set_hosts_file(plan.hosts_file);
+  for (const RenderedInstance& rendered : plan.instances) {
+    if (rendered.placed.host() != host) continue;
+    if (!released.contains(rendered.placed.service())) continue;
+    const bdcoord::v1::Service* service = FindService(spec, rendered.placed.service());
+    if (service == nullptr) continue;
+    bdcoord::v1::DesiredInstance* instance = state.add_instances();
+    *instance = MakeDesiredInstance(spec, *service, rendered);
+    // Run-once: kept for its logs, never run again.
+    instance->set_completed(completed.contains(rendered.placed.name()));
+  }
+  return state;
+}
+
+}  // namespace bdcoord::coordinator

@@ -1,0 +1,23 @@
+#ifndef BDCOORD_COORDINATOR_RENDER_DESIRED_STATE_H_
+#define BDCOORD_COORDINATOR_RENDER_DESIRED_STATE_H_
+
+#include <set>
+#include <string>
+
+#include "bdcoord/v1/agent.pb.h"
+#include "bdcoord/v1/spec.pb.h"
+#include "coordinator/render/rendered_plan.h"
+
+namespace bdcoord::coordinator {
+
+// One host's desired state for a cluster: the instances of `released` services placed on
+// `host` (completed run-once ones marked so), with the networks (parents from the spec's host
+// of that name) and the cluster's hosts file. Pure.
+bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
+                                           const std::string& host,
+                                           const std::set<std::string>& released,
+                                           const std::set<std::string>& completed);
+
+}  // namespace bdcoord::coordinator
+
+#endif  // BDCOORD_COORDINATOR_RENDER_DESIRED_STATE_H_

@@ -1,0 +1,169 @@
+#include "coordinator/render/rendered_plan.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "coordinator/render/templates.h"
+#include "coordinator/spec/instance_names.h"
+#include "net/hosts_file.h"
+#include "net/ipv4.h"
+
+namespace bdcoord::coordinator {
+namespace {
+
+using bdcoord::v1::ClusterSpec;
+using bdcoord::v1::Service;
+using kainjow::mustache::data;
+
+std::vector<std::string> KnownTemplateNames(const ClusterSpec& spec) {
+  std::vector<std::string> names = {"index",   "name",    "fqdn",   "ip",   "host",
+                                    "service", "cluster", "domain", "peers"};
+  for (const Service& service : spec.services()) {
+    names.push_back(absl::StrCat("peers.", service.name()));
+  }
+  return names;
+}
+
+// The cluster-wide template layer: cluster, domain and peers.SERVICE lists.
+data ClusterTemplateData(const ClusterSpec& spec, const bdcoord::v1::Placement& placement) {
+  data peers{data::type::object};
+  data current{data::type::list};
+  std::string current_service;
+  auto flush = [&] {
+    if (!current_service.empty()) peers.set(current_service, std::move(current));
+    current = data{data::type::list};
+  };
+  for (int i = 0; i < placement.instances_size(); ++i) {
+    const auto& instance = placement.instances(i);
+    if (instance.service() != current_service) {
+      flush();
+      current_service = instance.service();
+    }
+    data peer{data::type::object};
+    peer.set("index", std::to_string(instance.index()));
+    peer.set("name", instance.name());
+    peer.set("fqdn", instance.fqdn());
+    peer.set("ip", instance.ip());
+    peer.set("host", instance.host());
+    const bool last = i + 1 == placement.instances_size() ||
+                      placement.instances(i + 1).service() != instance.service();
+    peer.set("last", last ? data::type::bool_true : data::type::bool_false);
+    current.push_back(std::move(peer));
+  }
+  flush();
+  // Services with no instances still have an (empty) list, so templates may name them.
+  for (const Service& service : spec.services()) {
+    if (peers.get(service.name()) == nullptr) peers.set(service.name(), data{data::type::list});
+  }
+  data cluster{data::type::object};
+  cluster.set("cluster", spec.cluster());
+  cluster.set("domain", spec.domain());
+  cluster.set("peers", std::move(peers));
+  return cluster;
+}
+
+data InstanceTemplateData(const bdcoord::v1::PlacedInstance& instance) {
+  data vars{data::type::object};
+  vars.set("index", std::to_string(instance.index()));
+  vars.set("name", instance.name());
+  vars.set("fqdn", instance.fqdn());
+  vars.set("ip", instance.ip());
+  vars.set("host", instance.host());
+  vars.set("service", instance.service());
+  return vars;
+}
+
+// Renders every template of one instance; errors become diagnostics at the template's place.
+RenderedInstance RenderOne(const LoadedSpec& loaded, const Service& service,
+                           const bdcoord::v1::PlacedInstance& placed, const data& cluster,
+                           const std::vector<std::string>& known,
+                           std::vector<Diagnostic>* diagnostics) {
+  RenderedInstance out;
+  out.placed = placed;
+  const data vars = InstanceTemplateData(placed);
+  const std::vector<const data*> layers = {&vars, &cluster};
+  const std::string base = absl::StrCat("services.", service.name());
+  auto render = [&](const std::string& text, const std::string& path, const std::string& what) {
+    RenderedTemplate result = RenderTemplate(text, layers, known);
+    if (result.error) {
+      diagnostics->push_back(
+          {loaded.positions.FindInScalar(path, result.error->line, result.error->column),
+           absl::StrCat("template error in ", what, " of service '", service.name(),
+                        "': ", result.error->message),
+           result.error->hint});
+    }
+    return std::move(result.text);
+  };
+  for (int i = 0; i < service.command_size(); ++i) {
+    out.command.push_back(render(service.command(i), absl::StrCat(base, ".command.", i),
+                                 absl::StrCat("command argument ", i + 1)));
+  }
+  for (const auto& env : service.env()) {
+    auto& rendered = out.env.emplace_back(env);
+    rendered.set_value(render(env.value(), absl::StrCat(base, ".env.", env.name()),
+                              absl::StrCat("env '", env.name(), "'")));
+  }
+  for (const auto& file : service.files()) {
+    auto& rendered = out.files.emplace_back(file);
+    rendered.set_content(render(file.content(), absl::StrCat(base, ".files.", file.path()),
+                                absl::StrCat("file '", file.path(), "'")));
+  }
+  for (int i = 0; i < service.volumes_size(); ++i) {
+    auto& rendered = out.volumes.emplace_back(service.volumes(i));
+    rendered.set_source(render(service.volumes(i).source(), absl::StrCat(base, ".volumes.", i),
+                               absl::StrCat("volume ", i + 1)));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Diagnostic> CheckTemplates(const LoadedSpec& loaded) {
+  const ClusterSpec& spec = loaded.spec;
+  std::vector<Diagnostic> diagnostics;
+  // One sample peer per service is enough to find unknown names inside peer sections, and keeps
+  // the check independent of the cluster's size.
+  const std::vector<std::string> known = KnownTemplateNames(spec);
+  bdcoord::v1::Placement samples;
+  for (const Service& service : spec.services()) {
+    auto* sample = samples.add_instances();
+    sample->set_name(InstanceName(service, 1));
+    sample->set_service(service.name());
+    sample->set_index(1);
+    sample->set_fqdn(InstanceFqdn(sample->name(), spec.domain()));
+  }
+  const data cluster = ClusterTemplateData(spec, samples);
+  for (int s = 0; s < spec.services_size(); ++s) {
+    RenderOne(loaded, spec.services(s), samples.instances(s), cluster, known, &diagnostics);
+  }
+  return diagnostics;
+}
+
+Plan RenderPlan(const LoadedSpec& loaded, const bdcoord::v1::Placement& placement,
+                const RenderOptions& options) {
+  Plan plan;
+  plan.placement = placement;
+  std::vector<net::HostsEntry> entries;
+  entries.reserve(placement.instances_size());
+  for (const auto& instance : placement.instances()) {
+    if (auto ip = net::Ipv4::Parse(instance.ip()); ip.ok()) {
+      entries.push_back({*ip, instance.fqdn(), instance.name()});
+    }
+  }
+  plan.hosts_file = net::RenderHostsFile(std::move(entries));
+  if (!options.instances) return plan;
+
+  absl::flat_hash_map<std::string, const Service*> service_by_name;
+  for (const Service& service : loaded.spec.services()) service_by_name[service.name()] = &service;
+  const std::vector<std::string> known = KnownTemplateNames(loaded.spec);
+  const data cluster = ClusterTemplateData(loaded.spec, placement);
+  for (const auto& placed : placement.instances()) {
+    if (!options.only.empty() && placed.name() != options.only) continue;
+    auto service = service_by_name.find(placed.service());
+    if (service == service_by_name.end()) continue;
+    plan.instances.push_back(
+        RenderOne(loaded, *service->second, placed, cluster, known, &plan.diagnostics));
+  }
+  return plan;
+}
+
+}  // namespace bdcoord::coordinator

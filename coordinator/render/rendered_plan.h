@@ -1,0 +1,48 @@
+#ifndef BDCOORD_COORDINATOR_RENDER_RENDERED_PLAN_H_
+#define BDCOORD_COORDINATOR_RENDER_RENDERED_PLAN_H_
+
+#include <string>
+#include <vector>
+
+#include "bdcoord/v1/spec.pb.h"
+#include "coordinator/placement/scheduler.h"
+#include "coordinator/spec/diagnostics.h"
+#include "coordinator/spec/spec_loader.h"
+
+namespace bdcoord::coordinator {
+
+// One instance with its templates rendered: what the agent needs to create its container.
+struct RenderedInstance {
+  bdcoord::v1::PlacedInstance placed;
+  std::vector<std::string> command;
+  std::vector<bdcoord::v1::EnvVar> env;
+  std::vector<bdcoord::v1::File> files;
+  std::vector<bdcoord::v1::Volume> volumes;
+};
+
+struct Plan {
+  std::vector<Diagnostic> diagnostics;      // the spec is invalid (exit code 2)
+  std::vector<PlacementFailure> failures;   // placement impossible (exit code 3)
+  bdcoord::v1::Placement placement;         // every instance, by service order then index
+  std::string hosts_file;                   // the /etc/hosts of every container
+  std::vector<RenderedInstance> instances;  // same order as placement.instances
+};
+
+// Every template of every service rendered once against a sample instance, so template errors
+// are found before placing (and independently of the cluster's size). Pure.
+std::vector<Diagnostic> CheckTemplates(const LoadedSpec& loaded);
+
+struct RenderOptions {
+  bool instances = true;  // render command, env, files and volumes (else only the hosts file)
+  std::string only;       // when set, render only this instance
+};
+
+// The hosts file and the rendered instances of a placement made earlier (e.g. read back from the
+// store), without placing again. `loaded.positions` may be empty: they only place messages.
+// Pure. The result's diagnostics are template errors (none for a spec MakePlan accepted).
+Plan RenderPlan(const LoadedSpec& loaded, const bdcoord::v1::Placement& placement,
+                const RenderOptions& options = {});
+
+}  // namespace bdcoord::coordinator
+
+#endif  // BDCOORD_COORDINATOR_RENDER_RENDERED_PLAN_H_

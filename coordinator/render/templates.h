@@ -1,0 +1,37 @@
+#ifndef BDCOORD_COORDINATOR_RENDER_TEMPLATES_H_
+#define BDCOORD_COORDINATOR_RENDER_TEMPLATES_H_
+
+#include <kainjow/mustache.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bdcoord::coordinator {
+
+using TemplateData = kainjow::mustache::data;
+
+// Where and what went wrong inside one template; line and column are 0-based within its text.
+struct TemplateError {
+  int line = 0;
+  int column = 0;
+  std::string message;
+  std::string hint;
+};
+
+struct RenderedTemplate {
+  std::string text;
+  std::optional<TemplateError> error;
+};
+
+// Renders a mustache template without HTML escaping (these are config files, not web pages).
+// A syntax error or a variable that the data does not define is an error, never an empty string;
+// `known_names` (e.g. "ip", "peers.zk") feed the did-you-mean hint.
+// `layers` are looked up innermost first (instance variables, then cluster-wide ones), so large
+// shared data such as peer lists is built once, not copied per instance.
+RenderedTemplate RenderTemplate(const std::string& text,
+                                const std::vector<const TemplateData*>& layers,
+                                const std::vector<std::string>& known_names = {});
+
+}  // namespace bdcoord::coordinator
+
+#endif  // BDCOORD_COORDINATOR_RENDER_TEMPLATES_H_

@@ -1,0 +1,66 @@
+#include "coordinator/spec/diagnostics.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace bdcoord::coordinator {
+namespace {
+
+// Optimal string alignment distance: a swap of two neighbours ("kafak") counts as one typo.
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+std::string FormatDiagnostics(absl::string_view file, std::vector<Diagnostic> diagnostics) {
+  std::stable_sort(diagnostics.begin(), diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+                   });
+  std::string out;
+  for (const Diagnostic& d : diagnostics) {
+    absl::StrAppend(&out, file, ":", d.pos.line, ":", d.pos.column, ": ", d.message, "\n");
+    if (!d.hint.empty()) absl::StrAppend(&out, "  hint: ", d.hint, "\n");
+  }
+  return out;
+}
+
+std::string ClosestMatch(absl::string_view word, const std::vector<std::string>& candidates) {
+  // Allow roughly one typo per three characters, at least one.
+  const size_t limit = std::max<size_t>(1, word.size() / 3);
+  std::string best;
+  size_t best_distance = limit + 1;
+  for (const std::string& candidate : candidates) {
+    const size_t d = EditDistance(word, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+std::string SuggestionHint(absl::string_view word, const std::vector<std::string>& candidates) {
+  const std::string closest = ClosestMatch(word, candidates);
+  if (!closest.empty()) return absl::StrCat("did you mean '", closest, "'?");
+  if (candidates.empty()) return "";
+  return absl::StrCat("expected one of: ", absl::StrJoin(candidates, ", "));
+}
+
+}  // namespace bdcoord::coordinator

@@ -1,0 +1,36 @@
+#ifndef BDCOORD_COORDINATOR_SPEC_DIAGNOSTICS_H_
+#define BDCOORD_COORDINATOR_SPEC_DIAGNOSTICS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace bdcoord::coordinator {
+
+// A position in the spec file, 1-based like compilers print it.
+struct SourcePos {
+  int line = 1;
+  int column = 1;
+};
+
+// One problem with the user's input, printed as `file:line:col: message` and an optional hint.
+struct Diagnostic {
+  SourcePos pos;
+  std::string message;
+  std::string hint;
+};
+
+// Sorted by position (then message), one `file:line:col: message` line each, the hint indented
+// on the next line.
+std::string FormatDiagnostics(absl::string_view file, std::vector<Diagnostic> diagnostics);
+
+// The closest candidate within a small edit distance, or "" (for "did you mean" hints).
+std::string ClosestMatch(absl::string_view word, const std::vector<std::string>& candidates);
+
+// `did you mean 'x'?` when a close candidate exists, else `expected one of: a, b, c`.
+std::string SuggestionHint(absl::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace bdcoord::coordinator
+
+#endif  // BDCOORD_COORDINATOR_SPEC_DIAGNOSTICS_H_

@@ -1,0 +1,716 @@
+#include "coordinator/spec/spec_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <functional>
+#include <regex>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+
+namespace bdcoord::coordinator {
+namespace {
+
+using bdcoord::v1::ClusterSpec;
+using bdcoord::v1::Constraint;
+using bdcoord::v1::Dependency;
+using bdcoord::v1::Host;
+using bdcoord::v1::Network;
+using bdcoord::v1::Probe;
+using bdcoord::v1::Resources;
+using bdcoord::v1::RestartPolicy;
+using bdcoord::v1::Service;
+
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return absl::StrCat("'", node.Scalar(), "'");
+    default:
+      return "nothing";
+  }
+}
+
+void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
+  const int64_t nanos = absl::ToInt64Nanoseconds(d);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+// Walks the YAML tree, filling the proto and recording positions and diagnostics.
+class Loader {
+ public:
+  Loader(absl::string_view text, LoadedSpec* out) : text_(text), out_(out) {}
+
+  void Load() {
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(text_));
+    } catch (const YAML::Exception& e) {
+      out_->diagnostics.push_back({{e.mark.line + 1, e.mark.column + 1},
+                                   absl::StrCat("not valid YAML: ", e.msg),
+                                   "check indentation, colons and quotes around this point"});
+      return;
+    }
+    if (!root.IsMap()) {
+      Error(root, absl::StrCat("expected a mapping at the top level, got ", Describe(root)),
+            "a cluster spec starts with `cluster: NAME`");
+      return;
+    }
+    ClusterSpec& spec = out_->spec;
+    Record("", root);
+    ForEachKey(root, "the top level", {"cluster", "domain", "hosts", "networks", "services"}, "",
+               [&](const std::string& key, const YAML::Node& value, const std::string& path) {
+                 if (key == "cluster") {
+                   ReadString(value, path, "'cluster'", spec.mutable_cluster());
+                 } else if (key == "domain") {
+                   ReadString(value, path, "'domain'", spec.mutable_domain());
+                 } else if (key == "hosts") {
+                   LoadHosts(value, path);
+                 } else if (key == "networks") {
+                   LoadNetworks(value, path);
+                 } else if (key == "services") {
+                   LoadServices(value, path);
+                 }
+               });
+    if (!root["cluster"]) {
+      Error(root, "missing required key 'cluster'", "name the cluster: `cluster: analytics`");
+    }
+  }
+
+ private:
+  using KeyFn = std::function<void(const std::string&, const YAML::Node&, const std::string&)>;
+
+  SourcePos PosOf(const YAML::Node& node) const {
+    const YAML::Mark mark = node.Mark();
+    if (mark.is_null() || mark.line < 0) return {1, 1};
+    return {mark.line + 1, mark.column + 1};
+  }
+
+  bool IsBlockScalar(const YAML::Node& node) const {
+    const YAML::Mark mark = node.Mark();
+    if (!node.IsScalar() || mark.is_null() || mark.pos < 0) return false;
+    const size_t pos = static_cast<size_t>(mark.pos);
+    return pos < text_.size() && (text_[pos] == '|' || text_[pos] == '>');
+  }
+
+  void Record(const std::string& path, const YAML::Node& node) {
+    SourcePos pos = PosOf(node);
+    const YAML::Mark mark = node.Mark();
+    // A quoted scalar's text starts one column after its mark.
+    if (node.IsScalar() && !mark.is_null() && mark.pos >= 0 &&
+        static_cast<size_t>(mark.pos) < text_.size() &&
+        (text_[mark.pos] == '"' || text_[mark.pos] == '\'')) {
+      pos.column += 1;
+    }
+    const bool block = IsBlockScalar(node);
+    if (block) {
+      // Block scalar content starts on the line after the indicator; point at its first character.
+      size_t start = text_.find('\n', static_cast<size_t>(mark.pos));
+      if (start != absl::string_view::npos) {
+        ++start;
+        size_t indent = 0;
+        while (start + indent < text_.size() && text_[start + indent] == ' ') ++indent;
+        pos = {mark.line + 2, static_cast<int>(indent) + 1};
+      }
+    }
+    out_->positions.Record(path, pos, block);
+  }
+
+  void Error(const YAML::Node& node, std::string message, std::string hint = "") {
+    out_->diagnostics.push_back({PosOf(node), std::move(message), std::move(hint)});
+  }
+
+  // Visits the known keys of a mapping in file order; reports unknown and duplicate keys.
+  void ForEachKey(const YAML::Node& map, absl::string_view what,
+                  const std::vector<std::string>& allowed, const std::string& path,
+                  const KeyFn& fn) {
+    if (!map.IsMap()) {
+      if (!map.IsNull())
+        Error(map, absl::StrCat("expected a mapping for ", what, ", got ", Describe(map)));
+      return;
+    }
+    absl::flat_hash_map<std::string, int> seen;
+    for (const auto& item : map) {
+      if (!item.first.IsScalar()) {
+        Error(item.first, absl::StrCat("expected a plain key in ", what));
+        continue;
+      }
+      const std::string key = item.first.Scalar();
+      if (auto [it, inserted] = seen.emplace(key, PosOf(item.first).line); !inserted) {
+        Error(item.first, absl::StrCat("duplicate key '", key, "' in ", what),
+              absl::StrCat("the first '", key, "' is on line ", it->second));
+        continue;
+      }
+      // Top-level `x-...` keys hold YAML anchors for reuse, like Compose extension fields.
+      if (path.empty() && absl::StartsWith(key, "x-")) continue;
+      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        Error(item.first, absl::StrCat("unknown key '", key, "' in ", what),
+              SuggestionHint(key, allowed));
+        continue;
+      }
+      const std::string child = path.empty() ? key : absl::StrCat(path, ".", key);
+      Record(child, item.second.IsNull() ? item.first : item.second);
+      fn(key, item.second, child);
+    }
+  }
+
+  bool ReadString(const YAML::Node& node, const std::string& path, absl::string_view what,
+                  std::string* out) {
+    Record(path, node);
+    if (!node.IsScalar()) {
+      Error(node, absl::StrCat("expected a string for ", what, ", got ", Describe(node)));
+      return false;
+    }
+    *out = node.Scalar();
+    return true;
+  }
+
+  bool ReadUint(const YAML::Node& node, absl::string_view what, uint32_t* out) {
+    uint32_t value = 0;
+    if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value)) {
+      Error(node, absl::StrCat("expected a whole number for ", what, ", got ", Describe(node)));
+      return false;
+    }
+    *out = value;
+    return true;
+  }
+
+  bool ReadBool(const YAML::Node& node, absl::string_view what, bool* out) {
+    const std::string text = node.IsScalar() ? absl::AsciiStrToLower(node.Scalar()) : "";
+    if (text == "true" || text == "yes" || text == "on") {
+      *out = true;
+    } else if (text == "false" || text == "no" || text == "off") {
+      *out = false;
+    } else {
+      Error(node, absl::StrCat("expected true or false for ", what, ", got ", Describe(node)));
+      return false;
+    }
+    return true;
+  }
+
+  // A list of scalars, each recorded as path.N.
+  std::vector<std::string> ReadStringList(const YAML::Node& node, const std::string& path,
+                                          absl::string_view what) {
+    std::vector<std::string> values;
+    if (node.IsNull()) return values;
+    if (!node.IsSequence()) {
+      Error(node, absl::StrCat("expected a list for ", what, ", got ", Describe(node)),
+            "write a YAML list: [a, b] or one `- item` per line");
+      return values;
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      std::string value;
+      if (ReadString(node[i], absl::StrCat(path, ".", i), what, &value)) {
+        values.push_back(std::move(value));
+      }
+    }
+    return values;
+  }
+
+  // name -> string mapping (labels, env, parents), keys in file order.
+  void ReadStringMap(const YAML::Node& node, const std::string& path, absl::string_view what,
+                     const std::function<void(const std::string&, const std::string&)>& fn) {
+    ForEachKey(
+        node, what, {}, path,
+        [&](const std::string& key, const YAML::Node& value, const std::string& child) {
+          std::string text;
+          if (value.IsNull()) {
+            fn(key, "");
+          } else if (ReadString(value, child, absl::StrCat("'", key, "' in ", what), &text)) {
+            fn(key, text);
+          }
+        });
+  }
+
+  void ReadResources(const YAML::Node& node, const std::string& path, absl::string_view what,
+                     Resources* out) {
+    ForEachKey(node, what, {"cpus", "memory"}, path,
+               [&](const std::string& key, const YAML::Node& value, const std::string&) {
+                 const std::string text = value.IsScalar() ? value.Scalar() : "";
+                 if (key == "cpus") {
+                   int64_t millicpus = 0;
+                   if (!ParseMilliCpus(text, &millicpus)) {
+                     Error(value, absl::StrCat(Describe(value), " is not a CPU count in ", what),
+                           "use cores (2, 0.5) or millicores (500m)");
+                   }
+                   out->set_millicpus(millicpus);
+                 } else {
+                   int64_t bytes = 0;
+                   if (!ParseMemoryBytes(text, &bytes)) {
+                     Error(value, absl::StrCat(Describe(value), " is not a memory size in ", what),
+                           "use bytes or a unit: 512Mi, 4Gi, 2G (Ki/Mi/Gi/Ti are powers of 1024, "
+                           "K/M/G/T of 1000)");
+                   }
+                   out->set_memory_bytes(bytes);
+                 }
+               });
+  }
+
+  void LoadHosts(const YAML::Node& node, const std::string& path) {
+    if (!node.IsSequence()) {
+      if (!node.IsNull()) {
+        Error(node, absl::StrCat("expected a list of hosts, got ", Describe(node)),
+              "write one `- name: HOST` entry per host");
+      }
+      return;
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node& entry = node[i];
+      Host* host = out_->spec.add_hosts();
+      const std::string host_path = absl::StrCat(path, ".", i);
+      Record(host_path, entry);
+      const std::string what = entry.IsMap() && entry["name"] && entry["name"].IsScalar()
+                                   ? absl::StrCat("host '", entry["name"].Scalar(), "'")
+                                   : absl::StrCat("hosts entry ", i + 1);
+      ForEachKey(
+          entry, what, {"name", "address", "labels", "capacity", "parents"}, host_path,
+          [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+            if (key == "name") {
+              ReadString(value, p, absl::StrCat("'name' of ", what), host->mutable_name());
+            } else if (key == "address") {
+              ReadString(value, p, absl::StrCat("'address' of ", what), host->mutable_address());
+            } else if (key == "labels") {
+              ReadStringMap(value, p, absl::StrCat("labels of ", what),
+                            [&](const std::string& k, const std::string& v) {
+                              (*host->mutable_labels())[k] = v;
+                            });
+            } else if (key == "capacity") {
+              ReadResources(value, p, absl::StrCat("capacity of ", what), host->mutable_capacity());
+            } else if (key == "parents") {
+              ReadStringMap(value, p, absl::StrCat("parents of ", what),
+                            [&](const std::string& k, const std::string& v) {
+                              (*host->mutable_parents())[k] = v;
+                            });
+            }
+          });
+      if (entry.IsMap() && !entry["name"]) {
+        Error(entry, absl::StrCat("missing required key 'name' in ", what));
+      }
+    }
+  }
+
+  void LoadNetworks(const YAML::Node& node, const std::string& path) {
+    ForEachKey(node, "networks", {}, path,
+               [&](const std::string& name, const YAML::Node& value, const std::string& p) {
+                 Network* network = out_->spec.add_networks();
+                 network->set_name(name);
+                 LoadNetwork(value, p, network);
+               });
+  }
+
+  void LoadNetwork(const YAML::Node& node, const std::string& path, Network* network) {
+    const std::string what = absl::StrCat("network '", network->name(), "'");
+    ForEachKey(node, what,
+               {"driver", "parent", "subnet", "gateway", "ip_range", "reserved", "host_shim"}, path,
+               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                 const std::string field = absl::StrCat("'", key, "' of ", what);
+                 if (key == "driver") {
+                   std::string driver;
+                   if (!ReadString(value, p, field, &driver)) return;
+                   if (driver == "macvlan") {
+                     network->set_driver(bdcoord::v1::NETWORK_DRIVER_MACVLAN);
+                   } else if (driver == "ipvlan") {
+                     network->set_driver(bdcoord::v1::NETWORK_DRIVER_IPVLAN);
+                   } else {
+                     Error(value, absl::StrCat("unknown driver '", driver, "' for ", what),
+                           "use macvlan, or ipvlan where the switch allows one MAC per port");
+                   }
+                 } else if (key == "parent") {
+                   ReadString(value, p, field, network->mutable_parent());
+                 } else if (key == "subnet") {
+                   ReadString(value, p, field, network->mutable_subnet());
+                 } else if (key == "gateway") {
+                   ReadString(value, p, field, network->mutable_gateway());
+                 } else if (key == "ip_range") {
+                   ReadString(value, p, field, network->mutable_ip_range());
+                 } else if (key == "reserved") {
+                   for (std::string& ip : ReadStringList(value, p, field))
+                     network->add_reserved(ip);
+                 } else if (key == "host_shim") {
+                   bool shim = false;
+                   if (ReadBool(value, field, &shim)) network->set_host_shim(shim);
+                 }
+               });
+  }
+
+  void LoadServices(const YAML::Node& node, const std::string& path) {
+    ForEachKey(node, "services", {}, path,
+               [&](const std::string& name, const YAML::Node& value, const std::string& p) {
+                 Service* service = out_->spec.add_services();
+                 service->set_name(name);
+                 LoadService(value, p, service);
+               });
+  }
+
+  void LoadService(const YAML::Node& node, const std::string& path, Service* service) {
+    const std::string what = absl::StrCat("service '", service->name(), "'");
+    bool has_count = false;
+    ForEachKey(
+        node, what,
+        {"image", "count", "network", "hostname", "ips", "command", "env", "files", "volumes",
+         "user", "resources", "placement", "depends_on", "ready", "run_once", "restart"},
+        path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+          const std::string field = absl::StrCat("'", key, "' of ", what);
+          if (key == "image") {
+            ReadString(value, p, field, service->mutable_image());
+          } else if (key == "count") {
+            uint32_t count = 0;
+            if (ReadUint(value, field, &count)) service->set_count(count);
+            has_count = true;
+          } else if (key == "network") {
+            ReadString(value, p, field, service->mutable_network());
+          } else if (key == "hostname") {
+            ReadString(value, p, field, service->mutable_hostname());
+          } else if (key == "ips") {
+            for (std::string& ip : ReadStringList(value, p, field)) service->add_ips(ip);
+          } else if (key == "command") {
+            for (std::string& arg : ReadStringList(value, p, field)) service->add_command(arg);
+          } else if (key == "env") {
+            ReadStringMap(value, p, absl::StrCat("env of ", what),
+                          [&](const std::string& k, const std::string& v) {
+                            auto* env = service->add_env();
+                            env->set_name(k);
+                            env->set_value(v);
+                          });
+          } else if (key == "files") {
+            ReadStringMap(value, p, absl::StrCat("files of ", what),
+                          [&](const std::string& k, const std::string& v) {
+                            auto* file = service->add_files();
+                            file->set_path(k);
+                            file->set_content(v);
+                            file->set_mode(0644);
+                          });
+          } else if (key == "volumes") {
+            LoadVolumes(value, p, field, what, service);
+          } else if (key == "user") {
+            ReadString(value, p, field, service->mutable_user());
+          } else if (key == "resources") {
+            ReadResources(value, p, absl::StrCat("resources of ", what),
+                          service->mutable_resources());
+          } else if (key == "placement") {
+            LoadPlacement(value, p, what, service);
+          } else if (key == "depends_on") {
+            LoadDependencies(value, p, what, service);
+          } else if (key == "ready") {
+            LoadProbe(value, p, what, service->mutable_ready());
+          } else if (key == "run_once") {
+            bool run_once = false;
+            if (ReadBool(value, field, &run_once)) service->set_run_once(run_once);
+          } else if (key == "restart") {
+            LoadRestart(value, p, field, service->mutable_restart());
+          }
+        });
+    // Pinned IPs imply the count when it is not given.
+    if (!has_count) service->set_count(service->ips_size() > 0 ? service->ips_size() : 1);
+    if (node.IsMap() && !node["image"]) {
+      Error(node, absl::StrCat("missing required key 'image' in ", what),
+            "images are built locally and loaded on every host; name one: `image: NAME:TAG`");
+    }
+  }
+
+  void LoadVolumes(const YAML::Node& node, const std::string& path, const std::string& what,
+                   const std::string& owner, Service* service) {
+    for (size_t i = 0; const std::string& text : ReadStringList(node, path, what)) {
+      const std::vector<std::string> parts = absl::StrSplit(text, ':');
+      auto* volume = service->add_volumes();
+      const bool valid =
+          (parts.size() == 2 || (parts.size() == 3 && (parts[2] == "ro" || parts[2] == "rw"))) &&
+          !parts[0].empty() && absl::StartsWith(parts[1], "/");
+      if (!valid) {
+        Error(node[i], absl::StrCat("volume '", text, "' of ", owner, " is not SOURCE:TARGET[:ro]"),
+              "name a volume or an absolute host path, then an absolute path in the container: "
+              "`data{{index}}:/data`");
+      } else {
+        volume->set_source(parts[0]);
+        volume->set_target(parts[1]);
+        volume->set_read_only(parts.size() == 3 && parts[2] == "ro");
+      }
+      ++i;
+    }
+  }
+
+  void LoadPlacement(const YAML::Node& node, const std::string& path, const std::string& owner,
+                     Service* service) {
+    const std::string what = absl::StrCat("placement of ", owner);
+    auto* rules = service->mutable_placement();
+    ForEachKey(node, what, {"constraints", "spread", "distinct_hosts", "colocate_with", "hosts"},
+               path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                 const std::string field = absl::StrCat("'", key, "' in ", what);
+                 if (key == "constraints") {
+                   const std::vector<std::string> texts = ReadStringList(value, p, field);
+                   for (size_t i = 0; i < texts.size(); ++i) {
+                     Constraint constraint;
+                     if (!ParseConstraint(texts[i], &constraint)) {
+                       Error(value[i],
+                             absl::StrCat("invalid label expression '", texts[i], "' in ", what),
+                             "use `LABEL == VALUE`, `LABEL != VALUE`, `LABEL in (V1,V2)`, "
+                             "`LABEL not in (V1,V2)`, `LABEL exists` or `LABEL not exists`");
+                       continue;
+                     }
+                     *rules->add_constraints() = std::move(constraint);
+                   }
+                 } else if (key == "spread") {
+                   ReadString(value, p, field, rules->mutable_spread());
+                 } else if (key == "distinct_hosts") {
+                   bool distinct = false;
+                   if (ReadBool(value, field, &distinct)) rules->set_distinct_hosts(distinct);
+                 } else if (key == "colocate_with") {
+                   ReadString(value, p, field, rules->mutable_colocate_with());
+                 } else if (key == "hosts") {
+                   for (std::string& host : ReadStringList(value, p, field)) rules->add_hosts(host);
+                 }
+               });
+  }
+
+  void LoadDependencies(const YAML::Node& node, const std::string& path, const std::string& owner,
+                        Service* service) {
+    const std::string what = absl::StrCat("depends_on of ", owner);
+    if (node.IsSequence()) {  // a plain list waits for `started`
+      for (std::string& name : ReadStringList(node, path, what)) {
+        auto* dependency = service->add_depends_on();
+        dependency->set_service(name);
+        dependency->set_condition(Dependency::CONDITION_STARTED);
+      }
+      return;
+    }
+    ForEachKey(
+        node, what, {}, path,
+        [&](const std::string& name, const YAML::Node& value, const std::string& p) {
+          auto* dependency = service->add_depends_on();
+          dependency->set_service(name);
+          std::string condition;
+          if (!ReadString(value, p, absl::StrCat("'", name, "' in ", what), &condition)) {
+            return;
+          }
+          if (condition == "started") {
+            dependency->set_condition(Dependency::CONDITION_STARTED);
+          } else if (condition == "ready") {
+            dependency->set_condition(Dependency::CONDITION_READY);
+          } else if (condition == "completed") {
+            dependency->set_condition(Dependency::CONDITION_COMPLETED);
+          } else {
+            Error(value,
+                  absl::StrCat("unknown condition '", condition, "' for '", name, "' in ", what),
+                  SuggestionHint(condition, {"started", "ready", "completed"}));
+          }
+        });
+  }
+
+  void LoadProbe(const YAML::Node& node, const std::string& path, const std::string& owner,
+                 Probe* probe) {
+    const std::string what = absl::StrCat("ready probe of ", owner);
+    int checks = 0;
+    ForEachKey(
+        node, what, {"tcp", "http", "exec", "log", "interval", "timeout", "retries"}, path,
+        [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+          const std::string field = absl::StrCat("'", key, "' in ", what);
+          if (key == "tcp") {
+            ++checks;
+            uint32_t port = 0;
+            if (ReadPort(value, field, &port)) probe->mutable_tcp()->set_port(port);
+          } else if (key == "http") {
+            ++checks;
+            auto* http = probe->mutable_http();
+            http->set_path("/");
+            ForEachKey(value, field, {"port", "path"}, p,
+                       [&](const std::string& k, const YAML::Node& v, const std::string& pp) {
+                         uint32_t port = 0;
+                         if (k == "port" && ReadPort(v, field, &port)) http->set_port(port);
+                         if (k == "path") ReadString(v, pp, field, http->mutable_path());
+                       });
+          } else if (key == "exec") {
+            ++checks;
+            for (std::string& arg : ReadStringList(value, p, field)) {
+              probe->mutable_exec()->add_command(arg);
+            }
+          } else if (key == "log") {
+            ++checks;
+            std::string pattern;
+            if (!ReadString(value, p, field, &pattern)) return;
+            try {
+              std::regex compiled(pattern);
+            } catch (const std::regex_error& e) {
+              Error(value, absl::StrCat("invalid regular expression '", pattern, "' in ", what),
+                    e.what());
+            }
+            probe->mutable_log()->set_pattern(pattern);
+          } else if (key == "interval" || key == "timeout") {
+            absl::Duration duration;
+            if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
+                duration <= absl::ZeroDuration()) {
+              Error(value, absl::StrCat(Describe(value), " is not a duration for ", field),
+                    "use a positive duration: 500ms, 5s, 1m");
+              return;
+            }
+            SetDuration(duration,
+                        key == "interval" ? probe->mutable_interval() : probe->mutable_timeout());
+          } else if (key == "retries") {
+            uint32_t retries = 0;
+            if (ReadUint(value, field, &retries)) probe->set_retries(retries);
+          }
+        });
+    if (node.IsMap() && checks != 1) {
+      Error(node,
+            absl::StrCat(what, " needs exactly one of tcp, http, exec or log, found ", checks),
+            "e.g. `ready: {tcp: 2181}`");
+    }
+  }
+
+  bool ReadPort(const YAML::Node& node, absl::string_view what, uint32_t* port) {
+    if (!ReadUint(node, what, port)) return false;
+    if (*port == 0 || *port > 65535) {
+      Error(node, absl::StrCat("port ", *port, " out of range for ", what), "use 1..65535");
+      return false;
+    }
+    return true;
+  }
+
+  void LoadRestart(const YAML::Node& node, const std::string& path, const std::string& what,
+                   RestartPolicy* restart) {
+    std::string text;
+    if (!ReadString(node, path, what, &text)) return;
+    absl::string_view mode = text;
+    uint32_t retries = 0;
+    bool valid = true;
+    if (absl::ConsumePrefix(&mode, "on-failure:")) {
+      valid = absl::SimpleAtoi(mode, &retries);
+      mode = "on-failure";
+    }
+    if (valid && mode == "no") {
+      restart->set_mode(RestartPolicy::MODE_NO);
+    } else if (valid && mode == "on-failure") {
+      restart->set_mode(RestartPolicy::MODE_ON_FAILURE);
+      restart->set_max_retries(retries);
+    } else if (valid && mode == "always") {
+      restart->set_mode(RestartPolicy::MODE_ALWAYS);
+    } else if (valid && mode == "unless-stopped") {
+      restart->set_mode(RestartPolicy::MODE_UNLESS_STOPPED);
+    } else {
+      Error(node, absl::StrCat("unknown restart policy '", text, "' for ", what),
+            "use no, on-failure, on-failure:N, always or unless-stopped");
+    }
+  }
+
+  absl::string_view text_;
+  LoadedSpec* out_;
+};
+
+// Splits "12.5Gi" into the number and the unit.
+bool SplitQuantity(absl::string_view text, double* number, absl::string_view* unit) {
+  size_t end = 0;
+  while (end < text.size() && (absl::ascii_isdigit(text[end]) || text[end] == '.')) ++end;
+  if (end == 0 || !absl::SimpleAtod(text.substr(0, end), number) || !std::isfinite(*number) ||
+      *number < 0) {
+    return false;
+  }
+  *unit = text.substr(end);
+  return true;
+}
+
+}  // namespace
+
+void SourceMap::Record(std::string path, SourcePos pos, bool block_scalar) {
+  entries_.insert_or_assign(std::move(path), Entry{pos, block_scalar});
+}
+
+SourcePos SourceMap::Find(absl::string_view path) const {
+  while (true) {
+    if (auto it = entries_.find(path); it != entries_.end()) return it->second.pos;
+    const size_t dot = path.rfind('.');
+    if (dot == absl::string_view::npos) break;
+    path = path.substr(0, dot);
+  }
+  if (auto it = entries_.find(""); it != entries_.end()) return it->second.pos;
+  return {1, 1};
+}
+
+SourcePos SourceMap::FindInScalar(absl::string_view path, int line, int column) const {
+  auto it = entries_.find(path);
+  if (it == entries_.end()) return Find(path);
+  const Entry& entry = it->second;
+  // Block scalars keep a uniform indent; other multi-line scalars restart at column 1.
+  const int column_base = (line == 0 || entry.block_scalar) ? entry.pos.column : 1;
+  return {entry.pos.line + line, column_base + column};
+}
+
+LoadedSpec LoadSpec(absl::string_view yaml_text) {
+  LoadedSpec out;
+  Loader(yaml_text, &out).Load();
+  return out;
+}
+
+bool ParseMilliCpus(absl::string_view text, int64_t* millicpus) {
+  double number = 0;
+  absl::string_view unit;
+  if (!SplitQuantity(text, &number, &unit)) return false;
+  if (unit.empty()) {
+    *millicpus = std::llround(number * 1000);
+  } else if (unit == "m" && number == std::floor(number)) {
+    *millicpus = static_cast<int64_t>(number);
+  } else {
+    return false;
+  }
+  return *millicpus > 0;
+}
+
+bool ParseMemoryBytes(absl::string_view text, int64_t* bytes) {
+  double number = 0;
+  absl::string_view unit;
+  if (!SplitQuantity(text, &number, &unit)) return false;
+  absl::ConsumeSuffix(&unit, "B");
+  static const std::pair<absl::string_view, double> kUnits[] = {{"", 1},
+                                                                {"K", 1e3},
+                                                                {"k", 1e3},
+                                                                {"M", 1e6},
+                                                                {"G", 1e9},
+                                                                {"T", 1e12},
+                                                                {"Ki", 1024.0},
+                                                                {"Mi", 1048576.0},
+                                                                {"Gi", 1073741824.0},
+                                                                {"Ti", 1099511627776.0}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) {
+      const double value = number * factor;
+      if (value < 1 || value > 9e18) return false;
+      *bytes = static_cast<int64_t>(value);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ParseConstraint(absl::string_view text, Constraint* constraint) {
+  // LABEL OP VALUE | LABEL (not )?in (V1, V2) | LABEL (not )?exists
+  static const std::regex kPattern(
+      R"(^\s*([A-Za-z0-9_./-]+)\s*(?:(==|!=)\s*([A-Za-z0-9_./-]+)|\s(not\s+in|in)\s*\(\s*([A-Za-z0-9_./-]+(?:\s*,\s*[A-Za-z0-9_./-]+)*)\s*\)|\s(not\s+exists|exists))\s*$)");
+  std::cmatch match;
+  if (!std::regex_match(text.begin(), text.end(), match, kPattern)) return false;
+  constraint->Clear();
+  constraint->set_label(match[1].str());
+  constraint->set_text(std::string(absl::StripAsciiWhitespace(text)));
+  if (match[2].matched) {
+    constraint->set_op(match[2].str() == "==" ? Constraint::OP_EQUAL : Constraint::OP_NOT_EQUAL);
+    constraint->add_values(match[3].str());
+  } else if (match[4].matched) {
+    constraint->set_op(match[4].str() == "in" ? Constraint::OP_IN : Constraint::OP_NOT_IN);
+    for (absl::string_view value : absl::StrSplit(match[5].str(), ',')) {
+      constraint->add_values(std::string(absl::StripAsciiWhitespace(value)));
+    }
+  } else {
+    constraint->set_op(match[6].str() == "exists" ? Constraint::OP_EXISTS
+                                                  : Constraint::OP_NOT_EXISTS);
+  }
+  return true;
+}
+
+}  // namespace bdcoord::coordinator

@@ -1,0 +1,50 @@
+#ifndef BDCOORD_COORDINATOR_SPEC_SPEC_LOADER_H_
+#define BDCOORD_COORDINATOR_SPEC_SPEC_LOADER_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "bdcoord/v1/spec.pb.h"
+#include "coordinator/spec/diagnostics.h"
+
+namespace bdcoord::coordinator {
+
+// Where each part of the spec came from. Paths name spec elements the way a user reads them:
+// "services.zk.count", "hosts.2.labels", "networks.lan.subnet", "services.zk.env.MYID".
+class SourceMap {
+ public:
+  void Record(std::string path, SourcePos pos, bool block_scalar = false);
+  // The position of `path`, or of its closest recorded ancestor, or 1:1.
+  SourcePos Find(absl::string_view path) const;
+  // The position of character (line, column) of a scalar's text, both 0-based, so template errors
+  // point into the file. Block scalars (`|`, `>`) start on the line after their indicator.
+  SourcePos FindInScalar(absl::string_view path, int line, int column) const;
+
+ private:
+  struct Entry {
+    SourcePos pos;
+    bool block_scalar = false;
+  };
+  absl::flat_hash_map<std::string, Entry> entries_;
+};
+
+struct LoadedSpec {
+  bdcoord::v1::ClusterSpec spec;
+  SourceMap positions;
+  std::vector<Diagnostic> diagnostics;  // YAML syntax, unknown keys, wrong types, bad units
+};
+
+// Parses cluster.yaml text into the proto spec. Never throws; every problem found is a
+// diagnostic and loading goes on past it, so the user sees all of them at once.
+LoadedSpec LoadSpec(absl::string_view yaml_text);
+
+// Unit parsers, exposed for tests. Return false on malformed input.
+bool ParseMilliCpus(absl::string_view text, int64_t* millicpus);
+bool ParseMemoryBytes(absl::string_view text, int64_t* bytes);
+bool ParseConstraint(absl::string_view text, bdcoord::v1::Constraint* constraint);
+
+}  // namespace bdcoord::coordinator
+
+#endif  // BDCOORD_COORDINATOR_SPEC_SPEC_LOADER_H_

@@ -1,0 +1,467 @@
+#include "coordinator/spec/validation.h"
+
+#include <functional>
+#include <optional>
+#include <regex>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "coordinator/spec/instance_names.h"
+#include "net/ipv4.h"
+
+namespace bdcoord::coordinator {
+namespace {
+
+using bdcoord::v1::ClusterSpec;
+using bdcoord::v1::Dependency;
+using bdcoord::v1::Network;
+using bdcoord::v1::Service;
+using net::Cidr;
+using net::Ipv4;
+
+// RFC 1123 label: what a hostname, a container name and an FQDN part may be.
+bool IsDnsLabel(const std::string& text) {
+  static const std::regex kLabel("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
+  return std::regex_match(text, kLabel);
+}
+
+bool IsDnsName(const std::string& text) {
+  static const std::regex kName(
+      "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$");
+  return text.size() <= 253 && std::regex_match(text, kName);
+}
+
+// What validation learned about one network, for the checks of the services on it.
+struct NetworkFacts {
+  std::optional<Cidr> subnet;
+  std::optional<Ipv4> gateway;
+  absl::flat_hash_set<uint32_t> reserved;
+};
+
+class Validator {
+ public:
+  Validator(const ClusterSpec& spec, const SourceMap& positions)
+      : spec_(spec), positions_(positions) {}
+
+  std::vector<Diagnostic> Run() {
+    CheckCluster();
+    CheckHosts();
+    CheckNetworks();
+    CheckServices();
+    CheckDependencyCycles();
+    CheckColocationCycles();
+    return std::move(diagnostics_);
+  }
+
+ private:
+  void Error(absl::string_view path, std::string message, std::string hint = "") {
+    diagnostics_.push_back({positions_.Find(path), std::move(message), std::move(hint)});
+  }
+
+  std::vector<std::string> ServiceNames() const {
+    std::vector<std::string> names;
+    for (const Service& s : spec_.services()) names.push_back(s.name());
+    return names;
+  }
+
+  void CheckCluster() {
+    if (!spec_.cluster().empty() && !IsDnsLabel(spec_.cluster())) {
+      Error("cluster", absl::StrCat("cluster name '", spec_.cluster(), "' is not a DNS label"),
+            "use lowercase letters, digits and '-', at most 63 characters");
+    }
+    if (!spec_.domain().empty() && !IsDnsName(spec_.domain())) {
+      Error("domain", absl::StrCat("domain '", spec_.domain(), "' is not a DNS name"),
+            "e.g. `domain: bigdata.lan`");
+    }
+  }
+
+  void CheckHosts() {
+    absl::flat_hash_map<std::string, int> names;
+    absl::flat_hash_map<std::string, int> addresses;
+    for (int i = 0; i < spec_.hosts_size(); ++i) {
+      const auto& host = spec_.hosts(i);
+      const std::string path = absl::StrCat("hosts.", i);
+      if (host.name().empty()) continue;  // reported by the loader
+      if (!IsDnsLabel(host.name())) {
+        Error(path + ".name", absl::StrCat("host name '", host.name(), "' is not a DNS label"),
+              "use lowercase letters, digits and '-'");
+      }
+      if (auto [it, inserted] = names.emplace(host.name(), i); !inserted) {
+        Error(path + ".name", absl::StrCat("duplicate host name '", host.name(), "'"),
+              absl::StrCat("already used by hosts entry ", it->second + 1, " on line ",
+                           positions_.Find(absl::StrCat("hosts.", it->second)).line));
+      }
+      if (!host.address().empty()) {
+        if (auto ip = Ipv4::Parse(host.address()); !ip.ok()) {
+          Error(path + ".address",
+                absl::StrCat("address of host '", host.name(), "': ", ip.status().message()));
+        } else if (auto [it, inserted] = addresses.emplace(host.address(), i); !inserted) {
+          Error(path + ".address",
+                absl::StrCat("host '", host.name(), "' has the same address ", host.address(),
+                             " as host '", spec_.hosts(it->second).name(), "'"));
+        }
+      }
+      for (const auto& [network, parent] : host.parents()) {
+        if (!HasNetwork(network)) {
+          Error(absl::StrCat(path, ".parents.", network),
+                absl::StrCat("host '", host.name(), "' overrides the parent of unknown network '",
+                             network, "'"),
+                SuggestionHint(network, NetworkNames()));
+        }
+      }
+    }
+  }
+
+  bool HasNetwork(const std::string& name) const {
+    for (const Network& n : spec_.networks()) {
+      if (n.name() == name) return true;
+    }
+    return false;
+  }
+
+  std::vector<std::string> NetworkNames() const {
+    std::vector<std::string> names;
+    for (const Network& n : spec_.networks()) names.push_back(n.name());
+    return names;
+  }
+
+  void CheckNetworks() {
+    for (const Network& network : spec_.networks()) {
+      const std::string path = absl::StrCat("networks.", network.name());
+      const std::string what = absl::StrCat("network '", network.name(), "'");
+      NetworkFacts& facts = networks_[network.name()];
+      if (network.driver() == bdcoord::v1::NETWORK_DRIVER_UNSPECIFIED) {
+        Error(path, absl::StrCat(what, " has no driver"), "add `driver: macvlan` or `ipvlan`");
+      }
+      if (network.parent().empty()) {
+        Error(path, absl::StrCat(what, " has no parent interface"),
+              "add `parent: eth0` (hosts may override it with `parents`)");
+      }
+      if (network.subnet().empty()) {
+        Error(path, absl::StrCat(what, " has no subnet"), "add `subnet: 10.0.50.0/24`");
+        continue;
+      }
+      auto subnet = Cidr::Parse(network.subnet());
+      if (!subnet.ok()) {
+        Error(path + ".subnet", absl::StrCat("subnet of ", what, ": ", subnet.status().message()));
+        // Without a subnet only the syntax of the other fields can be checked.
+        if (auto range = Cidr::Parse(network.ip_range());
+            !network.ip_range().empty() && !range.ok()) {
+          Error(path + ".ip_range",
+                absl::StrCat("ip_range of ", what, ": ", range.status().message()));
+        }
+        continue;
+      }
+      facts.subnet = *subnet;
+      auto in_subnet = [&](const std::string& field_path, const std::string& field,
+                           const std::string& text) -> std::optional<Ipv4> {
+        auto ip = Ipv4::Parse(text);
+        if (!ip.ok()) {
+          Error(field_path, absl::StrCat(field, " of ", what, ": ", ip.status().message()));
+          return std::nullopt;
+        }
+        if (!subnet->Contains(*ip)) {
+          Error(field_path, absl::StrCat(field, " ", text, " of ", what, " is outside its subnet ",
+                                         subnet->ToString()));
+          return std::nullopt;
+        }
+        return *ip;
+      };
+      if (!network.gateway().empty()) {
+        facts.gateway = in_subnet(path + ".gateway", "gateway", network.gateway());
+      }
+      if (!network.ip_range().empty()) {
+        auto range = Cidr::Parse(network.ip_range());
+        if (!range.ok()) {
+          Error(path + ".ip_range",
+                absl::StrCat("ip_range of ", what, ": ", range.status().message()));
+        } else if (!subnet->Contains(*range)) {
+          Error(path + ".ip_range", absl::StrCat("ip_range ", network.ip_range(), " of ", what,
+                                                 " is not inside its subnet ", subnet->ToString()));
+        }
+      }
+      for (int i = 0; i < network.reserved_size(); ++i) {
+        if (auto ip = in_subnet(absl::StrCat(path, ".reserved.", i), "reserved address",
+                                network.reserved(i))) {
+          facts.reserved.insert(ip->value());
+        }
+      }
+    }
+  }
+
+  void CheckServices() {
+    const std::vector<std::string> service_names = ServiceNames();
+    std::vector<std::string> host_names;
+    for (const auto& host : spec_.hosts()) host_names.push_back(host.name());
+    absl::flat_hash_map<uint32_t, std::string> pinned_by;       // IP -> service
+    absl::flat_hash_map<std::string, std::string> instance_of;  // instance name -> service
+    for (const Service& service : spec_.services()) {
+      const std::string path = absl::StrCat("services.", service.name());
+      const std::string what = absl::StrCat("service '", service.name(), "'");
+      if (!IsDnsLabel(service.name())) {
+        Error(path, absl::StrCat("service name '", service.name(), "' is not a DNS label"),
+              "use lowercase letters, digits and '-'");
+      }
+      if (!service.hostname().empty() && !IsDnsLabel(absl::StrCat(service.hostname(), "1"))) {
+        Error(path + ".hostname",
+              absl::StrCat("hostname prefix '", service.hostname(), "' of ", what,
+                           " does not make DNS labels"),
+              "use lowercase letters, digits and '-'; instances are named PREFIX1, PREFIX2, ...");
+      }
+      for (uint32_t index = 1; index <= service.count(); ++index) {
+        const std::string name = InstanceName(service, index);
+        if (auto [it, inserted] = instance_of.emplace(name, service.name());
+            !inserted && it->second != service.name()) {
+          Error(path,
+                absl::StrCat("instance name '", name, "' of ", what,
+                             " is also an instance of service '", it->second, "'"),
+                "set a distinct `hostname` prefix on one of them");
+          break;
+        }
+      }
+      CheckServiceNetwork(service, path, what, &pinned_by);
+      if (service.run_once() && service.restart().mode() != bdcoord::v1::RestartPolicy::MODE_NO &&
+          service.restart().mode() != bdcoord::v1::RestartPolicy::MODE_UNSPECIFIED &&
+          service.restart().mode() != bdcoord::v1::RestartPolicy::MODE_ON_FAILURE) {
+        Error(path + ".restart",
+              absl::StrCat(what, " runs once but its restart policy would restart it forever"),
+              "use `restart: on-failure:N` or drop restart");
+      }
+      CheckPlacement(service, path, what, service_names, host_names);
+      CheckDependencies(service, path, what, service_names);
+      for (int i = 0; i < service.files_size(); ++i) {
+        if (service.files(i).path().empty() || service.files(i).path()[0] != '/') {
+          Error(absl::StrCat(path, ".files.", service.files(i).path()),
+                absl::StrCat("file path '", service.files(i).path(), "' of ", what,
+                             " is not absolute"),
+                "write the path inside the container, e.g. /conf/zoo.cfg");
+        }
+      }
+    }
+  }
+
+  void CheckServiceNetwork(const Service& service, const std::string& path, const std::string& what,
+                           absl::flat_hash_map<uint32_t, std::string>* pinned_by) {
+    const Network* network = nullptr;
+    if (service.network().empty()) {
+      if (spec_.networks_size() == 1) {
+        network = &spec_.networks(0);
+      } else if (spec_.networks_size() == 0) {
+        Error(path, absl::StrCat(what, " needs a network but the spec defines none"),
+              "add a `networks:` section with a macvlan or ipvlan network");
+      } else {
+        Error(path, absl::StrCat(what, " does not say which network it is on"),
+              absl::StrCat("add `network: NAME`; networks: ", absl::StrJoin(NetworkNames(), ", ")));
+      }
+    } else {
+      for (const Network& n : spec_.networks()) {
+        if (n.name() == service.network()) network = &n;
+      }
+      if (network == nullptr) {
+        Error(path + ".network",
+              absl::StrCat(what, " is on unknown network '", service.network(), "'"),
+              SuggestionHint(service.network(), NetworkNames()));
+      }
+    }
+    if (service.ips_size() > 0 && static_cast<uint32_t>(service.ips_size()) != service.count()) {
+      Error(path + ".count",
+            absl::StrCat(what, " has count ", service.count(), " but pins ", service.ips_size(),
+                         " ips"),
+            "pin one IP per instance, or drop count (it defaults to the number of ips)");
+    }
+    const NetworkFacts* facts = nullptr;
+    if (network != nullptr) {
+      auto it = networks_.find(network->name());
+      if (it != networks_.end() && it->second.subnet) facts = &it->second;
+    }
+    for (int i = 0; i < service.ips_size(); ++i) {
+      const std::string ip_path = absl::StrCat(path, ".ips.", i);
+      auto ip = Ipv4::Parse(service.ips(i));
+      if (!ip.ok()) {
+        Error(ip_path, absl::StrCat("pinned IP of ", what, ": ", ip.status().message()));
+        continue;
+      }
+      if (facts != nullptr) {
+        const Cidr& subnet = *facts->subnet;
+        if (!subnet.Contains(*ip)) {
+          Error(ip_path,
+                absl::StrCat("pinned IP ", service.ips(i), " of ", what, " is outside the subnet ",
+                             subnet.ToString(), " of network '", network->name(), "'"));
+          continue;
+        }
+        if (subnet.prefix_length() < 31 && (*ip == subnet.network() || *ip == subnet.broadcast())) {
+          Error(ip_path, absl::StrCat("pinned IP ", service.ips(i), " of ", what, " is the ",
+                                      *ip == subnet.network() ? "network" : "broadcast",
+                                      " address of ", subnet.ToString()));
+          continue;
+        }
+        if (facts->gateway && *ip == *facts->gateway) {
+          Error(ip_path, absl::StrCat("pinned IP ", service.ips(i), " of ", what,
+                                      " is the gateway of network '", network->name(), "'"));
+          continue;
+        }
+        if (facts->reserved.contains(ip->value())) {
+          Error(ip_path, absl::StrCat("pinned IP ", service.ips(i), " of ", what,
+                                      " is reserved on network '", network->name(), "'"));
+          continue;
+        }
+      }
+      if (auto [it, inserted] = pinned_by->emplace(ip->value(), service.name()); !inserted) {
+        Error(
+            ip_path,
+            absl::StrCat("duplicate IP ", service.ips(i), ": pinned by ",
+                         it->second == service.name() ? std::string("this service")
+                                                      : absl::StrCat("service '", it->second, "'"),
+                         " too"),
+            "every instance needs its own address");
+      }
+    }
+  }
+
+  void CheckPlacement(const Service& service, const std::string& path, const std::string& what,
+                      const std::vector<std::string>& service_names,
+                      const std::vector<std::string>& host_names) {
+    const auto& rules = service.placement();
+    const std::string rules_path = path + ".placement";
+    if (!rules.colocate_with().empty()) {
+      if (rules.colocate_with() == service.name()) {
+        Error(rules_path + ".colocate_with", absl::StrCat(what, " cannot colocate with itself"));
+      } else if (std::find(service_names.begin(), service_names.end(), rules.colocate_with()) ==
+                 service_names.end()) {
+        Error(rules_path + ".colocate_with",
+              absl::StrCat(what, " colocates with unknown service '", rules.colocate_with(), "'"),
+              SuggestionHint(rules.colocate_with(), service_names));
+      }
+    }
+    for (int i = 0; i < rules.hosts_size(); ++i) {
+      if (std::find(host_names.begin(), host_names.end(), rules.hosts(i)) == host_names.end()) {
+        Error(absl::StrCat(rules_path, ".hosts.", i),
+              absl::StrCat(what, " is pinned to unknown host '", rules.hosts(i), "'"),
+              SuggestionHint(rules.hosts(i), host_names));
+      }
+    }
+  }
+
+  void CheckDependencies(const Service& service, const std::string& path, const std::string& what,
+                         const std::vector<std::string>& service_names) {
+    for (const Dependency& dependency : service.depends_on()) {
+      const std::string dep_path = absl::StrCat(path, ".depends_on.", dependency.service());
+      const Service* target = FindService(dependency.service());
+      if (target == nullptr) {
+        Error(dep_path,
+              absl::StrCat(what, " depends on unknown service '", dependency.service(), "'"),
+              SuggestionHint(dependency.service(), service_names));
+        continue;
+      }
+      if (target == &service) {
+        Error(dep_path, absl::StrCat(what, " depends on itself"));
+        continue;
+      }
+      if (dependency.condition() == Dependency::CONDITION_COMPLETED && !target->run_once()) {
+        Error(dep_path,
+              absl::StrCat(what, " waits for '", target->name(),
+                           "' to complete, but it is not run_once and never completes"),
+              absl::StrCat("set `run_once: true` on '", target->name(), "' or wait for ready"));
+      }
+      if (dependency.condition() == Dependency::CONDITION_READY && !target->has_ready()) {
+        Error(dep_path,
+              absl::StrCat(what, " waits for '", target->name(),
+                           "' to be ready, but it has no ready probe"),
+              absl::StrCat("add e.g. `ready: {tcp: PORT}` to '", target->name(),
+                           "' or wait for started"));
+      }
+    }
+  }
+
+  const Service* FindService(const std::string& name) const {
+    for (const Service& s : spec_.services()) {
+      if (s.name() == name) return &s;
+    }
+    return nullptr;
+  }
+
+  // Depth-first search over `edges` (service index -> service indices), reporting each cycle once.
+  void ReportCycles(const std::vector<std::vector<int>>& edges,
+                    const std::function<void(const std::vector<int>&)>& report) {
+    const int n = static_cast<int>(edges.size());
+    std::vector<int> state(n, 0);  // 0 new, 1 on the stack, 2 done
+    std::vector<int> stack;
+    std::function<void(int)> visit = [&](int node) {
+      state[node] = 1;
+      stack.push_back(node);
+      for (int next : edges[node]) {
+        if (state[next] == 1) {
+          std::vector<int> cycle(std::find(stack.begin(), stack.end(), next), stack.end());
+          cycle.push_back(next);
+          report(cycle);
+        } else if (state[next] == 0) {
+          visit(next);
+        }
+      }
+      stack.pop_back();
+      state[node] = 2;
+    };
+    for (int i = 0; i < n; ++i) {
+      if (state[i] == 0) visit(i);
+    }
+  }
+
+  std::string CycleText(const std::vector<int>& cycle) const {
+    std::vector<std::string> names;
+    for (int i : cycle) names.push_back(spec_.services(i).name());
+    return absl::StrJoin(names, " -> ");
+  }
+
+  int ServiceIndex(const std::string& name) const {
+    for (int i = 0; i < spec_.services_size(); ++i) {
+      if (spec_.services(i).name() == name) return i;
+    }
+    return -1;
+  }
+
+  void CheckDependencyCycles() {
+    std::vector<std::vector<int>> edges(spec_.services_size());
+    for (int i = 0; i < spec_.services_size(); ++i) {
+      for (const Dependency& d : spec_.services(i).depends_on()) {
+        const int target = ServiceIndex(d.service());
+        if (target >= 0 && target != i) edges[i].push_back(target);
+      }
+    }
+    ReportCycles(edges, [&](const std::vector<int>& cycle) {
+      const Service& first = spec_.services(cycle[0]);
+      Error(
+          absl::StrCat("services.", first.name(), ".depends_on.", spec_.services(cycle[1]).name()),
+          absl::StrCat("dependency cycle: ", CycleText(cycle)),
+          "remove one of these depends_on entries");
+    });
+  }
+
+  void CheckColocationCycles() {
+    std::vector<std::vector<int>> edges(spec_.services_size());
+    for (int i = 0; i < spec_.services_size(); ++i) {
+      const int target = ServiceIndex(spec_.services(i).placement().colocate_with());
+      if (target >= 0 && target != i) edges[i].push_back(target);
+    }
+    ReportCycles(edges, [&](const std::vector<int>& cycle) {
+      Error(absl::StrCat("services.", spec_.services(cycle[0]).name(), ".placement.colocate_with"),
+            absl::StrCat("colocate_with cycle: ", CycleText(cycle)),
+            "one service of the cycle must be placed on its own");
+    });
+  }
+
+  const ClusterSpec& spec_;
+  const SourceMap& positions_;
+  absl::flat_hash_map<std::string, NetworkFacts> networks_;
+  std::vector<Diagnostic> diagnostics_;
+};
+
+}  // namespace
+
+std::vector<Diagnostic> ValidateSpec(const ClusterSpec& spec, const SourceMap& positions) {
+  return Validator(spec, positions).Run();
+}
+
+}  // namespace bdcoord::coordinator

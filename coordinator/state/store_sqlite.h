@@ -1,0 +1,26 @@
+#ifndef BDCOORD_COORDINATOR_STATE_STORE_SQLITE_H_
+#define BDCOORD_COORDINATOR_STATE_STORE_SQLITE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "coordinator/state/store.h"
+
+namespace bdcoord::coordinator {
+
+// The schema version this build writes and reads. A database with a newer one is refused.
+inline constexpr int kStoreSchemaVersion = 1;
+// PRAGMA application_id of a bdcoord database ("bdcd").
+inline constexpr int kStoreApplicationId = 0x62646364;
+
+// Opens (creating it and its schema when the file is missing or empty) the SQLite database at
+// `path`. WAL journal, synchronous=FULL (a committed operation survives a crash of the process
+// or the machine), foreign keys on, a busy timeout. A file that is not a bdcoord database (not
+// SQLite, another application's database, a newer schema) or that fails SQLite's quick check is
+// refused with a message naming the path, and left as it is.
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+}  // namespace bdcoord::coordinator
+
+#endif  // BDCOORD_COORDINATOR_STATE_STORE_SQLITE_H_

@@ -1,0 +1,153 @@
+#include "coordinator/spec/spec_loader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace bdcoord::coordinator {
+namespace {
+
+using bdcoord::v1::Constraint;
+
+TEST(ParseMilliCpus, AcceptsCoresAndMillicores) {
+  int64_t m = 0;
+  EXPECT_TRUE(ParseMilliCpus("2", &m));
+  EXPECT_EQ(m, 2000);
+  EXPECT_TRUE(ParseMilliCpus("0.5", &m));
+  EXPECT_EQ(m, 500);
+  EXPECT_TRUE(ParseMilliCpus("250m", &m));
+  EXPECT_EQ(m, 250);
+  for (const char* bad : {"", "two", "-1", "0", "1.5m", "2 cores", "1e3", "m"}) {
+    EXPECT_FALSE(ParseMilliCpus(bad, &m)) << bad;
+  }
+}
+
+TEST(ParseMemoryBytes, AcceptsDecimalAndBinaryUnits) {
+  int64_t b = 0;
+  const std::pair<const char*, int64_t> good[] = {
+      {"1024", 1024},      {"512Mi", 512LL << 20}, {"4Gi", 4LL << 30},
+      {"4GiB", 4LL << 30}, {"2G", 2000000000},     {"1.5Gi", 3LL << 29},
+      {"10k", 10000},      {"1Ti", 1LL << 40},     {"100M", 100000000}};
+  for (const auto& [text, bytes] : good) {
+    ASSERT_TRUE(ParseMemoryBytes(text, &b)) << text;
+    EXPECT_EQ(b, bytes) << text;
+  }
+  for (const char* bad : {"", "lots", "2 GB", "-1Gi", "0", "1Xi", "Gi", "0.1"}) {
+    EXPECT_FALSE(ParseMemoryBytes(bad, &b)) << bad;
+  }
+}
+
+TEST(ParseConstraint, ParsesEveryOperator) {
+  Constraint c;
+  ASSERT_TRUE(ParseConstraint("rack == r1", &c));
+  EXPECT_EQ(c.label(), "rack");
+  EXPECT_EQ(c.op(), Constraint::OP_EQUAL);
+  EXPECT_THAT(c.values(), ::testing::ElementsAre("r1"));
+
+  ASSERT_TRUE(ParseConstraint("rack!=r9", &c));
+  EXPECT_EQ(c.op(), Constraint::OP_NOT_EQUAL);
+
+  ASSERT_TRUE(ParseConstraint("rack in (r1, r2,r3)", &c));
+  EXPECT_EQ(c.op(), Constraint::OP_IN);
+  EXPECT_THAT(c.values(), ::testing::ElementsAre("r1", "r2", "r3"));
+
+  ASSERT_TRUE(ParseConstraint("zone not in (a)", &c));
+  EXPECT_EQ(c.op(), Constraint::OP_NOT_IN);
+
+  ASSERT_TRUE(ParseConstraint("ssd exists", &c));
+  EXPECT_EQ(c.op(), Constraint::OP_EXISTS);
+  EXPECT_TRUE(c.values().empty());
+
+  ASSERT_TRUE(ParseConstraint("  gpu not exists ", &c));
+  EXPECT_EQ(c.op(), Constraint::OP_NOT_EXISTS);
+  EXPECT_EQ(c.text(), "gpu not exists");
+
+  for (const char* bad : {"rack = r1", "rack in r1", "== r1", "rack ==", "rack in ()", "rack exist",
+                          "rack == r1 r2", "rack in (r1,)"}) {
+    EXPECT_FALSE(ParseConstraint(bad, &c)) << bad;
+  }
+}
+
+TEST(LoadSpec, FillsTheProtoAndKeepsPositions) {
+  const LoadedSpec loaded = LoadSpec(R"(cluster: demo
+domain: demo.lan
+hosts:
+  - name: h1
+    labels: {rack: r1}
+    capacity: {cpus: 8, memory: 16Gi}
+    parents: {lan: eth1}
+networks:
+  lan: {driver: ipvlan, parent: eth0, subnet: 10.1.0.0/24, host_shim: yes}
+services:
+  zk:
+    image: zk:3.8
+    ips: [10.1.0.10, 10.1.0.11]
+    env:
+      B: "2"
+      A: "{{index}}"
+    depends_on: [kafka]
+    ready: {http: {port: 8080}, interval: 500ms}
+    restart: on-failure:3
+    volumes: ["data{{index}}:/data:ro"]
+    files:
+      /conf/x: |
+        line1
+        line2 {{bad
+)");
+  ASSERT_THAT(loaded.diagnostics, ::testing::IsEmpty());
+  const auto& spec = loaded.spec;
+  EXPECT_EQ(spec.cluster(), "demo");
+  ASSERT_EQ(spec.hosts_size(), 1);
+  EXPECT_EQ(spec.hosts(0).capacity().millicpus(), 8000);
+  EXPECT_EQ(spec.hosts(0).capacity().memory_bytes(), 16LL << 30);
+  EXPECT_EQ(spec.hosts(0).parents().at("lan"), "eth1");
+  EXPECT_EQ(spec.networks(0).driver(), bdcoord::v1::NETWORK_DRIVER_IPVLAN);
+  EXPECT_TRUE(spec.networks(0).host_shim());
+  const auto& zk = spec.services(0);
+  EXPECT_EQ(zk.count(), 2u) << "count defaults to the number of pinned ips";
+  ASSERT_EQ(zk.env_size(), 2);
+  EXPECT_EQ(zk.env(0).name(), "B") << "env keeps file order";
+  EXPECT_EQ(zk.depends_on(0).condition(), bdcoord::v1::Dependency::CONDITION_STARTED);
+  EXPECT_EQ(zk.ready().http().path(), "/");
+  EXPECT_EQ(zk.ready().interval().nanos(), 500000000);
+  EXPECT_EQ(zk.restart().mode(), bdcoord::v1::RestartPolicy::MODE_ON_FAILURE);
+  EXPECT_EQ(zk.restart().max_retries(), 3u);
+  EXPECT_TRUE(zk.volumes(0).read_only());
+  EXPECT_EQ(zk.files(0).content(), "line1\nline2 {{bad\n");
+
+  EXPECT_EQ(loaded.positions.Find("services.zk.image").line, 12);
+  EXPECT_EQ(loaded.positions.Find("services.zk.image").column, 12);
+  EXPECT_EQ(loaded.positions.Find("services.zk.ips.1").column, 22);
+  // Quoted scalars point at their first character, not the quote.
+  EXPECT_EQ(loaded.positions.Find("services.zk.env.A").column, 11);
+  // Unknown paths fall back to the nearest recorded ancestor.
+  EXPECT_EQ(loaded.positions.Find("services.zk.nothing.here").line, 12);
+  // Block scalars: line 0 of the text is the line after the `|`.
+  const SourcePos in_block = loaded.positions.FindInScalar("services.zk.files./conf/x", 1, 6);
+  EXPECT_EQ(in_block.line, 24);
+  EXPECT_EQ(in_block.column, 15);
+}
+
+TEST(LoadSpec, TopLevelExtensionKeysAreIgnored) {
+  const LoadedSpec loaded = LoadSpec("cluster: a\nx-common: &c {k: v}\n");
+  EXPECT_THAT(loaded.diagnostics, ::testing::IsEmpty());
+}
+
+TEST(LoadSpec, ReportsEveryProblemNotJustTheFirst) {
+  const LoadedSpec loaded = LoadSpec(R"(cluster: demo
+servces: {}
+hosts:
+  - {name: h1, labls: {}}
+networks:
+  lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24, gatway: 10.1.0.1}
+)");
+  ASSERT_EQ(loaded.diagnostics.size(), 3u);
+  EXPECT_EQ(loaded.diagnostics[0].message, "unknown key 'servces' in the top level");
+  EXPECT_EQ(loaded.diagnostics[0].hint, "did you mean 'services'?");
+  EXPECT_EQ(loaded.diagnostics[1].message, "unknown key 'labls' in host 'h1'");
+  EXPECT_EQ(loaded.diagnostics[2].message, "unknown key 'gatway' in network 'lan'");
+  EXPECT_EQ(loaded.diagnostics[2].pos.line, 6);
+  EXPECT_EQ(loaded.diagnostics[2].pos.column, 61);
+}
+
+}  // namespace
+}  // namespace bdcoord::coordinator
