@@ -6,23 +6,8 @@
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
-eval "$("${HERE}/../../deploy/testbed.sh" env)"
-work=$(mktemp -d /tmp/bdcoord-apply-e2e.XXXXXX)
-sock="unix://${work}/bdcoordd.sock"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for h in host1 host2; do  # the containers and network of this test, by their labels
-    s="/run/bdcoord-testbed/${h}/docker.sock"
-    ids=$(docker -H "unix://${s}" ps -aq --filter label=io.bdcoord.cluster=e2eapply 2>/dev/null || true)
-    [[ -n ${ids} ]] && docker -H "unix://${s}" rm -f ${ids} >/dev/null 2>&1 || true
-    docker -H "unix://${s}" network rm bdcoord-e2e >/dev/null 2>&1 || true
-  done
-  [[ -n ${KEEP:-} ]] || rm -rf "${work}"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; for f in "${work}"/*.log; do echo "== ${f}" >&2; tail -20 "${f}" >&2; done; exit 1; }
+source "${HERE}/testbed_lib.sh"
+testbed_setup apply e2eapply bdcoord-e2e
 
 cat >"${work}/cluster.yaml" <<YAML
 cluster: e2eapply
@@ -45,19 +30,9 @@ services:
     depends_on: {zk: ready}
 YAML
 
-"${BDCOORDD}" --listen "${sock}" --data-dir "${work}/data" 2>"${work}/bdcoordd.log" &
-pids+=($!)
-for h in host1 host2; do
-  nsenter --net="/var/run/netns/bdcoord-${h}" "${BDAGENT}" --coordinator "${sock}" --host-name "${h}" \
-    --docker-socket "/run/bdcoord-testbed/${h}/docker.sock" --config /dev/null --interval 2 \
-    2>"${work}/agent-${h}.log" &
-  pids+=($!)
-done
-deadline=$((SECONDS + 30))
-until [[ $("${BDCOORD}" hosts --coordinator "${sock}" -o json 2>/dev/null | grep -c '"connected": true') -eq 2 ]]; do
-  ((SECONDS < deadline)) || fail "the agents did not connect"
-  sleep 0.2
-done
+start_coordinator
+for h in "${HOSTS[@]}"; do start_agent "${h}" --interval 2; done
+wait_until 30 "the agents did not connect" all_connected
 
 timeout 180 "${BDCOORD}" apply "${work}/cluster.yaml" --coordinator "${sock}" >"${work}/apply.out" 2>&1 ||
   fail "apply: $(cat "${work}/apply.out")"
@@ -74,14 +49,14 @@ assert len(rows) == 4, rows
 PY
 for name in zk1 zk2 kafka1 kafka2; do
   found=0
-  for h in host1 host2; do
-    if docker -H "unix:///run/bdcoord-testbed/${h}/docker.sock" inspect -f '{{.State.Running}}' "${name}" 2>/dev/null | grep -q true; then found=1; fi
+  for h in "${HOSTS[@]}"; do
+    if dockerh "${h}" inspect -f '{{.State.Running}}' "${name}" 2>/dev/null | grep -q true; then found=1; fi
   done
   [[ ${found} -eq 1 ]] || fail "${name} is not running on any host"
 done
 echo "ok: every instance runs on the testbed"
 
-kafka_host=$(docker -H "unix:///run/bdcoord-testbed/host1/docker.sock" inspect kafka1 >/dev/null 2>&1 && echo host1 || echo host2)
-lookup=$(docker -H "unix:///run/bdcoord-testbed/${kafka_host}/docker.sock" exec kafka1 getent hosts zk2)
+kafka_host=$(dockerh host1 inspect kafka1 >/dev/null 2>&1 && echo host1 || echo host2)
+lookup=$(dockerh "${kafka_host}" exec kafka1 getent hosts zk2)
 [[ ${lookup} == *"zk2.e2e.lan zk2"* ]] || fail "kafka1 cannot resolve zk2: ${lookup}"
 echo "ok: kafka1 resolves zk2 by name (${lookup//$'\t'/ })"

@@ -8,44 +8,16 @@
 # Usage: demo_testbed_test.sh BDCOORDD BDAGENT BDCOORD SOURCE_DIR
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3 SRC=$4
-eval "$("${SRC}/deploy/testbed.sh" env)"
-read -r -a HOSTS <<<"${BDCOORD_TESTBED_HOSTS}"
-((${#HOSTS[@]} >= 4)) || { echo "FAIL: the demo needs the 4-host testbed, have ${#HOSTS[@]}"; exit 1; }
-work=$(mktemp -d /tmp/bdcoord-demo-e2e.XXXXXX)
-sock="unix://${work}/bdcoordd.sock"
-pids=()
-dockerh() { local h=$1; shift; docker -H "unix:///run/bdcoord-testbed/${h}/docker.sock" "$@"; }
-cleanup() {
-  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for h in "${HOSTS[@]}"; do
-    ids=$(dockerh "${h}" ps -aq --filter label=io.bdcoord.cluster=bigdata 2>/dev/null || true)
-    [[ -n ${ids} ]] && dockerh "${h}" rm -f ${ids} >/dev/null 2>&1 || true
-    dockerh "${h}" network rm lan >/dev/null 2>&1 || true
-  done
-  [[ -n ${KEEP:-} ]] || rm -rf "${work}"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "${work}"/*.log; do echo "== ${f}" >&2; tail -15 "${f}" >&2; done
-  exit 1
-}
+source "${SRC}/tests/e2e/testbed_lib.sh"
+testbed_setup demo bigdata lan all
+((${#HOSTS[@]} >= 4)) || fail "the demo needs the 4-host testbed, have ${#HOSTS[@]}"
 
-"${BDCOORDD}" --listen "${sock}" --data-dir "${work}/data" 2>"${work}/bdcoordd.log" &
-pids+=($!)
+start_coordinator
 for h in "${HOSTS[@]}"; do
   labels_var="BDCOORD_TESTBED_${h^^}_LABELS"
-  nsenter --net="/var/run/netns/bdcoord-${h}" "${BDAGENT}" --coordinator "${sock}" --host-name "${h}" \
-    --docker-socket "/run/bdcoord-testbed/${h}/docker.sock" --config /dev/null \
-    --label "${!labels_var}" 2>"${work}/agent-${h}.log" &
-  pids+=($!)
+  start_agent "${h}" --label "${!labels_var}"
 done
-deadline=$((SECONDS + 30))
-until [[ $("${BDCOORD}" hosts --coordinator "${sock}" -o json 2>/dev/null | grep -c '"connected": true') -eq ${#HOSTS[@]} ]]; do
-  ((SECONDS < deadline)) || fail "the agents did not connect"
-  sleep 0.2
-done
+wait_until 30 "the agents did not connect" all_connected
 
 timeout 300 "${BDCOORD}" apply "${SRC}/deploy/examples/bigdata-demo.yaml" --coordinator "${sock}" \
   >"${work}/apply.out" 2>&1 || fail "apply: $(tail -30 "${work}/apply.out")"

@@ -9,54 +9,11 @@
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
-eval "$("${HERE}/../../deploy/testbed.sh" env)"
-work=$(mktemp -d /tmp/bdcoord-lifecycle-e2e.XXXXXX)
-sock="unix://${work}/bdcoordd.sock"
-HOSTS=(host1 host2)
-declare -A agent_pid=()
-coordinator_pid=""
+source "${HERE}/testbed_lib.sh"
+testbed_setup lifecycle "" bdcoord-life  # "": whatever a failed run left, of every cluster
+coordinator_flags=(--heartbeat-timeout 5)
+agent_flags=(--interval 2 --heartbeat-interval 1)
 
-dockerh() { local h=$1; shift; docker -H "unix:///run/bdcoord-testbed/${h}/docker.sock" "$@"; }
-cleanup() {
-  for pid in "${agent_pid[@]}" ${coordinator_pid}; do kill "${pid}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for h in "${HOSTS[@]}"; do  # whatever a failed run left, by our labels
-    ids=$(dockerh "${h}" ps -aq --filter label=io.bdcoord.cluster 2>/dev/null || true)
-    [[ -n ${ids} ]] && dockerh "${h}" rm -f ${ids} >/dev/null 2>&1 || true
-    dockerh "${h}" network rm bdcoord-life >/dev/null 2>&1 || true
-  done
-  [[ -n ${KEEP:-} ]] || rm -rf "${work}"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "${work}"/*.log; do echo "== ${f}" >&2; tail -25 "${f}" >&2; done
-  exit 1
-}
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND until it succeeds, or fails the test.
-wait_until() {
-  local limit=$1 what=$2; shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "${what} (after ${limit} s)"
-    sleep 0.2
-  done
-}
-
-start_coordinator() {
-  "${BDCOORDD}" --listen "${sock}" --data-dir "${work}/data" --heartbeat-timeout 5 \
-    2>>"${work}/bdcoordd.log" &
-  coordinator_pid=$!
-}
-start_agent() {
-  local h=$1
-  nsenter --net="/var/run/netns/bdcoord-${h}" "${BDAGENT}" --coordinator "${sock}" --host-name "${h}" \
-    --docker-socket "/run/bdcoord-testbed/${h}/docker.sock" --config /dev/null --interval 2 \
-    --heartbeat-interval 1 2>>"${work}/agent-${h}.log" &
-  agent_pid[${h}]=$!
-}
-connected_hosts() { "${BDCOORD}" hosts --coordinator "${sock}" -o json 2>/dev/null | grep -c '"connected": true' || true; }
-all_connected() { [[ $(connected_hosts) -eq ${#HOSTS[@]} ]]; }
 # Instances of the cluster's containers on every host, one per line, sorted (duplicates kept).
 containers_of() {
   for h in "${HOSTS[@]}"; do
@@ -97,8 +54,8 @@ services:
 YAML
 }
 
-start_coordinator
-for h in "${HOSTS[@]}"; do start_agent "${h}"; done
+start_coordinator "${coordinator_flags[@]}"
+for h in "${HOSTS[@]}"; do start_agent "${h}" "${agent_flags[@]}"; done
 wait_until 30 "the agents did not connect" all_connected
 
 # 1. A bad spec sent with apply: every error with its position, exit 2, nothing changes.
@@ -158,7 +115,7 @@ some_zk_of_other() { [[ $(containers_of other | grep -c zk || true) -ge 1 ]]; }
 wait_until 60 "the second cluster never started" some_zk_of_other
 kill -9 "${agent_pid[host2]}"
 wait "${agent_pid[host2]}" 2>/dev/null || true
-start_agent host2
+start_agent host2 "${agent_flags[@]}"
 wait "${apply_pid}" || fail "apply across an agent kill -9: $(cat "${work}/other.out")"
 grep -q "8/8 instances ready, done" "${work}/other.out" || fail "other summary: $(cat "${work}/other.out")"
 [[ -z $(containers_of other | uniq -d) ]] || fail "duplicates after agent kill -9: $(containers_of other | uniq -d)"
@@ -179,7 +136,7 @@ wait_until 60 "the apply with 9 kafka never started kafka8" kafka8_exists
 kill -9 "${coordinator_pid}"
 wait "${coordinator_pid}" 2>/dev/null || true
 wait "${apply9_pid}" 2>/dev/null || true  # its coordinator is gone: it fails, that is expected
-start_coordinator
+start_coordinator "${coordinator_flags[@]}"
 wait_until 60 "the agents did not come back to the restarted coordinator" all_connected
 eleven_running() { [[ $(running_count life) -eq 11 ]]; }
 wait_until 120 "life did not converge to 11 running containers" eleven_running

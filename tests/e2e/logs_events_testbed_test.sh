@@ -9,33 +9,8 @@
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
-eval "$("${HERE}/../../deploy/testbed.sh" env)"
-work=$(mktemp -d /tmp/bdcoord-logs-e2e.XXXXXX)
-sock="unix://${work}/bdcoordd.sock"
-pids=()
-declare -A agent_pid
-cleanup() {
-  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for h in host1 host2; do  # the containers and network of this test, by their labels
-    s="/run/bdcoord-testbed/${h}/docker.sock"
-    ids=$(docker -H "unix://${s}" ps -aq --filter label=io.bdcoord.cluster=e2elogs 2>/dev/null || true)
-    [[ -n ${ids} ]] && docker -H "unix://${s}" rm -f ${ids} >/dev/null 2>&1 || true
-    docker -H "unix://${s}" network rm bdcoord-e2elogs >/dev/null 2>&1 || true
-  done
-  [[ -n ${KEEP:-} ]] || rm -rf "${work}"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; for f in "${work}"/*.log "${work}"/*.out "${work}"/*.err; do [[ -f ${f} ]] || continue; echo "== ${f}" >&2; tail -20 "${f}" >&2; done; exit 1; }
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s until it succeeds or time is up.
-wait_until() {
-  local limit=$1 what=$2; shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "${what}"
-    sleep 0.1
-  done
-}
+source "${HERE}/testbed_lib.sh"
+testbed_setup logs e2elogs bdcoord-e2elogs
 count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
 
 cat >"${work}/cluster.yaml" <<YAML
@@ -52,8 +27,7 @@ services:
     ready: {log: "listening on 8080"}
 YAML
 
-"${BDCOORDD}" --listen "${sock}" --data-dir "${work}/data" --log-level debug 2>"${work}/bdcoordd.log" &
-pids+=($!)
+start_coordinator --log-level debug
 wait_until 10 "bdcoordd did not start" test -S "${work}/bdcoordd.sock"
 # Watch first, then start the agents: their host-up events are the first ones.
 "${BDCOORD}" events --coordinator "${sock}" -c e2elogs -o json >"${work}/events.out" 2>"${work}/events.err" &
@@ -62,19 +36,11 @@ pids+=(${events_pid})
 "${BDCOORD}" events --coordinator "${sock}" >"${work}/events-table.out" 2>&1 &
 table_pid=$!
 pids+=(${table_pid})
-start_agent() {
-  nsenter --net="/var/run/netns/bdcoord-$1" "${BDAGENT}" --coordinator "${sock}" --host-name "$1" \
-    --docker-socket "/run/bdcoord-testbed/$1/docker.sock" --config /dev/null --interval 2 \
-    2>>"${work}/agent-$1.log" &
-  agent_pid[$1]=$!
-  pids+=($!)
-}
 # Both watchers subscribed (bdcoordd says so at debug level) before anything happens.
 wait_until 10 "bdcoord events did not subscribe" \
   bash -c "[[ \$(grep -c 'events watcher subscribed' '${work}/bdcoordd.log') -ge 2 ]]"
-for h in host1 host2; do start_agent "${h}"; done
-wait_until 30 "the agents did not connect" \
-  bash -c "[[ \$('${BDCOORD}' hosts --coordinator '${sock}' -o json 2>/dev/null | grep -c '\"connected\": true') -eq 2 ]]"
+for h in "${HOSTS[@]}"; do start_agent "${h}" --interval 2; done
+wait_until 30 "the agents did not connect" all_connected
 wait_until 10 "events shows no host-up for both hosts: $(cat "${work}/events.out")" \
   bash -c "[[ \$(grep -c '\"kind\":\"host-up\"' '${work}/events.out') -ge 2 ]]"
 echo "ok: bdcoord events -c e2elogs shows both hosts coming up"
@@ -121,7 +87,7 @@ rc=0; err=$("${BDCOORD}" logs tickr1 --coordinator "${sock}" 2>&1) || rc=$?
 echo "ok: an unknown target exits 1 with a did-you-mean"
 
 # The host of ticker2 goes away while following it: the stream ends with an error naming it.
-host2=$(docker -H "unix:///run/bdcoord-testbed/host1/docker.sock" inspect ticker2 >/dev/null 2>&1 && echo host1 || echo host2)
+host2=$(dockerh host1 inspect ticker2 >/dev/null 2>&1 && echo host1 || echo host2)
 "${BDCOORD}" logs -f ticker2 --coordinator "${sock}" >"${work}/follow2.out" 2>"${work}/follow2.err" &
 follow2_pid=$!
 pids+=(${follow2_pid})

@@ -9,29 +9,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$(dirname "${HERE}")")
 # Debian's python3 (python3-grpcio, python3-protobuf), not whatever python3 is first on PATH.
 PYTHON=/usr/bin/python3
-eval "$("${REPO}/deploy/testbed.sh" env)"
-work=$(mktemp -d /tmp/bdcoord-pyclient.XXXXXX)
-sock="unix://${work}/bdcoordd.sock"
-hosts=(host1 host2)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for h in "${hosts[@]}"; do  # this test's containers and network, by their labels
-    s="unix:///run/bdcoord-testbed/${h}/docker.sock"
-    ids=$(docker -H "${s}" ps -aq --filter label=io.bdcoord.cluster=pyclient 2>/dev/null || true)
-    # shellcheck disable=SC2086  # a list of IDs
-    if [[ -n ${ids} ]]; then docker -H "${s}" rm -f ${ids} >/dev/null 2>&1 || true; fi
-    docker -H "${s}" network rm bdcoord-py >/dev/null 2>&1 || true
-  done
-  [[ -n ${KEEP:-} ]] || rm -rf "${work}"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "${work}"/*.log; do echo "== ${f}" >&2; tail -20 "${f}" >&2; done
-  exit 1
-}
+source "${HERE}/testbed_lib.sh"
+testbed_setup pyclient pyclient bdcoord-py
 
 plugin=$(command -v grpc_python_plugin) ||
   fail "grpc_python_plugin not found (Debian package protobuf-compiler-grpc; deploy/install-deps.sh)"
@@ -44,22 +23,14 @@ protoc -I "${REPO}/proto" --python_out="${work}/gen" --grpc_python_out="${work}/
 [[ -f ${work}/gen/bdcoord/v1/cluster_pb2_grpc.py ]] || fail "no cluster_pb2_grpc.py generated"
 echo "ok: protoc generated $(find "${work}/gen" -name '*.py' | wc -l) Python modules"
 
-"${BDCOORDD}" --listen "${sock}" --data-dir "${work}/data" 2>"${work}/bdcoordd.log" &
-pids+=($!)
+start_coordinator
 racks=()
-for h in "${hosts[@]}"; do
+for h in "${HOSTS[@]}"; do
   rack=r${h#host}
   racks+=("${h}=${rack}")
-  nsenter --net="/var/run/netns/bdcoord-${h}" "${BDAGENT}" --coordinator "${sock}" --host-name "${h}" \
-    --docker-socket "/run/bdcoord-testbed/${h}/docker.sock" --config /dev/null --interval 2 \
-    --label "rack=${rack}" 2>"${work}/agent-${h}.log" &
-  pids+=($!)
+  start_agent "${h}" --interval 2 --label "rack=${rack}"
 done
-deadline=$((SECONDS + 30))
-until [[ $("${BDCOORD}" hosts --coordinator "${sock}" -o json 2>/dev/null | grep -c '"connected": true') -eq ${#hosts[@]} ]]; do
-  ((SECONDS < deadline)) || fail "the agents did not connect"
-  sleep 0.2
-done
+wait_until 30 "the agents did not connect" all_connected
 
 timeout 240 "${PYTHON}" "${HERE}/python_client_test.py" "${work}/gen" "${sock}" \
   "${BDCOORD_TESTBED_SUBNET}" "${BDCOORD_TESTBED_IMAGE}" "${racks[@]}" >"${work}/python.log" 2>&1 ||

@@ -37,23 +37,15 @@ readonly IMAGE=${BDCOORD_TESTBED_IMAGE}
 d1() { docker -H "${BDCOORD_TESTBED_HOST1_DOCKER_HOST}" "$@"; }
 d2() { docker -H "${BDCOORD_TESTBED_HOST2_DOCKER_HOST}" "$@"; }
 
-ip_to_int() {
-  local a b c d
-  IFS=. read -r a b c d <<<"$1"
-  echo $(((a << 24) | (b << 16) | (c << 8) | d))
-}
-int_to_ip() {
-  local n=$1
-  echo "$(((n >> 24) & 255)).$(((n >> 16) & 255)).$(((n >> 8) & 255)).$((n & 255))"
-}
-
-# Container addresses: the top quarter of the testbed subnet (.192/26 of a /24).
-prefix=${BDCOORD_TESTBED_SUBNET#*/}
-size=$((1 << (32 - prefix)))
-range_base=$(($(ip_to_int "${BDCOORD_TESTBED_SUBNET%/*}") + size * 3 / 4))
-RANGE="$(int_to_ip "${range_base}")/$((prefix + 2))"
-IP_A=$(int_to_ip $((range_base + 10)))
-IP_B=$(int_to_ip $((range_base + 11)))
+# Container addresses: the top quarter of the testbed subnet (.192/26 of a /24), computed by
+# Python's ipaddress (deploy/testbed.sh does its own arithmetic; this checks it independently).
+read -r RANGE IP_A IP_B < <(python3 - "${BDCOORD_TESTBED_SUBNET}" <<'PY'
+import ipaddress, sys
+subnet = ipaddress.ip_network(sys.argv[1])
+quarter = list(subnet.subnets(prefixlen_diff=2))[3]
+print(quarter, quarter.network_address + 10, quarter.network_address + 11)
+PY
+)
 readonly RANGE IP_A IP_B
 readonly NAME_A=smoke-a NAME_B=smoke-b
 

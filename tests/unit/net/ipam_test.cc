@@ -9,23 +9,15 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/net_literals.h"
 
 namespace bdcoord::net {
 namespace {
 
 using ::testing::ElementsAre;
 
-Ipv4 Ip(const char* text) {
-  absl::StatusOr<Ipv4> ip = Ipv4::Parse(text);
-  EXPECT_TRUE(ip.ok()) << ip.status();
-  return ip.value_or(Ipv4());
-}
-
-Cidr Net(const char* text) {
-  absl::StatusOr<Cidr> cidr = Cidr::Parse(text);
-  EXPECT_TRUE(cidr.ok()) << cidr.status();
-  return cidr.value_or(Cidr());
-}
+using ::bdcoord::testing::Ip;
+using ::bdcoord::testing::Net;
 
 AddressPool Pool(const char* subnet, std::optional<const char*> gateway = std::nullopt,
                  std::optional<const char*> range = std::nullopt,

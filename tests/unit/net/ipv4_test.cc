@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/net_literals.h"
 
 namespace bdcoord::net {
 namespace {
@@ -12,17 +13,8 @@ namespace {
 using ::testing::TestWithParam;
 using ::testing::Values;
 
-Ipv4 Ip(const char* text) {
-  absl::StatusOr<Ipv4> ip = Ipv4::Parse(text);
-  EXPECT_TRUE(ip.ok()) << ip.status();
-  return ip.value_or(Ipv4());
-}
-
-Cidr Net(const char* text) {
-  absl::StatusOr<Cidr> cidr = Cidr::Parse(text);
-  EXPECT_TRUE(cidr.ok()) << cidr.status();
-  return cidr.value_or(Cidr());
-}
+using ::bdcoord::testing::Ip;
+using ::bdcoord::testing::Net;
 
 TEST(Ipv4Test, ParsesDottedQuadIntoHostOrder) {
   EXPECT_EQ(Ip("10.0.50.7").value(), 0x0a003207u);
