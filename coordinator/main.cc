@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
                                   .now = [] { return absl::Now(); },
                                   .heartbeat_timeout = absl::Seconds(heartbeat_timeout_seconds),
                                   .token = *token});
+  coordinator.StartController();
   auto server = coord::StartServer(listen, *endpoint, [&coordinator](grpc::ServerBuilder& builder) {
     coordinator.RegisterServices(builder);
   });

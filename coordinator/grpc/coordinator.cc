@@ -8,7 +8,7 @@ namespace bdcoord::coordinator {
 Coordinator::Coordinator(Store& store, CoordinatorOptions options)
     : options_(std::move(options)),
       events_(options_.now),
-      agent_service_(&inventory_, options_.logger, options_.now, &events_),
+      agent_service_(inventory_, options_.logger, options_.now, events_),
       controller_(inventory_, agent_service_, store, options_.logger, options_.now,
                   options_.controller_period),
       ops_(inventory_, store, agent_service_, events_, controller_, options_.now),
@@ -16,11 +16,10 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
       token_agent_service_(&agent_service_, options_.token),
       token_cluster_service_(&cluster_service_, options_.token),
       monitor_(
-          &inventory_, options_.logger, options_.heartbeat_timeout,
+          inventory_, options_.logger, options_.heartbeat_timeout,
           std::clamp(options_.heartbeat_timeout / 4, absl::Milliseconds(100), absl::Seconds(1)),
-          options_.now, &events_) {
+          options_.now, events_) {
   agent_service_.OnChange([this] { controller_.Wake(); });
-  controller_.Start();
 }
 
 void Coordinator::RegisterServices(grpc::ServerBuilder& builder) {

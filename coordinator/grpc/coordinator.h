@@ -32,12 +32,15 @@ struct CoordinatorOptions {
 };
 
 // bdcoordd's parts wired together over one store: the live inventory, the event bus, the agent
-// service, the controller (started), the application layer, the cluster service and the
-// heartbeat monitor (started). bdcoordd's main and the in-process tests build the same thing.
+// service, the controller, the application layer, the cluster service and the heartbeat monitor
+// (started). bdcoordd's main and the in-process tests build the same thing.
 class Coordinator {
  public:
   // `store` must outlive this. Stop serving before destroying it.
   Coordinator(Store& store, CoordinatorOptions options);
+
+  // Starts the controller's passes (tests of the agent stream alone leave it idle).
+  void StartController() { controller_.Start(); }
 
   // Adds both services to `builder`, behind the token check when a token is configured.
   void RegisterServices(grpc::ServerBuilder& builder);
