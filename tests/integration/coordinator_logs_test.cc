@@ -21,18 +21,17 @@
 #include "bdcoord/v1/agent.grpc.pb.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "coordinator/grpc/agent_service.h"
-#include "coordinator/grpc/cluster_service.h"
 #include "coordinator/state/inventory.h"
-#include "coordinator/state/store_sqlite.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "spdlog/sinks/null_sink.h"
 #include "spdlog/spdlog.h"
 #include "tests/integration/wait_for.h"
+#include "tests/testing/coordinator_harness.h"
 
 namespace bdcoord {
 namespace {
 
+using test_util::CoordinatorHarness;
 using test_util::WaitFor;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -184,27 +183,16 @@ bdcoord::v1::InstanceStatus Status(const std::string& name, bdcoord::v1::Instanc
 class CoordinatorLogsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/bdcoord-logs-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    const std::string address = "unix:" + dir_ + "/bdcoordd.sock";
-    auto store = coordinator::OpenSqliteStore(dir_ + "/state.db");
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    logger_ = std::make_shared<spdlog::logger>("bdcoordd-test",
-                                               std::make_shared<spdlog::sinks::null_sink_mt>());
-    agent_service_ = std::make_unique<coordinator::AgentServiceImpl>(&inventory_, logger_);
-    cluster_service_ = std::make_unique<coordinator::ClusterServiceImpl>(
-        &inventory_, agent_service_.get(), store_.get(), nullptr, absl::Milliseconds(20));
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(address, grpc::InsecureServerCredentials());
-    builder.RegisterService(agent_service_.get());
-    builder.RegisterService(cluster_service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-    agents_ = bdcoord::v1::AgentService::NewStub(channel);
-    cluster_ = bdcoord::v1::ClusterService::NewStub(channel);
+    // No controller: these tests script the agents' reports themselves.
+    CoordinatorHarness::Options options;
+    options.name = "logs";
+    options.controller = false;
+    ASSERT_TRUE(harness_.Start(options).ok());
+    store_ = &harness_.store();
+    inventory_ = &harness_.inventory();
+    agent_service_ = &harness_.agent_service();
+    agents_ = &harness_.agents();
+    cluster_ = &harness_.cluster();
 
     coordinator::AppliedCluster applied;
     applied.name = "logs";
@@ -219,25 +207,20 @@ class CoordinatorLogsTest : public ::testing::Test {
   void TearDown() override {
     h1_.reset();
     h2_.reset();
-    if (server_ != nullptr) {
-      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-      server_->Wait();
-    }
-    std::filesystem::remove_all(dir_);
   }
 
   bool Connected(const std::string& host) {
-    auto found = inventory_.Find(host);
+    auto found = inventory_->Find(host);
     return found.has_value() && found->connected;
   }
 
   void StartAgents() {
     h1_ = std::make_unique<FakeLogAgent>(
-        agents_.get(), "h1",
+        agents_, "h1",
         std::map<std::string, std::vector<std::string>>{
             {"zk1", {"zk1 starting", "err:zk1 warning", "zk1 serving"}}});
     h2_ = std::make_unique<FakeLogAgent>(
-        agents_.get(), "h2",
+        agents_, "h2",
         std::map<std::string, std::vector<std::string>>{{"zk2", {"zk2 starting", "zk2 serving"}}});
     ASSERT_TRUE(WaitFor([&] { return Connected("h1") && Connected("h2"); }));
   }
@@ -256,15 +239,12 @@ class CoordinatorLogsTest : public ::testing::Test {
     return reader->Finish();
   }
 
-  std::string dir_;
-  coordinator::Inventory inventory_;
-  std::unique_ptr<coordinator::Store> store_;
-  std::shared_ptr<spdlog::logger> logger_;
-  std::unique_ptr<coordinator::AgentServiceImpl> agent_service_;
-  std::unique_ptr<coordinator::ClusterServiceImpl> cluster_service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<bdcoord::v1::AgentService::Stub> agents_;
-  std::unique_ptr<bdcoord::v1::ClusterService::Stub> cluster_;
+  CoordinatorHarness harness_;
+  coordinator::Store* store_ = nullptr;
+  coordinator::Inventory* inventory_ = nullptr;
+  coordinator::AgentServiceImpl* agent_service_ = nullptr;
+  bdcoord::v1::AgentService::Stub* agents_ = nullptr;
+  bdcoord::v1::ClusterService::Stub* cluster_ = nullptr;
   std::unique_ptr<FakeLogAgent> h1_;
   std::unique_ptr<FakeLogAgent> h2_;
 };
