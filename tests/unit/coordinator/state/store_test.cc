@@ -203,6 +203,17 @@ TEST_F(StoreTest, OpenFailsInAMissingDirectoryNamingThePath) {
   EXPECT_THAT(store.status().message(), HasSubstr(path_));
 }
 
+TEST_F(StoreTest, OpenInDirMakesTheDirectoryOrSaysWhyNot) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStoreInDir(dir_ + "/data/bdcoord");
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/data/bdcoord/state.db"));
+  WriteFile(dir_ + "/file", "x");
+  store = OpenSqliteStoreInDir(dir_ + "/file/bdcoord");
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("cannot create the data directory '" + dir_ + "/file/bdcoord': "));
+}
+
 TEST_F(StoreTest, AdmitsListsAndDrainsHosts) {
   Store& store = Open();
   bdcoord::v1::HostFacts facts;
