@@ -188,11 +188,6 @@ class CoordinatorLogsTest : public ::testing::Test {
     options.name = "logs";
     options.controller = false;
     ASSERT_TRUE(harness_.Start(options).ok());
-    store_ = &harness_.store();
-    inventory_ = &harness_.inventory();
-    agent_service_ = &harness_.agent_service();
-    agents_ = &harness_.agents();
-    cluster_ = &harness_.cluster();
 
     coordinator::AppliedCluster applied;
     applied.name = "logs";
@@ -201,7 +196,7 @@ class CoordinatorLogsTest : public ::testing::Test {
     *applied.placement.add_instances() = Placed("zk1", "zk", "h1", "10.70.0.1");
     *applied.placement.add_instances() = Placed("zk2", "zk", "h2", "10.70.0.2");
     *applied.placement.add_instances() = Placed("web1", "web", "h1", "10.70.0.3");
-    ASSERT_TRUE(store_->ApplyCluster(applied).ok());
+    ASSERT_TRUE(harness_.store().ApplyCluster(applied).ok());
   }
 
   void TearDown() override {
@@ -210,17 +205,17 @@ class CoordinatorLogsTest : public ::testing::Test {
   }
 
   bool Connected(const std::string& host) {
-    auto found = inventory_->Find(host);
+    auto found = harness_.inventory().Find(host);
     return found.has_value() && found->connected;
   }
 
   void StartAgents() {
     h1_ = std::make_unique<FakeLogAgent>(
-        agents_, "h1",
+        &harness_.agents(), "h1",
         std::map<std::string, std::vector<std::string>>{
             {"zk1", {"zk1 starting", "err:zk1 warning", "zk1 serving"}}});
     h2_ = std::make_unique<FakeLogAgent>(
-        agents_, "h2",
+        &harness_.agents(), "h2",
         std::map<std::string, std::vector<std::string>>{{"zk2", {"zk2 starting", "zk2 serving"}}});
     ASSERT_TRUE(WaitFor([&] { return Connected("h1") && Connected("h2"); }));
   }
@@ -233,18 +228,13 @@ class CoordinatorLogsTest : public ::testing::Test {
     bdcoord::v1::StreamLogsRequest request;
     request.set_cluster(cluster);
     request.set_target(target);
-    auto reader = cluster_->StreamLogs(&context, request);
+    auto reader = harness_.cluster().StreamLogs(&context, request);
     bdcoord::v1::LogLine line;
     while (reader->Read(&line)) lines->push_back(line);
     return reader->Finish();
   }
 
   CoordinatorHarness harness_;
-  coordinator::Store* store_ = nullptr;
-  coordinator::Inventory* inventory_ = nullptr;
-  coordinator::AgentServiceImpl* agent_service_ = nullptr;
-  bdcoord::v1::AgentService::Stub* agents_ = nullptr;
-  bdcoord::v1::ClusterService::Stub* cluster_ = nullptr;
   std::unique_ptr<FakeLogAgent> h1_;
   std::unique_ptr<FakeLogAgent> h2_;
 };
@@ -279,14 +269,14 @@ TEST_F(CoordinatorLogsTest, ServiceLogsAreMergedWithTheirInstance) {
   request.set_cluster("logs");
   request.set_target("zk2");
   request.set_tail(5);
-  auto reader = cluster_->StreamLogs(&context, request);
+  auto reader = harness_.cluster().StreamLogs(&context, request);
   bdcoord::v1::LogLine line;
   while (reader->Read(&line)) lines.push_back(line);
   ASSERT_TRUE(reader->Finish().ok());
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].instance(), "zk2");
   EXPECT_EQ(h2_->requests().back().tail(), 5);
-  EXPECT_EQ(agent_service_->logs()->open_requests(), 0u);
+  EXPECT_EQ(harness_.agent_service().logs()->open_requests(), 0u);
 }
 
 TEST_F(CoordinatorLogsTest, FollowStreamsUntilTheClientCancels) {
@@ -295,7 +285,7 @@ TEST_F(CoordinatorLogsTest, FollowStreamsUntilTheClientCancels) {
   bdcoord::v1::StreamLogsRequest request;
   request.set_target("zk1");
   request.set_follow(true);
-  auto reader = cluster_->StreamLogs(&context, request);
+  auto reader = harness_.cluster().StreamLogs(&context, request);
   std::vector<std::string> texts;
   bdcoord::v1::LogLine line;
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
@@ -313,7 +303,7 @@ TEST_F(CoordinatorLogsTest, FollowStreamsUntilTheClientCancels) {
   ASSERT_EQ(h1_->requests().size(), 1u);
   const uint64_t id = h1_->requests()[0].request_id();
   EXPECT_TRUE(WaitFor([&] { return h1_->cancels().contains(id); }));
-  EXPECT_TRUE(WaitFor([&] { return agent_service_->logs()->open_requests() == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return harness_.agent_service().logs()->open_requests() == 0; }));
 }
 
 TEST_F(CoordinatorLogsTest, UnknownTargetsAndClustersAreNamed) {
@@ -344,7 +334,7 @@ TEST_F(CoordinatorLogsTest, UnknownTargetsAndClustersAreNamed) {
   coordinator::AppliedCluster other;
   other.name = "other";
   *other.placement.add_instances() = Placed("db1", "db", "h2", "10.70.0.9");
-  ASSERT_TRUE(store_->ApplyCluster(other).ok());
+  ASSERT_TRUE(harness_.store().ApplyCluster(other).ok());
   status = Logs("", "zk", &lines);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(),
@@ -369,7 +359,7 @@ TEST_F(CoordinatorLogsTest, DisconnectedHostIsNamed) {
   bdcoord::v1::StreamLogsRequest request;
   request.set_target("zk1");
   request.set_follow(true);
-  auto reader = cluster_->StreamLogs(&context, request);
+  auto reader = harness_.cluster().StreamLogs(&context, request);
   bdcoord::v1::LogLine line;
   ASSERT_TRUE(reader->Read(&line));
   EXPECT_EQ(line.text(), "zk1 starting");
@@ -388,7 +378,7 @@ TEST_F(CoordinatorLogsTest, StatusChangesAndHostsBecomeEvents) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   bdcoord::v1::WatchEventsRequest request;
   request.set_cluster("logs");
-  auto reader = cluster_->WatchEvents(&context, request);
+  auto reader = harness_.cluster().WatchEvents(&context, request);
   reader->WaitForInitialMetadata();  // subscribed from here on
   StartAgents();
 

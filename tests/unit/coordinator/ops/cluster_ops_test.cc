@@ -61,11 +61,11 @@ TEST_F(OpsTest, InvalidSpecIsInvalidArgumentWithSpecErrorsAndStoresNothing) {
 TEST_F(OpsTest, HostShimIsRefusedAtItsPosition) {
   ConnectAll();
   std::string yaml = kChainSpec;
-  yaml.replace(yaml.find("    ip_range:"), 0, "    host_shim: yes\n");
+  yaml.replace(yaml.find("ip_range:"), 0, "host_shim: yes, ");
   absl::StatusOr<Plan> plan = ops_->PlanLive({"chain.yaml", yaml});
   ASSERT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(plan.status().message(),
-            "chain.yaml:12:16: network 'lan': host_shim is not supported by bdcoordd yet (it does "
+            "chain.yaml:5:73: network 'lan': host_shim is not supported by bdcoordd yet (it does "
             "not hand out shim addresses)\n  hint: remove host_shim: readiness probes reach the "
             "containers without it\n");
 }
@@ -88,7 +88,7 @@ TEST_F(OpsTest, DrainedAndDisconnectedHostsGetNothing) {
   ASSERT_TRUE(store_->DrainHost("h2", {}, clock_.Now(), true, {}).ok());
   Connect("h4");
   std::string yaml = kChainSpec;
-  yaml.replace(yaml.find("networks:"), 0, "  - {name: h4}\n");
+  yaml.replace(yaml.find("{name: h3}"), 0, "{name: h4}, ");
   ASSERT_TRUE(Apply(yaml).ok());
   EXPECT_EQ(InstancesOn("chain", "h2"), 0);
   EXPECT_EQ(InstancesOn("chain", "h3"), 0);
@@ -125,7 +125,7 @@ TEST_F(OpsTest, ScaleErrorsNameTheProblem) {
   EXPECT_EQ(scaled.status().message(), "no cluster named 'chian'; did you mean 'chain'?");
 
   std::string pinned = kChainSpec;
-  pinned.replace(pinned.find("    ready: {tcp: 2181}"), 0, "    ips: [10.60.0.80, 10.60.0.81]\n");
+  pinned.replace(pinned.find("ready: {tcp: 2181}"), 0, "ips: [10.60.0.80, 10.60.0.81], ");
   ASSERT_TRUE(Apply(pinned).ok());
   scaled = ops_->Scale("chain", "zk", 3);
   EXPECT_EQ(scaled.status().code(), absl::StatusCode::kInvalidArgument);

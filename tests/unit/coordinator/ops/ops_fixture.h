@@ -24,30 +24,13 @@ namespace bdcoord::coordinator {
 // readiness probe), kafka (2, after zk is ready), drill (1, after kafka started).
 inline constexpr char kChainSpec[] = R"(cluster: chain
 domain: chain.lan
-hosts:
-  - {name: h1}
-  - {name: h2}
-  - {name: h3}
+hosts: [{name: h1}, {name: h2}, {name: h3}]
 networks:
-  lan:
-    driver: macvlan
-    parent: eth0
-    subnet: 10.60.0.0/24
-    ip_range: 10.60.0.64/27
+  lan: {driver: macvlan, parent: eth0, subnet: 10.60.0.0/24, ip_range: 10.60.0.64/27}
 services:
-  zk:
-    image: busybox
-    count: 2
-    placement: {distinct_hosts: true}
-    ready: {tcp: 2181}
-  kafka:
-    image: busybox
-    count: 2
-    depends_on: {zk: ready}
-  drill:
-    image: busybox
-    count: 1
-    depends_on: {kafka: started}
+  zk: {image: busybox, count: 2, placement: {distinct_hosts: true}, ready: {tcp: 2181}}
+  kafka: {image: busybox, count: 2, depends_on: {zk: ready}}
+  drill: {image: busybox, count: 1, depends_on: {kafka: started}}
 )";
 
 // The application layer over its real collaborators where they are fast and in memory (the
