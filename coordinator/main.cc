@@ -2,14 +2,12 @@
 // and other tools use ClusterService. Listens on a unix socket by default. Flags and wiring only.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "absl/time/clock.h"
 #include "coordinator/grpc/coordinator.h"
-#include "coordinator/grpc/listen_endpoint.h"
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/state/store_sqlite.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -78,10 +76,7 @@ int main(int argc, char** argv) {
                                   .now = [] { return absl::Now(); },
                                   .heartbeat_timeout = absl::Seconds(heartbeat_timeout_seconds),
                                   .token = *token});
-  coordinator.StartController();
-  auto server = coord::StartServer(listen, *endpoint, [&coordinator](grpc::ServerBuilder& builder) {
-    coordinator.RegisterServices(builder);
-  });
+  auto server = coordinator.Serve(listen, *endpoint);
   if (!server.ok()) return Fail(server.status(), 1);
   logger->info("listening on '{}'{}{}", listen.listen,
                endpoint->mutual_tls ? " with mutual TLS" : "",
@@ -90,8 +85,6 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   logger->info("stopping on signal {}", signal_number);
-  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
-  (*server)->Wait();
-  if (!endpoint->socket_path.empty()) ::unlink(endpoint->socket_path.c_str());
+  coord::StopServer(**server, *endpoint);
   return 0;
 }

@@ -22,6 +22,13 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
   agent_service_.OnChange([this] { controller_.Wake(); });
 }
 
+absl::StatusOr<std::unique_ptr<grpc::Server>> Coordinator::Serve(const ListenFlags& flags,
+                                                                 const ListenEndpoint& endpoint) {
+  StartController();
+  return StartServer(flags, endpoint,
+                     [this](grpc::ServerBuilder& builder) { RegisterServices(builder); });
+}
+
 void Coordinator::RegisterServices(grpc::ServerBuilder& builder) {
   if (options_.token.empty()) {
     builder.RegisterService(&agent_service_);

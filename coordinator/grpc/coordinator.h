@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "coordinator/grpc/agent_service.h"
 #include "coordinator/grpc/cluster_service.h"
+#include "coordinator/grpc/listen_endpoint.h"
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/ops/cluster_ops.h"
 #include "coordinator/ops/controller.h"
@@ -44,6 +45,9 @@ class Coordinator {
 
   // Adds both services to `builder`, behind the token check when a token is configured.
   void RegisterServices(grpc::ServerBuilder& builder);
+  // Starts the controller, then serves both services on the endpoint (listen_endpoint.h).
+  absl::StatusOr<std::unique_ptr<grpc::Server>> Serve(const ListenFlags& flags,
+                                                      const ListenEndpoint& endpoint);
 
   Inventory& inventory() { return inventory_; }
   EventBus& events() { return events_; }

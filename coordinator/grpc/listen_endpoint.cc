@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -140,6 +141,12 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
                                          : ""));
   }
   return server;
+}
+
+void StopServer(grpc::Server& server, const ListenEndpoint& endpoint) {
+  server.Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  server.Wait();
+  if (!endpoint.socket_path.empty()) ::unlink(endpoint.socket_path.c_str());
 }
 
 }  // namespace bdcoord::coordinator

@@ -36,6 +36,8 @@ absl::StatusOr<ListenEndpoint> PrepareListenEndpoint(const ListenFlags& flags);
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     const ListenFlags& flags, const ListenEndpoint& endpoint,
     const std::function<void(grpc::ServerBuilder&)>& register_services);
+// Stops the server (calls in flight get a few seconds) and removes its unix socket.
+void StopServer(grpc::Server& server, const ListenEndpoint& endpoint);
 
 }  // namespace bdcoord::coordinator
 

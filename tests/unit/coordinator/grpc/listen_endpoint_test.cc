@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include "tests/testing/temp_dir.h"
+
 namespace bdcoord::coordinator {
 namespace {
 
@@ -66,13 +68,8 @@ TEST(PrepareListenEndpoint, LoopbackNeedsNoTls) {
 
 class UnixSocketTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "listen_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  test_util::TempDir temp_{"listen_test"};
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(UnixSocketTest, MakesTheSocketsDirectory) {

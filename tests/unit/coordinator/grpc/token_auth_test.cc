@@ -17,6 +17,7 @@
 
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
+#include "tests/testing/temp_dir.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -98,23 +99,19 @@ TEST(TokenClusterService, ForwardsOnlyCallsThatCarryTheToken) {
 class ReadServerTokenTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "token_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
     logger_ = std::make_shared<spdlog::logger>(
         "token-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_));
     logger_->set_pattern("%l %v");
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string Write(const std::string& name, const std::string& text, mode_t mode) {
-    const std::string path = dir_ + "/" + name;
+    const std::string path = dir_.path() + "/" + name;
     std::ofstream(path) << text;
     ::chmod(path.c_str(), mode);
     return path;
   }
 
-  std::string dir_;
+  test_util::TempDir dir_{"token_test"};
   std::ostringstream log_;
   std::shared_ptr<spdlog::logger> logger_;
 };
@@ -141,10 +138,10 @@ TEST_F(ReadServerTokenTest, WarnsWhenOthersCanReadIt) {
 }
 
 TEST_F(ReadServerTokenTest, AMissingFileIsAnErrorNamingTheFlagAndThePath) {
-  absl::StatusOr<std::string> token = ReadServerToken(dir_ + "/missing", *logger_);
+  absl::StatusOr<std::string> token = ReadServerToken(dir_.path() + "/missing", *logger_);
   ASSERT_FALSE(token.ok());
   EXPECT_THAT(token.status().message(),
-              HasSubstr("--token-file: cannot read '" + dir_ + "/missing'"));
+              HasSubstr("--token-file: cannot read '" + dir_.path() + "/missing'"));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "spdlog/spdlog.h"
 #include "tests/testing/fake_agent_sessions.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/temp_dir.h"
 
 namespace bdcoord::coordinator {
 
@@ -40,10 +41,7 @@ services:
 class OpsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "ops_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    auto store = OpenSqliteStore(dir_ + "/state.db");
+    auto store = OpenSqliteStore(dir_.path() + "/state.db");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     auto logger = std::make_shared<spdlog::logger>("ops-test",
@@ -53,8 +51,6 @@ class OpsTest : public ::testing::Test {
     ops_ = std::make_unique<ClusterOps>(inventory_, *store_, agents_, events_, *controller_,
                                         clock_.AsFunction());
   }
-
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   void Connect(const std::string& host) {
     bdcoord::v1::HostFacts facts;
@@ -91,7 +87,7 @@ class OpsTest : public ::testing::Test {
     return count;
   }
 
-  std::string dir_;
+  test_util::TempDir dir_{"ops_test"};
   test_util::FakeClock clock_;
   Inventory inventory_;
   test_util::FakeAgentSessions agents_;
