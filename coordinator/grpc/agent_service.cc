@@ -7,13 +7,12 @@
 
 namespace bdcoord::coordinator {
 
-AgentServiceImpl::AgentServiceImpl(Inventory* inventory, std::shared_ptr<spdlog::logger> logger,
-                                   std::function<absl::Time()> now, EventBus* events)
+AgentServiceImpl::AgentServiceImpl(Inventory& inventory, std::shared_ptr<spdlog::logger> logger,
+                                   std::function<absl::Time()> now, EventBus& events)
     : inventory_(inventory),
       logger_(std::move(logger)),
       now_(std::move(now)),
-      own_events_(events == nullptr ? std::make_unique<EventBus>(now_) : nullptr),
-      events_(events == nullptr ? own_events_.get() : events),
+      events_(events),
       log_router_([this](const std::string& host, const bdcoord::v1::CoordinatorMessage& message) {
         return Send(host, message);
       }) {}
@@ -24,7 +23,7 @@ void AgentServiceImpl::PublishHost(const std::string& host, const char* kind,
   event.set_host(host);
   event.set_kind(kind);
   event.set_message(message);
-  events_->Publish(std::move(event));
+  events_.Publish(std::move(event));
 }
 
 void AgentServiceImpl::PublishChanges(const std::string& host,
@@ -41,7 +40,7 @@ void AgentServiceImpl::PublishChanges(const std::string& host,
     event.set_host(host);
     event.set_kind(kind);
     event.set_message(std::move(message));
-    events_->Publish(std::move(event));
+    events_.Publish(std::move(event));
   };
   absl::flat_hash_set<std::string> seen;
   for (const auto& now : report.instances()) {
@@ -108,7 +107,7 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
   }
   auto session = std::make_shared<Session>();
   session->stream = stream;
-  session->id = inventory_->Hello(host, message.hello().facts(), now_());
+  session->id = inventory_.Hello(host, message.hello().facts(), now_());
   {
     absl::MutexLock lock(&mu_);
     sessions_[host] = session;
@@ -124,8 +123,8 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
   while (stream->Read(&message)) {
     switch (message.message_case()) {
       case bdcoord::v1::AgentMessage::kHeartbeat: {
-        const auto before = inventory_->Find(host);
-        inventory_->Heartbeat(host, now_());
+        const auto before = inventory_.Find(host);
+        inventory_.Heartbeat(host, now_());
         if (before.has_value() && before->down) {
           logger_->info("host '{}' is back", host);
           PublishHost(host, kEventHostUp, "back: heartbeats again");
@@ -133,7 +132,7 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
         break;
       }
       case bdcoord::v1::AgentMessage::kStatus: {
-        inventory_->Heartbeat(host, now_());
+        inventory_.Heartbeat(host, now_());
         std::optional<bdcoord::v1::StatusReport> previous;
         {
           absl::MutexLock lock(&mu_);
@@ -173,7 +172,7 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
     absl::MutexLock lock(&session->write_mu);
     session->stream = nullptr;
   }
-  inventory_->Disconnected(host, session->id);
+  inventory_.Disconnected(host, session->id);
   log_router_.HostDisconnected(host);
   {
     absl::MutexLock lock(&commands_mu_);
@@ -251,9 +250,9 @@ std::map<std::string, bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatuse
   return std::map<std::string, bdcoord::v1::StatusReport>(it->second.begin(), it->second.end());
 }
 
-HeartbeatMonitor::HeartbeatMonitor(Inventory* inventory, std::shared_ptr<spdlog::logger> logger,
+HeartbeatMonitor::HeartbeatMonitor(Inventory& inventory, std::shared_ptr<spdlog::logger> logger,
                                    absl::Duration timeout, absl::Duration period,
-                                   std::function<absl::Time()> now, EventBus* events)
+                                   std::function<absl::Time()> now, EventBus& events)
     : inventory_(inventory),
       logger_(std::move(logger)),
       timeout_(timeout),
@@ -265,17 +264,15 @@ HeartbeatMonitor::HeartbeatMonitor(Inventory* inventory, std::shared_ptr<spdlog:
     while (!stop_) {
       mu_.AwaitWithTimeout(absl::Condition(&stop_), period_);
       if (stop_) break;
-      for (const std::string& host : inventory_->MarkDown(now_(), timeout_)) {
+      for (const std::string& host : inventory_.MarkDown(now_(), timeout_)) {
         logger_->warn("host '{}' is down: no heartbeat for more than {}", host,
                       absl::FormatDuration(timeout_));
-        if (events_ != nullptr) {
-          bdcoord::v1::Event event;
-          event.set_host(host);
-          event.set_kind(kEventHostDown);
-          event.set_message(
-              absl::StrCat("no heartbeat for more than ", absl::FormatDuration(timeout_)));
-          events_->Publish(std::move(event));
-        }
+        bdcoord::v1::Event event;
+        event.set_host(host);
+        event.set_kind(kEventHostDown);
+        event.set_message(
+            absl::StrCat("no heartbeat for more than ", absl::FormatDuration(timeout_)));
+        events_.Publish(std::move(event));
       }
     }
   });

@@ -29,10 +29,9 @@ namespace bdcoord::coordinator {
 // changes seen in status reports are published on events().
 class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public AgentSessions {
  public:
-  // Without `events`, the service keeps a bus of its own (events() is never null).
-  AgentServiceImpl(
-      Inventory* inventory, std::shared_ptr<spdlog::logger> logger,
-      std::function<absl::Time()> now = [] { return absl::Now(); }, EventBus* events = nullptr);
+  // Every collaborator is required and must outlive this.
+  AgentServiceImpl(Inventory& inventory, std::shared_ptr<spdlog::logger> logger,
+                   std::function<absl::Time()> now, EventBus& events);
 
   grpc::Status Connect(grpc::ServerContext* context,
                        grpc::ServerReaderWriter<bdcoord::v1::CoordinatorMessage,
@@ -53,7 +52,7 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   LogRouter* logs() { return &log_router_; }
   // Where host and instance events are published (ClusterServiceImpl subscribes and publishes
   // through agents->events()).
-  EventBus* events() { return events_; }
+  EventBus* events() { return &events_; }
 
   // Called after every hello, status report and disconnection (on the stream's thread): the
   // controller's cue to look again. Set it before serving.
@@ -73,11 +72,10 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
                       const bdcoord::v1::StatusReport& report);
   void PublishHost(const std::string& host, const char* kind, const std::string& message);
 
-  Inventory* inventory_;
+  Inventory& inventory_;
   std::shared_ptr<spdlog::logger> logger_;
   std::function<absl::Time()> now_;
-  std::unique_ptr<EventBus> own_events_;  // when none was given
-  EventBus* events_;
+  EventBus& events_;
   LogRouter log_router_;
   std::function<void()> on_change_ = [] {};
   // Probe requests waiting for their CommandResult.
@@ -100,19 +98,18 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
 // `timeout`, checking every `period`, and logs each one (and publishes host-down on `events`).
 class HeartbeatMonitor {
  public:
-  HeartbeatMonitor(
-      Inventory* inventory, std::shared_ptr<spdlog::logger> logger, absl::Duration timeout,
-      absl::Duration period, std::function<absl::Time()> now = [] { return absl::Now(); },
-      EventBus* events = nullptr);
+  HeartbeatMonitor(Inventory& inventory, std::shared_ptr<spdlog::logger> logger,
+                   absl::Duration timeout, absl::Duration period, std::function<absl::Time()> now,
+                   EventBus& events);
   ~HeartbeatMonitor();  // stops the thread
 
  private:
-  Inventory* inventory_;
+  Inventory& inventory_;
   std::shared_ptr<spdlog::logger> logger_;
   absl::Duration timeout_;
   absl::Duration period_;
   std::function<absl::Time()> now_;
-  EventBus* events_;
+  EventBus& events_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

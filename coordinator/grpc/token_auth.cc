@@ -1,5 +1,7 @@
 #include "coordinator/grpc/token_auth.h"
 
+#include <sys/stat.h>
+
 #include "absl/strings/string_view.h"
 #include "proto/rpc/bearer_token.h"
 
@@ -16,6 +18,18 @@ grpc::Status CheckBearerToken(const grpc::ServerContext& context, const std::str
     return grpc::Status::OK;
   }
   return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kBadTokenMessage);
+}
+
+absl::StatusOr<std::string> ReadServerToken(const std::string& path, spdlog::logger& logger) {
+  if (path.empty()) return std::string();
+  absl::StatusOr<std::string> token = bdcoord::rpc::ReadTokenFile("--token-file", path);
+  if (!token.ok()) return token.status();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    logger.warn("the token file '{}' can be read by other users than its owner: chmod 600 it",
+                path);
+  }
+  return token;
 }
 
 namespace {

@@ -5,8 +5,10 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "bdcoord/v1/agent.grpc.pb.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
+#include "spdlog/spdlog.h"
 
 namespace bdcoord::coordinator {
 
@@ -15,6 +17,10 @@ inline constexpr char kBadTokenMessage[] = "missing or invalid bearer token";
 // The bearer-token check of bdcoordd --token-file: OK when the call's `authorization` metadata
 // is `Bearer <token>`, else UNAUTHENTICATED "missing or invalid bearer token".
 grpc::Status CheckBearerToken(const grpc::ServerContext& context, const std::string& token);
+
+// The token of bdcoordd --token-file (empty without one), as rpc::ReadTokenFile reads it; warns
+// on `logger` when users other than the owner can read the file.
+absl::StatusOr<std::string> ReadServerToken(const std::string& path, spdlog::logger& logger);
 
 // These wrap the real services and are what the server registers when a token is configured
 // (gRPC 1.51 offers no other place that can reject a call on every kind of listener: server

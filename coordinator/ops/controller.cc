@@ -20,27 +20,28 @@ std::string VersionKey(const bdcoord::v1::ClusterSpec& spec,
 
 }  // namespace
 
-std::set<std::string> CompletedInstances(Store* store, const bdcoord::v1::ClusterSpec& spec,
+std::set<std::string> CompletedInstances(Store& store, const bdcoord::v1::ClusterSpec& spec,
                                          const bdcoord::v1::Placement& placement) {
   std::set<std::string> completed;
   for (const auto& instance : placement.instances()) {
     const bdcoord::v1::Service* service = FindService(spec, instance.service());
     if (service == nullptr || !service->run_once()) continue;
-    auto done = store->RunOnceCompleted(spec.cluster(), instance.name());
+    auto done = store.RunOnceCompleted(spec.cluster(), instance.name());
     if (done.ok() && *done) completed.insert(instance.name());
   }
   return completed;
 }
 
-ClusterController::ClusterController(Inventory* inventory, AgentSessions* agents, Store* store,
-                                     std::shared_ptr<spdlog::logger> logger, absl::Duration period)
+ClusterController::ClusterController(Inventory& inventory, AgentSessions& agents, Store& store,
+                                     std::shared_ptr<spdlog::logger> logger,
+                                     std::function<absl::Time()> now, absl::Duration period)
     : inventory_(inventory),
       agents_(agents),
       store_(store),
       logger_(std::move(logger)),
       period_(period),
       // Distinct across coordinator restarts, so no report made before one matches after it.
-      next_generation_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {}
+      next_generation_(static_cast<uint64_t>(absl::ToUnixMicros(now()))) {}
 
 ClusterController::~ClusterController() {
   {
@@ -71,12 +72,29 @@ void ClusterController::Wake() {
 }
 
 void ClusterController::RunPass() {
+  SyncAll();
+  absl::MutexLock lock(&mu_);
+  ++passes_;
+}
+
+uint64_t ClusterController::Passes() const {
+  absl::MutexLock lock(&mu_);
+  return passes_;
+}
+
+bool ClusterController::AwaitPassAfter(uint64_t seen, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto passed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return passes_ > seen; };
+  return mu_.AwaitWithTimeout(absl::Condition(&passed), timeout);
+}
+
+void ClusterController::SyncAll() {
   absl::MutexLock lock(&pass_mu_);
   std::map<std::string, uint64_t> connected;  // host -> session
-  for (const InventoryHost& host : inventory_->Hosts()) {
+  for (const InventoryHost& host : inventory_.Hosts()) {
     if (host.connected) connected[host.name] = host.session;
   }
-  auto clusters = store_->ListClusters();
+  auto clusters = store_.ListClusters();
   if (!clusters.ok()) {
     logger_->error("cannot list clusters: {}", std::string(clusters.status().message()));
     return;
@@ -87,9 +105,9 @@ void ClusterController::RunPass() {
 
 void ClusterController::SyncCluster(const std::string& cluster,
                                     const std::map<std::string, uint64_t>& connected) {
-  auto applied = store_->GetCluster(cluster);
+  auto applied = store_.GetCluster(cluster);
   if (!applied.ok()) return;  // deleted meanwhile
-  auto stored = store_->InstanceStatuses(cluster);
+  auto stored = store_.InstanceStatuses(cluster);
   std::map<std::string, InstanceStatus> statuses;
   if (stored.ok()) statuses = std::move(*stored);
   std::set<std::string> completed = CompletedInstances(store_, applied->spec, applied->placement);
@@ -102,7 +120,7 @@ void ClusterController::SyncCluster(const std::string& cluster,
   std::set<std::string> hosts;
   for (const auto& [name, host] : host_of) hosts.insert(host);
   for (const auto& [host, session] : connected) {
-    const auto report = agents_->LatestStatus(host, cluster);
+    const auto report = agents_.LatestStatus(host, cluster);
     if (!report.has_value()) continue;
     if (report->instances_size() > 0) hosts.insert(host);
     Sent& sent = sent_[{host, cluster}];
@@ -114,7 +132,7 @@ void ClusterController::SyncCluster(const std::string& cluster,
       if (known.SerializeAsString() == status.SerializeAsString()) continue;
       known = status;
       if (status.state() == bdcoord::v1::INSTANCE_STATE_COMPLETED) completed.insert(status.name());
-      if (absl::Status marked = store_->MarkInstance(cluster, status); !marked.ok()) {
+      if (absl::Status marked = store_.MarkInstance(cluster, status); !marked.ok()) {
         logger_->warn("cannot record the status of '{}': {}", status.name(),
                       std::string(marked.message()));
       }
@@ -151,7 +169,7 @@ void ClusterController::SyncCluster(const std::string& cluster,
 void ClusterController::ClearUnknown(const std::set<std::string>& clusters,
                                      const std::map<std::string, uint64_t>& connected) {
   for (const auto& [host, session] : connected) {
-    for (const auto& [cluster, report] : agents_->LatestStatuses(host)) {
+    for (const auto& [cluster, report] : agents_.LatestStatuses(host)) {
       if (clusters.contains(cluster) || report.instances_size() == 0) continue;
       bdcoord::v1::DesiredState empty;
       empty.set_cluster(cluster);
@@ -172,7 +190,7 @@ void ClusterController::SendIfChanged(const std::string& host, uint64_t session,
   *message.mutable_desired() = desired;
   const uint64_t generation = ++next_generation_;
   message.mutable_desired()->set_generation(generation);
-  if (absl::Status status = agents_->Send(host, message); !status.ok()) {
+  if (absl::Status status = agents_.Send(host, message); !status.ok()) {
     logger_->warn("cannot send the desired state of cluster '{}' to '{}': {}", desired.cluster(),
                   host, std::string(status.message()));
     return;
@@ -207,12 +225,12 @@ ClusterController::Removal ClusterController::RemovalOf(const std::string& clust
   Removal removal;
   removal.done = true;
   for (const std::string& host : hosts) {
-    const auto found = inventory_->Find(host);
+    const auto found = inventory_.Find(host);
     if (!found.has_value() || !found->connected) {
       removal.disconnected.insert(host);
       continue;
     }
-    const auto report = agents_->LatestStatus(host, cluster);
+    const auto report = agents_.LatestStatus(host, cluster);
     if (report.has_value() && report->instances_size() > 0) removal.done = false;
   }
   return removal;

@@ -1,6 +1,7 @@
 #ifndef BDCOORD_COORDINATOR_OPS_CONTROLLER_H_
 #define BDCOORD_COORDINATOR_OPS_CONTROLLER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -22,7 +23,7 @@
 namespace bdcoord::coordinator {
 
 // The run-once instances of the cluster that ever completed, from the store.
-std::set<std::string> CompletedInstances(Store* store, const bdcoord::v1::ClusterSpec& spec,
+std::set<std::string> CompletedInstances(Store& store, const bdcoord::v1::ClusterSpec& spec,
                                          const bdcoord::v1::Placement& placement);
 
 // Keeps what the agents run in line with the store, in the background and from the store alone:
@@ -34,14 +35,21 @@ std::set<std::string> CompletedInstances(Store* store, const bdcoord::v1::Cluste
 // Reports are taken only when made against the desired state last sent (its generation).
 class ClusterController {
  public:
-  ClusterController(Inventory* inventory, AgentSessions* agents, Store* store,
-                    std::shared_ptr<spdlog::logger> logger,
+  // `now` seeds the generations: distinct across coordinator restarts.
+  ClusterController(Inventory& inventory, AgentSessions& agents, Store& store,
+                    std::shared_ptr<spdlog::logger> logger, std::function<absl::Time()> now,
                     absl::Duration period = absl::Milliseconds(200));
   ~ClusterController();  // stops the thread
 
   void Start();  // passes every `period`, or at once after Wake()
   void Wake();
   void RunPass();  // one pass, on the caller's thread (tests)
+
+  // How many passes have finished. Whatever a client follows (progress, removal) changes only
+  // in a pass or is followed by one, so it waits for the next pass instead of polling.
+  uint64_t Passes() const;
+  // Waits until more than `seen` passes have finished or `timeout` passed; whether they had.
+  bool AwaitPassAfter(uint64_t seen, absl::Duration timeout) const;
 
   // Whether no connected host reports instances of `cluster` any more, and which of the hosts
   // that ran it are not connected (they are cleared when they come back).
@@ -58,6 +66,7 @@ class ClusterController {
                const bdcoord::v1::Placement& placement);
 
  private:
+  void SyncAll();  // the pass itself
   void SyncCluster(const std::string& cluster, const std::map<std::string, uint64_t>& connected);
   void ClearUnknown(const std::set<std::string>& clusters,
                     const std::map<std::string, uint64_t>& connected);
@@ -65,9 +74,9 @@ class ClusterController {
   void SendIfChanged(const std::string& host, uint64_t session,
                      const bdcoord::v1::DesiredState& desired);
 
-  Inventory* inventory_;
-  AgentSessions* agents_;
-  Store* store_;
+  Inventory& inventory_;
+  AgentSessions& agents_;
+  Store& store_;
   std::shared_ptr<spdlog::logger> logger_;
   absl::Duration period_;
 
@@ -86,7 +95,8 @@ class ClusterController {
   std::map<std::string, Rendered> rendered_ ABSL_GUARDED_BY(pass_mu_);
   uint64_t next_generation_ ABSL_GUARDED_BY(pass_mu_);
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
+  uint64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -464,4 +464,19 @@ std::vector<Diagnostic> ValidateSpec(const ClusterSpec& spec, const SourceMap& p
   return Validator(spec, positions).Run();
 }
 
+std::vector<Diagnostic> ValidateForCoordinator(const ClusterSpec& spec,
+                                               const SourceMap& positions) {
+  std::vector<Diagnostic> diagnostics;
+  for (const auto& network : spec.networks()) {
+    if (!network.host_shim()) continue;
+    diagnostics.push_back(
+        {positions.Find(absl::StrCat("networks.", network.name(), ".host_shim")),
+         absl::StrCat("network '", network.name(),
+                      "': host_shim is not supported by bdcoordd yet (it does not hand out shim "
+                      "addresses)"),
+         "remove host_shim: readiness probes reach the containers without it"});
+  }
+  return diagnostics;
+}
+
 }  // namespace bdcoord::coordinator

@@ -39,8 +39,7 @@ class EventBus {
  public:
   class Subscription;
 
-  explicit EventBus(
-      std::function<absl::Time()> now = [] { return absl::Now(); }, size_t queue_capacity = 1024);
+  explicit EventBus(std::function<absl::Time()> now, size_t queue_capacity = 1024);
   ~EventBus();  // ends every subscription (Next returns nullopt at once)
 
   EventBus(const EventBus&) = delete;

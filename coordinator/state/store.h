@@ -60,6 +60,12 @@ class Store {
   virtual absl::Status SetHostDrained(const std::string& name, bool drained) = 0;
   // Every host, by name.
   virtual absl::StatusOr<std::vector<HostRecord>> ListHosts() = 0;
+  // Drains the host (or takes it back with drained=false) in one transaction: admits it as
+  // AdmitHost does, sets its drained flag, and stores every cluster of `replanned` (its new
+  // placement, off the host) as ApplyCluster does. When any step fails nothing has changed.
+  virtual absl::Status DrainHost(const std::string& name, const bdcoord::v1::HostFacts& facts,
+                                 absl::Time now, bool drained,
+                                 const std::vector<AppliedCluster>& replanned) = 0;
 
   // Clusters.
 

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -116,6 +117,55 @@ absl::Status ClusterNotFound(const std::string& name) {
   return absl::NotFoundError(absl::StrCat("cluster ", Quoted(name), " not found"));
 }
 
+// The cluster's serialized spec, or why the cluster contradicts itself.
+absl::StatusOr<std::string> CheckedSpec(const AppliedCluster& cluster) {
+  const std::string& name = cluster.name;
+  if (name.empty()) return absl::InvalidArgumentError("cluster name is empty");
+  if (!cluster.spec.cluster().empty() && cluster.spec.cluster() != name) {
+    return absl::InvalidArgumentError(absl::StrCat("cluster ", Quoted(name), ": its spec names ",
+                                                   Quoted(cluster.spec.cluster())));
+  }
+  if (!cluster.placement.cluster().empty() && cluster.placement.cluster() != name) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cluster ", Quoted(name), ": its placement names ", Quoted(cluster.placement.cluster())));
+  }
+  std::set<std::string> names;
+  std::map<std::string, std::string> instance_of_ip;
+  for (const bdcoord::v1::PlacedInstance& instance : cluster.placement.instances()) {
+    if (instance.name().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster ", Quoted(name), ": an instance has no name"));
+    }
+    if (!names.insert(instance.name()).second) {
+      return absl::InvalidArgumentError(absl::StrCat("cluster ", Quoted(name), ": instance ",
+                                                     Quoted(instance.name()), " is placed twice"));
+    }
+    if (instance.ip().empty()) continue;
+    auto [it, inserted] = instance_of_ip.emplace(instance.ip(), instance.name());
+    if (!inserted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster ", Quoted(name), ": IP ", instance.ip(), " is given to both ",
+                       Quoted(it->second), " and ", Quoted(instance.name())));
+    }
+  }
+  std::string spec;
+  if (!cluster.spec.SerializeToString(&spec)) {
+    return absl::InternalError(absl::StrCat("serializing the spec of cluster ", Quoted(name)));
+  }
+  return spec;
+}
+
+// The host's serialized facts, or why the host cannot be stored.
+absl::StatusOr<std::string> CheckedFacts(const std::string& name,
+                                         const bdcoord::v1::HostFacts& facts) {
+  if (name.empty()) return absl::InvalidArgumentError("host name is empty");
+  std::string bytes;
+  if (!facts.SerializeToString(&bytes)) {
+    return absl::InternalError(absl::StrCat("serializing the facts of host ", Quoted(name)));
+  }
+  return bytes;
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
@@ -132,6 +182,9 @@ class SqliteStore final : public Store {
   absl::Status MarkHostSeen(const std::string& name, absl::Time now) override;
   absl::Status SetHostDrained(const std::string& name, bool drained) override;
   absl::StatusOr<std::vector<HostRecord>> ListHosts() override;
+  absl::Status DrainHost(const std::string& name, const bdcoord::v1::HostFacts& facts,
+                         absl::Time now, bool drained,
+                         const std::vector<AppliedCluster>& replanned) override;
 
   absl::Status ApplyCluster(const AppliedCluster& cluster) override;
   absl::StatusOr<AppliedCluster> GetCluster(const std::string& name) override;
@@ -235,6 +288,13 @@ class SqliteStore final : public Store {
   absl::Status Transaction(std::string op, bool write, Body&& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<bool> ClusterExists(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The steps that operations share, each inside the caller's transaction.
+  absl::Status AdmitHostStep(const std::string& name, const std::string& facts, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SetHostDrainedStep(const std::string& name, bool drained)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ApplyClusterStep(const AppliedCluster& cluster, const std::string& spec)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The cause when the file is not a bdcoord database, empty when it is one.
   absl::StatusOr<std::string> Foreign() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CreateSchema() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -452,22 +512,23 @@ absl::Status SqliteStore::Init() {
 
 absl::Status SqliteStore::AdmitHost(const std::string& name, const bdcoord::v1::HostFacts& facts,
                                     absl::Time now) {
-  if (name.empty()) return absl::InvalidArgumentError("host name is empty");
-  std::string bytes;
-  if (!facts.SerializeToString(&bytes)) {
-    return absl::InternalError(absl::StrCat("serializing the facts of host ", Quoted(name)));
-  }
+  absl::StatusOr<std::string> bytes = CheckedFacts(name, facts);
+  if (!bytes.ok()) return bytes.status();
   absl::MutexLock lock(&mu_);
-  return Transaction(absl::StrCat("AdmitHost ", Quoted(name)), /*write=*/true,
-                     [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
-                       absl::StatusOr<Query> query =
-                           Sql("INSERT INTO hosts (name, facts, last_seen_us, drained) "
-                               "VALUES (?1, ?2, ?3, 0) ON CONFLICT (name) DO UPDATE SET "
-                               "facts = excluded.facts, last_seen_us = excluded.last_seen_us");
-                       if (!query.ok()) return query.status();
-                       query->Text(1, name).Blob(2, bytes).Int(3, absl::ToUnixMicros(now));
-                       return query->Run().status();
-                     });
+  return Transaction(
+      absl::StrCat("AdmitHost ", Quoted(name)), /*write=*/true,
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return AdmitHostStep(name, *bytes, now); });
+}
+
+absl::Status SqliteStore::AdmitHostStep(const std::string& name, const std::string& facts,
+                                        absl::Time now) {
+  absl::StatusOr<Query> query =
+      Sql("INSERT INTO hosts (name, facts, last_seen_us, drained) "
+          "VALUES (?1, ?2, ?3, 0) ON CONFLICT (name) DO UPDATE SET "
+          "facts = excluded.facts, last_seen_us = excluded.last_seen_us");
+  if (!query.ok()) return query.status();
+  query->Text(1, name).Blob(2, facts).Int(3, absl::ToUnixMicros(now));
+  return query->Run().status();
 }
 
 absl::Status SqliteStore::MarkHostSeen(const std::string& name, absl::Time now) {
@@ -490,16 +551,46 @@ absl::Status SqliteStore::SetHostDrained(const std::string& name, bool drained) 
   absl::MutexLock lock(&mu_);
   return Transaction(
       absl::StrCat("SetHostDrained ", Quoted(name)), /*write=*/true,
-      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
-        absl::StatusOr<Query> query = Sql("UPDATE hosts SET drained = ?2 WHERE name = ?1");
-        if (!query.ok()) return query.status();
-        query->Text(1, name).Int(2, drained ? 1 : 0);
-        absl::StatusOr<int> changed = query->Run();
-        if (!changed.ok()) return changed.status();
-        if (*changed == 0)
-          return absl::NotFoundError(absl::StrCat("host ", Quoted(name), " not found"));
-        return absl::OkStatus();
-      });
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return SetHostDrainedStep(name, drained); });
+}
+
+absl::Status SqliteStore::SetHostDrainedStep(const std::string& name, bool drained) {
+  absl::StatusOr<Query> query = Sql("UPDATE hosts SET drained = ?2 WHERE name = ?1");
+  if (!query.ok()) return query.status();
+  query->Text(1, name).Int(2, drained ? 1 : 0);
+  absl::StatusOr<int> changed = query->Run();
+  if (!changed.ok()) return changed.status();
+  if (*changed == 0) return absl::NotFoundError(absl::StrCat("host ", Quoted(name), " not found"));
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::DrainHost(const std::string& name, const bdcoord::v1::HostFacts& facts,
+                                    absl::Time now, bool drained,
+                                    const std::vector<AppliedCluster>& replanned) {
+  absl::StatusOr<std::string> bytes = CheckedFacts(name, facts);
+  if (!bytes.ok()) return bytes.status();
+  std::vector<std::string> specs;
+  for (const AppliedCluster& cluster : replanned) {
+    absl::StatusOr<std::string> spec = CheckedSpec(cluster);
+    if (!spec.ok()) return spec.status();
+    specs.push_back(*std::move(spec));
+  }
+  absl::MutexLock lock(&mu_);
+  absl::Status status =
+      Transaction(absl::StrCat("DrainHost ", Quoted(name)), /*write=*/true,
+                  [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+                    STORE_RETURN_IF_ERROR(AdmitHostStep(name, *bytes, now));
+                    STORE_RETURN_IF_ERROR(SetHostDrainedStep(name, drained));
+                    for (size_t i = 0; i < replanned.size(); ++i) {
+                      STORE_RETURN_IF_ERROR(ApplyClusterStep(replanned[i], specs[i]));
+                    }
+                    return absl::OkStatus();
+                  });
+  if (status.ok()) {
+    Logger()->info("{} host '{}' ({} clusters re-planned)", drained ? "drained" : "undrained", name,
+                   replanned.size());
+  }
+  return status;
 }
 
 absl::StatusOr<std::vector<HostRecord>> SqliteStore::ListHosts() {
@@ -529,117 +620,89 @@ absl::StatusOr<std::vector<HostRecord>> SqliteStore::ListHosts() {
 // Clusters.
 
 absl::Status SqliteStore::ApplyCluster(const AppliedCluster& cluster) {
-  const std::string& name = cluster.name;
-  if (name.empty()) return absl::InvalidArgumentError("cluster name is empty");
-  if (!cluster.spec.cluster().empty() && cluster.spec.cluster() != name) {
-    return absl::InvalidArgumentError(absl::StrCat("cluster ", Quoted(name), ": its spec names ",
-                                                   Quoted(cluster.spec.cluster())));
-  }
-  if (!cluster.placement.cluster().empty() && cluster.placement.cluster() != name) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cluster ", Quoted(name), ": its placement names ", Quoted(cluster.placement.cluster())));
-  }
-  std::set<std::string> names;
-  std::map<std::string, std::string> instance_of_ip;
-  for (const bdcoord::v1::PlacedInstance& instance : cluster.placement.instances()) {
-    if (instance.name().empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cluster ", Quoted(name), ": an instance has no name"));
-    }
-    if (!names.insert(instance.name()).second) {
-      return absl::InvalidArgumentError(absl::StrCat("cluster ", Quoted(name), ": instance ",
-                                                     Quoted(instance.name()), " is placed twice"));
-    }
-    if (instance.ip().empty()) continue;
-    auto [it, inserted] = instance_of_ip.emplace(instance.ip(), instance.name());
-    if (!inserted) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cluster ", Quoted(name), ": IP ", instance.ip(), " is given to both ",
-                       Quoted(it->second), " and ", Quoted(instance.name())));
-    }
-  }
-  std::string spec;
-  if (!cluster.spec.SerializeToString(&spec)) {
-    return absl::InternalError(absl::StrCat("serializing the spec of cluster ", Quoted(name)));
-  }
-
+  absl::StatusOr<std::string> spec = CheckedSpec(cluster);
+  if (!spec.ok()) return spec.status();
   absl::MutexLock lock(&mu_);
   absl::Status status = Transaction(
-      absl::StrCat("ApplyCluster ", Quoted(name)), /*write=*/true,
-      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
-        // The UNIQUE constraint on placements.ip is the safety net; this gives the message.
-        for (const bdcoord::v1::PlacedInstance& instance : cluster.placement.instances()) {
-          if (instance.ip().empty()) continue;
-          absl::StatusOr<Query> query =
-              Sql("SELECT cluster, name FROM placements WHERE ip = ?1 AND cluster <> ?2");
-          if (!query.ok()) return query.status();
-          query->Text(1, instance.ip()).Text(2, name);
-          absl::StatusOr<bool> row = query->Next();
-          if (!row.ok()) return row.status();
-          if (*row) {
-            return absl::AlreadyExistsError(
-                absl::StrCat("IP ", instance.ip(), " of instance ", Quoted(instance.name()),
-                             " of cluster ", Quoted(name), " is already allocated to instance ",
-                             Quoted(query->TextAt(1)), " of cluster ", Quoted(query->TextAt(0))));
-          }
-        }
-        {
-          // An upsert, not INSERT OR REPLACE: replacing the row would cascade to its children.
-          absl::StatusOr<Query> query =
-              Sql("INSERT INTO clusters (name, spec_file, spec_yaml, spec, applied_at_us) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE SET "
-                  "spec_file = excluded.spec_file, spec_yaml = excluded.spec_yaml, "
-                  "spec = excluded.spec, applied_at_us = excluded.applied_at_us");
-          if (!query.ok()) return query.status();
-          query->Text(1, name)
-              .Text(2, cluster.spec_file)
-              .Text(3, cluster.spec_yaml)
-              .Blob(4, spec)
-              .Int(5, absl::ToUnixMicros(cluster.applied_at));
-          STORE_RETURN_IF_ERROR(query->Run().status());
-        }
-        {
-          // All of them first: instances of this cluster may swap IPs.
-          absl::StatusOr<Query> query = Sql("DELETE FROM placements WHERE cluster = ?1");
-          if (!query.ok()) return query.status();
-          query->Text(1, name);
-          STORE_RETURN_IF_ERROR(query->Run().status());
-        }
-        int position = 0;
-        for (const bdcoord::v1::PlacedInstance& instance : cluster.placement.instances()) {
-          absl::StatusOr<Query> query =
-              Sql("INSERT INTO placements (cluster, name, position, service, idx, host, ip, "
-                  "network, fqdn) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-          if (!query.ok()) return query.status();
-          query->Text(1, name)
-              .Text(2, instance.name())
-              .Int(3, position++)
-              .Text(4, instance.service())
-              .Int(5, instance.index())
-              .Text(6, instance.host())
-              .Text(8, instance.network())
-              .Text(9, instance.fqdn());
-          if (instance.ip().empty()) {
-            query->Null(7);
-          } else {
-            query->Text(7, instance.ip());
-          }
-          STORE_RETURN_IF_ERROR(query->Run().status());
-        }
-        {
-          absl::StatusOr<Query> query =
-              Sql("DELETE FROM instance_states WHERE cluster = ?1 AND name NOT IN "
-                  "(SELECT name FROM placements WHERE cluster = ?1)");
-          if (!query.ok()) return query.status();
-          query->Text(1, name);
-          STORE_RETURN_IF_ERROR(query->Run().status());
-        }
-        return absl::OkStatus();
-      });
+      absl::StrCat("ApplyCluster ", Quoted(cluster.name)), /*write=*/true,
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ApplyClusterStep(cluster, *spec); });
   if (status.ok()) {
-    Logger()->info("applied cluster '{}' ({} instances)", name, cluster.placement.instances_size());
+    Logger()->info("applied cluster '{}' ({} instances)", cluster.name,
+                   cluster.placement.instances_size());
   }
   return status;
+}
+
+absl::Status SqliteStore::ApplyClusterStep(const AppliedCluster& cluster, const std::string& spec) {
+  const std::string& name = cluster.name;
+  // The UNIQUE constraint on placements.ip is the safety net; this gives the message.
+  for (const bdcoord::v1::PlacedInstance& instance : cluster.placement.instances()) {
+    if (instance.ip().empty()) continue;
+    absl::StatusOr<Query> query =
+        Sql("SELECT cluster, name FROM placements WHERE ip = ?1 AND cluster <> ?2");
+    if (!query.ok()) return query.status();
+    query->Text(1, instance.ip()).Text(2, name);
+    absl::StatusOr<bool> row = query->Next();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("IP ", instance.ip(), " of instance ", Quoted(instance.name()),
+                       " of cluster ", Quoted(name), " is already allocated to instance ",
+                       Quoted(query->TextAt(1)), " of cluster ", Quoted(query->TextAt(0))));
+    }
+  }
+  {
+    // An upsert, not INSERT OR REPLACE: replacing the row would cascade to its children.
+    absl::StatusOr<Query> query =
+        Sql("INSERT INTO clusters (name, spec_file, spec_yaml, spec, applied_at_us) "
+            "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE SET "
+            "spec_file = excluded.spec_file, spec_yaml = excluded.spec_yaml, "
+            "spec = excluded.spec, applied_at_us = excluded.applied_at_us");
+    if (!query.ok()) return query.status();
+    query->Text(1, name)
+        .Text(2, cluster.spec_file)
+        .Text(3, cluster.spec_yaml)
+        .Blob(4, spec)
+        .Int(5, absl::ToUnixMicros(cluster.applied_at));
+    STORE_RETURN_IF_ERROR(query->Run().status());
+  }
+  {
+    // All of them first: instances of this cluster may swap IPs.
+    absl::StatusOr<Query> query = Sql("DELETE FROM placements WHERE cluster = ?1");
+    if (!query.ok()) return query.status();
+    query->Text(1, name);
+    STORE_RETURN_IF_ERROR(query->Run().status());
+  }
+  int position = 0;
+  for (const bdcoord::v1::PlacedInstance& instance : cluster.placement.instances()) {
+    absl::StatusOr<Query> query =
+        Sql("INSERT INTO placements (cluster, name, position, service, idx, host, ip, "
+            "network, fqdn) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!query.ok()) return query.status();
+    query->Text(1, name)
+        .Text(2, instance.name())
+        .Int(3, position++)
+        .Text(4, instance.service())
+        .Int(5, instance.index())
+        .Text(6, instance.host())
+        .Text(8, instance.network())
+        .Text(9, instance.fqdn());
+    if (instance.ip().empty()) {
+      query->Null(7);
+    } else {
+      query->Text(7, instance.ip());
+    }
+    STORE_RETURN_IF_ERROR(query->Run().status());
+  }
+  {
+    absl::StatusOr<Query> query =
+        Sql("DELETE FROM instance_states WHERE cluster = ?1 AND name NOT IN "
+            "(SELECT name FROM placements WHERE cluster = ?1)");
+    if (!query.ok()) return query.status();
+    query->Text(1, name);
+    STORE_RETURN_IF_ERROR(query->Run().status());
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<AppliedCluster> SqliteStore::GetCluster(const std::string& name) {
@@ -886,6 +949,16 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) 
   absl::Status status = store->Init();
   if (!status.ok()) return status;
   return std::unique_ptr<Store>(std::move(store));
+}
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStoreInDir(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create the data directory ", Quoted(data_dir), ": ", ec.message()));
+  }
+  return OpenSqliteStore((std::filesystem::path(data_dir) / "state.db").string());
 }
 
 }  // namespace bdcoord::coordinator

@@ -21,6 +21,9 @@ inline constexpr int kStoreApplicationId = 0x62646364;
 // refused with a message naming the path, and left as it is.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
 
+// The file `state.db` in `data_dir`, as OpenSqliteStore opens it; makes the directory first.
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStoreInDir(const std::string& data_dir);
+
 }  // namespace bdcoord::coordinator
 
 #endif  // BDCOORD_COORDINATOR_STATE_STORE_SQLITE_H_

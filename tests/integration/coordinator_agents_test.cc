@@ -26,7 +26,6 @@
 #include "bdcoord/v1/agent.grpc.pb.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "coordinator/grpc/agent_service.h"
-#include "coordinator/grpc/cluster_service.h"
 #include "coordinator/state/inventory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -34,6 +33,7 @@
 #include "spdlog/spdlog.h"
 #include "tests/integration/tls_test_util.h"
 #include "tests/integration/wait_for.h"
+#include "tests/testing/coordinator_harness.h"
 
 namespace bdcoord {
 namespace {
@@ -41,6 +41,7 @@ namespace {
 using AgentStream =
     grpc::ClientReaderWriter<bdcoord::v1::AgentMessage, bdcoord::v1::CoordinatorMessage>;
 
+using test_util::CoordinatorHarness;
 using test_util::Slurp;
 using test_util::WaitFor;
 
@@ -74,40 +75,21 @@ struct FakeAgent {
 class CoordinatorAgentsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/bdcoord-coordinator-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    address_ = "unix:" + dir_ + "/bdcoordd.sock";
+    // No controller: these tests drive the agent sessions by hand.
+    CoordinatorHarness::Options options;
+    options.controller = false;
+    ASSERT_TRUE(harness_.Start(options).ok());
+    address_ = harness_.address();
+    inventory_ = &harness_.inventory();
+    agent_service_ = &harness_.agent_service();
+    agents_ = &harness_.agents();
+    cluster_ = &harness_.cluster();
     logger_ = std::make_shared<spdlog::logger>("bdcoordd-test",
                                                std::make_shared<spdlog::sinks::null_sink_mt>());
-    agent_service_ = std::make_unique<coordinator::AgentServiceImpl>(&inventory_, logger_);
-    cluster_service_ = std::make_unique<coordinator::ClusterServiceImpl>(&inventory_);
-    StartServer();
-    auto channel = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
-    agents_ = bdcoord::v1::AgentService::NewStub(channel);
-    cluster_ = bdcoord::v1::ClusterService::NewStub(channel);
   }
 
-  void TearDown() override {
-    StopServer();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void StartServer() {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
-    builder.RegisterService(agent_service_.get());
-    builder.RegisterService(cluster_service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-  }
-
-  void StopServer() {
-    if (server_ == nullptr) return;
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-    server_->Wait();
-    server_.reset();
-  }
+  void StartServer() { ASSERT_TRUE(harness_.StartServer().ok()); }
+  void StopServer() { harness_.StopServer(); }
 
   bdcoord::v1::ListHostsResponse ListHosts() {
     grpc::ClientContext context;
@@ -127,20 +109,18 @@ class CoordinatorAgentsTest : public ::testing::Test {
     return {};
   }
 
-  std::string dir_;
+  CoordinatorHarness harness_;
   std::string address_;
   std::shared_ptr<spdlog::logger> logger_;
-  coordinator::Inventory inventory_;
-  std::unique_ptr<coordinator::AgentServiceImpl> agent_service_;
-  std::unique_ptr<coordinator::ClusterServiceImpl> cluster_service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<bdcoord::v1::AgentService::Stub> agents_;
-  std::unique_ptr<bdcoord::v1::ClusterService::Stub> cluster_;
+  coordinator::Inventory* inventory_ = nullptr;
+  coordinator::AgentServiceImpl* agent_service_ = nullptr;
+  bdcoord::v1::AgentService::Stub* agents_ = nullptr;
+  bdcoord::v1::ClusterService::Stub* cluster_ = nullptr;
 };
 
 TEST_F(CoordinatorAgentsTest, TwoAgentsAreListedWithTheirFacts) {
-  FakeAgent bd1(agents_.get(), "bd1", 4, "r1");
-  FakeAgent bd2(agents_.get(), "bd2", 8, "r2");
+  FakeAgent bd1(agents_, "bd1", 4, "r1");
+  FakeAgent bd2(agents_, "bd2", 8, "r2");
   ASSERT_TRUE(WaitFor([&] { return ListHosts().hosts_size() == 2; }));
   const auto response = ListHosts();
   ASSERT_EQ(response.hosts_size(), 2);
@@ -159,8 +139,8 @@ TEST_F(CoordinatorAgentsTest, TwoAgentsAreListedWithTheirFacts) {
 }
 
 TEST_F(CoordinatorAgentsTest, EndOfStreamMarksTheHostDisconnected) {
-  FakeAgent bd1(agents_.get(), "bd1", 4, "r1");
-  FakeAgent bd2(agents_.get(), "bd2", 8, "r2");
+  FakeAgent bd1(agents_, "bd1", 4, "r1");
+  FakeAgent bd2(agents_, "bd2", 8, "r2");
   ASSERT_TRUE(WaitFor([&] { return Host("bd1").connected() && Host("bd2").connected(); }));
   EXPECT_TRUE(bd2.Close().ok());
   ASSERT_TRUE(WaitFor([&] { return Host("bd2").name() == "bd2" && !Host("bd2").connected(); }));
@@ -171,10 +151,11 @@ TEST_F(CoordinatorAgentsTest, EndOfStreamMarksTheHostDisconnected) {
 
 TEST_F(CoordinatorAgentsTest, MissingHeartbeatsMarkTheHostDown) {
   // Timeouts with a wide margin over the heartbeat period: the machine may be loaded.
-  coordinator::HeartbeatMonitor monitor(&inventory_, logger_, absl::Seconds(1),
-                                        absl::Milliseconds(20));
-  FakeAgent silent(agents_.get(), "silent", 2, "r1");
-  FakeAgent alive(agents_.get(), "alive", 2, "r2");
+  coordinator::HeartbeatMonitor monitor(
+      *inventory_, logger_, absl::Seconds(1), absl::Milliseconds(20), [] { return absl::Now(); },
+      harness_.coordinator().events());
+  FakeAgent silent(agents_, "silent", 2, "r1");
+  FakeAgent alive(agents_, "alive", 2, "r2");
   // `alive` heartbeats every 50 ms; `silent` sends nothing but keeps its stream open.
   std::atomic<bool> stop{false};
   std::thread heartbeats([&] {
@@ -183,11 +164,11 @@ TEST_F(CoordinatorAgentsTest, MissingHeartbeatsMarkTheHostDown) {
       absl::SleepFor(absl::Milliseconds(50));
     }
   });
-  ASSERT_TRUE(WaitFor([&] { return inventory_.Find("silent").has_value(); }));
+  ASSERT_TRUE(WaitFor([&] { return inventory_->Find("silent").has_value(); }));
   ASSERT_TRUE(WaitFor([&] { return !Host("silent").connected(); }));
-  EXPECT_TRUE(inventory_.Find("silent")->down);
+  EXPECT_TRUE(inventory_->Find("silent")->down);
   EXPECT_TRUE(Host("alive").connected());
-  EXPECT_FALSE(inventory_.Find("alive")->down);
+  EXPECT_FALSE(inventory_->Find("alive")->down);
   stop = true;
   heartbeats.join();
   // A heartbeat on the still-open stream brings it back.
@@ -210,16 +191,8 @@ TEST_F(CoordinatorAgentsTest, FirstMessageMustBeHello) {
   EXPECT_EQ(ListHosts().hosts_size(), 0);
 }
 
-TEST_F(CoordinatorAgentsTest, ClusterRpcsThatChangeStateNeedAStore) {
-  grpc::ClientContext context;
-  bdcoord::v1::DownResponse response;
-  const grpc::Status status = cluster_->Down(&context, {}, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(status.error_message(), "this coordinator has no store, agent service or controller");
-}
-
 TEST_F(CoordinatorAgentsTest, SendReachesTheAgentsStream) {
-  FakeAgent bd1(agents_.get(), "bd1", 4, "r1");
+  FakeAgent bd1(agents_, "bd1", 4, "r1");
   ASSERT_TRUE(WaitFor([&] { return Host("bd1").connected(); }));
   bdcoord::v1::CoordinatorMessage message;
   message.mutable_desired()->set_cluster("bigdata");
@@ -263,10 +236,11 @@ TEST_F(CoordinatorAgentsTest, CoordinatorLinkConnectsReceivesAndReconnects) {
 
   // Heartbeats keep it up under a short timeout.
   {
-    coordinator::HeartbeatMonitor monitor(&inventory_, logger_, absl::Seconds(1),
-                                          absl::Milliseconds(20));
+    coordinator::HeartbeatMonitor monitor(
+        *inventory_, logger_, absl::Seconds(1), absl::Milliseconds(20), [] { return absl::Now(); },
+        harness_.coordinator().events());
     absl::SleepFor(absl::Milliseconds(2500));  // timeouts long: it must stay up
-    EXPECT_FALSE(inventory_.Find("hx")->down);
+    EXPECT_FALSE(inventory_->Find("hx")->down);
     EXPECT_TRUE(Host("hx").connected());
   }
 
@@ -292,7 +266,7 @@ TEST_F(CoordinatorAgentsTest, CoordinatorLinkConnectsReceivesAndReconnects) {
   // The coordinator restarts: the link notices, comes back and says hello again.
   StopServer();
   ASSERT_TRUE(WaitFor([&] { return !link.connected(); }));
-  inventory_.Disconnected("hx");
+  inventory_->Disconnected("hx");
   StartServer();
   ASSERT_TRUE(WaitFor([&] { return Host("hx").connected(); }, absl::Seconds(15)));
   ASSERT_TRUE(WaitFor([&] { return agent_service_->Send("hx", message).ok(); }));

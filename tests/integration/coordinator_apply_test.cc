@@ -21,17 +21,14 @@
 #include "bdcoord/v1/agent.grpc.pb.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "coordinator/grpc/agent_service.h"
-#include "coordinator/grpc/cluster_service.h"
-#include "coordinator/ops/controller.h"
 #include "coordinator/plan/planner.h"
 #include "coordinator/spec/spec_loader.h"
 #include "coordinator/state/inventory.h"
-#include "coordinator/state/store_sqlite.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "spdlog/sinks/null_sink.h"
 #include "spdlog/spdlog.h"
 #include "tests/integration/wait_for.h"
+#include "tests/testing/coordinator_harness.h"
 
 namespace bdcoord {
 namespace {
@@ -39,6 +36,7 @@ namespace {
 using AgentStream =
     grpc::ClientReaderWriter<bdcoord::v1::AgentMessage, bdcoord::v1::CoordinatorMessage>;
 
+using test_util::CoordinatorHarness;
 using test_util::WaitFor;
 
 // What the fake agents received, in order, across all of them.
@@ -155,51 +153,29 @@ services:
 class CoordinatorApplyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/bdcoord-apply-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    address_ = "unix:" + dir_ + "/bdcoordd.sock";
-    auto store = coordinator::OpenSqliteStore(dir_ + "/state.db");
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    logger_ = std::make_shared<spdlog::logger>("bdcoordd-test",
-                                               std::make_shared<spdlog::sinks::null_sink_mt>());
-    agent_service_ = std::make_unique<coordinator::AgentServiceImpl>(&inventory_, logger_);
-    controller_ = std::make_unique<coordinator::ClusterController>(
-        &inventory_, agent_service_.get(), store_.get(), logger_, absl::Milliseconds(20));
-    controller_->Start();
-    cluster_service_ = std::make_unique<coordinator::ClusterServiceImpl>(
-        &inventory_, agent_service_.get(), store_.get(), controller_.get(), absl::Milliseconds(20));
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
-    builder.RegisterService(agent_service_.get());
-    builder.RegisterService(cluster_service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    auto channel = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
-    agents_ = bdcoord::v1::AgentService::NewStub(channel);
-    cluster_ = bdcoord::v1::ClusterService::NewStub(channel);
+    CoordinatorHarness::Options options;
+    options.name = "apply";
+    ASSERT_TRUE(harness_.Start(options).ok());
+    store_ = &harness_.store();
+    inventory_ = &harness_.inventory();
+    agent_service_ = &harness_.agent_service();
+    agents_ = &harness_.agents();
+    cluster_ = &harness_.cluster();
   }
 
   void TearDown() override {
     h1_.reset();
     h2_.reset();
     h3_.reset();
-    if (server_ != nullptr) {
-      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-      server_->Wait();
-    }
-    controller_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void StartAgents(int count = 2) {
-    h1_ = std::make_unique<FakeAgent>(agents_.get(), "h1", &journal_);
-    h2_ = std::make_unique<FakeAgent>(agents_.get(), "h2", &journal_);
-    if (count > 2) h3_ = std::make_unique<FakeAgent>(agents_.get(), "h3", &journal_);
+    h1_ = std::make_unique<FakeAgent>(agents_, "h1", &journal_);
+    h2_ = std::make_unique<FakeAgent>(agents_, "h2", &journal_);
+    if (count > 2) h3_ = std::make_unique<FakeAgent>(agents_, "h3", &journal_);
     ASSERT_TRUE(WaitFor([&] {
       int connected = 0;
-      for (const auto& host : inventory_.Hosts()) connected += host.connected ? 1 : 0;
+      for (const auto& host : inventory_->Hosts()) connected += host.connected ? 1 : 0;
       return connected == count;
     }));
   }
@@ -264,17 +240,12 @@ class CoordinatorApplyTest : public ::testing::Test {
     return cluster_->GetStatus(&context, request, response);
   }
 
-  std::string dir_;
-  std::string address_;
-  std::unique_ptr<coordinator::Store> store_;
-  std::shared_ptr<spdlog::logger> logger_;
-  coordinator::Inventory inventory_;
-  std::unique_ptr<coordinator::AgentServiceImpl> agent_service_;
-  std::unique_ptr<coordinator::ClusterController> controller_;
-  std::unique_ptr<coordinator::ClusterServiceImpl> cluster_service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<bdcoord::v1::AgentService::Stub> agents_;
-  std::unique_ptr<bdcoord::v1::ClusterService::Stub> cluster_;
+  CoordinatorHarness harness_;
+  coordinator::Store* store_ = nullptr;
+  coordinator::Inventory* inventory_ = nullptr;
+  coordinator::AgentServiceImpl* agent_service_ = nullptr;
+  bdcoord::v1::AgentService::Stub* agents_ = nullptr;
+  bdcoord::v1::ClusterService::Stub* cluster_ = nullptr;
   Journal journal_;
   std::unique_ptr<FakeAgent> h1_;
   std::unique_ptr<FakeAgent> h2_;
@@ -580,7 +551,7 @@ TEST_F(CoordinatorApplyTest, ScaleAddsInstancesEveryHostLearnsTheirNames) {
 
 TEST_F(CoordinatorApplyTest, DownEmptiesEveryHostAndForgetsTheCluster) {
   ASSERT_NO_FATAL_FAILURE(StartAgents());
-  auto events = agent_service_->events()->Subscribe("chain");
+  auto events = harness_.coordinator().events().Subscribe("chain");
   std::vector<bdcoord::v1::ApplyProgress> updates;
   ASSERT_TRUE(Apply(kChainSpec, &updates).ok());
   bdcoord::v1::DownResponse response;

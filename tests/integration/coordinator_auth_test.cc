@@ -31,10 +31,12 @@
 #include "spdlog/spdlog.h"
 #include "tests/integration/tls_test_util.h"
 #include "tests/integration/wait_for.h"
+#include "tests/testing/coordinator_harness.h"
 
 namespace bdcoord {
 namespace {
 
+using test_util::CoordinatorHarness;
 using test_util::WaitFor;
 using ::testing::HasSubstr;
 
@@ -146,41 +148,18 @@ class TokenAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ClearClientEnvironment();
-    dir_ = MakeTempDir("bdcoord-token-test");
-    ASSERT_FALSE(dir_.empty());
-    address_ = "unix://" + dir_ + "/bdcoordd.sock";
+    CoordinatorHarness::Options options;
+    options.name = "token";
+    options.token = kToken;
+    ASSERT_TRUE(harness_.Start(options).ok());
+    dir_ = harness_.dir();
+    address_ = harness_.address();
     std::ofstream(dir_ + "/token") << kToken << "\n";
     std::ofstream(dir_ + "/wrong") << "not-the-token\n";
-    auto logger = std::make_shared<spdlog::logger>("auth-test",
-                                                   std::make_shared<spdlog::sinks::null_sink_mt>());
-    agent_service_ = std::make_unique<coordinator::AgentServiceImpl>(&inventory_, logger);
-    cluster_service_ = std::make_unique<coordinator::ClusterServiceImpl>(&inventory_);
-    token_agents_ = std::make_unique<coordinator::TokenAgentService>(agent_service_.get(), kToken);
-    token_cluster_ =
-        std::make_unique<coordinator::TokenClusterService>(cluster_service_.get(), kToken);
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
-    builder.RegisterService(token_agents_.get());
-    builder.RegisterService(token_cluster_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
   }
 
-  void TearDown() override {
-    if (server_ != nullptr) {
-      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-      server_->Wait();
-    }
-    std::filesystem::remove_all(dir_);
-  }
-
+  CoordinatorHarness harness_;
   std::string dir_, address_;
-  coordinator::Inventory inventory_;
-  std::unique_ptr<coordinator::AgentServiceImpl> agent_service_;
-  std::unique_ptr<coordinator::ClusterServiceImpl> cluster_service_;
-  std::unique_ptr<coordinator::TokenAgentService> token_agents_;
-  std::unique_ptr<coordinator::TokenClusterService> token_cluster_;
-  std::unique_ptr<grpc::Server> server_;
 };
 
 TEST_F(TokenAuthTest, EveryClusterCallNeedsTheToken) {
@@ -190,8 +169,8 @@ TEST_F(TokenAuthTest, EveryClusterCallNeedsTheToken) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << "token '" << token << "'";
     EXPECT_EQ(status.error_message(), "missing or invalid bearer token");
   }
-  // The other methods too, before they do anything: this coordinator has no store, and without
-  // the token the caller does not even learn that.
+  // The other methods too, before they do anything: no cluster is applied, and without the
+  // token the caller does not even learn that.
   auto down = [&](const std::string& token) {
     auto stub =
         bdcoord::v1::ClusterService::NewStub(*rpc::NewClientChannel(Plain(address_, token)));
@@ -200,14 +179,14 @@ TEST_F(TokenAuthTest, EveryClusterCallNeedsTheToken) {
     return stub->Down(&context, {}, &response).error_code();
   };
   EXPECT_EQ(down(""), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(down(kToken), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(down(kToken), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(TokenAuthTest, AgentsWithoutTlsNeedTheToken) {
   const grpc::Status refused = ConnectAndHello(Plain(address_), "intruder");
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(refused.error_message(), "missing or invalid bearer token");
-  EXPECT_FALSE(inventory_.Find("intruder").has_value());
+  EXPECT_FALSE(harness_.inventory().Find("intruder").has_value());
 
   auto channel = rpc::NewClientChannel(Plain(address_, kToken));
   ASSERT_TRUE(channel.ok());

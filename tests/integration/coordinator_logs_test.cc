@@ -21,18 +21,17 @@
 #include "bdcoord/v1/agent.grpc.pb.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "coordinator/grpc/agent_service.h"
-#include "coordinator/grpc/cluster_service.h"
 #include "coordinator/state/inventory.h"
-#include "coordinator/state/store_sqlite.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "spdlog/sinks/null_sink.h"
 #include "spdlog/spdlog.h"
 #include "tests/integration/wait_for.h"
+#include "tests/testing/coordinator_harness.h"
 
 namespace bdcoord {
 namespace {
 
+using test_util::CoordinatorHarness;
 using test_util::WaitFor;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -184,27 +183,11 @@ bdcoord::v1::InstanceStatus Status(const std::string& name, bdcoord::v1::Instanc
 class CoordinatorLogsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/bdcoord-logs-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    const std::string address = "unix:" + dir_ + "/bdcoordd.sock";
-    auto store = coordinator::OpenSqliteStore(dir_ + "/state.db");
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    logger_ = std::make_shared<spdlog::logger>("bdcoordd-test",
-                                               std::make_shared<spdlog::sinks::null_sink_mt>());
-    agent_service_ = std::make_unique<coordinator::AgentServiceImpl>(&inventory_, logger_);
-    cluster_service_ = std::make_unique<coordinator::ClusterServiceImpl>(
-        &inventory_, agent_service_.get(), store_.get(), nullptr, absl::Milliseconds(20));
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(address, grpc::InsecureServerCredentials());
-    builder.RegisterService(agent_service_.get());
-    builder.RegisterService(cluster_service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-    agents_ = bdcoord::v1::AgentService::NewStub(channel);
-    cluster_ = bdcoord::v1::ClusterService::NewStub(channel);
+    // No controller: these tests script the agents' reports themselves.
+    CoordinatorHarness::Options options;
+    options.name = "logs";
+    options.controller = false;
+    ASSERT_TRUE(harness_.Start(options).ok());
 
     coordinator::AppliedCluster applied;
     applied.name = "logs";
@@ -213,31 +196,26 @@ class CoordinatorLogsTest : public ::testing::Test {
     *applied.placement.add_instances() = Placed("zk1", "zk", "h1", "10.70.0.1");
     *applied.placement.add_instances() = Placed("zk2", "zk", "h2", "10.70.0.2");
     *applied.placement.add_instances() = Placed("web1", "web", "h1", "10.70.0.3");
-    ASSERT_TRUE(store_->ApplyCluster(applied).ok());
+    ASSERT_TRUE(harness_.store().ApplyCluster(applied).ok());
   }
 
   void TearDown() override {
     h1_.reset();
     h2_.reset();
-    if (server_ != nullptr) {
-      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-      server_->Wait();
-    }
-    std::filesystem::remove_all(dir_);
   }
 
   bool Connected(const std::string& host) {
-    auto found = inventory_.Find(host);
+    auto found = harness_.inventory().Find(host);
     return found.has_value() && found->connected;
   }
 
   void StartAgents() {
     h1_ = std::make_unique<FakeLogAgent>(
-        agents_.get(), "h1",
+        &harness_.agents(), "h1",
         std::map<std::string, std::vector<std::string>>{
             {"zk1", {"zk1 starting", "err:zk1 warning", "zk1 serving"}}});
     h2_ = std::make_unique<FakeLogAgent>(
-        agents_.get(), "h2",
+        &harness_.agents(), "h2",
         std::map<std::string, std::vector<std::string>>{{"zk2", {"zk2 starting", "zk2 serving"}}});
     ASSERT_TRUE(WaitFor([&] { return Connected("h1") && Connected("h2"); }));
   }
@@ -250,21 +228,13 @@ class CoordinatorLogsTest : public ::testing::Test {
     bdcoord::v1::StreamLogsRequest request;
     request.set_cluster(cluster);
     request.set_target(target);
-    auto reader = cluster_->StreamLogs(&context, request);
+    auto reader = harness_.cluster().StreamLogs(&context, request);
     bdcoord::v1::LogLine line;
     while (reader->Read(&line)) lines->push_back(line);
     return reader->Finish();
   }
 
-  std::string dir_;
-  coordinator::Inventory inventory_;
-  std::unique_ptr<coordinator::Store> store_;
-  std::shared_ptr<spdlog::logger> logger_;
-  std::unique_ptr<coordinator::AgentServiceImpl> agent_service_;
-  std::unique_ptr<coordinator::ClusterServiceImpl> cluster_service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<bdcoord::v1::AgentService::Stub> agents_;
-  std::unique_ptr<bdcoord::v1::ClusterService::Stub> cluster_;
+  CoordinatorHarness harness_;
   std::unique_ptr<FakeLogAgent> h1_;
   std::unique_ptr<FakeLogAgent> h2_;
 };
@@ -299,14 +269,14 @@ TEST_F(CoordinatorLogsTest, ServiceLogsAreMergedWithTheirInstance) {
   request.set_cluster("logs");
   request.set_target("zk2");
   request.set_tail(5);
-  auto reader = cluster_->StreamLogs(&context, request);
+  auto reader = harness_.cluster().StreamLogs(&context, request);
   bdcoord::v1::LogLine line;
   while (reader->Read(&line)) lines.push_back(line);
   ASSERT_TRUE(reader->Finish().ok());
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].instance(), "zk2");
   EXPECT_EQ(h2_->requests().back().tail(), 5);
-  EXPECT_EQ(agent_service_->logs()->open_requests(), 0u);
+  EXPECT_EQ(harness_.agent_service().logs()->open_requests(), 0u);
 }
 
 TEST_F(CoordinatorLogsTest, FollowStreamsUntilTheClientCancels) {
@@ -315,7 +285,7 @@ TEST_F(CoordinatorLogsTest, FollowStreamsUntilTheClientCancels) {
   bdcoord::v1::StreamLogsRequest request;
   request.set_target("zk1");
   request.set_follow(true);
-  auto reader = cluster_->StreamLogs(&context, request);
+  auto reader = harness_.cluster().StreamLogs(&context, request);
   std::vector<std::string> texts;
   bdcoord::v1::LogLine line;
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
@@ -333,7 +303,7 @@ TEST_F(CoordinatorLogsTest, FollowStreamsUntilTheClientCancels) {
   ASSERT_EQ(h1_->requests().size(), 1u);
   const uint64_t id = h1_->requests()[0].request_id();
   EXPECT_TRUE(WaitFor([&] { return h1_->cancels().contains(id); }));
-  EXPECT_TRUE(WaitFor([&] { return agent_service_->logs()->open_requests() == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return harness_.agent_service().logs()->open_requests() == 0; }));
 }
 
 TEST_F(CoordinatorLogsTest, UnknownTargetsAndClustersAreNamed) {
@@ -364,7 +334,7 @@ TEST_F(CoordinatorLogsTest, UnknownTargetsAndClustersAreNamed) {
   coordinator::AppliedCluster other;
   other.name = "other";
   *other.placement.add_instances() = Placed("db1", "db", "h2", "10.70.0.9");
-  ASSERT_TRUE(store_->ApplyCluster(other).ok());
+  ASSERT_TRUE(harness_.store().ApplyCluster(other).ok());
   status = Logs("", "zk", &lines);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(),
@@ -389,7 +359,7 @@ TEST_F(CoordinatorLogsTest, DisconnectedHostIsNamed) {
   bdcoord::v1::StreamLogsRequest request;
   request.set_target("zk1");
   request.set_follow(true);
-  auto reader = cluster_->StreamLogs(&context, request);
+  auto reader = harness_.cluster().StreamLogs(&context, request);
   bdcoord::v1::LogLine line;
   ASSERT_TRUE(reader->Read(&line));
   EXPECT_EQ(line.text(), "zk1 starting");
@@ -408,7 +378,7 @@ TEST_F(CoordinatorLogsTest, StatusChangesAndHostsBecomeEvents) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   bdcoord::v1::WatchEventsRequest request;
   request.set_cluster("logs");
-  auto reader = cluster_->WatchEvents(&context, request);
+  auto reader = harness_.cluster().WatchEvents(&context, request);
   reader->WaitForInitialMetadata();  // subscribed from here on
   StartAgents();
 

@@ -62,7 +62,7 @@ TEST(EventBusTest, DeliversInOrderAndFillsTheTimeFromTheClock) {
 }
 
 TEST(EventBusTest, ClusterFilterKeepsItsClusterAndHostEvents) {
-  EventBus bus;
+  EventBus bus([] { return absl::Now(); });
   auto only_a = bus.Subscribe("a");
   auto all = bus.Subscribe("");
   bus.Publish(MakeEvent("a", "zk1", "started"));
@@ -80,7 +80,7 @@ TEST(EventBusTest, ClusterFilterKeepsItsClusterAndHostEvents) {
 }
 
 TEST(EventBusTest, OnlyEventsAfterSubscribing) {
-  EventBus bus;
+  EventBus bus([] { return absl::Now(); });
   bus.Publish(MakeEvent("a", "zk1", "created"));
   auto subscription = bus.Subscribe("");
   EXPECT_TRUE(Drain(subscription.get()).empty());
@@ -114,7 +114,7 @@ TEST(EventBusTest, SlowSubscriberLosesTheOldestAndIsToldHowMany) {
 }
 
 TEST(EventBusTest, NextWaitsUntilAnEventOrTheDeadline) {
-  EventBus bus;
+  EventBus bus([] { return absl::Now(); });
   auto subscription = bus.Subscribe("");
   const absl::Time start = absl::Now();
   EXPECT_FALSE(subscription->Next(start + absl::Milliseconds(50)).has_value());
@@ -143,7 +143,7 @@ TEST(EventBusTest, PublishNeverBlocksOnASubscriberThatDoesNotRead) {
 }
 
 TEST(EventBusTest, UnsubscribesOnDestructionAndEndsWithTheBus) {
-  auto bus = std::make_unique<EventBus>();
+  auto bus = std::make_unique<EventBus>([] { return absl::Now(); });
   {
     auto subscription = bus->Subscribe("");
     EXPECT_EQ(bus->subscribers(), 1u);

@@ -203,6 +203,17 @@ TEST_F(StoreTest, OpenFailsInAMissingDirectoryNamingThePath) {
   EXPECT_THAT(store.status().message(), HasSubstr(path_));
 }
 
+TEST_F(StoreTest, OpenInDirMakesTheDirectoryOrSaysWhyNot) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStoreInDir(dir_ + "/data/bdcoord");
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/data/bdcoord/state.db"));
+  WriteFile(dir_ + "/file", "x");
+  store = OpenSqliteStoreInDir(dir_ + "/file/bdcoord");
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("cannot create the data directory '" + dir_ + "/file/bdcoord': "));
+}
+
 TEST_F(StoreTest, AdmitsListsAndDrainsHosts) {
   Store& store = Open();
   bdcoord::v1::HostFacts facts;
@@ -241,6 +252,56 @@ TEST_F(StoreTest, AdmitsListsAndDrainsHosts) {
   ASSERT_TRUE(hosts.ok()) << hosts.status();
   EXPECT_EQ((*hosts)[0].last_seen, t0 + absl::Seconds(3));
   EXPECT_FALSE((*hosts)[1].drained);
+}
+
+// A drain is one transaction: the host's flag and every re-planned cluster, or nothing.
+TEST_F(StoreTest, DrainHostStoresTheFlagAndEveryReplanAtOnce) {
+  Store& store = Open();
+  const absl::Time t0 = absl::FromUnixSeconds(1700000000);
+  ASSERT_TRUE(store.ApplyCluster(MakeCluster("a", 1, {{"zk", 3}})).ok());
+  ASSERT_TRUE(store.ApplyCluster(MakeCluster("b", 2, {{"kafka", 2}})).ok());
+  AppliedCluster a = MakeCluster("a", 1, {{"zk", 3}});
+  AppliedCluster b = MakeCluster("b", 2, {{"kafka", 2}});
+  for (AppliedCluster* cluster : {&a, &b}) {
+    for (auto& instance : *cluster->placement.mutable_instances()) instance.set_host("h2");
+  }
+  ASSERT_TRUE(store.DrainHost("h1", bdcoord::v1::HostFacts(), t0, true, {a, b}).ok());
+  absl::StatusOr<std::vector<HostRecord>> hosts = store.ListHosts();
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  ASSERT_EQ(hosts->size(), 1u);
+  EXPECT_TRUE((*hosts)[0].drained);
+  EXPECT_EQ((*hosts)[0].last_seen, t0);
+  for (const char* name : {"a", "b"}) {
+    absl::StatusOr<AppliedCluster> stored = store.GetCluster(name);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    for (const auto& instance : stored->placement.instances()) EXPECT_EQ(instance.host(), "h2");
+  }
+  ASSERT_TRUE(store.DrainHost("h1", bdcoord::v1::HostFacts(), t0, false, {}).ok());
+  hosts = store.ListHosts();
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  EXPECT_FALSE((*hosts)[0].drained);
+}
+
+TEST_F(StoreTest, DrainHostFailingHalfWayChangesNothing) {
+  Store& store = Open();
+  const absl::Time t0 = absl::FromUnixSeconds(1700000000);
+  ASSERT_TRUE(store.ApplyCluster(MakeCluster("a", 1, {{"zk", 3}})).ok());
+  ASSERT_TRUE(store.ApplyCluster(MakeCluster("b", 2, {{"kafka", 2}})).ok());
+  AppliedCluster a = MakeCluster("a", 1, {{"zk", 3}});
+  for (auto& instance : *a.placement.mutable_instances()) instance.set_host("h2");
+  // The second re-plan takes an IP of cluster a: the store refuses it after a is written.
+  AppliedCluster b = MakeCluster("b", 2, {{"kafka", 2}});
+  b.placement.mutable_instances(0)->set_ip("10.1.0.1");
+  const absl::Status status = store.DrainHost("h1", bdcoord::v1::HostFacts(), t0, true, {a, b});
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(status.message(), HasSubstr("10.1.0.1"));
+  absl::StatusOr<std::vector<HostRecord>> hosts = store.ListHosts();
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  EXPECT_THAT(*hosts, IsEmpty());  // not even admitted
+  absl::StatusOr<AppliedCluster> stored = store.GetCluster("a");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->placement.SerializeAsString(),
+            MakeCluster("a", 1, {{"zk", 3}}).placement.SerializeAsString());
 }
 
 TEST_F(StoreTest, UnknownHostIsNotFound) {

@@ -1,0 +1,42 @@
+#include "coordinator/grpc/coordinator.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace bdcoord::coordinator {
+
+Coordinator::Coordinator(Store& store, CoordinatorOptions options)
+    : options_(std::move(options)),
+      events_(options_.now),
+      agent_service_(inventory_, options_.logger, options_.now, events_),
+      controller_(inventory_, agent_service_, store, options_.logger, options_.now,
+                  options_.controller_period),
+      ops_(inventory_, store, agent_service_, events_, controller_, options_.now),
+      cluster_service_(ops_, *agent_service_.logs(), events_, options_.now),
+      token_agent_service_(&agent_service_, options_.token),
+      token_cluster_service_(&cluster_service_, options_.token),
+      monitor_(
+          inventory_, options_.logger, options_.heartbeat_timeout,
+          std::clamp(options_.heartbeat_timeout / 4, absl::Milliseconds(100), absl::Seconds(1)),
+          options_.now, events_) {
+  agent_service_.OnChange([this] { controller_.Wake(); });
+}
+
+absl::StatusOr<std::unique_ptr<grpc::Server>> Coordinator::Serve(const ListenFlags& flags,
+                                                                 const ListenEndpoint& endpoint) {
+  StartController();
+  return StartServer(flags, endpoint,
+                     [this](grpc::ServerBuilder& builder) { RegisterServices(builder); });
+}
+
+void Coordinator::RegisterServices(grpc::ServerBuilder& builder) {
+  if (options_.token.empty()) {
+    builder.RegisterService(&agent_service_);
+    builder.RegisterService(&cluster_service_);
+  } else {
+    builder.RegisterService(&token_agent_service_);
+    builder.RegisterService(&token_cluster_service_);
+  }
+}
+
+}  // namespace bdcoord::coordinator

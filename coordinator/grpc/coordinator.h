@@ -1,0 +1,75 @@
+#ifndef BDCOORD_COORDINATOR_GRPC_COORDINATOR_H_
+#define BDCOORD_COORDINATOR_GRPC_COORDINATOR_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "coordinator/grpc/agent_service.h"
+#include "coordinator/grpc/cluster_service.h"
+#include "coordinator/grpc/listen_endpoint.h"
+#include "coordinator/grpc/token_auth.h"
+#include "coordinator/ops/cluster_ops.h"
+#include "coordinator/ops/controller.h"
+#include "coordinator/state/event_bus.h"
+#include "coordinator/state/inventory.h"
+#include "coordinator/state/store.h"
+#include "spdlog/spdlog.h"
+
+namespace bdcoord::coordinator {
+
+struct CoordinatorOptions {
+  std::shared_ptr<spdlog::logger> logger;  // required
+  std::function<absl::Time()> now;         // required
+  // Seconds without a heartbeat after which a host is marked down.
+  absl::Duration heartbeat_timeout = absl::Seconds(15);
+  // Passes also run when an agent reports or (re)connects and when a cluster changes: an idle
+  // coordinator reads its store rarely.
+  absl::Duration controller_period = absl::Seconds(5);
+  std::string token;  // when set, every call must carry it (token_auth.h)
+};
+
+// bdcoordd's parts wired together over one store: the live inventory, the event bus, the agent
+// service, the controller, the application layer, the cluster service and the heartbeat monitor
+// (started). bdcoordd's main and the in-process tests build the same thing.
+class Coordinator {
+ public:
+  // `store` must outlive this. Stop serving before destroying it.
+  Coordinator(Store& store, CoordinatorOptions options);
+
+  // Starts the controller's passes (tests of the agent stream alone leave it idle).
+  void StartController() { controller_.Start(); }
+
+  // Adds both services to `builder`, behind the token check when a token is configured.
+  void RegisterServices(grpc::ServerBuilder& builder);
+  // Starts the controller, then serves both services on the endpoint (listen_endpoint.h).
+  absl::StatusOr<std::unique_ptr<grpc::Server>> Serve(const ListenFlags& flags,
+                                                      const ListenEndpoint& endpoint);
+
+  Inventory& inventory() { return inventory_; }
+  EventBus& events() { return events_; }
+  AgentServiceImpl& agent_service() { return agent_service_; }
+  ClusterController& controller() { return controller_; }
+  ClusterOps& ops() { return ops_; }
+  ClusterServiceImpl& cluster_service() { return cluster_service_; }
+
+ private:
+  CoordinatorOptions options_;
+  Inventory inventory_;
+  EventBus events_;
+  AgentServiceImpl agent_service_;
+  ClusterController controller_;
+  ClusterOps ops_;
+  ClusterServiceImpl cluster_service_;
+  TokenAgentService token_agent_service_;
+  TokenClusterService token_cluster_service_;
+  // Destroyed first (members go in reverse order): the threads stop before what they use goes.
+  HeartbeatMonitor monitor_;
+};
+
+}  // namespace bdcoord::coordinator
+
+#endif  // BDCOORD_COORDINATOR_GRPC_COORDINATOR_H_

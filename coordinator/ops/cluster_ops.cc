@@ -1,0 +1,572 @@
+#include "coordinator/ops/cluster_ops.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "coordinator/placement/placement_failures.h"
+#include "coordinator/plan/orchestrator.h"
+#include "coordinator/spec/diagnostics.h"
+#include "coordinator/spec/validation.h"
+
+namespace bdcoord::coordinator {
+namespace {
+
+using bdcoord::v1::InstanceStatus;
+
+absl::Status WithDetail(absl::Status status, const google::protobuf::Message& detail) {
+  status.SetPayload(absl::StrCat(kDetailTypeUrlPrefix, detail.GetDescriptor()->full_name()),
+                    absl::Cord(detail.SerializeAsString()));
+  return status;
+}
+
+int TotalInstances(const bdcoord::v1::ClusterSpec& spec) {
+  int total = 0;
+  for (const auto& service : spec.services()) total += service.count();
+  return total;
+}
+
+// The plan's diagnostics or placement failures as an error with details, OK when it has none.
+absl::Status Rejection(const Plan& plan, const LoadedSpec& loaded, const std::string& file_name) {
+  if (!plan.diagnostics.empty()) {
+    bdcoord::v1::SpecErrors errors;
+    for (const Diagnostic& d : plan.diagnostics) {
+      bdcoord::v1::SpecError* error = errors.add_errors();
+      error->set_file(file_name);
+      error->set_line(d.pos.line);
+      error->set_column(d.pos.column);
+      error->set_message(d.message);
+      error->set_hint(d.hint);
+    }
+    return WithDetail(absl::InvalidArgumentError(FormatDiagnostics(file_name, plan.diagnostics)),
+                      errors);
+  }
+  if (!plan.failures.empty()) {
+    bdcoord::v1::PlacementFailures failures;
+    for (const PlacementFailure& f : plan.failures) {
+      bdcoord::v1::PlacementFailure* failure = failures.add_failures();
+      failure->set_instance(f.instance);
+      failure->set_service(f.service);
+      failure->set_hosts_total(f.hosts_total);
+      for (const RuleFilter& filter : f.filters) {
+        bdcoord::v1::RuleFilter* out = failure->add_filters();
+        out->set_rule(filter.rule);
+        out->set_hosts_filtered(filter.hosts_filtered);
+      }
+      failure->set_hint(f.hint);
+    }
+    return WithDetail(absl::FailedPreconditionError(
+                          FormatPlacementFailures(plan.failures, TotalInstances(loaded.spec))),
+                      failures);
+  }
+  return absl::OkStatus();
+}
+
+// The stored placement as the planner's "previous": instances stay on their host and IP when
+// they still fit.
+PreviousPlacement PreviousOf(const bdcoord::v1::Placement& placement) {
+  PreviousPlacement previous;
+  for (const auto& instance : placement.instances()) {
+    previous.host_of[instance.name()] = instance.host();
+    previous.ip_of[instance.name()] = instance.ip();
+  }
+  return previous;
+}
+
+// The spec as applied (with earlier scales), with positions from its text for any message.
+LoadedSpec AsLoaded(const AppliedCluster& applied) {
+  LoadedSpec loaded = LoadSpec(applied.spec_yaml);
+  loaded.diagnostics.clear();
+  loaded.spec = applied.spec;
+  return loaded;
+}
+
+SpecText TextOf(const AppliedCluster& applied) { return {applied.spec_file, applied.spec_yaml}; }
+
+// What Status and Progress show: the placement with every instance's status.
+struct ClusterState {
+  AppliedCluster applied;
+  std::map<std::string, InstanceStatus> statuses;
+  std::set<std::string> completed;
+  Orchestration orchestration;
+};
+
+absl::StatusOr<ClusterState> ReadClusterState(Store& store, const std::string& name) {
+  ClusterState state;
+  auto applied = store.GetCluster(name);
+  if (!applied.ok()) return applied.status();
+  state.applied = std::move(*applied);
+  auto statuses = store.InstanceStatuses(name);
+  if (!statuses.ok()) return statuses.status();
+  state.statuses = std::move(*statuses);
+  state.completed = CompletedInstances(store, state.applied.spec, state.applied.placement);
+  OrchestratorInput input;
+  input.spec = &state.applied.spec;
+  input.placement = &state.applied.placement;
+  input.statuses = &state.statuses;
+  input.completed = &state.completed;
+  state.orchestration = Orchestrate(input);
+  return state;
+}
+
+// `message`, with a "did you mean" hint among `names` when one fits.
+std::string WithHint(std::string message, const std::string& word,
+                     const std::vector<std::string>& names) {
+  if (std::string hint = SuggestionHint(word, names); !hint.empty()) {
+    absl::StrAppend(&message, "; ", hint);
+  }
+  return message;
+}
+
+std::set<std::string> HostsOf(const bdcoord::v1::Placement& placement) {
+  std::set<std::string> hosts;
+  for (const auto& instance : placement.instances()) hosts.insert(instance.host());
+  return hosts;
+}
+
+}  // namespace
+
+ClusterOps::ClusterOps(Inventory& inventory, Store& store, AgentSessions& agents, EventBus& events,
+                       ClusterController& controller, std::function<absl::Time()> now)
+    : inventory_(inventory),
+      store_(store),
+      agents_(agents),
+      events_(events),
+      controller_(controller),
+      now_(std::move(now)) {}
+
+std::vector<bdcoord::v1::Host> ClusterOps::LiveHosts(const bdcoord::v1::ClusterSpec& spec,
+                                                     const std::string& draining) {
+  std::set<std::string> drained = {draining};
+  if (auto records = store_.ListHosts(); records.ok()) {
+    for (const HostRecord& record : *records) {
+      if (record.drained) drained.insert(record.name);
+    }
+  }
+  // Connected hosts that are not down or drained, with their labels and capacity from their
+  // facts; per-network parents from the spec's host of the same name.
+  std::vector<bdcoord::v1::Host> hosts;
+  for (const InventoryHost& live : inventory_.Hosts()) {
+    if (!live.connected || live.down || drained.contains(live.name)) continue;
+    bdcoord::v1::Host host;
+    host.set_name(live.name);
+    for (const auto& [key, value] : live.labels) (*host.mutable_labels())[key] = value;
+    host.mutable_capacity()->set_millicpus(int64_t{live.facts.cpus()} * 1000);
+    host.mutable_capacity()->set_memory_bytes(live.facts.memory_bytes());
+    for (const auto& spec_host : spec.hosts()) {
+      if (spec_host.name() == live.name) {
+        *host.mutable_parents() = spec_host.parents();
+        host.set_address(spec_host.address());
+      }
+    }
+    hosts.push_back(std::move(host));
+  }
+  return hosts;
+}
+
+absl::StatusOr<Plan> ClusterOps::PlanLive(const SpecText& spec) {
+  return PlanOn(LoadSpec(spec.yaml), spec.file_name, /*draining=*/"");
+}
+
+absl::StatusOr<Plan> ClusterOps::PlanOn(const LoadedSpec& loaded, const std::string& file_name,
+                                        const std::string& draining) {
+  const std::vector<bdcoord::v1::Host> hosts = LiveHosts(loaded.spec, draining);
+  const std::string& cluster = loaded.spec.cluster();
+  PreviousPlacement previous;
+  bool has_previous = false;
+  absl::flat_hash_map<std::string, std::string> taken;  // other clusters' IPs
+  std::map<std::string, std::vector<bdcoord::v1::Network>> other_networks;
+  if (auto stored = store_.GetCluster(cluster); !cluster.empty() && stored.ok()) {
+    previous = PreviousOf(stored->placement);
+    has_previous = true;
+  }
+  auto names = store_.ListClusters();
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    if (name == cluster) continue;
+    auto other = store_.GetCluster(name);
+    if (!other.ok()) continue;  // taken down meanwhile
+    other_networks[name].assign(other->spec.networks().begin(), other->spec.networks().end());
+  }
+  auto allocated = store_.AllocatedIps();
+  if (!allocated.ok()) return allocated.status();
+  for (const auto& [ip, owner] : *allocated) {
+    if (owner.cluster == cluster) continue;
+    taken[ip] = absl::StrCat("instance ", owner.instance, " of cluster '", owner.cluster, "'");
+  }
+  PlanOptions options;
+  options.inventory = &hosts;
+  options.previous = has_previous ? &previous : nullptr;
+  options.taken_ips = &taken;
+  options.other_networks = &other_networks;
+  Plan plan = MakePlan(loaded, options);
+  for (Diagnostic& d : ValidateForCoordinator(loaded.spec, loaded.positions)) {
+    plan.diagnostics.push_back(std::move(d));
+  }
+  if (absl::Status rejected = Rejection(plan, loaded, file_name); !rejected.ok()) return rejected;
+  return plan;
+}
+
+AppliedCluster ClusterOps::Applied(const LoadedSpec& loaded, const SpecText& spec,
+                                   const Plan& plan) {
+  AppliedCluster applied;
+  applied.name = loaded.spec.cluster();
+  applied.spec_file = spec.file_name;
+  applied.spec_yaml = spec.yaml;
+  applied.spec = loaded.spec;
+  applied.placement = plan.placement;
+  applied.applied_at = now_();
+  return applied;
+}
+
+void ClusterOps::Placed(const AppliedCluster& applied) {
+  controller_.Wake();
+  bdcoord::v1::Event event;
+  event.set_cluster(applied.name);
+  event.set_kind(kEventPlaced);
+  event.set_message(absl::StrCat(applied.placement.instances_size(), " instances on ",
+                                 HostsOf(applied.placement).size(), " hosts"));
+  events_.Publish(std::move(event));
+}
+
+absl::StatusOr<std::string> ClusterOps::Apply(const SpecText& spec) {
+  const LoadedSpec loaded = LoadSpec(spec.yaml);
+  absl::StatusOr<Plan> plan = PlanOn(loaded, spec.file_name, /*draining=*/"");
+  if (!plan.ok()) return plan.status();
+  const AppliedCluster applied = Applied(loaded, spec, *plan);
+  if (absl::Status stored = store_.ApplyCluster(applied); !stored.ok()) return stored;
+  Placed(applied);
+  return applied.name;
+}
+
+absl::StatusOr<std::string> ClusterOps::Scale(const std::string& requested,
+                                              const std::string& service_name, uint32_t count) {
+  absl::StatusOr<AppliedCluster> found = FindCluster(requested);
+  if (!found.ok()) return found.status();
+  const std::string& cluster = found->name;
+  LoadedSpec loaded = AsLoaded(*found);
+  bdcoord::v1::Service* service = nullptr;
+  std::vector<std::string> names;
+  for (auto& candidate : *loaded.spec.mutable_services()) {
+    names.push_back(candidate.name());
+    if (candidate.name() == service_name) service = &candidate;
+  }
+  if (service == nullptr) {
+    return absl::NotFoundError(
+        WithHint(absl::StrCat("cluster '", cluster, "' has no service '", service_name, "'"),
+                 service_name, names));
+  }
+  if (service->ips_size() > 0 && static_cast<uint32_t>(service->ips_size()) != count) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "service '", service->name(), "' pins ", service->ips_size(), " IPs, so it cannot run ",
+        count, " instances; change `ips` in the spec and apply it instead"));
+  }
+  service->set_count(count);
+  absl::StatusOr<Plan> plan = PlanOn(loaded, found->spec_file, /*draining=*/"");
+  if (!plan.ok()) return plan.status();
+  const AppliedCluster applied = Applied(loaded, TextOf(*found), *plan);
+  if (absl::Status stored = store_.ApplyCluster(applied); !stored.ok()) return stored;
+  Placed(applied);
+  return applied.name;
+}
+
+absl::StatusOr<ClusterOps::DrainResult> ClusterOps::DrainHost(const std::string& host_name,
+                                                              bool undo) {
+  const auto host = inventory_.Find(host_name);
+  if (!host.has_value()) {
+    std::vector<std::string> names;
+    for (const InventoryHost& known : inventory_.Hosts()) names.push_back(known.name);
+    return absl::NotFoundError(
+        WithHint(absl::StrCat("no host named '", host_name, "'"), host_name, names));
+  }
+  DrainResult result;
+  if (undo) {
+    if (absl::Status undone = store_.DrainHost(host->name, host->facts, now_(), false, {});
+        !undone.ok()) {
+      return undone;
+    }
+    return result;
+  }
+  // Re-plan every cluster with instances there, without it; all or nothing: an impossible
+  // re-plan changes nothing and says why.
+  auto names = store_.ListClusters();
+  if (!names.ok()) return names.status();
+  std::vector<AppliedCluster> replanned;
+  for (const std::string& name : *names) {
+    auto applied = store_.GetCluster(name);
+    if (!applied.ok()) return applied.status();
+    uint32_t moved = 0;
+    for (const auto& instance : applied->placement.instances()) {
+      if (instance.host() == host->name) ++moved;
+    }
+    if (moved == 0) continue;
+    const LoadedSpec loaded = AsLoaded(*applied);
+    absl::StatusOr<Plan> plan = PlanOn(loaded, applied->spec_file, host->name);
+    if (!plan.ok()) {
+      return absl::Status(plan.status().code(),
+                          absl::StrCat("cannot drain '", host->name, "': cluster '", name,
+                                       "' does not fit on the other hosts; nothing moved\n",
+                                       plan.status().message()));
+    }
+    result.moved += moved;
+    result.clusters.push_back(name);
+    replanned.push_back(Applied(loaded, TextOf(*applied), *plan));
+  }
+  if (absl::Status drained = store_.DrainHost(host->name, host->facts, now_(), true, replanned);
+      !drained.ok()) {
+    return drained;
+  }
+  for (const AppliedCluster& applied : replanned) Placed(applied);
+  return result;
+}
+
+absl::StatusOr<ClusterOps::DownResult> ClusterOps::Down(const std::string& requested,
+                                                        const std::function<bool()>& cancelled) {
+  absl::StatusOr<AppliedCluster> applied = FindCluster(requested);
+  if (!applied.ok()) return applied.status();
+  const std::string& cluster = applied->name;
+  const std::set<std::string> hosts = HostsOf(applied->placement);
+  // Deleted first: from now on the controller tells every host still running some of it to
+  // remove it, also after a coordinator restart.
+  if (absl::Status deleted = store_.DeleteCluster(cluster); !deleted.ok()) return deleted;
+  controller_.Wake();
+  bdcoord::v1::Event event;
+  event.set_cluster(cluster);
+  event.set_kind(kEventDown);
+  event.set_message(absl::StrCat(applied->placement.instances_size(), " instances to remove"));
+  events_.Publish(std::move(event));
+  DownResult result;
+  result.removed = static_cast<uint32_t>(applied->placement.instances_size());
+  while (true) {
+    const uint64_t seen = controller_.Passes();
+    const ClusterController::Removal removal = controller_.RemovalOf(cluster, hosts);
+    if (removal.done) {
+      result.disconnected_hosts.assign(removal.disconnected.begin(), removal.disconnected.end());
+      return result;
+    }
+    if (cancelled()) return absl::CancelledError("cancelled");
+    controller_.AwaitPassAfter(seen, kCancelCheckPeriod);
+  }
+}
+
+absl::StatusOr<bdcoord::v1::ApplyProgress> ClusterOps::Progress(const std::string& cluster) {
+  auto state = ReadClusterState(store_, cluster);
+  if (absl::IsNotFound(state.status())) {
+    return absl::AbortedError(absl::StrCat("cluster '", cluster, "' was taken down meanwhile"));
+  }
+  if (!state.ok()) return state.status();
+  const bool settled = controller_.Settled(cluster, state->applied.spec, state->applied.placement);
+  const Orchestration& o = state->orchestration;
+  bdcoord::v1::ApplyProgress progress;
+  progress.set_cluster(cluster);
+  for (const auto& service : o.services) *progress.add_services() = service;
+  progress.set_done(settled && (o.done || o.failed));
+  for (const auto& failure : o.failures) *progress.add_failures() = failure;
+  return progress;
+}
+
+absl::Status ClusterOps::FollowProgress(
+    const std::string& cluster, const std::function<bool(const bdcoord::v1::ApplyProgress&)>& write,
+    const std::function<bool()>& cancelled) {
+  std::string last_progress;
+  while (true) {
+    const uint64_t seen = controller_.Passes();
+    absl::StatusOr<bdcoord::v1::ApplyProgress> progress = Progress(cluster);
+    if (!progress.ok()) return progress.status();
+    if (std::string text = progress->SerializeAsString(); text != last_progress) {
+      if (!write(*progress)) return absl::CancelledError("cancelled");
+      last_progress = std::move(text);
+    }
+    if (progress->done()) return absl::OkStatus();
+    if (cancelled()) return absl::CancelledError("cancelled");
+    controller_.AwaitPassAfter(seen, kCancelCheckPeriod);
+  }
+}
+
+absl::StatusOr<std::string> ClusterOps::ResolveCluster(const std::string& requested) {
+  auto names = store_.ListClusters();
+  if (!names.ok()) return names.status();
+  if (requested.empty()) {
+    if (names->size() == 1) return names->front();
+    if (names->empty()) return absl::NotFoundError("no cluster is applied");
+    return absl::InvalidArgumentError(absl::StrCat(names->size(), " clusters are applied (",
+                                                   absl::StrJoin(*names, ", "),
+                                                   "): name one with -c/--cluster"));
+  }
+  if (std::find(names->begin(), names->end(), requested) == names->end()) {
+    return absl::NotFoundError(
+        WithHint(absl::StrCat("no cluster named '", requested, "'"), requested, *names));
+  }
+  return requested;
+}
+
+absl::StatusOr<AppliedCluster> ClusterOps::FindCluster(const std::string& requested) {
+  absl::StatusOr<std::string> cluster = ResolveCluster(requested);
+  if (!cluster.ok()) return cluster.status();
+  return store_.GetCluster(*cluster);
+}
+
+std::vector<bdcoord::v1::HostView> ClusterOps::Hosts() {
+  std::set<std::string> drained;
+  std::map<std::string, uint32_t> instances;  // per host, across clusters
+  if (auto records = store_.ListHosts(); records.ok()) {
+    for (const HostRecord& record : *records) {
+      if (record.drained) drained.insert(record.name);
+    }
+  }
+  if (auto names = store_.ListClusters(); names.ok()) {
+    for (const std::string& name : *names) {
+      auto cluster = store_.GetCluster(name);
+      if (!cluster.ok()) continue;
+      for (const auto& instance : cluster->placement.instances()) ++instances[instance.host()];
+    }
+  }
+  std::vector<bdcoord::v1::HostView> views;
+  for (const InventoryHost& host : inventory_.Hosts()) {
+    bdcoord::v1::HostView& view = views.emplace_back();
+    view.set_name(host.name);
+    *view.mutable_facts() = host.facts;
+    view.set_connected(host.connected);
+    view.set_drained(drained.contains(host.name));
+    view.set_instances(instances[host.name]);
+    if (host.last_heartbeat != absl::InfinitePast()) {
+      const int64_t nanos = absl::ToUnixNanos(host.last_heartbeat);
+      view.mutable_last_heartbeat()->set_seconds(nanos / 1000000000);
+      view.mutable_last_heartbeat()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+    }
+  }
+  return views;
+}
+
+absl::StatusOr<std::vector<bdcoord::v1::ClusterStatus>> ClusterOps::Status(
+    const std::string& requested, bool probe) {
+  std::vector<std::string> names;
+  if (requested.empty()) {
+    auto all = store_.ListClusters();
+    if (!all.ok()) return all.status();
+    names = std::move(*all);
+  } else {
+    absl::StatusOr<std::string> cluster = ResolveCluster(requested);
+    if (!cluster.ok()) return cluster.status();
+    names.push_back(*cluster);
+  }
+  std::vector<bdcoord::v1::ClusterStatus> clusters;
+  for (const std::string& name : names) {
+    auto state = ReadClusterState(store_, name);
+    if (absl::IsNotFound(state.status())) continue;  // taken down meanwhile
+    if (!state.ok()) return state.status();
+    bdcoord::v1::ClusterStatus& out = clusters.emplace_back();
+    out.set_cluster(name);
+    for (const auto& instance : state->applied.placement.instances()) {
+      bdcoord::v1::InstanceView* view = out.add_instances();
+      *view->mutable_placed() = instance;
+      if (auto it = state->statuses.find(instance.name()); it != state->statuses.end()) {
+        *view->mutable_status() = it->second;
+      } else {
+        view->mutable_status()->set_name(instance.name());
+        view->mutable_status()->set_service(instance.service());
+        view->mutable_status()->set_state(state->completed.contains(instance.name())
+                                              ? bdcoord::v1::INSTANCE_STATE_COMPLETED
+                                              : bdcoord::v1::INSTANCE_STATE_PENDING);
+      }
+    }
+    for (const auto& progress : state->orchestration.services) *out.add_services() = progress;
+    if (probe) ProbeNow(state->applied.spec, &out);
+  }
+  return clusters;
+}
+
+void ClusterOps::ProbeNow(const bdcoord::v1::ClusterSpec& spec,
+                          bdcoord::v1::ClusterStatus* cluster) {
+  std::map<std::string, const bdcoord::v1::Service*> services;
+  for (const auto& service : spec.services()) services[service.name()] = &service;
+  // All at once, each on its host: the slowest probe bounds the call, not their sum.
+  const absl::Time deadline = now_() + kProbeTimeout + absl::Seconds(1);
+  std::vector<std::thread> probes;
+  for (bdcoord::v1::InstanceView& view : *cluster->mutable_instances()) {
+    auto service = services.find(view.placed().service());
+    if (service == services.end() || !service->second->has_ready() ||
+        view.status().state() != bdcoord::v1::INSTANCE_STATE_RUNNING) {
+      continue;
+    }
+    bdcoord::v1::ProbeRequest request;
+    request.set_container(view.status().container_id().empty() ? view.placed().name()
+                                                               : view.status().container_id());
+    request.set_ip(view.placed().ip());
+    *request.mutable_probe() = service->second->ready();
+    request.mutable_timeout()->set_seconds(absl::ToInt64Seconds(kProbeTimeout));
+    probes.emplace_back([this, &view, request, deadline] {
+      auto result = agents_.RunProbe(view.placed().host(), request, deadline);
+      if (!result.ok()) {
+        view.set_probe(std::string(result.status().message()));
+      } else {
+        view.set_probe(result->ok() ? "ok" : result->message());
+      }
+    });
+  }
+  for (std::thread& probe : probes) probe.join();
+}
+
+absl::StatusOr<std::vector<ClusterOps::LogTarget>> ClusterOps::LogTargets(
+    const std::string& requested_cluster, const std::string& target) {
+  if (target.empty()) {
+    return absl::InvalidArgumentError("name an instance or a service whose logs to stream");
+  }
+  absl::StatusOr<std::string> cluster_name = ResolveCluster(requested_cluster);
+  if (!cluster_name.ok()) return cluster_name.status();
+  auto cluster = store_.GetCluster(*cluster_name);
+  if (!cluster.ok()) return cluster.status();
+
+  // The target: one instance, else every instance of a service.
+  std::vector<bdcoord::v1::PlacedInstance> placed;
+  std::vector<std::string> names;
+  std::set<std::string> services;
+  for (const auto& instance : cluster->placement.instances()) {
+    if (instance.name() == target) placed = {instance};
+    names.push_back(instance.name());
+    services.insert(instance.service());
+  }
+  if (placed.empty()) {
+    for (const auto& instance : cluster->placement.instances()) {
+      if (instance.service() == target) placed.push_back(instance);
+    }
+  }
+  if (placed.empty()) {
+    names.insert(names.end(), services.begin(), services.end());
+    const std::string closest = ClosestMatch(target, names);
+    return absl::NotFoundError(absl::StrCat(
+        "no instance or service named '", target, "' in cluster '", *cluster_name, "'",
+        closest.empty() ? "" : "; did you mean '", closest, closest.empty() ? "" : "'?"));
+  }
+  std::map<std::string, InstanceStatus> statuses;
+  if (auto stored = store_.InstanceStatuses(*cluster_name); stored.ok()) statuses = *stored;
+  std::vector<LogTarget> targets;
+  for (const auto& instance : placed) {
+    const auto host = inventory_.Find(instance.host());
+    if (!host.has_value() || !host->connected || host->down) {
+      return absl::UnavailableError(absl::StrCat("instance '", instance.name(), "' is on host '",
+                                                 instance.host(), "', which is not connected"));
+    }
+    // The container by its ID when the agent reported one: its name is the instance's unless
+    // another cluster on that host has an instance of the same name (then INSTANCE.CLUSTER).
+    LogTarget& out = targets.emplace_back();
+    out.instance = instance.name();
+    out.host = instance.host();
+    out.container = instance.name();
+    if (auto it = statuses.find(instance.name());
+        it != statuses.end() && !it->second.container_id().empty()) {
+      out.container = it->second.container_id();
+    }
+  }
+  return targets;
+}
+
+}  // namespace bdcoord::coordinator

@@ -1,0 +1,130 @@
+#ifndef BDCOORD_COORDINATOR_OPS_CLUSTER_OPS_H_
+#define BDCOORD_COORDINATOR_OPS_CLUSTER_OPS_H_
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "bdcoord/v1/cluster.pb.h"
+#include "coordinator/ops/agent_sessions.h"
+#include "coordinator/ops/controller.h"
+#include "coordinator/plan/planner.h"
+#include "coordinator/spec/spec_loader.h"
+#include "coordinator/state/event_bus.h"
+#include "coordinator/state/inventory.h"
+#include "coordinator/state/store.h"
+
+namespace bdcoord::coordinator {
+
+// A spec as a client sends it.
+struct SpecText {
+  std::string file_name;  // for messages
+  std::string yaml;
+};
+
+// The application layer behind ClusterService: what the public API does, in plain C++ over the
+// store, the live inventory, the agents (AgentSessions) and the controller. Place, Apply, Scale
+// and DrainHost plan on the live inventory (drained and down hosts left out, current placements
+// kept, other clusters' IPs taken); Apply, Scale, DrainHost and Down change the store in one
+// operation each and wake the controller, which brings the agents there.
+//
+// Errors are absl::Status. An invalid spec is InvalidArgument and an impossible placement
+// FailedPrecondition; both carry their details for tools as a payload (see kDetailTypeUrlPrefix):
+// a bdcoord.v1.SpecErrors or a bdcoord.v1.PlacementFailures.
+class ClusterOps {
+ public:
+  // Every collaborator is required and must outlive this.
+  ClusterOps(Inventory& inventory, Store& store, AgentSessions& agents, EventBus& events,
+             ClusterController& controller, std::function<absl::Time()> now);
+
+  // Validates and plans the spec on the live hosts.
+  absl::StatusOr<Plan> PlanLive(const SpecText& spec);
+  // Validates, plans and stores the spec; the cluster's name.
+  absl::StatusOr<std::string> Apply(const SpecText& spec);
+  // Re-plans the cluster (`requested`, or the only one) with `count` instances of the service
+  // and stores it; the cluster's name.
+  absl::StatusOr<std::string> Scale(const std::string& requested, const std::string& service,
+                                    uint32_t count);
+
+  struct DrainResult {
+    uint32_t moved = 0;                 // instances that left the host
+    std::vector<std::string> clusters;  // the clusters re-planned
+  };
+  // Marks the host drained and moves every instance off it, all or nothing; with `undo`, takes
+  // the drain back (nothing moves back).
+  absl::StatusOr<DrainResult> DrainHost(const std::string& host, bool undo);
+
+  struct DownResult {
+    uint32_t removed = 0;
+    std::vector<std::string> disconnected_hosts;  // ran some of it, not connected now
+  };
+  // Deletes the cluster from the store, then waits until no connected host runs any of it, or
+  // `cancelled` says so (Cancelled then).
+  absl::StatusOr<DownResult> Down(const std::string& requested,
+                                  const std::function<bool()>& cancelled);
+
+  // The cluster's progress now; `done` only once the controller has brought this version to
+  // every host and every service is done or one failed.
+  absl::StatusOr<bdcoord::v1::ApplyProgress> Progress(const std::string& cluster);
+  // Hands every new progress to `write` until done. Aborted when the cluster is taken down
+  // meanwhile, Cancelled when `write` returns false or `cancelled` says so.
+  absl::Status FollowProgress(const std::string& cluster,
+                              const std::function<bool(const bdcoord::v1::ApplyProgress&)>& write,
+                              const std::function<bool()>& cancelled);
+
+  // Every host of the inventory with its drain flag and instance count.
+  std::vector<bdcoord::v1::HostView> Hosts();
+  // `requested` (every cluster when empty), each instance with its status; with `probe`, every
+  // running instance's readiness probe runs on its host now.
+  absl::StatusOr<std::vector<bdcoord::v1::ClusterStatus>> Status(const std::string& requested,
+                                                                 bool probe);
+
+  // `requested`, or the only applied cluster when it is empty.
+  absl::StatusOr<std::string> ResolveCluster(const std::string& requested);
+
+  // One container whose logs a client asked for.
+  struct LogTarget {
+    std::string instance;
+    std::string host;
+    std::string container;  // its ID when the agent reported one, else the instance's name
+  };
+  // The instance named `target`, else every instance of the service named so, each on a
+  // connected host.
+  absl::StatusOr<std::vector<LogTarget>> LogTargets(const std::string& requested_cluster,
+                                                    const std::string& target);
+
+  // How often waits look whether their client went away.
+  static constexpr absl::Duration kCancelCheckPeriod = absl::Milliseconds(100);
+  static constexpr absl::Duration kProbeTimeout = absl::Seconds(5);
+
+ private:
+  // Plans on the live hosts minus `draining`.
+  absl::StatusOr<Plan> PlanOn(const LoadedSpec& loaded, const std::string& file_name,
+                              const std::string& draining);
+  std::vector<bdcoord::v1::Host> LiveHosts(const bdcoord::v1::ClusterSpec& spec,
+                                           const std::string& draining);
+  absl::StatusOr<AppliedCluster> FindCluster(const std::string& requested);
+  AppliedCluster Applied(const LoadedSpec& loaded, const SpecText& spec, const Plan& plan);
+  // After a change is stored: wakes the controller and publishes `placed`.
+  void Placed(const AppliedCluster& applied);
+  void ProbeNow(const bdcoord::v1::ClusterSpec& spec, bdcoord::v1::ClusterStatus* cluster);
+
+  Inventory& inventory_;
+  Store& store_;
+  AgentSessions& agents_;
+  EventBus& events_;
+  ClusterController& controller_;
+  std::function<absl::Time()> now_;
+};
+
+// Payloads of an error Status are keyed by this prefix and the detail's full proto name (as
+// google.protobuf.Any type URLs), and their values are the serialized message.
+inline constexpr char kDetailTypeUrlPrefix[] = "type.googleapis.com/";
+
+}  // namespace bdcoord::coordinator
+
+#endif  // BDCOORD_COORDINATOR_OPS_CLUSTER_OPS_H_

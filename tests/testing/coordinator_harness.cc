@@ -1,0 +1,64 @@
+#include "tests/testing/coordinator_harness.h"
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "coordinator/state/store_sqlite.h"
+#include "spdlog/sinks/null_sink.h"
+
+namespace bdcoord::test_util {
+
+CoordinatorHarness::~CoordinatorHarness() {
+  StopServer();
+  coordinator_.reset();
+  store_.reset();
+  if (!dir_.empty()) std::filesystem::remove_all(dir_);
+}
+
+absl::Status CoordinatorHarness::Start(Options options) {
+  std::string pattern = absl::StrCat("/tmp/bdcoord-", options.name, "-test-XXXXXX");
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("mkdtemp '", pattern, "' failed"));
+  }
+  dir_ = pattern;
+  address_ = absl::StrCat("unix://", dir_, "/bdcoordd.sock");
+  auto store = coordinator::OpenSqliteStore(dir_ + "/state.db");
+  if (!store.ok()) return store.status();
+  store_ = *std::move(store);
+  coordinator::CoordinatorOptions wiring;
+  wiring.logger = std::make_shared<spdlog::logger>("bdcoordd-test",
+                                                   std::make_shared<spdlog::sinks::null_sink_mt>());
+  wiring.now = [] { return absl::Now(); };
+  wiring.controller_period = options.controller_period;
+  wiring.token = options.token;
+  coordinator_ = std::make_unique<coordinator::Coordinator>(*store_, std::move(wiring));
+  if (options.controller) coordinator_->StartController();
+  if (absl::Status started = StartServer(); !started.ok()) return started;
+  auto channel = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  agents_ = bdcoord::v1::AgentService::NewStub(channel);
+  cluster_ = bdcoord::v1::ClusterService::NewStub(channel);
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorHarness::StartServer() {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
+  coordinator_->RegisterServices(builder);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr) return absl::UnavailableError("cannot listen on " + address_);
+  return absl::OkStatus();
+}
+
+void CoordinatorHarness::StopServer() {
+  if (server_ == nullptr) return;
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace bdcoord::test_util

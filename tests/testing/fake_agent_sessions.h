@@ -1,0 +1,147 @@
+#ifndef BDCOORD_TESTS_TESTING_FAKE_AGENT_SESSIONS_H_
+#define BDCOORD_TESTS_TESTING_FAKE_AGENT_SESSIONS_H_
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "bdcoord/v1/agent.pb.h"
+#include "coordinator/ops/agent_sessions.h"
+
+namespace bdcoord::test_util {
+
+// AgentSessions in memory: records every message sent, and answers with the status reports and
+// probe results the test scripts. Every host can be sent to unless the test cut it off.
+class FakeAgentSessions final : public coordinator::AgentSessions {
+ public:
+  struct Sent {
+    std::string host;
+    bdcoord::v1::CoordinatorMessage message;
+  };
+
+  absl::Status Send(const std::string& host,
+                    const bdcoord::v1::CoordinatorMessage& message) override {
+    absl::MutexLock lock(&mu_);
+    if (unreachable_.contains(host)) {
+      return absl::UnavailableError(absl::StrCat("host '", host, "' is not connected"));
+    }
+    sent_.push_back({host, message});
+    return absl::OkStatus();
+  }
+
+  std::optional<bdcoord::v1::StatusReport> LatestStatus(const std::string& host,
+                                                        const std::string& cluster) const override {
+    absl::MutexLock lock(&mu_);
+    auto of_host = reports_.find(host);
+    if (of_host == reports_.end()) return std::nullopt;
+    auto report = of_host->second.find(cluster);
+    if (report == of_host->second.end()) return std::nullopt;
+    return report->second;
+  }
+
+  std::map<std::string, bdcoord::v1::StatusReport> LatestStatuses(
+      const std::string& host) const override {
+    absl::MutexLock lock(&mu_);
+    auto of_host = reports_.find(host);
+    if (of_host == reports_.end()) return {};
+    return of_host->second;
+  }
+
+  absl::StatusOr<bdcoord::v1::CommandResult> RunProbe(const std::string& host,
+                                                      bdcoord::v1::ProbeRequest request,
+                                                      absl::Time) override {
+    absl::MutexLock lock(&mu_);
+    probes_.push_back({host, request});
+    auto result = probe_results_.find(request.container());
+    if (result == probe_results_.end()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("no answer from host '", host, "' to the probe"));
+    }
+    return result->second;
+  }
+
+  // Scripting.
+
+  void SetReport(const std::string& host, bdcoord::v1::StatusReport report) {
+    absl::MutexLock lock(&mu_);
+    reports_[host][report.cluster()] = std::move(report);
+  }
+  void ClearReports(const std::string& host) {
+    absl::MutexLock lock(&mu_);
+    reports_.erase(host);
+  }
+  // Answers the latest desired state each host received for each cluster with a report of its
+  // instances in `state` (ready when running), made against that desired state's generation.
+  void AnswerEveryDesiredState(bdcoord::v1::InstanceState state) {
+    absl::MutexLock lock(&mu_);
+    std::map<std::pair<std::string, std::string>, const bdcoord::v1::DesiredState*> latest;
+    for (const Sent& sent : sent_) {
+      if (!sent.message.has_desired()) continue;
+      latest[{sent.host, sent.message.desired().cluster()}] = &sent.message.desired();
+    }
+    for (const auto& [key, desired] : latest) {
+      bdcoord::v1::StatusReport report;
+      report.set_cluster(desired->cluster());
+      report.set_generation(desired->generation());
+      for (const auto& instance : desired->instances()) {
+        bdcoord::v1::InstanceStatus* status = report.add_instances();
+        status->set_name(instance.name());
+        status->set_service(instance.service());
+        status->set_state(state);
+        status->set_ready(state == bdcoord::v1::INSTANCE_STATE_RUNNING);
+        status->set_container_id("c-" + instance.name());
+      }
+      reports_[key.first][key.second] = std::move(report);
+    }
+  }
+  void SetProbeResult(const std::string& container, bdcoord::v1::CommandResult result) {
+    absl::MutexLock lock(&mu_);
+    probe_results_[container] = std::move(result);
+  }
+  void SetUnreachable(const std::string& host) {
+    absl::MutexLock lock(&mu_);
+    unreachable_.insert(host);
+  }
+
+  std::vector<Sent> sent() const {
+    absl::MutexLock lock(&mu_);
+    return sent_;
+  }
+  // The latest desired state sent to the host for the cluster, if any.
+  std::optional<bdcoord::v1::DesiredState> LatestDesired(const std::string& host,
+                                                         const std::string& cluster) const {
+    absl::MutexLock lock(&mu_);
+    for (auto it = sent_.rbegin(); it != sent_.rend(); ++it) {
+      if (it->host == host && it->message.has_desired() &&
+          it->message.desired().cluster() == cluster) {
+        return it->message.desired();
+      }
+    }
+    return std::nullopt;
+  }
+  std::vector<std::pair<std::string, bdcoord::v1::ProbeRequest>> probes() const {
+    absl::MutexLock lock(&mu_);
+    return probes_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<Sent> sent_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::map<std::string, bdcoord::v1::StatusReport>> reports_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, bdcoord::v1::CommandResult> probe_results_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, bdcoord::v1::ProbeRequest>> probes_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> unreachable_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace bdcoord::test_util
+
+#endif  // BDCOORD_TESTS_TESTING_FAKE_AGENT_SESSIONS_H_

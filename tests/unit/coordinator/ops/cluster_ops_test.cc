@@ -1,0 +1,327 @@
+// ClusterOps against the fakes (agents, clock) and the real SQLite store on a temporary file.
+#include "coordinator/ops/cluster_ops.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tests/unit/coordinator/ops/ops_fixture.h"
+
+namespace bdcoord::coordinator {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// The detail a rejected plan carries for tools, parsed.
+template <typename Detail>
+std::optional<Detail> DetailOf(const absl::Status& status) {
+  const auto payload =
+      status.GetPayload(absl::StrCat(kDetailTypeUrlPrefix, Detail::descriptor()->full_name()));
+  if (!payload.has_value()) return std::nullopt;
+  Detail detail;
+  if (!detail.ParseFromString(std::string(*payload))) return std::nullopt;
+  return detail;
+}
+
+TEST_F(OpsTest, ApplyStoresThePlanAndPublishesPlaced) {
+  ConnectAll();
+  auto events = events_.Subscribe("chain");
+  absl::StatusOr<std::string> cluster = Apply();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  EXPECT_EQ(*cluster, "chain");
+  absl::StatusOr<AppliedCluster> stored = store_->GetCluster("chain");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->spec_file, "chain.yaml");
+  EXPECT_EQ(stored->placement.instances_size(), 5);
+  EXPECT_EQ(stored->applied_at, clock_.Now());
+  const auto event = events->Next(absl::InfinitePast());
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(event->kind(), kEventPlaced);
+  EXPECT_EQ(event->message(), "5 instances on 3 hosts");
+}
+
+TEST_F(OpsTest, InvalidSpecIsInvalidArgumentWithSpecErrorsAndStoresNothing) {
+  ConnectAll();
+  absl::StatusOr<std::string> cluster = Apply("cluster: chain\nservices:\n  zk: {count: 2}\n");
+  ASSERT_EQ(cluster.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(cluster.status().message(), HasSubstr("chain.yaml:3:"));
+  const auto errors = DetailOf<bdcoord::v1::SpecErrors>(cluster.status());
+  ASSERT_TRUE(errors.has_value());
+  ASSERT_GT(errors->errors_size(), 0);
+  EXPECT_EQ(errors->errors(0).file(), "chain.yaml");
+  EXPECT_THAT(*store_->ListClusters(), IsEmpty());
+}
+
+TEST_F(OpsTest, HostShimIsRefusedAtItsPosition) {
+  ConnectAll();
+  std::string yaml = kChainSpec;
+  yaml.replace(yaml.find("ip_range:"), 0, "host_shim: yes, ");
+  absl::StatusOr<Plan> plan = ops_->PlanLive({"chain.yaml", yaml});
+  ASSERT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(plan.status().message(),
+            "chain.yaml:5:73: network 'lan': host_shim is not supported by bdcoordd yet (it does "
+            "not hand out shim addresses)\n  hint: remove host_shim: readiness probes reach the "
+            "containers without it\n");
+}
+
+TEST_F(OpsTest, UnplaceableIsFailedPreconditionWithPlacementFailures) {
+  Connect("h1");  // zk wants two distinct hosts
+  absl::StatusOr<std::string> cluster = Apply();
+  ASSERT_EQ(cluster.status().code(), absl::StatusCode::kFailedPrecondition);
+  const auto failures = DetailOf<bdcoord::v1::PlacementFailures>(cluster.status());
+  ASSERT_TRUE(failures.has_value());
+  ASSERT_EQ(failures->failures_size(), 1);
+  EXPECT_EQ(failures->failures(0).instance(), "zk2");
+  EXPECT_EQ(failures->failures(0).filters(0).rule(), "distinct_hosts");
+  EXPECT_THAT(*store_->ListClusters(), IsEmpty());
+}
+
+TEST_F(OpsTest, DrainedAndDisconnectedHostsGetNothing) {
+  ConnectAll();
+  inventory_.Disconnected("h3");
+  ASSERT_TRUE(store_->DrainHost("h2", {}, clock_.Now(), true, {}).ok());
+  Connect("h4");
+  std::string yaml = kChainSpec;
+  yaml.replace(yaml.find("{name: h3}"), 0, "{name: h4}, ");
+  ASSERT_TRUE(Apply(yaml).ok());
+  EXPECT_EQ(InstancesOn("chain", "h2"), 0);
+  EXPECT_EQ(InstancesOn("chain", "h3"), 0);
+  EXPECT_EQ(InstancesOn("chain", "h1") + InstancesOn("chain", "h4"), 5);
+}
+
+TEST_F(OpsTest, ScaleReplansWithTheNewCountAndKeepsTheOthersWhereTheyAre) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  const AppliedCluster before = *store_->GetCluster("chain");
+  absl::StatusOr<std::string> cluster = ops_->Scale("", "kafka", 3);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const AppliedCluster after = *store_->GetCluster("chain");
+  EXPECT_EQ(after.placement.instances_size(), 6);
+  for (const auto& old : before.placement.instances()) {
+    bool kept = false;
+    for (const auto& now : after.placement.instances()) {
+      kept = kept || (now.name() == old.name() && now.host() == old.host() && now.ip() == old.ip());
+    }
+    EXPECT_TRUE(kept) << old.name();
+  }
+  EXPECT_EQ(after.spec_yaml, before.spec_yaml);  // the text as applied; the count is in the spec
+}
+
+TEST_F(OpsTest, ScaleErrorsNameTheProblem) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  absl::StatusOr<std::string> scaled = ops_->Scale("chain", "kafak", 3);
+  EXPECT_EQ(scaled.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(scaled.status().message(),
+            "cluster 'chain' has no service 'kafak'; did you mean 'kafka'?");
+  scaled = ops_->Scale("chian", "kafka", 3);
+  EXPECT_EQ(scaled.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(scaled.status().message(), "no cluster named 'chian'; did you mean 'chain'?");
+
+  std::string pinned = kChainSpec;
+  pinned.replace(pinned.find("ready: {tcp: 2181}"), 0, "ips: [10.60.0.80, 10.60.0.81], ");
+  ASSERT_TRUE(Apply(pinned).ok());
+  scaled = ops_->Scale("chain", "zk", 3);
+  EXPECT_EQ(scaled.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scaled.status().message(),
+            "service 'zk' pins 2 IPs, so it cannot run 3 instances; change `ips` in the spec and "
+            "apply it instead");
+}
+
+TEST_F(OpsTest, DrainMovesEveryInstanceOffTheHostAtOnce) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  const int on_h1 = InstancesOn("chain", "h1");
+  ASSERT_GT(on_h1, 0);
+  auto events = events_.Subscribe("chain");
+  absl::StatusOr<ClusterOps::DrainResult> drained = ops_->DrainHost("h1", false);
+  ASSERT_TRUE(drained.ok()) << drained.status();
+  EXPECT_EQ(drained->moved, static_cast<uint32_t>(on_h1));
+  EXPECT_THAT(drained->clusters, ElementsAre("chain"));
+  EXPECT_EQ(InstancesOn("chain", "h1"), 0);
+  EXPECT_TRUE(store_->ListHosts()->at(0).drained);
+  const auto event = events->Next(absl::InfinitePast());
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(event->kind(), kEventPlaced);
+
+  // Undo takes the drain back; nothing moves back.
+  drained = ops_->DrainHost("h1", true);
+  ASSERT_TRUE(drained.ok()) << drained.status();
+  EXPECT_EQ(drained->moved, 0u);
+  EXPECT_FALSE(store_->ListHosts()->at(0).drained);
+  EXPECT_EQ(InstancesOn("chain", "h1"), 0);
+}
+
+TEST_F(OpsTest, ImpossibleDrainChangesNothingAndSaysWhy) {
+  Connect("h1");
+  Connect("h2");
+  ASSERT_TRUE(Apply().ok());
+  const std::string before = store_->GetCluster("chain")->placement.SerializeAsString();
+  absl::StatusOr<ClusterOps::DrainResult> drained = ops_->DrainHost("h1", false);
+  ASSERT_EQ(drained.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(drained.status().message(),
+              HasSubstr("cannot drain 'h1': cluster 'chain' does not fit on the other hosts; "
+                        "nothing moved\n"));
+  EXPECT_EQ(store_->GetCluster("chain")->placement.SerializeAsString(), before);
+  EXPECT_THAT(*store_->ListHosts(), IsEmpty());  // not even admitted
+}
+
+TEST_F(OpsTest, DrainOfAnUnknownHostSuggestsOne) {
+  ConnectAll();
+  absl::StatusOr<ClusterOps::DrainResult> drained = ops_->DrainHost("h11", false);
+  EXPECT_EQ(drained.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(drained.status().message(), "no host named 'h11'; did you mean 'h1'?");
+}
+
+TEST_F(OpsTest, DownDeletesAndReportsHostsThatAreGone) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  RunUntilSettled();
+  inventory_.Disconnected("h3");
+  for (const char* host : {"h1", "h2", "h3"}) agents_.ClearReports(host);
+  absl::StatusOr<ClusterOps::DownResult> down = ops_->Down("", [] { return false; });
+  ASSERT_TRUE(down.ok()) << down.status();
+  EXPECT_EQ(down->removed, 5u);
+  EXPECT_THAT(down->disconnected_hosts, ElementsAre("h3"));
+  EXPECT_THAT(*store_->ListClusters(), IsEmpty());
+}
+
+TEST_F(OpsTest, DownWaitsForTheHostsAndStopsWhenTheClientGoes) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  RunUntilSettled();  // every host reports running instances
+  int asked = 0;
+  absl::StatusOr<ClusterOps::DownResult> down = ops_->Down("chain", [&asked] {
+    return ++asked == 2;  // gone at the second look
+  });
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(asked, 2);
+  EXPECT_THAT(*store_->ListClusters(), IsEmpty());  // deleted first, whatever the client does
+}
+
+TEST_F(OpsTest, ProgressIsDoneOnlyOnceTheControllerSettledThisVersion) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  absl::StatusOr<bdcoord::v1::ApplyProgress> progress = ops_->Progress("chain");
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_FALSE(progress->done());
+  RunUntilSettled();
+  progress = ops_->Progress("chain");
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_TRUE(progress->done());
+  ASSERT_EQ(progress->services_size(), 3);
+  for (const auto& service : progress->services()) {
+    EXPECT_EQ(service.ready(), service.desired()) << service.service();
+  }
+  // A scale is a new version: not done until the controller brought it out.
+  ASSERT_TRUE(ops_->Scale("chain", "drill", 2).ok());
+  EXPECT_FALSE(ops_->Progress("chain")->done());
+}
+
+TEST_F(OpsTest, FollowProgressWritesEachChangeAndEndsWhenDone) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  RunUntilSettled();
+  std::vector<bdcoord::v1::ApplyProgress> written;
+  const absl::Status followed = ops_->FollowProgress(
+      "chain",
+      [&written](const bdcoord::v1::ApplyProgress& progress) {
+        written.push_back(progress);
+        return true;
+      },
+      [] { return false; });
+  ASSERT_TRUE(followed.ok()) << followed;
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_TRUE(written[0].done());
+
+  ASSERT_TRUE(ops_->Scale("chain", "drill", 2).ok());
+  EXPECT_EQ(ops_->FollowProgress(
+                    "chain", [](const bdcoord::v1::ApplyProgress&) { return false; },
+                    [] { return false; })
+                .code(),
+            absl::StatusCode::kCancelled);
+  ASSERT_TRUE(store_->DeleteCluster("chain").ok());
+  const absl::Status gone = ops_->FollowProgress(
+      "chain", [](const bdcoord::v1::ApplyProgress&) { return true; }, [] { return false; });
+  EXPECT_EQ(gone.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(gone.message(), "cluster 'chain' was taken down meanwhile");
+}
+
+TEST_F(OpsTest, ResolveClusterNamesTheChoices) {
+  ConnectAll();
+  EXPECT_EQ(ops_->ResolveCluster("").status().message(), "no cluster is applied");
+  ASSERT_TRUE(Apply().ok());
+  EXPECT_EQ(*ops_->ResolveCluster(""), "chain");
+  std::string other = kChainSpec;
+  other.replace(0, std::string("cluster: chain").size(), "cluster: other");
+  ASSERT_TRUE(Apply(other).ok()) << Apply(other).status();
+  absl::StatusOr<std::string> resolved = ops_->ResolveCluster("");
+  EXPECT_EQ(resolved.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(resolved.status().message(),
+            "2 clusters are applied (chain, other): name one with -c/--cluster");
+}
+
+TEST_F(OpsTest, StatusShowsEveryInstanceAndProbesRunningOnesOnTheirHost) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  auto pending = ops_->Status("chain", false);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 1u);
+  for (const auto& view : (*pending)[0].instances()) {
+    EXPECT_EQ(view.status().state(), bdcoord::v1::INSTANCE_STATE_PENDING) << view.placed().name();
+  }
+  RunUntilSettled();
+  bdcoord::v1::CommandResult ok;
+  ok.set_ok(true);
+  agents_.SetProbeResult("c-zk1", ok);
+  auto probed = ops_->Status("", true);
+  ASSERT_TRUE(probed.ok()) << probed.status();
+  std::map<std::string, std::string> probe_of;
+  for (const auto& view : (*probed)[0].instances()) probe_of[view.placed().name()] = view.probe();
+  EXPECT_EQ(probe_of["zk1"], "ok");
+  EXPECT_THAT(probe_of["zk2"], HasSubstr("no answer"));
+  EXPECT_EQ(probe_of["kafka1"], "");  // no readiness probe
+  EXPECT_EQ(agents_.probes().size(), 2u);
+}
+
+TEST_F(OpsTest, HostsShowDrainAndInstanceCounts) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  ASSERT_TRUE(ops_->DrainHost("h3", false).ok());
+  const std::vector<bdcoord::v1::HostView> hosts = ops_->Hosts();
+  ASSERT_EQ(hosts.size(), 3u);
+  EXPECT_EQ(hosts[2].name(), "h3");
+  EXPECT_TRUE(hosts[2].drained());
+  EXPECT_EQ(hosts[2].instances(), 0u);
+  EXPECT_EQ(hosts[0].instances() + hosts[1].instances(), 5u);
+  EXPECT_EQ(hosts[0].last_heartbeat().seconds(), absl::ToUnixSeconds(clock_.Now()));
+}
+
+TEST_F(OpsTest, LogTargetsAreOneInstanceOrAWholeServiceOnConnectedHosts) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  RunUntilSettled();
+  auto targets = ops_->LogTargets("", "zk");
+  ASSERT_TRUE(targets.ok()) << targets.status();
+  ASSERT_EQ(targets->size(), 2u);
+  EXPECT_EQ((*targets)[0].container, "c-zk1");  // the container's ID, as reported
+  EXPECT_EQ(ops_->LogTargets("", "").status().message(),
+            "name an instance or a service whose logs to stream");
+  EXPECT_EQ(ops_->LogTargets("", "zk9").status().message(),
+            "no instance or service named 'zk9' in cluster 'chain'; did you mean 'zk1'?");
+  const std::string host = (*targets)[0].host;
+  inventory_.Disconnected(host);
+  auto unavailable = ops_->LogTargets("chain", "zk1");
+  EXPECT_EQ(unavailable.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(unavailable.status().message(),
+            absl::StrCat("instance 'zk1' is on host '", host, "', which is not connected"));
+}
+
+}  // namespace
+}  // namespace bdcoord::coordinator

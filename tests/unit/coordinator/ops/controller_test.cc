@@ -1,0 +1,119 @@
+// ClusterController passes, driven one at a time, against the fake agents and clock and the
+// real SQLite store on a temporary file.
+#include "coordinator/ops/controller.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "tests/unit/coordinator/ops/ops_fixture.h"
+
+namespace bdcoord::coordinator {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+// The instances of the desired state, by name.
+std::set<std::string> Names(const bdcoord::v1::DesiredState& desired) {
+  std::set<std::string> names;
+  for (const auto& instance : desired.instances()) names.insert(instance.name());
+  return names;
+}
+
+// The instances the hosts were last told to run for the cluster, across hosts.
+std::set<std::string> Desired(const test_util::FakeAgentSessions& agents,
+                              const std::string& cluster) {
+  std::set<std::string> names;
+  for (const char* host : {"h1", "h2", "h3"}) {
+    if (auto desired = agents.LatestDesired(host, cluster)) names.merge(Names(*desired));
+  }
+  return names;
+}
+
+using ControllerTest = OpsTest;
+
+TEST_F(ControllerTest, ReleasesServicesAlongDependsOn) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  controller_->RunPass();
+  EXPECT_THAT(Desired(agents_, "chain"), ElementsAre("zk1", "zk2"));
+  agents_.AnswerEveryDesiredState(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  controller_->RunPass();  // zk ready: kafka goes out
+  EXPECT_THAT(Desired(agents_, "chain"), ElementsAre("kafka1", "kafka2", "zk1", "zk2"));
+  agents_.AnswerEveryDesiredState(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  controller_->RunPass();  // kafka started: drill goes out
+  EXPECT_THAT(Desired(agents_, "chain"), ElementsAre("drill1", "kafka1", "kafka2", "zk1", "zk2"));
+  auto statuses = store_->InstanceStatuses("chain");
+  ASSERT_TRUE(statuses.ok()) << statuses.status();
+  EXPECT_EQ(statuses->size(), 4u);  // drill has not answered yet
+}
+
+TEST_F(ControllerTest, SendsAHostOnlyWhatChanged) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  controller_->RunPass();
+  const size_t sent = agents_.sent().size();
+  EXPECT_GT(sent, 0u);
+  controller_->RunPass();
+  EXPECT_EQ(agents_.sent().size(), sent);
+  // A reconnected host (a new session) is told everything again.
+  const std::string host = agents_.sent().front().host;
+  Connect(host);
+  controller_->RunPass();
+  EXPECT_EQ(agents_.sent().size(), sent + 1);
+  EXPECT_EQ(agents_.sent().back().host, host);
+}
+
+TEST_F(ControllerTest, GenerationsStartFromTheClockAndReportsOnOlderOnesAreIgnored) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  controller_->RunPass();
+  const test_util::FakeAgentSessions::Sent first = agents_.sent().front();
+  EXPECT_GT(first.message.desired().generation(),
+            static_cast<uint64_t>(absl::ToUnixMicros(clock_.Now())));
+  // A report against another generation is not recorded.
+  bdcoord::v1::StatusReport stale;
+  stale.set_cluster("chain");
+  stale.set_generation(first.message.desired().generation() - 1);
+  auto* status = stale.add_instances();
+  status->set_name(first.message.desired().instances(0).name());
+  status->set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  agents_.SetReport(first.host, stale);
+  controller_->RunPass();
+  EXPECT_THAT(*store_->InstanceStatuses("chain"), IsEmpty());
+}
+
+TEST_F(ControllerTest, HostsRunningAClusterTheStoreDoesNotKnowAreToldToRemoveIt) {
+  ConnectAll();
+  bdcoord::v1::StatusReport report;
+  report.set_cluster("gone");
+  report.add_instances()->set_name("old1");
+  agents_.SetReport("h2", report);
+  controller_->RunPass();
+  const auto desired = agents_.LatestDesired("h2", "gone");
+  ASSERT_TRUE(desired.has_value());
+  EXPECT_EQ(desired->instances_size(), 0);
+}
+
+TEST_F(ControllerTest, AnUnreachableHostIsToldAgainAtTheNextPass) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  agents_.SetUnreachable("h1");
+  controller_->RunPass();
+  EXPECT_FALSE(agents_.LatestDesired("h1", "chain").has_value());
+  EXPECT_TRUE(agents_.LatestDesired("h2", "chain").has_value());
+}
+
+TEST_F(ControllerTest, CountsPassesForWhoeverWaitsOnThem) {
+  const uint64_t seen = controller_->Passes();
+  EXPECT_FALSE(controller_->AwaitPassAfter(seen, absl::ZeroDuration()));
+  controller_->RunPass();
+  EXPECT_EQ(controller_->Passes(), seen + 1);
+  EXPECT_TRUE(controller_->AwaitPassAfter(seen, absl::ZeroDuration()));
+}
+
+}  // namespace
+}  // namespace bdcoord::coordinator
