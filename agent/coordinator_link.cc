@@ -9,6 +9,34 @@
 
 namespace bdcoord::agent {
 
+absl::Duration ReconnectDelay(const CoordinatorLinkOptions& options, absl::Duration backoff,
+                              absl::Duration lived) {
+  const bool was_real = lived > std::max(options.max_backoff, 2 * options.heartbeat_interval);
+  return was_real ? options.min_backoff : backoff;
+}
+
+absl::Duration NextLinkBackoff(const CoordinatorLinkOptions& options, absl::Duration delay) {
+  return std::min(delay * 2, options.max_backoff);
+}
+
+std::string StreamErrorHint(const grpc::Status& status) {
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    return " (hint: give the coordinator's token with --token-file, or connect over mutual TLS)";
+  }
+  if (bdcoord::rpc::LooksLikeTlsFailure(status)) {
+    return " (hint: check --tls-ca, --tls-cert, --tls-key and the name in the coordinator's "
+           "certificate, or --tls-server-name)";
+  }
+  return "";
+}
+
+bdcoord::v1::AgentMessage HelloMessage(const CoordinatorLinkOptions& options) {
+  bdcoord::v1::AgentMessage hello;
+  hello.mutable_hello()->set_host(options.host_name);
+  *hello.mutable_hello()->mutable_facts() = options.facts();
+  return hello;
+}
+
 CoordinatorLink::CoordinatorLink(CoordinatorLinkOptions options, DesiredCallback on_desired)
     : options_(std::move(options)), on_desired_(std::move(on_desired)) {}
 
@@ -73,20 +101,17 @@ void CoordinatorLink::Run() {
       absl::MutexLock lock(&mu_);
       if (stop_) return;
     }
-    const absl::Time started = absl::Now();
+    const absl::Time started = options_.now();
     RunStream(stub.get());
     {
       absl::MutexLock lock(&mu_);
       if (stop_) return;
     }
-    // A stream that lived a while was a real connection: start the backoff over.
-    if (absl::Now() - started > std::max(options_.max_backoff, 2 * options_.heartbeat_interval)) {
-      backoff = options_.min_backoff;
-    }
+    const absl::Duration delay = ReconnectDelay(options_, backoff, options_.now() - started);
     logger->debug("reconnecting to the coordinator at '{}' in {}", options_.address,
-                  absl::FormatDuration(backoff));
-    SleepUnlessStopped(backoff);
-    backoff = std::min(backoff * 2, options_.max_backoff);
+                  absl::FormatDuration(delay));
+    SleepUnlessStopped(delay);
+    backoff = NextLinkBackoff(options_, delay);
   }
 }
 
@@ -104,11 +129,8 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
     absl::MutexLock lock(&write_mu_);
     stream_ = stream.get();
   }
-  bdcoord::v1::AgentMessage hello;
-  hello.mutable_hello()->set_host(options_.host_name);
-  *hello.mutable_hello()->mutable_facts() = options_.facts();
   std::thread reader;
-  if (Write(hello)) {
+  if (Write(HelloMessage(options_))) {
     connected_ = true;
     last_error_.clear();
     logger->info("connected to the coordinator at '{}' as '{}'", options_.address,
@@ -166,15 +188,8 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
     stopping = stop_;
   }
   if (!stopping && error != last_error_) {  // said once, not at every retry
-    std::string hint;
-    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-      hint = " (hint: give the coordinator's token with --token-file, or connect over mutual TLS)";
-    } else if (bdcoord::rpc::LooksLikeTlsFailure(status)) {
-      hint =
-          " (hint: check --tls-ca, --tls-cert, --tls-key and the name in the coordinator's "
-          "certificate, or --tls-server-name)";
-    }
-    logger->warn("no stream to the coordinator at '{}': {}{}", options_.address, error, hint);
+    logger->warn("no stream to the coordinator at '{}': {}{}", options_.address, error,
+                 StreamErrorHint(status));
     last_error_ = std::move(error);
   }
 }

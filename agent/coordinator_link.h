@@ -10,7 +10,9 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "agent/uplink.h"
 #include "bdcoord/v1/agent.grpc.pb.h"
 
 namespace bdcoord::agent {
@@ -32,28 +34,45 @@ struct CoordinatorLinkOptions {
   std::function<void(const bdcoord::v1::ProbeRequest&)> on_probe;
   // The stream to the coordinator ended (after it was connected): what it asked for is void.
   std::function<void()> on_disconnected;
+  // The clock, injected so tests need no sleeps.
+  std::function<absl::Time()> now = [] { return absl::Now(); };
 };
+
+// The wait before dialling again after a stream that lived `lived`: `backoff`, or the minimum
+// again when the stream lived long enough to have been a real connection.
+absl::Duration ReconnectDelay(const CoordinatorLinkOptions& options, absl::Duration backoff,
+                              absl::Duration lived);
+
+// The backoff after waiting `delay`: doubled, at most the maximum.
+absl::Duration NextLinkBackoff(const CoordinatorLinkOptions& options, absl::Duration delay);
+
+// What to tell the operator besides the error when the stream to the coordinator failed with
+// `status` (empty when there is nothing to add).
+std::string StreamErrorHint(const grpc::Status& status);
+
+// The first message on every stream: this host's name and facts.
+bdcoord::v1::AgentMessage HelloMessage(const CoordinatorLinkOptions& options);
 
 // The agent's end of AgentService.Connect: dials the coordinator, says hello with this host's
 // facts, sends a heartbeat every interval, hands every received DesiredState to `on_desired`
 // (on the link's reader thread) and every LogRequest to `options.on_logs`, and reconnects with
 // exponential backoff when the stream breaks. Nothing is undone when the coordinator goes away: the
 // agent keeps its last desired state.
-class CoordinatorLink {
+class CoordinatorLink : public Uplink {
  public:
   using DesiredCallback = std::function<void(const bdcoord::v1::DesiredState&)>;
   CoordinatorLink(CoordinatorLinkOptions options, DesiredCallback on_desired);
-  ~CoordinatorLink();  // Stop()
+  ~CoordinatorLink() override;  // Stop()
 
   void Start();
   void Stop();
 
   // Sends a status report on the current stream; false when not connected.
-  bool SendStatus(const bdcoord::v1::StatusReport& report);
+  bool SendStatus(const bdcoord::v1::StatusReport& report) override;
   // Sends log lines on the current stream; false when not connected.
-  bool SendLogChunk(const bdcoord::v1::AgentLogChunk& chunk);
+  bool SendLogChunk(const bdcoord::v1::AgentLogChunk& chunk) override;
   // Sends a command's result on the current stream; false when not connected.
-  bool SendResult(const bdcoord::v1::CommandResult& result);
+  bool SendResult(const bdcoord::v1::CommandResult& result) override;
   bool connected() const { return connected_; }
 
  private:

@@ -154,6 +154,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   if (!managed.ok()) {
     // Without the current state nothing can be decided safely: report, change nothing.
     result.errors.push_back(absl::StrCat("cannot list containers: ", managed.status().message()));
+    result.docker = absl::UnavailableError(managed.status().message());
     for (const auto& instance : desired.instances()) {
       result.statuses.push_back(
           Failed(instance, absl::StrCat("Docker is unavailable: ", managed.status().message())));

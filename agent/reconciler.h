@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
@@ -46,6 +47,10 @@ struct ReconcileResult {
   int removed = 0;
   int hosts_files_updated = 0;
   std::vector<std::string> errors;  // problems not tied to one instance (e.g. a network)
+  // Not OK (Unavailable) when Docker could not be asked for the current state: nothing changed.
+  absl::Status docker;
+
+  bool docker_unavailable() const { return docker.code() == absl::StatusCode::kUnavailable; }
 };
 
 // The stable hash of everything that defines an instance's container (spec_hash excluded):

@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/wait_for.h"
-#include "tests/unit/agent/fake_docker_client.h"
+#include "tests/testing/fake_docker_client.h"
 
 namespace bdcoord::agent {
 namespace {

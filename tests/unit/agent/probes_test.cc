@@ -13,7 +13,7 @@
 
 #include "agent/host_facts.h"
 #include "agent/reconciler.h"
-#include "tests/unit/agent/fake_docker_client.h"
+#include "tests/testing/fake_docker_client.h"
 
 namespace bdcoord::agent {
 namespace {

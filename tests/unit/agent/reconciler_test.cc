@@ -6,7 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "tests/unit/agent/fake_docker_client.h"
+#include "tests/testing/fake_docker_client.h"
+#include "tests/testing/fake_hosts_writer.h"
 
 namespace bdcoord::agent {
 namespace {

@@ -1,5 +1,5 @@
-#ifndef BDCOORD_TESTS_UNIT_AGENT_FAKE_DOCKER_CLIENT_H_
-#define BDCOORD_TESTS_UNIT_AGENT_FAKE_DOCKER_CLIENT_H_
+#ifndef BDCOORD_TESTS_TESTING_FAKE_DOCKER_CLIENT_H_
+#define BDCOORD_TESTS_TESTING_FAKE_DOCKER_CLIENT_H_
 
 #include <map>
 #include <optional>
@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/docker/docker_client.h"
-#include "agent/hosts_writer.h"
 
 namespace bdcoord::agent::testing {
 
@@ -98,8 +97,16 @@ class FakeDockerClient : public DockerClient {
   }
 
   // DockerClient.
-  absl::StatusOr<DockerVersion> Version() override { return DockerVersion{"20.10", "1.41"}; }
-  absl::StatusOr<DockerInfo> Info() override { return DockerInfo{"fake", 2, 1 << 30}; }
+  absl::StatusOr<DockerVersion> Version() override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_all_.ok()) return fail_all_;
+    return DockerVersion{"20.10", "1.41"};
+  }
+  absl::StatusOr<DockerInfo> Info() override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_all_.ok()) return fail_all_;
+    return DockerInfo{"fake", 2, 1 << 30};
+  }
   absl::Status EnsureNetwork(const NetworkConfig& config) override {
     absl::MutexLock lock(&mu_);
     if (!fail_all_.ok()) return fail_all_;
@@ -224,19 +231,42 @@ class FakeDockerClient : public DockerClient {
     }
     return absl::OkStatus();
   }
+  // Events queued here are delivered by the next Events call, after which its stream ends.
+  void AddEvent(DockerEvent event) {
+    absl::MutexLock lock(&mu_);
+    events_.push_back(std::move(event));
+  }
+  int event_streams() {
+    absl::MutexLock lock(&mu_);
+    return event_streams_;
+  }
   absl::Status Events(const std::map<std::string, std::string>&,
-                      const std::function<bool(const DockerEvent&)>&) override {
-    return absl::UnimplementedError("no events in the fake");
+                      const std::function<bool(const DockerEvent&)>& on_event) override {
+    std::vector<DockerEvent> events;
+    {
+      absl::MutexLock lock(&mu_);
+      ++event_streams_;
+      events.swap(events_);
+    }
+    for (const DockerEvent& event : events) {
+      if (!on_event(event)) return absl::OkStatus();
+    }
+    return absl::UnavailableError("the fake's event stream ended");
   }
   int execs() {
     absl::MutexLock lock(&mu_);
     return execs_;
   }
+  // What every Exec exits with (0 unless set).
+  void SetExecExitCode(int code) {
+    absl::MutexLock lock(&mu_);
+    exec_exit_code_ = code;
+  }
   absl::StatusOr<ExecResult> Exec(const std::string&, const std::vector<std::string>&,
                                   const std::string&) override {
     absl::MutexLock lock(&mu_);
     ++execs_;
-    return ExecResult{0, ""};
+    return ExecResult{exec_exit_code_, ""};
   }
 
  private:
@@ -252,38 +282,11 @@ class FakeDockerClient : public DockerClient {
   int starts_ = 0;
   int removes_ = 0;
   int execs_ = 0;
-};
-
-// Hosts files in memory, keyed by HostsPath; counts in-place writes.
-class FakeHostsWriter : public HostsWriter {
- public:
-  absl::StatusOr<std::string> Read(const std::string& path) override {
-    absl::MutexLock lock(&mu_);
-    auto it = files_.find(path);
-    if (it == files_.end()) return std::string();
-    return it->second;
-  }
-  absl::Status WriteInPlace(const std::string& path, const std::string& content) override {
-    absl::MutexLock lock(&mu_);
-    files_[path] = content;
-    ++writes_;
-    return absl::OkStatus();
-  }
-  std::string Get(const std::string& path) {
-    absl::MutexLock lock(&mu_);
-    return files_[path];
-  }
-  int writes() {
-    absl::MutexLock lock(&mu_);
-    return writes_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::map<std::string, std::string> files_;
-  int writes_ = 0;
+  int exec_exit_code_ = 0;
+  std::vector<DockerEvent> events_;
+  int event_streams_ = 0;
 };
 
 }  // namespace bdcoord::agent::testing
 
-#endif  // BDCOORD_TESTS_UNIT_AGENT_FAKE_DOCKER_CLIENT_H_
+#endif  // BDCOORD_TESTS_TESTING_FAKE_DOCKER_CLIENT_H_

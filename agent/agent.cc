@@ -1,0 +1,227 @@
+#include "agent/agent.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "agent/probes.h"
+#include "proto/rpc/logging.h"
+
+namespace bdcoord::agent {
+namespace {
+
+// The program's own logger: these lines are what an operator reads of bdagent.
+std::shared_ptr<spdlog::logger> Logger() { return rpc::NamedLogger("bdagent"); }
+
+// A cluster whose desired state is empty and whose containers are all gone: taken down.
+bool TakenDown(const bdcoord::v1::DesiredState& desired, const ReconcileResult& result) {
+  return desired.instances().empty() && desired.networks().empty() && result.statuses.empty() &&
+         result.errors.empty();
+}
+
+}  // namespace
+
+absl::Duration NextEventBackoff(absl::Duration current) {
+  return std::min(current * 2, absl::Seconds(30));
+}
+
+Agent::Agent(DockerClient* docker, Reconciler* reconciler, AgentOptions options)
+    : docker_(docker), reconciler_(reconciler), options_(std::move(options)) {}
+
+Agent::~Agent() {
+  Stop();
+  WaitForProbeRequests();
+}
+
+void Agent::SetUplink(Uplink* uplink) { uplink_ = uplink; }
+
+void Agent::SetDesired(const bdcoord::v1::DesiredState& desired) {
+  {
+    absl::MutexLock lock(&desired_mu_);
+    desired_by_cluster_[desired.cluster()] = desired;
+  }
+  Wake();
+}
+
+void Agent::SetSoleDesired(const bdcoord::v1::DesiredState& desired) {
+  absl::MutexLock lock(&desired_mu_);
+  desired_by_cluster_ = {{desired.cluster(), desired}};
+}
+
+std::vector<std::string> Agent::clusters() const {
+  absl::MutexLock lock(&desired_mu_);
+  std::vector<std::string> names;
+  for (const auto& [cluster, desired] : desired_by_cluster_) names.push_back(cluster);
+  return names;
+}
+
+PassSummary Agent::RunPass() {
+  std::map<std::string, bdcoord::v1::DesiredState> snapshot;
+  {
+    absl::MutexLock lock(&desired_mu_);
+    snapshot = desired_by_cluster_;
+  }
+  PassSummary summary;
+  std::vector<std::string> wanted_networks;
+  for (const auto& [cluster, desired] : snapshot) {
+    ClusterPass pass{cluster, reconciler_->Reconcile(desired)};
+    for (const auto& network : desired.networks()) wanted_networks.push_back(network.name());
+    LogPass(cluster, pass.result);
+    summary.docker_unavailable = summary.docker_unavailable || pass.result.docker_unavailable();
+    bdcoord::v1::StatusReport report;
+    report.set_cluster(cluster);
+    report.set_generation(desired.generation());
+    for (const auto& status : pass.result.statuses) *report.add_instances() = status;
+    const bool sent = uplink_ != nullptr && uplink_->SendStatus(report);
+    if (sent && TakenDown(desired, pass.result)) {
+      // Forget it, unless a new desired state came meanwhile.
+      absl::MutexLock lock(&desired_mu_);
+      auto it = desired_by_cluster_.find(cluster);
+      if (it != desired_by_cluster_.end() && it->second.generation() == desired.generation()) {
+        desired_by_cluster_.erase(it);
+        pass.forgotten = true;
+      }
+    }
+    summary.clusters.push_back(std::move(pass));
+  }
+  if (!snapshot.empty()) {
+    for (const std::string& error : reconciler_->PruneNetworks(wanted_networks)) {
+      Logger()->debug("network not pruned: {}", error);  // usually: still has containers
+    }
+  }
+  return summary;
+}
+
+absl::StatusOr<PassSummary> Agent::RunOnce(const RefreshDesired& refresh) {
+  if (refresh) {
+    if (absl::Status status = refresh(); !status.ok()) return status;
+  }
+  return RunPass();
+}
+
+void Agent::Run(const RefreshDesired& refresh, const std::function<void()>& on_ready) {
+  do {
+    absl::StatusOr<PassSummary> pass = RunOnce(refresh);
+    if (!pass.ok()) {
+      Logger()->error("{}", std::string(pass.status().message()));
+    } else if (!ready_ && !pass->docker_unavailable) {
+      ready_ = true;
+      if (on_ready) on_ready();
+    }
+  } while (WaitForNextPass());
+}
+
+void Agent::LogPass(const std::string& cluster, const ReconcileResult& result) {
+  const bool docker_down = result.docker_unavailable();
+  if (docker_down != docker_was_down_) {
+    if (docker_down) {
+      Logger()->error("Docker is unavailable at '{}': {}", options_.docker_socket,
+                      result.errors.front());
+    } else {
+      Logger()->info("Docker is back at '{}'", options_.docker_socket);
+    }
+    docker_was_down_ = docker_down;
+  }
+  if (result.created + result.replaced + result.removed + result.hosts_files_updated > 0) {
+    Logger()->info(
+        "cluster '{}' reconciled: {} created, {} replaced, {} removed, {} hosts files updated",
+        cluster, result.created, result.replaced, result.removed, result.hosts_files_updated);
+  }
+}
+
+absl::Duration Agent::UntilNextPass() const {
+  return std::clamp(reconciler_->NextProbeDue() - options_.now(), absl::Milliseconds(100),
+                    options_.interval);
+}
+
+bool Agent::WaitForNextPass() {
+  const absl::Duration wait = UntilNextPass();
+  Signals& s = *signals_;
+  absl::MutexLock lock(&s.mu);
+  s.mu.AwaitWithTimeout(absl::Condition(
+                            +[](Signals* signals) ABSL_EXCLUSIVE_LOCKS_REQUIRED(signals->mu) {
+                              return signals->stop || signals->wake;
+                            },
+                            &s),
+                        wait);
+  s.wake = false;
+  return !s.stop;
+}
+
+void Agent::Wake() {
+  absl::MutexLock lock(&signals_->mu);
+  signals_->wake = true;
+}
+
+void Agent::Stop() {
+  absl::MutexLock lock(&signals_->mu);
+  signals_->stop = true;
+}
+
+void Agent::WatchDockerEvents() {
+  {
+    absl::MutexLock lock(&signals_->mu);
+    signals_->watching = true;
+  }
+  // Detached: Docker's event stream cannot be cancelled, so the thread may still be blocked in it
+  // when the agent is gone; it then touches only the shared signals.
+  std::thread([docker = docker_, signals = signals_] {
+    auto stopped = [&] {
+      absl::MutexLock lock(&signals->mu);
+      return signals->stop;
+    };
+    absl::Duration backoff = absl::Seconds(1);
+    while (!stopped()) {
+      const absl::Status status = docker->Events({{kClusterLabel, ""}}, [&](const auto& event) {
+        Logger()->debug("event {} {} of '{}'", event.type, event.action, event.id.substr(0, 12));
+        absl::MutexLock lock(&signals->mu);
+        if (event.action == "start" || event.action == "die") signals->wake = true;
+        backoff = absl::Seconds(1);
+        return !signals->stop;
+      });
+      if (stopped()) break;
+      Logger()->debug("event stream ended ({}); reconnecting in {}", std::string(status.message()),
+                      absl::FormatDuration(backoff));
+      absl::MutexLock lock(&signals->mu);
+      signals->mu.AwaitWithTimeout(absl::Condition(&signals->stop), backoff);
+      backoff = NextEventBackoff(backoff);
+    }
+    absl::MutexLock lock(&signals->mu);
+    signals->watching = false;
+  }).detach();
+}
+
+bool Agent::WaitForEventWatcher(absl::Duration timeout) {
+  Signals& s = *signals_;
+  absl::MutexLock lock(&s.mu);
+  return s.mu.AwaitWithTimeout(absl::Condition(
+                                   +[](Signals* signals) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                                        signals->mu) { return !signals->watching; },
+                                   &s),
+                               timeout);
+}
+
+void Agent::HandleProbeRequest(const bdcoord::v1::ProbeRequest& request) {
+  {
+    absl::MutexLock lock(&signals_->mu);
+    ++signals_->probes_running;
+  }
+  std::thread([this, request] {
+    const bdcoord::v1::CommandResult result = RunProbeRequest(docker_, request);
+    if (uplink_ != nullptr) uplink_->SendResult(result);
+    absl::MutexLock lock(&signals_->mu);
+    --signals_->probes_running;
+  }).detach();
+}
+
+void Agent::WaitForProbeRequests() {
+  Signals& s = *signals_;
+  absl::MutexLock lock(&s.mu);
+  s.mu.AwaitWithTimeout(absl::Condition(
+                            +[](Signals* signals) ABSL_EXCLUSIVE_LOCKS_REQUIRED(signals->mu) {
+                              return signals->probes_running == 0;
+                            },
+                            &s),
+                        options_.probe_drain_timeout);
+}
+
+}  // namespace bdcoord::agent

@@ -1,0 +1,140 @@
+#ifndef BDCOORD_AGENT_AGENT_H_
+#define BDCOORD_AGENT_AGENT_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "agent/docker/docker_client.h"
+#include "agent/reconciler.h"
+#include "agent/uplink.h"
+#include "bdcoord/v1/agent.pb.h"
+
+namespace bdcoord::agent {
+
+struct AgentOptions {
+  // Between passes when no readiness probe is due sooner.
+  absl::Duration interval = absl::Seconds(10);
+  // Named in the log when Docker goes away or comes back.
+  std::string docker_socket;
+  // How long the agent's end waits for probe requests still running.
+  absl::Duration probe_drain_timeout = absl::Seconds(15);
+  // The clock, injected so tests need no sleeps.
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+};
+
+// What one pass did to one cluster.
+struct ClusterPass {
+  std::string cluster;
+  ReconcileResult result;
+  bool forgotten = false;  // taken down, reported, and no longer kept
+};
+
+struct PassSummary {
+  std::vector<ClusterPass> clusters;
+  bool docker_unavailable = false;
+};
+
+// Before every pass (e.g. re-read a desired-state file): an error is logged and skips the pass.
+using RefreshDesired = std::function<absl::Status()>;
+
+// The agent's runtime: the desired state of every cluster on this host, a reconcile pass over all
+// of them at the interval (sooner when a readiness probe is due, at once on a new desired state or
+// a Docker event), a status report per cluster after every pass, and a cluster forgotten once its
+// take-down was reported. A lost coordinator changes nothing here: the last desired states keep
+// being reconciled.
+class Agent {
+ public:
+  Agent(DockerClient* docker, Reconciler* reconciler, AgentOptions options = {});
+  // Stop(), then waits (up to probe_drain_timeout) for the probe requests still running.
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Before the first pass; null: reports go nowhere.
+  void SetUplink(Uplink* uplink);
+
+  // Replaces the desired state of its cluster and wakes the loop.
+  void SetDesired(const bdcoord::v1::DesiredState& desired);
+
+  // `desired` becomes the only desired state (from a file: it is the whole truth). Does not wake
+  // the loop: it is meant to be called just before a pass.
+  void SetSoleDesired(const bdcoord::v1::DesiredState& desired);
+
+  // One pass over every cluster: reconcile, report, forget what was taken down and reported, then
+  // remove the networks no cluster wants.
+  PassSummary RunPass();
+
+  // `refresh` then RunPass; the refresh's error when it fails.
+  absl::StatusOr<PassSummary> RunOnce(const RefreshDesired& refresh);
+
+  // Passes until Stop(). `on_ready` runs once, after the first pass that found Docker reachable.
+  void Run(const RefreshDesired& refresh, const std::function<void()>& on_ready);
+
+  // How long until the next pass is due: the interval, or sooner for a readiness probe.
+  absl::Duration UntilNextPass() const;
+
+  // Waits until the next pass is due, Wake() or Stop(); false once stopped.
+  bool WaitForNextPass();
+
+  void Wake();
+  void Stop();
+
+  // Watches Docker's events of our containers on a thread of its own: a start or a death wakes
+  // the loop (Docker rewrites /etc/hosts when it restarts a container; the pass puts the current
+  // map back). The stream is re-opened with backoff when it drops.
+  void WatchDockerEvents();
+
+  // Waits up to `timeout` for the event watcher's thread to end after Stop(); false if it did
+  // not. It cannot end while blocked on Docker's event stream: the agent never waits for it.
+  bool WaitForEventWatcher(absl::Duration timeout);
+
+  // Runs a coordinator's probe request on a thread of its own (a probe may take its timeout) and
+  // sends the result up.
+  void HandleProbeRequest(const bdcoord::v1::ProbeRequest& request);
+
+  // Waits, up to probe_drain_timeout, until no probe request is running.
+  void WaitForProbeRequests();
+
+  // The clusters whose desired state is kept, sorted.
+  std::vector<std::string> clusters() const;
+
+ private:
+  // Stop and wake flags, shared with the event watcher's thread, which may outlive the agent
+  // while it is blocked on Docker's event stream.
+  struct Signals {
+    absl::Mutex mu;
+    bool stop ABSL_GUARDED_BY(mu) = false;
+    bool wake ABSL_GUARDED_BY(mu) = false;
+    int probes_running ABSL_GUARDED_BY(mu) = 0;
+    bool watching ABSL_GUARDED_BY(mu) = false;
+  };
+
+  // Logs Docker going away or coming back (once per change) and what a pass changed.
+  void LogPass(const std::string& cluster, const ReconcileResult& result);
+
+  DockerClient* docker_;
+  Reconciler* reconciler_;
+  AgentOptions options_;
+  std::shared_ptr<Signals> signals_ = std::make_shared<Signals>();
+  Uplink* uplink_ = nullptr;
+  bool docker_was_down_ = false;  // only on the loop's thread
+  bool ready_ = false;            // only on the loop's thread
+
+  mutable absl::Mutex desired_mu_;
+  std::map<std::string, bdcoord::v1::DesiredState> desired_by_cluster_ ABSL_GUARDED_BY(desired_mu_);
+};
+
+// The event stream's backoff after `current`: doubled, at most 30 s.
+absl::Duration NextEventBackoff(absl::Duration current);
+
+}  // namespace bdcoord::agent
+
+#endif  // BDCOORD_AGENT_AGENT_H_

@@ -1,0 +1,89 @@
+#include "agent/flags.h"
+
+#include <unistd.h>
+
+#include "proto/rpc/bearer_token.h"
+
+namespace bdcoord::agent {
+
+void AddAgentFlags(CLI::App* app, AgentFlags* flags) {
+  app->add_option("--docker-socket", flags->docker_socket, "Docker Engine API socket")
+      ->capture_default_str();
+  app->add_option("--desired", flags->desired_file,
+                  "Run from a desired-state file (DesiredState as JSON, see proto/bdcoord/v1/"
+                  "agent.proto) instead of a coordinator; re-read when it changes")
+      ->type_name("FILE");
+  app->add_option("--coordinator", flags->coordinator,
+                  "Without --desired: the coordinator to dial (unix:///PATH or HOST:PORT); its "
+                  "desired states are run, a status report goes back after every pass")
+      ->capture_default_str()
+      ->excludes("--desired");
+  app->add_option("--tls-cert", flags->channel.tls_cert,
+                  "Client certificate (PEM) for mutual TLS with a TCP coordinator")
+      ->type_name("FILE")
+      ->excludes("--desired");
+  app->add_option("--tls-key", flags->channel.tls_key, "The client certificate's private key (PEM)")
+      ->type_name("FILE")
+      ->excludes("--desired");
+  app->add_option("--tls-ca", flags->channel.tls_ca,
+                  "CA (PEM) that signed the coordinator's "
+                  "certificate")
+      ->type_name("FILE")
+      ->excludes("--desired");
+  app->add_option("--tls-server-name", flags->channel.tls_server_name,
+                  "The name to check in the coordinator's certificate instead of the address's "
+                  "host")
+      ->type_name("NAME")
+      ->excludes("--desired");
+  app->add_option("--token-file", flags->token_file,
+                  "File with the coordinator's bearer token, for a coordinator with --token-file "
+                  "that this agent reaches without mutual TLS")
+      ->type_name("FILE")
+      ->excludes("--desired");
+  app->add_option("--host-name", flags->host_name,
+                  "This host's name in the coordinator's inventory (default: the hostname)");
+  app->add_option("--heartbeat-interval", flags->heartbeat_seconds,
+                  "Seconds between heartbeats to the coordinator")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app->add_option("--config", flags->config, "Agent config with `labels: {rack: r1}`")
+      ->capture_default_str();
+  app->add_option("--label", flags->labels,
+                  "Host label KEY=VALUE (repeatable; wins over --config)");
+  app->add_flag("--once", flags->once,
+                "Reconcile once, print every instance's status as JSON, exit");
+  app->add_flag("--facts", flags->print_facts, "Print this host's facts as JSON and exit");
+  app->add_option("--interval", flags->interval_seconds, "Seconds between reconcile passes")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app->add_option("--parallelism", flags->parallelism, "Instances worked on at once")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CoordinatorChannel(AgentFlags* flags) {
+  flags->channel.address = flags->coordinator;
+  if (!flags->token_file.empty()) {
+    absl::StatusOr<std::string> token = rpc::ReadTokenFile("--token-file", flags->token_file);
+    if (!token.ok()) return token.status();
+    flags->channel.token = *std::move(token);
+  }
+  return rpc::NewClientChannel(flags->channel);
+}
+
+CoordinatorLinkOptions LinkOptions(const AgentFlags& flags,
+                                   std::shared_ptr<grpc::Channel> channel) {
+  CoordinatorLinkOptions options;
+  options.address = flags.coordinator;
+  options.channel = std::move(channel);
+  options.host_name = flags.host_name;
+  if (options.host_name.empty()) {
+    char name[256] = {};
+    ::gethostname(name, sizeof(name) - 1);
+    options.host_name = name;
+  }
+  options.heartbeat_interval = absl::Seconds(flags.heartbeat_seconds);
+  return options;
+}
+
+}  // namespace bdcoord::agent

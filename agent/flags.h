@@ -1,0 +1,46 @@
+#ifndef BDCOORD_AGENT_FLAGS_H_
+#define BDCOORD_AGENT_FLAGS_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agent/coordinator_link.h"
+#include "proto/rpc/client_channel.h"
+
+namespace bdcoord::agent {
+
+// bdagent's command line.
+struct AgentFlags {
+  std::string docker_socket = "/var/run/docker.sock";
+  std::string desired_file;
+  std::string config = "/etc/bdcoord/agent.yaml";
+  std::vector<std::string> labels;
+  bool once = false;
+  bool print_facts = false;
+  double interval_seconds = 10;
+  int parallelism = 4;
+  std::string log_level = "info";
+  std::string coordinator = "unix:///run/bdcoord/bdcoordd.sock";
+  std::string host_name;
+  double heartbeat_seconds = 5;
+  rpc::ClientChannelOptions channel;
+  std::string token_file;
+};
+
+void AddAgentFlags(CLI::App* app, AgentFlags* flags);
+
+// The channel to --coordinator with its TLS and the token of --token-file (read into
+// `flags->channel`); an error names the flag.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CoordinatorChannel(AgentFlags* flags);
+
+// The link's options from the flags: --host-name (default: the hostname) and the heartbeat.
+CoordinatorLinkOptions LinkOptions(const AgentFlags& flags, std::shared_ptr<grpc::Channel> channel);
+
+}  // namespace bdcoord::agent
+
+#endif  // BDCOORD_AGENT_FLAGS_H_

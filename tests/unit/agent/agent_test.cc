@@ -1,0 +1,214 @@
+// The agent's runtime against an in-memory Docker and coordinator link: passes over every
+// cluster, reports, forgetting what was taken down, waking, stopping. Clock injected, no sleeps.
+#include "agent/agent.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "tests/testing/fake_docker_client.h"
+#include "tests/testing/fake_hosts_writer.h"
+#include "tests/testing/fake_uplink.h"
+
+namespace bdcoord::agent {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+bdcoord::v1::DesiredState Desired(const std::string& cluster, int generation, int count) {
+  bdcoord::v1::DesiredState desired;
+  desired.set_cluster(cluster);
+  desired.set_generation(generation);
+  if (count > 0) {
+    auto* network = desired.add_networks();
+    network->set_name("lan");
+    network->set_parent("eth0");
+    network->set_subnet("10.1.0.0/24");
+  }
+  for (int i = 1; i <= count; ++i) {
+    auto* instance = desired.add_instances();
+    instance->set_cluster(cluster);
+    instance->set_service("zk");
+    instance->set_name(absl::StrCat(cluster, "-zk", i));
+    instance->set_image("standin");
+    instance->set_network("lan");
+    instance->set_ip(absl::StrCat("10.1.0.", 10 + i));
+  }
+  return desired;
+}
+
+class AgentTest : public ::testing::Test {
+ protected:
+  AgentTest()
+      : reconciler_(&docker_, &hosts_, nullptr, ReconcilerOptions{.now = [this] { return now_; }}),
+        agent_(&docker_, &reconciler_,
+               AgentOptions{.interval = absl::Seconds(10),
+                            .docker_socket = "/fake/docker.sock",
+                            .probe_drain_timeout = absl::Seconds(30),
+                            .now = [this] { return now_; }}) {
+    docker_.AddImage("standin");
+    agent_.SetUplink(&uplink_);
+  }
+
+  absl::Time now_ = absl::FromUnixSeconds(1'000'000);
+  testing::FakeDockerClient docker_;
+  testing::FakeHostsWriter hosts_;
+  testing::FakeUplink uplink_;
+  Reconciler reconciler_;
+  Agent agent_;
+};
+
+TEST_F(AgentTest, APassReconcilesAndReportsEveryCluster) {
+  agent_.SetDesired(Desired("a", 3, 2));
+  agent_.SetDesired(Desired("b", 5, 1));
+  const PassSummary pass = agent_.RunPass();
+  ASSERT_EQ(pass.clusters.size(), 2u);
+  EXPECT_EQ(pass.clusters[0].result.created, 2);
+  EXPECT_EQ(pass.clusters[1].result.created, 1);
+  EXPECT_FALSE(pass.docker_unavailable);
+  EXPECT_EQ(docker_.containers().size(), 3u);
+  const auto reports = uplink_.statuses();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].cluster(), "a");
+  EXPECT_EQ(reports[0].generation(), 3u);
+  EXPECT_EQ(reports[0].instances_size(), 2);
+  EXPECT_EQ(reports[1].cluster(), "b");
+  EXPECT_EQ(reports[1].instances(0).name(), "b-zk1");
+  EXPECT_THAT(agent_.clusters(), ElementsAre("a", "b"));
+}
+
+TEST_F(AgentTest, ATakenDownClusterIsForgottenOnceReported) {
+  agent_.SetDesired(Desired("a", 1, 2));
+  agent_.RunPass();
+  agent_.SetDesired(Desired("a", 2, 0));  // bdcoord down
+  uplink_.set_connected(false);
+  PassSummary pass = agent_.RunPass();
+  EXPECT_EQ(pass.clusters[0].result.removed, 2);
+  EXPECT_FALSE(pass.clusters[0].forgotten) << "not reported yet";
+  EXPECT_THAT(agent_.clusters(), ElementsAre("a"));
+
+  uplink_.set_connected(true);
+  pass = agent_.RunPass();
+  EXPECT_TRUE(pass.clusters[0].forgotten);
+  EXPECT_THAT(agent_.clusters(), IsEmpty());
+  EXPECT_EQ(uplink_.statuses().back().instances_size(), 0);
+  EXPECT_THAT(agent_.RunPass().clusters, IsEmpty());
+}
+
+TEST_F(AgentTest, ANewerDesiredStateArrivingMidPassIsNotForgotten) {
+  agent_.SetDesired(Desired("a", 2, 0));
+  uplink_.set_on_status([this](const auto&) { agent_.SetDesired(Desired("a", 3, 1)); });
+  const PassSummary pass = agent_.RunPass();
+  EXPECT_FALSE(pass.clusters[0].forgotten);
+  uplink_.set_on_status(nullptr);
+  EXPECT_EQ(agent_.RunPass().clusters[0].result.created, 1);
+}
+
+TEST_F(AgentTest, DockerBeingDownIsReportedAndChangesNothing) {
+  agent_.SetDesired(Desired("a", 1, 1));
+  docker_.FailAll(absl::UnavailableError("connect to /fake/docker.sock: refused"));
+  const PassSummary pass = agent_.RunPass();
+  EXPECT_TRUE(pass.docker_unavailable);
+  ASSERT_EQ(uplink_.statuses().size(), 1u);
+  EXPECT_EQ(uplink_.statuses()[0].instances(0).state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(docker_.creates(), 0);
+}
+
+TEST_F(AgentTest, RunIsReadyAfterTheFirstPassThatReachedDocker) {
+  agent_.SetDesired(Desired("a", 1, 1));
+  docker_.FailAll(absl::UnavailableError("down"));
+  int passes = 0;
+  int ready_after = 0;
+  agent_.Run(
+      [&] {
+        ++passes;
+        if (passes == 2) docker_.FailAll(absl::OkStatus());
+        if (passes == 3) agent_.Stop();
+        agent_.Wake();  // the next pass at once
+        return absl::OkStatus();
+      },
+      [&] { ready_after = passes; });
+  EXPECT_EQ(passes, 3);
+  EXPECT_EQ(ready_after, 2);
+}
+
+TEST_F(AgentTest, ARefreshErrorSkipsThePass) {
+  agent_.SetDesired(Desired("a", 1, 1));
+  const absl::StatusOr<PassSummary> pass =
+      agent_.RunOnce([] { return absl::InvalidArgumentError("bad.json: not a desired state"); });
+  EXPECT_EQ(pass.status(), absl::InvalidArgumentError("bad.json: not a desired state"));
+  EXPECT_EQ(docker_.creates(), 0);
+  EXPECT_THAT(uplink_.statuses(), IsEmpty());
+}
+
+TEST_F(AgentTest, SoleDesiredReplacesEveryOtherCluster) {
+  agent_.SetDesired(Desired("a", 1, 1));
+  agent_.SetSoleDesired(Desired("b", 1, 1));
+  EXPECT_THAT(agent_.clusters(), ElementsAre("b"));
+}
+
+TEST_F(AgentTest, TheNextPassIsDueAtTheIntervalWithoutProbes) {
+  EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(10));
+}
+
+TEST_F(AgentTest, TheNextPassComesSoonerWhenAProbeIsDue) {
+  auto desired = Desired("a", 1, 1);
+  auto* probe = desired.mutable_instances(0)->mutable_ready();
+  probe->mutable_exec()->add_command("true");
+  probe->mutable_interval()->set_seconds(3);
+  docker_.SetExecExitCode(1);  // not ready: checked again after the probe's interval
+  agent_.SetDesired(desired);
+  agent_.RunPass();
+  EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(3));
+  now_ += absl::Seconds(2);
+  EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(1));
+  now_ += absl::Seconds(5);  // overdue: soon, but not in a busy loop
+  EXPECT_EQ(agent_.UntilNextPass(), absl::Milliseconds(100));
+}
+
+TEST_F(AgentTest, StopEndsTheWait) {
+  agent_.Stop();
+  EXPECT_FALSE(agent_.WaitForNextPass());
+}
+
+// The waits below return at once when the agent works; the deadline only bounds a broken one.
+TEST_F(AgentTest, ANewDesiredStateWakesTheLoop) {
+  const absl::Time started = absl::Now();
+  agent_.SetDesired(Desired("a", 1, 1));
+  EXPECT_TRUE(agent_.WaitForNextPass());
+  EXPECT_LT(absl::Now() - started, absl::Seconds(5));
+}
+
+TEST_F(AgentTest, AContainerStartOrDeathWakesTheLoop) {
+  docker_.AddEvent({"container", "create", "id1", {}});
+  docker_.AddEvent({"container", "die", "id1", {}});
+  const absl::Time started = absl::Now();
+  agent_.WatchDockerEvents();
+  EXPECT_TRUE(agent_.WaitForNextPass());
+  EXPECT_LT(absl::Now() - started, absl::Seconds(5));
+  agent_.Stop();
+  EXPECT_TRUE(agent_.WaitForEventWatcher(absl::Seconds(30)));
+  EXPECT_GE(docker_.event_streams(), 1);
+}
+
+TEST(NextEventBackoff, DoublesUpToHalfAMinute) {
+  EXPECT_EQ(NextEventBackoff(absl::Seconds(1)), absl::Seconds(2));
+  EXPECT_EQ(NextEventBackoff(absl::Seconds(16)), absl::Seconds(30));
+  EXPECT_EQ(NextEventBackoff(absl::Seconds(30)), absl::Seconds(30));
+}
+
+TEST_F(AgentTest, ProbeRequestsAreAnsweredOnTheUplink) {
+  bdcoord::v1::ProbeRequest request;
+  request.set_request_id(9);
+  request.set_container("nobody");
+  agent_.HandleProbeRequest(request);
+  agent_.WaitForProbeRequests();
+  const auto results = uplink_.results();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].request_id(), 9u);
+  EXPECT_EQ(results[0].message(), "no container 'nobody' on this host");
+}
+
+}  // namespace
+}  // namespace bdcoord::agent
