@@ -1,0 +1,188 @@
+#include "cli/command_line.h"
+
+#include "cli/exit_codes.h"
+#include "cli/interrupt.h"
+
+namespace bdcoord::cli {
+namespace {
+
+void AddClusterOption(CLI::App* command, std::string* cluster) {
+  command->add_option("-c,--cluster", *cluster, "The cluster (optional when only one is applied)")
+      ->type_name("CLUSTER");
+}
+
+// How a command reaches the coordinator; each flag falls back to an environment variable.
+void AddCoordinatorFlags(CLI::App* command, CoordinatorFlags* flags) {
+  command
+      ->add_option("--coordinator", flags->address,
+                   "The coordinator's address: unix:///PATH or HOST:PORT (default: "
+                   "$BDCOORD_ADDR, else unix:///run/bdcoord/bdcoordd.sock)")
+      ->type_name("ADDR");
+  command
+      ->add_option("--tls-cert", flags->tls_cert,
+                   "Client certificate (PEM) for mutual TLS with a TCP coordinator "
+                   "(default: $BDCOORD_TLS_CERT)")
+      ->type_name("FILE");
+  command
+      ->add_option("--tls-key", flags->tls_key,
+                   "The client certificate's private key (PEM) (default: $BDCOORD_TLS_KEY)")
+      ->type_name("FILE");
+  command
+      ->add_option("--tls-ca", flags->tls_ca,
+                   "CA (PEM) that signed the coordinator's certificate (default: $BDCOORD_TLS_CA)")
+      ->type_name("FILE");
+  command
+      ->add_option("--tls-server-name", flags->tls_server_name,
+                   "The name to check in the coordinator's certificate instead of the address's "
+                   "host (default: $BDCOORD_TLS_SERVER_NAME)")
+      ->type_name("NAME");
+  command
+      ->add_option("--token-file", flags->token_file,
+                   "File with the coordinator's bearer token, sent on every call (default: "
+                   "$BDCOORD_TOKEN_FILE, else the token in $BDCOORD_TOKEN)")
+      ->type_name("FILE");
+}
+
+}  // namespace
+
+CommandLine::CommandLine(CLI::App* app) {
+  place_cmd_ = app->add_subcommand(
+      "place",
+      "Validate a cluster spec and show where every instance would run and on which IP, "
+      "without changing anything: offline from the spec's own hosts, or with --live on the "
+      "coordinator's live hosts");
+  place_cmd_->add_option("spec", place_.spec_file, "Cluster spec (cluster.yaml)")
+      ->required()
+      ->type_name("FILE");
+  place_cmd_
+      ->add_option("-o,--output", place_.output,
+                   "table (default), json (stable fields for tools, also what --previous "
+                   "reads) or hosts (the /etc/hosts every container gets)")
+      ->check(CLI::IsMember({"table", "json", "hosts"}))
+      ->type_name("FORMAT");
+  place_cmd_
+      ->add_option("--previous", place_.previous_file,
+                   "Earlier `place -o json` output: instances that still fit stay on their "
+                   "host and IP (minimal moves)")
+      ->type_name("FILE");
+  place_cmd_
+      ->add_option("--show-config", place_.show_config,
+                   "Print the rendered command, env and files of one instance, e.g. zk1")
+      ->type_name("NAME");
+  place_cmd_->add_flag("--live", place_.live,
+                       "Dry run on the coordinator's live hosts (keeps the cluster's current "
+                       "placement, other clusters' IPs are taken)");
+  AddCoordinatorFlags(place_cmd_, &place_.coordinator);
+
+  hosts_cmd_ = app->add_subcommand(
+      "hosts", "List the coordinator's hosts: connected or not, labels, capacity, Docker version");
+  hosts_cmd_->add_option("-o,--output", hosts_.output, "table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->type_name("FORMAT");
+  AddCoordinatorFlags(hosts_cmd_, &hosts_.coordinator);
+
+  apply_cmd_ = app->add_subcommand(
+      "apply",
+      "Validate, place on the coordinator's live hosts (keeping current placements), store and "
+      "start a cluster in dependency order; prints progress until it is ready or failed");
+  apply_cmd_->add_option("spec", apply_.spec_file, "Cluster spec (cluster.yaml)")
+      ->required()
+      ->type_name("FILE");
+  AddCoordinatorFlags(apply_cmd_, &apply_.coordinator);
+
+  status_cmd_ = app->add_subcommand(
+      "status", "Every placed instance of a cluster (or of all) with its host, IP and state");
+  status_cmd_->add_option("-c,--cluster", status_.cluster, "Only this cluster (default: all)")
+      ->type_name("CLUSTER");
+  status_cmd_->add_flag("--probe", status_.probe,
+                        "Also run each running instance's readiness probe now, on its host (a "
+                        "PROBE column: ok, or why not)");
+  status_cmd_->add_option("-o,--output", status_.output, "table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->type_name("FORMAT");
+  AddCoordinatorFlags(status_cmd_, &status_.coordinator);
+
+  scale_cmd_ = app->add_subcommand(
+      "scale",
+      "Run N instances of a service: the others stay where they are, new ones are placed by the "
+      "spec's rules and join every container's /etc/hosts; prints progress like apply");
+  scale_cmd_->add_option("service", scale_.service, "The service, e.g. kafka")->required();
+  scale_cmd_->add_option("count", scale_.count, "How many instances")
+      ->required()
+      ->check(CLI::Range(0, 100000));
+  AddClusterOption(scale_cmd_, &scale_.cluster);
+  AddCoordinatorFlags(scale_cmd_, &scale_.coordinator);
+
+  down_cmd_ = app->add_subcommand(
+      "down",
+      "Remove every container, network and host shim of a cluster on every host and forget it "
+      "(run-once completions too: a later apply formats again)");
+  AddClusterOption(down_cmd_, &down_.cluster);
+  down_cmd_->add_option("--timeout", down_.timeout_seconds, "Seconds to wait for the hosts")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  AddCoordinatorFlags(down_cmd_, &down_.coordinator);
+
+  drain_cmd_ = app->add_subcommand(
+      "drain",
+      "Take a host out of placement: its instances move to other hosts (keeping names and IPs), "
+      "nothing new goes there; --undo makes it placeable again");
+  drain_cmd_->add_option("host", drain_.host, "The host, as `bdcoord hosts` names it")->required();
+  drain_cmd_->add_flag("--undo", drain_.undo, "Make the host placeable again");
+  AddCoordinatorFlags(drain_cmd_, &drain_.coordinator);
+
+  logs_cmd_ = app->add_subcommand(
+      "logs",
+      "Print the container logs of one instance, or of every instance of a service merged, each "
+      "line as `instance | line` (the container's stderr lines go to stderr)");
+  logs_cmd_->add_option("target", logs_.target, "An instance (zk1) or a service (zk: all of it)")
+      ->required()
+      ->type_name("NAME|SERVICE");
+  logs_cmd_->add_flag("-f,--follow", logs_.follow,
+                      "Keep printing new lines until Ctrl-C (exit 0) or the containers stop");
+  logs_cmd_->add_option("--tail", logs_.tail, "Only the last N lines of each instance (0: all)")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
+  logs_cmd_
+      ->add_option("-c,--cluster", logs_.cluster, "The cluster (needed when several are applied)")
+      ->type_name("CLUSTER");
+  AddCoordinatorFlags(logs_cmd_, &logs_.coordinator);
+
+  events_cmd_ = app->add_subcommand(
+      "events",
+      "Watch what happens from now on, until Ctrl-C (exit 0): instances created, started, ready, "
+      "completed, failed, removed; hosts up and down; placements. One line per event: time "
+      "(UTC), kind, cluster/instance or host, message");
+  events_cmd_
+      ->add_option("-c,--cluster", events_.cluster,
+                   "Only this cluster's events (and those of hosts)")
+      ->type_name("CLUSTER");
+  events_cmd_
+      ->add_option("-o,--output", events_.output,
+                   "table (default) or json (one object per line: time, kind, cluster, instance, "
+                   "host, message)")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->type_name("FORMAT");
+  AddCoordinatorFlags(events_cmd_, &events_.coordinator);
+}
+
+int CommandLine::Run(std::ostream& out, std::ostream& err) {
+  if (place_cmd_->parsed()) {
+    place_.live = place_.live || !place_.coordinator.address.empty();  // an address: ask it
+    return RunPlace(place_, out, err);
+  }
+  if (hosts_cmd_->parsed()) return RunHosts(hosts_, out, err);
+  if (apply_cmd_->parsed()) return RunApply(apply_, out, err);
+  if (status_cmd_->parsed()) return RunStatus(status_, out, err);
+  if (scale_cmd_->parsed()) return RunScale(scale_, out, err);
+  if (down_cmd_->parsed()) return RunDown(down_, out, err);
+  if (drain_cmd_->parsed()) return RunDrain(drain_, out, err);
+  if (logs_cmd_->parsed() || events_cmd_->parsed()) {
+    // Before gRPC starts any thread: they all inherit the blocked signals.
+    InstallInterruptHandler();
+    return logs_cmd_->parsed() ? RunLogs(logs_, out, err) : RunEvents(events_, out, err);
+  }
+  return kExitInvalidInput;
+}
+
+}  // namespace bdcoord::cli
