@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "agent/probes.h"
+#include "agent/probes/probes.h"
 #include "proto/rpc/logging.h"
 
 namespace bdcoord::agent {
@@ -24,8 +24,8 @@ absl::Duration NextEventBackoff(absl::Duration current) {
   return std::min(current * 2, absl::Seconds(30));
 }
 
-Agent::Agent(DockerClient* docker, Reconciler* reconciler, AgentOptions options)
-    : docker_(docker), reconciler_(reconciler), options_(std::move(options)) {}
+Agent::Agent(DockerClient* docker, Reconciler* reconciler, Prober* prober, AgentOptions options)
+    : docker_(docker), reconciler_(reconciler), prober_(prober), options_(std::move(options)) {}
 
 Agent::~Agent() {
   Stop();
@@ -206,7 +206,7 @@ void Agent::HandleProbeRequest(const bdcoord::v1::ProbeRequest& request) {
     ++signals_->probes_running;
   }
   std::thread([this, request] {
-    const bdcoord::v1::CommandResult result = RunProbeRequest(docker_, request);
+    const bdcoord::v1::CommandResult result = RunProbeRequest(docker_, prober_, request);
     if (uplink_ != nullptr) uplink_->SendResult(result);
     absl::MutexLock lock(&signals_->mu);
     --signals_->probes_running;

@@ -13,7 +13,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
-#include "agent/reconciler.h"
+#include "agent/probes/prober.h"
+#include "agent/reconcile/reconciler.h"
 #include "agent/uplink.h"
 #include "bdcoord/v1/agent.pb.h"
 
@@ -52,7 +53,7 @@ using RefreshDesired = std::function<absl::Status()>;
 // being reconciled.
 class Agent {
  public:
-  Agent(DockerClient* docker, Reconciler* reconciler, AgentOptions options = {});
+  Agent(DockerClient* docker, Reconciler* reconciler, Prober* prober, AgentOptions options = {});
   // Stop(), then waits (up to probe_drain_timeout) for the probe requests still running.
   ~Agent();
   Agent(const Agent&) = delete;
@@ -122,6 +123,7 @@ class Agent {
 
   DockerClient* docker_;
   Reconciler* reconciler_;
+  Prober* prober_;
   AgentOptions options_;
   std::shared_ptr<Signals> signals_ = std::make_shared<Signals>();
   Uplink* uplink_ = nullptr;

@@ -66,4 +66,14 @@ int OnceExitCode(const PassSummary& pass) {
   return 0;
 }
 
+int RunOnceAndPrint(Agent* agent, const RefreshDesired& refresh, std::ostream& out) {
+  absl::StatusOr<PassSummary> pass = agent->RunOnce(refresh);
+  if (!pass.ok()) {
+    rpc::NamedLogger("bdagent")->error("{}", std::string(pass.status().message()));
+    return 2;
+  }
+  out << StatusesJson(*pass);
+  return OnceExitCode(*pass);
+}
+
 }  // namespace bdcoord::agent

@@ -2,6 +2,7 @@
 #define BDCOORD_AGENT_DESIRED_FILE_H_
 
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,10 @@ std::string StatusesJson(const PassSummary& pass);
 
 // --once's exit code: 0 when nothing failed, else 1.
 int OnceExitCode(const PassSummary& pass);
+
+// --once: one pass after `refresh`, every instance's status printed on `out`; the exit code (2
+// when the refresh failed, its error logged).
+int RunOnceAndPrint(Agent* agent, const RefreshDesired& refresh, std::ostream& out);
 
 }  // namespace bdcoord::agent
 

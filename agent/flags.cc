@@ -61,6 +61,13 @@ void AddAgentFlags(CLI::App* app, AgentFlags* flags) {
       ->capture_default_str();
 }
 
+absl::Status ValidateAgentFlags(const AgentFlags& flags) {
+  if (flags.once && flags.desired_file.empty()) {
+    return absl::InvalidArgumentError("--once needs --desired FILE.json");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> CoordinatorChannel(AgentFlags* flags) {
   flags->channel.address = flags->coordinator;
   if (!flags->token_file.empty()) {

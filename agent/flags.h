@@ -34,6 +34,9 @@ struct AgentFlags {
 
 void AddAgentFlags(CLI::App* app, AgentFlags* flags);
 
+// What CLI11 cannot check alone: --once needs --desired.
+absl::Status ValidateAgentFlags(const AgentFlags& flags);
+
 // The channel to --coordinator with its TLS and the token of --token-file (read into
 // `flags->channel`); an error names the flag.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> CoordinatorChannel(AgentFlags* flags);

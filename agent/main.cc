@@ -3,7 +3,6 @@
 #include <systemd/sd-daemon.h>
 
 #include <iostream>
-#include <thread>
 
 #include "agent/agent.h"
 #include "agent/coordinator_session.h"
@@ -11,6 +10,7 @@
 #include "agent/docker/docker_client_impl.h"
 #include "agent/flags.h"
 #include "agent/host_facts.h"
+#include "agent/probes/probes.h"
 #include "net/link_manager_netlink.h"
 #include "proto/rpc/daemon.h"
 
@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     std::cerr << "bdagent: " << status.message() << "\n";
     return exit_code;
   };
+  if (absl::Status valid = agent::ValidateAgentFlags(flags); !valid.ok()) return fail(valid, 2);
   // SIGTERM and SIGINT stop a long-running agent (a thread of its own takes them).
   if (!flags.once && !flags.print_facts) bdcoord::rpc::BlockStopSignals();
 
@@ -46,32 +47,19 @@ int main(int argc, char** argv) {
     std::cout << agent::PrettyJson(agent::CollectHostFacts(docker->get(), *labels));
     return 0;
   }
-  if (flags.desired_file.empty() && flags.once) {
-    return fail(absl::InvalidArgumentError("--once needs --desired FILE.json"), 2);
-  }
 
   agent::FileHostsWriter hosts_writer;
   const std::unique_ptr<bdcoord::net::LinkManager> links = bdcoord::net::NewNetlinkLinkManager();
+  agent::DockerProber prober(docker->get());
   agent::Reconciler reconciler(docker->get(), &hosts_writer, links.get(),
-                               {.parallelism = flags.parallelism});
+                               {.parallelism = flags.parallelism, .prober = &prober});
   agent::Agent runtime(
-      docker->get(), &reconciler,
+      docker->get(), &reconciler, &prober,
       {.interval = absl::Seconds(flags.interval_seconds), .docker_socket = flags.docker_socket});
   agent::DesiredFile desired_file(flags.desired_file, &runtime);
   auto refresh = [&] { return desired_file.Refresh(); };
-  if (flags.once) {
-    absl::StatusOr<agent::PassSummary> pass = runtime.RunOnce(refresh);
-    if (!pass.ok()) {
-      logger->error("{}", std::string(pass.status().message()));
-      return 2;
-    }
-    std::cout << agent::StatusesJson(*pass);
-    return agent::OnceExitCode(*pass);
-  }
-  std::thread([&runtime] {
-    bdcoord::rpc::WaitForStopSignal();
-    runtime.Stop();
-  }).detach();
+  if (flags.once) return agent::RunOnceAndPrint(&runtime, refresh, std::cout);
+  bdcoord::rpc::StopOnSignal([&runtime] { runtime.Stop(); });
   runtime.WatchDockerEvents();
   if (!flags.desired_file.empty()) {
     runtime.Run(refresh, [] { sd_notify(0, "READY=1"); });  // a no-op without systemd

@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <thread>
+
 #include "proto/rpc/logging.h"
 
 namespace bdcoord::rpc {
@@ -52,6 +54,13 @@ int WaitForStopSignal() {
   while (sigwait(&signals, &signal_number) != 0) {
   }
   return signal_number;
+}
+
+void StopOnSignal(std::function<void()> stop) {
+  std::thread([stop = std::move(stop)] {
+    WaitForStopSignal();
+    stop();
+  }).detach();
 }
 
 }  // namespace bdcoord::rpc

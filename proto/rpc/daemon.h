@@ -2,6 +2,7 @@
 #define BDCOORD_PROTO_RPC_DAEMON_H_
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,9 @@ void BlockStopSignals();
 
 // Waits for SIGTERM or SIGINT (blocked with BlockStopSignals) and returns its number.
 int WaitForStopSignal();
+
+// Calls `stop` from a thread of its own at the first SIGTERM or SIGINT (see BlockStopSignals).
+void StopOnSignal(std::function<void()> stop);
 
 }  // namespace bdcoord::rpc
 

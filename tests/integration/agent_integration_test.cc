@@ -19,9 +19,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/docker/docker_client_impl.h"
-#include "agent/hosts_writer.h"
-#include "agent/probes.h"
-#include "agent/reconciler.h"
+#include "agent/probes/probes.h"
+#include "agent/reconcile/hosts_writer.h"
+#include "agent/reconcile/reconciler.h"
 #include "net/hosts_file.h"
 #include "net/link_manager_netlink.h"
 #include "tests/integration/wait_for.h"
@@ -294,19 +294,22 @@ TEST_F(AgentIntegrationTest, TheHostShimLetsTheHostReachItsOwnContainers) {
     // Without the shim the host cannot reach its own macvlan containers.
     Reconciler plain(docker_[1].get(), &hosts_);
     ExpectAllRunning(plain.Reconcile(desired));
-    EXPECT_FALSE(CheckOnce(docker_[1].get(), tcp, {"10.251.0.70", ""}, absl::Seconds(1)).ok());
+    EXPECT_FALSE(
+        DockerProber(docker_[1].get()).Check(tcp, {"10.251.0.70", ""}, absl::Seconds(1)).ok());
     // Readiness probes do not need it: given the container, they connect from inside its own
     // network namespace.
     const std::string a1 = Id(1, "a1");
     EXPECT_TRUE(WaitFor(
         [&] {
-          return CheckOnce(docker_[1].get(), tcp, {"10.251.0.70", a1}, absl::Seconds(1)).ok();
+          return DockerProber(docker_[1].get())
+              .Check(tcp, {"10.251.0.70", a1}, absl::Seconds(1))
+              .ok();
         },
         absl::Seconds(10)));
     bdcoord::v1::Probe closed;
     closed.mutable_tcp()->set_port(7001);
     const absl::Status refused =
-        CheckOnce(docker_[1].get(), closed, {"10.251.0.70", a1}, absl::Seconds(1));
+        DockerProber(docker_[1].get()).Check(closed, {"10.251.0.70", a1}, absl::Seconds(1));
     EXPECT_EQ(refused.message(), "tcp 10.251.0.70:7001: Connection refused");
 
     auto links = net::NewNetlinkLinkManager();
@@ -316,7 +319,9 @@ TEST_F(AgentIntegrationTest, TheHostShimLetsTheHostReachItsOwnContainers) {
     ExpectAllRunning(shimmed.Reconcile(desired));
     EXPECT_TRUE(WaitFor(
         [&] {
-          return CheckOnce(docker_[1].get(), tcp, {"10.251.0.70", ""}, absl::Seconds(1)).ok();
+          return DockerProber(docker_[1].get())
+              .Check(tcp, {"10.251.0.70", ""}, absl::Seconds(1))
+              .ok();
         },
         absl::Seconds(10)));
     // Down: the containers go, then the network and its shim.

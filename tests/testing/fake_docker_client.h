@@ -257,16 +257,11 @@ class FakeDockerClient : public DockerClient {
     absl::MutexLock lock(&mu_);
     return execs_;
   }
-  // What every Exec exits with (0 unless set).
-  void SetExecExitCode(int code) {
-    absl::MutexLock lock(&mu_);
-    exec_exit_code_ = code;
-  }
   absl::StatusOr<ExecResult> Exec(const std::string&, const std::vector<std::string>&,
                                   const std::string&) override {
     absl::MutexLock lock(&mu_);
     ++execs_;
-    return ExecResult{exec_exit_code_, ""};
+    return ExecResult{0, ""};
   }
 
  private:
@@ -282,7 +277,6 @@ class FakeDockerClient : public DockerClient {
   int starts_ = 0;
   int removes_ = 0;
   int execs_ = 0;
-  int exec_exit_code_ = 0;
   std::vector<DockerEvent> events_;
   int event_streams_ = 0;
 };

@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "agent/hosts_writer.h"
+#include "agent/reconcile/hosts_writer.h"
 
 namespace bdcoord::agent::testing {
 

@@ -30,7 +30,9 @@ RULES = {
                     "coordinator/grpc"] + PURE_CORE,
     "cli": ["proto", "proto/rpc", "net"] + PURE_CORE,
     "agent/docker": ["proto/rpc"],
-    "agent": ["proto", "proto/rpc", "net", "agent/docker"],
+    "agent/probes": ["proto", "proto/rpc", "agent/docker"],
+    "agent/reconcile": ["proto", "proto/rpc", "net", "agent/docker", "agent/probes"],
+    "agent": ["proto", "proto/rpc", "net", "agent/docker", "agent/probes", "agent/reconcile"],
 }
 OUR_ROOTS = ("proto", "net", "coordinator", "cli", "agent", "bdcoord")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "tests/testing/fake_docker_client.h"
 #include "tests/testing/fake_hosts_writer.h"
+#include "tests/testing/fake_prober.h"
 #include "tests/testing/fake_uplink.h"
 
 namespace bdcoord::agent {
@@ -41,8 +42,9 @@ bdcoord::v1::DesiredState Desired(const std::string& cluster, int generation, in
 class AgentTest : public ::testing::Test {
  protected:
   AgentTest()
-      : reconciler_(&docker_, &hosts_, nullptr, ReconcilerOptions{.now = [this] { return now_; }}),
-        agent_(&docker_, &reconciler_,
+      : reconciler_(&docker_, &hosts_, nullptr,
+                    ReconcilerOptions{.now = [this] { return now_; }, .prober = &prober_}),
+        agent_(&docker_, &reconciler_, &prober_,
                AgentOptions{.interval = absl::Seconds(10),
                             .docker_socket = "/fake/docker.sock",
                             .probe_drain_timeout = absl::Seconds(30),
@@ -55,6 +57,7 @@ class AgentTest : public ::testing::Test {
   testing::FakeDockerClient docker_;
   testing::FakeHostsWriter hosts_;
   testing::FakeUplink uplink_;
+  testing::FakeProber prober_;
   Reconciler reconciler_;
   Agent agent_;
 };
@@ -157,7 +160,7 @@ TEST_F(AgentTest, TheNextPassComesSoonerWhenAProbeIsDue) {
   auto* probe = desired.mutable_instances(0)->mutable_ready();
   probe->mutable_exec()->add_command("true");
   probe->mutable_interval()->set_seconds(3);
-  docker_.SetExecExitCode(1);  // not ready: checked again after the probe's interval
+  prober_.set_result(absl::UnavailableError("exec true: exit code 1"));  // checked again later
   agent_.SetDesired(desired);
   agent_.RunPass();
   EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(3));
@@ -208,6 +211,23 @@ TEST_F(AgentTest, ProbeRequestsAreAnsweredOnTheUplink) {
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].request_id(), 9u);
   EXPECT_EQ(results[0].message(), "no container 'nobody' on this host");
+}
+
+TEST_F(AgentTest, AProbeRequestForOurContainerRunsTheProber) {
+  agent_.SetDesired(Desired("a", 1, 1));
+  agent_.RunPass();
+  prober_.set_result(absl::UnavailableError("tcp 10.1.0.11:2181: Connection refused"));
+  bdcoord::v1::ProbeRequest request;
+  request.set_request_id(4);
+  request.set_container("a-zk1");
+  request.set_ip("10.1.0.11");
+  request.mutable_probe()->mutable_tcp()->set_port(2181);
+  agent_.HandleProbeRequest(request);
+  agent_.WaitForProbeRequests();
+  ASSERT_EQ(uplink_.results().size(), 1u);
+  EXPECT_FALSE(uplink_.results()[0].ok());
+  EXPECT_EQ(uplink_.results()[0].message(), "tcp 10.1.0.11:2181: Connection refused");
+  EXPECT_EQ(prober_.checked().back().ip, "10.1.0.11");
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "agent/reconciler.h"
+#include "agent/docker/labels.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/wait_for.h"

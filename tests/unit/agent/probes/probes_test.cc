@@ -1,4 +1,4 @@
-#include "agent/probes.h"
+#include "agent/probes/probes.h"
 
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
@@ -7,12 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <thread>
 
-#include "agent/host_facts.h"
-#include "agent/reconciler.h"
+#include "agent/docker/labels.h"
 #include "tests/testing/fake_docker_client.h"
 
 namespace bdcoord::agent {
@@ -72,31 +69,34 @@ bdcoord::v1::Probe Tcp(uint32_t port) {
   return probe;
 }
 
-TEST(CheckOnce, TcpSucceedsOnAListenerAndExplainsARefusal) {
+TEST(DockerProber, TcpSucceedsOnAListenerAndExplainsARefusal) {
   testing::FakeDockerClient docker;
   LocalServer server("");
-  EXPECT_TRUE(CheckOnce(&docker, Tcp(server.port()), {"127.0.0.1", ""}, absl::Seconds(2)).ok());
+  EXPECT_TRUE(
+      DockerProber(&docker).Check(Tcp(server.port()), {"127.0.0.1", ""}, absl::Seconds(2)).ok());
   const uint32_t closed = ClosedPort();
-  const absl::Status refused = CheckOnce(&docker, Tcp(closed), {"127.0.0.1", ""}, absl::Seconds(2));
+  const absl::Status refused =
+      DockerProber(&docker).Check(Tcp(closed), {"127.0.0.1", ""}, absl::Seconds(2));
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(refused.message(), absl::StrCat("tcp 127.0.0.1:", closed, ": Connection refused"));
 }
 
-TEST(CheckOnce, HttpWantsA2xx) {
+TEST(DockerProber, HttpWantsA2xx) {
   testing::FakeDockerClient docker;
   LocalServer ok("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
   LocalServer missing("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
   bdcoord::v1::Probe probe;
   probe.mutable_http()->set_port(ok.port());
   probe.mutable_http()->set_path("/health");
-  EXPECT_TRUE(CheckOnce(&docker, probe, {"127.0.0.1", ""}, absl::Seconds(2)).ok());
+  EXPECT_TRUE(DockerProber(&docker).Check(probe, {"127.0.0.1", ""}, absl::Seconds(2)).ok());
   probe.mutable_http()->set_port(missing.port());
-  const absl::Status status = CheckOnce(&docker, probe, {"127.0.0.1", ""}, absl::Seconds(2));
+  const absl::Status status =
+      DockerProber(&docker).Check(probe, {"127.0.0.1", ""}, absl::Seconds(2));
   EXPECT_EQ(status.message(),
             absl::StrCat("http http://127.0.0.1:", missing.port(), "/health: status 404"));
 }
 
-TEST(CheckOnce, LogProbeSearchesTheLines) {
+TEST(DockerProber, LogProbeSearchesTheLines) {
   testing::FakeDockerClient docker;
   docker.AddImage("img");
   ContainerConfig config;
@@ -105,14 +105,15 @@ TEST(CheckOnce, LogProbeSearchesTheLines) {
   const std::string id = *docker.CreateContainer(config);
   bdcoord::v1::Probe probe;
   probe.mutable_log()->set_pattern("binding to port [0-9]+");
-  const absl::Status before = CheckOnce(&docker, probe, {"", id}, absl::Seconds(1));
+  const absl::Status before = DockerProber(&docker).Check(probe, {"", id}, absl::Seconds(1));
   EXPECT_EQ(before.message(), "log: no line matches 'binding to port [0-9]+' yet");
   docker.Exit("c1", 0, {"starting", "binding to port 2181"});
-  EXPECT_TRUE(CheckOnce(&docker, probe, {"", id}, absl::Seconds(1)).ok());
+  EXPECT_TRUE(DockerProber(&docker).Check(probe, {"", id}, absl::Seconds(1)).ok());
 }
 
 TEST(RunProbeRequest, ProbesOnlyBdcoordContainersAndAnswersByRequestId) {
   testing::FakeDockerClient docker;
+  DockerProber prober(&docker);
   docker.AddImage("img");
   ContainerConfig config;
   config.name = "zk1";
@@ -126,51 +127,25 @@ TEST(RunProbeRequest, ProbesOnlyBdcoordContainersAndAnswersByRequestId) {
   request.set_container("zk1");
   request.set_ip("127.0.0.1");
   *request.mutable_probe() = Tcp(server.port());
-  bdcoord::v1::CommandResult result = RunProbeRequest(&docker, request);
+  bdcoord::v1::CommandResult result = RunProbeRequest(&docker, &prober, request);
   EXPECT_EQ(result.request_id(), 7u);
   EXPECT_TRUE(result.ok()) << result.message();
 
   const uint32_t closed = ClosedPort();
   *request.mutable_probe() = Tcp(closed);
-  result = RunProbeRequest(&docker, request);
+  result = RunProbeRequest(&docker, &prober, request);
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.message(), absl::StrCat("tcp 127.0.0.1:", closed, ": Connection refused"));
 
   request.set_container("someone-elses");
   *request.mutable_probe() = Tcp(server.port());
-  result = RunProbeRequest(&docker, request);
+  result = RunProbeRequest(&docker, &prober, request);
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.message(),
             "container 'someone-elses' is not managed by bdcoord: it is not probed");
   request.set_container("nobody");
-  EXPECT_EQ(RunProbeRequest(&docker, request).message(), "no container 'nobody' on this host");
-}
-
-TEST(LoadLabels, MergesFileAndFlagsWithFlagsWinning) {
-  const auto path = std::filesystem::temp_directory_path() / "bdcoord-agent-test.yaml";
-  std::ofstream(path) << "labels:\n  rack: r1\n  ssd: \"true\"\n";
-  auto labels = LoadLabels(path.string(), {"rack=r2", "zone=z"});
-  ASSERT_TRUE(labels.ok()) << labels.status();
-  EXPECT_EQ(labels->at("rack"), "r2");
-  EXPECT_EQ(labels->at("ssd"), "true");
-  EXPECT_EQ(labels->at("zone"), "z");
-  EXPECT_TRUE(LoadLabels("/nonexistent/agent.yaml", {}).ok()) << "a missing file is fine";
-  const auto bad = LoadLabels("", {"rack"});
-  EXPECT_EQ(bad.status().message(), "--label 'rack' is not KEY=VALUE (e.g. --label rack=r1)");
-  std::ofstream(path) << "labels: [r1]\n";
-  EXPECT_EQ(LoadLabels(path.string(), {}).status().message(),
-            path.string() + ":1: labels must be a mapping, e.g. `labels: {rack: r1}`");
-  std::filesystem::remove(path);
-}
-
-TEST(CollectHostFacts, ReportsThisHost) {
-  testing::FakeDockerClient docker;
-  const auto facts = CollectHostFacts(&docker, {{"rack", "r1"}});
-  EXPECT_GT(facts.cpus(), 0u);
-  EXPECT_GT(facts.memory_bytes(), 0);
-  EXPECT_EQ(facts.docker_api_version(), "1.41");
-  EXPECT_THAT(facts.interfaces(), ::testing::Contains("lo"));
-  EXPECT_EQ(facts.labels().at("rack"), "r1");
+  EXPECT_EQ(RunProbeRequest(&docker, &prober, request).message(),
+            "no container 'nobody' on this host");
 }
 
 }  // namespace

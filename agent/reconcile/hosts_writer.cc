@@ -1,4 +1,4 @@
-#include "agent/hosts_writer.h"
+#include "agent/reconcile/hosts_writer.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "agent/probes.h"
+#include "agent/probes/probes.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -17,7 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "agent/reconciler.h"
+#include "agent/docker/labels.h"
 
 namespace bdcoord::agent {
 namespace {
@@ -128,8 +128,8 @@ absl::Status CheckLog(DockerClient* docker, const std::string& id, const std::st
 
 }  // namespace
 
-absl::Status CheckOnce(DockerClient* docker, const bdcoord::v1::Probe& probe,
-                       const ProbeTarget& target, absl::Duration timeout) {
+absl::Status DockerProber::Check(const bdcoord::v1::Probe& probe, const ProbeTarget& target,
+                                 absl::Duration timeout) {
   switch (probe.check_case()) {
     case bdcoord::v1::Probe::kTcp:
     case bdcoord::v1::Probe::kHttp: {
@@ -138,22 +138,23 @@ absl::Status CheckOnce(DockerClient* docker, const bdcoord::v1::Probe& probe,
                                : CheckHttp(target.ip, probe.http(), timeout);
       };
       if (!target.container_id.empty()) {
-        if (auto info = docker->InspectContainer(target.container_id); info.ok() && info->pid > 0) {
+        if (auto info = docker_->InspectContainer(target.container_id);
+            info.ok() && info->pid > 0) {
           return InNetworkNamespaceOf(info->pid, check);
         }
       }
       return check();
     }
     case bdcoord::v1::Probe::kExec:
-      return CheckExec(docker, target.container_id, probe.exec());
+      return CheckExec(docker_, target.container_id, probe.exec());
     case bdcoord::v1::Probe::kLog:
-      return CheckLog(docker, target.container_id, probe.log().pattern());
+      return CheckLog(docker_, target.container_id, probe.log().pattern());
     default:
       return absl::OkStatus();  // no probe: ready once started
   }
 }
 
-bdcoord::v1::CommandResult RunProbeRequest(DockerClient* docker,
+bdcoord::v1::CommandResult RunProbeRequest(DockerClient* docker, Prober* prober,
                                            const bdcoord::v1::ProbeRequest& request) {
   bdcoord::v1::CommandResult result;
   result.set_request_id(request.request_id());
@@ -171,7 +172,7 @@ bdcoord::v1::CommandResult RunProbeRequest(DockerClient* docker,
                                      ? absl::Seconds(request.timeout().seconds()) +
                                            absl::Nanoseconds(request.timeout().nanos())
                                      : absl::Seconds(5);
-  const absl::Status status = CheckOnce(docker, request.probe(), {request.ip(), info->id}, timeout);
+  const absl::Status status = prober->Check(request.probe(), {request.ip(), info->id}, timeout);
   result.set_ok(status.ok());
   if (!status.ok()) result.set_message(std::string(status.message()));
   return result;

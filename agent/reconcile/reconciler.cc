@@ -1,4 +1,4 @@
-#include "agent/reconciler.h"
+#include "agent/reconcile/reconciler.h"
 
 #include <atomic>
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
-#include "agent/probes.h"
+#include "agent/probes/probes.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
@@ -89,31 +89,14 @@ InstanceStatus Failed(const DesiredInstance& instance, std::string message) {
 
 }  // namespace
 
-std::string SpecHash(const DesiredInstance& instance) {
-  DesiredInstance copy = instance;
-  copy.clear_spec_hash();
-  copy.clear_completed();
-  std::string bytes;
-  copy.SerializeToString(&bytes);
-  // FNV-1a: stable across processes and releases, unlike std::hash or absl::Hash.
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return absl::StrFormat("%016x", hash);
-}
-
-struct Reconciler::Outcome {
-  InstanceStatus status;
-  bool created = false;
-  bool replaced = false;
-  bool hosts_updated = false;
-};
-
 Reconciler::Reconciler(DockerClient* docker, HostsWriter* hosts_writer, net::LinkManager* links,
                        ReconcilerOptions options)
-    : docker_(docker), hosts_writer_(hosts_writer), links_(links), options_(options) {}
+    : docker_(docker),
+      own_prober_(options.prober == nullptr ? std::make_unique<DockerProber>(docker) : nullptr),
+      prober_(options.prober != nullptr ? options.prober : own_prober_.get()),
+      hosts_writer_(hosts_writer),
+      links_(links),
+      options_(options) {}
 
 // Shim link names are at most 15 characters: "bdc-" and the network name, cut.
 static std::string ShimName(const std::string& network) {
@@ -183,15 +166,17 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   // Shims first: readiness probes of this pass go through them.
   SyncShims(desired, &result);
 
-  // Independent instances in parallel, a bounded number at a time.
-  std::vector<Outcome> outcomes(desired.instances_size());
+  // Decide on the state listed once, then act: independent instances in parallel, a bounded
+  // number at a time.
+  const Decision decision = Decide(desired, *managed);
+  std::vector<Acted> acted(desired.instances_size());
   std::atomic<int> next{0};
   auto worker = [&] {
     for (int i = next++; i < desired.instances_size(); i = next++) {
       const DesiredInstance& instance = desired.instances(i);
       auto error = network_errors.find(instance.network());
-      outcomes[i] = ReconcileInstance(desired, instance, *managed,
-                                      error == network_errors.end() ? "" : error->second);
+      acted[i] = Act(desired, instance, decision.instances[i],
+                     error == network_errors.end() ? "" : error->second);
     }
   };
   const int workers = std::max(1, std::min(options_.parallelism, desired.instances_size()));
@@ -203,23 +188,19 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   {
     // Forget the readiness of containers that are gone.
     absl::flat_hash_set<std::string> live;
-    for (const Outcome& outcome : outcomes) live.insert(outcome.status.container_id());
+    for (const Acted& one : acted) live.insert(one.status.container_id());
     absl::MutexLock lock(&readiness_mu_);
     absl::erase_if(readiness_, [&](const auto& entry) { return !live.contains(entry.first); });
   }
-  for (Outcome& outcome : outcomes) {
-    result.created += outcome.created;
-    result.replaced += outcome.replaced;
-    result.hosts_files_updated += outcome.hosts_updated;
-    result.statuses.push_back(std::move(outcome.status));
+  for (Acted& one : acted) {
+    result.created += one.outcome.created;
+    result.replaced += one.outcome.replaced;
+    result.hosts_files_updated += one.outcome.hosts_file_rewritten;
+    result.statuses.push_back(std::move(one.status));
+    result.outcomes.push_back(one.outcome);
   }
 
-  // Managed containers of this cluster that are no longer desired go.
-  absl::flat_hash_set<std::string> wanted;
-  for (const auto& instance : desired.instances()) wanted.insert(instance.name());
-  for (const ContainerInfo& container : *managed) {
-    auto label = container.labels.find(kInstanceLabel);
-    if (label == container.labels.end() || wanted.contains(label->second)) continue;
+  for (const ContainerInfo& container : decision.remove) {
     Logger()->info("removing '{}': no longer desired", container.name);
     if (absl::Status s = docker_->RemoveContainer(container.id, /*force=*/true); !s.ok()) {
       result.errors.push_back(absl::StrCat("cannot remove '", container.name, "': ", s.message()));
@@ -230,58 +211,53 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   return result;
 }
 
-Reconciler::Outcome Reconciler::ReconcileInstance(const DesiredState& desired,
-                                                  const DesiredInstance& instance,
-                                                  const std::vector<ContainerInfo>& managed,
-                                                  const std::string& network_error) {
-  Outcome outcome;
-  const std::string hash = instance.spec_hash().empty() ? SpecHash(instance) : instance.spec_hash();
-  const ContainerInfo* existing = nullptr;
-  for (const ContainerInfo& container : managed) {
-    auto label = container.labels.find(kInstanceLabel);
-    if (label != container.labels.end() && label->second == instance.name()) existing = &container;
-  }
-
-  if (instance.completed()) {  // a run-once job that did its work: report, never run again
-    if (existing != nullptr) {
-      outcome.status = StatusOf(instance, existing->id);
-    } else {
-      outcome.status.set_name(instance.name());
-      outcome.status.set_service(instance.service());
-      outcome.status.set_message("completed earlier; its container is gone");
-    }
-    outcome.status.set_state(bdcoord::v1::INSTANCE_STATE_COMPLETED);
-    return outcome;
-  }
-  if (existing != nullptr) {
-    auto label = existing->labels.find(kSpecHashLabel);
-    if (label != existing->labels.end() && label->second == hash) {
-      if (existing->state == "created") {
-        if (absl::Status s = docker_->StartContainer(existing->id); !s.ok()) {
-          outcome.status = Failed(instance, absl::StrCat("cannot start: ", s.message()));
-          return outcome;
-        }
+Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInstance& instance,
+                                  const InstanceDecision& decision,
+                                  const std::string& network_error) {
+  Acted acted;
+  acted.outcome.action = decision.action;
+  const ContainerInfo* existing = decision.existing ? &*decision.existing : nullptr;
+  switch (decision.action) {
+    case InstanceAction::kReportCompleted:  // a run-once job that did its work
+      if (existing != nullptr) {
+        acted.status = StatusOf(instance, existing->id);
+      } else {
+        acted.status.set_name(instance.name());
+        acted.status.set_service(instance.service());
+        acted.status.set_message("completed earlier; its container is gone");
       }
-      outcome.status = StatusOf(instance, existing->id);
-      if (outcome.status.state() == bdcoord::v1::INSTANCE_STATE_RUNNING) {
-        outcome.hosts_updated = SyncHostsFile(existing->id, desired.hosts_file());
+      acted.status.set_state(bdcoord::v1::INSTANCE_STATE_COMPLETED);
+      return acted;
+    case InstanceAction::kStart:
+      if (absl::Status s = docker_->StartContainer(existing->id); !s.ok()) {
+        acted.status = Failed(instance, absl::StrCat("cannot start: ", s.message()));
+        return acted;
       }
-      CheckReadiness(instance, &outcome.status);
-      return outcome;
-    }
-    Logger()->info("replacing '{}': its spec changed", instance.name());
-    if (absl::Status s = docker_->RemoveContainer(existing->id, /*force=*/true); !s.ok()) {
-      outcome.status =
-          Failed(instance, absl::StrCat("cannot remove the old container: ", s.message()));
-      return outcome;
-    }
-    outcome.replaced = true;
+      [[fallthrough]];
+    case InstanceAction::kKeep:
+      acted.status = StatusOf(instance, existing->id);
+      if (acted.status.state() == bdcoord::v1::INSTANCE_STATE_RUNNING) {
+        acted.outcome.hosts_file_rewritten = SyncHostsFile(existing->id, desired.hosts_file());
+      }
+      CheckReadiness(instance, &acted.status);
+      return acted;
+    case InstanceAction::kReplace:
+      Logger()->info("replacing '{}': its spec changed", instance.name());
+      if (absl::Status s = docker_->RemoveContainer(existing->id, /*force=*/true); !s.ok()) {
+        acted.status =
+            Failed(instance, absl::StrCat("cannot remove the old container: ", s.message()));
+        return acted;
+      }
+      acted.outcome.replaced = true;
+      break;
+    case InstanceAction::kCreate:
+      break;
   }
 
   if (!network_error.empty()) {
-    outcome.status = Failed(instance, absl::StrCat("network '", instance.network(),
-                                                   "' could not be set up: ", network_error));
-    return outcome;
+    acted.status = Failed(instance, absl::StrCat("network '", instance.network(),
+                                                 "' could not be set up: ", network_error));
+    return acted;
   }
   // The container is named after its instance. Another cluster on this host may have an instance
   // of the same name: then it is INSTANCE.CLUSTER (containers are found by label, not by name).
@@ -292,19 +268,19 @@ Reconciler::Outcome Reconciler::ReconcileInstance(const DesiredState& desired,
       other.ok() && other->name == container_name) {
     auto owner = other->labels.find(kClusterLabel);
     if (owner == other->labels.end()) {
-      outcome.status =
+      acted.status =
           Failed(instance, absl::StrCat("container name '", instance.name(),
                                         "' is taken by a container bdcoord does not manage (id ",
                                         other->id.substr(0, 12), "); rename or remove it"));
-      return outcome;
+      return acted;
     }
     container_name = absl::StrCat(instance.name(), ".", instance.cluster());
   }
-  outcome.status = CreateAndStart(desired, instance, hash, container_name);
-  CheckReadiness(instance, &outcome.status);
-  outcome.created =
-      !outcome.replaced && outcome.status.state() != bdcoord::v1::INSTANCE_STATE_FAILED;
-  return outcome;
+  acted.status = CreateAndStart(desired, instance, decision.spec_hash, container_name);
+  CheckReadiness(instance, &acted.status);
+  acted.outcome.created =
+      !acted.outcome.replaced && acted.status.state() != bdcoord::v1::INSTANCE_STATE_FAILED;
+  return acted;
 }
 
 InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
@@ -425,8 +401,8 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
     progress = readiness_[status->container_id()];
   }
   if (!progress.ready && now >= progress.next_check) {
-    const absl::Status check = CheckOnce(docker_, probe, {instance.ip(), status->container_id()},
-                                         ToDuration(probe.timeout(), options_.probe_timeout));
+    const absl::Status check = prober_->Check(probe, {instance.ip(), status->container_id()},
+                                              ToDuration(probe.timeout(), options_.probe_timeout));
     progress.ready = check.ok();
     if (!check.ok()) {
       ++progress.failures;

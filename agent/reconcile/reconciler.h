@@ -1,7 +1,8 @@
-#ifndef BDCOORD_AGENT_RECONCILER_H_
-#define BDCOORD_AGENT_RECONCILER_H_
+#ifndef BDCOORD_AGENT_RECONCILE_RECONCILER_H_
+#define BDCOORD_AGENT_RECONCILE_RECONCILER_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,19 +11,15 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
-#include "agent/hosts_writer.h"
+#include "agent/docker/labels.h"
+#include "agent/probes/prober.h"
+#include "agent/reconcile/decide.h"
+#include "agent/reconcile/hosts_writer.h"
 #include "bdcoord/v1/agent.pb.h"
 #include "net/link_manager.h"
 
 namespace bdcoord::agent {
 
-// Labels on every container the agent manages. A container without them is never touched.
-inline constexpr char kClusterLabel[] = "io.bdcoord.cluster";
-inline constexpr char kServiceLabel[] = "io.bdcoord.service";
-inline constexpr char kInstanceLabel[] = "io.bdcoord.instance";
-inline constexpr char kSpecHashLabel[] = "io.bdcoord.spec-hash";
-// On networks: shared by every cluster on the LAN (dockerd allows one macvlan per parent).
-inline constexpr char kNetworkLabel[] = "io.bdcoord.network";
 // A container Docker restarted this often and that is still failing is reported failed and
 // stopped, whatever its restart policy: crash loops are surfaced, not retried forever.
 inline constexpr int kCrashLoopRestarts = 5;
@@ -38,10 +35,23 @@ struct ReconcilerOptions {
   uint32_t probe_retries = 30;
   // The clock, injected so tests need no sleeps.
   std::function<absl::Time()> now = [] { return absl::Now(); };
+  // Runs the readiness checks; null: the real probes (DockerProber) over the reconciler's Docker.
+  Prober* prober = nullptr;
+};
+
+// What a pass did with one desired instance.
+struct InstanceOutcome {
+  InstanceAction action = InstanceAction::kKeep;  // what was decided
+  bool created = false;   // a new container was created and did not fail (not for a replacement)
+  bool replaced = false;  // the old container was removed to make way for a new one
+  bool hosts_file_rewritten = false;
 };
 
 struct ReconcileResult {
   std::vector<bdcoord::v1::InstanceStatus> statuses;  // one per desired instance, in order
+  // One per desired instance, in order; none when Docker was unavailable (nothing was decided).
+  std::vector<InstanceOutcome> outcomes;
+  // Sums of the outcomes, and the managed containers removed for no longer being desired.
   int created = 0;
   int replaced = 0;
   int removed = 0;
@@ -53,11 +63,8 @@ struct ReconcileResult {
   bool docker_unavailable() const { return docker.code() == absl::StatusCode::kUnavailable; }
 };
 
-// The stable hash of everything that defines an instance's container (spec_hash excluded):
-// when it changes, the container is replaced.
-std::string SpecHash(const bdcoord::v1::DesiredInstance& instance);
-
-// Turns the desired set of one cluster on this host into containers: creates what is missing,
+// Turns the desired set of one cluster on this host into containers: decides (Decide, a pure
+// diff), then acts: creates what is missing,
 // replaces what changed, removes managed containers no longer desired, keeps every container's
 // /etc/hosts equal to the cluster's hosts map, and keeps a host shim (with a /32 route per local
 // container) on networks that ask for one. Idempotent: a second pass does nothing. Running
@@ -81,11 +88,12 @@ class Reconciler {
   std::vector<std::string> PruneNetworks(const std::vector<std::string>& wanted);
 
  private:
-  struct Outcome;
-  Outcome ReconcileInstance(const bdcoord::v1::DesiredState& desired,
-                            const bdcoord::v1::DesiredInstance& instance,
-                            const std::vector<ContainerInfo>& managed,
-                            const std::string& network_error);
+  struct Acted {
+    bdcoord::v1::InstanceStatus status;
+    InstanceOutcome outcome;
+  };
+  Acted Act(const bdcoord::v1::DesiredState& desired, const bdcoord::v1::DesiredInstance& instance,
+            const InstanceDecision& decision, const std::string& network_error);
   bdcoord::v1::InstanceStatus CreateAndStart(const bdcoord::v1::DesiredState& desired,
                                              const bdcoord::v1::DesiredInstance& instance,
                                              const std::string& hash,
@@ -109,6 +117,8 @@ class Reconciler {
   absl::flat_hash_map<std::string, Readiness> readiness_ ABSL_GUARDED_BY(readiness_mu_);
 
   DockerClient* docker_;
+  std::unique_ptr<Prober> own_prober_;  // when none was given
+  Prober* prober_;
   HostsWriter* hosts_writer_;
   net::LinkManager* links_;
   ReconcilerOptions options_;
@@ -116,4 +126,4 @@ class Reconciler {
 
 }  // namespace bdcoord::agent
 
-#endif  // BDCOORD_AGENT_RECONCILER_H_
+#endif  // BDCOORD_AGENT_RECONCILE_RECONCILER_H_

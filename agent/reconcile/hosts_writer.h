@@ -1,5 +1,5 @@
-#ifndef BDCOORD_AGENT_HOSTS_WRITER_H_
-#define BDCOORD_AGENT_HOSTS_WRITER_H_
+#ifndef BDCOORD_AGENT_RECONCILE_HOSTS_WRITER_H_
+#define BDCOORD_AGENT_RECONCILE_HOSTS_WRITER_H_
 
 #include <string>
 
@@ -27,4 +27,4 @@ class FileHostsWriter : public HostsWriter {
 
 }  // namespace bdcoord::agent
 
-#endif  // BDCOORD_AGENT_HOSTS_WRITER_H_
+#endif  // BDCOORD_AGENT_RECONCILE_HOSTS_WRITER_H_

@@ -1,6 +1,6 @@
 // The reconciler's decisions against an in-memory Docker: what it creates, replaces, removes and
 // leaves alone. The same behaviour against a real dockerd is in tests/integration/.
-#include "agent/reconciler.h"
+#include "agent/reconcile/reconciler.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "tests/testing/fake_docker_client.h"
 #include "tests/testing/fake_hosts_writer.h"
+#include "tests/testing/fake_prober.h"
 
 namespace bdcoord::agent {
 namespace {
@@ -359,6 +360,56 @@ TEST_F(ReconcilerReadinessTest, PruneNetworksRemovesOnlyUnwantedOnes) {
   EXPECT_EQ(docker_.ListNetworks({})->size(), 1u);
   EXPECT_THAT(reconciler_.PruneNetworks({}), IsEmpty());
   EXPECT_EQ(docker_.ListNetworks({})->size(), 0u);
+}
+
+}  // namespace
+}  // namespace bdcoord::agent
+
+namespace bdcoord::agent {
+namespace {
+
+TEST_F(ReconcilerTest, EachInstanceHasATypedOutcome) {
+  ReconcileResult result = reconciler_.Reconcile(Desired(2));
+  ASSERT_EQ(result.outcomes.size(), 2u);
+  EXPECT_EQ(result.outcomes[0].action, InstanceAction::kCreate);
+  EXPECT_TRUE(result.outcomes[0].created);
+  auto changed = Desired(2);
+  changed.mutable_instances(1)->set_image("standin2");
+  docker_.AddImage("standin2");
+  result = reconciler_.Reconcile(changed);
+  EXPECT_EQ(result.outcomes[0].action, InstanceAction::kKeep);
+  EXPECT_FALSE(result.outcomes[0].created);
+  EXPECT_EQ(result.outcomes[1].action, InstanceAction::kReplace);
+  EXPECT_TRUE(result.outcomes[1].replaced);
+  EXPECT_FALSE(result.docker_unavailable());
+}
+
+TEST_F(ReconcilerTest, DockerUnavailableIsAStatusCodeNotAMessage) {
+  docker_.FailAll(absl::UnavailableError("cannot connect to /run/docker.sock"));
+  const ReconcileResult result = reconciler_.Reconcile(Desired(1));
+  EXPECT_TRUE(result.docker_unavailable());
+  EXPECT_EQ(result.docker.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(result.outcomes, IsEmpty()) << "nothing decided without the current state";
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0], "cannot list containers: cannot connect to /run/docker.sock");
+}
+
+TEST(ReconcilerProber, ReadinessGoesThroughTheInjectedProber) {
+  FakeDockerClient docker;
+  FakeHostsWriter hosts;
+  testing::FakeProber prober;
+  docker.AddImage("standin");
+  prober.set_result(absl::UnavailableError("tcp 10.1.0.11:2181: Connection refused"));
+  Reconciler reconciler(&docker, &hosts, nullptr, ReconcilerOptions{.prober = &prober});
+  auto desired = Desired(1);
+  desired.mutable_instances(0)->mutable_ready()->mutable_tcp()->set_port(2181);
+  auto status = reconciler.Reconcile(desired).statuses[0];
+  EXPECT_FALSE(status.ready());
+  EXPECT_EQ(status.message(),
+            "not ready (1 of 30 checks failed): tcp 10.1.0.11:2181: Connection refused");
+  ASSERT_EQ(prober.checked().size(), 1u);
+  EXPECT_EQ(prober.checked()[0].ip, "10.1.0.11");
+  EXPECT_EQ(prober.checked()[0].container_id, status.container_id());
 }
 
 }  // namespace

@@ -1,0 +1,100 @@
+// The reconciler's pure diff: desired instances against the managed containers, no Docker.
+#include "agent/reconcile/decide.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "agent/docker/labels.h"
+
+namespace bdcoord::agent {
+namespace {
+
+using ::testing::IsEmpty;
+
+bdcoord::v1::DesiredState Desired(int count) {
+  bdcoord::v1::DesiredState desired;
+  desired.set_cluster("demo");
+  for (int i = 1; i <= count; ++i) {
+    auto* instance = desired.add_instances();
+    instance->set_cluster("demo");
+    instance->set_name(absl::StrCat("zk", i));
+    instance->set_image("standin");
+    instance->set_ip(absl::StrCat("10.1.0.", 10 + i));
+  }
+  return desired;
+}
+
+ContainerInfo Container(const std::string& instance, const std::string& hash,
+                        const std::string& state = "running") {
+  ContainerInfo container;
+  container.id = absl::StrCat("id-", instance);
+  container.name = instance;
+  container.state = state;
+  container.running = state == "running";
+  container.labels = {{kClusterLabel, "demo"}, {kInstanceLabel, instance}, {kSpecHashLabel, hash}};
+  return container;
+}
+
+TEST(Decide, CreatesWhatHasNoContainer) {
+  const Decision decision = Decide(Desired(2), {});
+  ASSERT_EQ(decision.instances.size(), 2u);
+  EXPECT_EQ(decision.instances[0].action, InstanceAction::kCreate);
+  EXPECT_EQ(decision.instances[1].action, InstanceAction::kCreate);
+  EXPECT_FALSE(decision.instances[0].existing);
+  EXPECT_EQ(decision.instances[0].spec_hash, SpecHash(Desired(2).instances(0)));
+  EXPECT_THAT(decision.remove, IsEmpty());
+}
+
+TEST(Decide, KeepsStartsOrReplacesByTheSpecHash) {
+  const auto desired = Desired(3);
+  const Decision decision =
+      Decide(desired, {Container("zk1", SpecHash(desired.instances(0))),
+                       Container("zk2", SpecHash(desired.instances(1)), "created"),
+                       Container("zk3", "an-older-spec")});
+  EXPECT_EQ(decision.instances[0].action, InstanceAction::kKeep);
+  EXPECT_EQ(decision.instances[1].action, InstanceAction::kStart);
+  EXPECT_EQ(decision.instances[2].action, InstanceAction::kReplace);
+  ASSERT_TRUE(decision.instances[2].existing);
+  EXPECT_EQ(decision.instances[2].existing->id, "id-zk3");
+}
+
+TEST(Decide, AGivenSpecHashWinsOverTheComputedOne) {
+  auto desired = Desired(1);
+  desired.mutable_instances(0)->set_spec_hash("from-the-coordinator");
+  const Decision decision = Decide(desired, {Container("zk1", "from-the-coordinator")});
+  EXPECT_EQ(decision.instances[0].action, InstanceAction::kKeep);
+}
+
+TEST(Decide, ACompletedJobIsOnlyReportedWithOrWithoutItsContainer) {
+  auto desired = Desired(1);
+  desired.mutable_instances(0)->set_completed(true);
+  EXPECT_EQ(Decide(desired, {}).instances[0].action, InstanceAction::kReportCompleted);
+  const Decision decision = Decide(desired, {Container("zk1", "an-older-spec", "exited")});
+  EXPECT_EQ(decision.instances[0].action, InstanceAction::kReportCompleted);
+  EXPECT_TRUE(decision.instances[0].existing);
+}
+
+TEST(Decide, RemovesManagedContainersNoInstanceWants) {
+  ContainerInfo unlabelled = Container("zk9", "x");
+  unlabelled.labels.erase(kInstanceLabel);
+  const Decision decision =
+      Decide(Desired(1), {Container("zk1", "x"), Container("zk2", "x"), unlabelled});
+  ASSERT_EQ(decision.remove.size(), 1u);
+  EXPECT_EQ(decision.remove[0].name, "zk2");
+  EXPECT_EQ(decision.instances[0].action, InstanceAction::kReplace);
+}
+
+TEST(SpecHash, IgnoresTheGivenHashAndCompletionButNotTheSpec) {
+  auto instance = Desired(1).instances(0);
+  const std::string hash = SpecHash(instance);
+  instance.set_spec_hash("anything");
+  instance.set_completed(true);
+  EXPECT_EQ(SpecHash(instance), hash);
+  instance.set_image("other");
+  EXPECT_NE(SpecHash(instance), hash);
+  EXPECT_EQ(hash.size(), 16u);
+}
+
+}  // namespace
+}  // namespace bdcoord::agent
