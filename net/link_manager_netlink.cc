@@ -31,10 +31,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "net/netlink_util.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::net {
 namespace {
+
+using netlink::AddrPtr;
+using netlink::CachePtr;
+using netlink::Connect;
+using netlink::FindLink;
+using netlink::LinkPtr;
+using netlink::NlAddrPtr;
+using netlink::NlStatus;
+using netlink::RoutePtr;
+using netlink::SockPtr;
 
 std::shared_ptr<spdlog::logger> Logger() {
   static const std::shared_ptr<spdlog::logger> logger = [] {
@@ -42,57 +53,6 @@ std::shared_ptr<spdlog::logger> Logger() {
     return existing ? existing : spdlog::default_logger()->clone("link_manager");
   }();
   return logger;
-}
-
-// Owning pointers for libnl objects (all reference counted: the deleter drops our reference).
-struct SockDeleter {
-  void operator()(nl_sock* sock) const { nl_socket_free(sock); }
-};
-struct CacheDeleter {
-  void operator()(nl_cache* cache) const { nl_cache_free(cache); }
-};
-struct LinkDeleter {
-  void operator()(rtnl_link* link) const { rtnl_link_put(link); }
-};
-struct AddrDeleter {
-  void operator()(rtnl_addr* addr) const { rtnl_addr_put(addr); }
-};
-struct RouteDeleter {
-  void operator()(rtnl_route* route) const { rtnl_route_put(route); }
-};
-struct NlAddrDeleter {
-  void operator()(nl_addr* addr) const { nl_addr_put(addr); }
-};
-using SockPtr = std::unique_ptr<nl_sock, SockDeleter>;
-using CachePtr = std::unique_ptr<nl_cache, CacheDeleter>;
-using LinkPtr = std::unique_ptr<rtnl_link, LinkDeleter>;
-using AddrPtr = std::unique_ptr<rtnl_addr, AddrDeleter>;
-using RoutePtr = std::unique_ptr<rtnl_route, RouteDeleter>;
-using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrDeleter>;
-
-// A libnl error code (negative NLE_*) as a Status: "<what>: <nl_geterror>".
-absl::Status NlStatus(int err, absl::string_view what) {
-  std::string message = absl::StrCat(what, ": ", nl_geterror(err));
-  switch (err < 0 ? -err : err) {
-    case NLE_OBJ_NOTFOUND:
-    case NLE_NODEV:
-      return absl::NotFoundError(message);
-    case NLE_EXIST:
-      return absl::AlreadyExistsError(message);
-    case NLE_PERM:
-    case NLE_NOACCESS:
-      return absl::PermissionDeniedError(message);
-    case NLE_INVAL:
-    case NLE_RANGE:
-      return absl::InvalidArgumentError(message);
-    case NLE_BUSY:
-      return absl::FailedPreconditionError(message);
-    case NLE_OPNOTSUPP:
-    case NLE_AF_NOSUPPORT:
-      return absl::UnimplementedError(message);
-    default:
-      return absl::InternalError(message);
-  }
 }
 
 // An IPv4 address or network: host-order address and prefix length.
@@ -200,24 +160,6 @@ absl::StatusOr<ParsedShim> ParseConfig(const ShimConfig& config) {
     }
   }
   return parsed;
-}
-
-absl::StatusOr<SockPtr> Connect() {
-  SockPtr sock(nl_socket_alloc());
-  if (!sock) return absl::ResourceExhaustedError("netlink: cannot allocate a socket");
-  if (const int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0) {
-    return NlStatus(err, "netlink: connecting a route socket");
-  }
-  return sock;
-}
-
-// The link of that name, or null when there is none.
-absl::StatusOr<LinkPtr> FindLink(nl_sock* sock, const std::string& name) {
-  rtnl_link* link = nullptr;
-  const int err = rtnl_link_get_kernel(sock, 0, name.c_str(), &link);
-  if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return LinkPtr();
-  if (err < 0) return NlStatus(err, absl::StrCat("netlink: looking up link \"", name, "\""));
-  return LinkPtr(link);
 }
 
 // For messages: the name of the link with that index, or "#<index>".

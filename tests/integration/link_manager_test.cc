@@ -51,6 +51,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "net/link_manager_netlink.h"
+#include "net/netlink_util.h"
 
 namespace bdcoord::net {
 namespace {
@@ -88,26 +89,12 @@ class Fd {
   int fd_ = -1;
 };
 
-struct SockDeleter {
-  void operator()(nl_sock* sock) const { nl_socket_free(sock); }
-};
-struct CacheDeleter {
-  void operator()(nl_cache* cache) const { nl_cache_free(cache); }
-};
-struct LinkDeleter {
-  void operator()(rtnl_link* link) const { rtnl_link_put(link); }
-};
-struct NlAddrDeleter {
-  void operator()(nl_addr* addr) const { nl_addr_put(addr); }
-};
-using SockPtr = std::unique_ptr<nl_sock, SockDeleter>;
-using CachePtr = std::unique_ptr<nl_cache, CacheDeleter>;
-using LinkPtr = std::unique_ptr<rtnl_link, LinkDeleter>;
-using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrDeleter>;
-
-absl::Status NlError(int err, const std::string& what) {
-  return absl::InternalError(absl::StrCat(what, ": ", nl_geterror(err)));
-}
+using netlink::CachePtr;
+using netlink::Connect;
+using netlink::LinkPtr;
+using netlink::NlAddrPtr;
+using netlink::NlStatus;
+using netlink::SockPtr;
 
 absl::Status ErrnoError(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
@@ -152,14 +139,6 @@ absl::StatusOr<Fd> NewDetachedNetns() {
 
 // --- libnl helpers (the test's own view of the kernel) ---------------------------------------
 
-// A route socket bound to the calling thread's current namespace (it stays bound to it).
-absl::StatusOr<SockPtr> Connect() {
-  SockPtr sock(nl_socket_alloc());
-  if (!sock) return absl::ResourceExhaustedError("nl_socket_alloc");
-  if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0) return NlError(err, "nl_connect");
-  return sock;
-}
-
 absl::StatusOr<SockPtr> ConnectIn(int netns) {
   absl::StatusOr<SockPtr> sock;
   absl::Status status = InNetns(netns, [&] {
@@ -171,9 +150,8 @@ absl::StatusOr<SockPtr> ConnectIn(int netns) {
 }
 
 LinkPtr GetLink(nl_sock* sock, const std::string& name) {
-  rtnl_link* link = nullptr;
-  if (rtnl_link_get_kernel(sock, 0, name.c_str(), &link) < 0) return nullptr;
-  return LinkPtr(link);
+  absl::StatusOr<LinkPtr> link = netlink::FindLink(sock, name);
+  return link.ok() ? *std::move(link) : nullptr;
 }
 
 absl::Status SetUpLink(nl_sock* sock, const std::string& name) {
@@ -182,7 +160,7 @@ absl::Status SetUpLink(nl_sock* sock, const std::string& name) {
   LinkPtr change(rtnl_link_alloc());
   rtnl_link_set_flags(change.get(), IFF_UP);
   if (int err = rtnl_link_change(sock, link.get(), change.get(), 0); err < 0) {
-    return NlError(err, "bringing " + name + " up");
+    return NlStatus(err, "bringing " + name + " up");
   }
   return absl::OkStatus();
 }
@@ -200,7 +178,7 @@ absl::Status AddVethPair(nl_sock* sock, const std::string& name, const std::stri
   const int err = rtnl_link_add(sock, veth, NLM_F_CREATE | NLM_F_EXCL);
   rtnl_link_put(peer_link);  // libnl 3.7: get_peer takes a reference
   rtnl_link_veth_release(veth);
-  if (err < 0) return NlError(err, "adding veth " + name);
+  if (err < 0) return NlStatus(err, "adding veth " + name);
   return InNetns(peer_netns, [&]() -> absl::Status {
     absl::StatusOr<SockPtr> there = Connect();
     if (!there.ok()) return there.status();
@@ -225,7 +203,7 @@ absl::Status AddSubLink(nl_sock* sock, ShimDriver driver, const std::string& nam
   }
   if (netns >= 0) rtnl_link_set_ns_fd(link.get(), netns);
   if (int err = rtnl_link_add(sock, link.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) {
-    return NlError(err, "adding " + name);
+    return NlStatus(err, "adding " + name);
   }
   return absl::OkStatus();
 }
@@ -247,7 +225,7 @@ absl::Status AddAddress(nl_sock* sock, const std::string& link_name, const std::
   rtnl_addr_set_local(addr, local.get());
   const int err = rtnl_addr_add(sock, addr, 0);
   rtnl_addr_put(addr);
-  if (err < 0) return NlError(err, "adding " + cidr + " to " + link_name);
+  if (err < 0) return NlStatus(err, "adding " + cidr + " to " + link_name);
   return absl::OkStatus();
 }
 
@@ -266,7 +244,7 @@ absl::Status AddRoute(nl_sock* sock, const std::string& link_name, const std::st
   rtnl_route_add_nexthop(route, nexthop);
   const int err = rtnl_route_add(sock, route, NLM_F_EXCL);
   rtnl_route_put(route);
-  if (err < 0) return NlError(err, "adding route " + cidr + " via " + link_name);
+  if (err < 0) return NlStatus(err, "adding route " + cidr + " via " + link_name);
   return absl::OkStatus();
 }
 

@@ -1,0 +1,60 @@
+// The coordinator link's decisions: when to dial again, what to tell the operator, the hello.
+// The stream itself is covered by tests/integration/coordinator_agents_test.cc.
+#include "agent/coordinator_link.h"
+
+#include <gtest/gtest.h>
+
+namespace bdcoord::agent {
+namespace {
+
+CoordinatorLinkOptions Options() {
+  CoordinatorLinkOptions options;
+  options.heartbeat_interval = absl::Seconds(5);
+  options.min_backoff = absl::Seconds(1);
+  options.max_backoff = absl::Seconds(30);
+  return options;
+}
+
+TEST(ReconnectDelay, KeepsTheBackoffAfterAShortStream) {
+  EXPECT_EQ(ReconnectDelay(Options(), absl::Seconds(8), absl::Seconds(2)), absl::Seconds(8));
+  EXPECT_EQ(ReconnectDelay(Options(), absl::Seconds(8), absl::Seconds(30)), absl::Seconds(8));
+}
+
+TEST(ReconnectDelay, StartsOverAfterARealConnection) {
+  // Longer than both the maximum backoff and two heartbeats.
+  EXPECT_EQ(ReconnectDelay(Options(), absl::Seconds(8), absl::Seconds(31)), absl::Seconds(1));
+  CoordinatorLinkOptions slow = Options();
+  slow.heartbeat_interval = absl::Seconds(20);
+  EXPECT_EQ(ReconnectDelay(slow, absl::Seconds(8), absl::Seconds(31)), absl::Seconds(8));
+}
+
+TEST(NextLinkBackoff, DoublesUpToTheMaximum) {
+  EXPECT_EQ(NextLinkBackoff(Options(), absl::Seconds(1)), absl::Seconds(2));
+  EXPECT_EQ(NextLinkBackoff(Options(), absl::Seconds(16)), absl::Seconds(30));
+}
+
+TEST(StreamErrorHint, NamesTheTokenOrTheTlsFlags) {
+  EXPECT_EQ(StreamErrorHint(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no token")),
+            " (hint: give the coordinator's token with --token-file, or connect over mutual TLS)");
+  EXPECT_EQ(StreamErrorHint(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                         "Ssl handshake failed: CERTIFICATE_VERIFY_FAILED")),
+            " (hint: check --tls-ca, --tls-cert, --tls-key and the name in the coordinator's "
+            "certificate, or --tls-server-name)");
+  EXPECT_EQ(StreamErrorHint(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused")), "");
+}
+
+TEST(HelloMessage, CarriesTheHostNameAndFreshFacts) {
+  CoordinatorLinkOptions options = Options();
+  options.host_name = "w1";
+  int collected = 0;
+  options.facts = [&] {
+    bdcoord::v1::HostFacts facts;
+    facts.set_cpus(++collected);
+    return facts;
+  };
+  EXPECT_EQ(HelloMessage(options).hello().host(), "w1");
+  EXPECT_EQ(HelloMessage(options).hello().facts().cpus(), 2u) << "facts are collected per hello";
+}
+
+}  // namespace
+}  // namespace bdcoord::agent

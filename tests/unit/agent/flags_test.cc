@@ -1,0 +1,68 @@
+// bdagent's command line: parsing, what CLI11 cannot check, the coordinator channel and link.
+#include "agent/flags.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace bdcoord::agent {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Parses `args` as bdagent would; returns the flags.
+AgentFlags Parse(std::vector<const char*> args) {
+  CLI::App app;
+  AgentFlags flags;
+  AddAgentFlags(&app, &flags);
+  args.insert(args.begin(), "bdagent");
+  app.parse(static_cast<int>(args.size()), const_cast<char**>(args.data()));
+  return flags;
+}
+
+TEST(AgentFlags, DefaultsAndValues) {
+  AgentFlags flags = Parse({});
+  EXPECT_EQ(flags.docker_socket, "/var/run/docker.sock");
+  EXPECT_EQ(flags.coordinator, "unix:///run/bdcoord/bdcoordd.sock");
+  flags = Parse({"--desired", "d.json", "--once", "--label", "rack=r1", "--interval", "3"});
+  EXPECT_EQ(flags.desired_file, "d.json");
+  EXPECT_TRUE(flags.once);
+  EXPECT_EQ(flags.labels, std::vector<std::string>{"rack=r1"});
+  EXPECT_EQ(flags.interval_seconds, 3);
+}
+
+TEST(AgentFlags, DesiredExcludesTheCoordinatorFlags) {
+  EXPECT_THROW(Parse({"--desired", "d.json", "--token-file", "t"}), CLI::ExcludesError);
+  EXPECT_THROW(Parse({"--parallelism", "0"}), CLI::ValidationError);
+}
+
+TEST(ValidateAgentFlags, OnceNeedsADesiredFile) {
+  EXPECT_EQ(ValidateAgentFlags(Parse({"--once"})),
+            absl::InvalidArgumentError("--once needs --desired FILE.json"));
+  EXPECT_TRUE(ValidateAgentFlags(Parse({"--once", "--desired", "d.json"})).ok());
+  EXPECT_TRUE(ValidateAgentFlags(Parse({})).ok());
+}
+
+TEST(CoordinatorChannel, NamesTheTokenFileThatCannotBeRead) {
+  AgentFlags flags = Parse({"--token-file", "/nonexistent/token"});
+  const auto channel = CoordinatorChannel(&flags);
+  EXPECT_EQ(channel.status().message(),
+            "--token-file: cannot read '/nonexistent/token': No such file or directory");
+  flags = Parse({"--coordinator", "unix:///tmp/none.sock"});
+  ASSERT_TRUE(CoordinatorChannel(&flags).ok());
+  EXPECT_EQ(flags.channel.address, "unix:///tmp/none.sock");
+}
+
+TEST(LinkOptions, TheHostNameDefaultsToTheHostname) {
+  AgentFlags flags = Parse({"--host-name", "w7", "--heartbeat-interval", "2"});
+  CoordinatorLinkOptions options = LinkOptions(flags, nullptr);
+  EXPECT_EQ(options.host_name, "w7");
+  EXPECT_EQ(options.heartbeat_interval, absl::Seconds(2));
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  EXPECT_EQ(LinkOptions(Parse({}), nullptr).host_name, name);
+}
+
+}  // namespace
+}  // namespace bdcoord::agent
