@@ -71,7 +71,8 @@ PassSummary Agent::RunPass() {
     report.set_cluster(cluster);
     report.set_generation(desired.generation());
     for (const auto& status : pass.result.statuses) *report.add_instances() = status;
-    const bool sent = uplink_ != nullptr && uplink_->SendStatus(report);
+    Uplink* uplink = uplink_.load();
+    const bool sent = uplink != nullptr && uplink->SendStatus(report);
     if (sent && TakenDown(desired, pass.result)) {
       // Forget it, unless a new desired state came meanwhile.
       absl::MutexLock lock(&desired_mu_);
@@ -207,7 +208,7 @@ void Agent::HandleProbeRequest(const bdcoord::v1::ProbeRequest& request) {
   }
   std::thread([this, request] {
     const bdcoord::v1::CommandResult result = RunProbeRequest(docker_, prober_, request);
-    if (uplink_ != nullptr) uplink_->SendResult(result);
+    if (Uplink* uplink = uplink_.load(); uplink != nullptr) uplink->SendResult(result);
     absl::MutexLock lock(&signals_->mu);
     --signals_->probes_running;
   }).detach();

@@ -1,6 +1,7 @@
 #ifndef BDCOORD_AGENT_AGENT_H_
 #define BDCOORD_AGENT_AGENT_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -126,9 +127,9 @@ class Agent {
   Prober* prober_;
   AgentOptions options_;
   std::shared_ptr<Signals> signals_ = std::make_shared<Signals>();
-  Uplink* uplink_ = nullptr;
-  bool docker_was_down_ = false;  // only on the loop's thread
-  bool ready_ = false;            // only on the loop's thread
+  std::atomic<Uplink*> uplink_{nullptr};  // read by probe-request threads
+  bool docker_was_down_ = false;          // only on the loop's thread
+  bool ready_ = false;                    // only on the loop's thread
 
   mutable absl::Mutex desired_mu_;
   std::map<std::string, bdcoord::v1::DesiredState> desired_by_cluster_ ABSL_GUARDED_BY(desired_mu_);
