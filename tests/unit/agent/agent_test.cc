@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
 #include "tests/testing/fake_hosts_writer.h"
 #include "tests/testing/fake_prober.h"
@@ -43,17 +44,17 @@ class AgentTest : public ::testing::Test {
  protected:
   AgentTest()
       : reconciler_(&docker_, &hosts_, nullptr,
-                    ReconcilerOptions{.now = [this] { return now_; }, .prober = &prober_}),
+                    ReconcilerOptions{.now = clock_.AsFunction(), .prober = &prober_}),
         agent_(&docker_, &reconciler_, &prober_,
                AgentOptions{.interval = absl::Seconds(10),
                             .docker_socket = "/fake/docker.sock",
                             .probe_drain_timeout = absl::Seconds(30),
-                            .now = [this] { return now_; }}) {
+                            .now = clock_.AsFunction()}) {
     docker_.AddImage("standin");
     agent_.SetUplink(&uplink_);
   }
 
-  absl::Time now_ = absl::FromUnixSeconds(1'000'000);
+  test_util::FakeClock clock_;
   testing::FakeDockerClient docker_;
   testing::FakeHostsWriter hosts_;
   testing::FakeUplink uplink_;
@@ -164,9 +165,9 @@ TEST_F(AgentTest, TheNextPassComesSoonerWhenAProbeIsDue) {
   agent_.SetDesired(desired);
   agent_.RunPass();
   EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(3));
-  now_ += absl::Seconds(2);
+  clock_.Advance(absl::Seconds(2));
   EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(1));
-  now_ += absl::Seconds(5);  // overdue: soon, but not in a busy loop
+  clock_.Advance(absl::Seconds(5));  // overdue: soon, but not in a busy loop
   EXPECT_EQ(agent_.UntilNextPass(), absl::Milliseconds(100));
 }
 

@@ -11,6 +11,7 @@
 #include "tests/testing/fake_docker_client.h"
 #include "tests/testing/fake_hosts_writer.h"
 #include "tests/testing/fake_prober.h"
+#include "tests/testing/temp_dir.h"
 
 namespace bdcoord::agent {
 namespace {
@@ -23,14 +24,10 @@ class DesiredFileTest : public ::testing::Test {
  protected:
   DesiredFileTest()
       : reconciler_(&docker_, &hosts_, nullptr, {.prober = &prober_}),
-        agent_(&docker_, &reconciler_, &prober_) {
-    path_ = (std::filesystem::temp_directory_path() /
-             ("bdcoord-desired-" + std::to_string(::getpid()) + ".json"))
-                .string();
-  }
-  ~DesiredFileTest() override { std::filesystem::remove(path_); }
+        agent_(&docker_, &reconciler_, &prober_) {}
 
-  std::string path_;
+  test_util::TempDir dir_{"desired-file"};
+  std::string path_ = dir_.path() + "/desired.json";
   testing::FakeDockerClient docker_;
   testing::FakeHostsWriter hosts_;
   testing::FakeProber prober_;

@@ -8,12 +8,14 @@
 #include <fstream>
 
 #include "tests/testing/fake_docker_client.h"
+#include "tests/testing/temp_dir.h"
 
 namespace bdcoord::agent {
 namespace {
 
 TEST(LoadLabels, MergesFileAndFlagsWithFlagsWinning) {
-  const auto path = std::filesystem::temp_directory_path() / "bdcoord-agent-test.yaml";
+  test_util::TempDir dir("agent-config");
+  const std::filesystem::path path = dir.path() + "/agent.yaml";
   std::ofstream(path) << "labels:\n  rack: r1\n  ssd: \"true\"\n";
   auto labels = LoadLabels(path.string(), {"rack=r2", "zone=z"});
   ASSERT_TRUE(labels.ok()) << labels.status();
@@ -26,7 +28,6 @@ TEST(LoadLabels, MergesFileAndFlagsWithFlagsWinning) {
   std::ofstream(path) << "labels: [r1]\n";
   EXPECT_EQ(LoadLabels(path.string(), {}).status().message(),
             path.string() + ":1: labels must be a mapping, e.g. `labels: {rack: r1}`");
-  std::filesystem::remove(path);
 }
 
 TEST(CollectHostFacts, ReportsThisHost) {

@@ -7,19 +7,17 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/testing/temp_dir.h"
+
 namespace bdcoord::agent {
 namespace {
 
 class FileHostsWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bdcoord-hosts-writer-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "hosts").string();
+    path_ = dir_.path() + "/hosts";
     std::ofstream(path_) << "127.0.0.1\tlocalhost\n";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   static ino_t Inode(const std::string& path) {
     struct stat st {};
@@ -27,7 +25,7 @@ class FileHostsWriterTest : public ::testing::Test {
     return st.st_ino;
   }
 
-  std::filesystem::path dir_;
+  test_util::TempDir dir_{"hosts-writer"};
   std::string path_;
   FileHostsWriter writer_;
 };
@@ -42,7 +40,7 @@ TEST_F(FileHostsWriterTest, RewritesInPlaceKeepingTheInode) {
 }
 
 TEST_F(FileHostsWriterTest, NeitherReadsNorCreatesAMissingFile) {
-  const std::string missing = (dir_ / "gone").string();
+  const std::string missing = dir_.path() + "/gone";
   EXPECT_EQ(writer_.Read(missing).status(), absl::NotFoundError("no hosts file at " + missing));
   EXPECT_EQ(writer_.WriteInPlace(missing, "x\n").message(),
             "cannot open for writing " + missing + ": No such file or directory");
