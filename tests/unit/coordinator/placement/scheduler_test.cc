@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "bdcoord/v1/spec.pb.h"
+#include "coordinator/placement/filters/constraint.h"
 #include "coordinator/spec/instance_names.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
