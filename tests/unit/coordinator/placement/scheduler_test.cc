@@ -17,10 +17,16 @@
 #include "coordinator/spec/instance_names.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/placement_builders.h"
 
 namespace bdcoord::coordinator {
 namespace {
 
+using ::bdcoord::testing::Cluster;
+using ::bdcoord::testing::Labels;
+using ::bdcoord::testing::MakeConstraint;
+using ::bdcoord::testing::MakeHost;
+using ::bdcoord::testing::Previous;
 using ::bdcoord::v1::ClusterSpec;
 using ::bdcoord::v1::Constraint;
 using ::bdcoord::v1::Host;
@@ -29,86 +35,6 @@ using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
-
-using Labels = std::map<std::string, std::string>;
-using Previous = absl::flat_hash_map<std::string, std::string>;
-
-Host MakeHost(const std::string& name, const Labels& labels = {}, int64_t millicpus = 0,
-              int64_t memory_bytes = 0) {
-  Host host;
-  host.set_name(name);
-  host.set_address(absl::StrCat("192.0.2.", name.size()));
-  for (const auto& [key, value] : labels) (*host.mutable_labels())[key] = value;
-  host.mutable_capacity()->set_millicpus(millicpus);
-  host.mutable_capacity()->set_memory_bytes(memory_bytes);
-  return host;
-}
-
-Constraint MakeConstraint(const std::string& label, Constraint::Op op,
-                          const std::vector<std::string>& values, const std::string& text) {
-  Constraint constraint;
-  constraint.set_label(label);
-  constraint.set_op(op);
-  for (const auto& value : values) constraint.add_values(value);
-  constraint.set_text(text);
-  return constraint;
-}
-
-// A cluster under construction, and the scheduler run on it.
-class Cluster {
- public:
-  Host& AddHost(const std::string& name, const Labels& labels = {}, int64_t millicpus = 0,
-                int64_t memory_bytes = 0) {
-    hosts_.push_back(MakeHost(name, labels, millicpus, memory_bytes));
-    return hosts_.back();
-  }
-
-  Service& AddService(const std::string& name, uint32_t count) {
-    Service* service = spec_.add_services();
-    service->set_name(name);
-    service->set_image("busybox");
-    service->set_count(count);
-    return *service;
-  }
-
-  ScheduleResult Run(const Previous* previous = nullptr) const {
-    ScheduleInput input;
-    input.spec = &spec_;
-    input.hosts = &hosts_;
-    input.previous = previous;
-    return Schedule(input);
-  }
-
-  // Host names of the instances of the service at `s`, "-" for an unplaced one.
-  std::vector<std::string> HostsOf(const ScheduleResult& result, int s) const {
-    std::vector<std::string> names;
-    for (int h : result.hosts_by_service.at(s)) names.push_back(h < 0 ? "-" : hosts_.at(h).name());
-    return names;
-  }
-
-  // instance name -> host name, as the store would keep it and hand back as `previous`.
-  Previous PlacementOf(const ScheduleResult& result) const {
-    Previous placement;
-    for (int s = 0; s < spec_.services_size(); ++s) {
-      const auto& hosts = result.hosts_by_service.at(s);
-      for (size_t i = 0; i < hosts.size(); ++i) {
-        if (hosts[i] < 0) continue;
-        placement[InstanceName(spec_.services(s), static_cast<uint32_t>(i + 1))] =
-            hosts_.at(hosts[i]).name();
-      }
-    }
-    return placement;
-  }
-
-  ClusterSpec& spec() { return spec_; }
-  std::vector<Host>& hosts() { return hosts_; }
-  const ClusterSpec& spec() const { return spec_; }
-  const std::vector<Host>& hosts() const { return hosts_; }
-
- private:
-  ClusterSpec spec_;
-  std::vector<Host> hosts_;
-};
 
 std::vector<std::pair<std::string, int>> Filters(const PlacementFailure& failure) {
   std::vector<std::pair<std::string, int>> filters;
