@@ -4,6 +4,7 @@
 #include "coordinator/placement/filters/colocate_with.h"
 #include "coordinator/placement/filters/constraint.h"
 #include "coordinator/placement/filters/distinct_hosts.h"
+#include "coordinator/placement/filters/max_per.h"
 #include "coordinator/placement/filters/pinned_hosts.h"
 
 namespace bdcoord::coordinator {
@@ -14,6 +15,7 @@ PlacementFilters FiltersFor(const bdcoord::v1::Service& service, const Placement
   AddConstraintFilters(service, state, filters);
   AddColocateWithFilter(service, state, filters);
   AddDistinctHostsFilter(service, state, filters);
+  AddMaxPerFilter(service, state, filters);
   AddCapacityFilters(service, state, filters);
   return filters;
 }
