@@ -137,6 +137,7 @@ class Scheduler {
     const Service* service = nullptr;
     PlacementFilters filters;                // every hard rule, in order
     std::vector<PlacementFilter*> changing;  // the filters that are not Static
+    bool recheck = false;                    // a filter AffectsOtherHosts
     int64_t cpus = 0;
     int64_t memory = 0;
   };
@@ -168,6 +169,7 @@ class Scheduler {
     ctx.filters = FiltersFor(service, state_);
     for (const auto& filter : ctx.filters) {
       if (!filter->Static()) ctx.changing.push_back(filter.get());
+      if (filter->AffectsOtherHosts()) ctx.recheck = true;
     }
     ctx.cpus = service.resources().millicpus();
     ctx.memory = service.resources().memory_bytes();
@@ -253,7 +255,7 @@ class Scheduler {
       // A placement can make other hosts infeasible too (a limit per label value fills every host
       // with that value): drop such candidates when they reach the top, and groups left without
       // candidates.
-      while (!group_heap.empty()) {
+      while (ctx.recheck && !group_heap.empty()) {
         std::vector<HostKey>& heap = host_heaps[group_heap.front().group];
         while (!heap.empty() && !FitsNow(ctx, heap.front().host)) PopHeap(heap);
         if (!heap.empty()) break;

@@ -46,6 +46,11 @@ class PlacementFilter {
 
   virtual bool Feasible(int host) const = 0;
 
+  // True when an instance placed on one host can make other hosts infeasible (a limit per label
+  // value fills every host with that value): the scheduler then rechecks a candidate before it
+  // uses it. Otherwise it checks only the host it placed on, which is cheaper.
+  virtual bool AffectsOtherHosts() const { return false; }
+
   // An instance of the service was placed on `host` (called on filters that are not Static):
   // filters that count what the service placed update here.
   virtual void Placed(int /*host*/) {}

@@ -35,6 +35,7 @@ class MaxPerFilter : public PlacementFilter {
 
   std::string Name() const override { return absl::StrCat("max_per ", label_, "=", max_); }
   bool Static() const override { return false; }
+  bool AffectsOtherHosts() const override { return true; }
   bool Feasible(int host) const override {
     return value_of_[host] >= 0 && instances_per_value_[value_of_[host]] < max_;
   }

@@ -59,11 +59,12 @@ TEST_F(MaxPerFilterTest, NoFilterWithoutTheRule) {
   EXPECT_THAT(filters_, IsEmpty());
 }
 
-TEST_F(MaxPerFilterTest, NameAndChangesWhileTheServiceIsPlaced) {
+TEST_F(MaxPerFilterTest, NameAndChangesOnEveryHostOfAValueWhileTheServiceIsPlaced) {
   SetMaxPer("rack", 2);
   const PlacementFilter& filter = Make();
   EXPECT_EQ(filter.Name(), "max_per rack=2");
   EXPECT_FALSE(filter.Static());
+  EXPECT_TRUE(filter.AffectsOtherHosts());  // a full rack is full on all of its hosts
 }
 
 TEST_F(MaxPerFilterTest, ARackIsFullAfterCountInstancesOnAnyOfItsHosts) {
