@@ -10,52 +10,17 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "coordinator/placement/filters/filter.h"
+#include "coordinator/placement/filters/filters.h"
 #include "coordinator/spec/instance_names.h"
 
 namespace bdcoord::coordinator {
 namespace {
 
 using ::bdcoord::v1::ClusterSpec;
-using ::bdcoord::v1::Constraint;
 using ::bdcoord::v1::Host;
 using ::bdcoord::v1::PlacementRules;
 using ::bdcoord::v1::Service;
-
-// The constraint as the user wrote it; rebuilt from the parsed fields when `text` is empty.
-std::string ConstraintText(const Constraint& constraint) {
-  if (!constraint.text().empty()) return constraint.text();
-  const std::string& label = constraint.label();
-  const std::string first = constraint.values().empty() ? "" : constraint.values(0);
-  const std::string list = absl::StrJoin(constraint.values(), ",");
-  switch (constraint.op()) {
-    case Constraint::OP_EQUAL:
-      return absl::StrCat(label, " == ", first);
-    case Constraint::OP_NOT_EQUAL:
-      return absl::StrCat(label, " != ", first);
-    case Constraint::OP_IN:
-      return absl::StrCat(label, " in (", list, ")");
-    case Constraint::OP_NOT_IN:
-      return absl::StrCat(label, " not in (", list, ")");
-    case Constraint::OP_EXISTS:
-      return absl::StrCat(label, " exists");
-    case Constraint::OP_NOT_EXISTS:
-      return absl::StrCat(label, " not exists");
-    default:
-      return absl::StrCat(label, " ?");
-  }
-}
-
-enum class RuleKind { kPinned, kConstraint, kColocate, kDistinct, kCpus, kMemory };
-
-// One hard rule that applies to a service, in the order rules are applied.
-struct Rule {
-  RuleKind kind;
-  int constraint = -1;  // index into placement.constraints, for kConstraint
-  std::string name;     // as reported in RuleFilter::rule
-};
 
 // Rank of a host inside one spread group: fewest instances of the service being placed (a soft
 // anti-affinity: Drillbits spread evenly over the DataNode hosts), then fewest instances in total,
@@ -101,21 +66,16 @@ class Scheduler {
       : spec_(*input.spec),
         hosts_(*input.hosts),
         previous_(input.previous),
-        num_hosts_(static_cast<int>(hosts_.size())),
-        total_(num_hosts_, 0),
-        used_cpus_(num_hosts_, 0),
-        used_memory_(num_hosts_, 0),
-        of_service_(num_hosts_, 0) {
+        num_hosts_(static_cast<int>(hosts_.size())) {
+    state_.hosts = &hosts_;
+    state_.total.assign(num_hosts_, 0);
+    state_.used_cpus.assign(num_hosts_, 0);
+    state_.used_memory.assign(num_hosts_, 0);
+    state_.of_service.assign(num_hosts_, 0);
     host_index_.reserve(hosts_.size());
-    capacity_cpus_.reserve(hosts_.size());
-    capacity_memory_.reserve(hosts_.size());
-    for (int h = 0; h < num_hosts_; ++h) {
-      host_index_.try_emplace(hosts_[h].name(), h);
-      capacity_cpus_.push_back(hosts_[h].capacity().millicpus());
-      capacity_memory_.push_back(hosts_[h].capacity().memory_bytes());
-    }
+    for (int h = 0; h < num_hosts_; ++h) host_index_.try_emplace(hosts_[h].name(), h);
     for (int s = 0; s < spec_.services_size(); ++s) {
-      service_index_.try_emplace(spec_.services(s).name(), s);
+      state_.service_index.try_emplace(spec_.services(s).name(), s);
     }
   }
 
@@ -123,8 +83,8 @@ class Scheduler {
     const int num_services = spec_.services_size();
     result_.hosts_by_service.resize(num_services);
     failures_by_service_.resize(num_services);
-    running_on_.resize(num_services);
-    placed_.assign(num_services, false);
+    state_.running_on.resize(num_services);
+    state_.placed.assign(num_services, false);
     for (int s : PlacementOrder()) PlaceService(s);
     for (auto& failures : failures_by_service_) {
       for (auto& failure : failures) result_.failures.push_back(std::move(failure));
@@ -144,8 +104,9 @@ class Scheduler {
     for (int s = 0; s < num_services; ++s) {
       const std::string& target = spec_.services(s).placement().colocate_with();
       if (target.empty()) continue;
-      auto it = service_index_.find(target);
-      if (it == service_index_.end()) continue;  // unknown target: the rule removes every host
+      auto it = state_.service_index.find(target);
+      // An unknown target: its filter removes every host.
+      if (it == state_.service_index.end()) continue;
       dependents[it->second].push_back(s);
       waiting[s] = 1;
     }
@@ -170,90 +131,33 @@ class Scheduler {
     return order;
   }
 
-  // The hard rules that apply to `service`, in the order they filter.
-  static std::vector<Rule> RulesOf(const Service& service) {
-    const PlacementRules& placement = service.placement();
-    std::vector<Rule> rules;
-    if (!placement.hosts().empty()) {
-      rules.push_back(
-          {RuleKind::kPinned, -1,
-           absl::StrCat("pinned hosts [", absl::StrJoin(placement.hosts(), ", "), "]")});
-    }
-    for (int c = 0; c < placement.constraints_size(); ++c) {
-      rules.push_back(
-          {RuleKind::kConstraint, c,
-           absl::StrCat("constraint `", ConstraintText(placement.constraints(c)), "`")});
-    }
-    if (!placement.colocate_with().empty()) {
-      rules.push_back(
-          {RuleKind::kColocate, -1, absl::StrCat("colocate_with ", placement.colocate_with())});
-    }
-    if (placement.distinct_hosts()) rules.push_back({RuleKind::kDistinct, -1, "distinct_hosts"});
-    // A capacity rule applies only to a service that asks for that resource: asking for none
-    // always fits.
-    if (service.resources().millicpus() > 0) {
-      rules.push_back({RuleKind::kCpus, -1, "capacity (cpus)"});
-    }
-    if (service.resources().memory_bytes() > 0) {
-      rules.push_back({RuleKind::kMemory, -1, "capacity (memory)"});
-    }
-    return rules;
-  }
-
-  static bool Fits(int64_t used, int64_t request, int64_t capacity) {
-    return request <= 0 || capacity <= 0 || used + request <= capacity;
-  }
-
   // Per-service context while one service is being placed.
   struct Context {
     int service_index = 0;
     const Service* service = nullptr;
-    std::vector<Rule> rules;
-    absl::flat_hash_set<std::string_view> pinned;
-    std::vector<char> colocated;  // per host: runs an instance of the colocate_with target
-    bool distinct = false;
+    PlacementFilters filters;                // every hard rule, in order
+    std::vector<PlacementFilter*> changing;  // the filters that are not Static
+    bool recheck = false;                    // a filter AffectsOtherHosts
     int64_t cpus = 0;
     int64_t memory = 0;
   };
 
-  bool Passes(const Context& ctx, const Rule& rule, int h) const {
-    const Host& host = hosts_[h];
-    switch (rule.kind) {
-      case RuleKind::kPinned:
-        return ctx.pinned.contains(host.name());
-      case RuleKind::kConstraint:
-        return ConstraintHolds(ctx.service->placement().constraints(rule.constraint), host);
-      case RuleKind::kColocate:
-        return ctx.colocated[h] != 0;
-      case RuleKind::kDistinct:
-        return of_service_[h] == 0;
-      case RuleKind::kCpus:
-        return Fits(used_cpus_[h], ctx.cpus, capacity_cpus_[h]);
-      case RuleKind::kMemory:
-        return Fits(used_memory_[h], ctx.memory, capacity_memory_[h]);
+  // The filters whose verdict changes while the service is placed. They are monotone: once a host
+  // fails them, it fails them until the service is done.
+  static bool FitsNow(const Context& ctx, int h) {
+    for (const PlacementFilter* filter : ctx.changing) {
+      if (!filter->Feasible(h)) return false;
     }
-    return false;
-  }
-
-  static bool IsStatic(RuleKind kind) {
-    return kind == RuleKind::kPinned || kind == RuleKind::kConstraint ||
-           kind == RuleKind::kColocate;
-  }
-
-  // The rules that change while the service is placed (distinct_hosts, capacity). They are
-  // monotone: once a host fails them, it fails them until the service is done.
-  bool FitsNow(const Context& ctx, int h) const {
-    return (!ctx.distinct || of_service_[h] == 0) &&
-           Fits(used_cpus_[h], ctx.cpus, capacity_cpus_[h]) &&
-           Fits(used_memory_[h], ctx.memory, capacity_memory_[h]);
+    return true;
   }
 
   void Place(const Context& ctx, int h, int index) {
     result_.hosts_by_service[ctx.service_index][index] = h;
-    ++of_service_[h];
-    ++total_[h];
-    if (ctx.cpus > 0) used_cpus_[h] += ctx.cpus;
-    if (ctx.memory > 0) used_memory_[h] += ctx.memory;
+    ++state_.of_service[h];
+    ++state_.total[h];
+    if (ctx.cpus > 0) state_.used_cpus[h] += ctx.cpus;
+    if (ctx.memory > 0) state_.used_memory[h] += ctx.memory;
+    for (PlacementFilter* filter : ctx.changing) filter->Placed(h);
   }
 
   void PlaceService(int s) {
@@ -262,16 +166,11 @@ class Scheduler {
     ctx.service = &spec_.services(s);
     const Service& service = *ctx.service;
     const PlacementRules& placement = service.placement();
-    ctx.rules = RulesOf(service);
-    for (const std::string& name : placement.hosts()) ctx.pinned.insert(name);
-    if (!placement.colocate_with().empty()) {
-      ctx.colocated.assign(num_hosts_, 0);
-      auto it = service_index_.find(placement.colocate_with());
-      if (it != service_index_.end() && placed_[it->second]) {
-        for (int h : running_on_[it->second]) ctx.colocated[h] = 1;
-      }
+    ctx.filters = FiltersFor(service, state_);
+    for (const auto& filter : ctx.filters) {
+      if (!filter->Static()) ctx.changing.push_back(filter.get());
+      if (filter->AffectsOtherHosts()) ctx.recheck = true;
     }
-    ctx.distinct = placement.distinct_hosts();
     ctx.cpus = service.resources().millicpus();
     ctx.memory = service.resources().memory_bytes();
 
@@ -281,10 +180,10 @@ class Scheduler {
 
     // Hosts that pass the rules that do not change while this service is placed.
     std::vector<char> eligible(num_hosts_, 1);
-    for (const Rule& rule : ctx.rules) {
-      if (!IsStatic(rule.kind)) continue;
+    for (const auto& filter : ctx.filters) {
+      if (!filter->Static()) continue;
       for (int h = 0; h < num_hosts_; ++h) {
-        if (eligible[h] && !Passes(ctx, rule, h)) eligible[h] = 0;
+        if (eligible[h] && !filter->Feasible(h)) eligible[h] = 0;
       }
     }
 
@@ -334,8 +233,10 @@ class Scheduler {
     std::vector<std::vector<HostKey>> host_heaps(num_groups);
     for (int h = 0; h < num_hosts_; ++h) {
       if (!eligible[h]) continue;
-      group_count[group_of[h]] += of_service_[h];
-      if (FitsNow(ctx, h)) host_heaps[group_of[h]].push_back({of_service_[h], total_[h], h});
+      group_count[group_of[h]] += state_.of_service[h];
+      if (FitsNow(ctx, h)) {
+        host_heaps[group_of[h]].push_back({state_.of_service[h], state_.total[h], h});
+      }
     }
     std::vector<GroupKey> group_heap;
     for (int g = 0; g < num_groups; ++g) {
@@ -351,6 +252,15 @@ class Scheduler {
     PlacementFailure explanation;
     for (int i = 0; i < count; ++i) {
       if (kept[i]) continue;
+      // A placement can make other hosts infeasible too (a limit per label value fills every host
+      // with that value): drop such candidates when they reach the top, and groups left without
+      // candidates.
+      while (ctx.recheck && !group_heap.empty()) {
+        std::vector<HostKey>& heap = host_heaps[group_heap.front().group];
+        while (!heap.empty() && !FitsNow(ctx, heap.front().host)) PopHeap(heap);
+        if (!heap.empty()) break;
+        PopHeap(group_heap);
+      }
       if (group_heap.empty()) {
         if (!explained) {
           explanation = Explain(ctx);
@@ -368,7 +278,7 @@ class Scheduler {
       const int h = heap.front().host;
       PopHeap(heap);
       Place(ctx, h, i);
-      if (FitsNow(ctx, h)) PushHeap(heap, HostKey{of_service_[h], total_[h], h});
+      if (FitsNow(ctx, h)) PushHeap(heap, HostKey{state_.of_service[h], state_.total[h], h});
       GroupKey key = group_heap.front();
       PopHeap(group_heap);
       if (!heap.empty()) {
@@ -378,68 +288,45 @@ class Scheduler {
     }
 
     // Remember where the service runs (for colocate_with) and reset the per-service counts.
-    std::vector<int>& running = running_on_[s];
+    std::vector<int>& running = state_.running_on[s];
     for (int h = 0; h < num_hosts_; ++h) {
-      if (of_service_[h] == 0) continue;
+      if (state_.of_service[h] == 0) continue;
       running.push_back(h);
-      of_service_[h] = 0;
+      state_.of_service[h] = 0;
     }
-    placed_[s] = true;
+    state_.placed[s] = true;
   }
 
-  // Why no host is left for the service: every rule in order, with how many of the hosts still
-  // remaining it removed, and a hint from the rule that removed the last ones. O(hosts x rules).
+  // Why no host is left for the service: every filter in order, with how many of the hosts still
+  // remaining it removed, and the hint of the filter that removed the last ones. O(hosts x rules).
   PlacementFailure Explain(const Context& ctx) const {
-    const Service& service = *ctx.service;
     PlacementFailure failure;
-    failure.service = service.name();
+    failure.service = ctx.service->name();
     failure.hosts_total = num_hosts_;
     std::vector<int> remaining(num_hosts_);
     for (int h = 0; h < num_hosts_; ++h) remaining[h] = h;
-    const Rule* last = nullptr;
-    int64_t remaining_before_last = 0;
-    for (const Rule& rule : ctx.rules) {
-      const int64_t before = static_cast<int64_t>(remaining.size());
-      std::erase_if(remaining, [&](int h) { return !Passes(ctx, rule, h); });
-      const int removed = static_cast<int>(before - static_cast<int64_t>(remaining.size()));
-      failure.filters.push_back({rule.name, removed});
-      if (removed > 0 && remaining.empty()) {
-        last = &rule;
-        remaining_before_last = before;
+    const PlacementFilter* last = nullptr;
+    std::vector<int> last_candidates;
+    for (const auto& filter : ctx.filters) {
+      std::vector<int> kept;
+      for (int h : remaining) {
+        if (filter->Feasible(h)) kept.push_back(h);
       }
+      const int removed = static_cast<int>(remaining.size() - kept.size());
+      failure.filters.push_back({filter->Name(), removed});
+      if (removed > 0 && kept.empty()) {
+        last = filter.get();
+        last_candidates = std::move(remaining);
+      }
+      remaining = std::move(kept);
     }
     if (num_hosts_ == 0) {
       failure.hint = "the inventory has no hosts: add hosts";
     } else if (last == nullptr) {
-      // Unreachable when the placement loop and the rules agree; say so rather than guess.
+      // Unreachable when the placement loop and the filters agree; say so rather than guess.
       failure.hint = "no host left for this instance";
     } else {
-      switch (last->kind) {
-        case RuleKind::kPinned:
-          failure.hint = "pin more hosts or lower count";
-          break;
-        case RuleKind::kConstraint:
-          failure.hint =
-              absl::StrCat("add a host whose labels satisfy `",
-                           ConstraintText(service.placement().constraints(last->constraint)),
-                           "` or relax the constraint");
-          break;
-        case RuleKind::kColocate:
-          failure.hint = absl::StrCat("place more ", service.placement().colocate_with(),
-                                      " instances or drop colocate_with");
-          break;
-        case RuleKind::kDistinct:
-          failure.hint = absl::StrCat(
-              "distinct_hosts needs ", service.count(), " eligible hosts for ", service.count(),
-              " instances: add hosts or lower count to ", remaining_before_last);
-          break;
-        case RuleKind::kCpus:
-          failure.hint = "add hosts with more cpus or lower resources.cpus";
-          break;
-        case RuleKind::kMemory:
-          failure.hint = "add hosts with more memory or lower resources.memory";
-          break;
-      }
+      failure.hint = last->Hint(last_candidates);
     }
     return failure;
   }
@@ -449,48 +336,14 @@ class Scheduler {
   const absl::flat_hash_map<std::string, std::string>* previous_;
   const int num_hosts_;
 
-  absl::flat_hash_map<std::string_view, int> host_index_;     // name -> first index
-  absl::flat_hash_map<std::string_view, int> service_index_;  // name -> first index
-
-  std::vector<int64_t> capacity_cpus_;    // per host: millicpus, 0 = unlimited
-  std::vector<int64_t> capacity_memory_;  // per host: bytes, 0 = unlimited
-  std::vector<int64_t> total_;            // per host: instances of every service
-  std::vector<int64_t> used_cpus_;        // per host: millicpus of placed instances
-  std::vector<int64_t> used_memory_;      // per host: bytes of placed instances
-  std::vector<int64_t> of_service_;       // per host: instances of the service being placed
-
-  std::vector<std::vector<int>> running_on_;  // per service: hosts it runs on, ascending
-  std::vector<bool> placed_;                  // per service: already placed
+  absl::flat_hash_map<std::string_view, int> host_index_;  // name -> first index
+  PlacementState state_;                                   // what the filters read
 
   ScheduleResult result_;
   std::vector<std::vector<PlacementFailure>> failures_by_service_;
 };
 
 }  // namespace
-
-bool ConstraintHolds(const Constraint& constraint, const Host& host) {
-  const auto& labels = host.labels();
-  auto it = labels.find(constraint.label());
-  const bool present = it != labels.end();
-  auto listed = [&]() {
-    return present && std::find(constraint.values().begin(), constraint.values().end(),
-                                it->second) != constraint.values().end();
-  };
-  switch (constraint.op()) {
-    case Constraint::OP_EQUAL:
-    case Constraint::OP_IN:
-      return listed();
-    case Constraint::OP_NOT_EQUAL:
-    case Constraint::OP_NOT_IN:
-      return !listed();
-    case Constraint::OP_EXISTS:
-      return present;
-    case Constraint::OP_NOT_EXISTS:
-      return !present;
-    default:
-      return false;  // an unknown operator never holds: a hard rule fails closed
-  }
-}
 
 ScheduleResult Schedule(const ScheduleInput& input) {
   if (input.spec == nullptr) return {};

@@ -10,9 +10,9 @@
 
 namespace bdcoord::coordinator {
 
-// How many of the hosts still in the running one rule removed, in the order rules are applied:
-// "pinned hosts [h1, h2]", each "constraint `TEXT`", "colocate_with SERVICE", "distinct_hosts",
-// "capacity (cpus)", "capacity (memory)". Only the rules that apply to the service are listed (a
+// How many of the hosts still in the running one rule removed, in the order rules are applied
+// (filters/filters.h), named by its filter: "pinned hosts [h1, h2]", "constraint `TEXT`",
+// "distinct_hosts", "capacity (memory)", ... Only the rules that apply to the service are listed (a
 // capacity rule applies when the service asks for that resource); a rule that applies but removed
 // nothing is listed with 0.
 struct RuleFilter {
@@ -47,17 +47,14 @@ struct ScheduleResult {
 };
 
 // Places every instance of every service on a host. Pure and deterministic: the same input gives
-// the same output. Hard rules (pinned hosts, label constraints, colocate_with, distinct_hosts,
-// capacity) filter; soft rules (spread over a label's values, then the host with the fewest
-// instances of this service, then the least-loaded host, then host order) rank. Instances whose
-// previous host still satisfies every hard rule stay there. Services go in spec order, except that
-// one with colocate_with waits until its target is placed (services in a colocate cycle go last, in
-// spec order, and fail on colocate_with). O(services x hosts x rules + instances x log hosts);
+// the same output. Hard rules filter (one PlacementFilter per rule, filters/filters.h); soft rules
+// (spread over a label's values, then the host with the fewest instances of this service, then the
+// least-loaded host, then host order) rank. Instances whose previous host still satisfies every
+// hard rule stay there, in index order. Services go in spec order, except that one with
+// colocate_with waits until its target is placed (services in a colocate cycle go last, in spec
+// order, and fail on colocate_with). O(services x hosts x rules + instances x (log hosts + rules));
 // explaining a failure is O(hosts x rules), once per service.
 ScheduleResult Schedule(const ScheduleInput& input);
-
-// True when the host's labels satisfy the constraint.
-bool ConstraintHolds(const bdcoord::v1::Constraint& constraint, const bdcoord::v1::Host& host);
 
 }  // namespace bdcoord::coordinator
 

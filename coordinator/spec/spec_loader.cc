@@ -21,6 +21,7 @@ using bdcoord::v1::ClusterSpec;
 using bdcoord::v1::Constraint;
 using bdcoord::v1::Dependency;
 using bdcoord::v1::Host;
+using bdcoord::v1::MaxPer;
 using bdcoord::v1::Network;
 using bdcoord::v1::Probe;
 using bdcoord::v1::Resources;
@@ -443,31 +444,49 @@ class Loader {
                      Service* service) {
     const std::string what = absl::StrCat("placement of ", owner);
     auto* rules = service->mutable_placement();
-    ForEachKey(node, what, {"constraints", "spread", "distinct_hosts", "colocate_with", "hosts"},
-               path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+    ForEachKey(
+        node, what,
+        {"constraints", "spread", "distinct_hosts", "colocate_with", "hosts", "max_per"}, path,
+        [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+          const std::string field = absl::StrCat("'", key, "' in ", what);
+          if (key == "constraints") {
+            const std::vector<std::string> texts = ReadStringList(value, p, field);
+            for (size_t i = 0; i < texts.size(); ++i) {
+              Constraint constraint;
+              if (!ParseConstraint(texts[i], &constraint)) {
+                Error(value[i], absl::StrCat("invalid label expression '", texts[i], "' in ", what),
+                      "use `LABEL == VALUE`, `LABEL != VALUE`, `LABEL in (V1,V2)`, "
+                      "`LABEL not in (V1,V2)`, `LABEL exists` or `LABEL not exists`");
+                continue;
+              }
+              *rules->add_constraints() = std::move(constraint);
+            }
+          } else if (key == "spread") {
+            ReadString(value, p, field, rules->mutable_spread());
+          } else if (key == "distinct_hosts") {
+            bool distinct = false;
+            if (ReadBool(value, field, &distinct)) rules->set_distinct_hosts(distinct);
+          } else if (key == "colocate_with") {
+            ReadString(value, p, field, rules->mutable_colocate_with());
+          } else if (key == "hosts") {
+            for (std::string& host : ReadStringList(value, p, field)) rules->add_hosts(host);
+          } else if (key == "max_per") {
+            LoadMaxPer(value, p, absl::StrCat("max_per in ", what), rules->mutable_max_per());
+          }
+        });
+  }
+
+  // Validation checks the values (a label key, count >= 1), also for specs that come as protos.
+  void LoadMaxPer(const YAML::Node& node, const std::string& path, const std::string& what,
+                  MaxPer* max_per) {
+    ForEachKey(node, what, {"label", "count"}, path,
+               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                  const std::string field = absl::StrCat("'", key, "' in ", what);
-                 if (key == "constraints") {
-                   const std::vector<std::string> texts = ReadStringList(value, p, field);
-                   for (size_t i = 0; i < texts.size(); ++i) {
-                     Constraint constraint;
-                     if (!ParseConstraint(texts[i], &constraint)) {
-                       Error(value[i],
-                             absl::StrCat("invalid label expression '", texts[i], "' in ", what),
-                             "use `LABEL == VALUE`, `LABEL != VALUE`, `LABEL in (V1,V2)`, "
-                             "`LABEL not in (V1,V2)`, `LABEL exists` or `LABEL not exists`");
-                       continue;
-                     }
-                     *rules->add_constraints() = std::move(constraint);
-                   }
-                 } else if (key == "spread") {
-                   ReadString(value, p, field, rules->mutable_spread());
-                 } else if (key == "distinct_hosts") {
-                   bool distinct = false;
-                   if (ReadBool(value, field, &distinct)) rules->set_distinct_hosts(distinct);
-                 } else if (key == "colocate_with") {
-                   ReadString(value, p, field, rules->mutable_colocate_with());
-                 } else if (key == "hosts") {
-                   for (std::string& host : ReadStringList(value, p, field)) rules->add_hosts(host);
+                 uint32_t count = 0;
+                 if (key == "label") {
+                   ReadString(value, p, field, max_per->mutable_label());
+                 } else if (key == "count" && ReadUint(value, field, &count)) {
+                   max_per->set_count(count);
                  }
                });
   }

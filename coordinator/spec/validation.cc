@@ -17,6 +17,7 @@ namespace {
 
 using bdcoord::v1::ClusterSpec;
 using bdcoord::v1::Dependency;
+using bdcoord::v1::MaxPer;
 using bdcoord::v1::Network;
 using bdcoord::v1::Service;
 using net::Cidr;
@@ -32,6 +33,12 @@ bool IsDnsName(const std::string& text) {
   static const std::regex kName(
       "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$");
   return text.size() <= 253 && std::regex_match(text, kName);
+}
+
+// A host label key: the characters a constraint accepts for its label.
+bool IsLabelKey(const std::string& text) {
+  static const std::regex kKey("^[A-Za-z0-9_./-]+$");
+  return std::regex_match(text, kKey);
 }
 
 // What validation learned about one network, for the checks of the services on it.
@@ -342,6 +349,24 @@ class Validator {
               absl::StrCat(what, " is pinned to unknown host '", rules.hosts(i), "'"),
               SuggestionHint(rules.hosts(i), host_names));
       }
+    }
+    if (rules.has_max_per()) CheckMaxPer(rules.max_per(), rules_path + ".max_per", what);
+  }
+
+  // A missing key reads as empty or 0, so these messages say what is needed, not what was found.
+  void CheckMaxPer(const MaxPer& max_per, const std::string& path, const std::string& what) {
+    if (max_per.label().empty()) {
+      Error(path + ".label", absl::StrCat("max_per of ", what, " needs a label"),
+            "name a host label: `max_per: {label: rack, count: 1}`");
+    } else if (!IsLabelKey(max_per.label())) {
+      Error(path + ".label",
+            absl::StrCat("max_per label '", max_per.label(), "' of ", what, " is not a label key"),
+            "use letters, digits and . _ / - as in `rack` or `topology/zone`");
+    }
+    if (max_per.count() < 1) {
+      Error(path + ".count", absl::StrCat("max_per of ", what, " needs a count of at least 1"),
+            "count is how many instances may share one value of the label; drop max_per for no "
+            "limit");
     }
   }
 

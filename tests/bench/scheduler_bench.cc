@@ -11,17 +11,19 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bdcoord/v1/spec.pb.h"
 #include "coordinator/placement/scheduler.h"
-#include "coordinator/spec/instance_names.h"
+#include "tests/testing/placement_builders.h"
 
 namespace bdcoord::coordinator {
 namespace {
 
-using ::bdcoord::v1::ClusterSpec;
+using ::bdcoord::testing::Cluster;
+using ::bdcoord::testing::Labels;
+using ::bdcoord::testing::MakeConstraint;
+using ::bdcoord::testing::Previous;
 using ::bdcoord::v1::Constraint;
 using ::bdcoord::v1::Host;
 using ::bdcoord::v1::Service;
@@ -32,18 +34,13 @@ constexpr int64_t kGi = int64_t{1} << 30;
 std::string HostName(int i) { return absl::StrFormat("host%05d", i); }
 
 struct Scenario {
-  ClusterSpec spec;
-  std::vector<Host> hosts;
+  Cluster cluster;
   int64_t instances = 0;
 };
 
 void AddConstraint(Service& service, const std::string& label, Constraint::Op op,
                    const std::vector<std::string>& values, const std::string& text) {
-  Constraint* constraint = service.mutable_placement()->add_constraints();
-  constraint->set_label(label);
-  constraint->set_op(op);
-  for (const auto& value : values) constraint->add_values(value);
-  constraint->set_text(text);
+  *service.mutable_placement()->add_constraints() = MakeConstraint(label, op, values, text);
 }
 
 Scenario Generate(int num_hosts, int64_t num_instances) {
@@ -51,39 +48,31 @@ Scenario Generate(int num_hosts, int64_t num_instances) {
   const int racks = num_hosts >= kRacks * 20 ? kRacks : 10;
   const int per_rack = (num_hosts + racks - 1) / racks;
   const int64_t per_host = (num_instances + num_hosts - 1) / num_hosts;
-  scenario.hosts.reserve(num_hosts);
+  Cluster& cluster = scenario.cluster;
+  cluster.hosts().reserve(num_hosts);
   for (int i = 0; i < num_hosts; ++i) {
-    Host& host = scenario.hosts.emplace_back();
-    host.set_name(HostName(i));
-    host.set_address(absl::StrFormat("10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255));
     const int rack = i / per_rack;
-    auto& labels = *host.mutable_labels();
-    labels["rack"] = absl::StrFormat("r%02d", rack);
-    labels["zone"] = absl::StrCat("z", rack % 3);
-    labels["tier"] = i % 5 == 0 ? "storage" : "compute";
+    Labels labels = {{"rack", absl::StrFormat("r%02d", rack)},
+                     {"zone", absl::StrCat("z", rack % 3)},
+                     {"tier", i % 5 == 0 ? "storage" : "compute"}};
     if (i % 2 == 0) labels["ssd"] = "true";
     if (i % 10 == 3) labels["gpu"] = "a100";
     if (i % 50 == 7) labels["role"] = "edge";
-    if (i % 4 == 0) continue;  // capacity 0: unlimited
-    if (i % 97 == 1) {         // small hosts: full after a few instances, then dropped
-      host.mutable_capacity()->set_millicpus(1500);
-      host.mutable_capacity()->set_memory_bytes(3 * kGi);
-      continue;
-    }
-    host.mutable_capacity()->set_millicpus(per_host * 2000);
-    host.mutable_capacity()->set_memory_bytes(per_host * 4 * kGi);
+    // One host in 4 has capacity 0 (unlimited); one in 97 is small: full after a few instances,
+    // then dropped.
+    const bool unlimited = i % 4 == 0;
+    const bool small = !unlimited && i % 97 == 1;
+    const int64_t cpus = unlimited ? 0 : small ? 1500 : per_host * 2000;
+    const int64_t memory = unlimited ? 0 : small ? 3 * kGi : per_host * 4 * kGi;
+    Host& host = cluster.AddHost(HostName(i), labels, cpus, memory);
+    host.set_address(absl::StrFormat("10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255));
   }
 
-  ClusterSpec& spec = scenario.spec;
-  spec.set_cluster("bench");
-  spec.set_domain("bench.example");
+  cluster.spec().set_cluster("bench");
+  cluster.spec().set_domain("bench.example");
   auto add = [&](const std::string& name, int64_t count) -> Service& {
-    Service* service = spec.add_services();
-    service->set_name(name);
-    service->set_image("busybox");
-    service->set_count(static_cast<uint32_t>(count));
     scenario.instances += count;
-    return *service;
+    return cluster.AddService(name, static_cast<uint32_t>(count));
   };
 
   // Fixed-size services (distinct_hosts bounds them by the host count).
@@ -168,7 +157,7 @@ bool CheckAllPlaced(benchmark::State& state, const Scenario& scenario,
 
 void Report(benchmark::State& state, const Scenario& scenario, const ScheduleResult& result) {
   state.SetItemsProcessed(state.iterations() * scenario.instances);
-  state.counters["hosts"] = static_cast<double>(scenario.hosts.size());
+  state.counters["hosts"] = static_cast<double>(scenario.cluster.hosts().size());
   state.counters["instances"] = static_cast<double>(scenario.instances);
   state.counters["placed"] = static_cast<double>(Placed(result));
 }
@@ -176,12 +165,9 @@ void Report(benchmark::State& state, const Scenario& scenario, const ScheduleRes
 // A first placement: no previous state.
 void BM_Schedule(benchmark::State& state) {
   const Scenario scenario = Generate(static_cast<int>(state.range(0)), state.range(1));
-  ScheduleInput input;
-  input.spec = &scenario.spec;
-  input.hosts = &scenario.hosts;
   ScheduleResult result;
   for (auto _ : state) {
-    result = Schedule(input);
+    result = scenario.cluster.Run();
     benchmark::DoNotOptimize(result.hosts_by_service.data());
     if (!CheckAllPlaced(state, scenario, result)) return;
   }
@@ -192,37 +178,26 @@ void BM_Schedule(benchmark::State& state) {
 // 200 left the inventory: most instances stay, the displaced ones are placed again.
 void BM_Replan(benchmark::State& state) {
   Scenario scenario = Generate(static_cast<int>(state.range(0)), state.range(1));
-  ScheduleInput input;
-  input.spec = &scenario.spec;
-  input.hosts = &scenario.hosts;
-  const ScheduleResult first = Schedule(input);
+  Cluster& cluster = scenario.cluster;
+  const ScheduleResult first = cluster.Run();
   if (!CheckAllPlaced(state, scenario, first)) return;
-  absl::flat_hash_map<std::string, std::string> previous;
-  previous.reserve(scenario.instances);
-  for (int s = 0; s < scenario.spec.services_size(); ++s) {
-    const auto& hosts = first.hosts_by_service[s];
-    for (size_t i = 0; i < hosts.size(); ++i) {
-      previous[InstanceName(scenario.spec.services(s), static_cast<uint32_t>(i + 1))] =
-          scenario.hosts[hosts[i]].name();
-    }
-  }
+  const Previous previous = cluster.PlacementOf(first);
   // One host in 200 leaves the inventory; monitor (one per host) is lowered to match.
   std::vector<Host> kept;
-  for (size_t h = 0; h < scenario.hosts.size(); ++h) {
-    if (h % 200 != 199) kept.push_back(scenario.hosts[h]);
+  for (size_t h = 0; h < cluster.hosts().size(); ++h) {
+    if (h % 200 != 199) kept.push_back(cluster.hosts()[h]);
   }
-  const int64_t removed = static_cast<int64_t>(scenario.hosts.size() - kept.size());
-  scenario.hosts = std::move(kept);
-  for (Service& service : *scenario.spec.mutable_services()) {
+  const int64_t removed = static_cast<int64_t>(cluster.hosts().size() - kept.size());
+  cluster.hosts() = std::move(kept);
+  for (Service& service : *cluster.spec().mutable_services()) {
     if (service.name() == "monitor") {
-      service.set_count(static_cast<uint32_t>(scenario.hosts.size()));
+      service.set_count(static_cast<uint32_t>(cluster.hosts().size()));
       scenario.instances -= removed;
     }
   }
-  input.previous = &previous;
   ScheduleResult result;
   for (auto _ : state) {
-    result = Schedule(input);
+    result = cluster.Run(&previous);
     benchmark::DoNotOptimize(result.hosts_by_service.data());
     if (!CheckAllPlaced(state, scenario, result)) return;
   }

@@ -13,13 +13,20 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "bdcoord/v1/spec.pb.h"
+#include "coordinator/placement/filters/constraint.h"
 #include "coordinator/spec/instance_names.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/placement_builders.h"
 
 namespace bdcoord::coordinator {
 namespace {
 
+using ::bdcoord::testing::Cluster;
+using ::bdcoord::testing::Labels;
+using ::bdcoord::testing::MakeConstraint;
+using ::bdcoord::testing::MakeHost;
+using ::bdcoord::testing::Previous;
 using ::bdcoord::v1::ClusterSpec;
 using ::bdcoord::v1::Constraint;
 using ::bdcoord::v1::Host;
@@ -28,86 +35,6 @@ using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
-
-using Labels = std::map<std::string, std::string>;
-using Previous = absl::flat_hash_map<std::string, std::string>;
-
-Host MakeHost(const std::string& name, const Labels& labels = {}, int64_t millicpus = 0,
-              int64_t memory_bytes = 0) {
-  Host host;
-  host.set_name(name);
-  host.set_address(absl::StrCat("192.0.2.", name.size()));
-  for (const auto& [key, value] : labels) (*host.mutable_labels())[key] = value;
-  host.mutable_capacity()->set_millicpus(millicpus);
-  host.mutable_capacity()->set_memory_bytes(memory_bytes);
-  return host;
-}
-
-Constraint MakeConstraint(const std::string& label, Constraint::Op op,
-                          const std::vector<std::string>& values, const std::string& text) {
-  Constraint constraint;
-  constraint.set_label(label);
-  constraint.set_op(op);
-  for (const auto& value : values) constraint.add_values(value);
-  constraint.set_text(text);
-  return constraint;
-}
-
-// A cluster under construction, and the scheduler run on it.
-class Cluster {
- public:
-  Host& AddHost(const std::string& name, const Labels& labels = {}, int64_t millicpus = 0,
-                int64_t memory_bytes = 0) {
-    hosts_.push_back(MakeHost(name, labels, millicpus, memory_bytes));
-    return hosts_.back();
-  }
-
-  Service& AddService(const std::string& name, uint32_t count) {
-    Service* service = spec_.add_services();
-    service->set_name(name);
-    service->set_image("busybox");
-    service->set_count(count);
-    return *service;
-  }
-
-  ScheduleResult Run(const Previous* previous = nullptr) const {
-    ScheduleInput input;
-    input.spec = &spec_;
-    input.hosts = &hosts_;
-    input.previous = previous;
-    return Schedule(input);
-  }
-
-  // Host names of the instances of the service at `s`, "-" for an unplaced one.
-  std::vector<std::string> HostsOf(const ScheduleResult& result, int s) const {
-    std::vector<std::string> names;
-    for (int h : result.hosts_by_service.at(s)) names.push_back(h < 0 ? "-" : hosts_.at(h).name());
-    return names;
-  }
-
-  // instance name -> host name, as the store would keep it and hand back as `previous`.
-  Previous PlacementOf(const ScheduleResult& result) const {
-    Previous placement;
-    for (int s = 0; s < spec_.services_size(); ++s) {
-      const auto& hosts = result.hosts_by_service.at(s);
-      for (size_t i = 0; i < hosts.size(); ++i) {
-        if (hosts[i] < 0) continue;
-        placement[InstanceName(spec_.services(s), static_cast<uint32_t>(i + 1))] =
-            hosts_.at(hosts[i]).name();
-      }
-    }
-    return placement;
-  }
-
-  ClusterSpec& spec() { return spec_; }
-  std::vector<Host>& hosts() { return hosts_; }
-  const ClusterSpec& spec() const { return spec_; }
-  const std::vector<Host>& hosts() const { return hosts_; }
-
- private:
-  ClusterSpec spec_;
-  std::vector<Host> hosts_;
-};
 
 std::vector<std::pair<std::string, int>> Filters(const PlacementFailure& failure) {
   std::vector<std::pair<std::string, int>> filters;
@@ -319,6 +246,68 @@ TEST(SchedulerTest, CapacityZeroIsUnlimitedAndCountsEveryService) {
   EXPECT_THAT(cluster.HostsOf(result, 1), Each("unlimited"));
 }
 
+// Racks r1, r2, r3 of two hosts each, and one host without a rack label.
+Cluster RackedCluster() {
+  Cluster cluster;
+  for (const char* rack : {"r1", "r2", "r3"}) {
+    for (int i = 1; i <= 2; ++i) cluster.AddHost(absl::StrCat(rack, "-h", i), {{"rack", rack}});
+  }
+  cluster.AddHost("unracked");
+  return cluster;
+}
+
+void SetMaxPer(Service& service, const std::string& label, uint32_t count) {
+  service.mutable_placement()->mutable_max_per()->set_label(label);
+  service.mutable_placement()->mutable_max_per()->set_count(count);
+}
+
+TEST(SchedulerTest, MaxPerOneZooKeeperPerRack) {
+  Cluster cluster = RackedCluster();
+  SetMaxPer(cluster.AddService("zk", 4), "rack", 1);
+  const ScheduleResult result = cluster.Run();
+  // Least-loaded in host order would put zk2 on r1-h2 beside zk1; max_per moves it to the next
+  // rack, and never to the host without a rack label: zk4 finds no fourth rack.
+  EXPECT_THAT(cluster.HostsOf(result, 0), ElementsAre("r1-h1", "r2-h1", "r3-h1", "-"));
+  ASSERT_EQ(result.failures.size(), 1u);
+  EXPECT_EQ(result.failures[0].instance, "zk4");
+}
+
+TEST(SchedulerTest, MaxPerTwoKafkaPerRackFillsEveryHostOfARack) {
+  Cluster cluster = RackedCluster();
+  SetMaxPer(cluster.AddService("kafka", 6), "rack", 2);
+  const ScheduleResult result = cluster.Run();
+  ASSERT_THAT(result.failures, IsEmpty());
+  EXPECT_THAT(cluster.HostsOf(result, 0),
+              ElementsAre("r1-h1", "r1-h2", "r2-h1", "r2-h2", "r3-h1", "r3-h2"));
+}
+
+TEST(SchedulerTest, MaxPerWithSpreadOverAnotherLabelSkipsFullRacksInEveryZone) {
+  Cluster cluster;
+  // Zone x holds racks a and b, zone y holds rack c only.
+  cluster.AddHost("a1", {{"zone", "x"}, {"rack", "a"}});
+  cluster.AddHost("b1", {{"zone", "x"}, {"rack", "b"}});
+  cluster.AddHost("c1", {{"zone", "y"}, {"rack", "c"}});
+  cluster.AddHost("c2", {{"zone", "y"}, {"rack", "c"}});
+  Service& app = cluster.AddService("app", 4);
+  app.mutable_placement()->set_spread("zone");
+  SetMaxPer(app, "rack", 1);
+  const ScheduleResult result = cluster.Run();
+  // x, y, x; then zone y is next but its only rack is full (c2 is dropped though it is empty).
+  EXPECT_THAT(cluster.HostsOf(result, 0), ElementsAre("a1", "c1", "b1", "-"));
+  ASSERT_EQ(result.failures.size(), 1u);
+  EXPECT_EQ(Filters(result.failures[0]), (FilterList{{"max_per rack=1", 4}}));
+}
+
+TEST(SchedulerTest, MaxPerReplanKeepsInstancesInIndexOrderUpToTheCount) {
+  Cluster cluster = RackedCluster();
+  SetMaxPer(cluster.AddService("zk", 3), "rack", 1);
+  // zk1 and zk2 were both in r2 (max_per is new): zk1 stays, zk2 moves, zk3 stays in r3.
+  const Previous previous = {{"zk1", "r2-h1"}, {"zk2", "r2-h2"}, {"zk3", "r3-h2"}};
+  const ScheduleResult result = cluster.Run(&previous);
+  ASSERT_THAT(result.failures, IsEmpty());
+  EXPECT_THAT(cluster.HostsOf(result, 0), ElementsAre("r2-h1", "r1-h1", "r3-h2"));
+}
+
 // --- Soft rules ----------------------------------------------------------------------------
 
 TEST(SchedulerTest, SpreadZooKeepersEvenlyOverThreeRacksOfSix) {
@@ -429,15 +418,20 @@ Cluster MixedCluster() {
   return cluster;
 }
 
+// Everything but the hint.
+void ExpectSameFailure(const PlacementFailure& a, const PlacementFailure& b) {
+  EXPECT_EQ(a.service, b.service);
+  EXPECT_EQ(a.index, b.index);
+  EXPECT_EQ(a.instance, b.instance);
+  EXPECT_EQ(a.hosts_total, b.hosts_total);
+  EXPECT_EQ(Filters(a), Filters(b));
+}
+
 void ExpectSameResult(const ScheduleResult& a, const ScheduleResult& b) {
   EXPECT_EQ(a.hosts_by_service, b.hosts_by_service);
   ASSERT_EQ(a.failures.size(), b.failures.size());
   for (size_t i = 0; i < a.failures.size(); ++i) {
-    EXPECT_EQ(a.failures[i].service, b.failures[i].service);
-    EXPECT_EQ(a.failures[i].index, b.failures[i].index);
-    EXPECT_EQ(a.failures[i].instance, b.failures[i].instance);
-    EXPECT_EQ(a.failures[i].hosts_total, b.failures[i].hosts_total);
-    EXPECT_EQ(Filters(a.failures[i]), Filters(b.failures[i]));
+    ExpectSameFailure(a.failures[i], b.failures[i]);
     EXPECT_EQ(a.failures[i].hint, b.failures[i].hint);
   }
 }
@@ -751,6 +745,38 @@ TEST(SchedulerFailureTest, DistinctHostsWithSpreadReportsEveryExtraInstance) {
             "distinct_hosts needs 4 eligible hosts for 4 instances: add hosts or lower count to 2");
 }
 
+TEST(SchedulerFailureTest, MaxPerMoreInstancesThanRacksExplainsWhatToAdd) {
+  Cluster cluster = RackedCluster();
+  Service& zk = cluster.AddService("zk", 5);
+  *zk.mutable_placement()->add_constraints() =
+      MakeConstraint("rack", Constraint::OP_NOT_EQUAL, {"r3"}, "rack != r3");
+  SetMaxPer(zk, "rack", 1);
+  ScheduleResult result = cluster.Run();
+  EXPECT_THAT(cluster.HostsOf(result, 0), ElementsAre("r1-h1", "r2-h1", "-", "-", "-"));
+  ASSERT_EQ(result.failures.size(), 3u);
+  for (const PlacementFailure& failure : result.failures) {
+    EXPECT_EQ(failure.hosts_total, 7);
+    // "unracked" passes `rack != r3` but has no rack label: max_per filters it with r1 and r2.
+    EXPECT_EQ(Filters(failure),
+              (FilterList{{"constraint `rack != r3`", 2}, {"max_per rack=1", 5}}));
+    EXPECT_EQ(failure.hint,
+              "max_per rack=1 needs 5 rack values for 5 instances, eligible hosts have 2: add "
+              "racks or raise the max_per count");
+  }
+  EXPECT_EQ(result.failures[0].instance, "zk3");
+}
+
+TEST(SchedulerFailureTest, MaxPerOnALabelNoHostHas) {
+  Cluster cluster = RackedCluster();
+  SetMaxPer(cluster.AddService("app", 1), "room", 2);
+  ScheduleResult result = cluster.Run();
+  ASSERT_EQ(result.failures.size(), 1u);
+  EXPECT_EQ(Filters(result.failures[0]), (FilterList{{"max_per room=2", 7}}));
+  EXPECT_EQ(result.failures[0].hint,
+            "max_per room=2 needs hosts labelled room and no eligible host has it: label hosts "
+            "with room or drop max_per");
+}
+
 TEST(SchedulerFailureTest, EmptyInventory) {
   Cluster cluster;
   cluster.AddService("app", 1);
@@ -848,6 +874,21 @@ class ReferenceScheduler {
     }
     if (placement.distinct_hosts()) {
       rules.emplace_back("distinct_hosts", [this, s](int h) { return count_[s][h] == 0; });
+    }
+    if (placement.has_max_per()) {
+      const std::string label = placement.max_per().label();
+      const int max = static_cast<int>(placement.max_per().count());
+      rules.emplace_back(absl::StrCat("max_per ", label, "=", max), [this, s, label, max](int h) {
+        if (!hosts_[h].labels().contains(label)) return false;
+        int in_value = 0;
+        for (size_t o = 0; o < hosts_.size(); ++o) {
+          if (hosts_[o].labels().contains(label) &&
+              hosts_[o].labels().at(label) == hosts_[h].labels().at(label)) {
+            in_value += count_[s][o];
+          }
+        }
+        return in_value < max;
+      });
     }
     const int64_t cpus = service.resources().millicpus();
     const int64_t memory = service.resources().memory_bytes();
@@ -963,6 +1004,7 @@ std::string HintRule(const std::string& hint) {
     return absl::StrCat("colocate_with ", hint.substr(11, hint.find(" instances") - 11));
   }
   if (absl::StartsWith(hint, "distinct_hosts needs")) return "distinct_hosts";
+  if (absl::StartsWith(hint, "max_per ")) return hint.substr(0, hint.find(' ', 8));
   if (absl::StartsWith(hint, "add hosts with more cpus")) return "capacity (cpus)";
   if (absl::StartsWith(hint, "add hosts with more memory")) return "capacity (memory)";
   return absl::StrCat("unknown hint: ", hint);
@@ -1024,51 +1066,97 @@ Previous RandomPrevious(const Cluster& cluster, std::mt19937& rng) {
   return previous;
 }
 
-TEST(SchedulerReferenceTest, MatchesBruteForceOnRandomClusters) {
-  std::mt19937 rng(20240611);
-  int failures_seen = 0;
-  int kept_seen = 0;
-  for (int round = 0; round < 3000; ++round) {
+// The scheduler's result for the cluster, expected to match the reference: the same hosts, the
+// same failures with the same filter counts, hints about the same rule.
+void ExpectSameAsReference(const Cluster& cluster, const Previous* prev, ScheduleResult& got) {
+  got = cluster.Run(prev);
+  const ScheduleResult want = ReferenceScheduler(cluster.spec(), cluster.hosts(), prev).Run();
+  ASSERT_EQ(got.hosts_by_service, want.hosts_by_service);
+  ASSERT_EQ(got.failures.size(), want.failures.size());
+  for (size_t f = 0; f < got.failures.size(); ++f) {
+    ExpectSameFailure(got.failures[f], want.failures[f]);
+    if (!want.failures[f].hint.empty()) {
+      const std::string want_rule = absl::StartsWith(want.failures[f].hint, "pinned hosts")
+                                        ? "pinned"
+                                        : want.failures[f].hint;
+      EXPECT_EQ(HintRule(got.failures[f].hint), want_rule) << got.failures[f].hint;
+    }
+  }
+}
+
+// Random clusters (changed by `adjust`), each placed without and then with a random previous
+// placement and compared with the reference; `visit` sees each result that matched.
+void CompareWithReferenceOnRandomClusters(
+    uint32_t seed, int rounds, const std::function<void(Cluster&)>& adjust,
+    const std::function<void(const Cluster&, const Previous*, const ScheduleResult&)>& visit) {
+  std::mt19937 rng(seed);
+  for (int round = 0; round < rounds; ++round) {
     Cluster cluster = RandomCluster(rng);
+    adjust(cluster);
     const Previous previous = RandomPrevious(cluster, rng);
     for (const Previous* prev : {static_cast<const Previous*>(nullptr), &previous}) {
       SCOPED_TRACE(absl::StrCat("round ", round, prev ? " with previous" : "", "\n",
                                 cluster.spec().DebugString()));
-      const ScheduleResult got = cluster.Run(prev);
-      const ScheduleResult want = ReferenceScheduler(cluster.spec(), cluster.hosts(), prev).Run();
-      ASSERT_EQ(got.hosts_by_service, want.hosts_by_service);
-      ASSERT_EQ(got.failures.size(), want.failures.size());
-      for (size_t f = 0; f < got.failures.size(); ++f) {
-        EXPECT_EQ(got.failures[f].instance, want.failures[f].instance);
-        EXPECT_EQ(got.failures[f].service, want.failures[f].service);
-        EXPECT_EQ(got.failures[f].index, want.failures[f].index);
-        EXPECT_EQ(got.failures[f].hosts_total, want.failures[f].hosts_total);
-        EXPECT_EQ(Filters(got.failures[f]), Filters(want.failures[f]));
-        if (!want.failures[f].hint.empty()) {
-          const std::string want_rule = absl::StartsWith(want.failures[f].hint, "pinned hosts")
-                                            ? "pinned"
-                                            : want.failures[f].hint;
-          EXPECT_EQ(HintRule(got.failures[f].hint), want_rule) << got.failures[f].hint;
-        }
-      }
-      failures_seen += static_cast<int>(got.failures.size());
-      if (prev != nullptr) {
+      ScheduleResult got;
+      ExpectSameAsReference(cluster, prev, got);
+      if (::testing::Test::HasFatalFailure()) return;
+      visit(cluster, prev, got);
+    }
+  }
+}
+
+TEST(SchedulerReferenceTest, MatchesBruteForceOnRandomClusters) {
+  int failures_seen = 0;
+  int kept_seen = 0;
+  CompareWithReferenceOnRandomClusters(
+      20240611, 3000, [](Cluster&) {},
+      [&](const Cluster& cluster, const Previous* prev, const ScheduleResult& got) {
+        failures_seen += static_cast<int>(got.failures.size());
+        if (prev == nullptr) return;
         for (int s = 0; s < cluster.spec().services_size(); ++s) {
           const auto& hosts = got.hosts_by_service[s];
           for (size_t i = 0; i < hosts.size(); ++i) {
-            auto it = previous.find(InstanceName(cluster.spec().services(s), i + 1));
-            if (hosts[i] >= 0 && it != previous.end() &&
+            auto it = prev->find(InstanceName(cluster.spec().services(s), i + 1));
+            if (hosts[i] >= 0 && it != prev->end() &&
                 cluster.hosts()[hosts[i]].name() == it->second) {
               ++kept_seen;
             }
           }
         }
-      }
-    }
-  }
+      });
   // The generator reaches the interesting paths.
   EXPECT_GT(failures_seen, 1000);
   EXPECT_GT(kept_seen, 1000);
+}
+
+// Gives max_per to some services of a random cluster (its own generator: RandomCluster's draws
+// stay as they were).
+void AddRandomMaxPer(Cluster& cluster, std::mt19937& rng) {
+  for (Service& service : *cluster.spec().mutable_services()) {
+    if (rng() % 2 != 0) continue;
+    auto& max_per = *service.mutable_placement()->mutable_max_per();
+    max_per.set_label(rng() % 3 == 0 ? "ssd" : "rack");
+    max_per.set_count(1 + rng() % 3);
+  }
+}
+
+TEST(SchedulerReferenceTest, MatchesBruteForceWithMaxPer) {
+  std::mt19937 max_per_rng(7);
+  int max_per_failures = 0;
+  int placed = 0;
+  CompareWithReferenceOnRandomClusters(
+      20261202, 2000, [&](Cluster& cluster) { AddRandomMaxPer(cluster, max_per_rng); },
+      [&](const Cluster&, const Previous*, const ScheduleResult& got) {
+        for (const PlacementFailure& failure : got.failures) {
+          max_per_failures += absl::StartsWith(failure.hint, "max_per ") ? 1 : 0;
+        }
+        for (const auto& hosts : got.hosts_by_service) {
+          for (int h : hosts) placed += h >= 0 ? 1 : 0;
+        }
+      });
+  // The generator reaches max_per as the rule that removes the last host, and places a lot.
+  EXPECT_GT(max_per_failures, 300);
+  EXPECT_GT(placed, 10000);
 }
 
 TEST(SchedulerTest, NullSpecAndNullHosts) {
