@@ -1,7 +1,6 @@
 // bdcoordd: the bdcoord coordinator. Agents keep one stream open to it (AgentService); the CLI
 // and other tools use ClusterService. Listens on a unix socket by default. Flags and wiring only.
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -10,7 +9,7 @@
 #include "coordinator/grpc/coordinator.h"
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/state/store_sqlite.h"
-#include "spdlog/sinks/stdout_color_sinks.h"
+#include "proto/rpc/daemon.h"
 
 namespace coord = bdcoord::coordinator;
 
@@ -43,17 +42,9 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--data-dir", data_dir, "Where the coordinator keeps its state")
       ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
-      ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  auto logger = spdlog::stderr_color_mt("bdcoordd");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  bdcoord::rpc::AddLogLevelFlag(&app, &log_level);
+  if (auto code = bdcoord::rpc::ParseCommandLine(&app, argc, argv)) return *code;
+  auto logger = bdcoord::rpc::SetUpDaemonLogger("bdcoordd", log_level);
 
   auto endpoint = coord::PrepareListenEndpoint(listen);
   if (!endpoint.ok())
@@ -64,12 +55,7 @@ int main(int argc, char** argv) {
   if (!store.ok()) return Fail(store.status(), 1);
   logger->info("state in '{}/state.db'", data_dir);
 
-  // Signals are taken by sigwait below; every thread started from here on inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  bdcoord::rpc::BlockStopSignals();  // before any thread starts: only WaitForStopSignal takes them
 
   coord::Coordinator coordinator(**store,
                                  {.logger = logger,
@@ -82,8 +68,7 @@ int main(int argc, char** argv) {
                endpoint->mutual_tls ? " with mutual TLS" : "",
                token->empty() ? "" : ", bearer token required");
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = bdcoord::rpc::WaitForStopSignal();
   logger->info("stopping on signal {}", signal_number);
   coord::StopServer(**server, *endpoint);
   return 0;
