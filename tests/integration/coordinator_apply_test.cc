@@ -169,6 +169,15 @@ class CoordinatorApplyTest : public ::testing::Test {
     h3_.reset();
   }
 
+  // No cluster in the store and no desired state sent to any agent.
+  void ExpectNothingStoredOrSent() {
+    auto clusters = store_->ListClusters();
+    ASSERT_TRUE(clusters.ok());
+    EXPECT_TRUE(clusters->empty());
+    absl::MutexLock lock(&journal_.mu);
+    EXPECT_TRUE(journal_.desired_states.empty());
+  }
+
   void StartAgents(int count = 2) {
     h1_ = std::make_unique<FakeAgent>(agents_, "h1", &journal_);
     h2_ = std::make_unique<FakeAgent>(agents_, "h2", &journal_);
@@ -346,11 +355,7 @@ TEST_F(CoordinatorApplyTest, InvalidSpecIsInvalidArgumentWithPositionsAndStoresN
   }
   EXPECT_TRUE(found);
   EXPECT_TRUE(updates.empty());
-  auto clusters = store_->ListClusters();
-  ASSERT_TRUE(clusters.ok());
-  EXPECT_TRUE(clusters->empty());
-  absl::MutexLock lock(&journal_.mu);
-  EXPECT_TRUE(journal_.desired_states.empty());
+  ExpectNothingStoredOrSent();
 }
 
 TEST_F(CoordinatorApplyTest, ReapplyKeepsPlacementsAndIps) {
@@ -486,11 +491,7 @@ TEST_F(CoordinatorApplyTest, PlaceIsADryRunOnTheLiveHosts) {
   EXPECT_EQ(zk_hosts.size(), 2u);  // distinct_hosts
   EXPECT_THAT(response.hosts_file(), ::testing::HasSubstr("zk1.chain.lan zk1"));
   // Nothing stored, nothing sent.
-  auto clusters = store_->ListClusters();
-  ASSERT_TRUE(clusters.ok());
-  EXPECT_TRUE(clusters->empty());
-  absl::MutexLock lock(&journal_.mu);
-  EXPECT_TRUE(journal_.desired_states.empty());
+  ExpectNothingStoredOrSent();
 }
 
 TEST_F(CoordinatorApplyTest, ScaleAddsInstancesEveryHostLearnsTheirNames) {
