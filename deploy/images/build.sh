@@ -173,9 +173,11 @@ build_system() {
   local jars
   jars=$(find "${ctx}/lib" -name '*.jar' | wc -l)
   ((jars > 0)) || die "${system}: Maven resolved no jar"
-  if [[ -d ${dir}/log ]]; then
-    jar --create --file "${ctx}/lib/bdcoord-${system}-log.jar" --date=2000-01-01T00:00:00Z \
-      -C "${dir}/log" .
+  # SYSTEM/classpath/ (default logging configuration, ...) goes on the class path as a jar, so
+  # that the plain `java -cp '/opt/SYSTEM/lib/*'` finds it.
+  if [[ -d ${dir}/classpath ]]; then
+    jar --create --file "${ctx}/lib/bdcoord-${system}.jar" --date=2000-01-01T00:00:00Z \
+      -C "${dir}/classpath" .
   fi
   cp "${dir}/Dockerfile" "${ctx}/Dockerfile"
   run_step "${system}: docker build ${image} (${jars} jars, $(du -sh "${ctx}/lib" | cut -f1))" \

@@ -45,9 +45,13 @@ cleanup() {
 declare -A STARTED
 run() {
   local name=$1 image=$2 net=$3 vol=$4 script=$5
+  # Under bdcoord every member's name is in /etc/hosts; here the container's own name is (Hadoop
+  # resolves it at start). A container that joins another's network shares its name and hosts.
+  local names=()
+  [[ ${net} != none ]] || names=(--hostname "${P}-${name}" --add-host "${P}-${name}:127.0.0.1")
   STARTED[${name}]=$(date +%s.%N)
-  docker run -d --name "${P}-${name}" --network "${net}" -v "${P}-${vol}" -e "JOPTS=${JOPTS}" \
-    "${image}" sh -c "${script}" >/dev/null
+  docker run -d --name "${P}-${name}" "${names[@]}" --network "${net}" -v "${P}-${vol}" \
+    -e "JOPTS=${JOPTS}" "${image}" sh -c "${script}" >/dev/null
 }
 
 # wait_log NAME REGEX: waits for REGEX in the container's log; prints the seconds since run.
