@@ -219,13 +219,32 @@ rest.bind-address: 0.0.0.0
 taskmanager.bind-host: 0.0.0.0
 taskmanager.host: localhost
 taskmanager.numberOfTaskSlots: 2
-taskmanager.memory.process.size: 640m
+# TaskManagerRunner started without the Flink scripts needs every memory component set (the
+# scripts compute them with BashJavaUtils and pass them as -D): heap 64+128 MB, direct
+# 64+0+32 MB (so -Xmx192m -XX:MaxDirectMemorySize=96m or more).
+taskmanager.cpu.cores: 2
+taskmanager.memory.framework.heap.size: 64m
+taskmanager.memory.task.heap.size: 128m
+taskmanager.memory.managed.size: 64m
+taskmanager.memory.network.min: 32m
+taskmanager.memory.network.max: 32m
+taskmanager.memory.framework.off-heap.size: 64m
+taskmanager.memory.task.off-heap.size: 0m
+taskmanager.memory.jvm-metaspace.size: 128m
+taskmanager.memory.jvm-overhead.min: 64m
+taskmanager.memory.jvm-overhead.max: 64m
 io.tmp.dirs: /var/lib/flink/tmp
+high-availability.type: zookeeper
+high-availability.zookeeper.quorum: localhost:2181
+high-availability.cluster-id: /smoke
+high-availability.storageDir: file:///var/lib/flink/ha
 EOF
 mkdir -p /var/lib/flink/tmp
 '
 smoke_flink() {
-  run jm bdcoord/flink:latest none jm:/var/lib/flink "${FLINK_CONF}
+  # High availability through the ZooKeeper above: the JobManager serves once it is leader.
+  docker inspect "${P}-zk" >/dev/null 2>&1 || smoke_zookeeper || return 1
+  run jm bdcoord/flink:latest "container:${P}-zk" jm:/var/lib/flink "${FLINK_CONF}
     exec java \$JOPTS -cp '/opt/flink/lib/*' \
       org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint --configDir /tmp/conf"
   local t
@@ -234,7 +253,7 @@ smoke_flink() {
     return 1
   }
   run tm bdcoord/flink:latest "container:${P}-jm" tm:/var/lib/flink "${FLINK_CONF}
-    exec java \$JOPTS -XX:MaxDirectMemorySize=256m -cp '/opt/flink/lib/*' \
+    exec java \$JOPTS -Xmx192m -XX:MaxDirectMemorySize=128m -cp '/opt/flink/lib/*' \
       org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir /tmp/conf"
   local ttm
   ttm=$(wait_log tm 'Successful registration at resource manager') || {
@@ -243,6 +262,8 @@ smoke_flink() {
   }
   local pid out
   pid=$(docker inspect -f '{{ .State.Pid }}' "${P}-jm")
+  docker logs "${P}-jm" 2>&1 | grep -q 'http://localhost:8081 was granted leadership' ||
+    fail flink "the JobManager's REST endpoint was not granted leadership through ZooKeeper"
   out=$(nsenter -t "${pid}" -n curl -sf http://127.0.0.1:8081/overview) || {
     fail flink "no answer from the REST API on 8081"
     return 1
@@ -251,7 +272,12 @@ smoke_flink() {
     fail flink "REST /overview: ${out}"
     return 1
   }
-  log "flink: REST /overview: ${out}"
+  local zk
+  zk=$(docker exec "${P}-zk" java -XX:TieredStopAtLevel=1 -cp '/opt/zookeeper/lib/*' \
+    org.apache.zookeeper.ZooKeeperMain -server localhost:2181 ls /flink/smoke/leader 2>/dev/null |
+    tail -n 1)
+  grep -q rest_server <<<"${zk}" || fail flink "no leader znodes under /flink/smoke/leader: ${zk}"
+  log "flink: REST /overview: ${out}; ZooKeeper /flink/smoke/leader: ${zk}"
   figure flink StandaloneSessionClusterEntrypoint "${t}" "$(rss jm)"
   figure flink TaskManagerRunner "${ttm}" "$(rss tm)"
 }
