@@ -293,13 +293,27 @@ drill.exec: { cluster-id: "smoke", zk.connect: "localhost:2181",
   sys.store.provider.local.path: "/var/lib/drill", tmp.directories: ["/var/lib/drill/tmp"] }
 EOF
     exec java $JOPTS -XX:MaxDirectMemorySize=512m -Ddrill.exec.enable-epoll=false \
+      --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED \
+      --add-opens java.base/java.net=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED \
       -cp "/tmp/conf:/opt/drill/lib/*" org.apache.drill.exec.server.Drillbit'
   local t
   t=$(wait_log drill 'Startup completed') || {
     fail drill "the drillbit did not start"
     return 1
   }
-  log "drill: drillbit started"
+  local pid out zk
+  pid=$(docker inspect -f '{{ .State.Pid }}' "${P}-drill")
+  out=$(nsenter -t "${pid}" -n curl -sf -H 'Content-Type: application/json' \
+    -d '{"queryType":"SQL","query":"select hostname, user_port, state from sys.drillbits"}' \
+    http://127.0.0.1:8047/query.json | tr -d '\n') || true
+  grep -q '"state":"ONLINE"' <<<"${out}" || {
+    fail drill "SQL on sys.drillbits through the REST API on 8047: ${out}"
+    return 1
+  }
+  zk=$(docker exec "${P}-zk" java -XX:TieredStopAtLevel=1 -cp '/opt/zookeeper/lib/*' \
+    org.apache.zookeeper.ZooKeeperMain -server localhost:2181 ls /drill/smoke 2>/dev/null | tail -n 1)
+  [[ ${zk} == \[?* ]] || fail drill "no drillbit registered under /drill/smoke: ${zk}"
+  log "drill: sys.drillbits says $(grep -o '"rows":\[[^]]*\]' <<<"${out}"); ZooKeeper /drill/smoke: ${zk}"
   figure drill Drillbit "${t}" "$(rss drill)"
 }
 
