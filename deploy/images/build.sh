@@ -49,6 +49,8 @@ Environment:
   BDCOORD_IMAGES_CACHE   cache directory (default /var/cache/bdcoord): Maven's repository in
                          m2/, debootstrap's packages in debootstrap/, build contexts in images/
   BDCOORD_DEBIAN_MIRROR  Debian mirror for debootstrap (default ${MIRROR})
+  BDCOORD_IMAGES_LOAD_SOCKETS
+                         for --load instead of the testbed: "NAME=SOCKET ..." (dockerd sockets)
 
 Needs root, docker, debootstrap (for the base), mvn and jar (a JDK, for the systems).
 EOF
@@ -192,38 +194,50 @@ build_system() {
 
 # --- --load --------------------------------------------------------------------------------
 
-load_into_testbed() {
-  (($# > 0)) || die "--load: no image was built"
+# load_targets: "NAME SOCKET" lines, one per testbed host (or from BDCOORD_IMAGES_LOAD_SOCKETS).
+load_targets() {
+  if [[ -n ${BDCOORD_IMAGES_LOAD_SOCKETS:-} ]]; then
+    tr ' ' '\n' <<<"${BDCOORD_IMAGES_LOAD_SOCKETS}" | sed -n 's|^\([^=]*\)=\(.*\)$|\1 \2|p'
+    return 0
+  fi
   [[ -x ${TESTBED_SH} ]] || die "--load: ${TESTBED_SH} is missing"
-  local env_out
+  local env_out host var
   env_out=$("${TESTBED_SH}" env) || die "--load: the testbed is not up ('${TESTBED_SH} up N' first)"
   eval "${env_out}"
-  local ids host var sock missing tarball=${WORK_DIR}/bdcoord-images.tar saved=0
-  ids=$(docker image inspect -f '{{ .Id }}' "$@" | sort -u)
   for host in ${BDCOORD_TESTBED_HOSTS}; do
     var=BDCOORD_TESTBED_${host^^}_SOCK
-    sock=${!var}
+    echo "${host} ${!var}"
+  done
+}
+
+load_into_testbed() {
+  (($# > 0)) || die "--load: no image was built"
+  local targets ids host sock id img missing tarball=${WORK_DIR}/bdcoord-images.tar saved=0
+  targets=$(load_targets)
+  [[ -n ${targets} ]] || die "--load: no testbed host"
+  ids=$(docker image inspect -f '{{ .Id }}' "$@" | sort -u)
+  while read -r host sock; do
+    [[ -S ${sock} ]] || die "--load: ${host}: no dockerd socket ${sock}"
     missing=0
     for id in ${ids}; do
       DOCKER_HOST=unix://${sock} docker image inspect "${id}" >/dev/null 2>&1 || missing=1
     done
     if ((missing == 0)); then
-      # Same image IDs: only make sure the tags point at them.
-      local img
+      # The same image IDs are there: only make sure the tags point at them.
       for img in "$@"; do
         DOCKER_HOST=unix://${sock} docker tag "$(docker image inspect -f '{{ .Id }}' "${img}")" "${img}"
       done
-      log "${host}: has every image"
+      log "${host}: has every image already"
       continue
     fi
     if ((saved == 0)); then
-      run_step "docker save $* (shared layers once)" "${WORK_DIR}/save.log" \
+      run_step "docker save of ${#} tags (shared layers once)" "${WORK_DIR}/save.log" \
         docker save -o "${tarball}" "$@"
       saved=1
     fi
     run_step "${host}: docker load ($(du -h "${tarball}" | cut -f1))" "${WORK_DIR}/load-${host}.log" \
       env DOCKER_HOST="unix://${sock}" docker load -i "${tarball}"
-  done
+  done <<<"${targets}"
   rm -f "${tarball}"
 }
 
