@@ -58,7 +58,7 @@ run() {
 wait_log() {
   local name=$1 re=$2 deadline=$((SECONDS + TIMEOUT))
   while ((SECONDS < deadline)); do
-    if docker logs "${P}-${name}" 2>&1 | grep -Eq "${re}"; then
+    if grep -Eq "${re}" <<<"$(logs "${name}")"; then
       awk -v a="${STARTED[${name}]}" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
       return 0
     fi
@@ -73,6 +73,10 @@ wait_log() {
   log "${name}: no /${re}/ in its log after ${TIMEOUT} s"
   return 1
 }
+
+# logs NAME: the container's whole log (read into a variable first: `docker logs | grep -q`
+# fails under pipefail when grep stops reading early).
+logs() { docker logs "${P}-$1" 2>&1 || true; }
 
 rss() { # NAME: the VmRSS of the container's PID 1 (the JVM), in MB
   docker exec "${P}-$1" sh -c 'grep VmRSS /proc/1/status' | awk '{ printf "%d MB", $2 / 1024 }'
@@ -168,7 +172,7 @@ smoke_hadoop() {
     exec java \$JOPTS ${cp} org.apache.hadoop.hdfs.server.namenode.NameNode -format -nonInteractive smoke"
   local rc
   rc=$(docker wait "${P}-nnformat")
-  docker logs "${P}-nnformat" 2>&1 | grep -q 'has been successfully formatted' && ((rc == 0)) || {
+  grep -q 'has been successfully formatted' <<<"$(logs nnformat)" && ((rc == 0)) || {
     docker logs --tail 20 "${P}-nnformat" >&2
     fail hadoop "NameNode -format failed (exit ${rc})"
     return 1
@@ -262,7 +266,7 @@ smoke_flink() {
   }
   local pid out
   pid=$(docker inspect -f '{{ .State.Pid }}' "${P}-jm")
-  docker logs "${P}-jm" 2>&1 | grep -q 'http://localhost:8081 was granted leadership' ||
+  grep -q 'http://localhost:8081 was granted leadership' <<<"$(logs jm)" ||
     fail flink "the JobManager's REST endpoint was not granted leadership through ZooKeeper"
   out=$(nsenter -t "${pid}" -n curl -sf http://127.0.0.1:8081/overview) || {
     fail flink "no answer from the REST API on 8081"
