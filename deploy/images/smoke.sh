@@ -121,6 +121,9 @@ offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
+# The log cleaner allocates this buffer on the heap at start (default 128 MB: more than the
+# small heap).
+log.cleaner.dedupe.buffer.size=16777216
 EOF
     exec java $JOPTS -cp "/opt/kafka/lib/*" kafka.Kafka /tmp/server.properties'
   local t
