@@ -11,8 +11,10 @@
 #   with 3 partitions and replication factor 3 (TopicCommand), every partition fully in sync; 1000 messages
 #   produced through kafka1 (ConsoleProducer, acks=all) and consumed through kafka2 on another
 #   host (ConsoleConsumer, which reaches the partition leaders by their advertised FQDN), none lost.
+# - HDFS: the 3 DataNodes registered (ip-hostname-check on); 4 MB written through datanode1
+#   (FsShell -put) and read back through datanode3 on another host (FsShell -cat), same sha256.
 # Prints the time from `apply` to every check passing and the RSS of every JVM.
-# Images: deploy/images/build.sh zookeeper kafka --load (builds what is missing on the dockerd
+# Images: deploy/images/build.sh zookeeper kafka hadoop --load (builds what is missing on the dockerd
 # of DOCKER_HOST, loads what the testbed hosts lack).
 # Usage: real_cluster_test.sh BDCOORDD BDAGENT BDCOORD SOURCE_DIR
 set -euo pipefail
@@ -21,7 +23,7 @@ source "${SRC}/tests/e2e/testbed_lib.sh"
 testbed_setup real bigdata lan all
 ((${#HOSTS[@]} >= 4)) || fail "the real cluster needs the 4-host testbed, have ${#HOSTS[@]}"
 SPEC=${SRC}/deploy/examples/bigdata-real.yaml
-ZK_IMAGE=bdcoord/zookeeper:3.9.4 KAFKA_IMAGE=bdcoord/kafka:3.9.1
+ZK_IMAGE=bdcoord/zookeeper:3.9.4 KAFKA_IMAGE=bdcoord/kafka:3.9.1 HADOOP_IMAGE=bdcoord/hadoop:3.4.1
 TOPIC=bdcoord-real MESSAGES=1000
 
 # Named volumes outlive `bdcoord down` (data is kept): this test removes the cluster's, before
@@ -41,9 +43,9 @@ real_cleanup() {
 trap real_cleanup EXIT
 
 start=${SECONDS}
-"${SRC}/deploy/images/build.sh" zookeeper kafka --load >"${work}/images.log" 2>&1 ||
-  fail "images: deploy/images/build.sh zookeeper kafka --load: $(tail -15 "${work}/images.log")"
-echo "ok: images ${ZK_IMAGE} and ${KAFKA_IMAGE} on every testbed host ($((SECONDS - start)) s)"
+"${SRC}/deploy/images/build.sh" zookeeper kafka hadoop --load >"${work}/images.log" 2>&1 ||
+  fail "images: deploy/images/build.sh zookeeper kafka hadoop --load: $(tail -15 "${work}/images.log")"
+echo "ok: images ${ZK_IMAGE}, ${KAFKA_IMAGE} and ${HADOOP_IMAGE} on every testbed host ($((SECONDS - start)) s)"
 for h in "${HOSTS[@]}"; do
   [[ -z $(dockerh "${h}" ps -aq --filter label=io.bdcoord.cluster) ]] ||
     fail "${h} already runs bdcoord containers: the testbed is not clean"
@@ -61,9 +63,9 @@ t_apply=$(date +%s.%N)
 timeout 300 "${BDCOORD}" apply "${SPEC}" --coordinator "${sock}" >"${work}/apply.out" 2>&1 ||
   fail "apply: $(tail -30 "${work}/apply.out")"
 t_ready=$(date +%s.%N)
-grep -q "6/6 instances ready, done" "${work}/apply.out" || fail "apply summary: $(tail -5 "${work}/apply.out")"
+grep -q "11/11 instances ready, done" "${work}/apply.out" || fail "apply summary: $(tail -5 "${work}/apply.out")"
 elapsed() { python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$1" "$2"; }
-echo "ok: apply: 6/6 ready (zk serving, kafka started) in $(elapsed "${t_apply}" "${t_ready}") s"
+echo "ok: apply: 11/11 ready (zk serving, kafka started, namenode formatted, datanodes reported) in $(elapsed "${t_apply}" "${t_ready}") s"
 
 "${BDCOORD}" status --coordinator "${sock}" -o json >"${work}/status.json" || fail "status"
 host_of() {
@@ -71,17 +73,18 @@ host_of() {
     "${work}/status.json" "$1"
 }
 declare -A HOST_OF
-for n in zk1 zk2 zk3 kafka1 kafka2 kafka3; do HOST_OF[${n}]=$(host_of "${n}"); done
-for s in zk kafka; do
+for n in zk1 zk2 zk3 kafka1 kafka2 kafka3 namenode1 datanode1 datanode2 datanode3; do HOST_OF[${n}]=$(host_of "${n}"); done
+for s in zk kafka datanode; do
   [[ $(printf '%s\n' "${HOST_OF[${s}1]}" "${HOST_OF[${s}2]}" "${HOST_OF[${s}3]}" | sort -u | wc -l) -eq 3 ]] ||
     fail "${s}: not on 3 distinct hosts: ${HOST_OF[${s}1]} ${HOST_OF[${s}2]} ${HOST_OF[${s}3]}"
 done
-echo "ok: zk on ${HOST_OF[zk1]} ${HOST_OF[zk2]} ${HOST_OF[zk3]}, kafka on ${HOST_OF[kafka1]} ${HOST_OF[kafka2]} ${HOST_OF[kafka3]}"
+echo "ok: zk on ${HOST_OF[zk1]} ${HOST_OF[zk2]} ${HOST_OF[zk3]}, kafka on ${HOST_OF[kafka1]} ${HOST_OF[kafka2]} ${HOST_OF[kafka3]}, namenode on ${HOST_OF[namenode1]}, datanodes on ${HOST_OF[datanode1]} ${HOST_OF[datanode2]} ${HOST_OF[datanode3]}"
 
 # inside NAME CMD...: CMD in instance NAME's container (stdin passed on).
 inside() { local n=$1; shift; dockerh "${HOST_OF[${n}]}" exec -i "${n}" "$@"; }
 TOOL_JVM=(java -Xms16m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.net.preferIPv4Stack=true)
 zk_tool() { local n=$1; shift; inside "${n}" "${TOOL_JVM[@]}" -cp '/opt/zookeeper/lib/*' "$@" </dev/null; }
+hdfs_tool() { local n=$1; shift; inside "${n}" "${TOOL_JVM[@]}" -cp '/etc/hadoop:/opt/hadoop/lib/*' "$@" </dev/null; }
 kafka_tool() { local n=$1; shift; inside "${n}" "${TOOL_JVM[@]}" -cp '/opt/kafka/lib/*' "$@"; }
 # mode zkN: its `srvr` Mode (leader, follower, ...), empty when it does not answer. `srvr` is
 # ZooKeeper's four-letter word on the client port; sent with perl (in the image's Debian root)
@@ -141,13 +144,32 @@ sort "${work}/sent" >"${work}/sent.sorted"
 sort "${work}/received" >"${work}/received.sorted"
 cmp -s "${work}/sent.sorted" "${work}/received.sorted" ||
   fail "kafka: consumed $(wc -l <"${work}/received") of ${MESSAGES} messages, differing: $(comm -3 "${work}/sent.sorted" "${work}/received.sorted" | head -5)"
-t_checked=$(date +%s.%N)
 echo "ok: kafka: ${MESSAGES} messages produced through kafka1 (${HOST_OF[kafka1]}), consumed through kafka2 (${HOST_OF[kafka2]}), none lost"
+
+# HDFS: the 3 DataNodes registered (ip-hostname-check on: their IPs reverse-resolve through
+# /etc/hosts); a file written through datanode1 and read back through datanode3 (another host).
+hdfs_tool namenode1 org.apache.hadoop.hdfs.tools.DFSAdmin -report >"${work}/dfsadmin.out" 2>"${work}/dfsadmin.err" ||
+  fail "hdfs: dfsadmin -report"
+grep -q "^Live datanodes (3):" "${work}/dfsadmin.out" || fail "hdfs: dfsadmin -report: $(grep -i datanodes "${work}/dfsadmin.out")"
+for i in 1 2 3; do
+  grep -q "datanode${i}\.bigdata\.lan" "${work}/dfsadmin.out" || fail "hdfs: datanode${i} is not registered by its FQDN"
+done
+echo "ok: hdfs: Live datanodes (3), registered as datanode1..3.bigdata.lan (ip-hostname-check on)"
+inside datanode1 sh -c 'head -c 4194304 /dev/urandom >/tmp/real-check && sha256sum </tmp/real-check' </dev/null >"${work}/hdfs-sent.sum" ||
+  fail "hdfs: make a file in datanode1"
+hdfs_tool datanode1 org.apache.hadoop.fs.FsShell -put /tmp/real-check /real-check >"${work}/hdfs-put.out" 2>&1 ||
+  fail "hdfs: -put through datanode1: $(tail -5 "${work}/hdfs-put.out")"
+inside datanode3 sh -c "java ${TOOL_JVM[*]:1} -cp '/etc/hadoop:/opt/hadoop/lib/*' org.apache.hadoop.fs.FsShell -cat /real-check | sha256sum" \
+  </dev/null >"${work}/hdfs-read.sum" 2>"${work}/hdfs-cat.err" || fail "hdfs: -cat through datanode3"
+cmp -s "${work}/hdfs-sent.sum" "${work}/hdfs-read.sum" ||
+  fail "hdfs: checksum written $(cat "${work}/hdfs-sent.sum"), read back $(cat "${work}/hdfs-read.sum")"
+echo "ok: hdfs: 4 MB written through datanode1 (${HOST_OF[datanode1]}), read back through datanode3 (${HOST_OF[datanode3]}), same sha256"
+t_checked=$(date +%s.%N)
 echo "figure: apply to every check passing: $(elapsed "${t_apply}" "${t_checked}") s (apply to ready: $(elapsed "${t_apply}" "${t_ready}") s)"
 
 # RSS of every JVM (the container's process 1 is the java command).
 rss=""
-for n in zk1 zk2 zk3 kafka1 kafka2 kafka3; do
+for n in zk1 zk2 zk3 kafka1 kafka2 kafka3 namenode1 datanode1 datanode2 datanode3; do
   kb=$(inside "${n}" sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/1/status </dev/null) || fail "RSS of ${n}"
   rss+=" ${n}=$((kb / 1024))MB"
 done
@@ -180,8 +202,8 @@ read_modes
 echo "ok: zookeeper: ${leader} back (restart policy) as a follower after $(elapsed "${t_kill}" "$(date +%s.%N)") s: $(modes_text)"
 
 "${BDCOORD}" down --coordinator "${sock}" >"${work}/down.out" 2>&1 || fail "down: $(cat "${work}/down.out")"
-grep -q "^removed 6 instances" "${work}/down.out" || fail "down: $(cat "${work}/down.out")"
+grep -q "^removed 11 instances" "${work}/down.out" || fail "down: $(cat "${work}/down.out")"
 for h in "${HOSTS[@]}"; do
   [[ -z $(dockerh "${h}" ps -aq --filter label=io.bdcoord.cluster) ]] || fail "containers left on ${h} after down"
 done
-echo "ok: down removes the 6 instances (total run $((SECONDS - start)) s)"
+echo "ok: down removes the 11 instances (total run $((SECONDS - start)) s)"
