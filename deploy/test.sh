@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds, and runs every test (ctest labels unit,
-# integration, e2e). Unit tests run under AddressSanitizer and UndefinedBehaviorSanitizer.
+# integration, e2e, real). Unit tests run under AddressSanitizer and UndefinedBehaviorSanitizer.
 # Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
@@ -22,7 +22,7 @@ cmake --build "${BUILD_DIR}-asan" -j "${JOBS}"
 echo "== unit tests (ASan/UBSan)"
 ctest --test-dir "${BUILD_DIR}-asan" -L unit --output-on-failure -j "${JOBS}"
 
-echo "== integration and e2e tests"
-ctest --test-dir "${BUILD_DIR}" -L 'integration|e2e' --output-on-failure
+echo "== integration, e2e and real-cluster tests"
+ctest --test-dir "${BUILD_DIR}" -L 'integration|e2e|real' --output-on-failure
 
 echo "== all tests passed"

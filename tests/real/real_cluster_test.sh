@@ -22,6 +22,8 @@ BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3 SRC=$4
 source "${SRC}/tests/e2e/testbed_lib.sh"
 testbed_setup real bigdata lan all
 ((${#HOSTS[@]} >= 4)) || fail "the real cluster needs the 4-host testbed, have ${#HOSTS[@]}"
+# The images are built on host1's dockerd unless told otherwise, then loaded into the others.
+export DOCKER_HOST=${DOCKER_HOST:-unix://${BDCOORD_TESTBED_HOST1_SOCK}}
 SPEC=${SRC}/deploy/examples/bigdata-real.yaml
 ZK_IMAGE=bdcoord/zookeeper:3.9.4 KAFKA_IMAGE=bdcoord/kafka:3.9.1 HADOOP_IMAGE=bdcoord/hadoop:3.4.1
 TOPIC=bdcoord-real MESSAGES=1000
