@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "tests/testing/fake_docker_client.h"
 #include "tests/testing/fake_hosts_writer.h"
+#include "tests/testing/fake_link_manager.h"
 #include "tests/testing/fake_prober.h"
 
 namespace bdcoord::agent {
@@ -410,6 +411,70 @@ TEST(ReconcilerProber, ReadinessGoesThroughTheInjectedProber) {
   ASSERT_EQ(prober.checked().size(), 1u);
   EXPECT_EQ(prober.checked()[0].ip, "10.1.0.11");
   EXPECT_EQ(prober.checked()[0].container_id, status.container_id());
+}
+
+}  // namespace
+}  // namespace bdcoord::agent
+
+namespace bdcoord::agent {
+namespace {
+
+using ::testing::ElementsAre;
+using testing::FakeDockerClient;
+using testing::FakeHostsWriter;
+using testing::FakeLinkManager;
+using ::testing::HasSubstr;
+
+bdcoord::v1::DesiredState WithShim(bdcoord::v1::DesiredState desired, const char* address) {
+  desired.mutable_networks(0)->set_host_shim(true);
+  if (address != nullptr) (*desired.mutable_shim_addresses())["lan"] = address;
+  return desired;
+}
+
+class ReconcilerShimTest : public ::testing::Test {
+ protected:
+  ReconcilerShimTest() : reconciler_(&docker_, &hosts_, &links_) { docker_.AddImage("standin"); }
+
+  FakeDockerClient docker_;
+  FakeHostsWriter hosts_;
+  FakeLinkManager links_;
+  Reconciler reconciler_;
+};
+
+TEST_F(ReconcilerShimTest, ShimOnTheParentRoutesThisHostsContainers) {
+  const ReconcileResult result = reconciler_.Reconcile(WithShim(Desired(2), "10.1.0.250/32"));
+  EXPECT_THAT(result.errors, ::testing::IsEmpty());
+  ASSERT_EQ(links_.shims.size(), 1u);
+  const net::ShimConfig& shim = links_.shims.begin()->second;
+  EXPECT_EQ(shim.parent, "eth0");
+  EXPECT_EQ(shim.driver, net::ShimDriver::kMacvlan);
+  EXPECT_EQ(shim.address, "10.1.0.250/32");
+  EXPECT_THAT(shim.routes, ElementsAre("10.1.0.11", "10.1.0.12"));
+}
+
+TEST_F(ReconcilerShimTest, ShimWithoutAnAddressIsReportedNotGuessed) {
+  const ReconcileResult result = reconciler_.Reconcile(WithShim(Desired(1), nullptr));
+  EXPECT_THAT(result.errors,
+              ElementsAre("network 'lan' asks for a host shim but this host has no shim address"));
+  EXPECT_TRUE(links_.shims.empty());
+}
+
+TEST_F(ReconcilerShimTest, ARefusedShimIsReportedAndTheContainersStillRun) {
+  links_.ensure_error = absl::PermissionDeniedError("Operation not permitted");
+  const ReconcileResult result = reconciler_.Reconcile(WithShim(Desired(1), "10.1.0.250/32"));
+  EXPECT_THAT(result.errors, ElementsAre("host shim of network 'lan': Operation not permitted"));
+  ASSERT_EQ(result.statuses.size(), 1u);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+}
+
+TEST(ReconcilerWithoutLinksTest, ShimWithoutALinkManagerIsReported) {
+  FakeDockerClient docker;
+  docker.AddImage("standin");
+  FakeHostsWriter hosts;
+  Reconciler reconciler(&docker, &hosts);
+  const ReconcileResult result = reconciler.Reconcile(WithShim(Desired(1), "10.1.0.250/32"));
+  EXPECT_THAT(result.errors, ElementsAre(HasSubstr("asks for a host shim but this host has no "
+                                                   "link manager")));
 }
 
 }  // namespace
