@@ -28,8 +28,8 @@ struct AgentOptions {
   std::string docker_socket;
   // How long the agent's end waits for probe requests still running.
   absl::Duration probe_drain_timeout = absl::Seconds(15);
-  // The clock, injected so tests need no sleeps.
-  std::function<absl::Time()> now = [] { return absl::Now(); };
+  // The clock: required (main wires absl::Now; tests a FakeClock, so they need no sleeps).
+  std::function<absl::Time()> now;
 };
 
 // What one pass did to one cluster.

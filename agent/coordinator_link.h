@@ -34,8 +34,8 @@ struct CoordinatorLinkOptions {
   std::function<void(const bdcoord::v1::ProbeRequest&)> on_probe;
   // The stream to the coordinator ended (after it was connected): what it asked for is void.
   std::function<void()> on_disconnected;
-  // The clock, injected so tests need no sleeps.
-  std::function<absl::Time()> now = [] { return absl::Now(); };
+  // The clock: required (main wires absl::Now; tests a FakeClock, so they need no sleeps).
+  std::function<absl::Time()> now;
 };
 
 // The wait before dialling again after a stream that lived `lived`: `backoff`, or the minimum

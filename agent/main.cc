@@ -51,11 +51,13 @@ int main(int argc, char** argv) {
   agent::FileHostsWriter hosts_writer;
   const std::unique_ptr<bdcoord::net::LinkManager> links = bdcoord::net::NewNetlinkLinkManager();
   agent::DockerProber prober(docker->get());
+  const auto now = [] { return absl::Now(); };
   agent::Reconciler reconciler(docker->get(), &hosts_writer, links.get(),
-                               {.parallelism = flags.parallelism, .prober = &prober});
-  agent::Agent runtime(
-      docker->get(), &reconciler, &prober,
-      {.interval = absl::Seconds(flags.interval_seconds), .docker_socket = flags.docker_socket});
+                               {.parallelism = flags.parallelism, .now = now, .prober = &prober});
+  agent::Agent runtime(docker->get(), &reconciler, &prober,
+                       {.interval = absl::Seconds(flags.interval_seconds),
+                        .docker_socket = flags.docker_socket,
+                        .now = now});
   agent::DesiredFile desired_file(flags.desired_file, &runtime);
   auto refresh = [&] { return desired_file.Refresh(); };
   if (flags.once) return agent::RunOnceAndPrint(&runtime, refresh, std::cout);
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
     runtime.Run(refresh, [] { sd_notify(0, "READY=1"); });  // a no-op without systemd
   } else {
     agent::CoordinatorLinkOptions link_options = agent::LinkOptions(flags, channel);
+    link_options.now = now;
     link_options.facts = [&] { return agent::CollectHostFacts(docker->get(), *labels); };
     agent::CoordinatorSession session(&runtime, docker->get(), link_options);
     logger->info("host '{}', coordinator '{}'{}{}", link_options.host_name, flags.coordinator,

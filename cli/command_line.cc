@@ -45,7 +45,8 @@ void AddCoordinatorFlags(CLI::App* command, CoordinatorFlags* flags) {
 
 }  // namespace
 
-CommandLine::CommandLine(CLI::App* app) {
+CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) {
+  hosts_.now = std::move(now);
   place_cmd_ = app->add_subcommand(
       "place",
       "Validate a cluster spec and show where every instance would run and on which IP, "

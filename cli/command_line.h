@@ -14,7 +14,8 @@ namespace bdcoord::cli {
 // bdcoord's subcommands: each one's flags on the app, and running the one the command line gave.
 class CommandLine {
  public:
-  explicit CommandLine(CLI::App* app);
+  // `now`: the clock of the commands that show ages (hosts).
+  CommandLine(CLI::App* app, std::function<absl::Time()> now);
 
   // After the app parsed the command line: runs the subcommand and returns its exit code.
   int Run(std::ostream& out, std::ostream& err);

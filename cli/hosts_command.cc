@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
@@ -102,7 +101,7 @@ int RunHosts(const HostsOptions& options, std::ostream& out, std::ostream& err) 
   bdcoord::v1::ListHostsResponse response;
   const grpc::Status status = coordinator->stub->ListHosts(&context, {}, &response);
   if (!status.ok()) return ReportRpcError(*coordinator, status, err);
-  out << (options.output == "json" ? HostsJson(response) : HostsTable(response, absl::Now()));
+  out << (options.output == "json" ? HostsJson(response) : HostsTable(response, options.now()));
   return kExitOk;
 }
 

@@ -1,6 +1,7 @@
 #ifndef BDCOORD_CLI_HOSTS_COMMAND_H_
 #define BDCOORD_CLI_HOSTS_COMMAND_H_
 
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -13,6 +14,8 @@ namespace bdcoord::cli {
 struct HostsOptions {
   std::string output = "table";  // table | json
   CoordinatorFlags coordinator;
+  // The clock the table's heartbeat ages are measured against (main wires absl::Now).
+  std::function<absl::Time()> now;
 };
 
 // `bdcoord hosts`: the coordinator's live inventory. Returns the exit code.

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "absl/time/clock.h"
 #include "cli/command_line.h"
 #include "cli/exit_codes.h"
 
@@ -12,7 +13,7 @@ int main(int argc, char** argv) {
       "spec or command line (nothing applied), 3 placement impossible"};
   app.set_version_flag("--version", "bdcoord 0.1.0");
   app.require_subcommand(1);
-  bdcoord::cli::CommandLine commands(&app);
+  bdcoord::cli::CommandLine commands(&app, [] { return absl::Now(); });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -33,8 +33,8 @@ struct ReconcilerOptions {
   absl::Duration probe_timeout = absl::Seconds(1);
   absl::Duration probe_interval = absl::Seconds(2);
   uint32_t probe_retries = 30;
-  // The clock, injected so tests need no sleeps.
-  std::function<absl::Time()> now = [] { return absl::Now(); };
+  // The clock: required (main wires absl::Now; tests a FakeClock, so they need no sleeps).
+  std::function<absl::Time()> now;
   // Runs the readiness checks; null: the real probes (DockerProber) over the reconciler's Docker.
   Prober* prober = nullptr;
 };

@@ -25,6 +25,7 @@
 #include "net/hosts_file.h"
 #include "net/link_manager_netlink.h"
 #include "tests/integration/wait_for.h"
+#include "tests/testing/fake_clock.h"
 
 namespace bdcoord::agent {
 namespace {
@@ -65,11 +66,15 @@ class AgentIntegrationTest : public ::testing::Test {
     // Leave the testbed as we found it: no containers of ours, no network of ours.
     for (int host : {1, 2}) {
       if (!docker_[host]) continue;
-      Reconciler(docker_[host].get(), &hosts_).Reconcile(Empty());
+      Reconciler(docker_[host].get(), &hosts_, nullptr,
+                 ReconcilerOptions{.now = test_util::RealClock()})
+          .Reconcile(Empty());
       if (auto foreign = docker_[host]->InspectContainer("bdcoord-it-foreign"); foreign.ok()) {
         docker_[host]->RemoveContainer(foreign->id, true).IgnoreError();
       }
-      Reconciler(docker_[host].get(), &hosts_).PruneNetworks({});
+      Reconciler(docker_[host].get(), &hosts_, nullptr,
+                 ReconcilerOptions{.now = test_util::RealClock()})
+          .PruneNetworks({});
       docker_[host]->RemoveNetwork(kNetwork).IgnoreError();  // e.g. the unlabelled conflicting one
     }
   }
@@ -115,7 +120,9 @@ class AgentIntegrationTest : public ::testing::Test {
   }
 
   ReconcileResult Apply(const std::vector<Member>& members, int host) {
-    return Reconciler(docker_[host].get(), &hosts_).Reconcile(Desired(members, host));
+    return Reconciler(docker_[host].get(), &hosts_, nullptr,
+                      ReconcilerOptions{.now = test_util::RealClock()})
+        .Reconcile(Desired(members, host));
   }
 
   ExecResult Exec(int host, const std::string& container, std::vector<std::string> command,
@@ -201,7 +208,9 @@ TEST_F(AgentIntegrationTest, AChangedSpecReplacesOnlyThatContainer) {
   auto desired = Desired(kFour, 1);
   desired.mutable_instances(1)->add_command("--log-interval");
   desired.mutable_instances(1)->add_command("1s");
-  const ReconcileResult result = Reconciler(docker_[1].get(), &hosts_).Reconcile(desired);
+  const ReconcileResult result = Reconciler(docker_[1].get(), &hosts_, nullptr,
+                                            ReconcilerOptions{.now = test_util::RealClock()})
+                                     .Reconcile(desired);
   ExpectAllRunning(result);
   EXPECT_EQ(result.replaced, 1);
   EXPECT_EQ(Id(1, "a1"), a1);
@@ -292,7 +301,8 @@ TEST_F(AgentIntegrationTest, TheHostShimLetsTheHostReachItsOwnContainers) {
     bdcoord::v1::Probe tcp;
     tcp.mutable_tcp()->set_port(7000);
     // Without the shim the host cannot reach its own macvlan containers.
-    Reconciler plain(docker_[1].get(), &hosts_);
+    Reconciler plain(docker_[1].get(), &hosts_, nullptr,
+                     ReconcilerOptions{.now = test_util::RealClock()});
     ExpectAllRunning(plain.Reconcile(desired));
     EXPECT_FALSE(
         DockerProber(docker_[1].get()).Check(tcp, {"10.251.0.70", ""}, absl::Seconds(1)).ok());
@@ -315,7 +325,8 @@ TEST_F(AgentIntegrationTest, TheHostShimLetsTheHostReachItsOwnContainers) {
     auto links = net::NewNetlinkLinkManager();
     desired.mutable_networks(0)->set_host_shim(true);
     (*desired.mutable_shim_addresses())[kNetwork] = "10.251.0.250/32";
-    Reconciler shimmed(docker_[1].get(), &hosts_, links.get());
+    Reconciler shimmed(docker_[1].get(), &hosts_, links.get(),
+                       ReconcilerOptions{.now = test_util::RealClock()});
     ExpectAllRunning(shimmed.Reconcile(desired));
     EXPECT_TRUE(WaitFor(
         [&] {

@@ -34,6 +34,7 @@
 #include "tests/integration/tls_test_util.h"
 #include "tests/integration/wait_for.h"
 #include "tests/testing/coordinator_harness.h"
+#include "tests/testing/fake_clock.h"
 
 namespace bdcoord {
 namespace {
@@ -216,6 +217,7 @@ TEST_F(CoordinatorAgentsTest, CoordinatorLinkConnectsReceivesAndReconnects) {
   agent::CoordinatorLinkOptions options;
   options.address = address_;
   options.host_name = "hx";
+  options.now = test_util::RealClock();
   options.facts = [] {
     bdcoord::v1::HostFacts facts;
     facts.set_cpus(3);

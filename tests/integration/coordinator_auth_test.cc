@@ -32,6 +32,7 @@
 #include "tests/integration/tls_test_util.h"
 #include "tests/integration/wait_for.h"
 #include "tests/testing/coordinator_harness.h"
+#include "tests/testing/fake_clock.h"
 
 namespace bdcoord {
 namespace {
@@ -122,6 +123,7 @@ CliResult RunHosts(const cli::CoordinatorFlags& flags) {
   cli::HostsOptions options;
   options.output = "json";
   options.coordinator = flags;
+  options.now = test_util::RealClock();
   std::ostringstream out, err;
   CliResult result;
   result.code = cli::RunHosts(options, out, err);
@@ -136,6 +138,7 @@ agent::CoordinatorLinkOptions LinkOptions(std::shared_ptr<grpc::Channel> channel
   options.address = address;
   options.channel = std::move(channel);
   options.host_name = host;
+  options.now = test_util::RealClock();
   options.heartbeat_interval = absl::Milliseconds(100);
   options.min_backoff = absl::Milliseconds(50);
   options.max_backoff = absl::Milliseconds(200);

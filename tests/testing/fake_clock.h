@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace bdcoord::test_util {
@@ -29,6 +30,12 @@ class FakeClock {
   mutable absl::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
+
+// The system clock, for tests that run in real time (real dockerd, real sockets, probe retries
+// that really wait): the product code takes its clock as a required argument.
+inline std::function<absl::Time()> RealClock() {
+  return [] { return absl::Now(); };
+}
 
 }  // namespace bdcoord::test_util
 

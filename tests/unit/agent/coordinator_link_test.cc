@@ -4,11 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/fake_clock.h"
+
 namespace bdcoord::agent {
 namespace {
 
 CoordinatorLinkOptions Options() {
   CoordinatorLinkOptions options;
+  options.now = test_util::RealClock();
   options.heartbeat_interval = absl::Seconds(5);
   options.min_backoff = absl::Seconds(1);
   options.max_backoff = absl::Seconds(30);

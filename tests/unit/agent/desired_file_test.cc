@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
 #include "tests/testing/fake_hosts_writer.h"
 #include "tests/testing/fake_prober.h"
@@ -23,8 +24,10 @@ using ::testing::StartsWith;
 class DesiredFileTest : public ::testing::Test {
  protected:
   DesiredFileTest()
-      : reconciler_(&docker_, &hosts_, nullptr, {.prober = &prober_}),
-        agent_(&docker_, &reconciler_, &prober_) {}
+      : reconciler_(&docker_, &hosts_, nullptr,
+                    {.now = test_util::RealClock(), .prober = &prober_}),
+        agent_(&docker_, &reconciler_, &prober_,
+               {.docker_socket = "", .now = test_util::RealClock()}) {}
 
   test_util::TempDir dir_{"desired-file"};
   std::string path_ = dir_.path() + "/desired.json";

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
 #include "tests/testing/fake_hosts_writer.h"
 #include "tests/testing/fake_link_manager.h"
@@ -52,7 +53,10 @@ bdcoord::v1::DesiredState Desired(int count) {
 
 class ReconcilerTest : public ::testing::Test {
  protected:
-  ReconcilerTest() : reconciler_(&docker_, &hosts_) { docker_.AddImage("standin"); }
+  ReconcilerTest()
+      : reconciler_(&docker_, &hosts_, nullptr, ReconcilerOptions{.now = test_util::RealClock()}) {
+    docker_.AddImage("standin");
+  }
 
   FakeDockerClient docker_;
   FakeHostsWriter hosts_;
@@ -100,7 +104,10 @@ TEST_F(ReconcilerTest, SecondPassDoesNothing) {
 TEST_F(ReconcilerTest, ARestartedAgentLeavesRunningContainersAlone) {
   reconciler_.Reconcile(Desired(20));
   const std::string id = docker_.FindByName("zk7")->info.id;
-  Reconciler fresh(&docker_, &hosts_);  // a new process: no memory of the first pass
+  Reconciler fresh(
+      &docker_, &hosts_, nullptr,
+      ReconcilerOptions{.now =
+                            test_util::RealClock()});  // a new process: no memory of the first pass
   const ReconcileResult result = fresh.Reconcile(Desired(20));
   EXPECT_EQ(result.created + result.replaced + result.removed, 0);
   EXPECT_EQ(docker_.starts(), 20);
@@ -345,7 +352,7 @@ TEST(ReconcilerProbeRetries, OnceReadyAContainerIsNotProbedAgain) {
   FakeDockerClient docker;
   FakeHostsWriter hosts;
   docker.AddImage("standin");
-  Reconciler reconciler(&docker, &hosts);
+  Reconciler reconciler(&docker, &hosts, nullptr, ReconcilerOptions{.now = test_util::RealClock()});
   auto desired = Desired(1);
   desired.mutable_instances(0)->mutable_ready()->mutable_exec()->add_command("true");
   EXPECT_TRUE(reconciler.Reconcile(desired).statuses[0].ready());
@@ -401,7 +408,8 @@ TEST(ReconcilerProber, ReadinessGoesThroughTheInjectedProber) {
   testing::FakeProber prober;
   docker.AddImage("standin");
   prober.set_result(absl::UnavailableError("tcp 10.1.0.11:2181: Connection refused"));
-  Reconciler reconciler(&docker, &hosts, nullptr, ReconcilerOptions{.prober = &prober});
+  Reconciler reconciler(&docker, &hosts, nullptr,
+                        ReconcilerOptions{.now = test_util::RealClock(), .prober = &prober});
   auto desired = Desired(1);
   desired.mutable_instances(0)->mutable_ready()->mutable_tcp()->set_port(2181);
   auto status = reconciler.Reconcile(desired).statuses[0];
@@ -433,7 +441,10 @@ bdcoord::v1::DesiredState WithShim(bdcoord::v1::DesiredState desired, const char
 
 class ReconcilerShimTest : public ::testing::Test {
  protected:
-  ReconcilerShimTest() : reconciler_(&docker_, &hosts_, &links_) { docker_.AddImage("standin"); }
+  ReconcilerShimTest()
+      : reconciler_(&docker_, &hosts_, &links_, ReconcilerOptions{.now = test_util::RealClock()}) {
+    docker_.AddImage("standin");
+  }
 
   FakeDockerClient docker_;
   FakeHostsWriter hosts_;
@@ -471,7 +482,7 @@ TEST(ReconcilerWithoutLinksTest, ShimWithoutALinkManagerIsReported) {
   FakeDockerClient docker;
   docker.AddImage("standin");
   FakeHostsWriter hosts;
-  Reconciler reconciler(&docker, &hosts);
+  Reconciler reconciler(&docker, &hosts, nullptr, ReconcilerOptions{.now = test_util::RealClock()});
   const ReconcileResult result = reconciler.Reconcile(WithShim(Desired(1), "10.1.0.250/32"));
   EXPECT_THAT(result.errors, ElementsAre(HasSubstr("asks for a host shim but this host has no "
                                                    "link manager")));
