@@ -146,8 +146,6 @@ void ClusterController::SyncCluster(const std::string& cluster,
   input.statuses = &statuses;
   input.completed = &completed;
   const Orchestration orchestration = Orchestrate(input);
-  const std::set<std::string> released(orchestration.released.begin(),
-                                       orchestration.released.end());
 
   Rendered& rendered = rendered_[cluster];
   std::string key =
@@ -161,8 +159,9 @@ void ClusterController::SyncCluster(const std::string& cluster,
   for (const std::string& host : hosts) {
     auto session = connected.find(host);
     if (session == connected.end()) continue;  // told when it reconnects
-    SendIfChanged(host, session->second,
-                  MakeDesiredState(applied->spec, rendered.plan, host, released, completed));
+    SendIfChanged(
+        host, session->second,
+        MakeDesiredState(applied->spec, rendered.plan, host, orchestration.admitted, completed));
   }
 }
 

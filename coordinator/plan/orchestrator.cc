@@ -81,6 +81,14 @@ Orchestration Orchestrate(const OrchestratorInput& input) {
             absl::StrCat(dependency.service(), " ", ConditionName(dependency.condition())));
     }
     if (waiting.empty()) result.released.push_back(service.name());
+    for (uint32_t i = 1; i <= service.count(); ++i) {
+      const std::string name = InstanceName(service, i);
+      const InstanceState state = StatusOf(input, name).state();
+      if (waiting.empty() || (state != bdcoord::v1::INSTANCE_STATE_UNSPECIFIED &&
+                              state != bdcoord::v1::INSTANCE_STATE_PENDING)) {
+        result.admitted.insert(name);
+      }
+    }
 
     bdcoord::v1::ServiceProgress progress;
     progress.set_service(service.name());

@@ -35,7 +35,7 @@ bdcoord::v1::DesiredInstance MakeDesiredInstance(const bdcoord::v1::ClusterSpec&
 
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
                                            const std::string& host,
-                                           const std::set<std::string>& released,
+                                           const std::set<std::string>& admitted,
                                            const std::set<std::string>& completed) {
   bdcoord::v1::DesiredState state;
   state.set_cluster(spec.cluster());
@@ -55,7 +55,7 @@ bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec,
   state.set_hosts_file(plan.hosts_file);
   for (const RenderedInstance& rendered : plan.instances) {
     if (rendered.placed.host() != host) continue;
-    if (!released.contains(rendered.placed.service())) continue;
+    if (!admitted.contains(rendered.placed.name())) continue;
     const bdcoord::v1::Service* service = FindService(spec, rendered.placed.service());
     if (service == nullptr) continue;
     bdcoord::v1::DesiredInstance* instance = state.add_instances();

@@ -10,12 +10,12 @@
 
 namespace bdcoord::coordinator {
 
-// One host's desired state for a cluster: the instances of `released` services placed on
-// `host` (completed run-once ones marked so), with the networks (parents from the spec's host
+// One host's desired state for a cluster: the `admitted` instances (see Orchestration) placed
+// on `host` (completed run-once ones marked so), with the networks (parents from the spec's host
 // of that name) and the cluster's hosts file. Pure.
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
                                            const std::string& host,
-                                           const std::set<std::string>& released,
+                                           const std::set<std::string>& admitted,
                                            const std::set<std::string>& completed);
 
 }  // namespace bdcoord::coordinator

@@ -173,6 +173,33 @@ TEST(OrchestratorTest, ChainReleasesOneLevelAtATime) {
   }
 }
 
+TEST(OrchestratorTest, AdmitsReleasedServicesAndInstancesThatExistAlready) {
+  Fixture f;
+  AddService(&f.spec, "datanode", 3);
+  DependsOn(AddService(&f.spec, "drill", 3), "datanode", Dependency::CONDITION_READY);
+  Orchestration o = f.Run();
+  EXPECT_THAT(o.admitted, ElementsAre("datanode1", "datanode2", "datanode3"));
+
+  for (const char* name : {"datanode1", "datanode2", "datanode3"}) {
+    f.statuses[name] = Status(kRunning, true);
+  }
+  f.statuses["drill1"] = Status(kRunning, true);
+  f.statuses["drill2"] = Status(kFailed);
+  f.statuses["drill3"] = Status(kCreated);
+  EXPECT_EQ(f.Run().admitted.size(), 6u);
+
+  // `scale datanode 4`: drill waits for datanode4 again, but the drillbits that exist keep
+  // running (depends_on orders the first start only); a new one (drill4) waits.
+  f.spec.mutable_services(0)->set_count(4);
+  f.spec.mutable_services(1)->set_count(4);
+  f.statuses["drill4"] = Status(kPending);
+  o = f.Run();
+  EXPECT_THAT(o.released, ElementsAre("datanode"));
+  EXPECT_EQ(o.services[1].waiting_for(), "datanode ready");
+  EXPECT_THAT(o.admitted, ElementsAre("datanode1", "datanode2", "datanode3", "datanode4", "drill1",
+                                      "drill2", "drill3"));
+}
+
 TEST(OrchestratorTest, ProgressCountsAndFailures) {
   Fixture f;
   AddService(&f.spec, "zk", 4);
