@@ -3,7 +3,9 @@
 # packages, builds bdcoord, bdcoordd and bdagent, brings up a 4-host testbed (deploy/testbed.sh:
 # a network namespace and a dockerd per simulated host, and the stand-in image), starts the
 # coordinator and one agent per host, and applies the 36-container Big Data example
-# (deploy/examples/bigdata-demo.yaml). Safe to re-run. `quickstart.sh --help` for the commands.
+# (deploy/examples/bigdata-demo.yaml), or with --real the real ZooKeeper, Kafka, HDFS, Flink and
+# Drill (deploy/examples/bigdata-real.yaml, images from deploy/images/) and their proof. Safe to
+# re-run. `quickstart.sh --help` for the commands.
 set -euo pipefail
 
 SCRIPT_PATH=$(readlink -f "${BASH_SOURCE[0]}")
@@ -16,7 +18,8 @@ readonly RUN_DIR=${BDCOORD_QUICKSTART_RUN_DIR:-/run/bdcoord-quickstart}
 readonly DATA_DIR=${BDCOORD_QUICKSTART_DATA_DIR:-/var/lib/bdcoord-quickstart}
 readonly SOCKET=${RUN_DIR}/bdcoordd.sock
 readonly ADDR=unix://${SOCKET}
-readonly SPEC=deploy/examples/bigdata-demo.yaml
+SPEC=deploy/examples/bigdata-demo.yaml
+readonly REAL_SPEC=deploy/examples/bigdata-real.yaml
 readonly CLUSTER=bigdata
 readonly TESTBED=${REPO_DIR}/deploy/testbed.sh
 readonly TESTBED_ROOT=/run/bdcoord-testbed
@@ -26,7 +29,7 @@ readonly BUILD_DIR
 readonly JOBS=${BDCOORD_BUILD_JOBS:-$(nproc)}
 # Seconds to wait for the agents to connect and for `bdcoord apply` to finish.
 readonly CONNECT_TIMEOUT=${BDCOORD_QUICKSTART_CONNECT_TIMEOUT:-60}
-readonly APPLY_TIMEOUT=${BDCOORD_QUICKSTART_APPLY_TIMEOUT:-300}
+APPLY_TIMEOUT=${BDCOORD_QUICKSTART_APPLY_TIMEOUT:-300}
 readonly STOP_TIMEOUT=10
 
 readonly BDCOORD=${BUILD_DIR}/cli/bdcoord
@@ -35,7 +38,7 @@ readonly BDAGENT=${BUILD_DIR}/agent/bdagent
 
 usage() {
   cat <<EOF
-Usage: deploy/quickstart.sh [up] [--no-apply]
+Usage: deploy/quickstart.sh [up] [--no-apply | --real]
        deploy/quickstart.sh down
        deploy/quickstart.sh --help
 
@@ -50,6 +53,14 @@ up (the default), as root on Debian 12:
      (36 containers: ZooKeeper, Kafka, HDFS, Flink, Drill stand-ins), prints the status and a
      cross-host name lookup
   --no-apply   stops after step 5: everything runs, nothing is applied
+  --real       the real systems instead of stand-ins: builds the images of deploy/images/
+               (Debian 12, OpenJDK 17, the jars from Maven Central: about 5 min the first
+               time, then seconds), loads them into the hosts, gives the LAN bridge the
+               network's gateway 10.0.50.1/24 (so this machine reaches the containers),
+               applies ${REAL_SPEC} (18 containers: 3 ZooKeeper, 3 Kafka,
+               NameNode and 3 DataNodes, 2 Flink JobManagers and 2 TaskManagers, 3 Drillbits;
+               about 3 min) and prints the proof: each system checked with its own client
+               (deploy/real/checks.sh)
 
   Re-running is safe: daemons that run the current binaries are kept, others are restarted;
   a second apply converges (changes nothing that is already right).
@@ -264,11 +275,36 @@ show_lookup() {
     die_with_logs "no reverse lookup of ${ip} in ${from}"
 }
 
+# --real: the images on every host, and this machine on the containers' network.
+prepare_real() {
+  log "building and loading the real systems' images (deploy/images/build.sh --load; log ${RUN_DIR}/images.log)"
+  DOCKER_HOST=unix://${TESTBED_ROOT}/host1/docker.sock "${REPO_DIR}/deploy/images/build.sh" --load \
+    >"${RUN_DIR}/images.log" 2>&1 || die_with_logs "deploy/images/build.sh --load failed (${RUN_DIR}/images.log)"
+  source "${REPO_DIR}/deploy/real/checks.sh"
+  real_gateway_up || die "cannot give ${REAL_BRIDGE} the address ${REAL_GATEWAY}"
+}
+
+# --real: each system checked with its own client (deploy/real/checks.sh).
+show_real_proof() {
+  REAL_ADDR=${ADDR} REAL_WORK=${RUN_DIR}/real
+  mkdir -p "${REAL_WORK}"
+  fail() { die_with_logs "$*"; }
+  echo
+  echo "== the proof, each system checked with its own client (outputs in ${REAL_WORK})"
+  real_locate
+  real_check_all
+}
+
 cmd_up() {
-  local apply=1
+  local apply=1 real=0
   while [[ $# -gt 0 ]]; do
     case $1 in
       --no-apply) apply=0 ;;
+      --real)
+        real=1
+        SPEC=${REAL_SPEC}
+        APPLY_TIMEOUT=${BDCOORD_QUICKSTART_APPLY_TIMEOUT:-600}
+        ;;
       -h | --help) usage && exit 0 ;;
       *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -298,7 +334,14 @@ cmd_up() {
   echo
   "${BDCOORD}" hosts --coordinator "${ADDR}"
 
+  ((apply && real)) && prepare_real
   if ((apply)); then
+    # The other example's cluster has the same name and network, with other addresses.
+    if [[ -f ${RUN_DIR}/applied && $(cat "${RUN_DIR}/applied") != "${SPEC}" ]]; then
+      log "removing the cluster of $(cat "${RUN_DIR}/applied") first"
+      timeout 300 "${BDCOORD}" down -c "${CLUSTER}" --coordinator "${ADDR}" >/dev/null ||
+        die_with_logs "bdcoord down -c ${CLUSTER} failed"
+    fi
     echo
     echo "== bdcoord apply ${SPEC}"
     if ! timeout "${APPLY_TIMEOUT}" "${BDCOORD}" apply "${SPEC}" --coordinator "${ADDR}" 2>&1 |
@@ -306,10 +349,15 @@ cmd_up() {
       die_with_logs "bdcoord apply ${SPEC} failed or took more than ${APPLY_TIMEOUT}s" \
         "(${RUN_DIR}/apply.log)"
     fi
+    echo "${SPEC}" >"${RUN_DIR}/applied"
     echo
     echo "== bdcoord status"
     "${BDCOORD}" status --coordinator "${ADDR}" || die_with_logs "bdcoord status failed"
-    show_lookup
+    if ((real)); then
+      show_real_proof
+    else
+      show_lookup
+    fi
   fi
 
   cat <<EOF
@@ -356,6 +404,7 @@ cmd_down() {
     log "stopping bdcoordd ${pid}"
     stop_pid "${pid}" bdcoordd
   fi
+  ip addr del 10.0.50.1/24 dev bdcoord-lan 2>/dev/null || true # --real's gateway
   log "taking the testbed down"
   "${TESTBED}" down || die "deploy/testbed.sh down failed"
   rm -rf "${RUN_DIR}" "${DATA_DIR}"
@@ -365,7 +414,7 @@ cmd_down() {
 main() {
   case ${1:-up} in
     up) [[ $# -gt 0 ]] && shift; cmd_up "$@" ;;
-    --no-apply) cmd_up "$@" ;;
+    --no-apply | --real) cmd_up "$@" ;;
     down) shift && cmd_down "$@" ;;
     -h | --help | help) usage ;;
     *)
