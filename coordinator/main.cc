@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
   double heartbeat_timeout_seconds = 15;
   std::string token_file, data_dir = "/var/lib/bdcoord", log_level = "info";
   app.add_option("--listen", listen.listen,
-                 "unix:///PATH, or HOST:PORT for TCP (a non-loopback address needs --tls-*)")
+                 "unix:///PATH (mode 0600), or HOST:PORT for TCP: a loopback address needs "
+                 "--token-file, any other --tls-* and --token-file")
       ->capture_default_str();
   app.add_option("--heartbeat-timeout", heartbeat_timeout_seconds,
                  "Seconds without a heartbeat after which a host is marked down")
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   if (auto code = bdcoord::rpc::ParseCommandLine(&app, argc, argv)) return *code;
   auto logger = bdcoord::rpc::SetUpDaemonLogger("bdcoordd", log_level);
 
+  listen.token = !token_file.empty();
   auto endpoint = coord::PrepareListenEndpoint(listen);
   if (!endpoint.ok())
     return Fail(endpoint.status(), absl::IsInvalidArgument(endpoint.status()) ? 2 : 1);

@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "coordinator/grpc/peer_identity.h"
 
 namespace bdcoord::coordinator {
 
@@ -104,6 +105,14 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
   const std::string host = message.hello().host();
   if (host.empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "hello must name the host");
+  }
+  // Without this any agent certificate could take over another host's session (and receive its
+  // desired state) or invent hosts.
+  if (absl::Status identity =
+          CheckCertificateHost(CertificateHostNames(*context->auth_context()), host);
+      !identity.ok()) {
+    logger_->warn("refused agent at '{}': {}", context->peer(), std::string(identity.message()));
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, std::string(identity.message()));
   }
   auto session = std::make_shared<Session>();
   session->stream = stream;

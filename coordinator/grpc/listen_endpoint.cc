@@ -1,5 +1,6 @@
 #include "coordinator/grpc/listen_endpoint.h"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -64,11 +65,16 @@ absl::StatusOr<std::string> ReadTlsFile(const std::string& flag, const std::stri
   return text.str();
 }
 
+// Only what surely stays on this machine: a name such as 127.example.com may resolve anywhere.
 bool IsLoopbackHost(std::string host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+  in_addr v4{};
+  in6_addr v6{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return host == "localhost";
 }
 
 }  // namespace
@@ -100,12 +106,26 @@ absl::StatusOr<ListenEndpoint> PrepareListenEndpoint(const ListenFlags& flags) {
     return absl::InvalidArgumentError(
         absl::StrCat("--listen '", listen, "' is neither unix:///PATH nor HOST:PORT"));
   }
-  if (!IsLoopbackHost(listen.substr(0, colon)) && !all_tls) {
+  const bool loopback = IsLoopbackHost(listen.substr(0, colon));
+  if (!loopback && !all_tls) {
     return absl::InvalidArgumentError(absl::StrCat(
         "refusing to listen on '", listen,
         "' without TLS: anyone on the network could then register hosts and deploy containers\n"
         "  hint: give --tls-cert, --tls-key and --tls-ca (mutual TLS), or listen on a loopback "
         "address or a unix socket"));
+  }
+  if (loopback && !all_tls && !flags.token) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to listen on '", listen,
+        "' without a token: any user of this machine could then register hosts and deploy "
+        "containers\n  hint: give --token-file FILE (bdcoord and the agents send it), or listen "
+        "on a unix socket (its file permissions protect it)"));
+  }
+  if (all_tls && !flags.token) {
+    return absl::InvalidArgumentError(
+        "mutual TLS without --token-file: every agent certificate could then call "
+        "ClusterService (apply, down)\n  hint: give --token-file FILE: bdcoord and other "
+        "tools send the token, agents are known by their certificates");
   }
   endpoint.grpc_address = listen;
   if (!all_tls) return endpoint;
@@ -139,6 +159,12 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
                      endpoint.mutual_tls ? " (with mutual TLS: check that the certificate matches "
                                            "the key and that all three are PEM)"
                                          : ""));
+  }
+  if (!endpoint.socket_path.empty() && ::chmod(endpoint.socket_path.c_str(), 0600) != 0) {
+    const std::string error = std::strerror(errno);
+    server->Shutdown();
+    return absl::UnavailableError(
+        absl::StrCat("cannot make '", endpoint.socket_path, "' owner-only (0600): ", error));
   }
   return server;
 }

@@ -11,10 +11,11 @@
 
 namespace bdcoord::coordinator {
 
-// bdcoordd's --listen and --tls-* flags.
+// bdcoordd's --listen and --tls-* flags, and whether --token-file gives a token.
 struct ListenFlags {
   std::string listen = "unix:///run/bdcoord/bdcoordd.sock";  // or HOST:PORT
   std::string tls_cert, tls_key, tls_ca;
+  bool token = false;
 };
 
 // Where and how bdcoordd listens.
@@ -26,13 +27,16 @@ struct ListenEndpoint {
 };
 
 // Checks the flags and prepares the endpoint: for a unix socket, makes its directory and removes
-// a stale socket file; for TCP, refuses a non-loopback address without mutual TLS and reads the
-// TLS files. InvalidArgument for flags that contradict each other or unreadable files (a usage
+// a stale socket file; for TCP, refuses a non-loopback address without mutual TLS, a loopback
+// one without a token (any local user could deploy), mutual TLS without a token (agent
+// certificates must not call ClusterService), and reads the TLS files. Loopback means a
+// literal 127.0.0.0/8 or ::1 address, or `localhost`. InvalidArgument for flags that contradict each other or unreadable files (a usage
 // error), FailedPrecondition when the socket cannot be prepared; every message names the culprit.
 absl::StatusOr<ListenEndpoint> PrepareListenEndpoint(const ListenFlags& flags);
 
-// Builds and starts a server on the endpoint with the services `register_services` adds.
-// Unavailable "cannot listen on 'LISTEN'" (with a hint for mutual TLS) when it cannot.
+// Builds and starts a server on the endpoint with the services `register_services` adds; a unix
+// socket gets mode 0600 (owner only), whatever the umask. Unavailable "cannot listen on
+// 'LISTEN'" (with a hint for mutual TLS) when it cannot.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     const ListenFlags& flags, const ListenEndpoint& endpoint,
     const std::function<void(grpc::ServerBuilder&)>& register_services);

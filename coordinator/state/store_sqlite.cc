@@ -1,6 +1,9 @@
 #include "coordinator/state/store_sqlite.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -935,6 +938,14 @@ absl::StatusOr<bool> SqliteStore::RunOnceCompleted(const std::string& cluster,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  // The store holds specs, env values included: owner-only, whatever the umask. SQLite gives
+  // its -wal and -shm files the database's mode.
+  if (const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
+    ::close(fd);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    (void)::chmod(absl::StrCat(path, suffix).c_str(), 0600);
+  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -953,11 +964,12 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) 
 
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStoreInDir(const std::string& data_dir) {
   std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
+  const bool created = std::filesystem::create_directories(data_dir, ec);
   if (ec) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create the data directory ", Quoted(data_dir), ": ", ec.message()));
   }
+  if (created) (void)::chmod(data_dir.c_str(), 0700);  // one we did not make keeps its mode
   return OpenSqliteStore((std::filesystem::path(data_dir) / "state.db").string());
 }
 

@@ -48,6 +48,15 @@ expect "bdagent tls flags with a unix address" 2 \
 expect "bdagent unreadable token file" 2 \
   "bdagent: --token-file: cannot read '${work}/none': No such file or directory" \
   "${BDAGENT}" --coordinator "${sock}" --token-file "${work}/none" --docker-socket /nonexistent --config /nonexistent
+expect "bdcoordd loopback TCP without a token" 2 \
+  "bdcoordd: refusing to listen on '127.0.0.1:7070' without a token: any user of this machine could then register hosts and deploy containers" \
+  "${BDCOORDD}" --listen 127.0.0.1:7070 --data-dir "${work}/data"
+expect "bdcoordd a name that only looks like loopback" 2 \
+  "bdcoordd: refusing to listen on '127.0.0.1.nip.io:7070' without TLS: anyone on the network could then register hosts and deploy containers" \
+  "${BDCOORDD}" --listen 127.0.0.1.nip.io:7070 --data-dir "${work}/data"
+expect "bdcoordd mutual TLS without a token" 2 \
+  "bdcoordd: mutual TLS without --token-file: every agent certificate could then call ClusterService (apply, down)" \
+  "${BDCOORDD}" --listen 0.0.0.0:7070 --tls-cert c --tls-key k --tls-ca a --data-dir "${work}/data"
 : >"${work}/empty"
 expect "bdcoordd empty token file" 2 "bdcoordd: --token-file '${work}/empty': the token is empty" \
   "${BDCOORDD}" --listen "${sock}" --token-file "${work}/empty" --data-dir "${work}/data"

@@ -31,7 +31,6 @@
 #include "gtest/gtest.h"
 #include "spdlog/sinks/null_sink.h"
 #include "spdlog/spdlog.h"
-#include "tests/integration/tls_test_util.h"
 #include "tests/integration/wait_for.h"
 #include "tests/testing/coordinator_harness.h"
 #include "tests/testing/fake_clock.h"
@@ -43,7 +42,6 @@ using AgentStream =
     grpc::ClientReaderWriter<bdcoord::v1::AgentMessage, bdcoord::v1::CoordinatorMessage>;
 
 using test_util::CoordinatorHarness;
-using test_util::Slurp;
 using test_util::WaitFor;
 
 // A hand-driven agent: one Connect stream.
@@ -278,54 +276,6 @@ TEST_F(CoordinatorAgentsTest, CoordinatorLinkConnectsReceivesAndReconnects) {
   }));
   link.Stop();
   ASSERT_TRUE(WaitFor([&] { return !Host("hx").connected(); }));
-}
-
-// The real bdcoordd with --tls-*: a client with a certificate of the CA gets an answer over
-// mutual TLS; one without a certificate, or with one of another CA, does not.
-TEST(BdcoorddTlsTest, MutualTlsRequiresAClientCertificateOfTheCa) {
-  const std::string binary = std::string(BDCOORD_BINARY_DIR) + "/coordinator/bdcoordd";
-  if (!std::filesystem::exists(binary)) GTEST_SKIP() << "bdcoordd is not built: " << binary;
-  if (!test_util::HaveOpenssl()) GTEST_SKIP() << "no openssl";
-  char dir_template[] = "/tmp/bdcoord-tls-test-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
-  ASSERT_TRUE(test_util::MakeTestCertificates(dir)) << "openssl failed in " << dir;
-  const int port = test_util::FreeLoopbackPort();
-  ASSERT_NE(port, 0);
-  const std::string address = "127.0.0.1:" + std::to_string(port);
-  // Everything the child needs is made before fork: it only calls execl and _exit.
-  const std::string cert = dir + "/server.pem", key = dir + "/server.key", ca = dir + "/ca.pem";
-  const std::string data_dir = dir + "/data";  // never the machine's /var/lib/bdcoord
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::execl(binary.c_str(), binary.c_str(), "--listen", address.c_str(), "--tls-cert", cert.c_str(),
-            "--tls-key", key.c_str(), "--tls-ca", ca.c_str(), "--data-dir", data_dir.c_str(),
-            "--log-level", "warn", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  auto list_hosts = [&](const std::string& client_cert) {
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = Slurp(dir + "/ca.pem");
-    if (!client_cert.empty()) {
-      options.pem_cert_chain = Slurp(dir + "/" + client_cert);
-      options.pem_private_key = Slurp(dir + "/client.key");
-    }
-    auto stub = bdcoord::v1::ClusterService::NewStub(
-        grpc::CreateChannel(address, grpc::SslCredentials(options)));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    bdcoord::v1::ListHostsResponse response;
-    return stub->ListHosts(&context, {}, &response);
-  };
-  EXPECT_TRUE(WaitFor([&] { return list_hosts("client.pem").ok(); }, absl::Seconds(20)));
-  EXPECT_FALSE(list_hosts("").ok());
-  EXPECT_FALSE(list_hosts("rogue.pem").ok());
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -290,10 +290,11 @@ class BdcoorddMutualTlsTest : public ::testing::Test {
   }
 
   // A client of the CA with the token; `cert` = "rogue.pem" for one of another CA.
-  rpc::ClientChannelOptions Client(const std::string& cert = "client.pem") const {
+  rpc::ClientChannelOptions Client(const std::string& cert = "client.pem",
+                                   const std::string& key = "client.key") const {
     rpc::ClientChannelOptions options = Plain(address_, kToken);
     options.tls_cert = dir_ + "/" + cert;
-    options.tls_key = dir_ + "/client.key";
+    options.tls_key = dir_ + "/" + key;
     options.tls_ca = dir_ + "/ca.pem";
     return options;
   }
@@ -366,13 +367,13 @@ TEST_F(BdcoorddMutualTlsTest, ServerNameOverrideIsTheNameChecked) {
 }
 
 TEST_F(BdcoorddMutualTlsTest, AgentConnectsWithItsClientCertificateWithoutTheToken) {
-  rpc::ClientChannelOptions agent = Client();
+  rpc::ClientChannelOptions agent = Client("host1.pem", "host1.key");
   agent.token.clear();
   auto channel = rpc::NewClientChannel(agent);
   ASSERT_TRUE(channel.ok());
-  agent::CoordinatorLink link(LinkOptions(*channel, address_, "tls-host"), [](const auto&) {});
+  agent::CoordinatorLink link(LinkOptions(*channel, address_, "host1"), [](const auto&) {});
   link.Start();
-  EXPECT_TRUE(WaitFor([&] { return Listed(Client(), "tls-host", true); }));
+  EXPECT_TRUE(WaitFor([&] { return Listed(Client(), "host1", true); }));
   EXPECT_TRUE(link.connected());
 
   // An agent with a certificate of another CA never gets a stream.
@@ -381,7 +382,40 @@ TEST_F(BdcoorddMutualTlsTest, AgentConnectsWithItsClientCertificateWithoutTheTok
   EXPECT_FALSE(refused.ok());
   EXPECT_FALSE(Listed(Client(), "rogue-host", true));
   link.Stop();
-  EXPECT_TRUE(WaitFor([&] { return Listed(Client(), "tls-host", false); }));
+  EXPECT_TRUE(WaitFor([&] { return Listed(Client(), "host1", false); }));
+}
+
+// The attack: an agent certificate of the CA speaks for another host, or invents one, or takes
+// over a live host's session. Each is refused with the reason; the live session stays.
+TEST_F(BdcoorddMutualTlsTest, ACertificateIsOneHost) {
+  rpc::ClientChannelOptions host1 = Client("host1.pem", "host1.key");
+  host1.token.clear();
+  auto channel = rpc::NewClientChannel(host1);
+  ASSERT_TRUE(channel.ok());
+  agent::CoordinatorLink link(LinkOptions(*channel, address_, "host1"), [](const auto&) {});
+  link.Start();
+  ASSERT_TRUE(WaitFor([&] { return Listed(Client(), "host1", true); }));
+
+  grpc::Status refused = ConnectAndHello(host1, "host2");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(refused.error_message(),
+            "this agent's certificate is for 'host1', 'host1.example', not for host 'host2': a "
+            "certificate is one host (its CN or a DNS subject alternative name)");
+  EXPECT_FALSE(Listed(Client(), "host2", true));
+  EXPECT_FALSE(Listed(Client(), "host2", false));
+
+  // The CLI's certificate (CN client) cannot take over host1's session, even with the token.
+  rpc::ClientChannelOptions other = Client();
+  refused = ConnectAndHello(other, "host1");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(refused.error_message(),
+            "this agent's certificate is for 'client', 'localhost', not for host 'host1': a "
+            "certificate is one host (its CN or a DNS subject alternative name)");
+  EXPECT_TRUE(link.connected());
+  EXPECT_TRUE(Listed(Client(), "host1", true));
+  // Its DNS name is the host too.
+  EXPECT_EQ(ConnectAndHello(host1, "host1.example").error_code(), grpc::StatusCode::OK);
+  link.Stop();
 }
 
 }  // namespace

@@ -23,8 +23,9 @@ inline std::string Slurp(const std::string& path) {
 inline bool HaveOpenssl() { return std::system("command -v openssl >/dev/null") == 0; }
 
 // Makes, in `dir`: ca.pem/ca.key; server.pem/server.key and client.pem/client.key signed by it
-// (both with subjectAltName IP:127.0.0.1 and DNS:localhost); rogue.pem, the client key's
-// certificate signed by another CA (other.pem). False when openssl fails.
+// (both with subjectAltName IP:127.0.0.1 and DNS:localhost); host1.pem/host1.key, an agent's
+// (CN host1, DNS:host1.example); rogue.pem, the client key's certificate signed by another CA
+// (other.pem). False when openssl fails.
 inline bool MakeTestCertificates(const std::string& dir) {
   const std::string script = "set -e; cd " + dir + R"(
     q() { "$@" >/dev/null 2>&1; }
@@ -37,7 +38,11 @@ inline bool MakeTestCertificates(const std::string& dir) {
         -days 1 -extfile san.ext
     done
     q openssl x509 -req -in client.csr -CA other.pem -CAkey other.key -CAcreateserial \
-      -out rogue.pem -days 1)";
+      -out rogue.pem -days 1
+    printf 'subjectAltName=DNS:host1.example\n' >host1.ext
+    q openssl req -newkey rsa:2048 -nodes -keyout host1.key -out host1.csr -subj /CN=host1
+    q openssl x509 -req -in host1.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out host1.pem \
+      -days 1 -extfile host1.ext)";
   return std::system(script.c_str()) == 0;
 }
 

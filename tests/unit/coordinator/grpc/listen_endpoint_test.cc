@@ -5,11 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "bdcoord/v1/cluster.grpc.pb.h"
 #include "tests/testing/temp_dir.h"
 
 namespace bdcoord::coordinator {
@@ -56,14 +58,43 @@ TEST(PrepareListenEndpoint, RefusesTheNetworkWithoutTls) {
             "--tls-ca (mutual TLS), or listen on a loopback address or a unix socket");
 }
 
-TEST(PrepareListenEndpoint, LoopbackNeedsNoTls) {
-  for (const std::string listen : {"127.0.0.1:7000", "localhost:7000", "[::1]:7000"}) {
-    absl::StatusOr<ListenEndpoint> endpoint = PrepareListenEndpoint(Flags(listen));
+TEST(PrepareListenEndpoint, LoopbackNeedsATokenAndIsOnlyALiteralLoopbackAddress) {
+  for (const std::string listen :
+       {"127.0.0.1:7000", "127.1.2.3:7000", "localhost:7000", "[::1]:7000"}) {
+    ListenFlags flags = Flags(listen);
+    absl::StatusOr<ListenEndpoint> endpoint = PrepareListenEndpoint(flags);
+    EXPECT_EQ(endpoint.status().message(),
+              "refusing to listen on '" + listen +
+                  "' without a token: any user of this machine could then register hosts and "
+                  "deploy containers\n  hint: give --token-file FILE (bdcoord and the agents send "
+                  "it), or listen on a unix socket (its file permissions protect it)");
+    flags.token = true;
+    endpoint = PrepareListenEndpoint(flags);
     ASSERT_TRUE(endpoint.ok()) << listen << ": " << endpoint.status();
     EXPECT_EQ(endpoint->grpc_address, listen);
     EXPECT_EQ(endpoint->socket_path, "");
     EXPECT_FALSE(endpoint->mutual_tls);
   }
+  // A name that merely starts like a loopback address may resolve anywhere.
+  for (const std::string listen : {"127.example.com:7000", "127.0.0.1.nip.io:7000", "[::2]:7000"}) {
+    ListenFlags flags = Flags(listen);
+    flags.token = true;
+    EXPECT_THAT(PrepareListenEndpoint(flags).status().message(),
+                HasSubstr("refusing to listen on '" + listen + "' without TLS"));
+  }
+}
+
+TEST(PrepareListenEndpoint, MutualTlsNeedsATokenForTheClients) {
+  ListenFlags flags = Flags("0.0.0.0:7000");
+  flags.tls_cert = "c";
+  flags.tls_key = "k";
+  flags.tls_ca = "a";
+  absl::StatusOr<ListenEndpoint> endpoint = PrepareListenEndpoint(flags);
+  EXPECT_EQ(endpoint.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(endpoint.status().message(),
+            "mutual TLS without --token-file: every agent certificate could then call "
+            "ClusterService (apply, down)\n  hint: give --token-file FILE: bdcoord and other "
+            "tools send the token, agents are known by their certificates");
 }
 
 class UnixSocketTest : public ::testing::Test {
@@ -94,6 +125,7 @@ TEST_F(UnixSocketTest, RefusesARelativePathAndAFileThatIsNoSocket) {
 
 TEST_F(UnixSocketTest, TlsFilesThatCannotBeReadAreNamed) {
   ListenFlags flags = Flags("127.0.0.1:7000");
+  flags.token = true;
   flags.tls_cert = dir_ + "/cert.pem";
   flags.tls_key = dir_ + "/key.pem";
   flags.tls_ca = dir_ + "/ca.pem";
@@ -104,6 +136,23 @@ TEST_F(UnixSocketTest, TlsFilesThatCannotBeReadAreNamed) {
   std::ofstream(flags.tls_key) << "";
   endpoint = PrepareListenEndpoint(flags);
   EXPECT_EQ(endpoint.status().message(), "--tls-key: cannot read '" + flags.tls_key + "' (empty)");
+}
+
+TEST_F(UnixSocketTest, TheSocketIsOwnerOnlyWhateverTheUmask) {
+  const std::string path = dir_ + "/bdcoordd.sock";
+  ListenFlags flags = Flags("unix://" + path);
+  absl::StatusOr<ListenEndpoint> endpoint = PrepareListenEndpoint(flags);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  const mode_t umask_before = ::umask(0);        // a umask that would leave the socket 0777
+  bdcoord::v1::ClusterService::Service service;  // a server needs one
+  auto server = StartServer(
+      flags, *endpoint, [&](grpc::ServerBuilder& builder) { builder.RegisterService(&service); });
+  ::umask(umask_before);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(std::filesystem::status(path).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  StopServer(**server, *endpoint);
+  EXPECT_FALSE(std::filesystem::exists(path));
 }
 
 TEST_F(UnixSocketTest, StartServerSaysWhereItCannotListen) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -212,6 +213,24 @@ TEST_F(StoreTest, OpenInDirMakesTheDirectoryOrSaysWhyNot) {
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(store.status().message(),
               HasSubstr("cannot create the data directory '" + dir_ + "/file/bdcoord': "));
+}
+
+TEST_F(StoreTest, TheDataDirectoryAndTheDatabaseAreOwnerOnlyWhateverTheUmask) {
+  const mode_t umask_before = ::umask(0);
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStoreInDir(dir_ + "/data");
+  ::umask(umask_before);
+  ASSERT_TRUE(store.ok()) << store.status();
+  using std::filesystem::perms;
+  EXPECT_EQ(std::filesystem::status(dir_ + "/data").permissions(), perms::owner_all);
+  EXPECT_EQ(std::filesystem::status(dir_ + "/data/state.db").permissions(),
+            perms::owner_read | perms::owner_write);
+  // A database an older release left world-readable is made owner-only when opened.
+  store->reset();
+  std::filesystem::permissions(dir_ + "/data/state.db", perms::others_read | perms::group_read,
+                               std::filesystem::perm_options::add);
+  ASSERT_TRUE(OpenSqliteStoreInDir(dir_ + "/data").ok());
+  EXPECT_EQ(std::filesystem::status(dir_ + "/data/state.db").permissions(),
+            perms::owner_read | perms::owner_write);
 }
 
 TEST_F(StoreTest, AdmitsListsAndDrainsHosts) {
