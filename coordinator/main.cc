@@ -43,6 +43,17 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--data-dir", data_dir, "Where the coordinator keeps its state")
       ->capture_default_str();
+  coord::HostPolicy policy;
+  app.add_flag("--allow-root", policy.allow_root,
+               "Let specs run containers as root (`user: 0`); refused by default");
+  app.add_option("--allow-host-path", policy.allowed_host_paths,
+                 "An absolute host directory under which specs may bind-mount host paths "
+                 "(repeatable); none by default. The Docker socket is never allowed")
+      ->type_name("PREFIX")
+      ->check([](const std::string& path) {
+        return !path.empty() && path[0] == '/' ? std::string()
+                                               : std::string("must be an absolute path");
+      });
   bdcoord::rpc::AddLogLevelFlag(&app, &log_level);
   if (auto code = bdcoord::rpc::ParseCommandLine(&app, argc, argv)) return *code;
   auto logger = bdcoord::rpc::SetUpDaemonLogger("bdcoordd", log_level);
@@ -63,7 +74,8 @@ int main(int argc, char** argv) {
                                  {.logger = logger,
                                   .now = [] { return absl::Now(); },
                                   .heartbeat_timeout = absl::Seconds(heartbeat_timeout_seconds),
-                                  .token = *token});
+                                  .token = *token,
+                                  .host_policy = policy});
   auto server = coordinator.Serve(listen, *endpoint);
   if (!server.ok()) return Fail(server.status(), 1);
   logger->info("listening on '{}'{}{}", listen.listen,

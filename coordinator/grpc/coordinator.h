@@ -29,7 +29,8 @@ struct CoordinatorOptions {
   // Passes also run when an agent reports or (re)connects and when a cluster changes: an idle
   // coordinator reads its store rarely.
   absl::Duration controller_period = absl::Seconds(5);
-  std::string token;  // when set, every call must carry it (token_auth.h)
+  std::string token;       // when set, every call must carry it (token_auth.h)
+  HostPolicy host_policy;  // what specs may do to the hosts (deny by default)
 };
 
 // bdcoordd's parts wired together over one store: the live inventory, the event bus, the agent

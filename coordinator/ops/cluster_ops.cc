@@ -135,13 +135,15 @@ std::set<std::string> HostsOf(const bdcoord::v1::Placement& placement) {
 }  // namespace
 
 ClusterOps::ClusterOps(Inventory& inventory, Store& store, AgentSessions& agents, EventBus& events,
-                       ClusterController& controller, std::function<absl::Time()> now)
+                       ClusterController& controller, std::function<absl::Time()> now,
+                       HostPolicy policy)
     : inventory_(inventory),
       store_(store),
       agents_(agents),
       events_(events),
       controller_(controller),
-      now_(std::move(now)) {}
+      now_(std::move(now)),
+      policy_(std::move(policy)) {}
 
 std::vector<bdcoord::v1::Host> ClusterOps::LiveHosts(const bdcoord::v1::ClusterSpec& spec,
                                                      const std::string& draining) {
@@ -209,6 +211,9 @@ absl::StatusOr<Plan> ClusterOps::PlanOn(const LoadedSpec& loaded, const std::str
   options.other_networks = &other_networks;
   Plan plan = MakePlan(loaded, options);
   for (Diagnostic& d : ValidateForCoordinator(loaded.spec, loaded.positions)) {
+    plan.diagnostics.push_back(std::move(d));
+  }
+  for (Diagnostic& d : CheckHostPolicy(loaded.spec, loaded.positions, policy_)) {
     plan.diagnostics.push_back(std::move(d));
   }
   if (absl::Status rejected = Rejection(plan, loaded, file_name); !rejected.ok()) return rejected;

@@ -13,6 +13,7 @@
 #include "coordinator/ops/agent_sessions.h"
 #include "coordinator/ops/controller.h"
 #include "coordinator/plan/planner.h"
+#include "coordinator/spec/host_policy.h"
 #include "coordinator/spec/spec_loader.h"
 #include "coordinator/state/event_bus.h"
 #include "coordinator/state/inventory.h"
@@ -37,9 +38,11 @@ struct SpecText {
 // a bdcoord.v1.SpecErrors or a bdcoord.v1.PlacementFailures.
 class ClusterOps {
  public:
-  // Every collaborator is required and must outlive this.
+  // Every collaborator is required and must outlive this. `policy` is what specs may do to the
+  // hosts (deny by default).
   ClusterOps(Inventory& inventory, Store& store, AgentSessions& agents, EventBus& events,
-             ClusterController& controller, std::function<absl::Time()> now);
+             ClusterController& controller, std::function<absl::Time()> now,
+             HostPolicy policy = {});
 
   // Validates and plans the spec on the live hosts.
   absl::StatusOr<Plan> PlanLive(const SpecText& spec);
@@ -119,6 +122,7 @@ class ClusterOps {
   EventBus& events_;
   ClusterController& controller_;
   std::function<absl::Time()> now_;
+  const HostPolicy policy_;
 };
 
 // Payloads of an error Status are keyed by this prefix and the detail's full proto name (as

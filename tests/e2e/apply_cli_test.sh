@@ -61,6 +61,21 @@ if "${BDCOORD}" status --coordinator "${sock}" -o json | grep -q '"cluster": "de
   fail "an invalid spec was stored"
 fi
 
+# The host policy (deny by default): root and a host path are refused at their positions, exit 2,
+# nothing stored.
+sed 's/^  web:$/  web:\n    user: "0:0"\n    volumes: ["\/etc:\/host-etc"]/' spec.yaml >root.yaml
+status=0
+"${BDCOORD}" apply root.yaml --coordinator "${sock}" >out 2>err || status=$?
+if [[ ${status} -ne 2 ]] ||
+  ! grep -qxF "root.yaml:15:12: service 'web' runs as root (user \"0:0\"): the coordinator's policy refuses root" err ||
+  ! grep -qxF "root.yaml:16:16: service 'web' mounts the host path '/etc': the coordinator's policy allows host paths under none" err; then
+  fail "host policy: exit ${status}"; cat err
+elif "${BDCOORD}" status --coordinator "${sock}" -o json | grep -q '"cluster": "demo"'; then
+  fail "a spec refused by the host policy was stored"
+else
+  echo "ok: root and a host path are refused by the coordinator's policy (exit 2, nothing stored)"
+fi
+
 # An impossible placement: exit 3 with the reasons.
 sed 's/count: 2/count: 3/' spec.yaml >big.yaml
 status=0
