@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/probes/probes.h"
+#include "google/protobuf/util/time_util.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
@@ -186,11 +187,16 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   for (auto& thread : threads) thread.join();
 
   {
-    // Forget the readiness of containers that are gone.
+    // Forget what was remembered of this cluster's containers that are gone (other clusters'
+    // entries are theirs).
     absl::flat_hash_set<std::string> live;
     for (const Acted& one : acted) live.insert(one.status.container_id());
-    absl::MutexLock lock(&readiness_mu_);
-    absl::erase_if(readiness_, [&](const auto& entry) { return !live.contains(entry.first); });
+    absl::MutexLock lock(&mu_);
+    for (const ContainerInfo& container : *managed) {
+      if (live.contains(container.id)) continue;
+      readiness_.erase(container.id);
+      restarts_.erase(container.id);
+    }
   }
   for (Acted& one : acted) {
     result.created += one.outcome.created;
@@ -350,23 +356,63 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
                                     const std::string& container_id) {
   auto info = docker_->InspectContainer(container_id);
   if (!info.ok()) return Failed(instance, std::string(info.status().message()));
+  RestartHistory history;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = restarts_.find(info->id); it != restarts_.end()) history = it->second.history;
+  }
+  const absl::Time now = options_.now();
+  const RestartDecision restart = DecideRestart(instance, *info, history, now);
   InstanceStatus status;
   status.set_name(instance.name());
   status.set_service(instance.service());
   status.set_container_id(info->id);
   status.set_exit_code(info->exit_code);
-  // Docker's restart policy retries a crashing container, with `always` forever: past
-  // kCrashLoopRestarts it is stopped and reported failed with its exit code and last lines.
-  const bool crashing = info->state == "restarting" || (!info->running && info->exit_code != 0);
-  if (crashing && info->restart_count >= kCrashLoopRestarts) {
-    if (info->state == "restarting" || info->running) {
-      (void)docker_->StopContainer(info->id, std::chrono::seconds(5));
+  // A new start time is how the coordinator tells a restart (its `started` event says so).
+  if (!google::protobuf::util::TimeUtil::FromString(info->started_at,
+                                                    status.mutable_started_at())) {
+    status.clear_started_at();
+  }
+  switch (restart.action) {
+    case RestartAction::kGiveUp:
+      // Past kCrashLoopRestarts it is stopped and reported with its exit code and last lines.
+      if (info->state == "restarting" || info->running) {
+        (void)docker_->StopContainer(info->id, std::chrono::seconds(5));
+      }
+      status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+      status.set_message(absl::StrCat("keeps failing: restarted ", restart.restarts,
+                                      " times, last exit code ", info->exit_code));
+      for (std::string& line : LastLogLines(info->id)) status.add_last_log_lines(std::move(line));
+      return status;
+    case RestartAction::kWait: {
+      absl::MutexLock lock(&mu_);
+      restarts_[info->id].due = restart.due;
+      status.set_state(bdcoord::v1::INSTANCE_STATE_PENDING);
+      status.set_message(
+          absl::StrCat("exited with code ", info->exit_code, "; restarting in ",
+                       absl::FormatDuration(absl::Ceil(restart.due - now, absl::Seconds(1)))));
+      return status;
     }
-    status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
-    status.set_message(absl::StrCat("keeps failing: restarted ", info->restart_count,
-                                    " times, last exit code ", info->exit_code));
-    for (std::string& line : LastLogLines(info->id)) status.add_last_log_lines(std::move(line));
-    return status;
+    case RestartAction::kRestart: {
+      const absl::Status started = docker_->StartContainer(info->id);
+      // Docker's count after the start (0: a start through the API resets it) is the baseline.
+      auto after = docker_->InspectContainer(info->id);
+      {
+        absl::MutexLock lock(&mu_);
+        restarts_[info->id] = {
+            AfterRestart(history, restart, after.ok() ? after->restart_count : 0, now)};
+      }
+      if (!started.ok()) {
+        status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+        status.set_message(absl::StrCat("exited with code ", info->exit_code,
+                                        "; cannot restart: ", started.message()));
+        return status;
+      }
+      Logger()->info("restarted '{}' (exited with code {})", instance.name(), info->exit_code);
+      return StatusOf(instance, container_id);  // its backoff keeps it from restarting again
+    }
+    case RestartAction::kNone:
+      break;
   }
   if (info->running || info->state == "restarting") {
     status.set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
@@ -395,10 +441,16 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
   }
   const auto& probe = instance.ready();
   const absl::Time now = options_.now();
+  const int64_t started_ns =
+      google::protobuf::util::TimeUtil::TimestampToNanoseconds(status->started_at());
   Readiness progress;
   {
-    absl::MutexLock lock(&readiness_mu_);
+    absl::MutexLock lock(&mu_);
     progress = readiness_[status->container_id()];
+  }
+  if (progress.started_ns != started_ns) {  // started again: probe the new run
+    progress = Readiness();
+    progress.started_ns = started_ns;
   }
   if (!progress.ready && now >= progress.next_check) {
     const absl::Status check = prober_->Check(probe, {instance.ip(), status->container_id()},
@@ -409,7 +461,7 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
       progress.last_error = std::string(check.message());
     }
     progress.next_check = now + ToDuration(probe.interval(), options_.probe_interval);
-    absl::MutexLock lock(&readiness_mu_);
+    absl::MutexLock lock(&mu_);
     readiness_[status->container_id()] = progress;
   }
   status->set_ready(progress.ready);
@@ -431,12 +483,13 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
   }
 }
 
-absl::Time Reconciler::NextProbeDue() const {
-  absl::MutexLock lock(&readiness_mu_);
+absl::Time Reconciler::NextDue() const {
+  absl::MutexLock lock(&mu_);
   absl::Time due = absl::InfiniteFuture();
   for (const auto& [id, progress] : readiness_) {
     if (!progress.ready) due = std::min(due, progress.next_check);
   }
+  for (const auto& [id, restart] : restarts_) due = std::min(due, restart.due);
   return due;
 }
 

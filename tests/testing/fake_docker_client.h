@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
 
 namespace bdcoord::agent::testing {
@@ -67,6 +68,11 @@ class FakeDockerClient : public DockerClient {
   void FailAll(absl::Status status) {
     absl::MutexLock lock(&mu_);
     fail_all_ = std::move(status);
+  }
+  // Every StartContainer fails with `status` (OK: starts work again).
+  void FailStarts(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    start_error_ = std::move(status);
   }
   void SetNetworkError(absl::Status status) {
     absl::MutexLock lock(&mu_);
@@ -172,11 +178,16 @@ class FakeDockerClient : public DockerClient {
   absl::Status StartContainer(const std::string& id) override {
     absl::MutexLock lock(&mu_);
     if (!fail_all_.ok()) return fail_all_;
+    if (!start_error_.ok()) return start_error_;
     auto it = containers_.find(id);
     if (it == containers_.end()) return absl::NotFoundError(id);
     it->second.info.state = "running";
     it->second.info.running = true;
+    it->second.info.restart_count = 0;  // as dockerd does on a start through the API
     ++starts_;
+    // A new start time per start (how a restart shows), from a counter: the fake has no clock.
+    it->second.info.started_at = absl::FormatTime(
+        absl::RFC3339_full, absl::FromUnixSeconds(1700000000 + starts_), absl::UTCTimeZone());
     return absl::OkStatus();
   }
   absl::Status StopContainer(const std::string& id, std::chrono::seconds) override {
@@ -272,6 +283,7 @@ class FakeDockerClient : public DockerClient {
   std::set<std::string> volumes_;
   absl::Status fail_all_;
   absl::Status network_error_;
+  absl::Status start_error_;
   int next_id_ = 0;
   int creates_ = 0;
   int starts_ = 0;
