@@ -68,17 +68,6 @@ std::string RestartPolicyName(const bdcoord::v1::RestartPolicy& policy) {
   }
 }
 
-// Files are owned by the instance's user when it is numeric, so a non-root process can write
-// beside its config (e.g. ZooKeeper's dataDir holding myid).
-std::string FileOwner(const std::string& user) {
-  std::vector<std::string> parts = absl::StrSplit(user, ':');
-  uint32_t id = 0;
-  if (parts.empty() || !absl::SimpleAtoi(parts[0], &id)) return "";
-  if (parts.size() == 1) return absl::StrCat(parts[0], ":", parts[0]);
-  if (parts.size() == 2 && absl::SimpleAtoi(parts[1], &id)) return user;
-  return "";
-}
-
 InstanceStatus Failed(const DesiredInstance& instance, std::string message) {
   InstanceStatus status;
   status.set_name(instance.name());
@@ -316,7 +305,8 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   for (const auto& volume : instance.volumes()) {
     if (!absl::StartsWith(volume.source(), "/")) {
       if (absl::Status s =
-              docker_->CreateVolume(volume.source(), {{kClusterLabel, instance.cluster()}});
+              docker_->CreateVolume(volume.source(), {{kClusterLabel, instance.cluster()}})
+                  .status();
           !s.ok()) {
         return Failed(instance,
                       absl::StrCat("cannot create volume '", volume.source(), "': ", s.message()));
@@ -332,14 +322,24 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
 
   auto id = docker_->CreateContainer(config);
   if (!id.ok()) return Failed(instance, absl::StrCat("cannot create: ", id.status().message()));
-  if (instance.files_size() > 0) {
-    std::vector<ArchiveFile> files;
-    const std::string owner = FileOwner(instance.user());
-    for (const auto& file : instance.files()) {
-      files.push_back({file.path(), file.content(), file.mode() ? file.mode() : 0644, owner});
-    }
+  // From here a failure removes the container: the next pass starts afresh rather than start a
+  // container without its files.
+  auto fail = [&](std::string message) {
+    (void)docker_->RemoveContainer(*id, /*force=*/true);
+    return Failed(instance, std::move(message));
+  };
+  // Files are owned by the instance's user, so a non-root process can write beside its config
+  // (e.g. ZooKeeper's dataDir holding myid).
+  auto user = UserOf(*id, instance.user());
+  if (!user.ok()) return fail(std::string(user.status().message()));
+  const std::string owner = absl::StrCat(user->uid, ":", user->gid);
+  std::vector<ArchiveFile> files;
+  for (const auto& file : instance.files()) {
+    files.push_back({file.path(), file.content(), file.mode() ? file.mode() : 0644, owner});
+  }
+  if (!files.empty()) {
     if (absl::Status s = docker_->PutFiles(*id, files); !s.ok()) {
-      return Failed(instance, absl::StrCat("cannot write files: ", s.message()));
+      return fail(absl::StrCat("cannot write files: ", s.message()));
     }
   }
   if (absl::Status s = docker_->StartContainer(*id); !s.ok()) {
@@ -350,6 +350,31 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   Logger()->info("started '{}' on {}", instance.name(), instance.ip());
   SyncHostsFile(*id, desired.hosts_file());
   return StatusOf(instance, *id);
+}
+
+absl::StatusOr<NumericUser> Reconciler::UserOf(const std::string& container_id,
+                                               const std::string& user) {
+  // None: the image's own user (only a hand-written desired state lacks one); files stay root's.
+  if (user.empty()) return NumericUser();
+  absl::StatusOr<UserSpec> spec = ParseUserSpec(user);
+  if (!spec.ok()) return spec.status();
+  // Names are the image's: read its files through the API (no host paths: dockerd may be remote).
+  auto read = [&](bool needed, const char* path) -> absl::StatusOr<std::optional<std::string>> {
+    if (!needed) return std::nullopt;
+    absl::StatusOr<ArchiveFile> file = docker_->ReadPath(container_id, path);
+    if (absl::IsNotFound(file.status())) return std::nullopt;
+    if (!file.ok()) {
+      return absl::Status(
+          file.status().code(),
+          absl::StrCat("cannot read ", path, " of the container: ", file.status().message()));
+    }
+    return file->content;
+  };
+  absl::StatusOr<std::optional<std::string>> passwd = read(NeedsPasswd(*spec), "/etc/passwd");
+  if (!passwd.ok()) return passwd.status();
+  absl::StatusOr<std::optional<std::string>> group = read(NeedsGroup(*spec), "/etc/group");
+  if (!group.ok()) return group.status();
+  return ResolveUser(*spec, *passwd, *group);
 }
 
 InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,

@@ -8,11 +8,13 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
 #include "agent/docker/labels.h"
 #include "agent/probes/prober.h"
+#include "agent/reconcile/container_user.h"
 #include "agent/reconcile/decide.h"
 #include "agent/reconcile/hosts_writer.h"
 #include "bdcoord/v1/agent.pb.h"
@@ -95,6 +97,8 @@ class Reconciler {
                                              const bdcoord::v1::DesiredInstance& instance,
                                              const std::string& hash,
                                              const std::string& container_name);
+  // The numbers of `user` in the created container (from its image's /etc/passwd, /etc/group).
+  absl::StatusOr<NumericUser> UserOf(const std::string& container_id, const std::string& user);
   bdcoord::v1::InstanceStatus StatusOf(const bdcoord::v1::DesiredInstance& instance,
                                        const std::string& container_id);
   bool SyncHostsFile(const std::string& container_id, const std::string& hosts_file);

@@ -664,3 +664,64 @@ TEST_F(ReconcilerRestartTest, ARestartedContainerIsProbedAgain) {
 
 }  // namespace
 }  // namespace bdcoord::agent
+
+namespace bdcoord::agent {
+namespace {
+
+using testing::FakeDockerClient;
+using testing::FakeHostsWriter;
+
+constexpr char kImagePasswd[] =
+    "root:x:0:0:root:/root:/bin/sh\nzookeeper:x:107:113::/var/lib/zookeeper:/bin/false\n";
+constexpr char kImageGroup[] = "root:x:0:\nzookeeper:x:113:\nhadoop:x:500:\n";
+
+// `user:` by name: Docker resolves it when the container starts; the agent needs the numbers
+// before (the owner of the files it puts in), from the created container's own files.
+class ReconcilerUserTest : public ::testing::Test {
+ protected:
+  ReconcilerUserTest()
+      : reconciler_(&docker_, &hosts_, nullptr, ReconcilerOptions{.now = test_util::RealClock()}) {
+    docker_.AddImage("standin");
+    docker_.AddImageFile("standin", "/etc/passwd", kImagePasswd);
+    docker_.AddImageFile("standin", "/etc/group", kImageGroup);
+  }
+
+  bdcoord::v1::InstanceStatus RunAs(const std::string& user) {
+    auto desired = Desired(1);
+    desired.mutable_instances(0)->set_user(user);
+    return reconciler_.Reconcile(desired).statuses[0];
+  }
+
+  FakeDockerClient docker_;
+  FakeHostsWriter hosts_;
+  Reconciler reconciler_;
+};
+
+TEST_F(ReconcilerUserTest, ANameIsResolvedFromTheImageForTheFilesOwner) {
+  const auto status = RunAs("zookeeper:hadoop");
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.message();
+  const auto zk1 = docker_.FindByName("zk1");
+  ASSERT_TRUE(zk1);
+  EXPECT_EQ(zk1->config.user, "zookeeper:hadoop") << "Docker runs it by name";
+  ASSERT_EQ(zk1->files.size(), 1u);
+  EXPECT_EQ(zk1->files[0].owner, "107:500");
+  EXPECT_EQ(docker_.reads(), 2);  // /etc/passwd and /etc/group
+}
+
+TEST_F(ReconcilerUserTest, NumbersNeedNoLookup) {
+  EXPECT_EQ(RunAs("1000:1000").state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(docker_.FindByName("zk1")->files[0].owner, "1000:1000");
+  EXPECT_EQ(docker_.reads(), 0);
+}
+
+TEST_F(ReconcilerUserTest, ANameTheImageLacksFailsTheInstanceAndLeavesNoContainer) {
+  const auto status = RunAs("zookeper");
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.message(), "user 'zookeper' is not in the image's /etc/passwd");
+  EXPECT_FALSE(docker_.FindByName("zk1")) << "removed: the next pass tries afresh";
+  EXPECT_EQ(docker_.starts(), 0);
+  EXPECT_EQ(RunAs("zookeeper:hadop").message(), "group 'hadop' is not in the image's /etc/group");
+}
+
+}  // namespace
+}  // namespace bdcoord::agent
