@@ -302,15 +302,24 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   config.user = instance.user();
   config.network = instance.network();
   config.ipv4 = instance.ip();
+  std::vector<const bdcoord::v1::Volume*> new_volumes;  // made by this attempt
+  // A failure from here removes what this attempt made: the next pass starts afresh rather than
+  // start a container without its files, or take a volume it made for one that existed.
+  auto fail = [&](std::string message, const std::string& id) {
+    if (!id.empty()) (void)docker_->RemoveContainer(id, /*force=*/true);
+    for (const auto* volume : new_volumes) (void)docker_->RemoveVolume(volume->source());
+    return Failed(instance, std::move(message));
+  };
   for (const auto& volume : instance.volumes()) {
     if (!absl::StartsWith(volume.source(), "/")) {
-      if (absl::Status s =
-              docker_->CreateVolume(volume.source(), {{kClusterLabel, instance.cluster()}})
-                  .status();
-          !s.ok()) {
-        return Failed(instance,
-                      absl::StrCat("cannot create volume '", volume.source(), "': ", s.message()));
+      absl::StatusOr<bool> created =
+          docker_->CreateVolume(volume.source(), {{kClusterLabel, instance.cluster()}});
+      if (!created.ok()) {
+        return fail(absl::StrCat("cannot create volume '", volume.source(),
+                                 "': ", created.status().message()),
+                    "");
       }
+      if (*created) new_volumes.push_back(&volume);
     }
     config.mounts.push_back({volume.source(), volume.target(), volume.read_only()});
   }
@@ -321,25 +330,32 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   config.extra_hosts = ExtraHosts(desired.hosts_file());
 
   auto id = docker_->CreateContainer(config);
-  if (!id.ok()) return Failed(instance, absl::StrCat("cannot create: ", id.status().message()));
-  // From here a failure removes the container: the next pass starts afresh rather than start a
-  // container without its files.
-  auto fail = [&](std::string message) {
-    (void)docker_->RemoveContainer(*id, /*force=*/true);
-    return Failed(instance, std::move(message));
-  };
+  if (!id.ok()) return fail(absl::StrCat("cannot create: ", id.status().message()), "");
   // Files are owned by the instance's user, so a non-root process can write beside its config
   // (e.g. ZooKeeper's dataDir holding myid).
   auto user = UserOf(*id, instance.user());
-  if (!user.ok()) return fail(std::string(user.status().message()));
+  if (!user.ok()) return fail(std::string(user.status().message()), *id);
   const std::string owner = absl::StrCat(user->uid, ":", user->gid);
   std::vector<ArchiveFile> files;
+  // A new volume is root's unless the image has its path (Docker copies that directory's owner):
+  // hand its root to a non-root user, through the container (the volume is mounted there), so a
+  // remote dockerd works too. A volume that existed keeps its owner and the operator's data.
+  for (const auto* volume : new_volumes) {
+    if (user->uid == 0 || volume->read_only()) continue;
+    absl::StatusOr<ArchiveFile> root = docker_->ReadPath(*id, volume->target());
+    if (!root.ok()) {
+      return fail(absl::StrCat("cannot give volume '", volume->source(), "' to ", owner, ": ",
+                               root.status().message()),
+                  *id);
+    }
+    if (root->owner != owner) files.push_back({root->path, "", root->mode, owner});
+  }
   for (const auto& file : instance.files()) {
     files.push_back({file.path(), file.content(), file.mode() ? file.mode() : 0644, owner});
   }
   if (!files.empty()) {
     if (absl::Status s = docker_->PutFiles(*id, files); !s.ok()) {
-      return fail(absl::StrCat("cannot write files: ", s.message()));
+      return fail(absl::StrCat("cannot write files: ", s.message()), *id);
     }
   }
   if (absl::Status s = docker_->StartContainer(*id); !s.ok()) {

@@ -714,6 +714,57 @@ TEST_F(ReconcilerUserTest, NumbersNeedNoLookup) {
   EXPECT_EQ(docker_.reads(), 0);
 }
 
+// Named volumes: a new one is handed to a non-root user; one that existed is never changed.
+bdcoord::v1::DesiredState WithVolumes(const std::string& user) {
+  auto desired = Desired(1);
+  auto* instance = desired.mutable_instances(0);
+  instance->set_user(user);
+  auto* data = instance->add_volumes();
+  data->set_source("zk-data1");
+  data->set_target("/var/lib/zookeeper");
+  auto* seed = instance->add_volumes();
+  seed->set_source("seed");
+  seed->set_target("/seed");
+  seed->set_read_only(true);
+  auto* myid = instance->add_files();
+  myid->set_path("/var/lib/zookeeper/myid");
+  myid->set_content("1\n");
+  return desired;
+}
+
+TEST_F(ReconcilerUserTest, ANewVolumeBelongsToTheInstancesUser) {
+  const auto status = reconciler_.Reconcile(WithVolumes("zookeeper")).statuses[0];
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.message();
+  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->owner, "107:113");
+  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->mode, 0755u) << "its mode is kept";
+  EXPECT_EQ(docker_.VolumeRoot("seed")->owner, "0:0") << "read-only: not the service's to write";
+  const auto zk1 = docker_.FindByName("zk1");
+  ASSERT_EQ(zk1->files.size(), 3u);  // the root's entry, then the files
+  EXPECT_EQ(zk1->files[0].path, "/var/lib/zookeeper/");
+  EXPECT_EQ(zk1->files[1].path, "/conf/myid");
+}
+
+TEST_F(ReconcilerUserTest, AVolumeThatExistedOrARootUserChangesNothing) {
+  ASSERT_TRUE(*docker_.CreateVolume("zk-data1", {}));  // the operator's, root-owned
+  EXPECT_EQ(reconciler_.Reconcile(WithVolumes("zookeeper")).statuses[0].state(),
+            bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->owner, "0:0");
+  ASSERT_TRUE(docker_.RemoveContainer(docker_.FindByName("zk1")->info.id, true).ok());
+  ASSERT_TRUE(docker_.RemoveVolume("zk-data1").ok());
+  EXPECT_EQ(reconciler_.Reconcile(WithVolumes("root")).statuses[0].state(),
+            bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->owner, "0:0");
+  EXPECT_EQ(docker_.FindByName("zk1")->files.size(), 2u) << "no entry for the volume";
+}
+
+TEST_F(ReconcilerUserTest, AFailedCreationRemovesTheVolumesItMadeOnly) {
+  ASSERT_TRUE(*docker_.CreateVolume("seed", {}));
+  const auto status = reconciler_.Reconcile(WithVolumes("zookeper")).statuses[0];
+  EXPECT_EQ(status.message(), "user 'zookeper' is not in the image's /etc/passwd");
+  EXPECT_FALSE(docker_.VolumeRoot("zk-data1")) << "made by the attempt: new again next time";
+  EXPECT_TRUE(docker_.VolumeRoot("seed")) << "it existed before";
+}
+
 TEST_F(ReconcilerUserTest, ANameTheImageLacksFailsTheInstanceAndLeavesNoContainer) {
   const auto status = RunAs("zookeper");
   EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
