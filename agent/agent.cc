@@ -130,7 +130,7 @@ void Agent::LogPass(const std::string& cluster, const ReconcileResult& result) {
 }
 
 absl::Duration Agent::UntilNextPass() const {
-  return std::clamp(reconciler_->NextProbeDue() - options_.now(), absl::Milliseconds(100),
+  return std::clamp(reconciler_->NextDue() - options_.now(), absl::Milliseconds(100),
                     options_.interval);
 }
 

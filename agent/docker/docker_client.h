@@ -95,7 +95,7 @@ struct ArchiveFile {
   std::string path;  // absolute path in the container
   std::string content;
   uint32_t mode = 0644;
-  std::string owner;  // "uid:gid" or empty for root
+  std::string owner;  // "uid:gid" (numeric) or empty for root
 };
 
 struct LogLine {
@@ -143,13 +143,20 @@ class DockerClient {
 
   virtual absl::StatusOr<bool> ImageExists(const std::string& image) = 0;
 
-  virtual absl::Status CreateVolume(const std::string& name,
-                                    const std::map<std::string, std::string>& labels) = 0;
+  // Creates the named volume unless it exists; true when it was created (a volume that existed
+  // is left as it is).
+  virtual absl::StatusOr<bool> CreateVolume(const std::string& name,
+                                            const std::map<std::string, std::string>& labels) = 0;
   virtual absl::StatusOr<std::vector<std::string>> ListVolumes() = 0;
+  virtual absl::Status RemoveVolume(const std::string& name) = 0;
 
   // Returns the container id.
   virtual absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) = 0;
   virtual absl::Status PutFiles(const std::string& id, const std::vector<ArchiveFile>& files) = 0;
+  // A file or directory of the container (GET /containers/{id}/archive, also before it starts,
+  // with its volumes mounted): `path` as asked (a directory's ending in '/'), its content (none
+  // for a directory), mode and "uid:gid". NotFound when the path does not exist.
+  virtual absl::StatusOr<ArchiveFile> ReadPath(const std::string& id, const std::string& path) = 0;
   virtual absl::Status StartContainer(const std::string& id) = 0;
   virtual absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) = 0;
   virtual absl::Status RemoveContainer(const std::string& id, bool force) = 0;

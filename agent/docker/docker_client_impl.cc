@@ -406,11 +406,13 @@ class DockerClientImpl final : public DockerClient {
       const std::map<std::string, std::string>& label_filter) override;
   absl::Status RemoveNetwork(const std::string& name) override;
   absl::StatusOr<bool> ImageExists(const std::string& image) override;
-  absl::Status CreateVolume(const std::string& name,
-                            const std::map<std::string, std::string>& labels) override;
+  absl::StatusOr<bool> CreateVolume(const std::string& name,
+                                    const std::map<std::string, std::string>& labels) override;
   absl::StatusOr<std::vector<std::string>> ListVolumes() override;
+  absl::Status RemoveVolume(const std::string& name) override;
   absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) override;
   absl::Status PutFiles(const std::string& id, const std::vector<ArchiveFile>& files) override;
+  absl::StatusOr<ArchiveFile> ReadPath(const std::string& id, const std::string& path) override;
   absl::Status StartContainer(const std::string& id) override;
   absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) override;
   absl::Status RemoveContainer(const std::string& id, bool force) override;
@@ -809,18 +811,36 @@ absl::StatusOr<bool> DockerClientImpl::ImageExists(const std::string& image) {
   return true;
 }
 
-absl::Status DockerClientImpl::CreateVolume(const std::string& name,
-                                            const std::map<std::string, std::string>& labels) {
+absl::StatusOr<bool> DockerClientImpl::CreateVolume(
+    const std::string& name, const std::map<std::string, std::string>& labels) {
+  // dockerd answers a create of an existing volume with that volume: ask first.
+  HttpRequest inspect;
+  inspect.path = absl::StrCat("/volumes/", Escape(name));
+  absl::StatusOr<HttpResponse> existing = Perform(inspect);
+  if (!existing.ok()) return existing.status();
+  if (existing->status == 200) return false;
+  if (existing->status != 404) return HttpError(inspect, *existing);
   json json_labels = json::object();
   for (const auto& [key, value] : labels) json_labels[key] = value;
   HttpRequest request;
   request.method = "POST";
   request.path = "/volumes/create";
-  // dockerd returns the existing volume of that name (same driver) instead of failing.
   request.body = Dump({{"Name", name}, {"Driver", "local"}, {"Labels", json_labels}});
   absl::StatusOr<HttpResponse> response = Perform(request);
   if (!response.ok()) return response.status();
   if (!Is2xx(*response)) return HttpError(request, *response);
+  return true;
+}
+
+absl::Status DockerClientImpl::RemoveVolume(const std::string& name) {
+  HttpRequest request;
+  request.method = "DELETE";
+  request.path = absl::StrCat("/volumes/", Escape(name));
+  absl::StatusOr<HttpResponse> response = Perform(request);
+  if (!response.ok()) return response.status();
+  if (!Is2xx(*response)) {
+    return HttpError(request, *response, absl::StatusCode::kFailedPrecondition);
+  }
   return absl::OkStatus();
 }
 
@@ -928,6 +948,34 @@ absl::Status DockerClientImpl::PutFiles(const std::string& id,
     return HttpError(request, *response, absl::StatusCode::kFailedPrecondition);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<ArchiveFile> DockerClientImpl::ReadPath(const std::string& id,
+                                                       const std::string& path) {
+  HttpRequest request;
+  request.path = absl::StrCat("/containers/", Escape(id), "/archive");
+  request.query = absl::StrCat("path=", Escape(path, "/"));
+  // Only the first entry is wanted: a directory's content is not read.
+  std::string archive;
+  absl::StatusOr<std::optional<ArchiveFile>> entry = std::nullopt;
+  request.on_data = [&](absl::string_view data) {
+    archive.append(data.data(), data.size());
+    entry = FirstTarEntry(archive);
+    return entry.ok() && !entry->has_value();
+  };
+  absl::StatusOr<HttpResponse> response = Perform(request);
+  if (!response.ok()) return response.status();
+  if (!Is2xx(*response)) return HttpError(request, *response);
+  if (!entry.ok())
+    return absl::InternalError(absl::StrCat(request.What(), ": ", entry.status().message()));
+  if (!entry->has_value()) {
+    return absl::InternalError(absl::StrCat(request.What(), ": the archive of \"", path,
+                                            "\" ended early (", archive.size(), " bytes)"));
+  }
+  ArchiveFile file = **std::move(entry);
+  const bool directory = !file.path.empty() && file.path.back() == '/';
+  file.path = directory && !absl::EndsWith(path, "/") ? absl::StrCat(path, "/") : path;
+  return file;
 }
 
 absl::Status DockerClientImpl::StartContainer(const std::string& id) {

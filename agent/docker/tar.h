@@ -2,6 +2,7 @@
 #define BDCOORD_AGENT_DOCKER_TAR_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,14 @@ struct TarOptions {
 // Fails with InvalidArgument naming the offending path.
 absl::StatusOr<std::string> BuildTar(const std::vector<ArchiveFile>& files,
                                      const TarOptions& options = {});
+
+// The first entry of a tar stream (what GET /containers/{id}/archive answers: the path itself
+// first, named by its base name, then what a directory holds): its name as in the archive (a
+// directory's ends in '/'), content, permission bits and "uid:gid". nullopt while `archive` is
+// too short to hold it. PAX and GNU extension headers before it are skipped. An archive that ends
+// first, a malformed header, and an entry that is neither a regular file nor a directory (a
+// symbolic link...) are InvalidArgument.
+absl::StatusOr<std::optional<ArchiveFile>> FirstTarEntry(absl::string_view archive);
 
 // Parses "uid:gid" (decimal, each at most 07777777 so that it fits the ustar field); an empty
 // string is 0:0.

@@ -1,5 +1,6 @@
 #include "agent/reconcile/decide.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "absl/container/flat_hash_set.h"
@@ -67,6 +68,64 @@ Decision Decide(const bdcoord::v1::DesiredState& desired,
     }
   }
   return decision;
+}
+
+namespace {
+
+bool PolicyRestarts(const bdcoord::v1::RestartPolicy& policy, int exit_code) {
+  switch (policy.mode()) {
+    case bdcoord::v1::RestartPolicy::MODE_ALWAYS:
+    case bdcoord::v1::RestartPolicy::MODE_UNLESS_STOPPED:
+      return true;
+    case bdcoord::v1::RestartPolicy::MODE_ON_FAILURE:
+      return exit_code != 0;
+    default:
+      return false;
+  }
+}
+
+// The count starts afresh once the agent's last restart is old enough.
+RestartHistory Current(const RestartHistory& history, absl::Time now) {
+  if (history.last_start == absl::InfinitePast() || now - history.last_start < kRestartCountReset) {
+    return history;
+  }
+  return RestartHistory{.docker_baseline = history.docker_baseline};
+}
+
+}  // namespace
+
+RestartDecision DecideRestart(const bdcoord::v1::DesiredInstance& instance,
+                              const ContainerInfo& container, const RestartHistory& history,
+                              absl::Time now) {
+  const RestartHistory current = Current(history, now);
+  RestartDecision decision;
+  decision.restarts =
+      current.restarts + std::max(0, container.restart_count - current.docker_baseline);
+  const bool exited =
+      !container.running && (container.state == "exited" || container.state == "dead");
+  const bool crashing = container.state == "restarting" || (exited && container.exit_code != 0);
+  const bool restartable =
+      exited && !instance.run_once() && PolicyRestarts(instance.restart(), container.exit_code);
+  if ((crashing || restartable) && decision.restarts >= kCrashLoopRestarts) {
+    decision.action = RestartAction::kGiveUp;
+  } else if (restartable) {
+    decision.due = current.last_start + current.backoff;
+    decision.action = now < decision.due ? RestartAction::kWait : RestartAction::kRestart;
+  }
+  return decision;
+}
+
+RestartHistory AfterRestart(const RestartHistory& history, const RestartDecision& decision,
+                            int docker_restart_count, absl::Time now) {
+  RestartHistory next;
+  next.restarts = decision.restarts + 1;
+  next.docker_baseline = docker_restart_count;
+  next.last_start = now;
+  const RestartHistory current = Current(history, now);
+  next.backoff = current.backoff == absl::ZeroDuration()
+                     ? kFirstRestartBackoff
+                     : std::min(current.backoff * 2, kMaxRestartBackoff);
+  return next;
 }
 
 }  // namespace bdcoord::agent

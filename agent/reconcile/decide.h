@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
 #include "bdcoord/v1/agent.pb.h"
 
@@ -38,6 +39,51 @@ std::string SpecHash(const bdcoord::v1::DesiredInstance& instance);
 // the cluster's label (found by label, never by name). No I/O: the reconciler acts on it.
 Decision Decide(const bdcoord::v1::DesiredState& desired,
                 const std::vector<ContainerInfo>& managed);
+
+// A container restarted this often (by Docker's restart policy and by the agent) and that is still
+// failing is reported failed and stopped, whatever its restart policy: crash loops are surfaced,
+// not retried forever.
+inline constexpr int kCrashLoopRestarts = 5;
+// The agent's own restarts of one container wait 1 s, 2 s, 4 s... at most 30 s after the previous
+// one; a container the agent restarted 10 minutes ago or more starts a new count.
+inline constexpr absl::Duration kFirstRestartBackoff = absl::Seconds(1);
+inline constexpr absl::Duration kMaxRestartBackoff = absl::Seconds(30);
+inline constexpr absl::Duration kRestartCountReset = absl::Minutes(10);
+
+// What the agent remembers of its restarts of one container. It has to count them itself: a start
+// through the API resets Docker's RestartCount to 0 (dockerd 20.10, checked on the testbed).
+struct RestartHistory {
+  int restarts = 0;         // in all (Docker's and the agent's) up to the agent's last start
+  int docker_baseline = 0;  // Docker's RestartCount just after that start
+  absl::Time last_start = absl::InfinitePast();
+  absl::Duration backoff = absl::ZeroDuration();  // from last_start to the next agent restart
+};
+
+enum class RestartAction {
+  kNone,     // running, or its policy leaves it exited: report it as it is
+  kWait,     // restart it once its backoff has passed
+  kRestart,  // start it again now
+  kGiveUp,   // a crash loop: stop it and report it failed
+};
+
+struct RestartDecision {
+  RestartAction action = RestartAction::kNone;
+  int restarts = 0;                         // so far, Docker's and the agent's
+  absl::Time due = absl::InfiniteFuture();  // kWait: when the restart is due
+};
+
+// Whether and when the agent starts an exited container of a desired instance again: Docker gives
+// up on `docker kill`, `docker stop` (manual stops) and on-failure:N, the desired state does not.
+// Follows the instance's policy (always, unless-stopped: any exit; on-failure: a non-zero code;
+// no: never; run-once jobs: never). `container` is an inspect; `now` the agent's clock.
+RestartDecision DecideRestart(const bdcoord::v1::DesiredInstance& instance,
+                              const ContainerInfo& container, const RestartHistory& history,
+                              absl::Time now);
+
+// The history after the agent started the container at `now` for `decision`;
+// `docker_restart_count` is Docker's count just after that start.
+RestartHistory AfterRestart(const RestartHistory& history, const RestartDecision& decision,
+                            int docker_restart_count, absl::Time now);
 
 }  // namespace bdcoord::agent
 

@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/probes/probes.h"
+#include "google/protobuf/util/time_util.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
@@ -65,17 +66,6 @@ std::string RestartPolicyName(const bdcoord::v1::RestartPolicy& policy) {
     default:
       return "no";
   }
-}
-
-// Files are owned by the instance's user when it is numeric, so a non-root process can write
-// beside its config (e.g. ZooKeeper's dataDir holding myid).
-std::string FileOwner(const std::string& user) {
-  std::vector<std::string> parts = absl::StrSplit(user, ':');
-  uint32_t id = 0;
-  if (parts.empty() || !absl::SimpleAtoi(parts[0], &id)) return "";
-  if (parts.size() == 1) return absl::StrCat(parts[0], ":", parts[0]);
-  if (parts.size() == 2 && absl::SimpleAtoi(parts[1], &id)) return user;
-  return "";
 }
 
 InstanceStatus Failed(const DesiredInstance& instance, std::string message) {
@@ -186,11 +176,16 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   for (auto& thread : threads) thread.join();
 
   {
-    // Forget the readiness of containers that are gone.
+    // Forget what was remembered of this cluster's containers that are gone (other clusters'
+    // entries are theirs).
     absl::flat_hash_set<std::string> live;
     for (const Acted& one : acted) live.insert(one.status.container_id());
-    absl::MutexLock lock(&readiness_mu_);
-    absl::erase_if(readiness_, [&](const auto& entry) { return !live.contains(entry.first); });
+    absl::MutexLock lock(&mu_);
+    for (const ContainerInfo& container : *managed) {
+      if (live.contains(container.id)) continue;
+      readiness_.erase(container.id);
+      restarts_.erase(container.id);
+    }
   }
   for (Acted& one : acted) {
     result.created += one.outcome.created;
@@ -307,14 +302,24 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   config.user = instance.user();
   config.network = instance.network();
   config.ipv4 = instance.ip();
+  std::vector<const bdcoord::v1::Volume*> new_volumes;  // made by this attempt
+  // A failure from here removes what this attempt made: the next pass starts afresh rather than
+  // start a container without its files, or take a volume it made for one that existed.
+  auto fail = [&](std::string message, const std::string& id) {
+    if (!id.empty()) (void)docker_->RemoveContainer(id, /*force=*/true);
+    for (const auto* volume : new_volumes) (void)docker_->RemoveVolume(volume->source());
+    return Failed(instance, std::move(message));
+  };
   for (const auto& volume : instance.volumes()) {
     if (!absl::StartsWith(volume.source(), "/")) {
-      if (absl::Status s =
-              docker_->CreateVolume(volume.source(), {{kClusterLabel, instance.cluster()}});
-          !s.ok()) {
-        return Failed(instance,
-                      absl::StrCat("cannot create volume '", volume.source(), "': ", s.message()));
+      absl::StatusOr<bool> created =
+          docker_->CreateVolume(volume.source(), {{kClusterLabel, instance.cluster()}});
+      if (!created.ok()) {
+        return fail(absl::StrCat("cannot create volume '", volume.source(),
+                                 "': ", created.status().message()),
+                    "");
       }
+      if (*created) new_volumes.push_back(&volume);
     }
     config.mounts.push_back({volume.source(), volume.target(), volume.read_only()});
   }
@@ -325,15 +330,32 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   config.extra_hosts = ExtraHosts(desired.hosts_file());
 
   auto id = docker_->CreateContainer(config);
-  if (!id.ok()) return Failed(instance, absl::StrCat("cannot create: ", id.status().message()));
-  if (instance.files_size() > 0) {
-    std::vector<ArchiveFile> files;
-    const std::string owner = FileOwner(instance.user());
-    for (const auto& file : instance.files()) {
-      files.push_back({file.path(), file.content(), file.mode() ? file.mode() : 0644, owner});
+  if (!id.ok()) return fail(absl::StrCat("cannot create: ", id.status().message()), "");
+  // Files are owned by the instance's user, so a non-root process can write beside its config
+  // (e.g. ZooKeeper's dataDir holding myid).
+  auto user = UserOf(*id, instance.user());
+  if (!user.ok()) return fail(std::string(user.status().message()), *id);
+  const std::string owner = absl::StrCat(user->uid, ":", user->gid);
+  std::vector<ArchiveFile> files;
+  // A new volume is root's unless the image has its path (Docker copies that directory's owner):
+  // hand its root to a non-root user, through the container (the volume is mounted there), so a
+  // remote dockerd works too. A volume that existed keeps its owner and the operator's data.
+  for (const auto* volume : new_volumes) {
+    if (user->uid == 0 || volume->read_only()) continue;
+    absl::StatusOr<ArchiveFile> root = docker_->ReadPath(*id, volume->target());
+    if (!root.ok()) {
+      return fail(absl::StrCat("cannot give volume '", volume->source(), "' to ", owner, ": ",
+                               root.status().message()),
+                  *id);
     }
+    if (root->owner != owner) files.push_back({root->path, "", root->mode, owner});
+  }
+  for (const auto& file : instance.files()) {
+    files.push_back({file.path(), file.content(), file.mode() ? file.mode() : 0644, owner});
+  }
+  if (!files.empty()) {
     if (absl::Status s = docker_->PutFiles(*id, files); !s.ok()) {
-      return Failed(instance, absl::StrCat("cannot write files: ", s.message()));
+      return fail(absl::StrCat("cannot write files: ", s.message()), *id);
     }
   }
   if (absl::Status s = docker_->StartContainer(*id); !s.ok()) {
@@ -346,27 +368,92 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   return StatusOf(instance, *id);
 }
 
+absl::StatusOr<NumericUser> Reconciler::UserOf(const std::string& container_id,
+                                               const std::string& user) {
+  // None: the image's own user (only a hand-written desired state lacks one); files stay root's.
+  if (user.empty()) return NumericUser();
+  absl::StatusOr<UserSpec> spec = ParseUserSpec(user);
+  if (!spec.ok()) return spec.status();
+  // Names are the image's: read its files through the API (no host paths: dockerd may be remote).
+  auto read = [&](bool needed, const char* path) -> absl::StatusOr<std::optional<std::string>> {
+    if (!needed) return std::nullopt;
+    absl::StatusOr<ArchiveFile> file = docker_->ReadPath(container_id, path);
+    if (absl::IsNotFound(file.status())) return std::nullopt;
+    if (!file.ok()) {
+      return absl::Status(
+          file.status().code(),
+          absl::StrCat("cannot read ", path, " of the container: ", file.status().message()));
+    }
+    return file->content;
+  };
+  absl::StatusOr<std::optional<std::string>> passwd = read(NeedsPasswd(*spec), "/etc/passwd");
+  if (!passwd.ok()) return passwd.status();
+  absl::StatusOr<std::optional<std::string>> group = read(NeedsGroup(*spec), "/etc/group");
+  if (!group.ok()) return group.status();
+  return ResolveUser(*spec, *passwd, *group);
+}
+
 InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
                                     const std::string& container_id) {
   auto info = docker_->InspectContainer(container_id);
   if (!info.ok()) return Failed(instance, std::string(info.status().message()));
+  RestartHistory history;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = restarts_.find(info->id); it != restarts_.end()) history = it->second.history;
+  }
+  const absl::Time now = options_.now();
+  const RestartDecision restart = DecideRestart(instance, *info, history, now);
   InstanceStatus status;
   status.set_name(instance.name());
   status.set_service(instance.service());
   status.set_container_id(info->id);
   status.set_exit_code(info->exit_code);
-  // Docker's restart policy retries a crashing container, with `always` forever: past
-  // kCrashLoopRestarts it is stopped and reported failed with its exit code and last lines.
-  const bool crashing = info->state == "restarting" || (!info->running && info->exit_code != 0);
-  if (crashing && info->restart_count >= kCrashLoopRestarts) {
-    if (info->state == "restarting" || info->running) {
-      (void)docker_->StopContainer(info->id, std::chrono::seconds(5));
+  // A new start time is how the coordinator tells a restart (its `started` event says so).
+  if (!google::protobuf::util::TimeUtil::FromString(info->started_at,
+                                                    status.mutable_started_at())) {
+    status.clear_started_at();
+  }
+  switch (restart.action) {
+    case RestartAction::kGiveUp:
+      // Past kCrashLoopRestarts it is stopped and reported with its exit code and last lines.
+      if (info->state == "restarting" || info->running) {
+        (void)docker_->StopContainer(info->id, std::chrono::seconds(5));
+      }
+      status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+      status.set_message(absl::StrCat("keeps failing: restarted ", restart.restarts,
+                                      " times, last exit code ", info->exit_code));
+      for (std::string& line : LastLogLines(info->id)) status.add_last_log_lines(std::move(line));
+      return status;
+    case RestartAction::kWait: {
+      absl::MutexLock lock(&mu_);
+      restarts_[info->id].due = restart.due;
+      status.set_state(bdcoord::v1::INSTANCE_STATE_PENDING);
+      status.set_message(
+          absl::StrCat("exited with code ", info->exit_code, "; restarting in ",
+                       absl::FormatDuration(absl::Ceil(restart.due - now, absl::Seconds(1)))));
+      return status;
     }
-    status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
-    status.set_message(absl::StrCat("keeps failing: restarted ", info->restart_count,
-                                    " times, last exit code ", info->exit_code));
-    for (std::string& line : LastLogLines(info->id)) status.add_last_log_lines(std::move(line));
-    return status;
+    case RestartAction::kRestart: {
+      const absl::Status started = docker_->StartContainer(info->id);
+      // Docker's count after the start (0: a start through the API resets it) is the baseline.
+      auto after = docker_->InspectContainer(info->id);
+      {
+        absl::MutexLock lock(&mu_);
+        restarts_[info->id] = {
+            AfterRestart(history, restart, after.ok() ? after->restart_count : 0, now)};
+      }
+      if (!started.ok()) {
+        status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+        status.set_message(absl::StrCat("exited with code ", info->exit_code,
+                                        "; cannot restart: ", started.message()));
+        return status;
+      }
+      Logger()->info("restarted '{}' (exited with code {})", instance.name(), info->exit_code);
+      return StatusOf(instance, container_id);  // its backoff keeps it from restarting again
+    }
+    case RestartAction::kNone:
+      break;
   }
   if (info->running || info->state == "restarting") {
     status.set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
@@ -395,10 +482,16 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
   }
   const auto& probe = instance.ready();
   const absl::Time now = options_.now();
+  const int64_t started_ns =
+      google::protobuf::util::TimeUtil::TimestampToNanoseconds(status->started_at());
   Readiness progress;
   {
-    absl::MutexLock lock(&readiness_mu_);
+    absl::MutexLock lock(&mu_);
     progress = readiness_[status->container_id()];
+  }
+  if (progress.started_ns != started_ns) {  // started again: probe the new run
+    progress = Readiness();
+    progress.started_ns = started_ns;
   }
   if (!progress.ready && now >= progress.next_check) {
     const absl::Status check = prober_->Check(probe, {instance.ip(), status->container_id()},
@@ -409,7 +502,7 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
       progress.last_error = std::string(check.message());
     }
     progress.next_check = now + ToDuration(probe.interval(), options_.probe_interval);
-    absl::MutexLock lock(&readiness_mu_);
+    absl::MutexLock lock(&mu_);
     readiness_[status->container_id()] = progress;
   }
   status->set_ready(progress.ready);
@@ -431,12 +524,13 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
   }
 }
 
-absl::Time Reconciler::NextProbeDue() const {
-  absl::MutexLock lock(&readiness_mu_);
+absl::Time Reconciler::NextDue() const {
+  absl::MutexLock lock(&mu_);
   absl::Time due = absl::InfiniteFuture();
   for (const auto& [id, progress] : readiness_) {
     if (!progress.ready) due = std::min(due, progress.next_check);
   }
+  for (const auto& [id, restart] : restarts_) due = std::min(due, restart.due);
   return due;
 }
 

@@ -8,21 +8,19 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
 #include "agent/docker/labels.h"
 #include "agent/probes/prober.h"
+#include "agent/reconcile/container_user.h"
 #include "agent/reconcile/decide.h"
 #include "agent/reconcile/hosts_writer.h"
 #include "bdcoord/v1/agent.pb.h"
 #include "net/link_manager.h"
 
 namespace bdcoord::agent {
-
-// A container Docker restarted this often and that is still failing is reported failed and
-// stopped, whatever its restart policy: crash loops are surfaced, not retried forever.
-inline constexpr int kCrashLoopRestarts = 5;
 
 struct ReconcilerOptions {
   int parallelism = 4;  // instances worked on at once (dockerd and runc are CPU-bound)
@@ -65,7 +63,8 @@ struct ReconcileResult {
 
 // Turns the desired set of one cluster on this host into containers: decides (Decide, a pure
 // diff), then acts: creates what is missing,
-// replaces what changed, removes managed containers no longer desired, keeps every container's
+// replaces what changed, removes managed containers no longer desired, starts an exited container
+// of a desired instance again as its restart policy says (DecideRestart), keeps every container's
 // /etc/hosts equal to the cluster's hosts map, and keeps a host shim (with a /32 route per local
 // container) on networks that ask for one. Idempotent: a second pass does nothing. Running
 // containers that match are left alone (an agent restart restarts nothing). Run-once instances
@@ -78,9 +77,9 @@ class Reconciler {
 
   ReconcileResult Reconcile(const bdcoord::v1::DesiredState& desired);
 
-  // The soonest moment a readiness probe is due (absl::InfiniteFuture() when none): the agent
-  // runs its next pass then rather than at its regular interval.
-  absl::Time NextProbeDue() const;
+  // The soonest moment a readiness probe or a restart is due (absl::InfiniteFuture() when none):
+  // the agent runs its next pass then rather than at its regular interval.
+  absl::Time NextDue() const;
 
   // Removes the networks (and their host shims) that bdcoord created and no cluster on this
   // host wants any more. A network that still has containers attached stays. Returns what could
@@ -98,6 +97,8 @@ class Reconciler {
                                              const bdcoord::v1::DesiredInstance& instance,
                                              const std::string& hash,
                                              const std::string& container_name);
+  // The numbers of `user` in the created container (from its image's /etc/passwd, /etc/group).
+  absl::StatusOr<NumericUser> UserOf(const std::string& container_id, const std::string& user);
   bdcoord::v1::InstanceStatus StatusOf(const bdcoord::v1::DesiredInstance& instance,
                                        const std::string& container_id);
   bool SyncHostsFile(const std::string& container_id, const std::string& hosts_file);
@@ -106,15 +107,23 @@ class Reconciler {
                       bdcoord::v1::InstanceStatus* status);
   void SyncShims(const bdcoord::v1::DesiredState& desired, ReconcileResult* result);
 
-  // Readiness progress per container id: once ready, a container is not probed again.
+  // Readiness progress per container id: once ready, a container is not probed again until it
+  // starts again.
   struct Readiness {
+    int64_t started_ns = 0;  // of the run it is about
     bool ready = false;
     uint32_t failures = 0;
     absl::Time next_check = absl::InfinitePast();
     std::string last_error;
   };
-  mutable absl::Mutex readiness_mu_;
-  absl::flat_hash_map<std::string, Readiness> readiness_ ABSL_GUARDED_BY(readiness_mu_);
+  mutable absl::Mutex mu_;  // guards what the reconciler remembers per container
+  absl::flat_hash_map<std::string, Readiness> readiness_ ABSL_GUARDED_BY(mu_);
+  // The agent's own restarts per container id, and when a restart waiting for its backoff is due.
+  struct Restarts {
+    RestartHistory history;
+    absl::Time due = absl::InfiniteFuture();
+  };
+  absl::flat_hash_map<std::string, Restarts> restarts_ ABSL_GUARDED_BY(mu_);
 
   DockerClient* docker_;
   std::unique_ptr<Prober> own_prober_;  // when none was given

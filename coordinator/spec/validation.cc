@@ -7,8 +7,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "coordinator/spec/instance_names.h"
 #include "net/ipv4.h"
 
@@ -39,6 +41,20 @@ bool IsDnsName(const std::string& text) {
 bool IsLabelKey(const std::string& text) {
   static const std::regex kKey("^[A-Za-z0-9_./-]+$");
   return std::regex_match(text, kKey);
+}
+
+// What Docker takes as a container's user: USER or USER:GROUP, each a name (looked up in the
+// image's /etc/passwd and /etc/group) or a number up to 2147483647.
+bool IsUserSpec(const std::string& text) {
+  static const std::regex kPart("[A-Za-z0-9_.$][A-Za-z0-9_.$-]*");
+  const std::vector<std::string> parts = absl::StrSplit(text, ':');
+  if (parts.size() > 2) return false;
+  for (const std::string& part : parts) {
+    if (!std::regex_match(part, kPart)) return false;
+    int64_t id = 0;
+    if (absl::SimpleAtoi(part, &id) && id > 2147483647) return false;
+  }
+  return true;
 }
 
 // What validation learned about one network, for the checks of the services on it.
@@ -236,6 +252,12 @@ class Validator {
         Error(path + ".restart",
               absl::StrCat(what, " runs once but its restart policy would restart it forever"),
               "use `restart: on-failure:N` or drop restart");
+      }
+      if (!service.user().empty() && !IsUserSpec(service.user())) {
+        Error(path + ".user",
+              absl::StrCat("user '", service.user(), "' of ", what, " is not USER or USER:GROUP"),
+              "each a name from the image's /etc/passwd or /etc/group, or a number up to "
+              "2147483647: `zookeeper`, `zookeeper:hadoop`, `\"1000:1000\"`");
       }
       CheckPlacement(service, path, what, service_names, host_names);
       CheckDependencies(service, path, what, service_names);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -342,6 +343,150 @@ TEST_F(AgentIntegrationTest, TheHostShimLetsTheHostReachItsOwnContainers) {
     EXPECT_FALSE(*links->ShimExists("bdc-bdcoord-it-"));
     EXPECT_THAT(*docker_[1]->ListNetworks({{kNetworkLabel, ""}}), IsEmpty());
   });
+}
+
+}  // namespace
+}  // namespace bdcoord::agent
+
+namespace bdcoord::agent {
+namespace {
+
+using test_util::WaitFor;
+using ::testing::HasSubstr;
+
+// The agent's lifecycle on a real dockerd (testbed host1): restarts, user names, volume owners.
+// Docker's `none` network: no macvlan, so these run beside a cluster that holds the LAN's parent
+// interface (dockerd allows one macvlan network per parent).
+class AgentLifecycleIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(std::filesystem::exists(Socket(1))) << Socket(1) << " is missing";
+    DockerClientOptions options;
+    options.socket_path = Socket(1);
+    auto client = NewDockerClient(options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    docker_ = *std::move(client);
+    reconciler_ = std::make_unique<Reconciler>(docker_.get(), &hosts_, nullptr,
+                                               ReconcilerOptions{.now = test_util::RealClock()});
+  }
+
+  void TearDown() override {
+    if (!reconciler_) return;
+    Reconcile(Desired({}));  // removes this cluster's containers
+    for (const std::string& volume : volumes_) docker_->RemoveVolume(volume).IgnoreError();
+  }
+
+  bdcoord::v1::DesiredInstance Instance(const std::string& name, const std::string& user) const {
+    bdcoord::v1::DesiredInstance instance;
+    instance.set_cluster(kLifecycleCluster);
+    instance.set_service("life");
+    instance.set_name(name);
+    instance.set_image(kImage);
+    instance.add_command("--listen");
+    instance.add_command("7000");
+    instance.set_user(user);
+    instance.set_network("none");
+    auto* file = instance.add_files();
+    file->set_path("/conf/whoami");
+    file->set_content(name + "\n");
+    return instance;
+  }
+
+  // A volume name of this run (removed by TearDown).
+  std::string Volume(const std::string& what) {
+    volumes_.push_back(absl::StrCat("bdcoord-it-", getpid(), "-", what));
+    return volumes_.back();
+  }
+
+  static bdcoord::v1::DesiredState Desired(std::vector<bdcoord::v1::DesiredInstance> instances) {
+    bdcoord::v1::DesiredState desired;
+    desired.set_cluster(kLifecycleCluster);
+    for (auto& instance : instances) *desired.add_instances() = std::move(instance);
+    return desired;
+  }
+
+  ReconcileResult Reconcile(const bdcoord::v1::DesiredState& desired) {
+    return reconciler_->Reconcile(desired);
+  }
+
+  std::string Exec(const std::string& container, std::vector<std::string> command) {
+    auto result = docker_->Exec(container, command, "");
+    if (!result.ok()) return std::string(result.status().message());
+    return result->exit_code == 0 ? result->output
+                                  : absl::StrCat("exit ", result->exit_code, ": ", result->output);
+  }
+
+  static constexpr char kLifecycleCluster[] = "itlife";
+  std::unique_ptr<DockerClient> docker_;
+  FileHostsWriter hosts_;
+  std::unique_ptr<Reconciler> reconciler_;
+  std::vector<std::string> volumes_;
+};
+
+TEST_F(AgentLifecycleIntegrationTest, AKilledContainerIsRunningAgainWithinSeconds) {
+  auto instance = Instance("life1", "1000:1000");
+  instance.mutable_restart()->set_mode(bdcoord::v1::RestartPolicy::MODE_ALWAYS);
+  const auto desired = Desired({instance});
+  ExpectAllRunning(Reconcile(desired));
+  const std::string started = docker_->InspectContainer("life1")->started_at;
+  // `docker kill`: a manual stop, to which Docker applies no restart policy (here `always`).
+  const absl::Time killed = absl::Now();
+  ASSERT_EQ(
+      std::system(absl::StrCat("docker -H unix://", Socket(1), " kill life1 >/dev/null").c_str()),
+      0);
+  // Each check is a pass, as the agent runs when Docker's `die` event wakes it.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const ReconcileResult pass = Reconcile(desired);
+        auto info = docker_->InspectContainer("life1");
+        return pass.statuses[0].state() == bdcoord::v1::INSTANCE_STATE_RUNNING && info.ok() &&
+               info->running && info->started_at != started;
+      },
+      absl::Seconds(10)));
+  std::cout << "life1 running again " << absl::FormatDuration(absl::Now() - killed)
+            << " after docker kill\n";
+  EXPECT_EQ(docker_->InspectContainer("life1")->restart_count, 0)
+      << "a start through the API resets Docker's count: the agent keeps its own";
+}
+
+TEST_F(AgentLifecycleIntegrationTest, AUserNameIsResolvedFromTheImage) {
+  // bdcoord/standin: standin is 1000:1000, nogroup 65534 (deploy/images/standin/README.md).
+  ExpectAllRunning(
+      Reconcile(Desired({Instance("life1", "standin"), Instance("life2", "standin:nogroup")})));
+  EXPECT_EQ(Exec("life1", {"id", "-un"}), "standin\n");
+  EXPECT_EQ(Exec("life1", {"stat", "-c", "%u:%g", "/conf/whoami"}), "1000:1000\n");
+  EXPECT_EQ(Exec("life2", {"stat", "-c", "%u:%g", "/conf/whoami"}), "1000:65534\n");
+  const ReconcileResult typo = Reconcile(Desired({Instance("life1", "zookeper")}));
+  ASSERT_EQ(typo.statuses.size(), 1u);
+  EXPECT_EQ(typo.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(typo.statuses[0].message(), "user 'zookeper' is not in the image's /etc/passwd");
+  auto left = docker_->ListContainers({{kClusterLabel, kLifecycleCluster}});
+  ASSERT_TRUE(left.ok()) << left.status();
+  EXPECT_TRUE(left->empty()) << "the failed container is removed";
+}
+
+TEST_F(AgentLifecycleIntegrationTest, ANewVolumeBelongsToTheUserAndAnOldOneKeepsItsOwner) {
+  const std::string fresh = Volume("fresh");
+  const std::string old = Volume("old");
+  ASSERT_TRUE(*docker_->CreateVolume(old, {}));  // the operator's, root-owned
+  auto writer = Instance("life1", "standin");
+  for (const auto& [source, target] : {std::pair{fresh, "/data/zk"}, std::pair{old, "/data/old"}}) {
+    auto* volume = writer.add_volumes();
+    volume->set_source(source);
+    volume->set_target(target);  // the image has no /data
+  }
+  ExpectAllRunning(Reconcile(Desired({writer})));
+  EXPECT_EQ(Exec("life1", {"sh", "-c", "echo ok >/data/zk/f && cat /data/zk/f"}), "ok\n");
+  EXPECT_EQ(Exec("life1", {"stat", "-c", "%u:%g %a", "/data/zk"}), "1000:1000 755\n");
+  EXPECT_EQ(Exec("life1", {"stat", "-c", "%u:%g", "/data/old"}), "0:0\n");
+  EXPECT_THAT(Exec("life1", {"sh", "-c", "echo no >/data/old/f"}), HasSubstr("exit 1"));
+  // The owner is the volume's root itself: another container sees it so.
+  auto reader = Instance("life2", "0:0");
+  auto* volume = reader.add_volumes();
+  volume->set_source(fresh);
+  volume->set_target("/v");
+  ExpectAllRunning(Reconcile(Desired({writer, reader})));
+  EXPECT_EQ(Exec("life2", {"stat", "-c", "%u:%g", "/v", "/v/f"}), "1000:1000\n1000:1000\n");
 }
 
 }  // namespace

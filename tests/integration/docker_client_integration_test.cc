@@ -261,12 +261,37 @@ TEST_F(DockerClientIntegrationTest, ImageExists) {
 TEST_F(DockerClientIntegrationTest, Volumes) {
   const std::string name = Name("vol");
   volumes_.push_back(name);
-  ASSERT_TRUE(client_->CreateVolume(name, labels_).ok());
-  absl::Status again = client_->CreateVolume(name, labels_);
-  EXPECT_TRUE(again.ok()) << again;  // idempotent
+  absl::StatusOr<bool> created = client_->CreateVolume(name, labels_);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(*created);
+  created = client_->CreateVolume(name, labels_);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_FALSE(*created) << "it existed: left as it is";
   absl::StatusOr<std::vector<std::string>> volumes = client_->ListVolumes();
   ASSERT_TRUE(volumes.ok()) << volumes.status();
   EXPECT_THAT(*volumes, Contains(name));
+  EXPECT_TRUE(client_->RemoveVolume(name).ok());
+  EXPECT_EQ(client_->RemoveVolume(name).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(DockerClientIntegrationTest, ReadPathOfACreatedContainer) {
+  ContainerConfig config = Container("read", {});
+  config.network = "none";  // no macvlan needed to read the image's files
+  absl::StatusOr<std::string> id = client_->CreateContainer(config);
+  ASSERT_TRUE(id.ok()) << id.status();
+  absl::StatusOr<ArchiveFile> passwd = client_->ReadPath(*id, "/etc/passwd");
+  ASSERT_TRUE(passwd.ok()) << passwd.status();
+  EXPECT_EQ(passwd->path, "/etc/passwd");
+  EXPECT_THAT(passwd->content, HasSubstr("\nstandin:x:1000:1000:"));
+  EXPECT_EQ(passwd->owner, "0:0");
+  absl::StatusOr<ArchiveFile> home = client_->ReadPath(*id, "/home/standin");
+  ASSERT_TRUE(home.ok()) << home.status();
+  EXPECT_EQ(home->path, "/home/standin/");
+  EXPECT_EQ(home->owner, "1000:1000");
+  EXPECT_EQ(home->content, "") << "a directory's own entry, not what it holds";
+  EXPECT_EQ(client_->ReadPath(*id, "/etc/nothere").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Msg(client_->ReadPath(*id, "/bin/sh").status()),
+            "GET /containers/" + *id + "/archive: \"sh\" is a symbolic link to \"/bin/busybox\"");
 }
 
 TEST_F(DockerClientIntegrationTest, NetworkIsIdempotentAndNeverReused) {

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
 
 namespace bdcoord::agent::testing {
@@ -29,6 +31,22 @@ class FakeDockerClient : public DockerClient {
   void AddImage(const std::string& image) {
     absl::MutexLock lock(&mu_);
     images_.insert(image);
+  }
+  // A file of the image, e.g. /etc/passwd, that ReadPath finds in its containers.
+  void AddImageFile(const std::string& image, const std::string& path, const std::string& content) {
+    absl::MutexLock lock(&mu_);
+    image_files_[image][path] = ArchiveFile{path, content, 0644, "0:0"};
+  }
+  // The root directory of a named volume: a new one is root's, 0755 (the image lacks its path).
+  std::optional<ArchiveFile> VolumeRoot(const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    auto it = volumes_.find(name);
+    if (it == volumes_.end()) return std::nullopt;
+    return it->second;
+  }
+  int reads() {
+    absl::MutexLock lock(&mu_);
+    return reads_;
   }
   // A container that bdcoord does not manage (no labels).
   void AddForeignContainer(const std::string& name) {
@@ -67,6 +85,11 @@ class FakeDockerClient : public DockerClient {
   void FailAll(absl::Status status) {
     absl::MutexLock lock(&mu_);
     fail_all_ = std::move(status);
+  }
+  // Every StartContainer fails with `status` (OK: starts work again).
+  void FailStarts(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    start_error_ = std::move(status);
   }
   void SetNetworkError(absl::Status status) {
     absl::MutexLock lock(&mu_);
@@ -131,15 +154,21 @@ class FakeDockerClient : public DockerClient {
     if (!fail_all_.ok()) return fail_all_;
     return images_.count(image) > 0;
   }
-  absl::Status CreateVolume(const std::string& name,
-                            const std::map<std::string, std::string>&) override {
+  absl::StatusOr<bool> CreateVolume(const std::string& name,
+                                    const std::map<std::string, std::string>&) override {
     absl::MutexLock lock(&mu_);
-    volumes_.insert(name);
-    return absl::OkStatus();
+    return volumes_.emplace(name, ArchiveFile{"/", "", 0755, "0:0"}).second;
   }
   absl::StatusOr<std::vector<std::string>> ListVolumes() override {
     absl::MutexLock lock(&mu_);
-    return std::vector<std::string>(volumes_.begin(), volumes_.end());
+    std::vector<std::string> names;
+    for (const auto& [name, root] : volumes_) names.push_back(name);
+    return names;
+  }
+  absl::Status RemoveVolume(const std::string& name) override {
+    absl::MutexLock lock(&mu_);
+    if (volumes_.erase(name) == 0) return absl::NotFoundError(name);
+    return absl::OkStatus();
   }
   absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) override {
     absl::MutexLock lock(&mu_);
@@ -167,16 +196,46 @@ class FakeDockerClient : public DockerClient {
     auto it = containers_.find(id);
     if (it == containers_.end()) return absl::NotFoundError(id);
     it->second.files = files;
+    // A directory entry at a volume's mount point lands on the volume's root, as in dockerd.
+    for (const ArchiveFile& file : files) {
+      if (ArchiveFile* root = MountedVolume(it->second, file.path)) {
+        root->mode = file.mode;
+        root->owner = file.owner;
+      }
+    }
     return absl::OkStatus();
+  }
+  absl::StatusOr<ArchiveFile> ReadPath(const std::string& id, const std::string& path) override {
+    absl::MutexLock lock(&mu_);
+    ++reads_;
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return absl::NotFoundError(id);
+    if (ArchiveFile* root = MountedVolume(it->second, path)) {
+      ArchiveFile entry = *root;
+      entry.path = absl::EndsWith(path, "/") ? path : absl::StrCat(path, "/");
+      return entry;
+    }
+    for (const ArchiveFile& file : it->second.files) {
+      if (file.path == path) return file;
+    }
+    const auto& image = image_files_[it->second.config.image];
+    if (auto file = image.find(path); file != image.end()) return file->second;
+    return absl::NotFoundError(
+        absl::StrCat("Could not find the file ", path, " in container ", id));
   }
   absl::Status StartContainer(const std::string& id) override {
     absl::MutexLock lock(&mu_);
     if (!fail_all_.ok()) return fail_all_;
+    if (!start_error_.ok()) return start_error_;
     auto it = containers_.find(id);
     if (it == containers_.end()) return absl::NotFoundError(id);
     it->second.info.state = "running";
     it->second.info.running = true;
+    it->second.info.restart_count = 0;  // as dockerd does on a start through the API
     ++starts_;
+    // A new start time per start (how a restart shows), from a counter: the fake has no clock.
+    it->second.info.started_at = absl::FormatTime(
+        absl::RFC3339_full, absl::FromUnixSeconds(1700000000 + starts_), absl::UTCTimeZone());
     return absl::OkStatus();
   }
   absl::Status StopContainer(const std::string& id, std::chrono::seconds) override {
@@ -265,13 +324,28 @@ class FakeDockerClient : public DockerClient {
   }
 
  private:
+  // The root of the named volume mounted at `path` in the container, or null.
+  ArchiveFile* MountedVolume(const Container& c, std::string path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (path.size() > 1 && path.back() == '/') path.pop_back();
+    for (const Mount& mount : c.config.mounts) {
+      if (mount.target != path) continue;
+      auto volume = volumes_.find(mount.source);
+      return volume == volumes_.end() ? nullptr : &volume->second;
+    }
+    return nullptr;
+  }
+
   absl::Mutex mu_;
   std::map<std::string, Container> containers_;
   std::map<std::string, NetworkConfig> networks_;
   std::set<std::string> images_;
-  std::set<std::string> volumes_;
+  std::map<std::string, std::map<std::string, ArchiveFile>> image_files_;
+  std::map<std::string, ArchiveFile> volumes_;  // name -> its root directory
+  int reads_ = 0;
   absl::Status fail_all_;
   absl::Status network_error_;
+  absl::Status start_error_;
   int next_id_ = 0;
   int creates_ = 0;
   int starts_ = 0;

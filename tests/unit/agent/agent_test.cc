@@ -171,6 +171,19 @@ TEST_F(AgentTest, TheNextPassComesSoonerWhenAProbeIsDue) {
   EXPECT_EQ(agent_.UntilNextPass(), absl::Milliseconds(100));
 }
 
+TEST_F(AgentTest, TheNextPassComesWhenARestartIsDue) {
+  auto desired = Desired("a", 1, 1);
+  desired.mutable_instances(0)->mutable_restart()->set_mode(
+      bdcoord::v1::RestartPolicy::MODE_ALWAYS);
+  agent_.SetDesired(desired);
+  agent_.RunPass();
+  for (int i = 0; i < 2; ++i) {  // killed twice: restarted at once, then after 1 s
+    docker_.Exit("a-zk1", 137);
+    agent_.RunPass();
+  }
+  EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(1));
+}
+
 TEST_F(AgentTest, StopEndsTheWait) {
   agent_.Stop();
   EXPECT_FALSE(agent_.WaitForNextPass());

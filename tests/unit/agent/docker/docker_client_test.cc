@@ -281,6 +281,51 @@ TEST(TarTest, RejectsBadPathsAndOwners) {
   EXPECT_THAT(Msg(tar.status()), HasSubstr("appears twice"));
 }
 
+TEST(TarTest, FirstEntryOfAFileADirectoryAndAnIncompleteStream) {
+  const std::string tar =
+      *BuildTar({File("/passwd", "root:x:0:0::/:/bin/sh\n", 0600, "0:42"), File("/other", "x")});
+  absl::StatusOr<std::optional<ArchiveFile>> entry = FirstTarEntry(tar);
+  ASSERT_TRUE(entry.ok() && entry->has_value()) << entry.status();
+  EXPECT_EQ((*entry)->path, "passwd");
+  EXPECT_EQ((*entry)->content, "root:x:0:0::/:/bin/sh\n");
+  EXPECT_EQ((*entry)->mode, 0600u);
+  EXPECT_EQ((*entry)->owner, "0:42");
+  for (size_t size : {size_t{0}, size_t{511}, size_t{512}, size_t{530}}) {
+    entry = FirstTarEntry(absl::string_view(tar).substr(0, size));
+    ASSERT_TRUE(entry.ok()) << size;
+    EXPECT_FALSE(entry->has_value()) << size;
+  }
+  // A directory: its own entry, not what it holds.
+  entry = FirstTarEntry(*BuildTar({File("/zk/", "", 0750, "1000:1000"), File("/zk/myid", "1")}));
+  ASSERT_TRUE(entry.ok() && entry->has_value()) << entry.status();
+  EXPECT_EQ((*entry)->path, "zk/");
+  EXPECT_EQ((*entry)->mode, 0750u);
+  EXPECT_EQ((*entry)->owner, "1000:1000");
+}
+
+TEST(TarTest, FirstEntrySkipsExtendedHeadersAndRefusesLinks) {
+  // A PAX header (as Go's archive/tar writes for long names) before the entry.
+  std::string pax = *BuildTar({File("/pax", "30 path=passwd\n")});
+  pax.resize(1024);
+  pax[156] = 'x';
+  pax[148] = ' ';  // checksums are not checked by the reader
+  const std::string tar = pax + *BuildTar({File("/passwd", "root:x:0:0::/:/bin/sh\n")});
+  absl::StatusOr<std::optional<ArchiveFile>> entry = FirstTarEntry(tar);
+  ASSERT_TRUE(entry.ok() && entry->has_value()) << entry.status();
+  EXPECT_EQ((*entry)->path, "passwd");
+
+  std::string link = *BuildTar({File("/passwd", "")});
+  link[156] = '2';
+  std::memcpy(&link[157], "/usr/etc/passwd", 15);
+  EXPECT_EQ(FirstTarEntry(link).status().message(),
+            "\"passwd\" is a symbolic link to \"/usr/etc/passwd\"");
+  EXPECT_EQ(FirstTarEntry(std::string(1024, '\0')).status().message(),
+            "the archive holds no entry");
+  std::string bad = *BuildTar({File("/x", "")});
+  bad[124] = '9';
+  EXPECT_EQ(FirstTarEntry(bad).status().message(), "malformed tar header at byte 0");
+}
+
 TEST(TarTest, ParseOwner) {
   EXPECT_EQ(*ParseOwner(""), std::make_pair(0u, 0u));
   EXPECT_EQ(*ParseOwner("1000:100"), std::make_pair(1000u, 100u));
@@ -968,8 +1013,10 @@ TEST_F(DockerClientTest, StatusCodeMapping) {
       {409, absl::StatusCode::kAlreadyExists},   {500, absl::StatusCode::kInternal},
       {503, absl::StatusCode::kInternal},        {403, absl::StatusCode::kFailedPrecondition}};
   for (const auto& [http, code] : cases) {
-    fake_.SetHandler([http = http](const FakeRequest&) { return ErrorReply(http, "nope"); });
-    absl::Status status = Client()->CreateVolume("v", {});
+    fake_.SetHandler([http = http](const FakeRequest& request) {
+      return ErrorReply(request.method == "GET" ? 404 : http, "nope");  // the volume is new
+    });
+    absl::Status status = Client()->CreateVolume("v", {}).status();
     EXPECT_EQ(status.code(), code) << http;
     EXPECT_EQ(status.message(), absl::StrCat("POST /volumes/create: HTTP ", http, ": nope"));
   }
@@ -1128,6 +1175,51 @@ TEST_F(DockerClientTest, PutFilesSendsATar) {
 
   status = Client()->PutFiles("c0ffee", {File("relative", "")});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(DockerClientTest, ReadPathReadsTheFirstEntryOfTheArchive) {
+  const std::string tar = *BuildTar({File("/passwd", "zk:x:1000:1000::/:/bin/sh\n")});
+  fake_.SetHandler([&](const FakeRequest& request) {
+    if (Query(request.target)["path"] == "/etc/passwd") return Reply(200, tar, "application/x-tar");
+    return ErrorReply(404, "Could not find the file /nothere in container c0ffee");
+  });
+  absl::StatusOr<ArchiveFile> file = Client()->ReadPath("c0ffee", "/etc/passwd");
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->path, "/etc/passwd");
+  EXPECT_EQ(file->content, "zk:x:1000:1000::/:/bin/sh\n");
+  EXPECT_EQ(fake_.api_requests()[0].target, "/v1.41/containers/c0ffee/archive?path=/etc/passwd");
+  file = Client()->ReadPath("c0ffee", "/nothere");
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(file.status().message(),
+            "GET /containers/c0ffee/archive: HTTP 404: Could not find the file /nothere in "
+            "container c0ffee");
+}
+
+TEST_F(DockerClientTest, CreateVolumeSaysWhetherItWasNew) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.method == "GET" && request.Path() == "/v1.41/volumes/old") {
+      return JsonReply(200, {{"Name", "old"}});
+    }
+    if (request.method == "GET") return ErrorReply(404, "get new: no such volume");
+    return JsonReply(201, {{"Name", "new"}});
+  });
+  EXPECT_FALSE(*Client()->CreateVolume("old", {}));
+  EXPECT_TRUE(*Client()->CreateVolume("new", {{"io.bdcoord.cluster", "demo"}}));
+  const std::vector<FakeRequest> requests = fake_.api_requests();
+  ASSERT_EQ(requests.size(), 3u) << "an existing volume is not created again";
+  EXPECT_EQ(requests[2].method, "POST");
+  EXPECT_EQ(json::parse(requests[2].body)["Labels"]["io.bdcoord.cluster"], "demo");
+}
+
+TEST_F(DockerClientTest, RemoveVolume) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.Path() == "/v1.41/volumes/busy") return ErrorReply(409, "volume is in use");
+    return Reply(204, "");
+  });
+  EXPECT_TRUE(Client()->RemoveVolume("gone").ok());
+  const absl::Status busy = Client()->RemoveVolume("busy");
+  EXPECT_EQ(busy.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(busy.message(), "DELETE /volumes/busy: HTTP 409: volume is in use");
 }
 
 TEST_F(DockerClientTest, InspectContainer) {

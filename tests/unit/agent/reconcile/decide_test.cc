@@ -96,5 +96,61 @@ TEST(SpecHash, IgnoresTheGivenHashAndCompletionButNotTheSpec) {
   EXPECT_EQ(hash.size(), 16u);
 }
 
+TEST(DecideRestart, FollowsThePolicyAndTheExitCode) {
+  using Mode = bdcoord::v1::RestartPolicy;
+  struct Case {
+    Mode::Mode mode;
+    bool run_once;
+    std::string state;
+    int exit_code;
+    RestartAction want;
+  };
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  for (const Case& c : std::vector<Case>{
+           {Mode::MODE_ALWAYS, false, "exited", 0, RestartAction::kRestart},
+           {Mode::MODE_UNLESS_STOPPED, false, "exited", 137, RestartAction::kRestart},
+           {Mode::MODE_ON_FAILURE, false, "exited", 137, RestartAction::kRestart},
+           {Mode::MODE_ON_FAILURE, false, "exited", 0, RestartAction::kNone},
+           {Mode::MODE_NO, false, "exited", 137, RestartAction::kNone},
+           {Mode::MODE_UNSPECIFIED, false, "dead", 1, RestartAction::kNone},
+           {Mode::MODE_ON_FAILURE, true, "exited", 1, RestartAction::kNone},  // run once
+           {Mode::MODE_ALWAYS, false, "running", 0, RestartAction::kNone},
+           {Mode::MODE_ALWAYS, false, "restarting", 1, RestartAction::kNone},  // Docker's turn
+           {Mode::MODE_ALWAYS, false, "created", 0, RestartAction::kNone},
+       }) {
+    auto instance = Desired(1).instances(0);
+    instance.mutable_restart()->set_mode(c.mode);
+    instance.set_run_once(c.run_once);
+    ContainerInfo container = Container("zk1", "x", c.state);
+    container.exit_code = c.exit_code;
+    EXPECT_EQ(DecideRestart(instance, container, {}, now).action, c.want)
+        << Mode::Mode_Name(c.mode) << " " << c.state << " " << c.exit_code;
+  }
+}
+
+TEST(DecideRestart, CountsDockersRestartsSinceTheAgentsLastStartAndBacksOff) {
+  auto instance = Desired(1).instances(0);
+  instance.mutable_restart()->set_mode(bdcoord::v1::RestartPolicy::MODE_ALWAYS);
+  ContainerInfo container = Container("zk1", "x", "exited");
+  container.restart_count = 3;  // Docker's, since the agent's last start
+  const absl::Time start = absl::FromUnixSeconds(1000);
+  RestartHistory history{
+      .restarts = 1, .docker_baseline = 1, .last_start = start, .backoff = absl::Seconds(4)};
+  RestartDecision decision = DecideRestart(instance, container, history, start + absl::Seconds(3));
+  EXPECT_EQ(decision.action, RestartAction::kWait);
+  EXPECT_EQ(decision.restarts, 3);
+  EXPECT_EQ(decision.due, start + absl::Seconds(4));
+  decision = DecideRestart(instance, container, history, start + absl::Seconds(4));
+  EXPECT_EQ(decision.action, RestartAction::kRestart);
+  const RestartHistory next = AfterRestart(history, decision, 0, start + absl::Seconds(4));
+  EXPECT_EQ(next.restarts, 4);
+  EXPECT_EQ(next.docker_baseline, 0);
+  EXPECT_EQ(next.backoff, absl::Seconds(8));
+  history.backoff = absl::Seconds(20);
+  EXPECT_EQ(AfterRestart(history, decision, 0, start).backoff, kMaxRestartBackoff);
+  container.restart_count = 5;
+  EXPECT_EQ(DecideRestart(instance, container, history, start).action, RestartAction::kGiveUp);
+}
+
 }  // namespace
 }  // namespace bdcoord::agent

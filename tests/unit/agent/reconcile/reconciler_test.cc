@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
 #include "tests/testing/fake_hosts_writer.h"
@@ -338,7 +339,7 @@ TEST(ReconcilerProbeRetries, ProbesAtTheirIntervalAndFailAfterTheRetries) {
 
   EXPECT_EQ(reconciler.Reconcile(desired).statuses[0].message(),
             "not ready (1 of 2 checks failed): log: no line matches 'ready' yet");
-  EXPECT_EQ(reconciler.NextProbeDue(), now + absl::Seconds(5));
+  EXPECT_EQ(reconciler.NextDue(), now + absl::Seconds(5));
   now += absl::Seconds(1);  // not due yet: no second check
   EXPECT_EQ(reconciler.Reconcile(desired).statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
   now += absl::Seconds(5);
@@ -358,7 +359,7 @@ TEST(ReconcilerProbeRetries, OnceReadyAContainerIsNotProbedAgain) {
   EXPECT_TRUE(reconciler.Reconcile(desired).statuses[0].ready());
   EXPECT_TRUE(reconciler.Reconcile(desired).statuses[0].ready());
   EXPECT_EQ(docker.execs(), 1);
-  EXPECT_EQ(reconciler.NextProbeDue(), absl::InfiniteFuture());
+  EXPECT_EQ(reconciler.NextDue(), absl::InfiniteFuture());
 }
 
 TEST_F(ReconcilerReadinessTest, PruneNetworksRemovesOnlyUnwantedOnes) {
@@ -486,6 +487,291 @@ TEST(ReconcilerWithoutLinksTest, ShimWithoutALinkManagerIsReported) {
   const ReconcileResult result = reconciler.Reconcile(WithShim(Desired(1), "10.1.0.250/32"));
   EXPECT_THAT(result.errors, ElementsAre(HasSubstr("asks for a host shim but this host has no "
                                                    "link manager")));
+}
+
+}  // namespace
+}  // namespace bdcoord::agent
+
+namespace bdcoord::agent {
+namespace {
+
+using bdcoord::v1::RestartPolicy;
+using google::protobuf::util::TimeUtil;
+using ::testing::ElementsAre;
+using testing::FakeDockerClient;
+using testing::FakeHostsWriter;
+
+// Containers of desired instances that exit and that Docker leaves exited (`docker kill`, `docker
+// stop`, on-failure:N given up): the agent starts them again as their policy says, with backoff.
+class ReconcilerRestartTest : public ::testing::Test {
+ protected:
+  ReconcilerRestartTest()
+      : reconciler_(&docker_, &hosts_, nullptr, ReconcilerOptions{.now = clock_.AsFunction()}) {
+    docker_.AddImage("standin");
+  }
+
+  static bdcoord::v1::DesiredState WithPolicy(RestartPolicy::Mode mode) {
+    auto desired = Desired(1);
+    desired.mutable_instances(0)->mutable_restart()->set_mode(mode);
+    return desired;
+  }
+  bdcoord::v1::InstanceStatus Pass(const bdcoord::v1::DesiredState& desired) {
+    return reconciler_.Reconcile(desired).statuses[0];
+  }
+
+  test_util::FakeClock clock_;
+  FakeDockerClient docker_;
+  FakeHostsWriter hosts_;
+  Reconciler reconciler_;
+};
+
+TEST_F(ReconcilerRestartTest, AKilledContainerIsStartedAgain) {
+  const auto desired = WithPolicy(RestartPolicy::MODE_ALWAYS);
+  const auto first = Pass(desired);
+  docker_.Exit("zk1", 137);  // docker kill: a manual stop, which Docker does not restart
+  const auto status = Pass(desired);
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.message();
+  EXPECT_EQ(status.container_id(), first.container_id()) << "started again, not recreated";
+  EXPECT_GT(TimeUtil::TimestampToNanoseconds(status.started_at()),
+            TimeUtil::TimestampToNanoseconds(first.started_at()))
+      << "a new start time: the coordinator's `started: restarted` event";
+  EXPECT_EQ(docker_.starts(), 2);
+  EXPECT_EQ(docker_.creates(), 1);
+}
+
+TEST_F(ReconcilerRestartTest, RestartsWaitForTheirBackoff) {
+  const auto desired = WithPolicy(RestartPolicy::MODE_UNLESS_STOPPED);
+  Pass(desired);
+  docker_.Exit("zk1", 1);
+  EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);  // the first at once
+  EXPECT_EQ(docker_.starts(), 2);
+  for (const absl::Duration backoff : {absl::Seconds(1), absl::Seconds(2), absl::Seconds(4)}) {
+    docker_.Exit("zk1", 1);
+    const auto waiting = Pass(desired);
+    EXPECT_EQ(waiting.state(), bdcoord::v1::INSTANCE_STATE_PENDING);
+    EXPECT_EQ(waiting.message(),
+              absl::StrCat("exited with code 1; restarting in ", absl::FormatDuration(backoff)));
+    EXPECT_EQ(reconciler_.NextDue(), clock_.Now() + backoff) << "the agent's next pass";
+    const int starts = docker_.starts();
+    clock_.Advance(backoff - absl::Milliseconds(1));
+    EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_PENDING);
+    EXPECT_EQ(docker_.starts(), starts);
+    clock_.Advance(absl::Milliseconds(1));
+    EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+    EXPECT_EQ(docker_.starts(), starts + 1);
+  }
+  // Ten minutes after its last restart a container starts a new count, and a short backoff.
+  clock_.Advance(kRestartCountReset);
+  docker_.Exit("zk1", 1);
+  EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  docker_.Exit("zk1", 1);
+  EXPECT_EQ(Pass(desired).message(), "exited with code 1; restarting in 1s");
+}
+
+TEST_F(ReconcilerRestartTest, PolicyNoLeavesItExited) {
+  for (const RestartPolicy::Mode mode : {RestartPolicy::MODE_NO, RestartPolicy::MODE_UNSPECIFIED}) {
+    const auto desired = WithPolicy(mode);
+    Pass(desired);
+    const int starts = docker_.starts();
+    docker_.Exit("zk1", 137, {"killed"});
+    const auto status = Pass(desired);
+    EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+    EXPECT_EQ(status.message(), "exited with code 137");
+    EXPECT_THAT(status.last_log_lines(), ElementsAre("killed"));
+    EXPECT_EQ(docker_.starts(), starts);
+    ASSERT_TRUE(docker_.RemoveContainer(status.container_id(), true).ok());
+  }
+}
+
+TEST_F(ReconcilerRestartTest, OnFailureRestartsOnlyANonZeroExit) {
+  const auto desired = WithPolicy(RestartPolicy::MODE_ON_FAILURE);
+  Pass(desired);
+  docker_.Exit("zk1", 0);
+  const auto status = Pass(desired);
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.message(), "exited with code 0");
+  EXPECT_EQ(docker_.starts(), 1);
+  docker_.Exit("zk1", 2);
+  EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(docker_.starts(), 2);
+}
+
+TEST_F(ReconcilerRestartTest, ACrashLoopEndsFailedWithItsExitCodeAndLastLines) {
+  const auto desired = WithPolicy(RestartPolicy::MODE_ALWAYS);
+  Pass(desired);
+  for (int restart = 1; restart <= kCrashLoopRestarts; ++restart) {
+    docker_.Exit("zk1", 137, {"starting", "fatal: no quorum"});
+    clock_.Advance(kMaxRestartBackoff);
+    EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << restart;
+  }
+  docker_.Exit("zk1", 137, {"starting", "fatal: no quorum"});
+  clock_.Advance(kMaxRestartBackoff);
+  const auto status = Pass(desired);
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.exit_code(), 137);
+  EXPECT_EQ(status.message(), "keeps failing: restarted 5 times, last exit code 137");
+  EXPECT_THAT(status.last_log_lines(), ElementsAre("starting", "fatal: no quorum"));
+  const int starts = docker_.starts();
+  clock_.Advance(kMaxRestartBackoff);
+  EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(docker_.starts(), starts) << "left stopped";
+}
+
+TEST_F(ReconcilerRestartTest, DockersRestartsAndTheAgentsCountTogether) {
+  // on-failure:2: Docker restarted it twice and gave up; the agent starts it (Docker's count
+  // goes back to 0 on that start), Docker restarts it twice more: 5 in all.
+  auto desired = WithPolicy(RestartPolicy::MODE_ON_FAILURE);
+  desired.mutable_instances(0)->mutable_restart()->set_max_retries(2);
+  Pass(desired);
+  docker_.CrashLoop("zk1", 2, 1, {});
+  docker_.Exit("zk1", 1);
+  EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  docker_.CrashLoop("zk1", 2, 1, {"bad config"});
+  const auto status = Pass(desired);
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.message(), "keeps failing: restarted 5 times, last exit code 1");
+  EXPECT_FALSE(docker_.InspectContainer("zk1")->running) << "stopped";
+}
+
+TEST_F(ReconcilerRestartTest, ARefusedStartIsReportedAndTriedAgainAfterTheBackoff) {
+  const auto desired = WithPolicy(RestartPolicy::MODE_ALWAYS);
+  Pass(desired);
+  docker_.Exit("zk1", 137);
+  docker_.FailStarts(absl::InternalError("OCI runtime create failed"));
+  auto status = Pass(desired);
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.message(), "exited with code 137; cannot restart: OCI runtime create failed");
+  docker_.FailStarts(absl::OkStatus());
+  EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_PENDING);
+  clock_.Advance(kFirstRestartBackoff);
+  EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+}
+
+TEST_F(ReconcilerRestartTest, ARestartedContainerIsProbedAgain) {
+  testing::FakeProber prober;
+  Reconciler reconciler(&docker_, &hosts_, nullptr,
+                        ReconcilerOptions{.now = clock_.AsFunction(), .prober = &prober});
+  auto desired = WithPolicy(RestartPolicy::MODE_ALWAYS);
+  desired.mutable_instances(0)->mutable_ready()->mutable_tcp()->set_port(2181);
+  EXPECT_TRUE(reconciler.Reconcile(desired).statuses[0].ready());
+  docker_.Exit("zk1", 137);
+  prober.set_result(absl::UnavailableError("tcp 10.1.0.11:2181: Connection refused"));
+  const auto status = reconciler.Reconcile(desired).statuses[0];
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_FALSE(status.ready());
+  EXPECT_EQ(prober.checked().size(), 2u);
+}
+
+}  // namespace
+}  // namespace bdcoord::agent
+
+namespace bdcoord::agent {
+namespace {
+
+using testing::FakeDockerClient;
+using testing::FakeHostsWriter;
+
+constexpr char kImagePasswd[] =
+    "root:x:0:0:root:/root:/bin/sh\nzookeeper:x:107:113::/var/lib/zookeeper:/bin/false\n";
+constexpr char kImageGroup[] = "root:x:0:\nzookeeper:x:113:\nhadoop:x:500:\n";
+
+// `user:` by name: Docker resolves it when the container starts; the agent needs the numbers
+// before (the owner of the files it puts in), from the created container's own files.
+class ReconcilerUserTest : public ::testing::Test {
+ protected:
+  ReconcilerUserTest()
+      : reconciler_(&docker_, &hosts_, nullptr, ReconcilerOptions{.now = test_util::RealClock()}) {
+    docker_.AddImage("standin");
+    docker_.AddImageFile("standin", "/etc/passwd", kImagePasswd);
+    docker_.AddImageFile("standin", "/etc/group", kImageGroup);
+  }
+
+  bdcoord::v1::InstanceStatus RunAs(const std::string& user) {
+    auto desired = Desired(1);
+    desired.mutable_instances(0)->set_user(user);
+    return reconciler_.Reconcile(desired).statuses[0];
+  }
+
+  FakeDockerClient docker_;
+  FakeHostsWriter hosts_;
+  Reconciler reconciler_;
+};
+
+TEST_F(ReconcilerUserTest, ANameIsResolvedFromTheImageForTheFilesOwner) {
+  const auto status = RunAs("zookeeper:hadoop");
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.message();
+  const auto zk1 = docker_.FindByName("zk1");
+  ASSERT_TRUE(zk1);
+  EXPECT_EQ(zk1->config.user, "zookeeper:hadoop") << "Docker runs it by name";
+  ASSERT_EQ(zk1->files.size(), 1u);
+  EXPECT_EQ(zk1->files[0].owner, "107:500");
+  EXPECT_EQ(docker_.reads(), 2);  // /etc/passwd and /etc/group
+}
+
+TEST_F(ReconcilerUserTest, NumbersNeedNoLookup) {
+  EXPECT_EQ(RunAs("1000:1000").state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(docker_.FindByName("zk1")->files[0].owner, "1000:1000");
+  EXPECT_EQ(docker_.reads(), 0);
+}
+
+// Named volumes: a new one is handed to a non-root user; one that existed is never changed.
+bdcoord::v1::DesiredState WithVolumes(const std::string& user) {
+  auto desired = Desired(1);
+  auto* instance = desired.mutable_instances(0);
+  instance->set_user(user);
+  auto* data = instance->add_volumes();
+  data->set_source("zk-data1");
+  data->set_target("/var/lib/zookeeper");
+  auto* seed = instance->add_volumes();
+  seed->set_source("seed");
+  seed->set_target("/seed");
+  seed->set_read_only(true);
+  auto* myid = instance->add_files();
+  myid->set_path("/var/lib/zookeeper/myid");
+  myid->set_content("1\n");
+  return desired;
+}
+
+TEST_F(ReconcilerUserTest, ANewVolumeBelongsToTheInstancesUser) {
+  const auto status = reconciler_.Reconcile(WithVolumes("zookeeper")).statuses[0];
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.message();
+  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->owner, "107:113");
+  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->mode, 0755u) << "its mode is kept";
+  EXPECT_EQ(docker_.VolumeRoot("seed")->owner, "0:0") << "read-only: not the service's to write";
+  const auto zk1 = docker_.FindByName("zk1");
+  ASSERT_EQ(zk1->files.size(), 3u);  // the root's entry, then the files
+  EXPECT_EQ(zk1->files[0].path, "/var/lib/zookeeper/");
+  EXPECT_EQ(zk1->files[1].path, "/conf/myid");
+}
+
+TEST_F(ReconcilerUserTest, AVolumeThatExistedOrARootUserChangesNothing) {
+  ASSERT_TRUE(*docker_.CreateVolume("zk-data1", {}));  // the operator's, root-owned
+  EXPECT_EQ(reconciler_.Reconcile(WithVolumes("zookeeper")).statuses[0].state(),
+            bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->owner, "0:0");
+  ASSERT_TRUE(docker_.RemoveContainer(docker_.FindByName("zk1")->info.id, true).ok());
+  ASSERT_TRUE(docker_.RemoveVolume("zk-data1").ok());
+  EXPECT_EQ(reconciler_.Reconcile(WithVolumes("root")).statuses[0].state(),
+            bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->owner, "0:0");
+  EXPECT_EQ(docker_.FindByName("zk1")->files.size(), 2u) << "no entry for the volume";
+}
+
+TEST_F(ReconcilerUserTest, AFailedCreationRemovesTheVolumesItMadeOnly) {
+  ASSERT_TRUE(*docker_.CreateVolume("seed", {}));
+  const auto status = reconciler_.Reconcile(WithVolumes("zookeper")).statuses[0];
+  EXPECT_EQ(status.message(), "user 'zookeper' is not in the image's /etc/passwd");
+  EXPECT_FALSE(docker_.VolumeRoot("zk-data1")) << "made by the attempt: new again next time";
+  EXPECT_TRUE(docker_.VolumeRoot("seed")) << "it existed before";
+}
+
+TEST_F(ReconcilerUserTest, ANameTheImageLacksFailsTheInstanceAndLeavesNoContainer) {
+  const auto status = RunAs("zookeper");
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.message(), "user 'zookeper' is not in the image's /etc/passwd");
+  EXPECT_FALSE(docker_.FindByName("zk1")) << "removed: the next pass tries afresh";
+  EXPECT_EQ(docker_.starts(), 0);
+  EXPECT_EQ(RunAs("zookeeper:hadop").message(), "group 'hadop' is not in the image's /etc/group");
 }
 
 }  // namespace
