@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/probes/probes.h"
+#include "agent/reconcile/container_dns.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
@@ -323,6 +324,7 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   config.restart_policy = RestartPolicyName(instance.restart());
   config.restart_max_retries = static_cast<int>(instance.restart().max_retries());
   config.extra_hosts = ExtraHosts(desired.hosts_file());
+  SetContainerDns(instance.dns(), &config);
 
   auto id = docker_->CreateContainer(config);
   if (!id.ok()) return Failed(instance, absl::StrCat("cannot create: ", id.status().message()));
