@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/reconcile/reconciler.h"
+#include "google/protobuf/text_format.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
 #include "tests/testing/fake_hosts_writer.h"
@@ -57,21 +58,25 @@ TEST(SetContainerDns, TheReconcilerCreatesContainersWithTheInstancesDns) {
   testing::FakeHostsWriter hosts;
   Reconciler reconciler(&docker, &hosts, nullptr, ReconcilerOptions{.now = test_util::RealClock()});
   bdcoord::v1::DesiredState desired;
-  desired.set_cluster("demo");
-  auto* network = desired.add_networks();
-  network->set_name("lan");
-  network->set_driver(bdcoord::v1::NETWORK_DRIVER_MACVLAN);
-  network->set_parent("eth0");
-  network->set_subnet("10.1.0.0/24");
-  auto* instance = desired.add_instances();
-  instance->set_cluster("demo");
-  instance->set_service("zk");
-  instance->set_name("zk1");
-  instance->set_image("standin");
-  instance->set_user("1000:1000");
-  instance->set_network("lan");
-  instance->set_ip("10.1.0.11");
-  *instance->mutable_dns() = Dns({}, {"demo.lan"}, {"ndots:1", "timeout:1", "attempts:1"});
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        cluster: "demo"
+        networks { name: "lan" driver: NETWORK_DRIVER_MACVLAN parent: "eth0" subnet: "10.1.0.0/24" }
+        instances {
+          cluster: "demo"
+          service: "zk"
+          name: "zk1"
+          image: "standin"
+          user: "1000:1000"
+          network: "lan"
+          ip: "10.1.0.11"
+          dns {
+            search { values: "demo.lan" }
+            options { values: [ "ndots:1", "timeout:1", "attempts:1" ] }
+          }
+        }
+      )pb",
+      &desired));
   const ReconcileResult result = reconciler.Reconcile(desired);
   EXPECT_THAT(result.errors, IsEmpty());
   const auto zk1 = docker.FindByName("zk1");

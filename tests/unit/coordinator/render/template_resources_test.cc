@@ -57,10 +57,15 @@ TEST(TemplateResources, MemoryRoundsDownToWholeMebibytes) {
   EXPECT_EQ(Rendered("{cpus: 1, memory: 129Mi}"), "129 135266304 64 1000 1");
 }
 
+// The one error rendering `env` with these resources gives, as printed.
+std::string TheError(const std::string& resources, const std::string& env) {
+  const Plan plan = RenderWith(resources, env);
+  EXPECT_EQ(plan.diagnostics.size(), 1u);
+  return FormatDiagnostics("cluster.yaml", plan.diagnostics);
+}
+
 TEST(TemplateResources, WithoutResourcesTheVariableIsAnErrorAtItsPosition) {
-  const Plan plan = RenderWith("", "-Xmx{{resources.heap_mib}}m");
-  ASSERT_EQ(plan.diagnostics.size(), 1u);
-  EXPECT_EQ(FormatDiagnostics("cluster.yaml", plan.diagnostics),
+  EXPECT_EQ(TheError("", "-Xmx{{resources.heap_mib}}m"),
             "cluster.yaml:9:17: template error in env 'ALL' of service 'svc': variable "
             "'resources.heap_mib' is not set\n"
             "  hint: service 'svc' has no resources.memory: set it, e.g. `resources: {memory: "
@@ -68,26 +73,22 @@ TEST(TemplateResources, WithoutResourcesTheVariableIsAnErrorAtItsPosition) {
 }
 
 TEST(TemplateResources, OnlyTheLimitsThatAreSetAreDefined) {
-  const Plan memory_only = RenderWith("{memory: 1Gi}", "{{resources.heap_mib}} {{resources.cpus}}");
-  ASSERT_EQ(memory_only.diagnostics.size(), 1u);
-  EXPECT_EQ(memory_only.diagnostics[0].message,
-            "template error in env 'ALL' of service 'svc': variable 'resources.cpus' is not set");
-  EXPECT_EQ(memory_only.diagnostics[0].hint,
-            "service 'svc' has no resources.cpus: set it, e.g. `resources: {cpus: 500m}`");
-
-  const Plan cpus_only = RenderWith("{cpus: 2}", "{{resources.cpus}} {{resources.memory_bytes}}");
-  ASSERT_EQ(cpus_only.diagnostics.size(), 1u);
-  EXPECT_EQ(cpus_only.diagnostics[0].message,
-            "template error in env 'ALL' of service 'svc': variable 'resources.memory_bytes' is "
-            "not set");
+  EXPECT_EQ(
+      TheError("{memory: 1Gi}", "{{resources.heap_mib}} {{resources.cpus}}"),
+      "cluster.yaml:9:36: template error in env 'ALL' of service 'svc': variable "
+      "'resources.cpus' is not set\n"
+      "  hint: service 'svc' has no resources.cpus: set it, e.g. `resources: {cpus: 500m}`\n");
+  EXPECT_EQ(TheError("{cpus: 2}", "{{resources.cpus}} {{resources.memory_bytes}}"),
+            "cluster.yaml:9:32: template error in env 'ALL' of service 'svc': variable "
+            "'resources.memory_bytes' is not set\n"
+            "  hint: service 'svc' has no resources.memory: set it, e.g. `resources: {memory: "
+            "512Mi}`\n");
 }
 
 TEST(TemplateResources, AMisspeltVariableSuggestsTheRightOne) {
-  const Plan plan = RenderWith("{memory: 1Gi}", "{{resources.heap}}");
-  ASSERT_EQ(plan.diagnostics.size(), 1u);
-  EXPECT_EQ(plan.diagnostics[0].message,
-            "template error in env 'ALL' of service 'svc': unknown variable 'resources.heap'");
-  EXPECT_EQ(plan.diagnostics[0].hint, "did you mean 'resources.heap_mib'?");
+  EXPECT_EQ(TheError("{memory: 1Gi}", "{{resources.heap}}"),
+            "cluster.yaml:9:13: template error in env 'ALL' of service 'svc': unknown variable "
+            "'resources.heap'\n  hint: did you mean 'resources.heap_mib'?\n");
 }
 
 TEST(TemplateResources, CheckTemplatesFindsAnUnsetVariableBeforePlacing) {
