@@ -72,6 +72,12 @@ struct ContainerConfig {
   // "name:ip" entries Docker writes into /etc/hosts at start (HostConfig.ExtraHosts), so names
   // resolve from the first instruction on; the agent then keeps the file current in place.
   std::vector<std::string> extra_hosts;
+  // HostConfig.Dns, DnsSearch, DnsOptions; empty: Docker's default (the host's servers and
+  // search domains). On a user-defined network resolv.conf names the embedded DNS server, which
+  // forwards to `dns`; DnsSearch ["."] means no search domain.
+  std::vector<std::string> dns;
+  std::vector<std::string> dns_search;
+  std::vector<std::string> dns_options;
 };
 
 struct ContainerInfo {

@@ -886,6 +886,9 @@ absl::StatusOr<std::string> DockerClientImpl::CreateContainer(const ContainerCon
   if (config.nano_cpus > 0) host_config["NanoCpus"] = config.nano_cpus;
   if (config.memory_bytes > 0) host_config["Memory"] = config.memory_bytes;
   if (!config.extra_hosts.empty()) host_config["ExtraHosts"] = config.extra_hosts;
+  if (!config.dns.empty()) host_config["Dns"] = config.dns;
+  if (!config.dns_search.empty()) host_config["DnsSearch"] = config.dns_search;
+  if (!config.dns_options.empty()) host_config["DnsOptions"] = config.dns_options;
   json body = {
       {"Image", config.image},
       {"Env", env},

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/probes/probes.h"
 #include "google/protobuf/util/time_util.h"
+#include "agent/reconcile/container_dns.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
@@ -328,6 +329,7 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   config.restart_policy = RestartPolicyName(instance.restart());
   config.restart_max_retries = static_cast<int>(instance.restart().max_retries());
   config.extra_hosts = ExtraHosts(desired.hosts_file());
+  SetContainerDns(instance.dns(), &config);
 
   auto id = docker_->CreateContainer(config);
   if (!id.ok()) return fail(absl::StrCat("cannot create: ", id.status().message()), "");

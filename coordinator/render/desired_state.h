@@ -10,6 +10,11 @@
 
 namespace bdcoord::coordinator {
 
+// How the cluster's containers resolve names /etc/hosts does not list: the spec's `dns` with
+// the defaults for what it leaves out (search: none; options: fail fast, see
+// README). Pure.
+bdcoord::v1::Dns ContainerDns(const bdcoord::v1::ClusterSpec& spec);
+
 // One host's desired state for a cluster: the `admitted` instances (see Orchestration) placed
 // on `host` (completed run-once ones marked so), with the networks (parents from the spec's host
 // of that name) and the cluster's hosts file. Pure.

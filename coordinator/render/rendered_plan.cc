@@ -1,5 +1,7 @@
 #include "coordinator/render/rendered_plan.h"
 
+#include <map>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "coordinator/render/templates.h"
@@ -14,9 +16,15 @@ using bdcoord::v1::ClusterSpec;
 using bdcoord::v1::Service;
 using kainjow::mustache::data;
 
+constexpr const char* kMemoryVariables[] = {"memory_mib", "memory_bytes", "heap_mib"};
+constexpr const char* kCpuVariables[] = {"millicpus", "cpus"};
+
 std::vector<std::string> KnownTemplateNames(const ClusterSpec& spec) {
-  std::vector<std::string> names = {"index",   "name",    "fqdn",   "ip",   "host",
-                                    "service", "cluster", "domain", "peers"};
+  std::vector<std::string> names = {"index",   "name",    "fqdn",   "ip",        "host",
+                                    "service", "cluster", "domain", "resources", "peers"};
+  for (const char* variable : kMemoryVariables)
+    names.push_back(absl::StrCat("resources.", variable));
+  for (const char* variable : kCpuVariables) names.push_back(absl::StrCat("resources.", variable));
   for (const Service& service : spec.services()) {
     names.push_back(absl::StrCat("peers.", service.name()));
   }
@@ -61,6 +69,51 @@ data ClusterTemplateData(const ClusterSpec& spec, const bdcoord::v1::Placement& 
   return cluster;
 }
 
+// What every instance of one service shares: its resources.* variables, and for those it lacks
+// the hint that says how to set them.
+struct ServiceTemplates {
+  data layer{data::type::object};
+  std::map<std::string, std::string> unset;
+};
+
+ServiceTemplates MakeServiceTemplates(const Service& service) {
+  ServiceTemplates out;
+  const bdcoord::v1::Resources& limits = service.resources();
+  data resources{data::type::object};
+  const std::string owner = absl::StrCat("service '", service.name(), "'");
+  if (limits.memory_bytes() > 0) {
+    constexpr int64_t kMiB = 1024 * 1024;
+    const int64_t mib = limits.memory_bytes() / kMiB;
+    resources.set("memory_bytes", std::to_string(limits.memory_bytes()));
+    resources.set("memory_mib", std::to_string(mib));
+    // Half of the limit for the heap: a small JVM's non-heap part (metaspace, code cache,
+    // thread stacks) measured about 100 MB, so 128Mi gives 64m and 384Mi 192m (README).
+    resources.set("heap_mib", std::to_string(mib / 2));
+  } else {
+    for (const char* variable : kMemoryVariables) {
+      out.unset[absl::StrCat("resources.", variable)] = absl::StrCat(
+          owner, " has no resources.memory: set it, e.g. `resources: {memory: 512Mi}`");
+    }
+  }
+  if (limits.millicpus() > 0) {
+    resources.set("millicpus", std::to_string(limits.millicpus()));
+    // Whole CPUs rounded up, as the JVM counts a CPU quota (at least 1).
+    resources.set("cpus", std::to_string((limits.millicpus() + 999) / 1000));
+  } else {
+    for (const char* variable : kCpuVariables) {
+      out.unset[absl::StrCat("resources.", variable)] =
+          absl::StrCat(owner, " has no resources.cpus: set it, e.g. `resources: {cpus: 500m}`");
+    }
+  }
+  if (service.has_resources()) {
+    out.layer.set("resources", std::move(resources));
+  } else {
+    out.unset["resources"] = absl::StrCat(
+        owner, " has no resources: set them, e.g. `resources: {cpus: 500m, memory: 512Mi}`");
+  }
+  return out;
+}
+
 data InstanceTemplateData(const bdcoord::v1::PlacedInstance& instance) {
   data vars{data::type::object};
   vars.set("index", std::to_string(instance.index()));
@@ -74,16 +127,17 @@ data InstanceTemplateData(const bdcoord::v1::PlacedInstance& instance) {
 
 // Renders every template of one instance; errors become diagnostics at the template's place.
 RenderedInstance RenderOne(const LoadedSpec& loaded, const Service& service,
+                           const ServiceTemplates& shared,
                            const bdcoord::v1::PlacedInstance& placed, const data& cluster,
                            const std::vector<std::string>& known,
                            std::vector<Diagnostic>* diagnostics) {
   RenderedInstance out;
   out.placed = placed;
   const data vars = InstanceTemplateData(placed);
-  const std::vector<const data*> layers = {&vars, &cluster};
+  const std::vector<const data*> layers = {&vars, &shared.layer, &cluster};
   const std::string base = absl::StrCat("services.", service.name());
   auto render = [&](const std::string& text, const std::string& path, const std::string& what) {
-    RenderedTemplate result = RenderTemplate(text, layers, known);
+    RenderedTemplate result = RenderTemplate(text, layers, known, shared.unset);
     if (result.error) {
       diagnostics->push_back(
           {loaded.positions.FindInScalar(path, result.error->line, result.error->column),
@@ -133,7 +187,8 @@ std::vector<Diagnostic> CheckTemplates(const LoadedSpec& loaded) {
   }
   const data cluster = ClusterTemplateData(spec, samples);
   for (int s = 0; s < spec.services_size(); ++s) {
-    RenderOne(loaded, spec.services(s), samples.instances(s), cluster, known, &diagnostics);
+    RenderOne(loaded, spec.services(s), MakeServiceTemplates(spec.services(s)),
+              samples.instances(s), cluster, known, &diagnostics);
   }
   return diagnostics;
 }
@@ -152,16 +207,22 @@ Plan RenderPlan(const LoadedSpec& loaded, const bdcoord::v1::Placement& placemen
   plan.hosts_file = net::RenderHostsFile(std::move(entries));
   if (!options.instances) return plan;
 
-  absl::flat_hash_map<std::string, const Service*> service_by_name;
-  for (const Service& service : loaded.spec.services()) service_by_name[service.name()] = &service;
+  struct ServiceEntry {
+    const Service* service;
+    ServiceTemplates templates;
+  };
+  absl::flat_hash_map<std::string, ServiceEntry> service_by_name;
+  for (const Service& service : loaded.spec.services()) {
+    service_by_name[service.name()] = {&service, MakeServiceTemplates(service)};
+  }
   const std::vector<std::string> known = KnownTemplateNames(loaded.spec);
   const data cluster = ClusterTemplateData(loaded.spec, placement);
   for (const auto& placed : placement.instances()) {
     if (!options.only.empty() && placed.name() != options.only) continue;
-    auto service = service_by_name.find(placed.service());
-    if (service == service_by_name.end()) continue;
-    plan.instances.push_back(
-        RenderOne(loaded, *service->second, placed, cluster, known, &plan.diagnostics));
+    auto entry = service_by_name.find(placed.service());
+    if (entry == service_by_name.end()) continue;
+    plan.instances.push_back(RenderOne(loaded, *entry->second.service, entry->second.templates,
+                                       placed, cluster, known, &plan.diagnostics));
   }
   return plan;
 }

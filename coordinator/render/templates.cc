@@ -73,7 +73,8 @@ size_t FindTag(const std::string& text, absl::string_view name) {
 
 RenderedTemplate RenderTemplate(const std::string& text,
                                 const std::vector<const TemplateData*>& layers,
-                                const std::vector<std::string>& known_names) {
+                                const std::vector<std::string>& known_names,
+                                const std::map<std::string, std::string>& unset) {
   RenderedTemplate result;
   kainjow::mustache::mustache tmpl(text);
   if (!tmpl.is_valid()) {
@@ -100,12 +101,18 @@ RenderedTemplate RenderTemplate(const std::string& text,
     const std::string& name = *context.missing();
     TemplateError error;
     LineAndColumn(text, FindTag(text, name), &error.line, &error.column);
-    error.message = absl::StrCat("unknown variable '", name, "'");
-    const std::string closest = ClosestMatch(name, known_names);
-    error.hint = closest.empty()
-                     ? "variables: index, name, fqdn, ip, host, service, cluster, domain, and "
-                       "peers.SERVICE lists of {index, name, fqdn, ip, host, last}"
-                     : absl::StrCat("did you mean '", closest, "'?");
+    if (auto it = unset.find(name); it != unset.end()) {
+      error.message = absl::StrCat("variable '", name, "' is not set");
+      error.hint = it->second;
+    } else {
+      error.message = absl::StrCat("unknown variable '", name, "'");
+      const std::string closest = ClosestMatch(name, known_names);
+      error.hint = closest.empty()
+                       ? "variables: index, name, fqdn, ip, host, service, cluster, domain, "
+                         "resources.{memory_mib, memory_bytes, heap_mib, millicpus, cpus}, and "
+                         "peers.SERVICE lists of {index, name, fqdn, ip, host, last}"
+                       : absl::StrCat("did you mean '", closest, "'?");
+    }
     result.error = std::move(error);
     result.text.clear();
   }

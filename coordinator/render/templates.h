@@ -2,6 +2,7 @@
 #define BDCOORD_COORDINATOR_RENDER_TEMPLATES_H_
 
 #include <kainjow/mustache.hpp>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,12 +26,15 @@ struct RenderedTemplate {
 
 // Renders a mustache template without HTML escaping (these are config files, not web pages).
 // A syntax error or a variable that the data does not define is an error, never an empty string;
-// `known_names` (e.g. "ip", "peers.zk") feed the did-you-mean hint.
+// `known_names` (e.g. "ip", "peers.zk") feed the did-you-mean hint. `unset` names variables
+// that exist but that this render does not define (e.g. "resources.heap_mib" of a service
+// without resources), each with the hint saying what defines it.
 // `layers` are looked up innermost first (instance variables, then cluster-wide ones), so large
 // shared data such as peer lists is built once, not copied per instance.
 RenderedTemplate RenderTemplate(const std::string& text,
                                 const std::vector<const TemplateData*>& layers,
-                                const std::vector<std::string>& known_names = {});
+                                const std::vector<std::string>& known_names = {},
+                                const std::map<std::string, std::string>& unset = {});
 
 }  // namespace bdcoord::coordinator
 

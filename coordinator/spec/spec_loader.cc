@@ -69,8 +69,8 @@ class Loader {
     }
     ClusterSpec& spec = out_->spec;
     Record("", root);
-    ForEachKey(root, "the top level", {"cluster", "domain", "hosts", "networks", "services"}, "",
-               [&](const std::string& key, const YAML::Node& value, const std::string& path) {
+    ForEachKey(root, "the top level", {"cluster", "domain", "hosts", "networks", "services", "dns"},
+               "", [&](const std::string& key, const YAML::Node& value, const std::string& path) {
                  if (key == "cluster") {
                    ReadString(value, path, "'cluster'", spec.mutable_cluster());
                  } else if (key == "domain") {
@@ -81,6 +81,8 @@ class Loader {
                    LoadNetworks(value, path);
                  } else if (key == "services") {
                    LoadServices(value, path);
+                 } else if (key == "dns") {
+                   LoadDns(value, path, spec.mutable_dns());
                  }
                });
     if (!root["cluster"]) {
@@ -341,6 +343,20 @@ class Loader {
                    bool shim = false;
                    if (ReadBool(value, field, &shim)) network->set_host_shim(shim);
                  }
+               });
+  }
+
+  // Validation checks the values (addresses, domain names, option syntax).
+  void LoadDns(const YAML::Node& node, const std::string& path, bdcoord::v1::Dns* dns) {
+    ForEachKey(node, "dns", {"nameservers", "search", "options"}, path,
+               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                 if (value.IsNull()) return;  // `search:` with nothing: as if not written
+                 std::vector<std::string> values =
+                     ReadStringList(value, p, absl::StrCat("'", key, "' of dns"));
+                 auto* list = key == "nameservers" ? dns->mutable_nameservers()
+                              : key == "search"    ? dns->mutable_search()->mutable_values()
+                                                   : dns->mutable_options()->mutable_values();
+                 for (std::string& v : values) list->Add(std::move(v));
                });
   }
 

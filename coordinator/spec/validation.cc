@@ -1,5 +1,7 @@
 #include "coordinator/spec/validation.h"
 
+#include <arpa/inet.h>
+
 #include <functional>
 #include <optional>
 #include <regex>
@@ -7,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -57,6 +60,40 @@ bool IsUserSpec(const std::string& text) {
   return true;
 }
 
+bool IsIpAddress(const std::string& text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+// The resolv.conf options of glibc's resolver (resolv.conf(5)); those with a value take a whole
+// number in [min, max] (glibc silently clamps larger ones, so they are errors here).
+struct DnsOption {
+  const char* name;
+  bool has_value = false;
+  int min = 0;
+  int max = 0;
+};
+constexpr DnsOption kDnsOptions[] = {
+    {"ndots", true, 0, 15},
+    {"timeout", true, 1, 30},
+    {"attempts", true, 1, 5},
+    {"rotate"},
+    {"no-check-names"},
+    {"inet6"},
+    {"edns0"},
+    {"single-request"},
+    {"single-request-reopen"},
+    {"no-tld-query"},
+    {"use-vc"},
+    {"no-reload"},
+    {"trust-ad"},
+    {"no-aaaa"},
+};
+
+// glibc reads at most this many nameservers (MAXNS), Docker's embedded DNS forwards to as many.
+constexpr int kMaxNameservers = 3;
+
 // What validation learned about one network, for the checks of the services on it.
 struct NetworkFacts {
   std::optional<Cidr> subnet;
@@ -74,6 +111,7 @@ class Validator {
     CheckHosts();
     CheckNetworks();
     CheckServices();
+    CheckDns();
     CheckDependencyCycles();
     CheckColocationCycles();
     return std::move(diagnostics_);
@@ -212,6 +250,72 @@ class Validator {
           facts.reserved.insert(ip->value());
         }
       }
+    }
+  }
+
+  void CheckDns() {
+    const bdcoord::v1::Dns& dns = spec_.dns();
+    for (int i = 0; i < dns.nameservers_size(); ++i) {
+      if (!IsIpAddress(dns.nameservers(i))) {
+        Error(absl::StrCat("dns.nameservers.", i),
+              absl::StrCat("nameserver '", dns.nameservers(i), "' in dns is not an IP address"),
+              "write the server's IPv4 or IPv6 address, e.g. 10.0.50.2 (no resolver can look up "
+              "its name yet)");
+      }
+    }
+    if (dns.nameservers_size() > kMaxNameservers) {
+      Error(absl::StrCat("dns.nameservers.", kMaxNameservers),
+            absl::StrCat("dns names ", dns.nameservers_size(), " nameservers; at most ",
+                         kMaxNameservers, " are used"),
+            "keep the 3 that should answer first");
+    }
+    for (int i = 0; i < dns.search().values_size(); ++i) {
+      const std::string& domain = dns.search().values(i);
+      const std::string path = absl::StrCat("dns.search.", i);
+      if (domain.empty()) {
+        Error(path, absl::StrCat("search domain ", i + 1, " in dns is empty"),
+              "write a domain, e.g. `search: [bigdata.lan]`, or `search: []` for none");
+      } else if (!IsDnsName(domain)) {
+        Error(path, absl::StrCat("search domain '", domain, "' in dns is not a DNS name"),
+              "use lowercase letters, digits and '-' in dot-separated labels, e.g. bigdata.lan");
+      }
+    }
+    std::vector<std::string> option_names;
+    for (const DnsOption& option : kDnsOptions) option_names.push_back(option.name);
+    for (int i = 0; i < dns.options().values_size(); ++i) {
+      CheckDnsOption(dns.options().values(i), absl::StrCat("dns.options.", i), option_names);
+    }
+  }
+
+  // `NAME` or `NAME:N`, as resolv.conf writes them.
+  void CheckDnsOption(const std::string& text, const std::string& path,
+                      const std::vector<std::string>& names) {
+    const std::pair<std::string, std::string> parts = absl::StrSplit(text, absl::MaxSplits(':', 1));
+    const bool has_value = absl::StrContains(text, ':');
+    const DnsOption* option = nullptr;
+    for (const DnsOption& candidate : kDnsOptions) {
+      if (parts.first == candidate.name) option = &candidate;
+    }
+    if (option == nullptr) {
+      Error(path, absl::StrCat("unknown option '", text, "' in dns"),
+            SuggestionHint(parts.first, names));
+      return;
+    }
+    if (!option->has_value) {
+      if (has_value) {
+        Error(path, absl::StrCat("option '", text, "' in dns takes no value"),
+              absl::StrCat("write `", option->name, "`"));
+      }
+      return;
+    }
+    int value = 0;
+    if (!has_value || !absl::SimpleAtoi(parts.second, &value) || value < option->min ||
+        value > option->max) {
+      Error(path,
+            absl::StrCat("option '", text, "' in dns needs a whole number from ", option->min,
+                         " to ", option->max),
+            absl::StrCat("write it as ", option->name, ":N, e.g. ", option->name, ":",
+                         std::max(option->min, 1)));
     }
   }
 

@@ -64,6 +64,18 @@ TEST(RenderTemplate, UnknownSectionIsAnErrorToo) {
   EXPECT_EQ(result.error->hint, "did you mean 'peers.kafka'?");
 }
 
+TEST(RenderTemplate, AKnownButUnsetVariableSaysWhatSetsIt) {
+  const data cluster = Peers();
+  const RenderedTemplate result =
+      RenderTemplate("-Xms16m\n-Xmx{{resources.heap_mib}}m", {&cluster}, {"resources.heap_mib"},
+                     {{"resources.heap_mib", "set resources.memory"}});
+  ASSERT_TRUE(result.error);
+  EXPECT_EQ(result.error->message, "variable 'resources.heap_mib' is not set");
+  EXPECT_EQ(result.error->hint, "set resources.memory");
+  EXPECT_EQ(result.error->line, 1);
+  EXPECT_EQ(result.error->column, 4);
+}
+
 TEST(RenderTemplate, SyntaxErrorsCarryTheirPosition) {
   const data empty{data::type::object};
   const RenderedTemplate unclosed_tag = RenderTemplate("ok\n  {{name", {&empty});

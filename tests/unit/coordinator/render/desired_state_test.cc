@@ -1,0 +1,72 @@
+// The desired state's dns: the spec's block with the defaults for what it leaves out.
+#include "coordinator/render/desired_state.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "coordinator/spec/spec_loader.h"
+
+namespace bdcoord::coordinator {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+bdcoord::v1::ClusterSpec Spec(const std::string& extra) {
+  const LoadedSpec loaded = LoadSpec(R"(cluster: demo
+domain: demo.lan
+networks:
+  lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24}
+services:
+  zk: {image: zk, count: 2}
+)" + extra);
+  EXPECT_THAT(loaded.diagnostics, IsEmpty()) << FormatDiagnostics("x", loaded.diagnostics);
+  return loaded.spec;
+}
+
+TEST(ContainerDns, WithoutADnsBlockSearchesNothingAndFailsFast) {
+  const bdcoord::v1::Dns dns = ContainerDns(Spec(""));
+  EXPECT_THAT(dns.nameservers(), IsEmpty());
+  EXPECT_TRUE(dns.has_search()) << "set and empty: no search domain, not the Docker host's";
+  EXPECT_THAT(dns.search().values(), IsEmpty());
+  EXPECT_THAT(dns.options().values(), ElementsAre("ndots:1", "timeout:1", "attempts:1"));
+}
+
+TEST(ContainerDns, WhatTheBlockSaysReplacesOnlyThatDefault) {
+  const bdcoord::v1::Dns servers = ContainerDns(Spec("dns: {nameservers: [10.1.0.2]}\n"));
+  EXPECT_THAT(servers.nameservers(), ElementsAre("10.1.0.2"));
+  EXPECT_THAT(servers.search().values(), IsEmpty());
+  EXPECT_THAT(servers.options().values(), ElementsAre("ndots:1", "timeout:1", "attempts:1"));
+
+  const bdcoord::v1::Dns domain =
+      ContainerDns(Spec("dns: {search: [demo.lan], options: [rotate]}\n"));
+  EXPECT_THAT(domain.search().values(), ElementsAre("demo.lan"));
+  EXPECT_THAT(domain.options().values(), ElementsAre("rotate"));
+}
+
+TEST(ContainerDns, AClusterWithoutADomainSearchesNothing) {
+  bdcoord::v1::ClusterSpec spec = Spec("");
+  spec.clear_domain();
+  const bdcoord::v1::Dns dns = ContainerDns(spec);
+  EXPECT_TRUE(dns.has_search());
+  EXPECT_THAT(dns.search().values(), IsEmpty());
+}
+
+TEST(MakeDesiredState, EveryInstanceCarriesTheClustersDns) {
+  const bdcoord::v1::ClusterSpec spec = Spec("dns: {nameservers: [10.1.0.2]}\n");
+  Plan plan;
+  for (int i = 1; i <= 2; ++i) {
+    RenderedInstance& rendered = plan.instances.emplace_back();
+    rendered.placed.set_name("zk" + std::to_string(i));
+    rendered.placed.set_service("zk");
+    rendered.placed.set_host("h1");
+  }
+  const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", {"zk"}, {});
+  ASSERT_EQ(state.instances_size(), 2);
+  for (const auto& instance : state.instances()) {
+    EXPECT_EQ(instance.dns().SerializeAsString(), ContainerDns(spec).SerializeAsString());
+  }
+}
+
+}  // namespace
+}  // namespace bdcoord::coordinator
