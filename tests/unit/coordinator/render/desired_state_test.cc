@@ -61,7 +61,7 @@ TEST(MakeDesiredState, EveryInstanceCarriesTheClustersDns) {
     rendered.placed.set_service("zk");
     rendered.placed.set_host("h1");
   }
-  const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", {"zk"}, {});
+  const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", {"zk1", "zk2"}, {});
   ASSERT_EQ(state.instances_size(), 2);
   for (const auto& instance : state.instances()) {
     EXPECT_EQ(instance.dns().SerializeAsString(), ContainerDns(spec).SerializeAsString());
