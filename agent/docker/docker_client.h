@@ -78,6 +78,12 @@ struct ContainerConfig {
   std::vector<std::string> dns;
   std::vector<std::string> dns_search;
   std::vector<std::string> dns_options;
+  // Config.StopTimeout: seconds between SIGTERM and SIGKILL when it is stopped; 0: Docker's 10.
+  int stop_timeout_seconds = 0;
+  // HostConfig.LogConfig: json-file, rotated at this size, this many files kept (a chatty
+  // container must not fill the host's disk; `docker logs` and the agent read it as before).
+  std::string log_max_size = "10m";
+  int log_max_files = 3;
 };
 
 struct ContainerInfo {
@@ -88,11 +94,12 @@ struct ContainerInfo {
   std::string state;  // created | running | paused | restarting | removing | exited | dead
   bool running = false;
   int exit_code = 0;
-  int restart_count = 0;   // inspect only: how often Docker's restart policy restarted it
-  int pid = 0;             // inspect only: its main process on this host, 0 when not running
-  std::string hosts_path;  // inspect only: the file bind-mounted as /etc/hosts
-  std::string ipv4;        // inspect only: address on its network
-  std::string started_at;  // inspect only, RFC 3339
+  int restart_count = 0;         // inspect only: how often Docker's restart policy restarted it
+  int pid = 0;                   // inspect only: its main process on this host, 0 when not running
+  std::string hosts_path;        // inspect only: the file bind-mounted as /etc/hosts
+  std::string ipv4;              // inspect only: address on its network
+  std::string started_at;        // inspect only, RFC 3339
+  int stop_timeout_seconds = 0;  // inspect only: Config.StopTimeout, 0 when not set
   std::string finished_at;
 };
 

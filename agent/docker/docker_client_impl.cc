@@ -336,6 +336,7 @@ ContainerInfo ParseContainerInspect(const json& container) {
   info.started_at = TimeOrEmpty(Str(state, "StartedAt"));
   info.finished_at = TimeOrEmpty(Str(state, "FinishedAt"));
   info.restart_count = static_cast<int>(Int(container, "RestartCount"));
+  info.stop_timeout_seconds = static_cast<int>(Int(config, "StopTimeout"));
   info.pid = static_cast<int>(Int(state, "Pid"));
   info.hosts_path = Str(container, "HostsPath");
   // The address on the container's own network; before the first start only the requested
@@ -889,6 +890,12 @@ absl::StatusOr<std::string> DockerClientImpl::CreateContainer(const ContainerCon
   if (!config.dns.empty()) host_config["Dns"] = config.dns;
   if (!config.dns_search.empty()) host_config["DnsSearch"] = config.dns_search;
   if (!config.dns_options.empty()) host_config["DnsOptions"] = config.dns_options;
+  if (!config.log_max_size.empty()) {
+    host_config["LogConfig"] = {
+        {"Type", "json-file"},
+        {"Config",
+         {{"max-size", config.log_max_size}, {"max-file", std::to_string(config.log_max_files)}}}};
+  }
   json body = {
       {"Image", config.image},
       {"Env", env},
@@ -898,6 +905,7 @@ absl::StatusOr<std::string> DockerClientImpl::CreateContainer(const ContainerCon
   if (!config.hostname.empty()) body["Hostname"] = config.hostname;
   if (!config.domainname.empty()) body["Domainname"] = config.domainname;
   if (!config.user.empty()) body["User"] = config.user;
+  if (config.stop_timeout_seconds > 0) body["StopTimeout"] = config.stop_timeout_seconds;
   if (!config.command.empty()) body["Cmd"] = config.command;
   if (!config.network.empty()) {
     body["HostConfig"]["NetworkMode"] = config.network;

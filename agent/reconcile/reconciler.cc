@@ -13,8 +13,8 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/probes/probes.h"
-#include "google/protobuf/util/time_util.h"
 #include "agent/reconcile/container_dns.h"
+#include "google/protobuf/util/time_util.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
@@ -198,7 +198,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
 
   for (const ContainerInfo& container : decision.remove) {
     Logger()->info("removing '{}': no longer desired", container.name);
-    if (absl::Status s = docker_->RemoveContainer(container.id, /*force=*/true); !s.ok()) {
+    if (absl::Status s = StopAndRemove(container.id); !s.ok()) {
       result.errors.push_back(absl::StrCat("cannot remove '", container.name, "': ", s.message()));
     } else {
       ++result.removed;
@@ -239,7 +239,7 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
       return acted;
     case InstanceAction::kReplace:
       Logger()->info("replacing '{}': its spec changed", instance.name());
-      if (absl::Status s = docker_->RemoveContainer(existing->id, /*force=*/true); !s.ok()) {
+      if (absl::Status s = StopAndRemove(existing->id); !s.ok()) {
         acted.status =
             Failed(instance, absl::StrCat("cannot remove the old container: ", s.message()));
         return acted;
@@ -328,6 +328,9 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   config.memory_bytes = instance.resources().memory_bytes();
   config.restart_policy = RestartPolicyName(instance.restart());
   config.restart_max_retries = static_cast<int>(instance.restart().max_retries());
+  config.stop_timeout_seconds = instance.has_stop_timeout()
+                                    ? static_cast<int>(instance.stop_timeout().seconds())
+                                    : options_.stop_timeout_seconds;
   config.extra_hosts = ExtraHosts(desired.hosts_file());
   SetContainerDns(instance.dns(), &config);
 
@@ -393,6 +396,22 @@ absl::StatusOr<NumericUser> Reconciler::UserOf(const std::string& container_id,
   absl::StatusOr<std::optional<std::string>> group = read(NeedsGroup(*spec), "/etc/group");
   if (!group.ok()) return group.status();
   return ResolveUser(*spec, *passwd, *group);
+}
+
+absl::Status Reconciler::StopAndRemove(const std::string& container_id) {
+  int timeout = options_.stop_timeout_seconds;
+  if (auto info = docker_->InspectContainer(container_id); info.ok()) {
+    if (!info->running && info->state != "restarting") {
+      return docker_->RemoveContainer(container_id, /*force=*/true);
+    }
+    if (info->stop_timeout_seconds > 0) timeout = info->stop_timeout_seconds;
+  }
+  if (absl::Status stopped = docker_->StopContainer(container_id, std::chrono::seconds(timeout));
+      !stopped.ok()) {
+    Logger()->warn("cannot stop container {} gracefully, removing it by force: {}", container_id,
+                   std::string(stopped.message()));
+  }
+  return docker_->RemoveContainer(container_id, /*force=*/true);
 }
 
 InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,

@@ -24,6 +24,7 @@ namespace bdcoord::agent {
 
 struct ReconcilerOptions {
   int parallelism = 4;  // instances worked on at once (dockerd and runc are CPU-bound)
+  // A container's grace between SIGTERM and SIGKILL when its instance sets none.
   int stop_timeout_seconds = 10;
   int failure_log_lines = 20;  // last log lines reported for a failed instance
   // Readiness probe defaults when the spec gives none: a check is bounded by the timeout, runs
@@ -102,6 +103,9 @@ class Reconciler {
   bdcoord::v1::InstanceStatus StatusOf(const bdcoord::v1::DesiredInstance& instance,
                                        const std::string& container_id);
   bool SyncHostsFile(const std::string& container_id, const std::string& hosts_file);
+  // Stops the container with its own stop timeout (SIGTERM first: a JVM flushes, a member hands
+  // over), then removes it; a container that will not stop is removed by force anyway.
+  absl::Status StopAndRemove(const std::string& container_id);
   std::vector<std::string> LastLogLines(const std::string& container_id);
   void CheckReadiness(const bdcoord::v1::DesiredInstance& instance,
                       bdcoord::v1::InstanceStatus* status);

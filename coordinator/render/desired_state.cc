@@ -29,6 +29,7 @@ bdcoord::v1::DesiredInstance MakeDesiredInstance(const bdcoord::v1::ClusterSpec&
   desired.set_user(EffectiveUser(service));
   if (service.has_resources()) *desired.mutable_resources() = service.resources();
   if (service.has_restart()) *desired.mutable_restart() = service.restart();
+  if (service.has_stop_timeout()) *desired.mutable_stop_timeout() = service.stop_timeout();
   desired.set_run_once(service.run_once());
   if (service.has_ready()) *desired.mutable_ready() = service.ready();
   desired.set_network(rendered.placed.network());

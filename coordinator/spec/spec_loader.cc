@@ -372,61 +372,75 @@ class Loader {
   void LoadService(const YAML::Node& node, const std::string& path, Service* service) {
     const std::string what = absl::StrCat("service '", service->name(), "'");
     bool has_count = false;
-    ForEachKey(
-        node, what,
-        {"image", "count", "network", "hostname", "ips", "command", "env", "files", "volumes",
-         "user", "resources", "placement", "depends_on", "ready", "run_once", "restart"},
-        path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-          const std::string field = absl::StrCat("'", key, "' of ", what);
-          if (key == "image") {
-            ReadString(value, p, field, service->mutable_image());
-          } else if (key == "count") {
-            uint32_t count = 0;
-            if (ReadUint(value, field, &count)) service->set_count(count);
-            has_count = true;
-          } else if (key == "network") {
-            ReadString(value, p, field, service->mutable_network());
-          } else if (key == "hostname") {
-            ReadString(value, p, field, service->mutable_hostname());
-          } else if (key == "ips") {
-            for (std::string& ip : ReadStringList(value, p, field)) service->add_ips(ip);
-          } else if (key == "command") {
-            for (std::string& arg : ReadStringList(value, p, field)) service->add_command(arg);
-          } else if (key == "env") {
-            ReadStringMap(value, p, absl::StrCat("env of ", what),
-                          [&](const std::string& k, const std::string& v) {
-                            auto* env = service->add_env();
-                            env->set_name(k);
-                            env->set_value(v);
-                          });
-          } else if (key == "files") {
-            ReadStringMap(value, p, absl::StrCat("files of ", what),
-                          [&](const std::string& k, const std::string& v) {
-                            auto* file = service->add_files();
-                            file->set_path(k);
-                            file->set_content(v);
-                            file->set_mode(0644);
-                          });
-          } else if (key == "volumes") {
-            LoadVolumes(value, p, field, what, service);
-          } else if (key == "user") {
-            ReadString(value, p, field, service->mutable_user());
-          } else if (key == "resources") {
-            ReadResources(value, p, absl::StrCat("resources of ", what),
-                          service->mutable_resources());
-          } else if (key == "placement") {
-            LoadPlacement(value, p, what, service);
-          } else if (key == "depends_on") {
-            LoadDependencies(value, p, what, service);
-          } else if (key == "ready") {
-            LoadProbe(value, p, what, service->mutable_ready());
-          } else if (key == "run_once") {
-            bool run_once = false;
-            if (ReadBool(value, field, &run_once)) service->set_run_once(run_once);
-          } else if (key == "restart") {
-            LoadRestart(value, p, field, service->mutable_restart());
-          }
-        });
+    ForEachKey(node, what,
+               {"image", "count", "network", "hostname", "ips", "command", "env", "files",
+                "volumes", "user", "resources", "placement", "depends_on", "ready", "run_once",
+                "restart", "stop_timeout"},
+               path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                 const std::string field = absl::StrCat("'", key, "' of ", what);
+                 if (key == "image") {
+                   ReadString(value, p, field, service->mutable_image());
+                 } else if (key == "count") {
+                   uint32_t count = 0;
+                   if (ReadUint(value, field, &count)) service->set_count(count);
+                   has_count = true;
+                 } else if (key == "network") {
+                   ReadString(value, p, field, service->mutable_network());
+                 } else if (key == "hostname") {
+                   ReadString(value, p, field, service->mutable_hostname());
+                 } else if (key == "ips") {
+                   for (std::string& ip : ReadStringList(value, p, field)) service->add_ips(ip);
+                 } else if (key == "command") {
+                   for (std::string& arg : ReadStringList(value, p, field))
+                     service->add_command(arg);
+                 } else if (key == "env") {
+                   ReadStringMap(value, p, absl::StrCat("env of ", what),
+                                 [&](const std::string& k, const std::string& v) {
+                                   auto* env = service->add_env();
+                                   env->set_name(k);
+                                   env->set_value(v);
+                                 });
+                 } else if (key == "files") {
+                   ReadStringMap(value, p, absl::StrCat("files of ", what),
+                                 [&](const std::string& k, const std::string& v) {
+                                   auto* file = service->add_files();
+                                   file->set_path(k);
+                                   file->set_content(v);
+                                   file->set_mode(0644);
+                                 });
+                 } else if (key == "volumes") {
+                   LoadVolumes(value, p, field, what, service);
+                 } else if (key == "user") {
+                   ReadString(value, p, field, service->mutable_user());
+                 } else if (key == "stop_timeout") {
+                   // A JVM flushing its logs or handing over leadership needs more than Docker's 10
+                   // s; more than 10 minutes would hold a host's reconcile pass for too long.
+                   absl::Duration duration;
+                   if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
+                       duration < absl::Seconds(1) || duration > absl::Minutes(10) ||
+                       duration != absl::Trunc(duration, absl::Seconds(1))) {
+                     Error(value,
+                           absl::StrCat(Describe(value), " is not a stop timeout for ", what),
+                           "use whole seconds from 1s to 10m: 30s, 2m");
+                     return;
+                   }
+                   SetDuration(duration, service->mutable_stop_timeout());
+                 } else if (key == "resources") {
+                   ReadResources(value, p, absl::StrCat("resources of ", what),
+                                 service->mutable_resources());
+                 } else if (key == "placement") {
+                   LoadPlacement(value, p, what, service);
+                 } else if (key == "depends_on") {
+                   LoadDependencies(value, p, what, service);
+                 } else if (key == "ready") {
+                   LoadProbe(value, p, what, service->mutable_ready());
+                 } else if (key == "run_once") {
+                   bool run_once = false;
+                   if (ReadBool(value, field, &run_once)) service->set_run_once(run_once);
+                 } else if (key == "restart") {
+                   LoadRestart(value, p, field, service->mutable_restart());
+                 }
+               });
     // Pinned IPs imply the count when it is not given.
     if (!has_count) service->set_count(service->ips_size() > 0 ? service->ips_size() : 1);
     if (node.IsMap() && !node["image"]) {

@@ -114,6 +114,11 @@ class FakeDockerClient : public DockerClient {
     absl::MutexLock lock(&mu_);
     return starts_;
   }
+  // Every StopContainer call: the container's name and the timeout given.
+  std::vector<std::pair<std::string, int>> stops() {
+    absl::MutexLock lock(&mu_);
+    return stops_;
+  }
   int removes() {
     absl::MutexLock lock(&mu_);
     return removes_;
@@ -187,6 +192,7 @@ class FakeDockerClient : public DockerClient {
     c.info.state = "created";
     c.info.ipv4 = config.ipv4;
     c.info.hosts_path = absl::StrCat("/fake/", c.info.id, "/hosts");
+    c.info.stop_timeout_seconds = config.stop_timeout_seconds;
     containers_[c.info.id] = c;
     ++creates_;
     return c.info.id;
@@ -238,10 +244,11 @@ class FakeDockerClient : public DockerClient {
         absl::RFC3339_full, absl::FromUnixSeconds(1700000000 + starts_), absl::UTCTimeZone());
     return absl::OkStatus();
   }
-  absl::Status StopContainer(const std::string& id, std::chrono::seconds) override {
+  absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) override {
     absl::MutexLock lock(&mu_);
     auto it = containers_.find(id);
     if (it == containers_.end()) return absl::NotFoundError(id);
+    stops_.emplace_back(it->second.info.name, static_cast<int>(timeout.count()));
     it->second.info.state = "exited";
     it->second.info.running = false;
     return absl::OkStatus();
@@ -350,6 +357,7 @@ class FakeDockerClient : public DockerClient {
   int creates_ = 0;
   int starts_ = 0;
   int removes_ = 0;
+  std::vector<std::pair<std::string, int>> stops_;
   int execs_ = 0;
   std::vector<DockerEvent> events_;
   int event_streams_ = 0;

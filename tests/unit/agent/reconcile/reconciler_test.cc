@@ -129,6 +129,26 @@ TEST_F(ReconcilerTest, ChangedSpecReplacesOnlyThatInstance) {
   EXPECT_EQ(docker_.FindByName("zk2")->config.env.size(), 1u);
 }
 
+TEST_F(ReconcilerTest, ContainersAreStoppedWithTheirOwnStopTimeoutBeforeRemoval) {
+  auto desired = Desired(3);
+  desired.mutable_instances(1)->mutable_stop_timeout()->set_seconds(45);
+  reconciler_.Reconcile(desired);
+  EXPECT_EQ(docker_.FindByName("zk1")->config.stop_timeout_seconds, 10);  // the agent's default
+  EXPECT_EQ(docker_.FindByName("zk2")->config.stop_timeout_seconds, 45);
+  EXPECT_EQ(docker_.FindByName("zk2")->config.log_max_size, "10m");
+  EXPECT_EQ(docker_.FindByName("zk2")->config.log_max_files, 3);
+
+  // Replaced (its spec changed) and removed (scaled away): SIGTERM with each container's own
+  // grace first, never a plain forced removal of a running JVM.
+  desired.mutable_instances(1)->add_env()->set_name("NEW");
+  desired.mutable_instances()->RemoveLast();
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(result.replaced, 1);
+  EXPECT_EQ(result.removed, 1);
+  EXPECT_THAT(docker_.stops(), ::testing::UnorderedElementsAre(std::make_pair("zk2", 45),
+                                                               std::make_pair("zk3", 10)));
+}
+
 TEST_F(ReconcilerTest, OrphansAreRemovedAndForeignContainersLeftAlone) {
   docker_.AddForeignContainer("someone-elses");
   reconciler_.Reconcile(Desired(3));
