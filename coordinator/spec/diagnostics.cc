@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace bdcoord::coordinator {
@@ -41,12 +42,49 @@ std::string FormatDiagnostics(absl::string_view file, std::vector<Diagnostic> di
   return out;
 }
 
+std::string Quote(absl::string_view text) {
+  std::string out = "'";
+  size_t i = 0;
+  for (; i < text.size() && i < kMaxQuoted; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    switch (c) {
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  if (i < text.size()) {
+    // Do not cut a UTF-8 sequence in half: drop its lead and continuation bytes.
+    size_t cut = out.size();
+    while (cut > 1 && (static_cast<unsigned char>(out[cut - 1]) & 0xC0) == 0x80) --cut;
+    if (cut > 1 && (static_cast<unsigned char>(out[cut - 1]) & 0xC0) == 0xC0) --cut;
+    out.resize(cut);
+    out += "...";
+  }
+  out += "'";
+  return out;
+}
+
 std::string ClosestMatch(absl::string_view word, const std::vector<std::string>& candidates) {
+  if (word.size() > kMaxSuggested) return "";
   // Allow roughly one typo per three characters, at least one.
   const size_t limit = std::max<size_t>(1, word.size() / 3);
   std::string best;
   size_t best_distance = limit + 1;
   for (const std::string& candidate : candidates) {
+    if (candidate.size() > kMaxSuggested) continue;
     const size_t d = EditDistance(word, candidate);
     if (d < best_distance) {
       best_distance = d;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <regex>
 
 #include "absl/strings/ascii.h"
@@ -47,15 +48,202 @@ void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
   out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
 }
 
+// Line `line` (0-based) and byte column `column` as a 1-based position.
+SourcePos PosAt(absl::string_view text, size_t offset) {
+  SourcePos pos;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++pos.line;
+      pos.column = 1;
+    } else {
+      ++pos.column;
+    }
+  }
+  return pos;
+}
+
+// The offset of the first byte that is not part of well-formed UTF-8 (overlong forms and
+// surrogates included), or npos.
+size_t FirstInvalidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      length = 3;
+      if (c == 0xE0) low = 0xA0;
+      if (c == 0xED) high = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      length = 4;
+      if (c == 0xF0) low = 0x90;
+      if (c == 0xF4) high = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + length > text.size()) return i;
+    for (size_t k = 1; k < length; ++k) {
+      const unsigned char next = static_cast<unsigned char>(text[i + k]);
+      if (k == 1 ? (next < low || next > high) : (next & 0xC0) != 0x80) return i;
+    }
+    i += length;
+  }
+  return absl::string_view::npos;
+}
+
+// yaml-cpp accepts a quote left open at the end of the file and lets one in the middle swallow
+// the lines after it. A quoted string may go on over lines indented deeper than the line it opens
+// on; a line that is not is where the string should have ended. Block scalars and comments are
+// skipped.
+void CheckQuotes(absl::string_view text, std::vector<Diagnostic>* diagnostics) {
+  struct Open {
+    char quote;
+    SourcePos pos;
+    size_t indent;  // of the line the quote opens on
+  };
+  std::optional<Open> open;
+  auto report = [&](const Open& o) {
+    diagnostics->push_back(
+        {o.pos, absl::StrCat("unclosed quote: the string that starts here does not end"),
+         absl::StrCat("close it with ", std::string(1, o.quote),
+                      "; a string over several lines goes on indented deeper than its first "
+                      "line (or use a block scalar, `key: |`)")});
+  };
+  // The offset after the closing `quote` in `line` from `from`, or npos.
+  auto find_close = [](absl::string_view line, size_t from, char quote) {
+    for (size_t j = from; j < line.size(); ++j) {
+      if (quote == '"' && line[j] == '\\') {
+        ++j;
+      } else if (line[j] == quote) {
+        if (quote == '\'' && j + 1 < line.size() && line[j + 1] == '\'') {
+          ++j;  // '' is a quote inside single quotes
+          continue;
+        }
+        return j + 1;
+      }
+    }
+    return absl::string_view::npos;
+  };
+  int line_number = 0;
+  int block_indent = -1;  // >= 0 inside a block scalar opened on a line with this indent
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    size_t indent = 0;
+    while (indent < line.size() && line[indent] == ' ') ++indent;
+    const bool blank = absl::StripAsciiWhitespace(line).empty();
+    if (block_indent >= 0) {
+      if (blank || static_cast<int>(indent) > block_indent) continue;
+      block_indent = -1;
+    }
+    size_t i = indent;
+    if (open) {
+      if (blank) continue;
+      if (indent <= open->indent) {
+        report(*open);
+        open.reset();
+      } else {
+        i = find_close(line, indent, open->quote);
+        if (i == absl::string_view::npos) continue;
+        open.reset();
+      }
+    }
+    bool can_start = i == indent;  // whether a scalar may begin here
+    size_t end = line.size();      // where the content ends (a comment starts)
+    for (; i < line.size(); ++i) {
+      const char c = line[i];
+      if (c == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+        end = i;
+        break;
+      }
+      if ((c == '"' || c == '\'') && can_start) {
+        const size_t close = find_close(line, i + 1, c);
+        if (close == absl::string_view::npos) {
+          open = Open{c, {line_number, static_cast<int>(i) + 1}, indent};
+          end = i;
+          break;
+        }
+        i = close - 1;
+        can_start = false;
+      } else if (c == '[' || c == '{' || c == ',') {
+        can_start = true;
+      } else if (c == ':' || c == '-' || c == '?') {
+        can_start = i + 1 == line.size() || line[i + 1] == ' ' || line[i + 1] == '\t';
+      } else if (c != ' ' && c != '\t') {
+        can_start = false;
+      }
+    }
+    if (open) continue;
+    // `key: |`, `- >-`: the lines indented below are the scalar's text.
+    absl::string_view content = absl::StripTrailingAsciiWhitespace(line.substr(0, end));
+    if (content.size() <= indent) continue;
+    const size_t space = content.find_last_of(" \t");
+    absl::string_view last =
+        space == absl::string_view::npos ? content.substr(indent) : content.substr(space + 1);
+    if (!last.empty() && (last[0] == '|' || last[0] == '>') &&
+        last.find_first_not_of("0123456789+-", 1) == absl::string_view::npos) {
+      block_indent = static_cast<int>(indent);
+    }
+  }
+  if (open) report(*open);
+}
+
+// Where the second YAML document starts: its `---` line, or 1:1 if none is found.
+SourcePos SecondDocument(absl::string_view text) {
+  int line_number = 0;
+  bool content = false;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    const bool marker = absl::StartsWith(line, "---") &&
+                        (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    if (marker && content) return {line_number, 1};
+    absl::string_view stripped = absl::StripAsciiWhitespace(line);
+    if (marker || (!stripped.empty() && stripped[0] != '#')) content = true;
+    if (marker && stripped.size() == 3) content = false;  // a first `---` on its own line
+  }
+  return {1, 1};
+}
+
 // Walks the YAML tree, filling the proto and recording positions and diagnostics.
 class Loader {
  public:
   Loader(absl::string_view text, LoadedSpec* out) : text_(text), out_(out) {}
 
   void Load() {
+    if (text_.size() > kMaxSpecBytes) {
+      out_->diagnostics.push_back(
+          {{1, 1},
+           absl::StrCat("the spec is ", text_.size(), " bytes; at most ", kMaxSpecBytes),
+           "a cluster spec is a page or two of YAML: check that this is the right file"});
+      return;
+    }
+    // One encoding error says it all: what follows would be noise.
+    if (const size_t nul = text_.find('\0'); nul != absl::string_view::npos) {
+      out_->diagnostics.push_back({PosAt(text_, nul), absl::StrCat("NUL byte at byte ", nul),
+                                   "a spec is UTF-8 text; is this a binary or UTF-16 file?"});
+      return;
+    }
+    if (const size_t bad = FirstInvalidUtf8(text_); bad != absl::string_view::npos) {
+      out_->diagnostics.push_back({PosAt(text_, bad), absl::StrCat("not UTF-8 at byte ", bad),
+                                   "save the spec as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"});
+      return;
+    }
+    CheckQuotes(text_, &out_->diagnostics);
+    if (!out_->diagnostics.empty()) return;
     YAML::Node root;
     try {
-      root = YAML::Load(std::string(text_));
+      const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text_));
+      if (documents.size() > 1) {
+        out_->diagnostics.push_back(
+            {SecondDocument(text_), "a second YAML document: a spec is one document",
+             "remove the `---` line (and anything meant for another file after it)"});
+        return;
+      }
+      if (!documents.empty()) root = documents[0];
     } catch (const YAML::Exception& e) {
       out_->diagnostics.push_back({{e.mark.line + 1, e.mark.column + 1},
                                    absl::StrCat("not valid YAML: ", e.msg),
@@ -87,6 +275,24 @@ class Loader {
                });
     if (!root["cluster"]) {
       Error(root, "missing required key 'cluster'", "name the cluster: `cluster: analytics`");
+    }
+    // A spec without services would remove every container of a running cluster.
+    if (!root["services"]) {
+      Error(root, "missing required key 'services'",
+            "a cluster runs at least one service: `services: {zk: {image: NAME:TAG}}`");
+    } else if (spec.services_size() == 0 &&
+               (root["services"].IsMap() || root["services"].IsNull())) {
+      out_->diagnostics.push_back(
+          {out_->positions.Find("services"), "'services' is empty",
+           "a cluster runs at least one service; `bdcoord down` removes a cluster"});
+    }
+    uint64_t total = 0;
+    for (const Service& service : spec.services()) total += service.count();
+    if (total > kMaxInstances) {
+      out_->diagnostics.push_back(
+          {out_->positions.Find("services"),
+           absl::StrCat("the spec has ", total, " instances; at most ", kMaxInstances),
+           "lower the services' counts"});
     }
   }
 
@@ -372,6 +578,7 @@ class Loader {
   void LoadService(const YAML::Node& node, const std::string& path, Service* service) {
     const std::string what = absl::StrCat("service '", service->name(), "'");
     bool has_count = false;
+    bool count_too_large = false;
     ForEachKey(
         node, what,
         {"image", "count", "network", "hostname", "ips", "command", "env", "files", "volumes",
@@ -382,8 +589,16 @@ class Loader {
             ReadString(value, p, field, service->mutable_image());
           } else if (key == "count") {
             uint32_t count = 0;
-            if (ReadUint(value, field, &count)) service->set_count(count);
             has_count = true;
+            if (!ReadUint(value, field, &count)) return;
+            // Checked here, before validation and placement make anything per instance.
+            if (count > kMaxCount) {
+              Error(value, absl::StrCat("count ", count, " of ", what, " is more than ", kMaxCount),
+                    absl::StrCat("a service has at most ", kMaxCount, " instances"));
+              count_too_large = true;
+              return;
+            }
+            service->set_count(count);
           } else if (key == "network") {
             ReadString(value, p, field, service->mutable_network());
           } else if (key == "hostname") {
@@ -428,7 +643,16 @@ class Loader {
           }
         });
     // Pinned IPs imply the count when it is not given.
-    if (!has_count) service->set_count(service->ips_size() > 0 ? service->ips_size() : 1);
+    if (!has_count || count_too_large) {
+      service->set_count(service->ips_size() > 0 ? service->ips_size() : 1);
+    }
+    if (!has_count && service->count() > kMaxCount) {
+      Error(node["ips"],
+            absl::StrCat(what, " pins ", service->count(), " ips, more than ", kMaxCount,
+                         " instances"),
+            absl::StrCat("a service has at most ", kMaxCount, " instances"));
+      service->set_count(1);
+    }
     if (node.IsMap() && !node["image"]) {
       Error(node, absl::StrCat("missing required key 'image' in ", what),
             "images are built locally and loaded on every host; name one: `image: NAME:TAG`");

@@ -338,7 +338,7 @@ class Validator {
                            " does not make DNS labels"),
               "use lowercase letters, digits and '-'; instances are named PREFIX1, PREFIX2, ...");
       }
-      for (uint32_t index = 1; index <= service.count(); ++index) {
+      for (uint64_t index = 1; index <= service.count(); ++index) {
         const std::string name = InstanceName(service, index);
         if (auto [it, inserted] = instance_of.emplace(name, service.name());
             !inserted && it->second != service.name()) {

@@ -128,7 +128,8 @@ services:
 }
 
 TEST(LoadSpec, TopLevelExtensionKeysAreIgnored) {
-  const LoadedSpec loaded = LoadSpec("cluster: a\nx-common: &c {k: v}\n");
+  const LoadedSpec loaded =
+      LoadSpec("cluster: a\nx-common: &c {k: v}\nservices: {zk: {image: zk}}\n");
   EXPECT_THAT(loaded.diagnostics, ::testing::IsEmpty());
 }
 
@@ -140,13 +141,14 @@ hosts:
 networks:
   lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24, gatway: 10.1.0.1}
 )");
-  ASSERT_EQ(loaded.diagnostics.size(), 3u);
+  ASSERT_EQ(loaded.diagnostics.size(), 4u);
   EXPECT_EQ(loaded.diagnostics[0].message, "unknown key 'servces' in the top level");
   EXPECT_EQ(loaded.diagnostics[0].hint, "did you mean 'services'?");
   EXPECT_EQ(loaded.diagnostics[1].message, "unknown key 'labls' in host 'h1'");
   EXPECT_EQ(loaded.diagnostics[2].message, "unknown key 'gatway' in network 'lan'");
   EXPECT_EQ(loaded.diagnostics[2].pos.line, 6);
   EXPECT_EQ(loaded.diagnostics[2].pos.column, 61);
+  EXPECT_EQ(loaded.diagnostics[3].message, "missing required key 'services'");
 }
 
 }  // namespace
