@@ -27,25 +27,11 @@ size_t EditDistance(absl::string_view a, absl::string_view b) {
   return d[a.size()][b.size()];
 }
 
-}  // namespace
-
-std::string FormatDiagnostics(absl::string_view file, std::vector<Diagnostic> diagnostics) {
-  std::stable_sort(diagnostics.begin(), diagnostics.end(),
-                   [](const Diagnostic& a, const Diagnostic& b) {
-                     return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
-                   });
+// Control characters as C escapes, so that user text stays on one line.
+std::string Escape(absl::string_view text, size_t max) {
   std::string out;
-  for (const Diagnostic& d : diagnostics) {
-    absl::StrAppend(&out, file, ":", d.pos.line, ":", d.pos.column, ": ", d.message, "\n");
-    if (!d.hint.empty()) absl::StrAppend(&out, "  hint: ", d.hint, "\n");
-  }
-  return out;
-}
-
-std::string Quote(absl::string_view text) {
-  std::string out = "'";
   size_t i = 0;
-  for (; i < text.size() && i < kMaxQuoted; ++i) {
+  for (; i < text.size() && i < max; ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     switch (c) {
       case '\n':
@@ -68,13 +54,33 @@ std::string Quote(absl::string_view text) {
   if (i < text.size()) {
     // Do not cut a UTF-8 sequence in half: drop its lead and continuation bytes.
     size_t cut = out.size();
-    while (cut > 1 && (static_cast<unsigned char>(out[cut - 1]) & 0xC0) == 0x80) --cut;
-    if (cut > 1 && (static_cast<unsigned char>(out[cut - 1]) & 0xC0) == 0xC0) --cut;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut - 1]) & 0xC0) == 0x80) --cut;
+    if (cut > 0 && (static_cast<unsigned char>(out[cut - 1]) & 0xC0) == 0xC0) --cut;
     out.resize(cut);
     out += "...";
   }
-  out += "'";
   return out;
+}
+
+}  // namespace
+
+std::string FormatDiagnostics(absl::string_view file, std::vector<Diagnostic> diagnostics) {
+  std::stable_sort(diagnostics.begin(), diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+                   });
+  std::string out;
+  for (const Diagnostic& d : diagnostics) {
+    // Escaped again here in case a message carries user text that was not quoted (one line each).
+    absl::StrAppend(&out, file, ":", d.pos.line, ":", d.pos.column, ": ",
+                    Escape(d.message, d.message.size()), "\n");
+    if (!d.hint.empty()) absl::StrAppend(&out, "  hint: ", Escape(d.hint, d.hint.size()), "\n");
+  }
+  return out;
+}
+
+std::string Quote(absl::string_view text) {
+  return absl::StrCat("'", Escape(text, kMaxQuoted), "'");
 }
 
 std::string ClosestMatch(absl::string_view word, const std::vector<std::string>& candidates) {
@@ -96,9 +102,12 @@ std::string ClosestMatch(absl::string_view word, const std::vector<std::string>&
 
 std::string SuggestionHint(absl::string_view word, const std::vector<std::string>& candidates) {
   const std::string closest = ClosestMatch(word, candidates);
-  if (!closest.empty()) return absl::StrCat("did you mean '", closest, "'?");
+  if (!closest.empty()) return absl::StrCat("did you mean ", Quote(closest), "?");
   if (candidates.empty()) return "";
-  return absl::StrCat("expected one of: ", absl::StrJoin(candidates, ", "));
+  return absl::StrCat("expected one of: ",
+                      absl::StrJoin(candidates, ", ", [](std::string* out, const std::string& c) {
+                        out->append(Escape(c, kMaxQuoted));
+                      }));
 }
 
 }  // namespace bdcoord::coordinator

@@ -36,7 +36,7 @@ std::string Describe(const YAML::Node& node) {
     case YAML::NodeType::Sequence:
       return "a list";
     case YAML::NodeType::Scalar:
-      return absl::StrCat("'", node.Scalar(), "'");
+      return Quote(node.Scalar());
     default:
       return "nothing";
   }
@@ -356,14 +356,14 @@ class Loader {
       }
       const std::string key = item.first.Scalar();
       if (auto [it, inserted] = seen.emplace(key, PosOf(item.first).line); !inserted) {
-        Error(item.first, absl::StrCat("duplicate key '", key, "' in ", what),
-              absl::StrCat("the first '", key, "' is on line ", it->second));
+        Error(item.first, absl::StrCat("duplicate key ", Quote(key), " in ", what),
+              absl::StrCat("the first ", Quote(key), " is on line ", it->second));
         continue;
       }
       // Top-level `x-...` keys hold YAML anchors for reuse, like Compose extension fields.
       if (path.empty() && absl::StartsWith(key, "x-")) continue;
       if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        Error(item.first, absl::StrCat("unknown key '", key, "' in ", what),
+        Error(item.first, absl::StrCat("unknown key ", Quote(key), " in ", what),
               SuggestionHint(key, allowed));
         continue;
       }
@@ -435,7 +435,7 @@ class Loader {
           std::string text;
           if (value.IsNull()) {
             fn(key, "");
-          } else if (ReadString(value, child, absl::StrCat("'", key, "' in ", what), &text)) {
+          } else if (ReadString(value, child, absl::StrCat(Quote(key), " in ", what), &text)) {
             fn(key, text);
           }
         });
@@ -479,7 +479,7 @@ class Loader {
       const std::string host_path = absl::StrCat(path, ".", i);
       Record(host_path, entry);
       const std::string what = entry.IsMap() && entry["name"] && entry["name"].IsScalar()
-                                   ? absl::StrCat("host '", entry["name"].Scalar(), "'")
+                                   ? absl::StrCat("host ", Quote(entry["name"].Scalar()))
                                    : absl::StrCat("hosts entry ", i + 1);
       ForEachKey(
           entry, what, {"name", "address", "labels", "capacity", "parents"}, host_path,
@@ -518,11 +518,11 @@ class Loader {
   }
 
   void LoadNetwork(const YAML::Node& node, const std::string& path, Network* network) {
-    const std::string what = absl::StrCat("network '", network->name(), "'");
+    const std::string what = absl::StrCat("network ", Quote(network->name()));
     ForEachKey(node, what,
                {"driver", "parent", "subnet", "gateway", "ip_range", "reserved", "host_shim"}, path,
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-                 const std::string field = absl::StrCat("'", key, "' of ", what);
+                 const std::string field = absl::StrCat(Quote(key), " of ", what);
                  if (key == "driver") {
                    std::string driver;
                    if (!ReadString(value, p, field, &driver)) return;
@@ -531,7 +531,7 @@ class Loader {
                    } else if (driver == "ipvlan") {
                      network->set_driver(bdcoord::v1::NETWORK_DRIVER_IPVLAN);
                    } else {
-                     Error(value, absl::StrCat("unknown driver '", driver, "' for ", what),
+                     Error(value, absl::StrCat("unknown driver ", Quote(driver), " for ", what),
                            "use macvlan, or ipvlan where the switch allows one MAC per port");
                    }
                  } else if (key == "parent") {
@@ -558,7 +558,7 @@ class Loader {
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                  if (value.IsNull()) return;  // `search:` with nothing: as if not written
                  std::vector<std::string> values =
-                     ReadStringList(value, p, absl::StrCat("'", key, "' of dns"));
+                     ReadStringList(value, p, absl::StrCat(Quote(key), " of dns"));
                  auto* list = key == "nameservers" ? dns->mutable_nameservers()
                               : key == "search"    ? dns->mutable_search()->mutable_values()
                                                    : dns->mutable_options()->mutable_values();
@@ -576,7 +576,7 @@ class Loader {
   }
 
   void LoadService(const YAML::Node& node, const std::string& path, Service* service) {
-    const std::string what = absl::StrCat("service '", service->name(), "'");
+    const std::string what = absl::StrCat("service ", Quote(service->name()));
     bool has_count = false;
     bool count_too_large = false;
     ForEachKey(
@@ -584,7 +584,7 @@ class Loader {
         {"image", "count", "network", "hostname", "ips", "command", "env", "files", "volumes",
          "user", "resources", "placement", "depends_on", "ready", "run_once", "restart"},
         path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-          const std::string field = absl::StrCat("'", key, "' of ", what);
+          const std::string field = absl::StrCat(Quote(key), " of ", what);
           if (key == "image") {
             ReadString(value, p, field, service->mutable_image());
           } else if (key == "count") {
@@ -668,7 +668,8 @@ class Loader {
           (parts.size() == 2 || (parts.size() == 3 && (parts[2] == "ro" || parts[2] == "rw"))) &&
           !parts[0].empty() && absl::StartsWith(parts[1], "/");
       if (!valid) {
-        Error(node[i], absl::StrCat("volume '", text, "' of ", owner, " is not SOURCE:TARGET[:ro]"),
+        Error(node[i],
+              absl::StrCat("volume ", Quote(text), " of ", owner, " is not SOURCE:TARGET[:ro]"),
               "name a volume or an absolute host path, then an absolute path in the container: "
               "`data{{index}}:/data`");
       } else {
@@ -688,13 +689,14 @@ class Loader {
         node, what,
         {"constraints", "spread", "distinct_hosts", "colocate_with", "hosts", "max_per"}, path,
         [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-          const std::string field = absl::StrCat("'", key, "' in ", what);
+          const std::string field = absl::StrCat(Quote(key), " in ", what);
           if (key == "constraints") {
             const std::vector<std::string> texts = ReadStringList(value, p, field);
             for (size_t i = 0; i < texts.size(); ++i) {
               Constraint constraint;
               if (!ParseConstraint(texts[i], &constraint)) {
-                Error(value[i], absl::StrCat("invalid label expression '", texts[i], "' in ", what),
+                Error(value[i],
+                      absl::StrCat("invalid label expression ", Quote(texts[i]), " in ", what),
                       "use `LABEL == VALUE`, `LABEL != VALUE`, `LABEL in (V1,V2)`, "
                       "`LABEL not in (V1,V2)`, `LABEL exists` or `LABEL not exists`");
                 continue;
@@ -721,7 +723,7 @@ class Loader {
                   MaxPer* max_per) {
     ForEachKey(node, what, {"label", "count"}, path,
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-                 const std::string field = absl::StrCat("'", key, "' in ", what);
+                 const std::string field = absl::StrCat(Quote(key), " in ", what);
                  uint32_t count = 0;
                  if (key == "label") {
                    ReadString(value, p, field, max_per->mutable_label());
@@ -742,27 +744,27 @@ class Loader {
       }
       return;
     }
-    ForEachKey(
-        node, what, {}, path,
-        [&](const std::string& name, const YAML::Node& value, const std::string& p) {
-          auto* dependency = service->add_depends_on();
-          dependency->set_service(name);
-          std::string condition;
-          if (!ReadString(value, p, absl::StrCat("'", name, "' in ", what), &condition)) {
-            return;
-          }
-          if (condition == "started") {
-            dependency->set_condition(Dependency::CONDITION_STARTED);
-          } else if (condition == "ready") {
-            dependency->set_condition(Dependency::CONDITION_READY);
-          } else if (condition == "completed") {
-            dependency->set_condition(Dependency::CONDITION_COMPLETED);
-          } else {
-            Error(value,
-                  absl::StrCat("unknown condition '", condition, "' for '", name, "' in ", what),
-                  SuggestionHint(condition, {"started", "ready", "completed"}));
-          }
-        });
+    ForEachKey(node, what, {}, path,
+               [&](const std::string& name, const YAML::Node& value, const std::string& p) {
+                 auto* dependency = service->add_depends_on();
+                 dependency->set_service(name);
+                 std::string condition;
+                 if (!ReadString(value, p, absl::StrCat(Quote(name), " in ", what), &condition)) {
+                   return;
+                 }
+                 if (condition == "started") {
+                   dependency->set_condition(Dependency::CONDITION_STARTED);
+                 } else if (condition == "ready") {
+                   dependency->set_condition(Dependency::CONDITION_READY);
+                 } else if (condition == "completed") {
+                   dependency->set_condition(Dependency::CONDITION_COMPLETED);
+                 } else {
+                   Error(value,
+                         absl::StrCat("unknown condition ", Quote(condition), " for ", Quote(name),
+                                      " in ", what),
+                         SuggestionHint(condition, {"started", "ready", "completed"}));
+                 }
+               });
   }
 
   void LoadProbe(const YAML::Node& node, const std::string& path, const std::string& owner,
@@ -772,7 +774,7 @@ class Loader {
     ForEachKey(
         node, what, {"tcp", "http", "exec", "log", "interval", "timeout", "retries"}, path,
         [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-          const std::string field = absl::StrCat("'", key, "' in ", what);
+          const std::string field = absl::StrCat(Quote(key), " in ", what);
           if (key == "tcp") {
             ++checks;
             uint32_t port = 0;
@@ -796,10 +798,19 @@ class Loader {
             ++checks;
             std::string pattern;
             if (!ReadString(value, p, field, &pattern)) return;
+            // Compiling recurses with the pattern's length.
+            if (pattern.size() > kMaxPatternLength) {
+              Error(value,
+                    absl::StrCat("the log pattern of ", what, " is ", pattern.size(),
+                                 " characters long"),
+                    absl::StrCat("at most ", kMaxPatternLength));
+              return;
+            }
             try {
               std::regex compiled(pattern);
             } catch (const std::regex_error& e) {
-              Error(value, absl::StrCat("invalid regular expression '", pattern, "' in ", what),
+              Error(value,
+                    absl::StrCat("invalid regular expression ", Quote(pattern), " in ", what),
                     e.what());
             }
             probe->mutable_log()->set_pattern(pattern);
@@ -855,7 +866,7 @@ class Loader {
     } else if (valid && mode == "unless-stopped") {
       restart->set_mode(RestartPolicy::MODE_UNLESS_STOPPED);
     } else {
-      Error(node, absl::StrCat("unknown restart policy '", text, "' for ", what),
+      Error(node, absl::StrCat("unknown restart policy ", Quote(text), " for ", what),
             "use no, on-failure, on-failure:N, always or unless-stopped");
     }
   }
@@ -949,26 +960,78 @@ bool ParseMemoryBytes(absl::string_view text, int64_t* bytes) {
 }
 
 bool ParseConstraint(absl::string_view text, Constraint* constraint) {
-  // LABEL OP VALUE | LABEL (not )?in (V1, V2) | LABEL (not )?exists
-  static const std::regex kPattern(
-      R"(^\s*([A-Za-z0-9_./-]+)\s*(?:(==|!=)\s*([A-Za-z0-9_./-]+)|\s(not\s+in|in)\s*\(\s*([A-Za-z0-9_./-]+(?:\s*,\s*[A-Za-z0-9_./-]+)*)\s*\)|\s(not\s+exists|exists))\s*$)");
-  std::cmatch match;
-  if (!std::regex_match(text.begin(), text.end(), match, kPattern)) return false;
-  constraint->Clear();
-  constraint->set_label(match[1].str());
-  constraint->set_text(std::string(absl::StripAsciiWhitespace(text)));
-  if (match[2].matched) {
-    constraint->set_op(match[2].str() == "==" ? Constraint::OP_EQUAL : Constraint::OP_NOT_EQUAL);
-    constraint->add_values(match[3].str());
-  } else if (match[4].matched) {
-    constraint->set_op(match[4].str() == "in" ? Constraint::OP_IN : Constraint::OP_NOT_IN);
-    for (absl::string_view value : absl::StrSplit(match[5].str(), ',')) {
-      constraint->add_values(std::string(absl::StripAsciiWhitespace(value)));
+  // LABEL OP VALUE | LABEL (not )?in (V1, V2) | LABEL (not )?exists, by hand: std::regex
+  // recurses per character and overflows the stack on a long label.
+  absl::string_view rest = text;
+  auto skip_space = [&rest] {
+    const size_t before = rest.size();
+    rest = absl::StripLeadingAsciiWhitespace(rest);
+    return rest.size() < before;
+  };
+  auto take_word = [&rest] {
+    size_t n = 0;
+    while (n < rest.size() && (absl::ascii_isalnum(rest[n]) || rest[n] == '_' || rest[n] == '.' ||
+                               rest[n] == '/' || rest[n] == '-')) {
+      ++n;
     }
+    absl::string_view word = rest.substr(0, n);
+    rest.remove_prefix(n);
+    return word;
+  };
+  // A keyword ends where the next character cannot continue a label.
+  auto take_keyword = [&rest](absl::string_view keyword) {
+    if (!absl::StartsWith(rest, keyword)) return false;
+    if (rest.size() > keyword.size()) {
+      const char next = rest[keyword.size()];
+      if (absl::ascii_isalnum(next) || next == '_' || next == '.' || next == '/' || next == '-') {
+        return false;
+      }
+    }
+    rest.remove_prefix(keyword.size());
+    return true;
+  };
+  skip_space();
+  const absl::string_view label = take_word();
+  if (label.empty()) return false;
+  const bool spaced = skip_space();
+  Constraint parsed;
+  parsed.set_label(std::string(label));
+  parsed.set_text(std::string(absl::StripAsciiWhitespace(text)));
+  if (absl::StartsWith(rest, "==") || absl::StartsWith(rest, "!=")) {
+    parsed.set_op(rest[0] == '=' ? Constraint::OP_EQUAL : Constraint::OP_NOT_EQUAL);
+    rest.remove_prefix(2);
+    skip_space();
+    const absl::string_view value = take_word();
+    if (value.empty()) return false;
+    parsed.add_values(std::string(value));
   } else {
-    constraint->set_op(match[6].str() == "exists" ? Constraint::OP_EXISTS
-                                                  : Constraint::OP_NOT_EXISTS);
+    if (!spaced) return false;
+    bool negated = false;
+    if (take_keyword("not")) {
+      if (!skip_space()) return false;
+      negated = true;
+    }
+    if (take_keyword("exists")) {
+      parsed.set_op(negated ? Constraint::OP_NOT_EXISTS : Constraint::OP_EXISTS);
+    } else if (take_keyword("in")) {
+      parsed.set_op(negated ? Constraint::OP_NOT_IN : Constraint::OP_IN);
+      skip_space();
+      if (!absl::ConsumePrefix(&rest, "(")) return false;
+      do {
+        skip_space();
+        const absl::string_view value = take_word();
+        if (value.empty()) return false;
+        parsed.add_values(std::string(value));
+        skip_space();
+      } while (absl::ConsumePrefix(&rest, ","));
+      if (!absl::ConsumePrefix(&rest, ")")) return false;
+    } else {
+      return false;
+    }
   }
+  skip_space();
+  if (!rest.empty()) return false;
+  *constraint = std::move(parsed);
   return true;
 }
 
