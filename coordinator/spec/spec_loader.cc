@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -208,6 +209,27 @@ SourcePos SecondDocument(absl::string_view text) {
   return {1, 1};
 }
 
+// A Docker volume name ([A-Za-z0-9][A-Za-z0-9_.-]*, mustache tags allowed) or an absolute host
+// path; `./logs` would be taken relative to the agent's working directory.
+bool IsVolumeSource(absl::string_view source) {
+  if (absl::StartsWith(source, "/")) return true;  // the host policy checks host paths
+  bool first = true;
+  for (size_t i = 0; i < source.size(); ++i) {
+    if (absl::StartsWith(source.substr(i), "{{")) {
+      const size_t close = source.find("}}", i);
+      if (close == absl::string_view::npos) return false;
+      i = close + 1;
+      first = false;
+      continue;
+    }
+    const char c = source[i];
+    const bool name_char = absl::ascii_isalnum(c) || (!first && (c == '_' || c == '.' || c == '-'));
+    if (!name_char) return false;
+    first = false;
+  }
+  return true;
+}
+
 // Walks the YAML tree, filling the proto and recording positions and diagnostics.
 class Loader {
  public:
@@ -260,7 +282,8 @@ class Loader {
     ForEachKey(root, "the top level", {"cluster", "domain", "hosts", "networks", "services", "dns"},
                "", [&](const std::string& key, const YAML::Node& value, const std::string& path) {
                  if (key == "cluster") {
-                   ReadString(value, path, "'cluster'", spec.mutable_cluster());
+                   ReadNonEmpty(value, path, "'cluster'", "name the cluster: `cluster: analytics`",
+                                spec.mutable_cluster());
                  } else if (key == "domain") {
                    ReadString(value, path, "'domain'", spec.mutable_domain());
                  } else if (key == "hosts") {
@@ -355,6 +378,10 @@ class Loader {
         continue;
       }
       const std::string key = item.first.Scalar();
+      if (absl::StrContains(key, '\0')) {
+        Error(item.first, absl::StrCat("NUL byte in a key in ", what), "remove the \\0");
+        continue;
+      }
       if (auto [it, inserted] = seen.emplace(key, PosOf(item.first).line); !inserted) {
         Error(item.first, absl::StrCat("duplicate key ", Quote(key), " in ", what),
               absl::StrCat("the first ", Quote(key), " is on line ", it->second));
@@ -380,8 +407,21 @@ class Loader {
       Error(node, absl::StrCat("expected a string for ", what, ", got ", Describe(node)));
       return false;
     }
+    // "\0" in double quotes: no name, path or argument can carry one.
+    if (absl::StrContains(node.Scalar(), '\0')) {
+      Error(node, absl::StrCat("NUL byte in ", what), "remove the \\0");
+      return false;
+    }
     *out = node.Scalar();
     return true;
+  }
+
+  // A required string that must not be empty.
+  void ReadNonEmpty(const YAML::Node& node, const std::string& path, absl::string_view what,
+                    absl::string_view hint, std::string* out) {
+    if (ReadString(node, path, what, out) && out->empty()) {
+      Error(node, absl::StrCat(what, " is empty"), std::string(hint));
+    }
   }
 
   bool ReadUint(const YAML::Node& node, absl::string_view what, uint32_t* out) {
@@ -586,7 +626,8 @@ class Loader {
         path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
           const std::string field = absl::StrCat(Quote(key), " of ", what);
           if (key == "image") {
-            ReadString(value, p, field, service->mutable_image());
+            ReadNonEmpty(value, p, field, "name an image: `image: NAME:TAG`",
+                         service->mutable_image());
           } else if (key == "count") {
             uint32_t count = 0;
             has_count = true;
@@ -667,7 +708,14 @@ class Loader {
       const bool valid =
           (parts.size() == 2 || (parts.size() == 3 && (parts[2] == "ro" || parts[2] == "rw"))) &&
           !parts[0].empty() && absl::StartsWith(parts[1], "/");
-      if (!valid) {
+      if (valid && !IsVolumeSource(parts[0])) {
+        Error(node[i],
+              absl::StrCat("volume source ", Quote(parts[0]), " of ", owner,
+                           " is neither a volume name nor an absolute path"),
+              "a relative path is not allowed: write an absolute host path (/srv/logs) or a volume "
+              "name (letters, digits, _ . -; templates allowed: "
+              "data{{index}})");
+      } else if (!valid) {
         Error(node[i],
               absl::StrCat("volume ", Quote(text), " of ", owner, " is not SOURCE:TARGET[:ro]"),
               "name a volume or an absolute host path, then an absolute path in the container: "
@@ -789,10 +837,20 @@ class Loader {
                          if (k == "port" && ReadPort(v, field, &port)) http->set_port(port);
                          if (k == "path") ReadString(v, pp, field, http->mutable_path());
                        });
+            if (http->port() == 0 && (value.IsMap() || value.IsNull())) {
+              Error(value.IsNull() ? node : value,
+                    absl::StrCat("http probe of ", owner, " has no port"),
+                    "e.g. `ready: {http: {port: 8081, path: /}}`");
+            }
           } else if (key == "exec") {
             ++checks;
             for (std::string& arg : ReadStringList(value, p, field)) {
               probe->mutable_exec()->add_command(arg);
+            }
+            if (probe->exec().command().empty() && (value.IsSequence() || value.IsNull())) {
+              Error(value.IsNull() ? node : value,
+                    absl::StrCat("exec probe of ", owner, " has no command"),
+                    "e.g. `ready: {exec: [test, -f, /tmp/ready]}`");
             }
           } else if (key == "log") {
             ++checks;
@@ -917,6 +975,17 @@ LoadedSpec LoadSpec(absl::string_view yaml_text) {
   LoadedSpec out;
   Loader(yaml_text, &out).Load();
   return out;
+}
+
+// An absolute path without empty, `.` or `..` parts: what the container and host see is what the
+// user wrote.
+bool IsCleanAbsolutePath(absl::string_view path) {
+  if (!absl::StartsWith(path, "/")) return false;
+  if (path == "/") return true;
+  for (absl::string_view part : absl::StrSplit(path.substr(1), '/')) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  return true;
 }
 
 bool ParseMilliCpus(absl::string_view text, int64_t* millicpus) {

@@ -53,6 +53,7 @@ LoadedSpec LoadSpec(absl::string_view yaml_text);
 // Unit parsers, exposed for tests. Return false on malformed input.
 bool ParseMilliCpus(absl::string_view text, int64_t* millicpus);
 bool ParseMemoryBytes(absl::string_view text, int64_t* bytes);
+bool IsCleanAbsolutePath(absl::string_view path);
 bool ParseConstraint(absl::string_view text, bdcoord::v1::Constraint* constraint);
 
 }  // namespace bdcoord::coordinator

@@ -411,10 +411,12 @@ class Validator {
       CheckPlacement(service, path, what, service_names, host_names);
       CheckDependencies(service, path, what, service_names);
       for (int i = 0; i < service.files_size(); ++i) {
-        if (service.files(i).path().empty() || service.files(i).path()[0] != '/') {
+        if (!IsCleanAbsolutePath(service.files(i).path())) {
           Error(absl::StrCat(path, ".files.", service.files(i).path()),
                 absl::StrCat("file path ", Quote(service.files(i).path()), " of ", what,
-                             " is not absolute"),
+                             absl::StartsWith(service.files(i).path(), "/")
+                                 ? " has an empty, . or .. part"
+                                 : " is not absolute"),
                 "write the path inside the container, e.g. /conf/zoo.cfg");
         }
       }
@@ -512,6 +514,16 @@ class Validator {
         Error(rules_path + ".colocate_with",
               absl::StrCat(what, " colocates with unknown service ", Quote(rules.colocate_with())),
               SuggestionHint(rules.colocate_with(), service_names));
+      }
+    }
+    for (int i = 0; i < rules.constraints_size(); ++i) {
+      const auto& constraint = rules.constraints(i);
+      const std::string constraint_path = absl::StrCat(rules_path, ".constraints.", i);
+      if (!CheckLength(constraint_path, "label key", constraint.label(), kMaxDomainLength)) {
+        continue;
+      }
+      for (const std::string& value : constraint.values()) {
+        if (!CheckLength(constraint_path, "label value", value, kMaxLabelValueLength)) break;
       }
     }
     for (int i = 0; i < rules.hosts_size(); ++i) {
