@@ -29,9 +29,13 @@ size_t EditDistance(absl::string_view a, absl::string_view b) {
 
 // Control characters as C escapes, so that user text stays on one line.
 std::string Escape(absl::string_view text, size_t max) {
+  size_t n = std::min(max, text.size());
+  // Do not cut a UTF-8 character in half: back off to its first byte.
+  if (n < text.size()) {
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  }
   std::string out;
-  size_t i = 0;
-  for (; i < text.size() && i < max; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     switch (c) {
       case '\n':
@@ -51,14 +55,7 @@ std::string Escape(absl::string_view text, size_t max) {
         }
     }
   }
-  if (i < text.size()) {
-    // Do not cut a UTF-8 sequence in half: drop its lead and continuation bytes.
-    size_t cut = out.size();
-    while (cut > 0 && (static_cast<unsigned char>(out[cut - 1]) & 0xC0) == 0x80) --cut;
-    if (cut > 0 && (static_cast<unsigned char>(out[cut - 1]) & 0xC0) == 0xC0) --cut;
-    out.resize(cut);
-    out += "...";
-  }
+  if (n < text.size()) out += "...";
   return out;
 }
 
