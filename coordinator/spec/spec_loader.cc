@@ -303,7 +303,7 @@ class Loader {
     if (!root["services"]) {
       Error(root, "missing required key 'services'",
             "a cluster runs at least one service: `services: {zk: {image: NAME:TAG}}`");
-    } else if (spec.services_size() == 0 &&
+    } else if (spec.services_size() == 0 && root["services"].size() == 0 &&
                (root["services"].IsMap() || root["services"].IsNull())) {
       out_->diagnostics.push_back(
           {out_->positions.Find("services"), "'services' is empty",
@@ -505,7 +505,16 @@ class Loader {
                });
   }
 
+  // Validation and placement compare these with each other: cap them before loading any.
+  bool TooMany(const YAML::Node& node, absl::string_view what, size_t max) {
+    if (!(node.IsMap() || node.IsSequence()) || node.size() <= max) return false;
+    Error(node, absl::StrCat("the spec has ", node.size(), " ", what, "; at most ", max),
+          "split the spec into several clusters");
+    return true;
+  }
+
   void LoadHosts(const YAML::Node& node, const std::string& path) {
+    if (TooMany(node, "hosts", kMaxHosts)) return;
     if (!node.IsSequence()) {
       if (!node.IsNull()) {
         Error(node, absl::StrCat("expected a list of hosts, got ", Describe(node)),
@@ -549,6 +558,7 @@ class Loader {
   }
 
   void LoadNetworks(const YAML::Node& node, const std::string& path) {
+    if (TooMany(node, "networks", kMaxNetworks)) return;
     ForEachKey(node, "networks", {}, path,
                [&](const std::string& name, const YAML::Node& value, const std::string& p) {
                  Network* network = out_->spec.add_networks();
@@ -607,6 +617,7 @@ class Loader {
   }
 
   void LoadServices(const YAML::Node& node, const std::string& path) {
+    if (TooMany(node, "services", kMaxServices)) return;
     ForEachKey(node, "services", {}, path,
                [&](const std::string& name, const YAML::Node& value, const std::string& p) {
                  Service* service = out_->spec.add_services();

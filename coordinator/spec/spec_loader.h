@@ -41,8 +41,11 @@ struct LoadedSpec {
 inline constexpr size_t kMaxSpecBytes = 1 << 20;
 inline constexpr uint32_t kMaxCount = 10000;      // instances of one service
 inline constexpr uint64_t kMaxInstances = 20000;  // instances of a spec
-inline constexpr size_t kMaxNameLength = 63;      // a DNS label: cluster, service, host, network
-inline constexpr size_t kMaxDomainLength = 253;   // domain, search domains, label keys
+inline constexpr size_t kMaxServices = 1000;
+inline constexpr size_t kMaxHosts = 1000;
+inline constexpr size_t kMaxNetworks = 100;
+inline constexpr size_t kMaxNameLength = 63;     // a DNS label: cluster, service, host, network
+inline constexpr size_t kMaxDomainLength = 253;  // domain, search domains, label keys
 inline constexpr size_t kMaxLabelValueLength = 255;
 inline constexpr size_t kMaxPatternLength = 1024;  // a log probe's regular expression
 
