@@ -49,7 +49,7 @@ void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
   out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
 }
 
-// Line `line` (0-based) and byte column `column` as a 1-based position.
+// The 1-based line and (byte) column of `offset` in `text`.
 SourcePos PosAt(absl::string_view text, size_t offset) {
   SourcePos pos;
   for (size_t i = 0; i < offset && i < text.size(); ++i) {
@@ -110,7 +110,7 @@ void CheckQuotes(absl::string_view text, std::vector<Diagnostic>* diagnostics) {
   std::optional<Open> open;
   auto report = [&](const Open& o) {
     diagnostics->push_back(
-        {o.pos, absl::StrCat("unclosed quote: the string that starts here does not end"),
+        {o.pos, "unclosed quote: the string that starts here does not end",
          absl::StrCat("close it with ", std::string(1, o.quote),
                       "; a string over several lines goes on indented deeper than its first "
                       "line (or use a block scalar, `key: |`)")});
