@@ -50,7 +50,15 @@ uint32_t Mask(int prefix_length) {
 }
 
 // Debian's Abseil has its own string_view, which StrCat does not take from std::string_view.
-std::string Quoted(std::string_view text) { return absl::StrCat("'", std::string(text), "'"); }
+// Cut (on a UTF-8 character boundary) so that a huge value cannot flood the error; the spec's
+// diagnostics escape control characters.
+std::string Quoted(std::string_view text) {
+  constexpr size_t kMax = 64;
+  if (text.size() <= kMax) return absl::StrCat("'", std::string(text), "'");
+  size_t n = kMax;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return absl::StrCat("'", std::string(text.substr(0, n)), "...'");
+}
 
 absl::Status NotACidr(std::string_view text) {
   return absl::InvalidArgumentError(

@@ -68,7 +68,7 @@ Orchestration Orchestrate(const OrchestratorInput& input) {
       auto it = by_name.find(dependency.service());
       bool holds = true;
       if (it != by_name.end()) {
-        for (uint32_t i = 1; i <= it->second->count(); ++i) {
+        for (uint64_t i = 1; i <= it->second->count(); ++i) {
           if (!ConditionHolds(dependency.condition(),
                               StatusOf(input, InstanceName(*it->second, i)))) {
             holds = false;
@@ -81,7 +81,7 @@ Orchestration Orchestrate(const OrchestratorInput& input) {
             absl::StrCat(dependency.service(), " ", ConditionName(dependency.condition())));
     }
     if (waiting.empty()) result.released.push_back(service.name());
-    for (uint32_t i = 1; i <= service.count(); ++i) {
+    for (uint64_t i = 1; i <= service.count(); ++i) {
       const std::string name = InstanceName(service, i);
       const InstanceState state = StatusOf(input, name).state();
       if (waiting.empty() || (state != bdcoord::v1::INSTANCE_STATE_UNSPECIFIED &&
@@ -95,7 +95,7 @@ Orchestration Orchestrate(const OrchestratorInput& input) {
     progress.set_desired(service.count());
     progress.set_placed(placed[service.name()]);
     progress.set_waiting_for(absl::StrJoin(waiting, ", "));
-    for (uint32_t i = 1; i <= service.count(); ++i) {
+    for (uint64_t i = 1; i <= service.count(); ++i) {
       const InstanceStatus status = StatusOf(input, InstanceName(service, i));
       const InstanceState state = status.state();
       const bool completed = state == bdcoord::v1::INSTANCE_STATE_COMPLETED;

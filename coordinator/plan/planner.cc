@@ -72,7 +72,7 @@ std::vector<std::vector<net::Ipv4>> AllocateIps(
     for (int s = 0; s < spec.services_size(); ++s) {
       const Service& service = spec.services(s);
       if (NetworkOf(spec, service) != &network) continue;
-      for (uint32_t index = 1; index <= service.count(); ++index) {
+      for (uint64_t index = 1; index <= service.count(); ++index) {
         net::AddressRequest request;
         if (service.ips_size() > 0) request.pinned = *net::Ipv4::Parse(service.ips(index - 1));
         if (previous != nullptr) {
@@ -107,7 +107,7 @@ bdcoord::v1::Placement BuildPlacement(const ClusterSpec& spec,
   for (int s = 0; s < spec.services_size(); ++s) {
     const Service& service = spec.services(s);
     const Network* network = NetworkOf(spec, service);
-    for (uint32_t index = 1; index <= service.count(); ++index) {
+    for (uint64_t index = 1; index <= service.count(); ++index) {
       auto* instance = placement.add_instances();
       instance->set_name(InstanceName(service, index));
       instance->set_service(service.name());

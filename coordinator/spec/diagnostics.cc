@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace bdcoord::coordinator {
@@ -26,6 +27,38 @@ size_t EditDistance(absl::string_view a, absl::string_view b) {
   return d[a.size()][b.size()];
 }
 
+// Control characters as C escapes, so that user text stays on one line.
+std::string Escape(absl::string_view text, size_t max) {
+  size_t n = std::min(max, text.size());
+  // Do not cut a UTF-8 character in half: back off to its first byte.
+  if (n < text.size()) {
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  }
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    switch (c) {
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  if (n < text.size()) out += "...";
+  return out;
+}
+
 }  // namespace
 
 std::string FormatDiagnostics(absl::string_view file, std::vector<Diagnostic> diagnostics) {
@@ -35,18 +68,26 @@ std::string FormatDiagnostics(absl::string_view file, std::vector<Diagnostic> di
                    });
   std::string out;
   for (const Diagnostic& d : diagnostics) {
-    absl::StrAppend(&out, file, ":", d.pos.line, ":", d.pos.column, ": ", d.message, "\n");
-    if (!d.hint.empty()) absl::StrAppend(&out, "  hint: ", d.hint, "\n");
+    // Escaped again here in case a message carries user text that was not quoted (one line each).
+    absl::StrAppend(&out, file, ":", d.pos.line, ":", d.pos.column, ": ",
+                    Escape(d.message, d.message.size()), "\n");
+    if (!d.hint.empty()) absl::StrAppend(&out, "  hint: ", Escape(d.hint, d.hint.size()), "\n");
   }
   return out;
 }
 
+std::string Quote(absl::string_view text) {
+  return absl::StrCat("'", Escape(text, kMaxQuoted), "'");
+}
+
 std::string ClosestMatch(absl::string_view word, const std::vector<std::string>& candidates) {
+  if (word.size() > kMaxSuggested) return "";
   // Allow roughly one typo per three characters, at least one.
   const size_t limit = std::max<size_t>(1, word.size() / 3);
   std::string best;
   size_t best_distance = limit + 1;
   for (const std::string& candidate : candidates) {
+    if (candidate.size() > kMaxSuggested) continue;
     const size_t d = EditDistance(word, candidate);
     if (d < best_distance) {
       best_distance = d;
@@ -58,9 +99,12 @@ std::string ClosestMatch(absl::string_view word, const std::vector<std::string>&
 
 std::string SuggestionHint(absl::string_view word, const std::vector<std::string>& candidates) {
   const std::string closest = ClosestMatch(word, candidates);
-  if (!closest.empty()) return absl::StrCat("did you mean '", closest, "'?");
+  if (!closest.empty()) return absl::StrCat("did you mean ", Quote(closest), "?");
   if (candidates.empty()) return "";
-  return absl::StrCat("expected one of: ", absl::StrJoin(candidates, ", "));
+  return absl::StrCat("expected one of: ",
+                      absl::StrJoin(candidates, ", ", [](std::string* out, const std::string& c) {
+                        out->append(Escape(c, kMaxQuoted));
+                      }));
 }
 
 }  // namespace bdcoord::coordinator

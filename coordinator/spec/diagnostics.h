@@ -25,7 +25,14 @@ struct Diagnostic {
 // on the next line.
 std::string FormatDiagnostics(absl::string_view file, std::vector<Diagnostic> diagnostics);
 
-// The closest candidate within a small edit distance, or "" (for "did you mean" hints).
+// User text for a message: in single quotes, on one line (control characters escaped C-style,
+// `\n`, `\x01`), cut after kMaxQuoted bytes with "..." so a huge value cannot flood the output.
+inline constexpr size_t kMaxQuoted = 80;
+std::string Quote(absl::string_view text);
+
+// The closest candidate within a small edit distance, or "" (for "did you mean" hints). Words
+// and candidates longer than kMaxSuggested are skipped: the distance costs length squared.
+inline constexpr size_t kMaxSuggested = 64;
 std::string ClosestMatch(absl::string_view word, const std::vector<std::string>& candidates);
 
 // `did you mean 'x'?` when a close candidate exists, else `expected one of: a, b, c`.

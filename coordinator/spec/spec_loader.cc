@@ -4,9 +4,11 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <regex>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -35,7 +37,7 @@ std::string Describe(const YAML::Node& node) {
     case YAML::NodeType::Sequence:
       return "a list";
     case YAML::NodeType::Scalar:
-      return absl::StrCat("'", node.Scalar(), "'");
+      return Quote(node.Scalar());
     default:
       return "nothing";
   }
@@ -47,15 +49,223 @@ void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
   out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
 }
 
+// The 1-based line and (byte) column of `offset` in `text`.
+SourcePos PosAt(absl::string_view text, size_t offset) {
+  SourcePos pos;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++pos.line;
+      pos.column = 1;
+    } else {
+      ++pos.column;
+    }
+  }
+  return pos;
+}
+
+// The offset of the first byte that is not part of well-formed UTF-8 (overlong forms and
+// surrogates included), or npos.
+size_t FirstInvalidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      length = 3;
+      if (c == 0xE0) low = 0xA0;
+      if (c == 0xED) high = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      length = 4;
+      if (c == 0xF0) low = 0x90;
+      if (c == 0xF4) high = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + length > text.size()) return i;
+    for (size_t k = 1; k < length; ++k) {
+      const unsigned char next = static_cast<unsigned char>(text[i + k]);
+      if (k == 1 ? (next < low || next > high) : (next & 0xC0) != 0x80) return i;
+    }
+    i += length;
+  }
+  return absl::string_view::npos;
+}
+
+// yaml-cpp accepts a quote left open at the end of the file and lets one in the middle swallow
+// the lines after it. A quoted string may go on over lines indented deeper than the line it opens
+// on; a line that is not is where the string should have ended. Block scalars and comments are
+// skipped.
+void CheckQuotes(absl::string_view text, std::vector<Diagnostic>* diagnostics) {
+  struct Open {
+    char quote;
+    SourcePos pos;
+    size_t indent;  // of the line the quote opens on
+  };
+  std::optional<Open> open;
+  auto report = [&](const Open& o) {
+    diagnostics->push_back(
+        {o.pos, "unclosed quote: the string that starts here does not end",
+         absl::StrCat("close it with ", std::string(1, o.quote),
+                      "; a string over several lines goes on indented deeper than its first "
+                      "line (or use a block scalar, `key: |`)")});
+  };
+  // The offset after the closing `quote` in `line` from `from`, or npos.
+  auto find_close = [](absl::string_view line, size_t from, char quote) {
+    for (size_t j = from; j < line.size(); ++j) {
+      if (quote == '"' && line[j] == '\\') {
+        ++j;
+      } else if (line[j] == quote) {
+        if (quote == '\'' && j + 1 < line.size() && line[j + 1] == '\'') {
+          ++j;  // '' is a quote inside single quotes
+          continue;
+        }
+        return j + 1;
+      }
+    }
+    return absl::string_view::npos;
+  };
+  int line_number = 0;
+  int block_indent = -1;  // >= 0 inside a block scalar opened on a line with this indent
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    size_t indent = 0;
+    while (indent < line.size() && line[indent] == ' ') ++indent;
+    const bool blank = absl::StripAsciiWhitespace(line).empty();
+    if (block_indent >= 0) {
+      if (blank || static_cast<int>(indent) > block_indent) continue;
+      block_indent = -1;
+    }
+    size_t i = indent;
+    if (open) {
+      if (blank) continue;
+      if (indent <= open->indent) {
+        report(*open);
+        open.reset();
+      } else {
+        i = find_close(line, indent, open->quote);
+        if (i == absl::string_view::npos) continue;
+        open.reset();
+      }
+    }
+    bool can_start = i == indent;  // whether a scalar may begin here
+    size_t end = line.size();      // where the content ends (a comment starts)
+    for (; i < line.size(); ++i) {
+      const char c = line[i];
+      if (c == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+        end = i;
+        break;
+      }
+      if ((c == '"' || c == '\'') && can_start) {
+        const size_t close = find_close(line, i + 1, c);
+        if (close == absl::string_view::npos) {
+          open = Open{c, {line_number, static_cast<int>(i) + 1}, indent};
+          end = i;
+          break;
+        }
+        i = close - 1;
+        can_start = false;
+      } else if (c == '[' || c == '{' || c == ',') {
+        can_start = true;
+      } else if (c == ':' || c == '-' || c == '?') {
+        can_start = i + 1 == line.size() || line[i + 1] == ' ' || line[i + 1] == '\t';
+      } else if (c != ' ' && c != '\t') {
+        can_start = false;
+      }
+    }
+    if (open) continue;
+    // `key: |`, `- >-`: the lines indented below are the scalar's text.
+    absl::string_view content = absl::StripTrailingAsciiWhitespace(line.substr(0, end));
+    if (content.size() <= indent) continue;
+    const size_t space = content.find_last_of(" \t");
+    absl::string_view last =
+        space == absl::string_view::npos ? content.substr(indent) : content.substr(space + 1);
+    if (!last.empty() && (last[0] == '|' || last[0] == '>') &&
+        last.find_first_not_of("0123456789+-", 1) == absl::string_view::npos) {
+      block_indent = static_cast<int>(indent);
+    }
+  }
+  if (open) report(*open);
+}
+
+// Where the second YAML document starts: its `---` line, or 1:1 if none is found.
+SourcePos SecondDocument(absl::string_view text) {
+  int line_number = 0;
+  bool content = false;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    const bool marker = absl::StartsWith(line, "---") &&
+                        (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    if (marker && content) return {line_number, 1};
+    absl::string_view stripped = absl::StripAsciiWhitespace(line);
+    if (marker || (!stripped.empty() && stripped[0] != '#')) content = true;
+    if (marker && stripped.size() == 3) content = false;  // a first `---` on its own line
+  }
+  return {1, 1};
+}
+
+// A Docker volume name ([A-Za-z0-9][A-Za-z0-9_.-]*, mustache tags allowed) or an absolute host
+// path; `./logs` would be taken relative to the agent's working directory.
+bool IsVolumeSource(absl::string_view source) {
+  if (absl::StartsWith(source, "/")) return true;  // the host policy checks host paths
+  bool first = true;
+  for (size_t i = 0; i < source.size(); ++i) {
+    if (absl::StartsWith(source.substr(i), "{{")) {
+      const size_t close = source.find("}}", i);
+      if (close == absl::string_view::npos) return false;
+      i = close + 1;
+      first = false;
+      continue;
+    }
+    const char c = source[i];
+    const bool name_char = absl::ascii_isalnum(c) || (!first && (c == '_' || c == '.' || c == '-'));
+    if (!name_char) return false;
+    first = false;
+  }
+  return true;
+}
+
 // Walks the YAML tree, filling the proto and recording positions and diagnostics.
 class Loader {
  public:
   Loader(absl::string_view text, LoadedSpec* out) : text_(text), out_(out) {}
 
   void Load() {
+    if (text_.size() > kMaxSpecBytes) {
+      out_->diagnostics.push_back(
+          {{1, 1},
+           absl::StrCat("the spec is ", text_.size(), " bytes; at most ", kMaxSpecBytes),
+           "a cluster spec is a page or two of YAML: check that this is the right file"});
+      return;
+    }
+    // One encoding error says it all: what follows would be noise.
+    if (const size_t nul = text_.find('\0'); nul != absl::string_view::npos) {
+      out_->diagnostics.push_back({PosAt(text_, nul), absl::StrCat("NUL byte at byte ", nul),
+                                   "a spec is UTF-8 text; is this a binary or UTF-16 file?"});
+      return;
+    }
+    if (const size_t bad = FirstInvalidUtf8(text_); bad != absl::string_view::npos) {
+      out_->diagnostics.push_back({PosAt(text_, bad), absl::StrCat("not UTF-8 at byte ", bad),
+                                   "save the spec as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"});
+      return;
+    }
+    CheckQuotes(text_, &out_->diagnostics);
+    if (!out_->diagnostics.empty()) return;
     YAML::Node root;
     try {
-      root = YAML::Load(std::string(text_));
+      const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text_));
+      if (documents.size() > 1) {
+        out_->diagnostics.push_back(
+            {SecondDocument(text_), "a second YAML document: a spec is one document",
+             "remove the `---` line (and anything meant for another file after it)"});
+        return;
+      }
+      if (!documents.empty()) root = documents[0];
     } catch (const YAML::Exception& e) {
       out_->diagnostics.push_back({{e.mark.line + 1, e.mark.column + 1},
                                    absl::StrCat("not valid YAML: ", e.msg),
@@ -72,7 +282,8 @@ class Loader {
     ForEachKey(root, "the top level", {"cluster", "domain", "hosts", "networks", "services", "dns"},
                "", [&](const std::string& key, const YAML::Node& value, const std::string& path) {
                  if (key == "cluster") {
-                   ReadString(value, path, "'cluster'", spec.mutable_cluster());
+                   ReadNonEmpty(value, path, "'cluster'", "name the cluster: `cluster: analytics`",
+                                spec.mutable_cluster());
                  } else if (key == "domain") {
                    ReadString(value, path, "'domain'", spec.mutable_domain());
                  } else if (key == "hosts") {
@@ -87,6 +298,24 @@ class Loader {
                });
     if (!root["cluster"]) {
       Error(root, "missing required key 'cluster'", "name the cluster: `cluster: analytics`");
+    }
+    // A spec without services would remove every container of a running cluster.
+    if (!root["services"]) {
+      Error(root, "missing required key 'services'",
+            "a cluster runs at least one service: `services: {zk: {image: NAME:TAG}}`");
+    } else if (spec.services_size() == 0 && root["services"].size() == 0 &&
+               (root["services"].IsMap() || root["services"].IsNull())) {
+      out_->diagnostics.push_back(
+          {out_->positions.Find("services"), "'services' is empty",
+           "a cluster runs at least one service; `bdcoord down` removes a cluster"});
+    }
+    uint64_t total = 0;
+    for (const Service& service : spec.services()) total += service.count();
+    if (total > kMaxInstances) {
+      out_->diagnostics.push_back(
+          {out_->positions.Find("services"),
+           absl::StrCat("the spec has ", total, " instances; at most ", kMaxInstances),
+           "lower the services' counts"});
     }
   }
 
@@ -149,15 +378,19 @@ class Loader {
         continue;
       }
       const std::string key = item.first.Scalar();
+      if (absl::StrContains(key, '\0')) {
+        Error(item.first, absl::StrCat("NUL byte in a key in ", what), "remove the \\0");
+        continue;
+      }
       if (auto [it, inserted] = seen.emplace(key, PosOf(item.first).line); !inserted) {
-        Error(item.first, absl::StrCat("duplicate key '", key, "' in ", what),
-              absl::StrCat("the first '", key, "' is on line ", it->second));
+        Error(item.first, absl::StrCat("duplicate key ", Quote(key), " in ", what),
+              absl::StrCat("the first ", Quote(key), " is on line ", it->second));
         continue;
       }
       // Top-level `x-...` keys hold YAML anchors for reuse, like Compose extension fields.
       if (path.empty() && absl::StartsWith(key, "x-")) continue;
       if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        Error(item.first, absl::StrCat("unknown key '", key, "' in ", what),
+        Error(item.first, absl::StrCat("unknown key ", Quote(key), " in ", what),
               SuggestionHint(key, allowed));
         continue;
       }
@@ -174,8 +407,21 @@ class Loader {
       Error(node, absl::StrCat("expected a string for ", what, ", got ", Describe(node)));
       return false;
     }
+    // "\0" in double quotes: no name, path or argument can carry one.
+    if (absl::StrContains(node.Scalar(), '\0')) {
+      Error(node, absl::StrCat("NUL byte in ", what), "remove the \\0");
+      return false;
+    }
     *out = node.Scalar();
     return true;
+  }
+
+  // A required string that must not be empty.
+  void ReadNonEmpty(const YAML::Node& node, const std::string& path, absl::string_view what,
+                    absl::string_view hint, std::string* out) {
+    if (ReadString(node, path, what, out) && out->empty()) {
+      Error(node, absl::StrCat(what, " is empty"), std::string(hint));
+    }
   }
 
   bool ReadUint(const YAML::Node& node, absl::string_view what, uint32_t* out) {
@@ -229,7 +475,7 @@ class Loader {
           std::string text;
           if (value.IsNull()) {
             fn(key, "");
-          } else if (ReadString(value, child, absl::StrCat("'", key, "' in ", what), &text)) {
+          } else if (ReadString(value, child, absl::StrCat(Quote(key), " in ", what), &text)) {
             fn(key, text);
           }
         });
@@ -259,7 +505,16 @@ class Loader {
                });
   }
 
+  // Validation and placement compare these with each other: cap them before loading any.
+  bool TooMany(const YAML::Node& node, absl::string_view what, size_t max) {
+    if (!(node.IsMap() || node.IsSequence()) || node.size() <= max) return false;
+    Error(node, absl::StrCat("the spec has ", node.size(), " ", what, "; at most ", max),
+          "split the spec into several clusters");
+    return true;
+  }
+
   void LoadHosts(const YAML::Node& node, const std::string& path) {
+    if (TooMany(node, "hosts", kMaxHosts)) return;
     if (!node.IsSequence()) {
       if (!node.IsNull()) {
         Error(node, absl::StrCat("expected a list of hosts, got ", Describe(node)),
@@ -273,7 +528,7 @@ class Loader {
       const std::string host_path = absl::StrCat(path, ".", i);
       Record(host_path, entry);
       const std::string what = entry.IsMap() && entry["name"] && entry["name"].IsScalar()
-                                   ? absl::StrCat("host '", entry["name"].Scalar(), "'")
+                                   ? absl::StrCat("host ", Quote(entry["name"].Scalar()))
                                    : absl::StrCat("hosts entry ", i + 1);
       ForEachKey(
           entry, what, {"name", "address", "labels", "capacity", "parents"}, host_path,
@@ -303,6 +558,7 @@ class Loader {
   }
 
   void LoadNetworks(const YAML::Node& node, const std::string& path) {
+    if (TooMany(node, "networks", kMaxNetworks)) return;
     ForEachKey(node, "networks", {}, path,
                [&](const std::string& name, const YAML::Node& value, const std::string& p) {
                  Network* network = out_->spec.add_networks();
@@ -312,11 +568,11 @@ class Loader {
   }
 
   void LoadNetwork(const YAML::Node& node, const std::string& path, Network* network) {
-    const std::string what = absl::StrCat("network '", network->name(), "'");
+    const std::string what = absl::StrCat("network ", Quote(network->name()));
     ForEachKey(node, what,
                {"driver", "parent", "subnet", "gateway", "ip_range", "reserved", "host_shim"}, path,
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-                 const std::string field = absl::StrCat("'", key, "' of ", what);
+                 const std::string field = absl::StrCat(Quote(key), " of ", what);
                  if (key == "driver") {
                    std::string driver;
                    if (!ReadString(value, p, field, &driver)) return;
@@ -325,7 +581,7 @@ class Loader {
                    } else if (driver == "ipvlan") {
                      network->set_driver(bdcoord::v1::NETWORK_DRIVER_IPVLAN);
                    } else {
-                     Error(value, absl::StrCat("unknown driver '", driver, "' for ", what),
+                     Error(value, absl::StrCat("unknown driver ", Quote(driver), " for ", what),
                            "use macvlan, or ipvlan where the switch allows one MAC per port");
                    }
                  } else if (key == "parent") {
@@ -352,7 +608,7 @@ class Loader {
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                  if (value.IsNull()) return;  // `search:` with nothing: as if not written
                  std::vector<std::string> values =
-                     ReadStringList(value, p, absl::StrCat("'", key, "' of dns"));
+                     ReadStringList(value, p, absl::StrCat(Quote(key), " of dns"));
                  auto* list = key == "nameservers" ? dns->mutable_nameservers()
                               : key == "search"    ? dns->mutable_search()->mutable_values()
                                                    : dns->mutable_options()->mutable_values();
@@ -361,6 +617,7 @@ class Loader {
   }
 
   void LoadServices(const YAML::Node& node, const std::string& path) {
+    if (TooMany(node, "services", kMaxServices)) return;
     ForEachKey(node, "services", {}, path,
                [&](const std::string& name, const YAML::Node& value, const std::string& p) {
                  Service* service = out_->spec.add_services();
@@ -370,79 +627,97 @@ class Loader {
   }
 
   void LoadService(const YAML::Node& node, const std::string& path, Service* service) {
-    const std::string what = absl::StrCat("service '", service->name(), "'");
+    const std::string what = absl::StrCat("service ", Quote(service->name()));
     bool has_count = false;
-    ForEachKey(node, what,
-               {"image", "count", "network", "hostname", "ips", "command", "env", "files",
-                "volumes", "user", "resources", "placement", "depends_on", "ready", "run_once",
-                "restart", "stop_timeout"},
-               path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-                 const std::string field = absl::StrCat("'", key, "' of ", what);
-                 if (key == "image") {
-                   ReadString(value, p, field, service->mutable_image());
-                 } else if (key == "count") {
-                   uint32_t count = 0;
-                   if (ReadUint(value, field, &count)) service->set_count(count);
-                   has_count = true;
-                 } else if (key == "network") {
-                   ReadString(value, p, field, service->mutable_network());
-                 } else if (key == "hostname") {
-                   ReadString(value, p, field, service->mutable_hostname());
-                 } else if (key == "ips") {
-                   for (std::string& ip : ReadStringList(value, p, field)) service->add_ips(ip);
-                 } else if (key == "command") {
-                   for (std::string& arg : ReadStringList(value, p, field))
-                     service->add_command(arg);
-                 } else if (key == "env") {
-                   ReadStringMap(value, p, absl::StrCat("env of ", what),
-                                 [&](const std::string& k, const std::string& v) {
-                                   auto* env = service->add_env();
-                                   env->set_name(k);
-                                   env->set_value(v);
-                                 });
-                 } else if (key == "files") {
-                   ReadStringMap(value, p, absl::StrCat("files of ", what),
-                                 [&](const std::string& k, const std::string& v) {
-                                   auto* file = service->add_files();
-                                   file->set_path(k);
-                                   file->set_content(v);
-                                   file->set_mode(0644);
-                                 });
-                 } else if (key == "volumes") {
-                   LoadVolumes(value, p, field, what, service);
-                 } else if (key == "user") {
-                   ReadString(value, p, field, service->mutable_user());
-                 } else if (key == "stop_timeout") {
-                   // A JVM flushing its logs or handing over leadership needs more than Docker's 10
-                   // s; more than 10 minutes would hold a host's reconcile pass for too long.
-                   absl::Duration duration;
-                   if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
-                       duration < absl::Seconds(1) || duration > absl::Minutes(10) ||
-                       duration != absl::Trunc(duration, absl::Seconds(1))) {
-                     Error(value,
-                           absl::StrCat(Describe(value), " is not a stop timeout for ", what),
-                           "use whole seconds from 1s to 10m: 30s, 2m");
-                     return;
-                   }
-                   SetDuration(duration, service->mutable_stop_timeout());
-                 } else if (key == "resources") {
-                   ReadResources(value, p, absl::StrCat("resources of ", what),
-                                 service->mutable_resources());
-                 } else if (key == "placement") {
-                   LoadPlacement(value, p, what, service);
-                 } else if (key == "depends_on") {
-                   LoadDependencies(value, p, what, service);
-                 } else if (key == "ready") {
-                   LoadProbe(value, p, what, service->mutable_ready());
-                 } else if (key == "run_once") {
-                   bool run_once = false;
-                   if (ReadBool(value, field, &run_once)) service->set_run_once(run_once);
-                 } else if (key == "restart") {
-                   LoadRestart(value, p, field, service->mutable_restart());
-                 }
-               });
+    bool count_too_large = false;
+    ForEachKey(
+        node, what,
+        {"image", "count", "network", "hostname", "ips", "command", "env", "files", "volumes",
+         "user", "resources", "placement", "depends_on", "ready", "run_once", "restart",
+         "stop_timeout"},
+        path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+          const std::string field = absl::StrCat(Quote(key), " of ", what);
+          if (key == "image") {
+            ReadNonEmpty(value, p, field, "name an image: `image: NAME:TAG`",
+                         service->mutable_image());
+          } else if (key == "count") {
+            uint32_t count = 0;
+            has_count = true;
+            if (!ReadUint(value, field, &count)) return;
+            // Checked here, before validation and placement make anything per instance.
+            if (count > kMaxCount) {
+              Error(value, absl::StrCat("count ", count, " of ", what, " is more than ", kMaxCount),
+                    absl::StrCat("a service has at most ", kMaxCount, " instances"));
+              count_too_large = true;
+              return;
+            }
+            service->set_count(count);
+          } else if (key == "network") {
+            ReadString(value, p, field, service->mutable_network());
+          } else if (key == "hostname") {
+            ReadString(value, p, field, service->mutable_hostname());
+          } else if (key == "ips") {
+            for (std::string& ip : ReadStringList(value, p, field)) service->add_ips(ip);
+          } else if (key == "command") {
+            for (std::string& arg : ReadStringList(value, p, field)) service->add_command(arg);
+          } else if (key == "env") {
+            ReadStringMap(value, p, absl::StrCat("env of ", what),
+                          [&](const std::string& k, const std::string& v) {
+                            auto* env = service->add_env();
+                            env->set_name(k);
+                            env->set_value(v);
+                          });
+          } else if (key == "files") {
+            ReadStringMap(value, p, absl::StrCat("files of ", what),
+                          [&](const std::string& k, const std::string& v) {
+                            auto* file = service->add_files();
+                            file->set_path(k);
+                            file->set_content(v);
+                            file->set_mode(0644);
+                          });
+          } else if (key == "volumes") {
+            LoadVolumes(value, p, field, what, service);
+          } else if (key == "user") {
+            ReadString(value, p, field, service->mutable_user());
+          } else if (key == "stop_timeout") {
+            // A JVM flushing its logs or handing over leadership needs more than Docker's 10 s;
+            // more than 10 minutes would hold a host's reconcile pass for too long.
+            absl::Duration duration;
+            if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
+                duration < absl::Seconds(1) || duration > absl::Minutes(10) ||
+                duration != absl::Trunc(duration, absl::Seconds(1))) {
+              Error(value, absl::StrCat(Describe(value), " is not a stop timeout for ", what),
+                    "use whole seconds from 1s to 10m: 30s, 2m");
+              return;
+            }
+            SetDuration(duration, service->mutable_stop_timeout());
+          } else if (key == "resources") {
+            ReadResources(value, p, absl::StrCat("resources of ", what),
+                          service->mutable_resources());
+          } else if (key == "placement") {
+            LoadPlacement(value, p, what, service);
+          } else if (key == "depends_on") {
+            LoadDependencies(value, p, what, service);
+          } else if (key == "ready") {
+            LoadProbe(value, p, what, service->mutable_ready());
+          } else if (key == "run_once") {
+            bool run_once = false;
+            if (ReadBool(value, field, &run_once)) service->set_run_once(run_once);
+          } else if (key == "restart") {
+            LoadRestart(value, p, field, service->mutable_restart());
+          }
+        });
     // Pinned IPs imply the count when it is not given.
-    if (!has_count) service->set_count(service->ips_size() > 0 ? service->ips_size() : 1);
+    if (!has_count || count_too_large) {
+      service->set_count(service->ips_size() > 0 ? service->ips_size() : 1);
+    }
+    if (!has_count && service->count() > kMaxCount) {
+      Error(node["ips"],
+            absl::StrCat(what, " pins ", service->count(), " ips, more than ", kMaxCount,
+                         " instances"),
+            absl::StrCat("a service has at most ", kMaxCount, " instances"));
+      service->set_count(1);
+    }
     if (node.IsMap() && !node["image"]) {
       Error(node, absl::StrCat("missing required key 'image' in ", what),
             "images are built locally and loaded on every host; name one: `image: NAME:TAG`");
@@ -457,8 +732,16 @@ class Loader {
       const bool valid =
           (parts.size() == 2 || (parts.size() == 3 && (parts[2] == "ro" || parts[2] == "rw"))) &&
           !parts[0].empty() && absl::StartsWith(parts[1], "/");
-      if (!valid) {
-        Error(node[i], absl::StrCat("volume '", text, "' of ", owner, " is not SOURCE:TARGET[:ro]"),
+      if (valid && !IsVolumeSource(parts[0])) {
+        Error(node[i],
+              absl::StrCat("volume source ", Quote(parts[0]), " of ", owner,
+                           " is neither a volume name nor an absolute path"),
+              "a relative path is not allowed: write an absolute host path (/srv/logs) or a volume "
+              "name (letters, digits, _ . -; templates allowed: "
+              "data{{index}})");
+      } else if (!valid) {
+        Error(node[i],
+              absl::StrCat("volume ", Quote(text), " of ", owner, " is not SOURCE:TARGET[:ro]"),
               "name a volume or an absolute host path, then an absolute path in the container: "
               "`data{{index}}:/data`");
       } else {
@@ -478,13 +761,14 @@ class Loader {
         node, what,
         {"constraints", "spread", "distinct_hosts", "colocate_with", "hosts", "max_per"}, path,
         [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-          const std::string field = absl::StrCat("'", key, "' in ", what);
+          const std::string field = absl::StrCat(Quote(key), " in ", what);
           if (key == "constraints") {
             const std::vector<std::string> texts = ReadStringList(value, p, field);
             for (size_t i = 0; i < texts.size(); ++i) {
               Constraint constraint;
               if (!ParseConstraint(texts[i], &constraint)) {
-                Error(value[i], absl::StrCat("invalid label expression '", texts[i], "' in ", what),
+                Error(value[i],
+                      absl::StrCat("invalid label expression ", Quote(texts[i]), " in ", what),
                       "use `LABEL == VALUE`, `LABEL != VALUE`, `LABEL in (V1,V2)`, "
                       "`LABEL not in (V1,V2)`, `LABEL exists` or `LABEL not exists`");
                 continue;
@@ -511,7 +795,7 @@ class Loader {
                   MaxPer* max_per) {
     ForEachKey(node, what, {"label", "count"}, path,
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-                 const std::string field = absl::StrCat("'", key, "' in ", what);
+                 const std::string field = absl::StrCat(Quote(key), " in ", what);
                  uint32_t count = 0;
                  if (key == "label") {
                    ReadString(value, p, field, max_per->mutable_label());
@@ -532,27 +816,27 @@ class Loader {
       }
       return;
     }
-    ForEachKey(
-        node, what, {}, path,
-        [&](const std::string& name, const YAML::Node& value, const std::string& p) {
-          auto* dependency = service->add_depends_on();
-          dependency->set_service(name);
-          std::string condition;
-          if (!ReadString(value, p, absl::StrCat("'", name, "' in ", what), &condition)) {
-            return;
-          }
-          if (condition == "started") {
-            dependency->set_condition(Dependency::CONDITION_STARTED);
-          } else if (condition == "ready") {
-            dependency->set_condition(Dependency::CONDITION_READY);
-          } else if (condition == "completed") {
-            dependency->set_condition(Dependency::CONDITION_COMPLETED);
-          } else {
-            Error(value,
-                  absl::StrCat("unknown condition '", condition, "' for '", name, "' in ", what),
-                  SuggestionHint(condition, {"started", "ready", "completed"}));
-          }
-        });
+    ForEachKey(node, what, {}, path,
+               [&](const std::string& name, const YAML::Node& value, const std::string& p) {
+                 auto* dependency = service->add_depends_on();
+                 dependency->set_service(name);
+                 std::string condition;
+                 if (!ReadString(value, p, absl::StrCat(Quote(name), " in ", what), &condition)) {
+                   return;
+                 }
+                 if (condition == "started") {
+                   dependency->set_condition(Dependency::CONDITION_STARTED);
+                 } else if (condition == "ready") {
+                   dependency->set_condition(Dependency::CONDITION_READY);
+                 } else if (condition == "completed") {
+                   dependency->set_condition(Dependency::CONDITION_COMPLETED);
+                 } else {
+                   Error(value,
+                         absl::StrCat("unknown condition ", Quote(condition), " for ", Quote(name),
+                                      " in ", what),
+                         SuggestionHint(condition, {"started", "ready", "completed"}));
+                 }
+               });
   }
 
   void LoadProbe(const YAML::Node& node, const std::string& path, const std::string& owner,
@@ -562,7 +846,7 @@ class Loader {
     ForEachKey(
         node, what, {"tcp", "http", "exec", "log", "interval", "timeout", "retries"}, path,
         [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-          const std::string field = absl::StrCat("'", key, "' in ", what);
+          const std::string field = absl::StrCat(Quote(key), " in ", what);
           if (key == "tcp") {
             ++checks;
             uint32_t port = 0;
@@ -577,19 +861,38 @@ class Loader {
                          if (k == "port" && ReadPort(v, field, &port)) http->set_port(port);
                          if (k == "path") ReadString(v, pp, field, http->mutable_path());
                        });
+            if (http->port() == 0 && (value.IsMap() || value.IsNull())) {
+              Error(value.IsNull() ? node : value,
+                    absl::StrCat("http probe of ", owner, " has no port"),
+                    "e.g. `ready: {http: {port: 8081, path: /}}`");
+            }
           } else if (key == "exec") {
             ++checks;
             for (std::string& arg : ReadStringList(value, p, field)) {
               probe->mutable_exec()->add_command(arg);
             }
+            if (probe->exec().command().empty() && (value.IsSequence() || value.IsNull())) {
+              Error(value.IsNull() ? node : value,
+                    absl::StrCat("exec probe of ", owner, " has no command"),
+                    "e.g. `ready: {exec: [test, -f, /tmp/ready]}`");
+            }
           } else if (key == "log") {
             ++checks;
             std::string pattern;
             if (!ReadString(value, p, field, &pattern)) return;
+            // Compiling recurses with the pattern's length.
+            if (pattern.size() > kMaxPatternLength) {
+              Error(value,
+                    absl::StrCat("the log pattern of ", what, " is ", pattern.size(),
+                                 " characters long"),
+                    absl::StrCat("at most ", kMaxPatternLength));
+              return;
+            }
             try {
               std::regex compiled(pattern);
             } catch (const std::regex_error& e) {
-              Error(value, absl::StrCat("invalid regular expression '", pattern, "' in ", what),
+              Error(value,
+                    absl::StrCat("invalid regular expression ", Quote(pattern), " in ", what),
                     e.what());
             }
             probe->mutable_log()->set_pattern(pattern);
@@ -645,7 +948,7 @@ class Loader {
     } else if (valid && mode == "unless-stopped") {
       restart->set_mode(RestartPolicy::MODE_UNLESS_STOPPED);
     } else {
-      Error(node, absl::StrCat("unknown restart policy '", text, "' for ", what),
+      Error(node, absl::StrCat("unknown restart policy ", Quote(text), " for ", what),
             "use no, on-failure, on-failure:N, always or unless-stopped");
     }
   }
@@ -698,6 +1001,17 @@ LoadedSpec LoadSpec(absl::string_view yaml_text) {
   return out;
 }
 
+// An absolute path without empty, `.` or `..` parts: what the container and host see is what the
+// user wrote.
+bool IsCleanAbsolutePath(absl::string_view path) {
+  if (!absl::StartsWith(path, "/")) return false;
+  if (path == "/") return true;
+  for (absl::string_view part : absl::StrSplit(path.substr(1), '/')) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  return true;
+}
+
 bool ParseMilliCpus(absl::string_view text, int64_t* millicpus) {
   double number = 0;
   absl::string_view unit;
@@ -739,26 +1053,78 @@ bool ParseMemoryBytes(absl::string_view text, int64_t* bytes) {
 }
 
 bool ParseConstraint(absl::string_view text, Constraint* constraint) {
-  // LABEL OP VALUE | LABEL (not )?in (V1, V2) | LABEL (not )?exists
-  static const std::regex kPattern(
-      R"(^\s*([A-Za-z0-9_./-]+)\s*(?:(==|!=)\s*([A-Za-z0-9_./-]+)|\s(not\s+in|in)\s*\(\s*([A-Za-z0-9_./-]+(?:\s*,\s*[A-Za-z0-9_./-]+)*)\s*\)|\s(not\s+exists|exists))\s*$)");
-  std::cmatch match;
-  if (!std::regex_match(text.begin(), text.end(), match, kPattern)) return false;
-  constraint->Clear();
-  constraint->set_label(match[1].str());
-  constraint->set_text(std::string(absl::StripAsciiWhitespace(text)));
-  if (match[2].matched) {
-    constraint->set_op(match[2].str() == "==" ? Constraint::OP_EQUAL : Constraint::OP_NOT_EQUAL);
-    constraint->add_values(match[3].str());
-  } else if (match[4].matched) {
-    constraint->set_op(match[4].str() == "in" ? Constraint::OP_IN : Constraint::OP_NOT_IN);
-    for (absl::string_view value : absl::StrSplit(match[5].str(), ',')) {
-      constraint->add_values(std::string(absl::StripAsciiWhitespace(value)));
+  // LABEL OP VALUE | LABEL (not )?in (V1, V2) | LABEL (not )?exists, by hand: std::regex
+  // recurses per character and overflows the stack on a long label.
+  absl::string_view rest = text;
+  auto skip_space = [&rest] {
+    const size_t before = rest.size();
+    rest = absl::StripLeadingAsciiWhitespace(rest);
+    return rest.size() < before;
+  };
+  auto take_word = [&rest] {
+    size_t n = 0;
+    while (n < rest.size() && (absl::ascii_isalnum(rest[n]) || rest[n] == '_' || rest[n] == '.' ||
+                               rest[n] == '/' || rest[n] == '-')) {
+      ++n;
     }
+    absl::string_view word = rest.substr(0, n);
+    rest.remove_prefix(n);
+    return word;
+  };
+  // A keyword ends where the next character cannot continue a label.
+  auto take_keyword = [&rest](absl::string_view keyword) {
+    if (!absl::StartsWith(rest, keyword)) return false;
+    if (rest.size() > keyword.size()) {
+      const char next = rest[keyword.size()];
+      if (absl::ascii_isalnum(next) || next == '_' || next == '.' || next == '/' || next == '-') {
+        return false;
+      }
+    }
+    rest.remove_prefix(keyword.size());
+    return true;
+  };
+  skip_space();
+  const absl::string_view label = take_word();
+  if (label.empty()) return false;
+  const bool spaced = skip_space();
+  Constraint parsed;
+  parsed.set_label(std::string(label));
+  parsed.set_text(std::string(absl::StripAsciiWhitespace(text)));
+  if (absl::StartsWith(rest, "==") || absl::StartsWith(rest, "!=")) {
+    parsed.set_op(rest[0] == '=' ? Constraint::OP_EQUAL : Constraint::OP_NOT_EQUAL);
+    rest.remove_prefix(2);
+    skip_space();
+    const absl::string_view value = take_word();
+    if (value.empty()) return false;
+    parsed.add_values(std::string(value));
   } else {
-    constraint->set_op(match[6].str() == "exists" ? Constraint::OP_EXISTS
-                                                  : Constraint::OP_NOT_EXISTS);
+    if (!spaced) return false;
+    bool negated = false;
+    if (take_keyword("not")) {
+      if (!skip_space()) return false;
+      negated = true;
+    }
+    if (take_keyword("exists")) {
+      parsed.set_op(negated ? Constraint::OP_NOT_EXISTS : Constraint::OP_EXISTS);
+    } else if (take_keyword("in")) {
+      parsed.set_op(negated ? Constraint::OP_NOT_IN : Constraint::OP_IN);
+      skip_space();
+      if (!absl::ConsumePrefix(&rest, "(")) return false;
+      do {
+        skip_space();
+        const absl::string_view value = take_word();
+        if (value.empty()) return false;
+        parsed.add_values(std::string(value));
+        skip_space();
+      } while (absl::ConsumePrefix(&rest, ","));
+      if (!absl::ConsumePrefix(&rest, ")")) return false;
+    } else {
+      return false;
+    }
   }
+  skip_space();
+  if (!rest.empty()) return false;
+  *constraint = std::move(parsed);
   return true;
 }
 

@@ -36,6 +36,19 @@ struct LoadedSpec {
   std::vector<Diagnostic> diagnostics;  // YAML syntax, unknown keys, wrong types, bad units
 };
 
+// Limits on what a spec may ask for, checked before anything is allocated per instance or per
+// character (README, "Limits").
+inline constexpr size_t kMaxSpecBytes = 1 << 20;
+inline constexpr uint32_t kMaxCount = 10000;      // instances of one service
+inline constexpr uint64_t kMaxInstances = 20000;  // instances of a spec
+inline constexpr size_t kMaxServices = 1000;
+inline constexpr size_t kMaxHosts = 1000;
+inline constexpr size_t kMaxNetworks = 100;
+inline constexpr size_t kMaxNameLength = 63;     // a DNS label: cluster, service, host, network
+inline constexpr size_t kMaxDomainLength = 253;  // domain, search domains, label keys
+inline constexpr size_t kMaxLabelValueLength = 255;
+inline constexpr size_t kMaxPatternLength = 1024;  // a log probe's regular expression
+
 // Parses cluster.yaml text into the proto spec. Never throws; every problem found is a
 // diagnostic and loading goes on past it, so the user sees all of them at once.
 LoadedSpec LoadSpec(absl::string_view yaml_text);
@@ -43,6 +56,7 @@ LoadedSpec LoadSpec(absl::string_view yaml_text);
 // Unit parsers, exposed for tests. Return false on malformed input.
 bool ParseMilliCpus(absl::string_view text, int64_t* millicpus);
 bool ParseMemoryBytes(absl::string_view text, int64_t* bytes);
+bool IsCleanAbsolutePath(absl::string_view path);
 bool ParseConstraint(absl::string_view text, bdcoord::v1::Constraint* constraint);
 
 }  // namespace bdcoord::coordinator

@@ -4,17 +4,18 @@
 
 #include <functional>
 #include <optional>
-#include <regex>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "coordinator/spec/instance_names.h"
+#include "coordinator/spec/spec_loader.h"
 #include "net/ipv4.h"
 
 namespace bdcoord::coordinator {
@@ -28,32 +29,48 @@ using bdcoord::v1::Service;
 using net::Cidr;
 using net::Ipv4;
 
+// Hand-written rather than std::regex: libstdc++'s regex recurses per character and overflows
+// the stack on long user input.
+
+bool IsLowerAlnum(char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c); }
+
 // RFC 1123 label: what a hostname, a container name and an FQDN part may be.
-bool IsDnsLabel(const std::string& text) {
-  static const std::regex kLabel("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
-  return std::regex_match(text, kLabel);
+bool IsDnsLabel(absl::string_view text) {
+  if (text.empty() || text.size() > kMaxNameLength) return false;
+  if (!IsLowerAlnum(text.front()) || !IsLowerAlnum(text.back())) return false;
+  for (char c : text) {
+    if (!IsLowerAlnum(c) && c != '-') return false;
+  }
+  return true;
 }
 
-bool IsDnsName(const std::string& text) {
-  static const std::regex kName(
-      "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$");
-  return text.size() <= 253 && std::regex_match(text, kName);
+bool IsDnsName(absl::string_view text) {
+  if (text.size() > kMaxDomainLength) return false;
+  for (absl::string_view label : absl::StrSplit(text, '.')) {
+    if (!IsDnsLabel(label)) return false;
+  }
+  return true;
 }
 
 // A host label key: the characters a constraint accepts for its label.
-bool IsLabelKey(const std::string& text) {
-  static const std::regex kKey("^[A-Za-z0-9_./-]+$");
-  return std::regex_match(text, kKey);
+bool IsLabelKey(absl::string_view text) {
+  if (text.empty() || text.size() > kMaxDomainLength) return false;
+  for (char c : text) {
+    if (!absl::ascii_isalnum(c) && c != '_' && c != '.' && c != '/' && c != '-') return false;
+  }
+  return true;
 }
 
 // What Docker takes as a container's user: USER or USER:GROUP, each a name (looked up in the
 // image's /etc/passwd and /etc/group) or a number up to 2147483647.
 bool IsUserSpec(const std::string& text) {
-  static const std::regex kPart("[A-Za-z0-9_.$][A-Za-z0-9_.$-]*");
   const std::vector<std::string> parts = absl::StrSplit(text, ':');
   if (parts.size() > 2) return false;
   for (const std::string& part : parts) {
-    if (!std::regex_match(part, kPart)) return false;
+    if (part.empty() || part.size() > kMaxNameLength || part[0] == '-') return false;
+    for (char c : part) {
+      if (!absl::ascii_isalnum(c) && c != '_' && c != '.' && c != '$' && c != '-') return false;
+    }
     int64_t id = 0;
     if (absl::SimpleAtoi(part, &id) && id > 2147483647) return false;
   }
@@ -128,13 +145,25 @@ class Validator {
     return names;
   }
 
+  // Names are checked for length before anything else looks at them (suggestions, instance
+  // names); false when `text` is too long.
+  bool CheckLength(absl::string_view path, absl::string_view what, absl::string_view text,
+                   size_t max) {
+    if (text.size() <= max) return true;
+    Error(path, absl::StrCat(what, " ", Quote(text), " is ", text.size(), " characters long"),
+          absl::StrCat("at most ", max));
+    return false;
+  }
+
   void CheckCluster() {
-    if (!spec_.cluster().empty() && !IsDnsLabel(spec_.cluster())) {
-      Error("cluster", absl::StrCat("cluster name '", spec_.cluster(), "' is not a DNS label"),
+    if (!CheckLength("cluster", "cluster name", spec_.cluster(), kMaxNameLength)) {
+    } else if (!spec_.cluster().empty() && !IsDnsLabel(spec_.cluster())) {
+      Error("cluster", absl::StrCat("cluster name ", Quote(spec_.cluster()), " is not a DNS label"),
             "use lowercase letters, digits and '-', at most 63 characters");
     }
-    if (!spec_.domain().empty() && !IsDnsName(spec_.domain())) {
-      Error("domain", absl::StrCat("domain '", spec_.domain(), "' is not a DNS name"),
+    if (!CheckLength("domain", "domain", spec_.domain(), kMaxDomainLength)) {
+    } else if (!spec_.domain().empty() && !IsDnsName(spec_.domain())) {
+      Error("domain", absl::StrCat("domain ", Quote(spec_.domain()), " is not a DNS name"),
             "e.g. `domain: bigdata.lan`");
     }
   }
@@ -146,30 +175,39 @@ class Validator {
       const auto& host = spec_.hosts(i);
       const std::string path = absl::StrCat("hosts.", i);
       if (host.name().empty()) continue;  // reported by the loader
-      if (!IsDnsLabel(host.name())) {
-        Error(path + ".name", absl::StrCat("host name '", host.name(), "' is not a DNS label"),
+      for (const auto& [key, value] : host.labels()) {
+        const std::string label_path = absl::StrCat(path, ".labels.", key);
+        if (CheckLength(label_path, "label key", key, kMaxDomainLength)) {
+          CheckLength(label_path, absl::StrCat("value of label ", Quote(key)), value,
+                      kMaxLabelValueLength);
+        }
+      }
+      if (!CheckLength(path + ".name", "host name", host.name(), kMaxNameLength)) {
+        continue;
+      } else if (!IsDnsLabel(host.name())) {
+        Error(path + ".name", absl::StrCat("host name ", Quote(host.name()), " is not a DNS label"),
               "use lowercase letters, digits and '-'");
       }
       if (auto [it, inserted] = names.emplace(host.name(), i); !inserted) {
-        Error(path + ".name", absl::StrCat("duplicate host name '", host.name(), "'"),
+        Error(path + ".name", absl::StrCat("duplicate host name ", Quote(host.name())),
               absl::StrCat("already used by hosts entry ", it->second + 1, " on line ",
                            positions_.Find(absl::StrCat("hosts.", it->second)).line));
       }
       if (!host.address().empty()) {
         if (auto ip = Ipv4::Parse(host.address()); !ip.ok()) {
           Error(path + ".address",
-                absl::StrCat("address of host '", host.name(), "': ", ip.status().message()));
+                absl::StrCat("address of host ", Quote(host.name()), ": ", ip.status().message()));
         } else if (auto [it, inserted] = addresses.emplace(host.address(), i); !inserted) {
           Error(path + ".address",
-                absl::StrCat("host '", host.name(), "' has the same address ", host.address(),
-                             " as host '", spec_.hosts(it->second).name(), "'"));
+                absl::StrCat("host ", Quote(host.name()), " has the same address ", host.address(),
+                             " as host ", Quote(spec_.hosts(it->second).name())));
         }
       }
       for (const auto& [network, parent] : host.parents()) {
         if (!HasNetwork(network)) {
           Error(absl::StrCat(path, ".parents.", network),
-                absl::StrCat("host '", host.name(), "' overrides the parent of unknown network '",
-                             network, "'"),
+                absl::StrCat("host ", Quote(host.name()),
+                             " overrides the parent of unknown network ", Quote(network)),
                 SuggestionHint(network, NetworkNames()));
         }
       }
@@ -192,7 +230,8 @@ class Validator {
   void CheckNetworks() {
     for (const Network& network : spec_.networks()) {
       const std::string path = absl::StrCat("networks.", network.name());
-      const std::string what = absl::StrCat("network '", network.name(), "'");
+      const std::string what = absl::StrCat("network ", Quote(network.name()));
+      if (!CheckLength(path, "network name", network.name(), kMaxNameLength)) continue;
       NetworkFacts& facts = networks_[network.name()];
       if (network.driver() == bdcoord::v1::NETWORK_DRIVER_UNSPECIFIED) {
         Error(path, absl::StrCat(what, " has no driver"), "add `driver: macvlan` or `ipvlan`");
@@ -257,10 +296,11 @@ class Validator {
     const bdcoord::v1::Dns& dns = spec_.dns();
     for (int i = 0; i < dns.nameservers_size(); ++i) {
       if (!IsIpAddress(dns.nameservers(i))) {
-        Error(absl::StrCat("dns.nameservers.", i),
-              absl::StrCat("nameserver '", dns.nameservers(i), "' in dns is not an IP address"),
-              "write the server's IPv4 or IPv6 address, e.g. 10.0.50.2 (no resolver can look up "
-              "its name yet)");
+        Error(
+            absl::StrCat("dns.nameservers.", i),
+            absl::StrCat("nameserver ", Quote(dns.nameservers(i)), " in dns is not an IP address"),
+            "write the server's IPv4 or IPv6 address, e.g. 10.0.50.2 (no resolver can look up "
+            "its name yet)");
       }
     }
     if (dns.nameservers_size() > kMaxNameservers) {
@@ -276,7 +316,7 @@ class Validator {
         Error(path, absl::StrCat("search domain ", i + 1, " in dns is empty"),
               "write a domain, e.g. `search: [bigdata.lan]`, or `search: []` for none");
       } else if (!IsDnsName(domain)) {
-        Error(path, absl::StrCat("search domain '", domain, "' in dns is not a DNS name"),
+        Error(path, absl::StrCat("search domain ", Quote(domain), " in dns is not a DNS name"),
               "use lowercase letters, digits and '-' in dot-separated labels, e.g. bigdata.lan");
       }
     }
@@ -297,13 +337,13 @@ class Validator {
       if (parts.first == candidate.name) option = &candidate;
     }
     if (option == nullptr) {
-      Error(path, absl::StrCat("unknown option '", text, "' in dns"),
+      Error(path, absl::StrCat("unknown option ", Quote(text), " in dns"),
             SuggestionHint(parts.first, names));
       return;
     }
     if (!option->has_value) {
       if (has_value) {
-        Error(path, absl::StrCat("option '", text, "' in dns takes no value"),
+        Error(path, absl::StrCat("option ", Quote(text), " in dns takes no value"),
               absl::StrCat("write `", option->name, "`"));
       }
       return;
@@ -312,7 +352,7 @@ class Validator {
     if (!has_value || !absl::SimpleAtoi(parts.second, &value) || value < option->min ||
         value > option->max) {
       Error(path,
-            absl::StrCat("option '", text, "' in dns needs a whole number from ", option->min,
+            absl::StrCat("option ", Quote(text), " in dns needs a whole number from ", option->min,
                          " to ", option->max),
             absl::StrCat("write it as ", option->name, ":N, e.g. ", option->name, ":",
                          std::max(option->min, 1)));
@@ -327,24 +367,28 @@ class Validator {
     absl::flat_hash_map<std::string, std::string> instance_of;  // instance name -> service
     for (const Service& service : spec_.services()) {
       const std::string path = absl::StrCat("services.", service.name());
-      const std::string what = absl::StrCat("service '", service.name(), "'");
+      const std::string what = absl::StrCat("service ", Quote(service.name()));
+      if (!CheckLength(path, "service name", service.name(), kMaxNameLength) ||
+          !CheckLength(path + ".hostname", "hostname prefix", service.hostname(), kMaxNameLength)) {
+        continue;
+      }
       if (!IsDnsLabel(service.name())) {
-        Error(path, absl::StrCat("service name '", service.name(), "' is not a DNS label"),
+        Error(path, absl::StrCat("service name ", Quote(service.name()), " is not a DNS label"),
               "use lowercase letters, digits and '-'");
       }
       if (!service.hostname().empty() && !IsDnsLabel(absl::StrCat(service.hostname(), "1"))) {
         Error(path + ".hostname",
-              absl::StrCat("hostname prefix '", service.hostname(), "' of ", what,
+              absl::StrCat("hostname prefix ", Quote(service.hostname()), " of ", what,
                            " does not make DNS labels"),
               "use lowercase letters, digits and '-'; instances are named PREFIX1, PREFIX2, ...");
       }
-      for (uint32_t index = 1; index <= service.count(); ++index) {
+      for (uint64_t index = 1; index <= service.count(); ++index) {
         const std::string name = InstanceName(service, index);
         if (auto [it, inserted] = instance_of.emplace(name, service.name());
             !inserted && it->second != service.name()) {
           Error(path,
-                absl::StrCat("instance name '", name, "' of ", what,
-                             " is also an instance of service '", it->second, "'"),
+                absl::StrCat("instance name ", Quote(name), " of ", what,
+                             " is also an instance of service ", Quote(it->second)),
                 "set a distinct `hostname` prefix on one of them");
           break;
         }
@@ -359,17 +403,20 @@ class Validator {
       }
       if (!service.user().empty() && !IsUserSpec(service.user())) {
         Error(path + ".user",
-              absl::StrCat("user '", service.user(), "' of ", what, " is not USER or USER:GROUP"),
+              absl::StrCat("user ", Quote(service.user()), " of ", what,
+                           " is not USER or USER:GROUP"),
               "each a name from the image's /etc/passwd or /etc/group, or a number up to "
               "2147483647: `zookeeper`, `zookeeper:hadoop`, `\"1000:1000\"`");
       }
       CheckPlacement(service, path, what, service_names, host_names);
       CheckDependencies(service, path, what, service_names);
       for (int i = 0; i < service.files_size(); ++i) {
-        if (service.files(i).path().empty() || service.files(i).path()[0] != '/') {
+        if (!IsCleanAbsolutePath(service.files(i).path())) {
           Error(absl::StrCat(path, ".files.", service.files(i).path()),
-                absl::StrCat("file path '", service.files(i).path(), "' of ", what,
-                             " is not absolute"),
+                absl::StrCat("file path ", Quote(service.files(i).path()), " of ", what,
+                             absl::StartsWith(service.files(i).path(), "/")
+                                 ? " has an empty, . or .. part"
+                                 : " is not absolute"),
                 "write the path inside the container, e.g. /conf/zoo.cfg");
         }
       }
@@ -395,7 +442,7 @@ class Validator {
       }
       if (network == nullptr) {
         Error(path + ".network",
-              absl::StrCat(what, " is on unknown network '", service.network(), "'"),
+              absl::StrCat(what, " is on unknown network ", Quote(service.network())),
               SuggestionHint(service.network(), NetworkNames()));
       }
     }
@@ -422,7 +469,7 @@ class Validator {
         if (!subnet.Contains(*ip)) {
           Error(ip_path,
                 absl::StrCat("pinned IP ", service.ips(i), " of ", what, " is outside the subnet ",
-                             subnet.ToString(), " of network '", network->name(), "'"));
+                             subnet.ToString(), " of network ", Quote(network->name())));
           continue;
         }
         if (subnet.prefix_length() < 31 && (*ip == subnet.network() || *ip == subnet.broadcast())) {
@@ -433,12 +480,12 @@ class Validator {
         }
         if (facts->gateway && *ip == *facts->gateway) {
           Error(ip_path, absl::StrCat("pinned IP ", service.ips(i), " of ", what,
-                                      " is the gateway of network '", network->name(), "'"));
+                                      " is the gateway of network ", Quote(network->name())));
           continue;
         }
         if (facts->reserved.contains(ip->value())) {
           Error(ip_path, absl::StrCat("pinned IP ", service.ips(i), " of ", what,
-                                      " is reserved on network '", network->name(), "'"));
+                                      " is reserved on network ", Quote(network->name())));
           continue;
         }
       }
@@ -447,7 +494,7 @@ class Validator {
             ip_path,
             absl::StrCat("duplicate IP ", service.ips(i), ": pinned by ",
                          it->second == service.name() ? std::string("this service")
-                                                      : absl::StrCat("service '", it->second, "'"),
+                                                      : absl::StrCat("service ", Quote(it->second)),
                          " too"),
             "every instance needs its own address");
       }
@@ -465,14 +512,24 @@ class Validator {
       } else if (std::find(service_names.begin(), service_names.end(), rules.colocate_with()) ==
                  service_names.end()) {
         Error(rules_path + ".colocate_with",
-              absl::StrCat(what, " colocates with unknown service '", rules.colocate_with(), "'"),
+              absl::StrCat(what, " colocates with unknown service ", Quote(rules.colocate_with())),
               SuggestionHint(rules.colocate_with(), service_names));
+      }
+    }
+    for (int i = 0; i < rules.constraints_size(); ++i) {
+      const auto& constraint = rules.constraints(i);
+      const std::string constraint_path = absl::StrCat(rules_path, ".constraints.", i);
+      if (!CheckLength(constraint_path, "label key", constraint.label(), kMaxDomainLength)) {
+        continue;
+      }
+      for (const std::string& value : constraint.values()) {
+        if (!CheckLength(constraint_path, "label value", value, kMaxLabelValueLength)) break;
       }
     }
     for (int i = 0; i < rules.hosts_size(); ++i) {
       if (std::find(host_names.begin(), host_names.end(), rules.hosts(i)) == host_names.end()) {
         Error(absl::StrCat(rules_path, ".hosts.", i),
-              absl::StrCat(what, " is pinned to unknown host '", rules.hosts(i), "'"),
+              absl::StrCat(what, " is pinned to unknown host ", Quote(rules.hosts(i))),
               SuggestionHint(rules.hosts(i), host_names));
       }
     }
@@ -486,7 +543,8 @@ class Validator {
             "name a host label: `max_per: {label: rack, count: 1}`");
     } else if (!IsLabelKey(max_per.label())) {
       Error(path + ".label",
-            absl::StrCat("max_per label '", max_per.label(), "' of ", what, " is not a label key"),
+            absl::StrCat("max_per label ", Quote(max_per.label()), " of ", what,
+                         " is not a label key"),
             "use letters, digits and . _ / - as in `rack` or `topology/zone`");
     }
     if (max_per.count() < 1) {
@@ -503,7 +561,7 @@ class Validator {
       const Service* target = FindService(dependency.service());
       if (target == nullptr) {
         Error(dep_path,
-              absl::StrCat(what, " depends on unknown service '", dependency.service(), "'"),
+              absl::StrCat(what, " depends on unknown service ", Quote(dependency.service())),
               SuggestionHint(dependency.service(), service_names));
         continue;
       }
@@ -512,17 +570,18 @@ class Validator {
         continue;
       }
       if (dependency.condition() == Dependency::CONDITION_COMPLETED && !target->run_once()) {
-        Error(dep_path,
-              absl::StrCat(what, " waits for '", target->name(),
-                           "' to complete, but it is not run_once and never completes"),
-              absl::StrCat("set `run_once: true` on '", target->name(), "' or wait for ready"));
+        Error(
+            dep_path,
+            absl::StrCat(what, " waits for ", Quote(target->name()),
+                         " to complete, but it is not run_once and never completes"),
+            absl::StrCat("set `run_once: true` on ", Quote(target->name()), " or wait for ready"));
       }
       if (dependency.condition() == Dependency::CONDITION_READY && !target->has_ready()) {
         Error(dep_path,
-              absl::StrCat(what, " waits for '", target->name(),
-                           "' to be ready, but it has no ready probe"),
-              absl::StrCat("add e.g. `ready: {tcp: PORT}` to '", target->name(),
-                           "' or wait for started"));
+              absl::StrCat(what, " waits for ", Quote(target->name()),
+                           " to be ready, but it has no ready probe"),
+              absl::StrCat("add e.g. `ready: {tcp: PORT}` to ", Quote(target->name()),
+                           " or wait for started"));
       }
     }
   }
@@ -622,8 +681,8 @@ std::vector<Diagnostic> ValidateForCoordinator(const ClusterSpec& spec,
     if (!network.host_shim()) continue;
     diagnostics.push_back(
         {positions.Find(absl::StrCat("networks.", network.name(), ".host_shim")),
-         absl::StrCat("network '", network.name(),
-                      "': host_shim is not supported by bdcoordd yet (it does not hand out shim "
+         absl::StrCat("network ", Quote(network.name()),
+                      ": host_shim is not supported by bdcoordd yet (it does not hand out shim "
                       "addresses)"),
          "remove host_shim: readiness probes reach the containers without it"});
   }

@@ -17,6 +17,7 @@ networks:
     parent: eth0
     subnet: 10.2.0.0/24
     host_shim: yes
+services: {zk: {image: zk, network: lan}}
 )");
   ASSERT_TRUE(loaded.diagnostics.empty()) << FormatDiagnostics("x", loaded.diagnostics);
   const std::vector<Diagnostic> diagnostics = ValidateForCoordinator(loaded.spec, loaded.positions);

@@ -127,8 +127,51 @@ services:
   EXPECT_EQ(in_block.column, 15);
 }
 
+// Hand-written, not std::regex: a 40 KB label once overflowed the stack.
+TEST(ParseConstraint, LongLabelsNeitherCrashNorMisparse) {
+  Constraint c;
+  const std::string label(40000, 'k');
+  ASSERT_TRUE(ParseConstraint(label + " in (" + std::string(40000, 'v') + ", b)", &c));
+  EXPECT_EQ(c.label(), label);
+  EXPECT_EQ(c.values_size(), 2);
+  EXPECT_FALSE(ParseConstraint("rack notexists", &c));
+  EXPECT_FALSE(ParseConstraint("rack in (a,)", &c));
+  EXPECT_FALSE(ParseConstraint("rack inn (a)", &c));
+  EXPECT_FALSE(ParseConstraint("rackexists", &c));
+}
+
+TEST(Quote, KeepsUserTextOnOneLineAndShort) {
+  EXPECT_EQ(Quote("zk"), "'zk'");
+  EXPECT_EQ(Quote("2\nGi\t\x01"), "'2\\nGi\\t\\x01'");
+  EXPECT_EQ(Quote(std::string(100, 'a')), "'" + std::string(kMaxQuoted, 'a') + "...'");
+  // A cut never splits a UTF-8 character.
+  std::string accents;
+  for (int i = 0; i < 50; ++i) accents += "\xc3\xa9";
+  EXPECT_EQ(Quote(accents), "'" + accents.substr(0, kMaxQuoted) + "...'");
+  EXPECT_EQ(ClosestMatch(std::string(20000, 'h'), {std::string(20000, 'h')}), "");
+}
+
+TEST(LoadSpec, QuotesMustCloseAndDocumentsBeOne) {
+  // A quoted string may go on over deeper-indented lines, as the examples' commands do.
+  EXPECT_THAT(LoadSpec("cluster: a\nservices:\n  zk:\n    image: zk\n    command: [sh, -c, \"a\n"
+                       "      b\"]\n")
+                  .diagnostics,
+              ::testing::IsEmpty());
+  const LoadedSpec open = LoadSpec("cluster: \"a\nservices: {zk: {image: zk}}\n");
+  ASSERT_EQ(open.diagnostics.size(), 1u);
+  EXPECT_EQ(open.diagnostics[0].pos.line, 1);
+  EXPECT_EQ(open.diagnostics[0].pos.column, 10);
+  // Quotes inside block scalars and comments are text.
+  EXPECT_THAT(LoadSpec("cluster: a # it's\nservices:\n  zk:\n    image: zk\n    files:\n"
+                       "      /x: |\n        echo \"hi\n        it's\n")
+                  .diagnostics,
+              ::testing::IsEmpty());
+  EXPECT_EQ(LoadSpec("---\ncluster: a\nservices: {zk: {image: zk}}\n").diagnostics.size(), 0u);
+}
+
 TEST(LoadSpec, TopLevelExtensionKeysAreIgnored) {
-  const LoadedSpec loaded = LoadSpec("cluster: a\nx-common: &c {k: v}\n");
+  const LoadedSpec loaded =
+      LoadSpec("cluster: a\nx-common: &c {k: v}\nservices: {zk: {image: zk}}\n");
   EXPECT_THAT(loaded.diagnostics, ::testing::IsEmpty());
 }
 
@@ -140,13 +183,14 @@ hosts:
 networks:
   lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24, gatway: 10.1.0.1}
 )");
-  ASSERT_EQ(loaded.diagnostics.size(), 3u);
+  ASSERT_EQ(loaded.diagnostics.size(), 4u);
   EXPECT_EQ(loaded.diagnostics[0].message, "unknown key 'servces' in the top level");
   EXPECT_EQ(loaded.diagnostics[0].hint, "did you mean 'services'?");
   EXPECT_EQ(loaded.diagnostics[1].message, "unknown key 'labls' in host 'h1'");
   EXPECT_EQ(loaded.diagnostics[2].message, "unknown key 'gatway' in network 'lan'");
   EXPECT_EQ(loaded.diagnostics[2].pos.line, 6);
   EXPECT_EQ(loaded.diagnostics[2].pos.column, 61);
+  EXPECT_EQ(loaded.diagnostics[3].message, "missing required key 'services'");
 }
 
 }  // namespace
