@@ -30,8 +30,9 @@ struct ListenEndpoint {
 // a stale socket file; for TCP, refuses a non-loopback address without mutual TLS, a loopback
 // one without a token (any local user could deploy), mutual TLS without a token (agent
 // certificates must not call ClusterService), and reads the TLS files. Loopback means a
-// literal 127.0.0.0/8 or ::1 address, or `localhost`. InvalidArgument for flags that contradict each other or unreadable files (a usage
-// error), FailedPrecondition when the socket cannot be prepared; every message names the culprit.
+// literal 127.0.0.0/8 or ::1 address, or `localhost`. InvalidArgument for flags that contradict
+// each other or unreadable files (a usage error), FailedPrecondition when the socket cannot be
+// prepared; every message names the culprit.
 absl::StatusOr<ListenEndpoint> PrepareListenEndpoint(const ListenFlags& flags);
 
 // Builds and starts a server on the endpoint with the services `register_services` adds; a unix
