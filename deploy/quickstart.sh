@@ -404,7 +404,8 @@ cmd_down() {
     log "stopping bdcoordd ${pid}"
     stop_pid "${pid}" bdcoordd
   fi
-  ip addr del 10.0.50.1/24 dev bdcoord-lan 2>/dev/null || true # --real's gateway
+  source "${REPO_DIR}/deploy/real/checks.sh"
+  real_gateway_down # --real's gateway address on the LAN bridge
   log "taking the testbed down"
   "${TESTBED}" down || die "deploy/testbed.sh down failed"
   rm -rf "${RUN_DIR}" "${DATA_DIR}"

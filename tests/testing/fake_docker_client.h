@@ -87,6 +87,11 @@ class FakeDockerClient : public DockerClient {
     fail_all_ = std::move(status);
   }
   // Every StartContainer fails with `status` (OK: starts work again).
+  // Every StopContainer fails with `status` (a container that will not stop in time).
+  void FailStops(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    stop_error_ = std::move(status);
+  }
   void FailStarts(absl::Status status) {
     absl::MutexLock lock(&mu_);
     start_error_ = std::move(status);
@@ -249,6 +254,7 @@ class FakeDockerClient : public DockerClient {
     auto it = containers_.find(id);
     if (it == containers_.end()) return absl::NotFoundError(id);
     stops_.emplace_back(it->second.info.name, static_cast<int>(timeout.count()));
+    if (!stop_error_.ok()) return stop_error_;
     it->second.info.state = "exited";
     it->second.info.running = false;
     return absl::OkStatus();
@@ -353,6 +359,7 @@ class FakeDockerClient : public DockerClient {
   absl::Status fail_all_;
   absl::Status network_error_;
   absl::Status start_error_;
+  absl::Status stop_error_;
   int next_id_ = 0;
   int creates_ = 0;
   int starts_ = 0;

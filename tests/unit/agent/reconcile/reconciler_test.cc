@@ -149,6 +149,16 @@ TEST_F(ReconcilerTest, ContainersAreStoppedWithTheirOwnStopTimeoutBeforeRemoval)
                                                                std::make_pair("zk3", 10)));
 }
 
+TEST_F(ReconcilerTest, AContainerThatWillNotStopIsRemovedByForceAnyway) {
+  reconciler_.Reconcile(Desired(2));
+  docker_.FailStops(absl::DeadlineExceededError("stop timed out"));
+  const ReconcileResult result = reconciler_.Reconcile(Desired(1));
+  EXPECT_EQ(result.removed, 1);
+  EXPECT_THAT(result.errors, IsEmpty());
+  EXPECT_FALSE(docker_.FindByName("zk2"));
+  EXPECT_THAT(docker_.stops(), ::testing::ElementsAre(std::make_pair("zk2", 10)));
+}
+
 TEST_F(ReconcilerTest, OrphansAreRemovedAndForeignContainersLeftAlone) {
   docker_.AddForeignContainer("someone-elses");
   reconciler_.Reconcile(Desired(3));
