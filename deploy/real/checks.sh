@@ -69,7 +69,18 @@ read_modes() { local n; for n in zk1 zk2 zk3; do MODE[${n}]=$(zk mode "${n}"); d
 count_mode() { local n c=0; for n in zk1 zk2 zk3; do [[ ${MODE[${n}]} == "$1" ]] && c=$((c + 1)); done; echo "${c}"; }
 modes_text() { echo "zk1=${MODE[zk1]:-none} zk2=${MODE[zk2]:-none} zk3=${MODE[zk3]:-none}"; }
 one_leader_two_followers() { read_modes && [[ $(count_mode leader) -eq 1 && $(count_mode follower) -eq 2 ]]; }
-zk_leader() { local n; for n in zk1 zk2 zk3; do [[ ${MODE[${n}]} == leader ]] && echo "${n}"; done; }
+# zk_leader: the member MODE says leads; fails when none does (a loop's last test must not be
+# the function's status: under `set -e`, `x=$(zk_leader)` would end the script silently).
+zk_leader() {
+  local n
+  for n in zk1 zk2 zk3; do
+    if [[ ${MODE[${n}]} == leader ]]; then
+      echo "${n}"
+      return 0
+    fi
+  done
+  return 1
+}
 
 real_check_zookeeper() {
   one_leader_two_followers || fail "zookeeper: want 1 leader and 2 followers, srvr says $(modes_text)"

@@ -54,6 +54,8 @@ real_cleanup() {
   real_gateway_down
 }
 trap real_cleanup EXIT
+# A command failing outside a check says where, instead of `set -e` ending the run silently.
+trap 'fail "line ${LINENO}: \"${BASH_COMMAND}\" failed"' ERR
 
 start=${SECONDS}
 "${SRC}/deploy/images/build.sh" "${SYSTEMS[@]}" --load >"${work}/images.log" 2>&1 ||
@@ -116,7 +118,8 @@ crash() {
 
 # ZooKeeper: the leader's container killed -> a new leader within 30 s; the agent (not Docker,
 # for which `docker kill` is a manual stop) starts it again, and it is back as a follower.
-crashed=$(zk_leader)
+read_modes
+crashed=$(zk_leader) || fail "zookeeper: no leader to kill: $(modes_text)"
 dockerh "${HOST_OF[${crashed}]}" kill "${crashed}" >/dev/null || fail "docker kill ${crashed}"
 t_kill=$(date +%s.%N)
 new_leader() {
