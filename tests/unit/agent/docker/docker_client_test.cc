@@ -326,6 +326,17 @@ TEST(TarTest, FirstEntrySkipsExtendedHeadersAndRefusesLinks) {
   EXPECT_EQ(FirstTarEntry(bad).status().message(), "malformed tar header at byte 0");
 }
 
+// Found by tests/fuzz/tar.cc: a directory entry without a name read name.back() of an empty
+// string (undefined behaviour); an entry without a name is an error, whatever its type.
+TEST(TarTest, FirstEntryWithoutANameIsAnError) {
+  for (char type : {'5', '0'}) {
+    std::string tar = *BuildTar({File("/x", "")});
+    tar[0] = '\0';
+    tar[156] = type;
+    EXPECT_EQ(FirstTarEntry(tar).status().message(), "tar entry without a name at byte 0") << type;
+  }
+}
+
 TEST(TarTest, ParseOwner) {
   EXPECT_EQ(*ParseOwner(""), std::make_pair(0u, 0u));
   EXPECT_EQ(*ParseOwner("1000:100"), std::make_pair(1000u, 100u));
