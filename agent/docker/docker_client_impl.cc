@@ -11,6 +11,7 @@
 #include <ctime>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/docker/docker_json.h"
 #include "agent/docker/stream_frames.h"
 #include "agent/docker/tar.h"
 #include "nlohmann/json.hpp"
@@ -81,9 +83,31 @@ std::string Str(const json& object, const char* key) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// A number, clamped to int64_t. get<int64_t>() of 1e300 or of an unsigned above INT64_MAX is
+// undefined behaviour, so those are bounded before any conversion; NaN reads as 0.
 int64_t Int(const json& object, const char* key) {
   auto it = object.find(key);
-  return it != object.end() && it->is_number() ? it->get<int64_t>() : 0;
+  if (it == object.end()) return 0;
+  if (it->is_number_unsigned()) {
+    return static_cast<int64_t>(
+        std::min<uint64_t>(it->get<uint64_t>(), std::numeric_limits<int64_t>::max()));
+  }
+  if (it->is_number_integer()) return it->get<int64_t>();
+  if (it->is_number_float()) {
+    const double value = it->get<double>();
+    constexpr double kTwo63 = 9223372036854775808.0;  // exactly 2^63, the first out of range
+    if (value != value) return 0;
+    if (value >= kTwo63) return std::numeric_limits<int64_t>::max();
+    if (value < -kTwo63) return std::numeric_limits<int64_t>::min();
+    return static_cast<int64_t>(value);
+  }
+  return 0;
+}
+
+// The same, clamped to int: exit codes, restart counts, pids and timeouts.
+int Int32(const json& object, const char* key) {
+  return static_cast<int>(std::clamp<int64_t>(Int(object, key), std::numeric_limits<int>::min(),
+                                              std::numeric_limits<int>::max()));
 }
 
 bool Bool(const json& object, const char* key) {
@@ -332,12 +356,12 @@ ContainerInfo ParseContainerInspect(const json& container) {
   const json& state = Obj(container, "State");
   info.state = Str(state, "Status");
   info.running = Bool(state, "Running");
-  info.exit_code = static_cast<int>(Int(state, "ExitCode"));
+  info.exit_code = Int32(state, "ExitCode");
   info.started_at = TimeOrEmpty(Str(state, "StartedAt"));
   info.finished_at = TimeOrEmpty(Str(state, "FinishedAt"));
-  info.restart_count = static_cast<int>(Int(container, "RestartCount"));
-  info.stop_timeout_seconds = static_cast<int>(Int(config, "StopTimeout"));
-  info.pid = static_cast<int>(Int(state, "Pid"));
+  info.restart_count = Int32(container, "RestartCount");
+  info.stop_timeout_seconds = Int32(config, "StopTimeout");
+  info.pid = Int32(state, "Pid");
   info.hosts_path = Str(container, "HostsPath");
   // The address on the container's own network; before the first start only the requested
   // static address is known.
@@ -379,6 +403,14 @@ ContainerInfo ParseContainerSummary(const json& container) {
       info.exit_code = code;
     }
   }
+  return info;
+}
+
+DockerInfo ParseInfo(const json& body) {
+  DockerInfo info;
+  info.name = Str(body, "Name");
+  info.cpus = static_cast<uint32_t>(std::clamp<int64_t>(Int(body, "NCPU"), 0, UINT32_MAX));
+  info.memory_bytes = std::max<int64_t>(0, Int(body, "MemTotal"));
   return info;
 }
 
@@ -662,13 +694,7 @@ absl::StatusOr<DockerInfo> DockerClientImpl::Info() {
   if (!body.ok()) return body.status();
   HttpRequest request;
   request.path = "/info";
-  return Interpret(request, [&]() -> absl::StatusOr<DockerInfo> {
-    DockerInfo info;
-    info.name = Str(*body, "Name");
-    info.cpus = static_cast<uint32_t>(std::max<int64_t>(0, Int(*body, "NCPU")));
-    info.memory_bytes = Int(*body, "MemTotal");
-    return info;
-  });
+  return Interpret(request, [&]() -> absl::StatusOr<DockerInfo> { return ParseInfo(*body); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1181,7 +1207,7 @@ absl::StatusOr<ExecResult> DockerClientImpl::Exec(const std::string& id,
     absl::StatusOr<json> inspect = GetJson(inspect_path);
     if (!inspect.ok()) return inspect.status();
     if (!Bool(*inspect, "Running")) {
-      result.exit_code = static_cast<int>(Int(*inspect, "ExitCode"));
+      result.exit_code = Int32(*inspect, "ExitCode");
       return result;
     }
     if (std::chrono::steady_clock::now() > deadline) {
@@ -1230,5 +1256,49 @@ absl::StatusOr<std::unique_ptr<DockerClient>> NewDockerClient(const DockerClient
   }
   return std::unique_ptr<DockerClient>(new DockerClientImpl(options));
 }
+
+namespace {
+
+// Parses body and interprets it with f, as the client does, JSON errors as Internal.
+template <typename F>
+auto FromBody(absl::string_view body, F&& f) -> decltype(f(json())) {
+  try {
+    return f(json::parse(body.begin(), body.end()));
+  } catch (const json::exception& e) {
+    return absl::InternalError(absl::StrCat("invalid JSON: ", e.what()));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<ContainerInfo> ParseContainerInspectJson(absl::string_view body) {
+  return FromBody(body, [](const json& j) -> absl::StatusOr<ContainerInfo> {
+    return ParseContainerInspect(j);
+  });
+}
+
+absl::StatusOr<std::vector<ContainerInfo>> ParseContainerListJson(absl::string_view body) {
+  return FromBody(body, [](const json& j) -> absl::StatusOr<std::vector<ContainerInfo>> {
+    if (!j.is_array()) return absl::InternalError("expected a JSON array");
+    std::vector<ContainerInfo> containers;
+    for (const json& container : j) containers.push_back(ParseContainerSummary(container));
+    return containers;
+  });
+}
+
+absl::StatusOr<NetworkInfo> ParseNetworkJson(absl::string_view body) {
+  return FromBody(body,
+                  [](const json& j) -> absl::StatusOr<NetworkInfo> { return ParseNetwork(j); });
+}
+
+absl::StatusOr<DockerEvent> ParseEventJson(absl::string_view body) {
+  return FromBody(body, [](const json& j) -> absl::StatusOr<DockerEvent> { return ParseEvent(j); });
+}
+
+absl::StatusOr<DockerInfo> ParseInfoJson(absl::string_view body) {
+  return FromBody(body, [](const json& j) -> absl::StatusOr<DockerInfo> { return ParseInfo(j); });
+}
+
+std::string DockerErrorMessage(absl::string_view body) { return DockerMessage(std::string(body)); }
 
 }  // namespace bdcoord::agent

@@ -162,6 +162,9 @@ absl::StatusOr<std::optional<ArchiveFile>> FirstTarEntry(absl::string_view archi
     const std::string prefix = CString(header.substr(345, kPrefixSize));
     std::string name = CString(header.substr(0, kNameSize));
     if (!prefix.empty()) name = absl::StrCat(prefix, "/", name);
+    if (name.empty()) {  // a directory's name.back() below needs one
+      return absl::InvalidArgumentError(absl::StrCat("tar entry without a name at byte ", at));
+    }
     if (type == '5') {
       if (name.back() != '/') name.push_back('/');
     } else if (type == '2') {

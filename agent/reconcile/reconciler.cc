@@ -38,24 +38,6 @@ std::string DriverName(bdcoord::v1::NetworkDriver driver) {
   return driver == bdcoord::v1::NETWORK_DRIVER_IPVLAN ? "ipvlan" : "macvlan";
 }
 
-// "IP FQDN name" lines of the hosts map as Docker ExtraHosts ("fqdn:ip" first, so a reverse
-// lookup finds the FQDN before the short name).
-std::vector<std::string> ExtraHosts(const std::string& hosts_file) {
-  std::vector<std::string> entries;
-  for (absl::string_view line : absl::StrSplit(hosts_file, '\n', absl::SkipEmpty())) {
-    std::vector<absl::string_view> fields =
-        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-    if (fields.size() < 2 || fields[0].find(':') != absl::string_view::npos ||
-        fields[0] == "127.0.0.1") {
-      continue;  // localhost lines: Docker writes its own
-    }
-    for (size_t i = 1; i < fields.size(); ++i) {
-      entries.push_back(absl::StrCat(fields[i], ":", fields[0]));
-    }
-  }
-  return entries;
-}
-
 std::string RestartPolicyName(const bdcoord::v1::RestartPolicy& policy) {
   switch (policy.mode()) {
     case bdcoord::v1::RestartPolicy::MODE_ON_FAILURE:
@@ -79,6 +61,24 @@ InstanceStatus Failed(const DesiredInstance& instance, std::string message) {
 }
 
 }  // namespace
+
+// "IP FQDN name" lines of the hosts map as Docker ExtraHosts ("fqdn:ip" first, so a reverse
+// lookup finds the FQDN before the short name).
+std::vector<std::string> ExtraHosts(const std::string& hosts_file) {
+  std::vector<std::string> entries;
+  for (absl::string_view line : absl::StrSplit(hosts_file, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    if (fields.size() < 2 || fields[0].find(':') != absl::string_view::npos ||
+        fields[0] == "127.0.0.1") {
+      continue;  // localhost lines: Docker writes its own
+    }
+    for (size_t i = 1; i < fields.size(); ++i) {
+      entries.push_back(absl::StrCat(fields[i], ":", fields[0]));
+    }
+  }
+  return entries;
+}
 
 Reconciler::Reconciler(DockerClient* docker, HostsWriter* hosts_writer, net::LinkManager* links,
                        ReconcilerOptions options)

@@ -22,6 +22,10 @@
 
 namespace bdcoord::agent {
 
+// The "IP FQDN name..." lines of a rendered hosts file as Docker's ExtraHosts ("name:ip", the
+// FQDN first so a reverse lookup finds it); localhost and IPv6 lines are skipped.
+std::vector<std::string> ExtraHosts(const std::string& hosts_file);
+
 struct ReconcilerOptions {
   int parallelism = 4;  // instances worked on at once (dockerd and runc are CPU-bound)
   // A container's grace between SIGTERM and SIGKILL when its instance sets none.

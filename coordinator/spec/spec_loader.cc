@@ -1,11 +1,13 @@
 #include "coordinator/spec/spec_loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
 #include <functional>
 #include <optional>
 #include <regex>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -193,6 +195,43 @@ void CheckQuotes(absl::string_view text, std::vector<Diagnostic>* diagnostics) {
   if (open) report(*open);
 }
 
+// Records where each YAML document starts, and nothing else.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> last;
+  bool repeated = false;  // a document started where the previous one did
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    repeated = last && last->pos == mark.pos;
+    last = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// yaml-cpp 0.7 neither consumes nor rejects a token that cannot start a node at the top level
+// (a stray `,` or `]`): each document ends before it and the next starts on it again, so
+// YAML::LoadAll loops for ever, one empty document at a time. Walks the documents first and
+// returns where such a token is. Throws YAML::Exception on invalid YAML, as LoadAll would.
+std::optional<YAML::Mark> StuckToken(absl::string_view text) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  while (parser.HandleNextDocument(starts)) {
+    if (starts.repeated) return starts.last;
+  }
+  return std::nullopt;
+}
+
 // Where the second YAML document starts: its `---` line, or 1:1 if none is found.
 SourcePos SecondDocument(absl::string_view text) {
   int line_number = 0;
@@ -258,6 +297,18 @@ class Loader {
     if (!out_->diagnostics.empty()) return;
     YAML::Node root;
     try {
+      if (const std::optional<YAML::Mark> stuck = StuckToken(text_)) {
+        const size_t at = static_cast<size_t>(std::max(stuck->pos, 0));
+        const char c = at < text_.size() ? text_[at] : ' ';
+        out_->diagnostics.push_back(
+            {{stuck->line + 1, stuck->column + 1},
+             c == ',' ? std::string("a stray ',' outside [...] or {...}: not valid YAML here")
+                      : absl::StrCat("unexpected ", Quote(absl::string_view(&c, 1)),
+                                     ": not valid YAML here"),
+             "a comma separates items only inside [a, b] or {k: v}; quote a value that starts "
+             "with one"});
+        return;
+      }
       const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text_));
       if (documents.size() > 1) {
         out_->diagnostics.push_back(

@@ -266,6 +266,9 @@ TEST(TarTest, RejectsBadPathsAndOwners) {
       {File("/etc/../x", ""), "archive path \"/etc/../x\": must be normalized"},
       {File("/etc//x", ""), "must be normalized"},
       {File("/", ""), "names the root directory"},
+      // Empty names (the lost fuzzing run's find; refused on main too).
+      {File("", ""), "archive path \"\": must be absolute"},
+      {File("//", ""), "names the root directory"},
       {File("/d/", "content"), "a directory entry cannot have content"},
       {File("/x", "", 0644, "zookeeper"), "owner \"zookeeper\" is not a numeric \"uid:gid\""},
       {File("/x", "", 0644, "1:2:3"), "is not a numeric"},
@@ -324,6 +327,17 @@ TEST(TarTest, FirstEntrySkipsExtendedHeadersAndRefusesLinks) {
   std::string bad = *BuildTar({File("/x", "")});
   bad[124] = '9';
   EXPECT_EQ(FirstTarEntry(bad).status().message(), "malformed tar header at byte 0");
+}
+
+// Found by tests/fuzz/tar.cc: a directory entry without a name read name.back() of an empty
+// string (undefined behaviour); an entry without a name is an error, whatever its type.
+TEST(TarTest, FirstEntryWithoutANameIsAnError) {
+  for (char type : {'5', '0'}) {
+    std::string tar = *BuildTar({File("/x", "")});
+    tar[0] = '\0';
+    tar[156] = type;
+    EXPECT_EQ(FirstTarEntry(tar).status().message(), "tar entry without a name at byte 0") << type;
+  }
 }
 
 TEST(TarTest, ParseOwner) {

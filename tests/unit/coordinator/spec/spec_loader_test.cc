@@ -169,6 +169,31 @@ TEST(LoadSpec, QuotesMustCloseAndDocumentsBeOne) {
   EXPECT_EQ(LoadSpec("---\ncluster: a\nservices: {zk: {image: zk}}\n").diagnostics.size(), 0u);
 }
 
+// yaml-cpp 0.7 never consumes a `,` at a document's top level, and YAML::LoadAll looped for
+// ever on it (tests/fuzz/spec.cc's find); each of these used to hang.
+TEST(LoadSpec, StrayFlowEntryIsAnErrorNotAHang) {
+  struct Case {
+    const char* text;
+    int line;
+    int column;
+  };
+  for (const Case& c : {Case{",", 1, 1}, Case{"# c\n, x\n", 2, 1}, Case{"--- ,\n", 1, 5},
+                        Case{"[a], b", 1, 4}, Case{"\"a\" ,", 1, 5}, Case{",]", 1, 1},
+                        Case{"cluster: a\nservices: {zk: {image: zk}}\n...\n,\n", 4, 1}}) {
+    const LoadedSpec loaded = LoadSpec(c.text);
+    ASSERT_EQ(loaded.diagnostics.size(), 1u) << c.text;
+    EXPECT_EQ(loaded.diagnostics[0].message,
+              "a stray ',' outside [...] or {...}: not valid YAML here")
+        << c.text;
+    EXPECT_EQ(loaded.diagnostics[0].pos.line, c.line) << c.text;
+    EXPECT_EQ(loaded.diagnostics[0].pos.column, c.column) << c.text;
+  }
+  // Commas inside plain scalars and flow collections are fine.
+  EXPECT_THAT(LoadSpec("cluster: a, b\nservices: {zk: {image: zk, command: [a, b]}}\n").diagnostics,
+              ::testing::Not(::testing::Contains(
+                  ::testing::Field(&Diagnostic::message, ::testing::HasSubstr("stray")))));
+}
+
 TEST(LoadSpec, TopLevelExtensionKeysAreIgnored) {
   const LoadedSpec loaded =
       LoadSpec("cluster: a\nx-common: &c {k: v}\nservices: {zk: {image: zk}}\n");
