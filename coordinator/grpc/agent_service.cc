@@ -93,7 +93,23 @@ void AgentServiceImpl::PublishChanges(const std::string& host,
   }
 }
 
+void AgentServiceImpl::SetClosed(bool closed) {
+  absl::MutexLock lock(&mu_);
+  closed_ = closed;
+}
+
+void AgentServiceImpl::DisconnectAll() {
+  absl::MutexLock lock(&mu_);  // a session leaves sessions_ before its handler returns
+  for (const auto& [host, session] : sessions_) session->context->TryCancel();
+}
+
 grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* stream) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the coordinator is shutting down");
+    }
+  }
   bdcoord::v1::AgentMessage message;
   if (!stream->Read(&message)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "first message must be hello");
@@ -115,10 +131,15 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, std::string(identity.message()));
   }
   auto session = std::make_shared<Session>();
+  session->context = context;
   session->stream = stream;
   session->id = inventory_.Hello(host, message.hello().facts(), now_());
   {
     absl::MutexLock lock(&mu_);
+    if (closed_) {
+      inventory_.Disconnected(host, session->id);
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the coordinator is shutting down");
+    }
     sessions_[host] = session;
     statuses_.erase(host);  // a restarted agent reports afresh; old reports would mislead
   }

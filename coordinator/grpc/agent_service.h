@@ -58,11 +58,18 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   // controller's cue to look again. Set it before serving.
   void OnChange(std::function<void()> callback) { on_change_ = std::move(callback); }
 
+  // While closed, Connect refuses agents with UNAVAILABLE (the coordinator is stopping).
+  void SetClosed(bool closed);
+  // Cancels every agent's stream (each ends as a disconnection): a server shutting down need
+  // not wait for streams that never end by themselves.
+  void DisconnectAll();
+
  private:
   using Stream =
       grpc::ServerReaderWriter<bdcoord::v1::CoordinatorMessage, bdcoord::v1::AgentMessage>;
   struct Session {
     uint64_t id = 0;
+    grpc::ServerContext* context = nullptr;  // valid while the session is in sessions_
     Stream* stream = nullptr;
     absl::Mutex write_mu;  // one writer at a time on a stream
   };
@@ -90,6 +97,7 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
       ABSL_GUARDED_BY(commands_mu_);
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, bdcoord::v1::StatusReport>>
       statuses_ ABSL_GUARDED_BY(mu_);
 };

@@ -1,6 +1,7 @@
 #include "coordinator/grpc/coordinator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace bdcoord::coordinator {
@@ -8,12 +9,13 @@ namespace bdcoord::coordinator {
 Coordinator::Coordinator(Store& store, CoordinatorOptions options)
     : options_(std::move(options)),
       events_(options_.now),
+      streams_(options_.max_streams, options_.max_streams_per_client),
       agent_service_(inventory_, options_.logger, options_.now, events_),
       controller_(inventory_, agent_service_, store, options_.logger, options_.now,
                   options_.controller_period),
       ops_(inventory_, store, agent_service_, events_, controller_, options_.now,
            options_.host_policy),
-      cluster_service_(ops_, *agent_service_.logs(), events_, options_.now),
+      cluster_service_(ops_, *agent_service_.logs(), events_, streams_, options_.now),
       token_agent_service_(&agent_service_, options_.token),
       token_cluster_service_(&cluster_service_, options_.token),
       monitor_(
@@ -28,6 +30,19 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Coordinator::Serve(const ListenFla
   StartController();
   return StartServer(flags, endpoint,
                      [this](grpc::ServerBuilder& builder) { RegisterServices(builder); });
+}
+
+void Coordinator::Shutdown(grpc::Server& server, absl::Duration grace) {
+  const grpc::Status stopping(grpc::StatusCode::UNAVAILABLE, "the coordinator is shutting down");
+  streams_.SetClosed(stopping);
+  streams_.StopAll(stopping);
+  agent_service_.SetClosed(true);
+  agent_service_.DisconnectAll();
+  server.Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+  server.Wait();
+  streams_.AwaitDeferred();
+  agent_service_.SetClosed(false);
+  streams_.SetClosed(grpc::Status::OK);
 }
 
 void Coordinator::RegisterServices(grpc::ServerBuilder& builder) {

@@ -25,6 +25,8 @@ class CoordinatorHarness {
     std::string token;                 // when set, every call must carry it
     bool controller = true;            // run the controller's passes
     absl::Duration controller_period = absl::Milliseconds(20);
+    size_t max_streams = coordinator::kDefaultMaxStreams;
+    size_t max_streams_per_client = coordinator::kDefaultMaxStreamsPerClient;
   };
 
   CoordinatorHarness() = default;
