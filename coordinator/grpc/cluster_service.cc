@@ -40,8 +40,14 @@ SpecText TextOf(const bdcoord::v1::SpecSource& source) { return {FileName(source
 }  // namespace
 
 ClusterServiceImpl::ClusterServiceImpl(ClusterOps& ops, LogRouter& logs, EventBus& events,
-                                       StreamRegistry& streams, std::function<absl::Time()> now)
-    : ops_(ops), logs_(logs), events_(events), streams_(streams), now_(std::move(now)) {}
+                                       StreamRegistry& streams, std::function<absl::Time()> now,
+                                       size_t log_queue_bytes)
+    : ops_(ops),
+      logs_(logs),
+      events_(events),
+      streams_(streams),
+      log_queue_bytes_(log_queue_bytes),
+      now_(std::move(now)) {}
 
 grpc::Status ClusterServiceImpl::ListHosts(grpc::ServerContext*,
                                            const bdcoord::v1::ListHostsRequest*,
@@ -121,7 +127,7 @@ grpc::Status ClusterServiceImpl::GetStatus(grpc::ServerContext*,
 
 grpc::ServerWriteReactor<bdcoord::v1::LogLine>* ClusterServiceImpl::StreamLogs(
     grpc::CallbackServerContext* context, const bdcoord::v1::StreamLogsRequest* request) {
-  return NewLogStream(context, *request, ops_, logs_, streams_);
+  return NewLogStream(context, *request, ops_, logs_, streams_, log_queue_bytes_);
 }
 
 grpc::ServerWriteReactor<bdcoord::v1::Event>* ClusterServiceImpl::WatchEvents(

@@ -29,7 +29,8 @@ class ClusterServiceImpl final : public ClusterServiceBase {
  public:
   // Every collaborator is required and must outlive this (and every stream it opened).
   ClusterServiceImpl(ClusterOps& ops, LogRouter& logs, EventBus& events, StreamRegistry& streams,
-                     std::function<absl::Time()> now);
+                     std::function<absl::Time()> now,
+                     size_t log_queue_bytes = kLogStreamQueueBytes);
 
   grpc::Status ListHosts(grpc::ServerContext* context, const bdcoord::v1::ListHostsRequest* request,
                          bdcoord::v1::ListHostsResponse* response) override;
@@ -60,6 +61,7 @@ class ClusterServiceImpl final : public ClusterServiceBase {
   LogRouter& logs_;
   EventBus& events_;
   StreamRegistry& streams_;
+  size_t log_queue_bytes_;
   std::function<absl::Time()> now_;
 };
 

@@ -15,7 +15,8 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
                   options_.controller_period),
       ops_(inventory_, store, agent_service_, events_, controller_, options_.now,
            options_.host_policy),
-      cluster_service_(ops_, *agent_service_.logs(), events_, streams_, options_.now),
+      cluster_service_(ops_, *agent_service_.logs(), events_, streams_, options_.now,
+                       options_.log_stream_queue_bytes),
       token_agent_service_(&agent_service_, options_.token),
       token_cluster_service_(&cluster_service_, options_.token),
       monitor_(

@@ -35,6 +35,7 @@ struct CoordinatorOptions {
   // Open WatchEvents and StreamLogs streams, in all and per client (streams.h).
   size_t max_streams = kDefaultMaxStreams;
   size_t max_streams_per_client = kDefaultMaxStreamsPerClient;
+  size_t log_stream_queue_bytes = kLogStreamQueueBytes;  // per StreamLogs call
   // A host disconnected this long leaves the inventory unless placed instances refer to it.
   absl::Duration forget_hosts_after = absl::Hours(24);
 };

@@ -38,6 +38,7 @@ absl::Status CoordinatorHarness::Start(Options options) {
   wiring.token = options.token;
   wiring.max_streams = options.max_streams;
   wiring.max_streams_per_client = options.max_streams_per_client;
+  wiring.log_stream_queue_bytes = options.log_stream_queue_bytes;
   coordinator_ = std::make_unique<coordinator::Coordinator>(*store_, std::move(wiring));
   if (options.controller) coordinator_->StartController();
   if (absl::Status started = StartServer(); !started.ok()) return started;

@@ -27,6 +27,7 @@ class CoordinatorHarness {
     absl::Duration controller_period = absl::Milliseconds(20);
     size_t max_streams = coordinator::kDefaultMaxStreams;
     size_t max_streams_per_client = coordinator::kDefaultMaxStreamsPerClient;
+    size_t log_stream_queue_bytes = coordinator::kLogStreamQueueBytes;
   };
 
   CoordinatorHarness() = default;
