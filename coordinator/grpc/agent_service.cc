@@ -103,6 +103,11 @@ void AgentServiceImpl::DisconnectAll() {
   for (const auto& [host, session] : sessions_) session->context->TryCancel();
 }
 
+void AgentServiceImpl::ForgetHost(const std::string& host) {
+  absl::MutexLock lock(&mu_);
+  if (!sessions_.contains(host)) statuses_.erase(host);
+}
+
 grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* stream) {
   {
     absl::MutexLock lock(&mu_);
@@ -282,13 +287,15 @@ std::map<std::string, bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatuse
 
 HeartbeatMonitor::HeartbeatMonitor(Inventory& inventory, std::shared_ptr<spdlog::logger> logger,
                                    absl::Duration timeout, absl::Duration period,
-                                   std::function<absl::Time()> now, EventBus& events)
+                                   std::function<absl::Time()> now, EventBus& events,
+                                   std::function<void()> each_period)
     : inventory_(inventory),
       logger_(std::move(logger)),
       timeout_(timeout),
       period_(period),
       now_(std::move(now)),
-      events_(events) {
+      events_(events),
+      each_period_(std::move(each_period)) {
   thread_ = std::thread([this] {
     absl::MutexLock lock(&mu_);
     while (!stop_) {
@@ -303,6 +310,11 @@ HeartbeatMonitor::HeartbeatMonitor(Inventory& inventory, std::shared_ptr<spdlog:
         event.set_message(
             absl::StrCat("no heartbeat for more than ", absl::FormatDuration(timeout_)));
         events_.Publish(std::move(event));
+      }
+      if (each_period_) {
+        mu_.Unlock();  // Stop must not wait on it for the lock
+        each_period_();
+        mu_.Lock();
       }
     }
   });

@@ -63,6 +63,9 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   // Cancels every agent's stream (each ends as a disconnection): a server shutting down need
   // not wait for streams that never end by themselves.
   void DisconnectAll();
+  // The host left the inventory (Inventory::Forget): its last reports go too, unless it is
+  // connected again.
+  void ForgetHost(const std::string& host);
 
  private:
   using Stream =
@@ -104,11 +107,13 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
 
 // A background thread that marks hosts down when their heartbeats stop for longer than
 // `timeout`, checking every `period`, and logs each one (and publishes host-down on `events`).
+// `each_period`, when set, runs on that thread after every check (the coordinator forgets hosts
+// gone for long there).
 class HeartbeatMonitor {
  public:
   HeartbeatMonitor(Inventory& inventory, std::shared_ptr<spdlog::logger> logger,
                    absl::Duration timeout, absl::Duration period, std::function<absl::Time()> now,
-                   EventBus& events);
+                   EventBus& events, std::function<void()> each_period = nullptr);
   ~HeartbeatMonitor();  // stops the thread
 
  private:
@@ -118,6 +123,7 @@ class HeartbeatMonitor {
   absl::Duration period_;
   std::function<absl::Time()> now_;
   EventBus& events_;
+  std::function<void()> each_period_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

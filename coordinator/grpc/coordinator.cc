@@ -22,7 +22,7 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
       monitor_(
           inventory_, options_.logger, options_.heartbeat_timeout,
           std::clamp(options_.heartbeat_timeout / 4, absl::Milliseconds(100), absl::Seconds(1)),
-          options_.now, events_) {
+          options_.now, events_, [this] { ForgetGoneHosts(); }) {
   agent_service_.OnChange([this] { controller_.Wake(); });
 }
 
@@ -31,6 +31,18 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Coordinator::Serve(const ListenFla
   StartController();
   return StartServer(flags, endpoint,
                      [this](grpc::ServerBuilder& builder) { RegisterServices(builder); });
+}
+
+void Coordinator::ForgetGoneHosts() {
+  // A gone host that instances still refer to would have the store read every period.
+  const absl::Time now = options_.now();
+  if (now - last_forget_check_ < std::min(absl::Seconds(30), options_.forget_hosts_after)) return;
+  last_forget_check_ = now;
+  for (const std::string& host : ops_.ForgetGoneHosts(options_.forget_hosts_after)) {
+    agent_service_.ForgetHost(host);
+    options_.logger->info("host '{}' forgotten: disconnected for more than {}, no instance on it",
+                          host, absl::FormatDuration(options_.forget_hosts_after));
+  }
 }
 
 void Coordinator::Shutdown(grpc::Server& server, absl::Duration grace) {

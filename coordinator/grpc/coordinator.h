@@ -72,7 +72,11 @@ class Coordinator {
   StreamRegistry& streams() { return streams_; }
 
  private:
+  // Hosts gone for --forget-hosts-after leave the inventory (on the heartbeat monitor's thread).
+  void ForgetGoneHosts();
+
   CoordinatorOptions options_;
+  absl::Time last_forget_check_ = absl::InfinitePast();  // the monitor's thread only
   Inventory inventory_;
   EventBus events_;
   StreamRegistry streams_;
