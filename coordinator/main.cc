@@ -60,12 +60,12 @@ int main(int argc, char** argv) {
   app.add_option("--max-streams", max_streams,
                  "Most log and event streams (bdcoord logs -f, bdcoord events) open at once; "
                  "more are refused with RESOURCE_EXHAUSTED")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
       ->capture_default_str();
   app.add_option("--max-streams-per-client", max_streams_per_client,
                  "Most of those streams one client may hold (a client: its certificate, the "
                  "bearer token, or its address)")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
       ->capture_default_str();
   absl::Duration forget_hosts_after = absl::Hours(24);
   app.add_option_function<std::string>(

@@ -4,7 +4,9 @@
 // with the figures of the thread-per-stream design (issue 10: 1,011 threads and about half a
 // core for 1,000 streams).
 //
-//   streams_bench BDCOORDD [STREAMS=1000] [IDLE_SECONDS=10]
+//   streams_bench BDCOORDD [STREAMS=1000] [IDLE_SECONDS=10] [old]
+//
+// `old`: a bdcoordd from before the caps (no --max-streams flags), to measure the old design.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
   const std::string bdcoordd = argv[1];
   const int streams = argc > 2 ? std::atoi(argv[2]) : 1000;
   const int idle_seconds = argc > 3 ? std::atoi(argv[3]) : 10;
+  const bool old = argc > 4 && std::string(argv[4]) == "old";
   char dir_template[] = "/tmp/streams-bench-XXXXXX";
   if (mkdtemp(dir_template) == nullptr) return 1;
   const std::string dir = dir_template;
@@ -74,6 +77,11 @@ int main(int argc, char** argv) {
   const std::string max = std::to_string(streams + 24);
 
   const pid_t pid = fork();
+  if (pid == 0 && old) {
+    execl(bdcoordd.c_str(), bdcoordd.c_str(), "--listen", socket.c_str(), "--data-dir",
+          (dir + "/data").c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
+    _exit(127);
+  }
   if (pid == 0) {
     execl(bdcoordd.c_str(), bdcoordd.c_str(), "--listen", socket.c_str(), "--data-dir",
           (dir + "/data").c_str(), "--max-streams", max.c_str(), "--max-streams-per-client",
@@ -128,8 +136,7 @@ int main(int argc, char** argv) {
   std::printf("  CPU over %d s idle: %.1f%% of one core\n", idle_seconds, cpu_percent);
   std::printf("  RSS: %ld KiB before, %ld KiB with the streams open\n", rss_before, rss_open);
   std::printf("  thread-per-stream design (issue 10, 1,000 streams): 1,011 threads, ~50%% CPU\n");
-  std::printf("  exit: %s\n", WIFEXITED(status) && WEXITSTATUS(status) == 0
-                                  ? "clean (SIGTERM)"
-                                  : "NOT clean");
+  std::printf("  exit: %s\n",
+              WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "clean (SIGTERM)" : "NOT clean");
   return 0;
 }

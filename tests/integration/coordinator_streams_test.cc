@@ -4,8 +4,11 @@
 // queue's dropped marker, and a shutdown that does not wait on streams or agents. Every wait is
 // on a condition with a deadline.
 #include <grpcpp/grpcpp.h>
+#include <sys/wait.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -317,6 +320,38 @@ TEST_F(CoordinatorStreamsTest, ShutdownEndsStreamsAndAgentsAtOnce) {
   EXPECT_TRUE(WaitFor([&] { return OpenStreams() == 1; }));
   after.context->TryCancel();
   End(after);
+}
+
+// bdcoordd's own flags for these limits: a bad value is a usage error (exit 2) naming it.
+TEST(BdcoorddStreamFlagsTest, BadValuesAreRefused) {
+  const std::string binary = std::string(BDCOORD_BINARY_DIR) + "/coordinator/bdcoordd";
+  if (!std::filesystem::exists(binary)) GTEST_SKIP() << "bdcoordd is not built: " << binary;
+  auto run = [&binary](const std::string& flags, int* code) {
+    std::string output;
+    FILE* pipe = popen((binary + " " + flags + " --data-dir /nonexistent/x 2>&1").c_str(), "r");
+    char buffer[512];
+    while (pipe != nullptr && std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    const int status = pipe == nullptr ? -1 : pclose(pipe);
+    *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return output;
+  };
+  int code = 0;
+  EXPECT_EQ(run("--forget-hosts-after 5x", &code),
+            "--forget-hosts-after: '5x' is not a positive duration (such as 24h, 90m, 30s, or "
+            "inf for never)\nRun with --help for more information.\n");
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(run("--forget-hosts-after 0s", &code),
+            "--forget-hosts-after: '0s' is not a positive duration (such as 24h, 90m, 30s, or "
+            "inf for never)\nRun with --help for more information.\n");
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(run("--max-streams 0", &code),
+            "--max-streams: Value 0 not in range 1 to 1000000\nRun with --help for more "
+            "information.\n");
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(run("--max-streams-per-client 0", &code),
+            "--max-streams-per-client: Value 0 not in range 1 to 1000000\nRun with --help for "
+            "more information.\n");
+  EXPECT_EQ(code, 2);
 }
 
 }  // namespace
