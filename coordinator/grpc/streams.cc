@@ -130,10 +130,7 @@ namespace {
 template <typename Message>
 class PumpedStream : public grpc::ServerWriteReactor<Message>, public StreamRegistry::Stream {
  public:
-  PumpedStream(grpc::CallbackServerContext* context, StreamRegistry& registry)
-      : registry_(registry) {
-    registered_ = registry_.Open(StreamClient(*context), this);
-  }
+  explicit PumpedStream(StreamRegistry& registry) : registry_(registry) {}
 
   void Stop(const grpc::Status& status) override {
     {
@@ -180,9 +177,12 @@ class PumpedStream : public grpc::ServerWriteReactor<Message>, public StreamRegi
     }
     Pump();
   }
-  // The refused or failed start, as the stream's status (written by the derived constructor
-  // before Started).
-  const absl::Status& registered() const { return registered_; }
+  // Derived constructors call this first: from here StopAll may reach the stream, so the
+  // object is whole (its final type) by then. The error is the refusal (a cap).
+  const absl::Status& Register(const grpc::CallbackServerContext& context) {
+    registered_ = registry_.Open(StreamClient(context), this);
+    return registered_;
+  }
 
   // Under mu_: the next message into *out; false when none is ready.
   virtual bool NextLocked(Message* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
@@ -233,9 +233,9 @@ class EventStream final : public PumpedStream<bdcoord::v1::Event> {
  public:
   EventStream(grpc::CallbackServerContext* context, const bdcoord::v1::WatchEventsRequest& request,
               EventBus& events, StreamRegistry& registry)
-      : PumpedStream(context, registry) {
-    if (!registered().ok()) {
-      Stop(ToGrpc(registered()));
+      : PumpedStream(registry) {
+    if (const absl::Status& registered = Register(*context); !registered.ok()) {
+      Stop(ToGrpc(registered));
     } else {
       subscription_ = events.Subscribe(request.cluster(), [this] { Pump(); });
       // Headers go out now: the client knows it is subscribed before the first event.
@@ -262,9 +262,9 @@ class LogStream final : public PumpedStream<bdcoord::v1::LogLine> {
  public:
   LogStream(grpc::CallbackServerContext* context, const bdcoord::v1::StreamLogsRequest& request,
             ClusterOps& ops, LogRouter& logs, StreamRegistry& registry, size_t queue_bytes)
-      : PumpedStream(context, registry), logs_(logs), queue_bytes_(queue_bytes) {
-    if (!registered().ok()) {
-      Stop(ToGrpc(registered()));
+      : PumpedStream(registry), logs_(logs), queue_bytes_(queue_bytes) {
+    if (const absl::Status& registered = Register(*context); !registered.ok()) {
+      Stop(ToGrpc(registered));
       Started();
       return;
     }
