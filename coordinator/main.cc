@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "coordinator/grpc/coordinator.h"
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/state/store_sqlite.h"
@@ -54,6 +55,34 @@ int main(int argc, char** argv) {
         return !path.empty() && path[0] == '/' ? std::string()
                                                : std::string("must be an absolute path");
       });
+  size_t max_streams = coord::kDefaultMaxStreams;
+  size_t max_streams_per_client = coord::kDefaultMaxStreamsPerClient;
+  app.add_option("--max-streams", max_streams,
+                 "Most log and event streams (bdcoord logs -f, bdcoord events) open at once; "
+                 "more are refused with RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--max-streams-per-client", max_streams_per_client,
+                 "Most of those streams one client may hold (a client: its certificate, the "
+                 "bearer token, or its address)")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->capture_default_str();
+  absl::Duration forget_hosts_after = absl::Hours(24);
+  app.add_option_function<std::string>(
+         "--forget-hosts-after",
+         [&forget_hosts_after](const std::string& text) {
+           if (!absl::ParseDuration(text, &forget_hosts_after) ||
+               forget_hosts_after <= absl::ZeroDuration()) {
+             throw CLI::ValidationError("--forget-hosts-after",
+                                        "'" + text +
+                                            "' is not a positive duration (such as 24h, 90m, "
+                                            "30s, or inf for never)");
+           }
+         },
+         "A host disconnected this long leaves the inventory (bdcoord hosts) unless placed "
+         "instances still refer to it; inf for never")
+      ->type_name("DURATION")
+      ->default_str("24h");
   bdcoord::rpc::AddLogLevelFlag(&app, &log_level);
   if (auto code = bdcoord::rpc::ParseCommandLine(&app, argc, argv)) return *code;
   auto logger = bdcoord::rpc::SetUpDaemonLogger("bdcoordd", log_level);
@@ -75,7 +104,10 @@ int main(int argc, char** argv) {
                                   .now = [] { return absl::Now(); },
                                   .heartbeat_timeout = absl::Seconds(heartbeat_timeout_seconds),
                                   .token = *token,
-                                  .host_policy = policy});
+                                  .host_policy = policy,
+                                  .max_streams = max_streams,
+                                  .max_streams_per_client = max_streams_per_client,
+                                  .forget_hosts_after = forget_hosts_after});
   auto server = coordinator.Serve(listen, *endpoint);
   if (!server.ok()) return Fail(server.status(), 1);
   logger->info("listening on '{}'{}{}", listen.listen,
@@ -84,6 +116,7 @@ int main(int argc, char** argv) {
 
   const int signal_number = bdcoord::rpc::WaitForStopSignal();
   logger->info("stopping on signal {}", signal_number);
+  coordinator.Shutdown(**server);  // ends streams and agent sessions first: no waiting on them
   coord::StopServer(**server, *endpoint);
   return 0;
 }

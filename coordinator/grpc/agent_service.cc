@@ -93,7 +93,28 @@ void AgentServiceImpl::PublishChanges(const std::string& host,
   }
 }
 
+void AgentServiceImpl::SetClosed(bool closed) {
+  absl::MutexLock lock(&mu_);
+  closed_ = closed;
+}
+
+void AgentServiceImpl::DisconnectAll() {
+  absl::MutexLock lock(&mu_);  // a session leaves sessions_ before its handler returns
+  for (const auto& [host, session] : sessions_) session->context->TryCancel();
+}
+
+void AgentServiceImpl::ForgetHost(const std::string& host) {
+  absl::MutexLock lock(&mu_);
+  if (!sessions_.contains(host)) statuses_.erase(host);
+}
+
 grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* stream) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the coordinator is shutting down");
+    }
+  }
   bdcoord::v1::AgentMessage message;
   if (!stream->Read(&message)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "first message must be hello");
@@ -115,10 +136,15 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, std::string(identity.message()));
   }
   auto session = std::make_shared<Session>();
+  session->context = context;
   session->stream = stream;
   session->id = inventory_.Hello(host, message.hello().facts(), now_());
   {
     absl::MutexLock lock(&mu_);
+    if (closed_) {
+      inventory_.Disconnected(host, session->id);
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the coordinator is shutting down");
+    }
     sessions_[host] = session;
     statuses_.erase(host);  // a restarted agent reports afresh; old reports would mislead
   }
@@ -261,13 +287,15 @@ std::map<std::string, bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatuse
 
 HeartbeatMonitor::HeartbeatMonitor(Inventory& inventory, std::shared_ptr<spdlog::logger> logger,
                                    absl::Duration timeout, absl::Duration period,
-                                   std::function<absl::Time()> now, EventBus& events)
+                                   std::function<absl::Time()> now, EventBus& events,
+                                   std::function<void()> each_period)
     : inventory_(inventory),
       logger_(std::move(logger)),
       timeout_(timeout),
       period_(period),
       now_(std::move(now)),
-      events_(events) {
+      events_(events),
+      each_period_(std::move(each_period)) {
   thread_ = std::thread([this] {
     absl::MutexLock lock(&mu_);
     while (!stop_) {
@@ -282,6 +310,11 @@ HeartbeatMonitor::HeartbeatMonitor(Inventory& inventory, std::shared_ptr<spdlog:
         event.set_message(
             absl::StrCat("no heartbeat for more than ", absl::FormatDuration(timeout_)));
         events_.Publish(std::move(event));
+      }
+      if (each_period_) {
+        mu_.Unlock();  // Stop must not wait on it for the lock
+        each_period_();
+        mu_.Lock();
       }
     }
   });

@@ -58,11 +58,21 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   // controller's cue to look again. Set it before serving.
   void OnChange(std::function<void()> callback) { on_change_ = std::move(callback); }
 
+  // While closed, Connect refuses agents with UNAVAILABLE (the coordinator is stopping).
+  void SetClosed(bool closed);
+  // Cancels every agent's stream (each ends as a disconnection): a server shutting down need
+  // not wait for streams that never end by themselves.
+  void DisconnectAll();
+  // The host left the inventory (Inventory::Forget): its last reports go too, unless it is
+  // connected again.
+  void ForgetHost(const std::string& host);
+
  private:
   using Stream =
       grpc::ServerReaderWriter<bdcoord::v1::CoordinatorMessage, bdcoord::v1::AgentMessage>;
   struct Session {
     uint64_t id = 0;
+    grpc::ServerContext* context = nullptr;  // valid while the session is in sessions_
     Stream* stream = nullptr;
     absl::Mutex write_mu;  // one writer at a time on a stream
   };
@@ -90,17 +100,20 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
       ABSL_GUARDED_BY(commands_mu_);
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, bdcoord::v1::StatusReport>>
       statuses_ ABSL_GUARDED_BY(mu_);
 };
 
 // A background thread that marks hosts down when their heartbeats stop for longer than
 // `timeout`, checking every `period`, and logs each one (and publishes host-down on `events`).
+// `each_period`, when set, runs on that thread after every check (the coordinator forgets hosts
+// gone for long there).
 class HeartbeatMonitor {
  public:
   HeartbeatMonitor(Inventory& inventory, std::shared_ptr<spdlog::logger> logger,
                    absl::Duration timeout, absl::Duration period, std::function<absl::Time()> now,
-                   EventBus& events);
+                   EventBus& events, std::function<void()> each_period = nullptr);
   ~HeartbeatMonitor();  // stops the thread
 
  private:
@@ -110,6 +123,7 @@ class HeartbeatMonitor {
   absl::Duration period_;
   std::function<absl::Time()> now_;
   EventBus& events_;
+  std::function<void()> each_period_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

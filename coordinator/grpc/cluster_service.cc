@@ -40,8 +40,14 @@ SpecText TextOf(const bdcoord::v1::SpecSource& source) { return {FileName(source
 }  // namespace
 
 ClusterServiceImpl::ClusterServiceImpl(ClusterOps& ops, LogRouter& logs, EventBus& events,
-                                       std::function<absl::Time()> now)
-    : ops_(ops), logs_(logs), events_(events), now_(std::move(now)) {}
+                                       StreamRegistry& streams, std::function<absl::Time()> now,
+                                       size_t log_queue_bytes)
+    : ops_(ops),
+      logs_(logs),
+      events_(events),
+      streams_(streams),
+      log_queue_bytes_(log_queue_bytes),
+      now_(std::move(now)) {}
 
 grpc::Status ClusterServiceImpl::ListHosts(grpc::ServerContext*,
                                            const bdcoord::v1::ListHostsRequest*,
@@ -119,109 +125,16 @@ grpc::Status ClusterServiceImpl::GetStatus(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-namespace {
-
-constexpr absl::Duration kCancelCheckPeriod = ClusterOps::kCancelCheckPeriod;
-
-// Lines and ends from the log requests of one StreamLogs call, filled by the router's callbacks.
-struct LogFeed {
-  absl::Mutex mu;
-  std::deque<bdcoord::v1::AgentLogChunk> chunks ABSL_GUARDED_BY(mu);
-  size_t open ABSL_GUARDED_BY(mu) = 0;  // requests not ended yet
-  absl::Status error ABSL_GUARDED_BY(mu);
-
-  bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return !chunks.empty() || open == 0 || !error.ok();
-  }
-};
-
-}  // namespace
-
-grpc::Status ClusterServiceImpl::StreamLogs(grpc::ServerContext* context,
-                                            const bdcoord::v1::StreamLogsRequest* request,
-                                            grpc::ServerWriter<bdcoord::v1::LogLine>* writer) {
-  absl::StatusOr<std::vector<ClusterOps::LogTarget>> targets =
-      ops_.LogTargets(request->cluster(), request->target());
-  if (!targets.ok()) return ToGrpc(targets.status());
-  LogFeed feed;
-  std::vector<uint64_t> ids;
-  auto cancel_all = [&] {
-    for (uint64_t id : ids) logs_.CancelLogs(id);
-  };
-  for (const ClusterOps::LogTarget& target : *targets) {
-    {
-      absl::MutexLock lock(&feed.mu);
-      ++feed.open;
-    }
-    const std::string instance = target.instance;
-    auto id = logs_.RequestLogs(
-        target.host, target.container, instance, request->follow(), request->tail(),
-        [&feed, instance](const bdcoord::v1::AgentLogChunk& chunk, const absl::Status& ended) {
-          absl::MutexLock lock(&feed.mu);
-          if (chunk.lines_size() > 0) {
-            feed.chunks.push_back(chunk);
-            feed.chunks.back().set_instance(instance);
-          }
-          if (!ended.ok() && feed.error.ok()) feed.error = ended;
-          if (chunk.end() || !ended.ok()) --feed.open;
-        });
-    if (!id.ok()) {
-      cancel_all();
-      return ToGrpc(id.status());
-    }
-    ids.push_back(*id);
-  }
-
-  while (true) {
-    std::deque<bdcoord::v1::AgentLogChunk> chunks;
-    absl::Status error;
-    bool all_ended = false;
-    {
-      absl::MutexLock lock(&feed.mu);
-      feed.mu.AwaitWithTimeout(absl::Condition(&feed, &LogFeed::Ready), kCancelCheckPeriod);
-      chunks.swap(feed.chunks);
-      error = feed.error;
-      all_ended = feed.open == 0;
-    }
-    for (const auto& chunk : chunks) {
-      for (const std::string& text : chunk.lines()) {
-        bdcoord::v1::LogLine line;
-        line.set_instance(chunk.instance());
-        line.set_text(text);
-        line.set_stderr(chunk.stderr());
-        if (!writer->Write(line)) {
-          cancel_all();
-          return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
-        }
-      }
-    }
-    if (!error.ok()) {
-      cancel_all();
-      return ToGrpc(error);
-    }
-    if (all_ended) break;
-    if (context->IsCancelled()) {
-      cancel_all();
-      return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-    }
-  }
-  cancel_all();  // every request ended: nothing is sent, no callback can run after this
-  return grpc::Status::OK;
+grpc::ServerWriteReactor<bdcoord::v1::LogLine>* ClusterServiceImpl::StreamLogs(
+    grpc::CallbackServerContext* context, const bdcoord::v1::StreamLogsRequest* request) {
+  return NewLogStream(context, *request, ops_, logs_, streams_, log_queue_bytes_);
 }
 
-grpc::Status ClusterServiceImpl::WatchEvents(grpc::ServerContext* context,
-                                             const bdcoord::v1::WatchEventsRequest* request,
-                                             grpc::ServerWriter<bdcoord::v1::Event>* writer) {
-  std::unique_ptr<EventBus::Subscription> subscription = events_.Subscribe(request->cluster());
-  // Headers go out now: the client knows it is subscribed before the first event.
-  writer->SendInitialMetadata();
+grpc::ServerWriteReactor<bdcoord::v1::Event>* ClusterServiceImpl::WatchEvents(
+    grpc::CallbackServerContext* context, const bdcoord::v1::WatchEventsRequest* request) {
   spdlog::default_logger()->debug("events watcher subscribed (cluster '{}', peer '{}')",
                                   request->cluster(), context->peer());
-  while (!context->IsCancelled()) {
-    std::optional<bdcoord::v1::Event> event = subscription->Next(now_() + kCancelCheckPeriod);
-    if (event.has_value() && !writer->Write(*event)) break;
-  }
-  return grpc::Status::OK;
+  return NewEventStream(context, *request, events_, streams_);
 }
 
 }  // namespace bdcoord::coordinator

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
+#include "coordinator/grpc/streams.h"
 #include "coordinator/ops/cluster_ops.h"
 #include "coordinator/state/event_bus.h"
 #include "coordinator/state/log_router.h"
@@ -17,13 +18,19 @@ namespace bdcoord::coordinator {
 // wire format of google.rpc.Status.
 grpc::Status ToGrpc(const absl::Status& status);
 
+// ClusterService with its long-lived streams (logs, events) on the callback API (streams.h).
+using ClusterServiceBase = bdcoord::v1::ClusterService::WithCallbackMethod_StreamLogs<
+    bdcoord::v1::ClusterService::WithCallbackMethod_WatchEvents<
+        bdcoord::v1::ClusterService::Service>>;
+
 // ClusterService, the public API for the CLI and other tools: proto to ClusterOps and back, and
 // the streams (progress, logs, events) written as they come.
-class ClusterServiceImpl final : public bdcoord::v1::ClusterService::Service {
+class ClusterServiceImpl final : public ClusterServiceBase {
  public:
-  // Every collaborator is required and must outlive this; `now` bounds the waits for events.
-  ClusterServiceImpl(ClusterOps& ops, LogRouter& logs, EventBus& events,
-                     std::function<absl::Time()> now);
+  // Every collaborator is required and must outlive this (and every stream it opened).
+  ClusterServiceImpl(ClusterOps& ops, LogRouter& logs, EventBus& events, StreamRegistry& streams,
+                     std::function<absl::Time()> now,
+                     size_t log_queue_bytes = kLogStreamQueueBytes);
 
   grpc::Status ListHosts(grpc::ServerContext* context, const bdcoord::v1::ListHostsRequest* request,
                          bdcoord::v1::ListHostsResponse* response) override;
@@ -34,10 +41,10 @@ class ClusterServiceImpl final : public bdcoord::v1::ClusterService::Service {
                      grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) override;
   grpc::Status GetStatus(grpc::ServerContext*, const bdcoord::v1::GetStatusRequest*,
                          bdcoord::v1::GetStatusResponse*) override;
-  grpc::Status StreamLogs(grpc::ServerContext*, const bdcoord::v1::StreamLogsRequest*,
-                          grpc::ServerWriter<bdcoord::v1::LogLine>*) override;
-  grpc::Status WatchEvents(grpc::ServerContext*, const bdcoord::v1::WatchEventsRequest*,
-                           grpc::ServerWriter<bdcoord::v1::Event>*) override;
+  grpc::ServerWriteReactor<bdcoord::v1::LogLine>* StreamLogs(
+      grpc::CallbackServerContext*, const bdcoord::v1::StreamLogsRequest*) override;
+  grpc::ServerWriteReactor<bdcoord::v1::Event>* WatchEvents(
+      grpc::CallbackServerContext*, const bdcoord::v1::WatchEventsRequest*) override;
   grpc::Status Scale(grpc::ServerContext*, const bdcoord::v1::ScaleRequest*,
                      grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) override;
   grpc::Status Down(grpc::ServerContext*, const bdcoord::v1::DownRequest*,
@@ -53,6 +60,8 @@ class ClusterServiceImpl final : public bdcoord::v1::ClusterService::Service {
   ClusterOps& ops_;
   LogRouter& logs_;
   EventBus& events_;
+  StreamRegistry& streams_;
+  size_t log_queue_bytes_;
   std::function<absl::Time()> now_;
 };
 

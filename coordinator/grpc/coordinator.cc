@@ -1,6 +1,7 @@
 #include "coordinator/grpc/coordinator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace bdcoord::coordinator {
@@ -8,18 +9,20 @@ namespace bdcoord::coordinator {
 Coordinator::Coordinator(Store& store, CoordinatorOptions options)
     : options_(std::move(options)),
       events_(options_.now),
+      streams_(options_.max_streams, options_.max_streams_per_client),
       agent_service_(inventory_, options_.logger, options_.now, events_),
       controller_(inventory_, agent_service_, store, options_.logger, options_.now,
                   options_.controller_period),
       ops_(inventory_, store, agent_service_, events_, controller_, options_.now,
            options_.host_policy),
-      cluster_service_(ops_, *agent_service_.logs(), events_, options_.now),
+      cluster_service_(ops_, *agent_service_.logs(), events_, streams_, options_.now,
+                       options_.log_stream_queue_bytes),
       token_agent_service_(&agent_service_, options_.token),
       token_cluster_service_(&cluster_service_, options_.token),
       monitor_(
           inventory_, options_.logger, options_.heartbeat_timeout,
           std::clamp(options_.heartbeat_timeout / 4, absl::Milliseconds(100), absl::Seconds(1)),
-          options_.now, events_) {
+          options_.now, events_, [this] { ForgetGoneHosts(); }) {
   agent_service_.OnChange([this] { controller_.Wake(); });
 }
 
@@ -28,6 +31,31 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Coordinator::Serve(const ListenFla
   StartController();
   return StartServer(flags, endpoint,
                      [this](grpc::ServerBuilder& builder) { RegisterServices(builder); });
+}
+
+void Coordinator::ForgetGoneHosts() {
+  // A gone host that instances still refer to would have the store read every period.
+  const absl::Time now = options_.now();
+  if (now - last_forget_check_ < std::min(absl::Seconds(30), options_.forget_hosts_after)) return;
+  last_forget_check_ = now;
+  for (const std::string& host : ops_.ForgetGoneHosts(options_.forget_hosts_after)) {
+    agent_service_.ForgetHost(host);
+    options_.logger->info("host '{}' forgotten: disconnected for more than {}, no instance on it",
+                          host, absl::FormatDuration(options_.forget_hosts_after));
+  }
+}
+
+void Coordinator::Shutdown(grpc::Server& server, absl::Duration grace) {
+  const grpc::Status stopping(grpc::StatusCode::UNAVAILABLE, "the coordinator is shutting down");
+  streams_.SetClosed(stopping);
+  streams_.StopAll(stopping);
+  agent_service_.SetClosed(true);
+  agent_service_.DisconnectAll();
+  server.Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+  server.Wait();
+  streams_.AwaitDeferred();
+  agent_service_.SetClosed(false);
+  streams_.SetClosed(grpc::Status::OK);
 }
 
 void Coordinator::RegisterServices(grpc::ServerBuilder& builder) {

@@ -11,6 +11,7 @@
 #include "coordinator/grpc/agent_service.h"
 #include "coordinator/grpc/cluster_service.h"
 #include "coordinator/grpc/listen_endpoint.h"
+#include "coordinator/grpc/streams.h"
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/ops/cluster_ops.h"
 #include "coordinator/ops/controller.h"
@@ -31,6 +32,12 @@ struct CoordinatorOptions {
   absl::Duration controller_period = absl::Seconds(5);
   std::string token;       // when set, every call must carry it (token_auth.h)
   HostPolicy host_policy;  // what specs may do to the hosts (deny by default)
+  // Open WatchEvents and StreamLogs streams, in all and per client (streams.h).
+  size_t max_streams = kDefaultMaxStreams;
+  size_t max_streams_per_client = kDefaultMaxStreamsPerClient;
+  size_t log_stream_queue_bytes = kLogStreamQueueBytes;  // per StreamLogs call
+  // A host disconnected this long leaves the inventory unless placed instances refer to it.
+  absl::Duration forget_hosts_after = absl::Hours(24);
 };
 
 // bdcoordd's parts wired together over one store: the live inventory, the event bus, the agent
@@ -40,6 +47,7 @@ class Coordinator {
  public:
   // `store` must outlive this. Stop serving before destroying it.
   Coordinator(Store& store, CoordinatorOptions options);
+  ~Coordinator() { streams_.AwaitDeferred(); }  // the streams' cleanups use the other parts
 
   // Starts the controller's passes (tests of the agent stream alone leave it idle).
   void StartController() { controller_.Start(); }
@@ -49,6 +57,11 @@ class Coordinator {
   // Starts the controller, then serves both services on the endpoint (listen_endpoint.h).
   absl::StatusOr<std::unique_ptr<grpc::Server>> Serve(const ListenFlags& flags,
                                                       const ListenEndpoint& endpoint);
+  // Stops `server` without waiting on the calls that never end by themselves: the streams end
+  // with UNAVAILABLE and the agents' sessions are cancelled (new ones are refused meanwhile),
+  // then the server shuts down (calls still running after `grace` are cancelled) and is waited
+  // for. The coordinator may serve again afterwards.
+  void Shutdown(grpc::Server& server, absl::Duration grace = absl::Seconds(3));
 
   Inventory& inventory() { return inventory_; }
   EventBus& events() { return events_; }
@@ -56,11 +69,17 @@ class Coordinator {
   ClusterController& controller() { return controller_; }
   ClusterOps& ops() { return ops_; }
   ClusterServiceImpl& cluster_service() { return cluster_service_; }
+  StreamRegistry& streams() { return streams_; }
 
  private:
+  // Hosts gone for --forget-hosts-after leave the inventory (on the heartbeat monitor's thread).
+  void ForgetGoneHosts();
+
   CoordinatorOptions options_;
+  absl::Time last_forget_check_ = absl::InfinitePast();  // the monitor's thread only
   Inventory inventory_;
   EventBus events_;
+  StreamRegistry streams_;
   AgentServiceImpl agent_service_;
   ClusterController controller_;
   ClusterOps ops_;

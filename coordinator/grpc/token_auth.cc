@@ -9,7 +9,7 @@ namespace bdcoord::coordinator {
 
 using bdcoord::v1::ClusterService;
 
-grpc::Status CheckBearerToken(const grpc::ServerContext& context, const std::string& token) {
+grpc::Status CheckBearerToken(const grpc::ServerContextBase& context, const std::string& token) {
   const auto& metadata = context.client_metadata();
   const auto found = metadata.find(bdcoord::rpc::kAuthorizationKey);
   if (found != metadata.end() &&
@@ -36,7 +36,7 @@ namespace {
 
 // Checks the token, then hands the call to `method` of the wrapped service.
 template <typename Request, typename Response>
-grpc::Status Checked(const std::string& token, ClusterService::Service* inner,
+grpc::Status Checked(const std::string& token, ClusterServiceBase* inner,
                      grpc::Status (ClusterService::Service::*method)(grpc::ServerContext*, Request,
                                                                      Response),
                      grpc::ServerContext* context, Request request, Response response) {
@@ -64,16 +64,20 @@ grpc::Status TokenClusterService::GetStatus(grpc::ServerContext* context,
   return Checked(token_, inner_, &ClusterService::Service::GetStatus, context, request, response);
 }
 
-grpc::Status TokenClusterService::StreamLogs(grpc::ServerContext* context,
-                                             const bdcoord::v1::StreamLogsRequest* request,
-                                             grpc::ServerWriter<bdcoord::v1::LogLine>* response) {
-  return Checked(token_, inner_, &ClusterService::Service::StreamLogs, context, request, response);
+grpc::ServerWriteReactor<bdcoord::v1::LogLine>* TokenClusterService::StreamLogs(
+    grpc::CallbackServerContext* context, const bdcoord::v1::StreamLogsRequest* request) {
+  if (grpc::Status status = CheckBearerToken(*context, token_); !status.ok()) {
+    return FinishedStream<bdcoord::v1::LogLine>(status);
+  }
+  return inner_->StreamLogs(context, request);
 }
 
-grpc::Status TokenClusterService::WatchEvents(grpc::ServerContext* context,
-                                              const bdcoord::v1::WatchEventsRequest* request,
-                                              grpc::ServerWriter<bdcoord::v1::Event>* response) {
-  return Checked(token_, inner_, &ClusterService::Service::WatchEvents, context, request, response);
+grpc::ServerWriteReactor<bdcoord::v1::Event>* TokenClusterService::WatchEvents(
+    grpc::CallbackServerContext* context, const bdcoord::v1::WatchEventsRequest* request) {
+  if (grpc::Status status = CheckBearerToken(*context, token_); !status.ok()) {
+    return FinishedStream<bdcoord::v1::Event>(status);
+  }
+  return inner_->WatchEvents(context, request);
 }
 
 grpc::Status TokenClusterService::Scale(grpc::ServerContext* context,

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "bdcoord/v1/agent.grpc.pb.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
+#include "coordinator/grpc/cluster_service.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::coordinator {
@@ -16,7 +17,7 @@ inline constexpr char kBadTokenMessage[] = "missing or invalid bearer token";
 
 // The bearer-token check of bdcoordd --token-file: OK when the call's `authorization` metadata
 // is `Bearer <token>`, else UNAUTHENTICATED "missing or invalid bearer token".
-grpc::Status CheckBearerToken(const grpc::ServerContext& context, const std::string& token);
+grpc::Status CheckBearerToken(const grpc::ServerContextBase& context, const std::string& token);
 
 // The token of bdcoordd --token-file (empty without one), as rpc::ReadTokenFile reads it; warns
 // on `logger` when users other than the owner can read the file.
@@ -27,10 +28,11 @@ absl::StatusOr<std::string> ReadServerToken(const std::string& path, spdlog::log
 // interceptors cannot end a call, and AuthMetadataProcessor needs TLS credentials).
 //
 // ClusterService (the CLI, tools): every call needs the token. A method added to the proto and
-// not forwarded here stays UNIMPLEMENTED, never open.
-class TokenClusterService final : public bdcoord::v1::ClusterService::Service {
+// not forwarded here stays UNIMPLEMENTED, never open. The streams on the callback API are
+// checked the same way: a refused one ends at once, before any stream slot is taken.
+class TokenClusterService final : public ClusterServiceBase {
  public:
-  TokenClusterService(bdcoord::v1::ClusterService::Service* inner, std::string token)
+  TokenClusterService(ClusterServiceBase* inner, std::string token)
       : inner_(inner), token_(std::move(token)) {}
 
   grpc::Status Place(grpc::ServerContext*, const bdcoord::v1::PlaceRequest*,
@@ -39,10 +41,10 @@ class TokenClusterService final : public bdcoord::v1::ClusterService::Service {
                      grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) override;
   grpc::Status GetStatus(grpc::ServerContext*, const bdcoord::v1::GetStatusRequest*,
                          bdcoord::v1::GetStatusResponse*) override;
-  grpc::Status StreamLogs(grpc::ServerContext*, const bdcoord::v1::StreamLogsRequest*,
-                          grpc::ServerWriter<bdcoord::v1::LogLine>*) override;
-  grpc::Status WatchEvents(grpc::ServerContext*, const bdcoord::v1::WatchEventsRequest*,
-                           grpc::ServerWriter<bdcoord::v1::Event>*) override;
+  grpc::ServerWriteReactor<bdcoord::v1::LogLine>* StreamLogs(
+      grpc::CallbackServerContext*, const bdcoord::v1::StreamLogsRequest*) override;
+  grpc::ServerWriteReactor<bdcoord::v1::Event>* WatchEvents(
+      grpc::CallbackServerContext*, const bdcoord::v1::WatchEventsRequest*) override;
   grpc::Status Scale(grpc::ServerContext*, const bdcoord::v1::ScaleRequest*,
                      grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) override;
   grpc::Status Down(grpc::ServerContext*, const bdcoord::v1::DownRequest*,
@@ -53,7 +55,7 @@ class TokenClusterService final : public bdcoord::v1::ClusterService::Service {
                          bdcoord::v1::DrainHostResponse*) override;
 
  private:
-  bdcoord::v1::ClusterService::Service* inner_;
+  ClusterServiceBase* inner_;
   const std::string token_;
 };
 

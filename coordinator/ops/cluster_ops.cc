@@ -451,6 +451,22 @@ std::vector<bdcoord::v1::HostView> ClusterOps::Hosts() {
   return views;
 }
 
+std::vector<std::string> ClusterOps::ForgetGoneHosts(absl::Duration after) {
+  const absl::Time now = now_();
+  std::vector<std::string> gone = inventory_.GoneFor(now, after);
+  if (gone.empty()) return {};
+  auto names = store_.ListClusters();
+  if (!names.ok()) return {};  // cannot tell which are in use: keep them all
+  std::set<std::string> placed;
+  for (const std::string& name : *names) {
+    auto cluster = store_.GetCluster(name);
+    if (!cluster.ok()) return {};
+    for (const auto& instance : cluster->placement.instances()) placed.insert(instance.host());
+  }
+  std::erase_if(gone, [&placed](const std::string& host) { return placed.contains(host); });
+  return inventory_.Forget(gone, now, after);
+}
+
 absl::StatusOr<std::vector<bdcoord::v1::ClusterStatus>> ClusterOps::Status(
     const std::string& requested, bool probe) {
   std::vector<std::string> names;

@@ -81,6 +81,10 @@ class ClusterOps {
 
   // Every host of the inventory with its drain flag and instance count.
   std::vector<bdcoord::v1::HostView> Hosts();
+  // Removes from the inventory the hosts disconnected for at least `after` (by their last
+  // heartbeat) that no placed instance of any cluster refers to; the store is read only when
+  // there is such a host. Returns their names, sorted.
+  std::vector<std::string> ForgetGoneHosts(absl::Duration after);
   // `requested` (every cluster when empty), each instance with its status; with `probe`, every
   // running instance's readiness probe runs on its host now.
   absl::StatusOr<std::vector<bdcoord::v1::ClusterStatus>> Status(const std::string& requested,

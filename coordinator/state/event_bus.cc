@@ -9,7 +9,8 @@
 namespace bdcoord::coordinator {
 
 struct EventBus::Queue {
-  explicit Queue(std::string cluster_filter) : cluster(std::move(cluster_filter)) {}
+  Queue(std::string cluster_filter, std::function<void()> on_event_cb)
+      : cluster(std::move(cluster_filter)), on_event(std::move(on_event_cb)) {}
 
   bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     return !events.empty() || dropped > 0 || closed;
@@ -21,6 +22,9 @@ struct EventBus::Queue {
   uint64_t dropped ABSL_GUARDED_BY(mu) = 0;  // lost since the last `dropped` event
   google::protobuf::Timestamp last_dropped ABSL_GUARDED_BY(mu);  // the newest lost event's time
   bool closed ABSL_GUARDED_BY(mu) = false;                       // the bus is gone
+  // Held while on_event runs, so the subscription's destructor waits for a running one.
+  absl::Mutex notify_mu ABSL_ACQUIRED_BEFORE(mu);
+  std::function<void()> on_event ABSL_GUARDED_BY(notify_mu);
 };
 
 EventBus::EventBus(std::function<absl::Time()> now, size_t queue_capacity)
@@ -54,19 +58,24 @@ void EventBus::Publish(bdcoord::v1::Event event) {
     if (!queue->cluster.empty() && !event.cluster().empty() && event.cluster() != queue->cluster) {
       continue;
     }
-    absl::MutexLock lock(&queue->mu);
-    if (queue->events.size() >= capacity_) {
-      // The oldest goes: a slow subscriber never blocks a publisher.
-      queue->last_dropped = queue->events.front().time();
-      queue->events.pop_front();
-      ++queue->dropped;
+    absl::MutexLock notify_lock(&queue->notify_mu);
+    {
+      absl::MutexLock lock(&queue->mu);
+      if (queue->events.size() >= capacity_) {
+        // The oldest goes: a slow subscriber never blocks a publisher.
+        queue->last_dropped = queue->events.front().time();
+        queue->events.pop_front();
+        ++queue->dropped;
+      }
+      queue->events.push_back(event);
     }
-    queue->events.push_back(event);
+    if (queue->on_event) queue->on_event();
   }
 }
 
-std::unique_ptr<EventBus::Subscription> EventBus::Subscribe(const std::string& cluster) {
-  auto queue = std::make_shared<Queue>(cluster);
+std::unique_ptr<EventBus::Subscription> EventBus::Subscribe(const std::string& cluster,
+                                                            std::function<void()> on_event) {
+  auto queue = std::make_shared<Queue>(cluster, std::move(on_event));
   absl::MutexLock lock(&mu_);
   queues_.push_back(queue);
   return std::unique_ptr<Subscription>(new Subscription(this, std::move(queue)));
@@ -81,6 +90,11 @@ EventBus::Subscription::Subscription(EventBus* bus, std::shared_ptr<Queue> queue
     : bus_(bus), queue_(std::move(queue)) {}
 
 EventBus::Subscription::~Subscription() {
+  {
+    // Waits for a callback that is running; none starts after this.
+    absl::MutexLock notify_lock(&queue_->notify_mu);
+    queue_->on_event = nullptr;
+  }
   {
     absl::MutexLock lock(&queue_->mu);
     if (queue_->closed) return;  // the bus is gone

@@ -49,8 +49,12 @@ class EventBus {
   void Publish(bdcoord::v1::Event event);
 
   // Events of `cluster` plus the events of no cluster (hosts up and down); every event when
-  // `cluster` is empty. Only events published after this call are delivered.
-  std::unique_ptr<Subscription> Subscribe(const std::string& cluster);
+  // `cluster` is empty. Only events published after this call are delivered. `on_event`, when
+  // set, runs on the publisher's thread after each event is queued (never concurrently with
+  // itself, never after the subscription is destroyed): the cue for a reader that does not
+  // block (gRPC's callback API) to take it with TryNext. It must not publish or unsubscribe.
+  std::unique_ptr<Subscription> Subscribe(const std::string& cluster,
+                                          std::function<void()> on_event = nullptr);
 
   size_t subscribers() const;
 
@@ -68,6 +72,8 @@ class EventBus::Subscription {
 
   // The next event, waiting until `deadline`; nullopt at the deadline or when the bus is gone.
   std::optional<bdcoord::v1::Event> Next(absl::Time deadline);
+  // The next event if one is queued, without waiting.
+  std::optional<bdcoord::v1::Event> TryNext() { return Next(absl::InfinitePast()); }
 
  private:
   friend class EventBus;

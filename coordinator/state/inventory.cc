@@ -52,6 +52,33 @@ std::vector<std::string> Inventory::MarkDown(absl::Time now, absl::Duration time
   return names;
 }
 
+std::vector<std::string> Inventory::GoneFor(absl::Time now, absl::Duration after) const {
+  std::vector<std::string> names;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, entry] : hosts_) {
+    if (!entry.host.connected && now - entry.host.last_heartbeat >= after) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> Inventory::Forget(const std::vector<std::string>& names, absl::Time now,
+                                           absl::Duration after) {
+  std::vector<std::string> forgotten;
+  absl::MutexLock lock(&mu_);
+  for (const std::string& name : names) {
+    auto it = hosts_.find(name);
+    if (it == hosts_.end() || it->second.host.connected ||
+        now - it->second.host.last_heartbeat < after) {
+      continue;
+    }
+    hosts_.erase(it);
+    forgotten.push_back(name);
+  }
+  std::sort(forgotten.begin(), forgotten.end());
+  return forgotten;
+}
+
 std::vector<InventoryHost> Inventory::Hosts() const {
   std::vector<InventoryHost> hosts;
   {

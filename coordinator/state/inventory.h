@@ -40,6 +40,13 @@ class Inventory {
   // Connected hosts whose last heartbeat is older than `timeout` are marked down and
   // disconnected. Returns the names newly marked down, sorted.
   std::vector<std::string> MarkDown(absl::Time now, absl::Duration timeout);
+  // Hosts not connected whose last heartbeat (or hello) is at least `after` before `now`,
+  // sorted: the candidates for Forget.
+  std::vector<std::string> GoneFor(absl::Time now, absl::Duration after) const;
+  // Removes those of `names` that are still gone for `after` at `now` (a host that came back
+  // meanwhile stays). Returns the names removed, sorted.
+  std::vector<std::string> Forget(const std::vector<std::string>& names, absl::Time now,
+                                  absl::Duration after);
   // Every host, sorted by name.
   std::vector<InventoryHost> Hosts() const;
   std::optional<InventoryHost> Find(const std::string& name) const;

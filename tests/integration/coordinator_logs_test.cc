@@ -276,7 +276,9 @@ TEST_F(CoordinatorLogsTest, ServiceLogsAreMergedWithTheirInstance) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].instance(), "zk2");
   EXPECT_EQ(h2_->requests().back().tail(), 5);
-  EXPECT_EQ(harness_.agent_service().logs()->open_requests(), 0u);
+  // The router forgets an ended request just after handing its end to the stream, which may
+  // already have finished: a moment later.
+  EXPECT_TRUE(WaitFor([&] { return harness_.agent_service().logs()->open_requests() == 0; }));
 }
 
 TEST_F(CoordinatorLogsTest, FollowStreamsUntilTheClientCancels) {

@@ -36,6 +36,9 @@ absl::Status CoordinatorHarness::Start(Options options) {
   wiring.now = [] { return absl::Now(); };
   wiring.controller_period = options.controller_period;
   wiring.token = options.token;
+  wiring.max_streams = options.max_streams;
+  wiring.max_streams_per_client = options.max_streams_per_client;
+  wiring.log_stream_queue_bytes = options.log_stream_queue_bytes;
   coordinator_ = std::make_unique<coordinator::Coordinator>(*store_, std::move(wiring));
   if (options.controller) coordinator_->StartController();
   if (absl::Status started = StartServer(); !started.ok()) return started;
@@ -56,8 +59,7 @@ absl::Status CoordinatorHarness::StartServer() {
 
 void CoordinatorHarness::StopServer() {
   if (server_ == nullptr) return;
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-  server_->Wait();
+  coordinator_->Shutdown(*server_, absl::Milliseconds(200));
   server_.reset();
 }
 

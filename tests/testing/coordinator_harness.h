@@ -25,6 +25,9 @@ class CoordinatorHarness {
     std::string token;                 // when set, every call must carry it
     bool controller = true;            // run the controller's passes
     absl::Duration controller_period = absl::Milliseconds(20);
+    size_t max_streams = coordinator::kDefaultMaxStreams;
+    size_t max_streams_per_client = coordinator::kDefaultMaxStreamsPerClient;
+    size_t log_stream_queue_bytes = coordinator::kLogStreamQueueBytes;
   };
 
   CoordinatorHarness() = default;

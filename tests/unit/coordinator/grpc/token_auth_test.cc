@@ -54,7 +54,7 @@ TEST(CheckBearerToken, AcceptsOnlyTheBearerToken) {
 }
 
 // Records which methods were called and answers OK.
-class RecordingClusterService final : public bdcoord::v1::ClusterService::Service {
+class RecordingClusterService final : public ClusterServiceBase {
  public:
   grpc::Status ListHosts(grpc::ServerContext*, const bdcoord::v1::ListHostsRequest*,
                          bdcoord::v1::ListHostsResponse*) override {

@@ -14,9 +14,11 @@
 namespace bdcoord::coordinator {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 // The detail a rejected plan carries for tools, parsed.
 template <typename Detail>
@@ -93,6 +95,29 @@ TEST_F(OpsTest, DrainedAndDisconnectedHostsGetNothing) {
   EXPECT_EQ(InstancesOn("chain", "h2"), 0);
   EXPECT_EQ(InstancesOn("chain", "h3"), 0);
   EXPECT_EQ(InstancesOn("chain", "h1") + InstancesOn("chain", "h4"), 5);
+}
+
+TEST_F(OpsTest, HostsGoneForLongAreForgottenUnlessInstancesReferToThem) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  Connect("h9");  // not in the spec: nothing is placed on it
+  ASSERT_GT(InstancesOn("chain", "h1"), 0);
+  inventory_.Disconnected("h1");
+  inventory_.Disconnected("h9");
+  const absl::Duration day = absl::Hours(24);
+  clock_.Advance(day - absl::Seconds(1));
+  EXPECT_THAT(ops_->ForgetGoneHosts(day), IsEmpty());
+  clock_.Advance(absl::Seconds(1));
+  // h1 still has placed instances: it stays (shown as disconnected) until they move.
+  EXPECT_THAT(ops_->ForgetGoneHosts(day), ElementsAre("h9"));
+  EXPECT_FALSE(inventory_.Find("h9").has_value());
+  ASSERT_TRUE(inventory_.Find("h1").has_value());
+  std::vector<std::string> listed;
+  for (const auto& view : ops_->Hosts()) listed.push_back(view.name());
+  EXPECT_THAT(listed, Not(Contains("h9")));
+  // Taken down: nothing refers to h1 any more.
+  ASSERT_TRUE(store_->DeleteCluster("chain").ok());
+  EXPECT_THAT(ops_->ForgetGoneHosts(day), ElementsAre("h1"));
 }
 
 TEST_F(OpsTest, ScaleReplansWithTheNewCountAndKeepsTheOthersWhereTheyAre) {

@@ -156,5 +156,23 @@ TEST(EventBusTest, UnsubscribesOnDestructionAndEndsWithTheBus) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));  // at once, not at the deadline
 }
 
+TEST(EventBusTest, OnEventCuesAReaderThatDoesNotWait) {
+  FakeClock clock;
+  EventBus bus(clock.Fn());
+  int cues = 0;
+  auto subscription = bus.Subscribe("a", [&cues] { ++cues; });
+  EXPECT_FALSE(subscription->TryNext().has_value());
+  bus.Publish(MakeEvent("a", "x", kEventStarted));
+  bus.Publish(MakeEvent("b", "y", kEventStarted));  // filtered out: no cue
+  bus.Publish(MakeEvent("", "", kEventHostUp));
+  EXPECT_EQ(cues, 2);
+  ASSERT_TRUE(subscription->TryNext().has_value());
+  ASSERT_TRUE(subscription->TryNext().has_value());
+  EXPECT_FALSE(subscription->TryNext().has_value());
+  subscription.reset();
+  bus.Publish(MakeEvent("a", "x", kEventReady));  // unsubscribed: the callback is gone
+  EXPECT_EQ(cues, 2);
+}
+
 }  // namespace
 }  // namespace bdcoord::coordinator

@@ -105,5 +105,25 @@ TEST(InventoryTest, MarkDownReturnsNamesSorted) {
               ElementsAre("a", "b", "c"));
 }
 
+TEST(InventoryTest, HostsGoneLongEnoughAreForgotten) {
+  Inventory inventory;
+  inventory.Hello("bd1", Facts(4, "r1"), kT0);
+  inventory.Hello("bd2", Facts(4, "r1"), kT0);
+  inventory.Hello("bd3", Facts(4, "r1"), kT0);
+  inventory.Heartbeat("bd2", kT0 + absl::Hours(1));
+  inventory.Disconnected("bd1");
+  inventory.Disconnected("bd2");  // connected bd3 is never a candidate
+  const absl::Duration day = absl::Hours(24);
+  EXPECT_THAT(inventory.GoneFor(kT0 + day - absl::Seconds(1), day), IsEmpty());
+  EXPECT_THAT(inventory.GoneFor(kT0 + day, day), ElementsAre("bd1"));
+  EXPECT_THAT(inventory.GoneFor(kT0 + day + absl::Hours(1), day), ElementsAre("bd1", "bd2"));
+  // bd2 came back before Forget: it stays; unknown names are ignored.
+  inventory.Hello("bd2", Facts(4, "r1"), kT0 + day + absl::Hours(1));
+  EXPECT_THAT(inventory.Forget({"bd1", "bd2", "bd9"}, kT0 + day + absl::Hours(1), day),
+              ElementsAre("bd1"));
+  EXPECT_THAT(Names(inventory.Hosts()), ElementsAre("bd2", "bd3"));
+  EXPECT_FALSE(inventory.Find("bd1").has_value());
+}
+
 }  // namespace
 }  // namespace bdcoord::coordinator
