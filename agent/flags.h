@@ -31,7 +31,7 @@ struct AgentFlags {
   double heartbeat_seconds = 5;
   rpc::ClientChannelOptions channel;
   std::string token_file;
-  policy::HostPolicy policy;  // --allow-root, --allow-host-path: deny by default
+  policy::HostPolicy policy = {};  // --allow-root, --allow-host-path: deny by default
 };
 
 void AddAgentFlags(CLI::App* app, AgentFlags* flags);

@@ -14,8 +14,8 @@ namespace bdcoord::policy {
 // same flags) for what reaches that host, so a coordinator that is wrong or taken over is not
 // root on every host. Deny by default.
 struct HostPolicy {
-  bool allow_root = false;                      // `user:` root (0, 0:N, root, root:G)
-  std::vector<std::string> allowed_host_paths;  // absolute prefixes for bind mounts
+  bool allow_root = false;                           // `user:` root (0, 0:N, root, root:G)
+  std::vector<std::string> allowed_host_paths = {};  // absolute prefixes for bind mounts
 };
 
 // Who enforces a policy, for its messages and hints.

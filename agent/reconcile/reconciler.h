@@ -40,7 +40,7 @@ struct ReconcilerOptions {
   Prober* prober = nullptr;
   // This host's own policy (bdagent --allow-root, --allow-host-path), enforced again whatever
   // the coordinator allowed: an instance that breaches it is refused before anything is made.
-  policy::HostPolicy policy;
+  policy::HostPolicy policy = {};
   std::string host_name = "this host";  // in the refusals' messages
 };
 

@@ -1399,6 +1399,7 @@ TEST_F(DockerClientTest, LogsDemultiplexed) {
     if (request.Path() == "/v1.41/containers/zk1/json") {
       return JsonReply(200, {{"Id", "c0ffee"}, {"Config", {{"Tty", false}}}});
     }
+    if (request.Path() == "/v1.41/images/x/json") return JsonReply(200, {{"Id", "sha256:x"}});
     const std::string stream = SampleStream();
     // Chunk boundaries inside headers and payloads.
     return ChunkedReply(200, {stream.substr(0, 3), stream.substr(3, 17), stream.substr(20)},
