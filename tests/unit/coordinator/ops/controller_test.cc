@@ -100,11 +100,12 @@ TEST_F(ControllerTest, ApplyingTheSameSpecAgainTellsTheAgentsWithANewAppliedAt) 
   ASSERT_TRUE(Apply().ok());  // unchanged: the agents retry what they gave up on
   controller_->RunPass();
   ASSERT_GT(agents_.sent().size(), sent);
-  const bdcoord::v1::DesiredState& again = agents_.sent().back().message.desired();
+  const bdcoord::v1::DesiredState again = agents_.sent().back().message.desired();  // a copy
   EXPECT_EQ(google::protobuf::util::TimeUtil::TimestampToMicroseconds(again.applied_at()),
             absl::ToUnixMicros(clock_.Now()));
-  for (const auto& previous : agents_.sent()) {  // the same instances as that host had
-    if (previous.host == agents_.sent().back().host) {
+  const std::vector<test_util::FakeAgentSessions::Sent> sent_all = agents_.sent();
+  for (const auto& previous : sent_all) {  // the same instances as that host had
+    if (previous.host == sent_all.back().host) {
       EXPECT_EQ(Names(again), Names(previous.message.desired()));
       break;
     }
