@@ -56,6 +56,18 @@ void AddAgentFlags(CLI::App* app, AgentFlags* flags) {
   app->add_option("--interval", flags->interval_seconds, "Seconds between reconcile passes")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  // Defense in depth: the coordinator checks the same rules (bdcoordd has the same flags), but a
+  // host refuses by itself what its operator did not allow.
+  app->add_flag("--allow-root", flags->policy.allow_root,
+                "Run containers as root (user 0, or an image whose default user is root); refused "
+                "by default");
+  app->add_option("--allow-host-path", flags->policy.allowed_host_paths,
+                  "Allow bind mounts of host paths under this absolute PREFIX (repeatable); none "
+                  "by default, the Docker socket never")
+      ->type_name("PREFIX")
+      ->check([](const std::string& prefix) {
+        return prefix.starts_with("/") ? std::string() : "must be an absolute path";
+      });
   app->add_option("--parallelism", flags->parallelism, "Instances worked on at once")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
@@ -78,17 +90,19 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CoordinatorChannel(AgentFlags* fl
   return rpc::NewClientChannel(flags->channel);
 }
 
+std::string HostName(const AgentFlags& flags) {
+  if (!flags.host_name.empty()) return flags.host_name;
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
 CoordinatorLinkOptions LinkOptions(const AgentFlags& flags,
                                    std::shared_ptr<grpc::Channel> channel) {
   CoordinatorLinkOptions options;
   options.address = flags.coordinator;
   options.channel = std::move(channel);
-  options.host_name = flags.host_name;
-  if (options.host_name.empty()) {
-    char name[256] = {};
-    ::gethostname(name, sizeof(name) - 1);
-    options.host_name = name;
-  }
+  options.host_name = HostName(flags);
   options.heartbeat_interval = absl::Seconds(flags.heartbeat_seconds);
   return options;
 }

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "agent/coordinator_link.h"
+#include "policy/host_policy.h"
 #include "proto/rpc/client_channel.h"
 
 namespace bdcoord::agent {
@@ -30,6 +31,7 @@ struct AgentFlags {
   double heartbeat_seconds = 5;
   rpc::ClientChannelOptions channel;
   std::string token_file;
+  policy::HostPolicy policy = {};  // --allow-root, --allow-host-path: deny by default
 };
 
 void AddAgentFlags(CLI::App* app, AgentFlags* flags);
@@ -40,6 +42,9 @@ absl::Status ValidateAgentFlags(const AgentFlags& flags);
 // The channel to --coordinator with its TLS and the token of --token-file (read into
 // `flags->channel`); an error names the flag.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> CoordinatorChannel(AgentFlags* flags);
+
+// --host-name, or else this machine's hostname.
+std::string HostName(const AgentFlags& flags);
 
 // The link's options from the flags: --host-name (default: the hostname) and the heartbeat.
 CoordinatorLinkOptions LinkOptions(const AgentFlags& flags, std::shared_ptr<grpc::Channel> channel);

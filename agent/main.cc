@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "absl/strings/str_join.h"
 #include "agent/agent.h"
 #include "agent/coordinator_session.h"
 #include "agent/desired_file.h"
@@ -53,7 +54,11 @@ int main(int argc, char** argv) {
   agent::DockerProber prober(docker->get());
   const auto now = [] { return absl::Now(); };
   agent::Reconciler reconciler(docker->get(), &hosts_writer, links.get(),
-                               {.parallelism = flags.parallelism, .now = now, .prober = &prober});
+                               {.parallelism = flags.parallelism,
+                                .now = now,
+                                .prober = &prober,
+                                .policy = flags.policy,
+                                .host_name = agent::HostName(flags)});
   agent::Agent runtime(docker->get(), &reconciler, &prober,
                        {.interval = absl::Seconds(flags.interval_seconds),
                         .docker_socket = flags.docker_socket,
@@ -70,9 +75,14 @@ int main(int argc, char** argv) {
     link_options.now = now;
     link_options.facts = [&] { return agent::CollectHostFacts(docker->get(), *labels); };
     agent::CoordinatorSession session(&runtime, docker->get(), link_options);
-    logger->info("host '{}', coordinator '{}'{}{}", link_options.host_name, flags.coordinator,
+    logger->info("host '{}', coordinator '{}'{}{}; root {}, host paths under: {}",
+                 link_options.host_name, flags.coordinator,
                  flags.channel.tls_cert.empty() ? "" : " with mutual TLS",
-                 flags.channel.token.empty() ? "" : ", with a bearer token");
+                 flags.channel.token.empty() ? "" : ", with a bearer token",
+                 flags.policy.allow_root ? "allowed" : "refused",
+                 flags.policy.allowed_host_paths.empty()
+                     ? std::string("none")
+                     : absl::StrJoin(flags.policy.allowed_host_paths, ", "));
     session.Start();
     sd_notify(0, "READY=1");
     runtime.Run(nullptr, nullptr);

@@ -233,13 +233,18 @@ int RunDrain(const DrainOptions& options, std::ostream& out, std::ostream& err) 
   return kExitOk;
 }
 
+static std::string Restarts(const bdcoord::v1::InstanceStatus& status) {
+  if (status.restart_count() == 0) return "0";
+  return absl::StrCat(status.restart_count(), " (exit ", status.last_exit_code(), ")");
+}
+
 std::string StatusTable(const bdcoord::v1::GetStatusResponse& response) {
   bool probed = false;  // a PROBE column only after `status --probe`
   for (const auto& cluster : response.clusters()) {
     for (const auto& view : cluster.instances()) probed = probed || !view.probe().empty();
   }
   std::vector<std::vector<std::string>> rows = {
-      {"INSTANCE", "SERVICE", "HOST", "IP", "STATE", "READY"}};
+      {"INSTANCE", "SERVICE", "HOST", "IP", "STATE", "READY", "RESTARTS"}};
   if (probed) rows[0].push_back("PROBE");
   rows[0].push_back("MESSAGE");
   const bool several = response.clusters_size() > 1;
@@ -248,7 +253,8 @@ std::string StatusTable(const bdcoord::v1::GetStatusResponse& response) {
       std::vector<std::string>& row = rows.emplace_back(std::vector<std::string>{
           several ? cluster.cluster() + "/" + view.placed().name() : view.placed().name(),
           view.placed().service(), view.placed().host(), view.placed().ip(),
-          StateName(view.status().state()), view.status().ready() ? "yes" : "no"});
+          StateName(view.status().state()), view.status().ready() ? "yes" : "no",
+          Restarts(view.status())});
       if (probed) row.push_back(view.probe().empty() ? "-" : view.probe());
       row.push_back(view.status().message().empty() ? "-" : view.status().message());
     }
@@ -269,6 +275,8 @@ std::string StatusJson(const bdcoord::v1::GetStatusResponse& response) {
                            {"state", StateName(view.status().state())},
                            {"ready", view.status().ready()},
                            {"container_id", view.status().container_id()},
+                           {"restart_count", view.status().restart_count()},
+                           {"last_exit_code", view.status().last_exit_code()},
                            {"probe", view.probe()},
                            {"message", view.status().message()}});
     }

@@ -152,8 +152,8 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) {
   events_cmd_ = app->add_subcommand(
       "events",
       "Watch what happens from now on, until Ctrl-C (exit 0): instances created, started, ready, "
-      "completed, failed, removed; hosts up and down; placements. One line per event: time "
-      "(UTC), kind, cluster/instance or host, message");
+      "restarted, completed, failed, removed; hosts up and down; placements. One line per event: "
+      "time (UTC), kind, cluster/instance or host, message");
   events_cmd_
       ->add_option("-c,--cluster", events_.cluster,
                    "Only this cluster's events (and those of hosts)")

@@ -47,6 +47,11 @@ struct NetworkInfo {
   NetworkConfig config;
 };
 
+struct ImageInfo {
+  std::string id;
+  std::string user;  // Config.User: the image's default user; empty means root
+};
+
 struct Mount {
   std::string source;  // volume name, or absolute host path for a bind mount
   std::string target;
@@ -154,7 +159,8 @@ class DockerClient {
       const std::map<std::string, std::string>& label_filter) = 0;
   virtual absl::Status RemoveNetwork(const std::string& name) = 0;
 
-  virtual absl::StatusOr<bool> ImageExists(const std::string& image) = 0;
+  // The image's id and default user; NotFound when the image is not on this host.
+  virtual absl::StatusOr<ImageInfo> InspectImage(const std::string& image) = 0;
 
   // Creates the named volume unless it exists; true when it was created (a volume that existed
   // is left as it is).

@@ -438,7 +438,7 @@ class DockerClientImpl final : public DockerClient {
   absl::StatusOr<std::vector<NetworkInfo>> ListNetworks(
       const std::map<std::string, std::string>& label_filter) override;
   absl::Status RemoveNetwork(const std::string& name) override;
-  absl::StatusOr<bool> ImageExists(const std::string& image) override;
+  absl::StatusOr<ImageInfo> InspectImage(const std::string& image) override;
   absl::StatusOr<bool> CreateVolume(const std::string& name,
                                     const std::map<std::string, std::string>& labels) override;
   absl::StatusOr<std::vector<std::string>> ListVolumes() override;
@@ -828,14 +828,21 @@ absl::Status DockerClientImpl::RemoveNetwork(const std::string& name) {
 // ---------------------------------------------------------------------------------------------
 // Images and volumes
 
-absl::StatusOr<bool> DockerClientImpl::ImageExists(const std::string& image) {
+absl::StatusOr<ImageInfo> DockerClientImpl::InspectImage(const std::string& image) {
   HttpRequest request;
   request.path = absl::StrCat("/images/", Escape(image, "/:@"), "/json");
   absl::StatusOr<HttpResponse> response = Perform(request);
   if (!response.ok()) return response.status();
-  if (response->status == 404) return false;
+  if (response->status == 404) {
+    return absl::NotFoundError(absl::StrCat("image '", image, "' is not on this host"));
+  }
   if (response->status != 200) return HttpError(request, *response);
-  return true;
+  absl::StatusOr<json> body = ParseJson(request, *response);
+  if (!body.ok()) return body.status();
+  ImageInfo info;
+  info.id = Str(*body, "Id");
+  info.user = Str(Obj(*body, "Config"), "User");
+  return info;
 }
 
 absl::StatusOr<bool> DockerClientImpl::CreateVolume(

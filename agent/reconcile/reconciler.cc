@@ -136,6 +136,8 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
     return result;
   }
 
+  RetryGiveUpsOnNewApply(desired, *managed);
+
   absl::flat_hash_map<std::string, std::string> network_errors;
   for (const auto& network : desired.networks()) {
     NetworkConfig config;
@@ -207,12 +209,47 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   return result;
 }
 
+void Reconciler::RetryGiveUpsOnNewApply(const DesiredState& desired,
+                                        const std::vector<ContainerInfo>& managed) {
+  if (!desired.has_applied_at()) return;  // a desired-state file: no applies
+  const std::string applied_at = desired.applied_at().SerializeAsString();
+  {
+    absl::MutexLock lock(&mu_);
+    auto [it, first] = applied_at_.try_emplace(desired.cluster(), applied_at);
+    if (first || it->second == applied_at) return;  // an agent that just started knows no better
+    it->second = applied_at;
+  }
+  Logger()->info("cluster '{}' applied again: its instances' restart counts start afresh",
+                 desired.cluster());
+  for (const ContainerInfo& listed : managed) {
+    auto info = docker_->InspectContainer(listed.id);  // the list has no RestartCount
+    if (!info.ok()) continue;
+    absl::MutexLock lock(&mu_);
+    Restarts& restarts = restarts_[info->id];
+    const int shown =
+        restarts.shown + std::max(0, info->restart_count - restarts.history.docker_baseline);
+    restarts.history = RestartHistory{.docker_baseline = info->restart_count};
+    restarts.due = absl::InfiniteFuture();
+    restarts.shown = shown;
+  }
+}
+
 Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInstance& instance,
                                   const InstanceDecision& decision,
                                   const std::string& network_error) {
   Acted acted;
   acted.outcome.action = decision.action;
   const ContainerInfo* existing = decision.existing ? &*decision.existing : nullptr;
+  // Whatever the coordinator allowed, nothing is made, started or removed for an instance that
+  // breaches this host's policy.
+  if (decision.action == InstanceAction::kCreate || decision.action == InstanceAction::kReplace ||
+      decision.action == InstanceAction::kStart) {
+    if (std::string refused = Refusal(instance); !refused.empty()) {
+      Logger()->warn("'{}': {}", instance.name(), refused);
+      acted.status = Failed(instance, std::move(refused));
+      return acted;
+    }
+  }
   switch (decision.action) {
     case InstanceAction::kReportCompleted:  // a run-once job that did its work
       if (existing != nullptr) {
@@ -282,12 +319,19 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
 InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
                                           const DesiredInstance& instance, const std::string& hash,
                                           const std::string& container_name) {
-  auto image = docker_->ImageExists(instance.image());
-  if (!image.ok()) return Failed(instance, std::string(image.status().message()));
-  if (!*image) {
+  auto image = docker_->InspectImage(instance.image());
+  if (absl::IsNotFound(image.status())) {
     return Failed(instance, absl::StrCat("image '", instance.image(),
                                          "' is not on this host: build it and `docker load` it "
                                          "(no registry is assumed)"));
+  }
+  if (!image.ok()) return Failed(instance, std::string(image.status().message()));
+  // No user given: the image's own, often root.
+  if (instance.user().empty()) {
+    if (std::string refused = Refusal(instance, image->user); !refused.empty()) {
+      Logger()->warn("'{}': {}", instance.name(), refused);
+      return Failed(instance, std::move(refused));
+    }
   }
   ContainerConfig config;
   config.name = container_name;
@@ -340,6 +384,13 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   // (e.g. ZooKeeper's dataDir holding myid).
   auto user = UserOf(*id, instance.user());
   if (!user.ok()) return fail(std::string(user.status().message()), *id);
+  // A name that the image maps to uid 0 is root too: the container never starts.
+  if (user->uid == 0 && !instance.user().empty() && !options_.policy.allow_root) {
+    return fail(absl::StrCat("refused by host ", options_.host_name, "'s policy: service '",
+                             instance.service(), "' runs as root (user \"", instance.user(),
+                             "\" is uid 0 in the image): the agent's policy refuses root"),
+                *id);
+  }
   const std::string owner = absl::StrCat(user->uid, ":", user->gid);
   std::vector<ArchiveFile> files;
   // A new volume is root's unless the image has its path (Docker copies that directory's owner):
@@ -371,6 +422,27 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   Logger()->info("started '{}' on {}", instance.name(), instance.ip());
   SyncHostsFile(*id, desired.hosts_file());
   return StatusOf(instance, *id);
+}
+
+std::string Reconciler::Refusal(const DesiredInstance& instance,
+                                const std::optional<std::string>& image_user) const {
+  const policy::Enforcer agent{.policy = "the agent's policy", .program = "bdagent"};
+  std::vector<policy::Breach> breaches;
+  if (image_user) {
+    if (auto breach = policy::CheckUser(instance.service(), *image_user, /*image_default=*/true,
+                                        options_.policy, agent)) {
+      breaches.push_back(*std::move(breach));
+    }
+  } else {
+    breaches = policy::CheckInstance(instance, options_.policy, agent);
+  }
+  if (breaches.empty()) return "";
+  std::string message = absl::StrCat("refused by host ", options_.host_name, "'s policy: ");
+  for (size_t i = 0; i < breaches.size(); ++i) {
+    absl::StrAppend(&message, i == 0 ? "" : "; ", breaches[i].message);
+  }
+  absl::StrAppend(&message, " (", breaches[0].hint, ")");
+  return message;
 }
 
 absl::StatusOr<NumericUser> Reconciler::UserOf(const std::string& container_id,
@@ -418,10 +490,23 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
                                     const std::string& container_id) {
   auto info = docker_->InspectContainer(container_id);
   if (!info.ok()) return Failed(instance, std::string(info.status().message()));
+  const bool exited = !info->running || info->state == "restarting";
   RestartHistory history;
+  int shown = info->restart_count;  // Docker's own, when the agent never restarted it
+  std::optional<int> last_exit_code;
   {
     absl::MutexLock lock(&mu_);
-    if (auto it = restarts_.find(info->id); it != restarts_.end()) history = it->second.history;
+    auto it = restarts_.find(info->id);
+    if (exited && info->state != "created") {
+      // Docker sets ExitCode to 0 when it starts the container again: remember it now.
+      if (it == restarts_.end()) it = restarts_.emplace(info->id, Restarts()).first;
+      it->second.last_exit_code = info->exit_code;
+    }
+    if (it != restarts_.end()) {
+      history = it->second.history;
+      shown = it->second.shown + std::max(0, info->restart_count - history.docker_baseline);
+      last_exit_code = it->second.last_exit_code;
+    }
   }
   const absl::Time now = options_.now();
   const RestartDecision restart = DecideRestart(instance, *info, history, now);
@@ -430,6 +515,8 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
   status.set_service(instance.service());
   status.set_container_id(info->id);
   status.set_exit_code(info->exit_code);
+  status.set_restart_count(shown);
+  if (last_exit_code) status.set_last_exit_code(*last_exit_code);
   // A new start time is how the coordinator tells a restart (its `started` event says so).
   if (!google::protobuf::util::TimeUtil::FromString(info->started_at,
                                                     status.mutable_started_at())) {
@@ -461,8 +548,11 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
       auto after = docker_->InspectContainer(info->id);
       {
         absl::MutexLock lock(&mu_);
-        restarts_[info->id] = {
-            AfterRestart(history, restart, after.ok() ? after->restart_count : 0, now)};
+        Restarts& restarts = restarts_[info->id];
+        restarts.history =
+            AfterRestart(history, restart, after.ok() ? after->restart_count : 0, now);
+        restarts.due = absl::InfiniteFuture();
+        restarts.shown = shown + 1;
       }
       if (!started.ok()) {
         status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "agent/reconcile/hosts_writer.h"
 #include "bdcoord/v1/agent.pb.h"
 #include "net/link_manager.h"
+#include "policy/host_policy.h"
 
 namespace bdcoord::agent {
 
@@ -40,6 +42,10 @@ struct ReconcilerOptions {
   std::function<absl::Time()> now;
   // Runs the readiness checks; null: the real probes (DockerProber) over the reconciler's Docker.
   Prober* prober = nullptr;
+  // This host's own policy (bdagent --allow-root, --allow-host-path), enforced again whatever
+  // the coordinator allowed: an instance that breaches it is refused before anything is made.
+  policy::HostPolicy policy = {};
+  std::string host_name = "this host";  // in the refusals' messages
 };
 
 // What a pass did with one desired instance.
@@ -102,6 +108,11 @@ class Reconciler {
                                              const bdcoord::v1::DesiredInstance& instance,
                                              const std::string& hash,
                                              const std::string& container_name);
+  // Why this host's policy refuses `instance` (empty when it does not): "refused by host H's
+  // policy: ..." naming the rule. `image_user`: the image's default user, when the instance
+  // has none.
+  std::string Refusal(const bdcoord::v1::DesiredInstance& instance,
+                      const std::optional<std::string>& image_user = std::nullopt) const;
   // The numbers of `user` in the created container (from its image's /etc/passwd, /etc/group).
   absl::StatusOr<NumericUser> UserOf(const std::string& container_id, const std::string& user);
   bdcoord::v1::InstanceStatus StatusOf(const bdcoord::v1::DesiredInstance& instance,
@@ -130,8 +141,19 @@ class Reconciler {
   struct Restarts {
     RestartHistory history;
     absl::Time due = absl::InfiniteFuture();
+    // What `status` shows, which never goes down (the history's count starts afresh after a
+    // quiet while or a new apply): restarts up to history.docker_baseline, Docker's since then
+    // are added.
+    int shown = 0;
+    std::optional<int> last_exit_code;  // as last seen exited
   };
   absl::flat_hash_map<std::string, Restarts> restarts_ ABSL_GUARDED_BY(mu_);
+  // The desired state's applied_at per cluster: when it changes, the give-ups are forgotten.
+  absl::flat_hash_map<std::string, std::string> applied_at_ ABSL_GUARDED_BY(mu_);
+  // On a new apply of the cluster (its applied_at changed): its containers' restart counts start
+  // afresh, so instances given up on (crash loops) are retried.
+  void RetryGiveUpsOnNewApply(const bdcoord::v1::DesiredState& desired,
+                              const std::vector<ContainerInfo>& managed);
 
   DockerClient* docker_;
   std::unique_ptr<Prober> own_prober_;  // when none was given

@@ -55,21 +55,34 @@ void AgentServiceImpl::PublishChanges(const std::string& host,
                            was->has_started_at() &&
                            (now.started_at().seconds() != was->started_at().seconds() ||
                             now.started_at().nanos() != was->started_at().nanos());
+    // The agent's count of the container's restarts rose: one `restarted` event says so (in place
+    // of a `started` one), however many passes the restart took.
+    const bool count_rose = was != nullptr && now.restart_count() > was->restart_count() &&
+                            now.container_id() == was->container_id();
+    if (count_rose) {
+      publish(now.name(), kEventRestarted,
+              absl::StrCat("restarted (", now.restart_count(),
+                           now.restart_count() == 1 ? " restart" : " restarts", ", last exit code ",
+                           now.last_exit_code(), ")"));
+    }
     if (now.state() != was_state || restarted) {
       switch (now.state()) {
         case bdcoord::v1::INSTANCE_STATE_CREATED:
           publish(now.name(), kEventCreated, now.message());
           break;
         case bdcoord::v1::INSTANCE_STATE_RUNNING:
-          publish(now.name(), kEventStarted, restarted ? "restarted" : now.message());
+          if (!count_rose) {
+            publish(now.name(), kEventStarted, restarted ? "restarted" : now.message());
+          }
           break;
         case bdcoord::v1::INSTANCE_STATE_COMPLETED:
           publish(now.name(), kEventCompleted, "exited 0");
           break;
         case bdcoord::v1::INSTANCE_STATE_FAILED:
+          // The agent's message says why (with the exit code where there is one): say it once.
           publish(now.name(), kEventFailed,
-                  absl::StrCat("exit code ", now.exit_code(), now.message().empty() ? "" : ": ",
-                               now.message()));
+                  now.message().empty() ? absl::StrCat("exited with code ", now.exit_code())
+                                        : now.message());
           break;
         case bdcoord::v1::INSTANCE_STATE_REMOVED:
           publish(now.name(), kEventRemoved, now.message());

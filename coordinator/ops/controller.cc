@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "coordinator/plan/orchestrator.h"
 #include "coordinator/spec/instance_names.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -159,9 +160,12 @@ void ClusterController::SyncCluster(const std::string& cluster,
   for (const std::string& host : hosts) {
     auto session = connected.find(host);
     if (session == connected.end()) continue;  // told when it reconnects
-    SendIfChanged(
-        host, session->second,
-        MakeDesiredState(applied->spec, rendered.plan, host, orchestration.admitted, completed));
+    bdcoord::v1::DesiredState desired =
+        MakeDesiredState(applied->spec, rendered.plan, host, orchestration.admitted, completed);
+    // A new apply (even of the same spec) is news to the agent: it retries what it gave up on.
+    *desired.mutable_applied_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+        absl::ToUnixMicros(applied->applied_at));
+    SendIfChanged(host, session->second, desired);
   }
 }
 

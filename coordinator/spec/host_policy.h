@@ -7,16 +7,14 @@
 #include "bdcoord/v1/spec.pb.h"
 #include "coordinator/spec/diagnostics.h"
 #include "coordinator/spec/spec_loader.h"
+#include "policy/host_policy.h"
 
 namespace bdcoord::coordinator {
 
 // What a spec may do to the hosts it runs on, set by the operator on the coordinator
-// (bdcoordd --allow-root, --allow-host-path). Deny by default: whoever may apply must not
-// become root on every host.
-struct HostPolicy {
-  bool allow_root = false;                      // `user:` root (0, 0:N, root, root:G)
-  std::vector<std::string> allowed_host_paths;  // absolute prefixes for bind mounts
-};
+// (bdcoordd --allow-root, --allow-host-path); the rules are policy/'s, which each agent enforces
+// again. Deny by default: whoever may apply must not become root on every host.
+using HostPolicy = bdcoord::policy::HostPolicy;
 
 // The spec's breaches of `policy`, each at its element's position: a root `user:`, a bind
 // mount of a host path outside the allowed prefixes (or with `..`), the Docker socket or a

@@ -26,6 +26,8 @@ inline constexpr char kEventReady[] = "ready";
 inline constexpr char kEventCompleted[] = "completed";
 inline constexpr char kEventFailed[] = "failed";
 inline constexpr char kEventRemoved[] = "removed";
+// Its container was started again after it exited (by Docker's restart policy or the agent).
+inline constexpr char kEventRestarted[] = "restarted";
 // Cluster-wide: a spec applied, scaled or re-planned (placed), a cluster taken down (down).
 inline constexpr char kEventPlaced[] = "placed";
 inline constexpr char kEventDown[] = "down";

@@ -99,7 +99,7 @@ fi
 
 # status: every placed instance with its host and IP.
 if "${BDCOORD}" status -c demo --coordinator "${sock}" >table 2>err &&
-  grep -qE '^INSTANCE +SERVICE +HOST +IP +STATE +READY +MESSAGE$' table &&
+  grep -qE '^INSTANCE +SERVICE +HOST +IP +STATE +READY +RESTARTS +MESSAGE$' table &&
   grep -qE '^zk1 +zk +h[12] +10\.252\.0\.[0-9]+ ' table &&
   grep -qE '^zk2 +zk +h[12] +10\.252\.0\.[0-9]+ ' table &&
   grep -qE '^web1 +web +h[12] +10\.252\.0\.[0-9]+ +pending ' table; then

@@ -25,6 +25,7 @@ services:
     command: ["--listen", "8080", "--log-interval", "300ms"]
     placement: {distinct_hosts: true}
     ready: {log: "listening on 8080"}
+    restart: always
 YAML
 
 start_coordinator --log-level debug
@@ -85,6 +86,17 @@ rc=0; err=$("${BDCOORD}" logs tickr1 --coordinator "${sock}" 2>&1) || rc=$?
 [[ ${err} == "bdcoord: no instance or service named 'tickr1' in cluster 'e2elogs'; did you mean 'ticker1'?" ]] ||
   fail "unknown target said: ${err}"
 echo "ok: an unknown target exits 1 with a did-you-mean"
+
+# docker kill (a manual stop: Docker does not restart it): the agent does, one `restarted` event
+# says so with the exit code, and `status` counts it.
+host1=$(dockerh host1 inspect ticker1 >/dev/null 2>&1 && echo host1 || echo host2)
+dockerh "${host1}" kill ticker1 >/dev/null
+wait_until 20 "no restarted event for ticker1: $(cat "${work}/events.out")" \
+  grep -q '"kind":"restarted","cluster":"e2elogs","instance":"ticker1".*"message":"restarted (1 restart, last exit code 137)"' "${work}/events.out"
+wait_until 10 "status shows no restart of ticker1: $("${BDCOORD}" status --coordinator "${sock}")" \
+  bash -c "'${BDCOORD}' status --coordinator '${sock}' | grep -qE '^ticker1 +ticker +${host1} +[0-9.]+ +running +yes +1 \(exit 137\) '"
+"${BDCOORD}" status --coordinator "${sock}" -o json | grep -q '"restart_count": 1' || fail "status -o json lacks restart_count"
+echo "ok: a killed ticker1 is restarted by its agent: a restarted event (exit code 137), RESTARTS 1 (exit 137)"
 
 # The host of ticker2 goes away while following it: the stream ends with an error naming it.
 host2=$(dockerh host1 inspect ticker2 >/dev/null 2>&1 && echo host1 || echo host2)

@@ -369,8 +369,11 @@ class AgentLifecycleIntegrationTest : public ::testing::Test {
     auto client = NewDockerClient(options);
     ASSERT_TRUE(client.ok()) << client.status();
     docker_ = *std::move(client);
-    reconciler_ = std::make_unique<Reconciler>(docker_.get(), &hosts_, nullptr,
-                                               ReconcilerOptions{.now = test_util::RealClock()});
+    // Root allowed: these tests are about the lifecycle (RefusedByTheHostsPolicy is not).
+    reconciler_ = std::make_unique<Reconciler>(
+        docker_.get(), &hosts_, nullptr,
+        ReconcilerOptions{.now = test_util::RealClock(),
+                          .policy = {.allow_root = true, .allowed_host_paths = {}}});
   }
 
   void TearDown() override {
@@ -490,6 +493,39 @@ TEST_F(AgentLifecycleIntegrationTest, ANewVolumeBelongsToTheUserAndAnOldOneKeeps
   volume->set_target("/v");
   ExpectAllRunning(Reconcile(Desired({writer, reader})));
   EXPECT_EQ(Exec("life2", {"stat", "-c", "%u:%g", "/v", "/v/f"}), "1000:1000\n1000:1000\n");
+}
+
+// Defense in depth: a desired state sent straight to an agent (no coordinator to check it) that
+// runs as root, by its user or by its image's default, makes nothing on a default host.
+TEST_F(AgentLifecycleIntegrationTest, RefusedByTheHostsPolicy) {
+  Reconciler strict(docker_.get(), &hosts_, nullptr,
+                    ReconcilerOptions{.now = test_util::RealClock(), .host_name = "host1"});
+  const std::string data = Volume("policy");
+  auto root = Instance("life1", "0:0");
+  auto* volume = root.add_volumes();
+  volume->set_source(data);
+  volume->set_target("/data");
+  auto image_default = Instance("life2", "");  // bdcoord/standin has no USER: root
+  auto socket = Instance("life3", "1000:1000");
+  auto* mount = socket.add_volumes();
+  mount->set_source("/var/run/docker.sock");
+  mount->set_target("/var/run/docker.sock");
+  const ReconcileResult result = strict.Reconcile(Desired({root, image_default, socket}));
+  ASSERT_EQ(result.statuses.size(), 3u);
+  for (const auto& status : result.statuses) {
+    EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED) << status.name();
+    EXPECT_THAT(status.message(), ::testing::StartsWith("refused by host host1's policy: "));
+  }
+  EXPECT_THAT(result.statuses[0].message(), HasSubstr("runs as root (user \"0:0\")"));
+  EXPECT_THAT(result.statuses[1].message(),
+              HasSubstr("runs as root (user \"root\", the image's default)"));
+  EXPECT_THAT(result.statuses[2].message(), HasSubstr("which holds the Docker socket"));
+  auto made = docker_->ListContainers({{kClusterLabel, kLifecycleCluster}});
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_TRUE(made->empty()) << "no container was created";
+  auto volumes = docker_->ListVolumes();
+  ASSERT_TRUE(volumes.ok()) << volumes.status();
+  EXPECT_THAT(*volumes, ::testing::Not(::testing::Contains(data))) << "nor a volume";
 }
 
 }  // namespace

@@ -104,3 +104,39 @@ agent --desired "${WORK}/empty.json" --once >/dev/null || fail "empty desired st
 [[ -z $(docker -H "unix://${SOCK}" network ls -q --filter name=bdcoord-it-proc) ]] || fail "network left"
 if nsenter --net="${NETNS}" ip link show bdc-bdcoord-it- >/dev/null 2>&1; then fail "shim left"; fi
 echo "ok: an empty desired state removes containers, network and shim"
+
+# 6. The agent's own policy, with no coordinator in between: root (given, or the image's default
+#    user) and the Docker socket are refused before anything is made; --allow-root lets root run.
+cat >"${WORK}/root.json" <<JSON
+{"cluster":"itproc","instances":[
+ {"cluster":"itproc","service":"web","name":"r1","image":"bdcoord/standin:latest",
+  "command":["--listen","7000"],"user":"0:0","network":"none"},
+ {"cluster":"itproc","service":"web","name":"r2","image":"bdcoord/standin:latest",
+  "command":["--listen","7000"],"network":"none"},
+ {"cluster":"itproc","service":"web","name":"r3","image":"bdcoord/standin:latest",
+  "command":["--listen","7000"],"user":"1000:1000","network":"none",
+  "volumes":[{"source":"/var/run/docker.sock","target":"/var/run/docker.sock"}]}]}
+JSON
+agent --desired "${WORK}/root.json" --once --host-name host1 >"${WORK}/root.out" || true
+python3 - "${WORK}/root.out" <<'PY' || fail "refusals: $(cat "${WORK}/root.out")"
+import json, sys
+statuses = json.load(open(sys.argv[1]))
+assert [s["name"] for s in statuses] == ["r1", "r2", "r3"], statuses
+for s in statuses:
+    assert s["state"] == "INSTANCE_STATE_FAILED", s
+    assert s["message"].startswith("refused by host host1's policy: "), s
+assert 'runs as root (user "0:0")' in statuses[0]["message"], statuses[0]
+assert "the image's default" in statuses[1]["message"], statuses[1]
+assert "holds the Docker socket" in statuses[2]["message"], statuses[2]
+PY
+[[ -z $(docker -H "unix://${SOCK}" ps -aq --filter label=io.bdcoord.cluster=itproc) ]] || fail "a refused instance got a container"
+agent --desired "${WORK}/root.json" --once --allow-root >"${WORK}/root.out" || true
+python3 - "${WORK}/root.out" <<'PY' || fail "--allow-root: $(cat "${WORK}/root.out")"
+import json, sys
+statuses = json.load(open(sys.argv[1]))
+assert statuses[0]["state"] == "INSTANCE_STATE_RUNNING", statuses[0]
+assert statuses[1]["state"] == "INSTANCE_STATE_RUNNING", statuses[1]
+assert statuses[2]["state"] == "INSTANCE_STATE_FAILED", statuses[2]  # the socket: never
+PY
+agent --desired "${WORK}/empty.json" --once >/dev/null || fail "empty desired state failed"
+echo "ok: the agent's own policy refuses root and the Docker socket, --allow-root allows root"

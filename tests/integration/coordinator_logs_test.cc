@@ -391,9 +391,14 @@ TEST_F(CoordinatorLogsTest, StatusChangesAndHostsBecomeEvents) {
   ASSERT_TRUE(h1_->SendStatus("logs", {Status("zk1", INSTANCE_STATE_RUNNING)}));
   ASSERT_TRUE(h1_->SendStatus("logs", {Status("zk1", INSTANCE_STATE_RUNNING, true)}));
   ASSERT_TRUE(h1_->SendStatus("logs", {Status("zk1", INSTANCE_STATE_RUNNING, true)}));  // same
+  auto restarted = Status("zk1", INSTANCE_STATE_RUNNING, true);
+  restarted.set_restart_count(2);
+  restarted.set_last_exit_code(137);
+  ASSERT_TRUE(h1_->SendStatus("logs", {restarted}));
+  ASSERT_TRUE(h1_->SendStatus("logs", {restarted}));  // the same count: no second event
   auto failed = Status("zk1", INSTANCE_STATE_FAILED);
   failed.set_exit_code(3);
-  failed.set_message("zoo.cfg missing");
+  failed.set_message("exited with code 3");
   ASSERT_TRUE(h1_->SendStatus("logs", {failed}));
   ASSERT_TRUE(h1_->SendStatus("other", {Status("db1", INSTANCE_STATE_RUNNING)}));  // filtered
   ASSERT_TRUE(h1_->SendStatus("logs", {}));  // zk1 no longer reported
@@ -416,14 +421,15 @@ TEST_F(CoordinatorLogsTest, StatusChangesAndHostsBecomeEvents) {
                                   event.message().empty() ? "" : ": ", event.message()));
     }
   };
-  read(5);
-  EXPECT_THAT(seen, ElementsAre("created zk1", "started zk1", "ready zk1",
-                                "failed zk1: exit code 3: zoo.cfg missing",
-                                "removed zk1: no longer on this host"));
-  h2_->Disconnect();
   read(6);
-  ASSERT_EQ(seen.size(), 6u);
-  EXPECT_EQ(seen[5], "host-down h2: disconnected");
+  EXPECT_THAT(seen,
+              ElementsAre("created zk1", "started zk1", "ready zk1",
+                          "restarted zk1: restarted (2 restarts, last exit code 137)",
+                          "failed zk1: exited with code 3", "removed zk1: no longer on this host"));
+  h2_->Disconnect();
+  read(7);
+  ASSERT_EQ(seen.size(), 7u);
+  EXPECT_EQ(seen[6], "host-down h2: disconnected");
   context.TryCancel();
   while (reader->Read(&event)) {
   }

@@ -249,13 +249,12 @@ TEST_F(DockerClientIntegrationTest, VersionAndInfo) {
   EXPECT_GT(info->memory_bytes, 0);
 }
 
-TEST_F(DockerClientIntegrationTest, ImageExists) {
-  absl::StatusOr<bool> exists = client_->ImageExists(kImage);
-  ASSERT_TRUE(exists.ok()) << exists.status();
-  EXPECT_TRUE(*exists);
-  exists = client_->ImageExists(absl::StrCat("bdcoord-it/missing-", run_, ":nope"));
-  ASSERT_TRUE(exists.ok()) << exists.status();
-  EXPECT_FALSE(*exists);
+TEST_F(DockerClientIntegrationTest, InspectImage) {
+  absl::StatusOr<ImageInfo> image = client_->InspectImage(kImage);
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_TRUE(absl::StartsWith(image->id, "sha256:")) << image->id;
+  image = client_->InspectImage(absl::StrCat("bdcoord-it/missing-", run_, ":nope"));
+  EXPECT_TRUE(absl::IsNotFound(image.status())) << image.status();
 }
 
 TEST_F(DockerClientIntegrationTest, Volumes) {

@@ -28,9 +28,10 @@ class FakeDockerClient : public DockerClient {
   };
 
   // Test setup and inspection.
-  void AddImage(const std::string& image) {
+  // An image whose default user (Config.User) is `user`; "" is root, as in Docker.
+  void AddImage(const std::string& image, const std::string& user = "nobody") {
     absl::MutexLock lock(&mu_);
-    images_.insert(image);
+    images_[image] = user;
   }
   // A file of the image, e.g. /etc/passwd, that ReadPath finds in its containers.
   void AddImageFile(const std::string& image, const std::string& path, const std::string& content) {
@@ -159,10 +160,12 @@ class FakeDockerClient : public DockerClient {
     networks_.erase(name);
     return absl::OkStatus();
   }
-  absl::StatusOr<bool> ImageExists(const std::string& image) override {
+  absl::StatusOr<ImageInfo> InspectImage(const std::string& image) override {
     absl::MutexLock lock(&mu_);
     if (!fail_all_.ok()) return fail_all_;
-    return images_.count(image) > 0;
+    auto it = images_.find(image);
+    if (it == images_.end()) return absl::NotFoundError(absl::StrCat("No such image: ", image));
+    return ImageInfo{absl::StrCat("sha256:", image), it->second};
   }
   absl::StatusOr<bool> CreateVolume(const std::string& name,
                                     const std::map<std::string, std::string>&) override {
@@ -243,6 +246,7 @@ class FakeDockerClient : public DockerClient {
     it->second.info.state = "running";
     it->second.info.running = true;
     it->second.info.restart_count = 0;  // as dockerd does on a start through the API
+    it->second.info.exit_code = 0;      // likewise: State.ExitCode is the running one's, 0
     ++starts_;
     // A new start time per start (how a restart shows), from a counter: the fake has no clock.
     it->second.info.started_at = absl::FormatTime(
@@ -352,7 +356,7 @@ class FakeDockerClient : public DockerClient {
   absl::Mutex mu_;
   std::map<std::string, Container> containers_;
   std::map<std::string, NetworkConfig> networks_;
-  std::set<std::string> images_;
+  std::map<std::string, std::string> images_;  // image -> its default user
   std::map<std::string, std::map<std::string, ArchiveFile>> image_files_;
   std::map<std::string, ArchiveFile> volumes_;  // name -> its root directory
   int reads_ = 0;

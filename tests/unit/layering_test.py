@@ -12,17 +12,19 @@ import os
 import re
 import sys
 
-PURE_CORE = ["coordinator/spec", "coordinator/placement", "coordinator/render", "coordinator/plan"]
+# policy/ is pure too, and shared with the agent.
+PURE_CORE = ["policy", "coordinator/spec", "coordinator/placement", "coordinator/render", "coordinator/plan"]
 # folder -> the folders it may depend on (besides itself). Keep in step with ARCHITECTURE.md.
 RULES = {
     "proto": [],
     "proto/rpc": ["proto"],
     "net": ["proto"],
-    "coordinator/spec": ["proto", "net"],
+    "policy": ["proto"],
+    "coordinator/spec": ["proto", "net", "policy"],
     "coordinator/placement/filters": ["proto", "net", "coordinator/spec"],
     "coordinator/placement": ["proto", "net", "coordinator/spec", "coordinator/placement/filters"],
     "coordinator/render": ["proto", "net", "coordinator/spec", "coordinator/placement"],
-    "coordinator/plan": ["proto", "net"] + PURE_CORE[:3],
+    "coordinator/plan": ["proto", "net"] + PURE_CORE[:4],
     "coordinator/state": ["proto", "net"] + PURE_CORE,
     "coordinator/ops": ["proto", "net", "coordinator/state"] + PURE_CORE,
     "coordinator/grpc": ["proto", "proto/rpc", "net", "coordinator/state", "coordinator/ops"]
@@ -32,10 +34,11 @@ RULES = {
     "cli": ["proto", "proto/rpc", "net"] + PURE_CORE,
     "agent/docker": ["proto/rpc"],
     "agent/probes": ["proto", "proto/rpc", "agent/docker"],
-    "agent/reconcile": ["proto", "proto/rpc", "net", "agent/docker", "agent/probes"],
-    "agent": ["proto", "proto/rpc", "net", "agent/docker", "agent/probes", "agent/reconcile"],
+    "agent/reconcile": ["proto", "proto/rpc", "net", "policy", "agent/docker", "agent/probes"],
+    "agent": ["proto", "proto/rpc", "net", "policy", "agent/docker", "agent/probes",
+              "agent/reconcile"],
 }
-OUR_ROOTS = ("proto", "net", "coordinator", "cli", "agent", "bdcoord")
+OUR_ROOTS = ("proto", "net", "policy", "coordinator", "cli", "agent", "bdcoord")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -126,7 +129,7 @@ def main():
         lines = f.read().splitlines()
     errors = check_links(lines)
     files = {}
-    for root in ("proto", "net", "coordinator", "cli", "agent"):
+    for root in ("proto", "net", "policy", "coordinator", "cli", "agent"):
         for dirpath, _, names in os.walk(os.path.join(source_dir, root)):
             for name in names:
                 if name.endswith((".h", ".cc")):

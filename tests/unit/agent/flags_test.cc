@@ -37,6 +37,21 @@ TEST(AgentFlags, DesiredExcludesTheCoordinatorFlags) {
   EXPECT_THROW(Parse({"--parallelism", "0"}), CLI::ValidationError);
 }
 
+TEST(AgentFlags, TheHostsOwnPolicyDeniesByDefault) {
+  AgentFlags flags = Parse({});
+  EXPECT_FALSE(flags.policy.allow_root);
+  EXPECT_TRUE(flags.policy.allowed_host_paths.empty());
+  flags = Parse({"--allow-root", "--allow-host-path", "/srv/data", "--allow-host-path", "/logs"});
+  EXPECT_TRUE(flags.policy.allow_root);
+  EXPECT_EQ(flags.policy.allowed_host_paths, (std::vector<std::string>{"/srv/data", "/logs"}));
+  try {
+    Parse({"--allow-host-path", "srv/data"});
+    ADD_FAILURE() << "a relative prefix was accepted";
+  } catch (const CLI::ValidationError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("--allow-host-path: must be an absolute path"));
+  }
+}
+
 TEST(ValidateAgentFlags, OnceNeedsADesiredFile) {
   EXPECT_EQ(ValidateAgentFlags(Parse({"--once"})),
             absl::InvalidArgumentError("--once needs --desired FILE.json"));

@@ -72,10 +72,21 @@ TEST(ClusterCommandsTest, StatusTableAndJson) {
   view->mutable_placed()->set_ip("10.0.0.11");
   view->mutable_status()->set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
   view->mutable_status()->set_ready(true);
+  auto* zk2 = cluster->add_instances();
+  zk2->mutable_placed()->set_name("zk2");
+  zk2->mutable_placed()->set_service("zk");
+  zk2->mutable_placed()->set_host("h2");
+  zk2->mutable_placed()->set_ip("10.0.0.12");
+  zk2->mutable_status()->set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  zk2->mutable_status()->set_restart_count(3);
+  zk2->mutable_status()->set_last_exit_code(137);
   EXPECT_EQ(StatusTable(response),
-            "INSTANCE  SERVICE  HOST  IP         STATE    READY  MESSAGE\n"
-            "zk1       zk       h1    10.0.0.11  running  yes    -\n");
+            "INSTANCE  SERVICE  HOST  IP         STATE    READY  RESTARTS      MESSAGE\n"
+            "zk1       zk       h1    10.0.0.11  running  yes    0             -\n"
+            "zk2       zk       h2    10.0.0.12  running  no     3 (exit 137)  -\n");
   EXPECT_THAT(StatusJson(response), ::testing::HasSubstr("\"state\": \"running\""));
+  EXPECT_THAT(StatusJson(response), ::testing::HasSubstr("\"restart_count\": 3"));
+  EXPECT_THAT(StatusJson(response), ::testing::HasSubstr("\"last_exit_code\": 137"));
   EXPECT_EQ(StateName(bdcoord::v1::INSTANCE_STATE_COMPLETED), "completed");
 }
 

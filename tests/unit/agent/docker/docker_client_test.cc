@@ -898,10 +898,10 @@ TEST_F(DockerClientTest, VersionNegotiationAndVersionedPaths) {
 TEST_F(DockerClientTest, NegotiatesOnFirstUse) {
   fake_.SetHandler([](const FakeRequest&) { return ErrorReply(404, "No such image: x:1"); });
   std::unique_ptr<DockerClient> client = Client();
-  absl::StatusOr<bool> exists = client->ImageExists("registry.local:5000/team/x:1");
-  ASSERT_TRUE(exists.ok()) << exists.status();
-  EXPECT_FALSE(*exists);
-  exists = client->ImageExists("y");
+  absl::StatusOr<ImageInfo> image = client->InspectImage("registry.local:5000/team/x:1");
+  EXPECT_TRUE(absl::IsNotFound(image.status())) << image.status();
+  EXPECT_EQ(image.status().message(), "image 'registry.local:5000/team/x:1' is not on this host");
+  image = client->InspectImage("y");
   const std::vector<FakeRequest> requests = fake_.requests();
   ASSERT_EQ(requests.size(), 3u);  // negotiated once
   EXPECT_EQ(requests[0].target, "/version");
@@ -909,11 +909,28 @@ TEST_F(DockerClientTest, NegotiatesOnFirstUse) {
   EXPECT_EQ(requests[2].target, "/v1.41/images/y/json");
 }
 
+TEST_F(DockerClientTest, InspectImageGivesItsDefaultUser) {
+  fake_.SetHandler([](const FakeRequest& request) {
+    if (request.Path() == "/v1.41/images/zk:3.8/json") {
+      return Reply(200, R"({"Id": "sha256:abc", "Config": {"User": "zookeeper"}})");
+    }
+    return Reply(200, R"({"Id": "sha256:def", "Config": {"Cmd": ["sh"]}})");
+  });
+  std::unique_ptr<DockerClient> client = Client();
+  absl::StatusOr<ImageInfo> image = client->InspectImage("zk:3.8");
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_EQ(image->id, "sha256:abc");
+  EXPECT_EQ(image->user, "zookeeper");
+  image = client->InspectImage("busybox");  // no USER: root
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_EQ(image->user, "");
+}
+
 TEST_F(DockerClientTest, NewerDaemonGetsOurNewestVersion) {
   fake_.SetVersion({{"Version", "27.3.1"}, {"ApiVersion", "1.47"}, {"MinAPIVersion", "1.24"}});
   fake_.SetHandler([](const FakeRequest&) { return Reply(200, "{}"); });
   std::unique_ptr<DockerClient> client = Client();
-  EXPECT_TRUE(client->ImageExists("busybox").ok());
+  EXPECT_TRUE(client->InspectImage("busybox").ok());
   const std::vector<FakeRequest> requests = fake_.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].target, absl::StrCat("/v", kMaxDockerApiVersion, "/images/busybox/json"));
@@ -1396,6 +1413,7 @@ TEST_F(DockerClientTest, LogsDemultiplexed) {
     if (request.Path() == "/v1.41/containers/zk1/json") {
       return JsonReply(200, {{"Id", "c0ffee"}, {"Config", {{"Tty", false}}}});
     }
+    if (request.Path() == "/v1.41/images/x/json") return JsonReply(200, {{"Id", "sha256:x"}});
     const std::string stream = SampleStream();
     // Chunk boundaries inside headers and payloads.
     return ChunkedReply(200, {stream.substr(0, 3), stream.substr(3, 17), stream.substr(20)},
@@ -1426,7 +1444,7 @@ TEST_F(DockerClientTest, LogsDemultiplexed) {
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_THAT(lines, ElementsAre("out:hello"));
   EXPECT_THAT(fake_.api_requests().back().target, HasSubstr("follow=0&tail=all"));
-  EXPECT_TRUE(client->ImageExists("x").ok());
+  EXPECT_TRUE(client->InspectImage("x").ok());
 }
 
 TEST_F(DockerClientTest, LogsOfATtyAndErrors) {

@@ -677,6 +677,65 @@ TEST_F(ReconcilerRestartTest, ARefusedStartIsReportedAndTriedAgainAfterTheBackof
   EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
 }
 
+TEST_F(ReconcilerRestartTest, StatusCountsEveryRestartWithTheLastExitCode) {
+  const auto desired = WithPolicy(RestartPolicy::MODE_ALWAYS);
+  auto status = Pass(desired);
+  EXPECT_EQ(status.restart_count(), 0);
+  EXPECT_EQ(status.last_exit_code(), 0);
+  docker_.Exit("zk1", 137);  // the agent restarts it
+  status = Pass(desired);
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(status.restart_count(), 1);
+  EXPECT_EQ(status.last_exit_code(), 137);
+  EXPECT_EQ(status.exit_code(), 0) << "the running container's";
+  docker_.CrashLoop("zk1", 2, 1, {});  // Docker restarted it twice more
+  status = Pass(desired);
+  EXPECT_EQ(status.restart_count(), 3);
+  EXPECT_EQ(status.last_exit_code(), 1);
+  // The count never goes down, not even when the agent's own history starts afresh.
+  clock_.Advance(kRestartCountReset);
+  docker_.Exit("zk1", 143);
+  status = Pass(desired);
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(status.restart_count(), 4);
+  EXPECT_EQ(status.last_exit_code(), 143);
+}
+
+TEST_F(ReconcilerRestartTest, ANewApplyRetriesAnInstanceGivenUpOn) {
+  auto desired = WithPolicy(RestartPolicy::MODE_ALWAYS);
+  *desired.mutable_applied_at() = TimeUtil::SecondsToTimestamp(1700000000);
+  Pass(desired);
+  docker_.CrashLoop("zk1", kCrashLoopRestarts, 137, {"fatal: no quorum"});
+  ASSERT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_FAILED);  // given up, stopped
+  const int starts = docker_.starts();
+  clock_.Advance(kMaxRestartBackoff);
+  EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_FAILED) << "the same apply";
+  EXPECT_EQ(docker_.starts(), starts);
+
+  *desired.mutable_applied_at() = TimeUtil::SecondsToTimestamp(1700000600);  // applied again
+  const auto status = Pass(desired);
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.message();
+  EXPECT_EQ(docker_.starts(), starts + 1);
+  EXPECT_EQ(docker_.creates(), 1) << "the same container, started again";
+  EXPECT_EQ(status.restart_count(), kCrashLoopRestarts + 1) << "the count goes on";
+  // Then a fresh allowance (the agent's start counts in it): Docker's next restarts are not a
+  // crash loop yet.
+  docker_.CrashLoop("zk1", kCrashLoopRestarts - 2, 137, {});
+  EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+}
+
+TEST_F(ReconcilerRestartTest, TheFirstDesiredStateAfterAnAgentStartRetriesNothing) {
+  auto desired = WithPolicy(RestartPolicy::MODE_ALWAYS);
+  Pass(desired);
+  docker_.CrashLoop("zk1", kCrashLoopRestarts, 137, {});
+  ASSERT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  // A desired-state file has no applied_at; the first one seen is the agent's baseline.
+  *desired.mutable_applied_at() = TimeUtil::SecondsToTimestamp(1700000000);
+  const int starts = docker_.starts();
+  EXPECT_EQ(Pass(desired).state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(docker_.starts(), starts);
+}
+
 TEST_F(ReconcilerRestartTest, ARestartedContainerIsProbedAgain) {
   testing::FakeProber prober;
   Reconciler reconciler(&docker_, &hosts_, nullptr,
@@ -709,8 +768,11 @@ constexpr char kImageGroup[] = "root:x:0:\nzookeeper:x:113:\nhadoop:x:500:\n";
 // before (the owner of the files it puts in), from the created container's own files.
 class ReconcilerUserTest : public ::testing::Test {
  protected:
+  // Root allowed: these are about users, not the host policy (ReconcilerPolicyTest).
   ReconcilerUserTest()
-      : reconciler_(&docker_, &hosts_, nullptr, ReconcilerOptions{.now = test_util::RealClock()}) {
+      : reconciler_(&docker_, &hosts_, nullptr,
+                    ReconcilerOptions{.now = test_util::RealClock(),
+                                      .policy = {.allow_root = true, .allowed_host_paths = {}}}) {
     docker_.AddImage("standin");
     docker_.AddImageFile("standin", "/etc/passwd", kImagePasswd);
     docker_.AddImageFile("standin", "/etc/group", kImageGroup);
@@ -802,6 +864,126 @@ TEST_F(ReconcilerUserTest, ANameTheImageLacksFailsTheInstanceAndLeavesNoContaine
   EXPECT_FALSE(docker_.FindByName("zk1")) << "removed: the next pass tries afresh";
   EXPECT_EQ(docker_.starts(), 0);
   EXPECT_EQ(RunAs("zookeeper:hadop").message(), "group 'hadop' is not in the image's /etc/group");
+}
+
+// The host's own policy (bdagent --allow-root, --allow-host-path), whatever the coordinator sent:
+// an instance that breaches it is refused before any container or volume is made.
+class ReconcilerPolicyTest : public ::testing::Test {
+ protected:
+  ReconcilerPolicyTest() {
+    docker_.AddImage("standin");
+    docker_.AddImage("rooted", "");  // no USER: root
+    docker_.AddImageFile("standin", "/etc/passwd", "toor:x:0:0::/:/bin/sh\nzk:x:107:113::/:/\n");
+  }
+
+  bdcoord::v1::InstanceStatus Run(const bdcoord::v1::DesiredState& desired,
+                                  policy::HostPolicy policy = {}) {
+    Reconciler reconciler(
+        &docker_, &hosts_, nullptr,
+        ReconcilerOptions{
+            .now = test_util::RealClock(), .policy = std::move(policy), .host_name = "bd2"});
+    return reconciler.Reconcile(desired).statuses[0];
+  }
+
+  static bdcoord::v1::DesiredState As(const std::string& user) {
+    auto desired = Desired(1);
+    desired.mutable_instances(0)->set_user(user);
+    auto* data = desired.mutable_instances(0)->add_volumes();
+    data->set_source("zk-data1");
+    data->set_target("/data");
+    return desired;
+  }
+
+  static bdcoord::v1::DesiredState Mounting(const std::string& source) {
+    auto desired = Desired(1);
+    auto* volume = desired.mutable_instances(0)->add_volumes();
+    volume->set_source(source);
+    volume->set_target("/host");
+    return desired;
+  }
+
+  FakeDockerClient docker_;
+  FakeHostsWriter hosts_;
+};
+
+TEST_F(ReconcilerPolicyTest, RootIsRefusedBeforeAnythingIsMade) {
+  const auto status = Run(As("0:0"));
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.message(),
+            "refused by host bd2's policy: service 'zk' runs as root (user \"0:0\"): the agent's "
+            "policy refuses root (run it as the image's own user (e.g. `user: \"1000:1000\"`), or "
+            "start bdagent with --allow-root)");
+  EXPECT_EQ(docker_.creates(), 0);
+  EXPECT_FALSE(docker_.VolumeRoot("zk-data1")) << "no volume either";
+  EXPECT_EQ(Run(As("root")).state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(docker_.creates(), 0);
+
+  EXPECT_EQ(Run(As("0:0"), {.allow_root = true, .allowed_host_paths = {}}).state(),
+            bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(docker_.creates(), 1);
+}
+
+TEST_F(ReconcilerPolicyTest, AnImageWhoseDefaultUserIsRootIsRefused) {
+  auto desired = As("");
+  desired.mutable_instances(0)->set_image("rooted");
+  const auto status = Run(desired);
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.message(),
+            "refused by host bd2's policy: service 'zk' runs as root (user \"root\", the image's "
+            "default): the agent's policy refuses root (run it as the image's own user (e.g. "
+            "`user: \"1000:1000\"`), or start bdagent with --allow-root)");
+  EXPECT_EQ(docker_.creates(), 0);
+  EXPECT_FALSE(docker_.VolumeRoot("zk-data1"));
+  // The image's own non-root user is fine.
+  EXPECT_EQ(Run(As("")).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+}
+
+TEST_F(ReconcilerPolicyTest, ANameThatIsUidZeroInTheImageNeverStarts) {
+  const auto status = Run(As("toor"));
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(status.message(),
+            "refused by host bd2's policy: service 'zk' runs as root (user \"toor\" is uid 0 in "
+            "the image): the agent's policy refuses root");
+  EXPECT_EQ(docker_.starts(), 0);
+  EXPECT_FALSE(docker_.FindByName("zk1")) << "the created container is removed";
+  EXPECT_EQ(Run(As("zk")).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+}
+
+TEST_F(ReconcilerPolicyTest, HostPathsOnlyUnderAllowedPrefixesAndTheSocketNever) {
+  auto status = Run(Mounting("/etc"));
+  EXPECT_EQ(status.message(),
+            "refused by host bd2's policy: service 'zk' mounts the host path '/etc': the agent's "
+            "policy allows host paths under none (use a named volume (`data{{index}}:/data`), or "
+            "start bdagent with --allow-host-path PREFIX)");
+  status = Run(Mounting("/var/run/docker.sock"), {.allow_root = true, .allowed_host_paths = {"/"}});
+  EXPECT_EQ(status.message(),
+            "refused by host bd2's policy: service 'zk' mounts '/var/run/docker.sock', which holds "
+            "the Docker socket: never allowed (whoever reaches the Docker socket controls every "
+            "container of the host)");
+  EXPECT_EQ(docker_.creates(), 0);
+  EXPECT_EQ(
+      Run(Mounting("/srv/data/zk1"), {.allow_root = false, .allowed_host_paths = {"/srv/data"}})
+          .state(),
+      bdcoord::v1::INSTANCE_STATE_RUNNING);
+}
+
+TEST_F(ReconcilerPolicyTest, DockersHostNetworkIsRefusedNoneIsNot) {
+  auto desired = Desired(1);
+  desired.mutable_instances(0)->set_network("host");
+  EXPECT_EQ(Run(desired).message(),
+            "refused by host bd2's policy: service 'zk' is on Docker's network 'host', not on a "
+            "network of its cluster (attach it to the cluster's macvlan or ipvlan network)");
+  EXPECT_EQ(docker_.creates(), 0);
+  desired.mutable_instances(0)->set_network("none");
+  EXPECT_EQ(Run(desired).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+}
+
+TEST_F(ReconcilerPolicyTest, ABreachingReplacementLeavesTheOldContainer) {
+  ASSERT_EQ(Run(Desired(1)).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  const std::string id = docker_.FindByName("zk1")->info.id;
+  EXPECT_EQ(Run(As("0")).state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(docker_.removes(), 0);
+  EXPECT_EQ(docker_.FindByName("zk1")->info.id, id);
 }
 
 }  // namespace

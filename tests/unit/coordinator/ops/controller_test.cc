@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "google/protobuf/util/time_util.h"
 #include "tests/unit/coordinator/ops/ops_fixture.h"
 
 namespace bdcoord::coordinator {
@@ -84,6 +85,31 @@ TEST_F(ControllerTest, GenerationsStartFromTheClockAndReportsOnOlderOnesAreIgnor
   agents_.SetReport(first.host, stale);
   controller_->RunPass();
   EXPECT_THAT(*store_->InstanceStatuses("chain"), IsEmpty());
+}
+
+TEST_F(ControllerTest, ApplyingTheSameSpecAgainTellsTheAgentsWithANewAppliedAt) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  controller_->RunPass();
+  const test_util::FakeAgentSessions::Sent first = agents_.sent().front();
+  EXPECT_EQ(google::protobuf::util::TimeUtil::TimestampToMicroseconds(
+                first.message.desired().applied_at()),
+            absl::ToUnixMicros(clock_.Now()));
+  const size_t sent = agents_.sent().size();
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(Apply().ok());  // unchanged: the agents retry what they gave up on
+  controller_->RunPass();
+  ASSERT_GT(agents_.sent().size(), sent);
+  const bdcoord::v1::DesiredState again = agents_.sent().back().message.desired();  // a copy
+  EXPECT_EQ(google::protobuf::util::TimeUtil::TimestampToMicroseconds(again.applied_at()),
+            absl::ToUnixMicros(clock_.Now()));
+  const std::vector<test_util::FakeAgentSessions::Sent> sent_all = agents_.sent();
+  for (const auto& previous : sent_all) {  // the same instances as that host had
+    if (previous.host == sent_all.back().host) {
+      EXPECT_EQ(Names(again), Names(previous.message.desired()));
+      break;
+    }
+  }
 }
 
 TEST_F(ControllerTest, HostsRunningAClusterTheStoreDoesNotKnowAreToldToRemoveIt) {
