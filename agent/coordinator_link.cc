@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "proto/rpc/client_channel.h"
+#include "proto/rpc/limits.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
@@ -92,7 +93,12 @@ void CoordinatorLink::Run() {
   const std::shared_ptr<grpc::Channel> channel =
       options_.channel != nullptr
           ? options_.channel
-          : grpc::CreateChannel(options_.address, grpc::InsecureChannelCredentials());
+          : [this] {
+              grpc::ChannelArguments arguments;
+              rpc::ApplyMessageLimits(arguments);
+              return grpc::CreateCustomChannel(options_.address,
+                                               grpc::InsecureChannelCredentials(), arguments);
+            }();
   const std::unique_ptr<bdcoord::v1::AgentService::Stub> stub =
       bdcoord::v1::AgentService::NewStub(channel);
   absl::Duration backoff = options_.min_backoff;
