@@ -9,6 +9,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "proto/rpc/status_limits.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::coordinator {
@@ -66,7 +67,10 @@ grpc::Status ClusterServiceImpl::FollowProgress(
     grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
   return ToGrpc(ops_.FollowProgress(
       cluster,
-      [writer](const bdcoord::v1::ApplyProgress& progress) { return writer->Write(progress); },
+      [writer](bdcoord::v1::ApplyProgress progress) {
+        rpc::TrimProgress(&progress);
+        return writer->Write(progress);
+      },
       [context] { return context->IsCancelled(); }));
 }
 
@@ -117,6 +121,7 @@ grpc::Status ClusterServiceImpl::GetStatus(grpc::ServerContext*,
   for (bdcoord::v1::ClusterStatus& cluster : *clusters) {
     *response->add_clusters() = std::move(cluster);
   }
+  rpc::TrimStatusReply(response);
   return grpc::Status::OK;
 }
 
