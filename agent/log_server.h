@@ -20,7 +20,7 @@
 namespace bdcoord::agent {
 
 struct LogServerOptions {
-  size_t max_lines_per_chunk = 64;  // a chunk goes out when it has this many lines
+  size_t max_lines_per_chunk = 64;     // a chunk goes out when it has this many lines
   size_t max_chunk_bytes = 64 * 1024;  // ... and holds at most this many bytes of lines
   // A longer line is sent as several, each at most this long (cut at UTF-8 boundaries), so one
   // container printing a huge line cannot make a chunk larger than gRPC carries.
@@ -31,11 +31,11 @@ struct LogServerOptions {
 
 // Serves the coordinator's LogRequests on this host: each request runs on its own thread, reads
 // the Docker logs of the container (tail, follow) and sends them back as AgentLogChunks in
-// batches (README, "Limits": lines, bytes), the last one with `end`. Only containers of a bdcoord cluster (label
-// io.bdcoord.cluster) are served: any other container gets an `end` chunk with an error and none
-// of its logs. A cancel request stops a follow; so does CancelAll (the stream to the coordinator
-// broke) and a failed send.
-// `text` in pieces of at most `max` bytes, cut at UTF-8 character boundaries; "" is one piece.
+// batches (README, "Limits": lines, bytes), the last one with `end`. Only containers of a bdcoord
+// cluster (label io.bdcoord.cluster) are served: any other container gets an `end` chunk with an
+// error and none of its logs. A cancel request stops a follow; so does CancelAll (the stream to the
+// coordinator broke) and a failed send. `text` in pieces of at most `max` bytes, cut at UTF-8
+// character boundaries; "" is one piece.
 std::vector<std::string> SplitLine(absl::string_view text, size_t max);
 
 class LogServer {

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/optional.h"
 #include "coordinator/ops/cluster_ops.h"
 
 namespace bdcoord::coordinator {
@@ -67,7 +68,7 @@ std::string CappedDetail(absl::string_view type_url, std::string value) {
 std::string ShortMessage(const absl::Status& status) {
   const absl::string_view message = status.message();
   if (message.size() <= kMaxStatusMessageBytes) return std::string(message);
-  if (std::optional<absl::Cord> payload = status.GetPayload(TypeUrl(SpecErrors()))) {
+  if (absl::optional<absl::Cord> payload = status.GetPayload(TypeUrl(SpecErrors()))) {
     SpecErrors errors;
     if (errors.ParseFromString(std::string(*payload)) && errors.errors_size() > 0) {
       const std::string file(CutUtf8(errors.errors(0).file(), 512));
@@ -107,11 +108,11 @@ std::optional<bdcoord::v1::Rejection> RejectionOf(const absl::Status& status) {
     return std::nullopt;
   }
   bdcoord::v1::Rejection rejection;
-  if (std::optional<absl::Cord> errors = status.GetPayload(TypeUrl(SpecErrors()))) {
+  if (absl::optional<absl::Cord> errors = status.GetPayload(TypeUrl(SpecErrors()))) {
     if (!rejection.mutable_spec_errors()->ParseFromString(std::string(*errors))) {
       return std::nullopt;
     }
-  } else if (std::optional<absl::Cord> failures =
+  } else if (absl::optional<absl::Cord> failures =
                  status.GetPayload(TypeUrl(PlacementFailures()))) {
     if (!rejection.mutable_placement_failures()->ParseFromString(std::string(*failures))) {
       return std::nullopt;

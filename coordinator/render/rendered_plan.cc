@@ -190,8 +190,8 @@ std::optional<Diagnostic> OverCap(const LoadedSpec& loaded,
   if (bytes > kMaxInstanceBytes) {
     return Diagnostic{
         pos,
-        absl::StrCat("instance '", placed.name(), "' of service '", placed.service(),
-                     "' renders ", bytes, " bytes (command, env, files and volumes); at most ",
+        absl::StrCat("instance '", placed.name(), "' of service '", placed.service(), "' renders ",
+                     bytes, " bytes (command, env, files and volumes); at most ",
                      kMaxInstanceBytes / (1 << 20), " MiB (", kMaxInstanceBytes,
                      " bytes) per instance"),
         "keep large data out of the spec: in the image, or in a volume"};
@@ -200,19 +200,19 @@ std::optional<Diagnostic> OverCap(const LoadedSpec& loaded,
     return Diagnostic{
         pos,
         absl::StrCat("the instances placed on host '", placed.host(), "' render more than ",
-                     kMaxHostBytes / (1 << 20), " MiB with the hosts file (at most ",
-                     kMaxHostBytes, " bytes per host), past it at instance '", placed.name(),
-                     "' of service '", placed.service(), "'"),
+                     kMaxHostBytes / (1 << 20), " MiB with the hosts file (at most ", kMaxHostBytes,
+                     " bytes per host), past it at instance '", placed.name(), "' of service '",
+                     placed.service(), "'"),
         "spread the service over more hosts (placement: max_per, distinct_hosts), or render "
         "smaller files"};
   }
   if (total > kMaxPlanBytes) {
-    return Diagnostic{pos,
-                      absl::StrCat("the cluster renders more than ", kMaxPlanBytes / (1 << 20),
-                                   " MiB in all (at most ", kMaxPlanBytes,
-                                   " bytes), past it at instance '", placed.name(),
-                                   "' of service '", placed.service(), "'"),
-                      "lower the counts, or render smaller files"};
+    return Diagnostic{
+        pos,
+        absl::StrCat("the cluster renders more than ", kMaxPlanBytes / (1 << 20),
+                     " MiB in all (at most ", kMaxPlanBytes, " bytes), past it at instance '",
+                     placed.name(), "' of service '", placed.service(), "'"),
+        "lower the counts, or render smaller files"};
   }
   return std::nullopt;
 }

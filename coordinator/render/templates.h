@@ -1,9 +1,9 @@
 #ifndef BDCOORD_COORDINATOR_RENDER_TEMPLATES_H_
 #define BDCOORD_COORDINATOR_RENDER_TEMPLATES_H_
 
-#include <kainjow/mustache.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <kainjow/mustache.hpp>
 #include <map>
 #include <optional>
 #include <string>

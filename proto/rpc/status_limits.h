@@ -13,10 +13,10 @@ namespace bdcoord::rpc {
 
 // Bounds on what reports instances (README, "Limits"): a failing container that prints long lines
 // must not make a report larger than gRPC carries and knock its host off the coordinator.
-inline constexpr size_t kMaxStatusTextBytes = 4096;            // a message, a log line
-inline constexpr size_t kMaxStatusReportBytes = 4 << 20;       // an agent's report of a cluster
-inline constexpr size_t kMaxStatusReplyBytes = 8 << 20;        // GetStatus, an ApplyProgress
-inline constexpr size_t kTrimmedMessageBytes = 256;            // messages when a reply is trimmed
+inline constexpr size_t kMaxStatusTextBytes = 4096;       // a message, a log line
+inline constexpr size_t kMaxStatusReportBytes = 4 << 20;  // an agent's report of a cluster
+inline constexpr size_t kMaxStatusReplyBytes = 8 << 20;   // GetStatus, an ApplyProgress
+inline constexpr size_t kTrimmedMessageBytes = 256;       // messages when a reply is trimmed
 
 // `text` cut to at most `max` bytes at a UTF-8 character boundary, with "..." when cut.
 std::string CutUtf8(absl::string_view text, size_t max);

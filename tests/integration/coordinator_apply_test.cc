@@ -425,7 +425,10 @@ TEST_F(CoordinatorApplyTest, SpecsThatAreNotUtf8AreInvalidArgumentAtTheirPositio
   latin1.replace(latin1.find("chain.lan"), 5, "ch\xe2in");
   std::string utf16 = "\xff\xfe";
   for (char c : std::string(kChainSpec)) utf16 += std::string{c, '\0'};
-  const std::string binary("\x7f" "ELF\x02\x01\x01\x00\x00\x00", 10);
+  const std::string binary(
+      "\x7f"
+      "ELF\x02\x01\x01\x00\x00\x00",
+      10);
   for (const std::string& text : {latin1, utf16, binary}) {
     std::vector<bdcoord::v1::ApplyProgress> updates;
     const grpc::Status status = Apply(text, &updates, "enc.yaml");

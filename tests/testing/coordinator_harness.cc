@@ -42,8 +42,7 @@ absl::Status CoordinatorHarness::Start(Options options) {
   if (absl::Status started = StartServer(); !started.ok()) return started;
   grpc::ChannelArguments arguments;
   bdcoord::rpc::ApplyMessageLimits(arguments);
-  auto channel =
-      grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), arguments);
+  auto channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), arguments);
   agents_ = bdcoord::v1::AgentService::NewStub(channel);
   cluster_ = bdcoord::v1::ClusterService::NewStub(channel);
   return absl::OkStatus();

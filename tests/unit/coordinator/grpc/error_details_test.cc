@@ -26,8 +26,8 @@ absl::Status SpecRefused(int errors) {
     error->set_column(5);
     error->set_message(absl::StrCat("unknown key 'imgae", i, "'"));
     error->set_hint("did you mean 'image'?");
-    absl::StrAppend(&report, "many.yaml:", i, ":5: ", error->message(), "\n  hint: ",
-                    error->hint(), "\n");
+    absl::StrAppend(&report, "many.yaml:", i, ":5: ", error->message(), "\n  hint: ", error->hint(),
+                    "\n");
   }
   absl::Status status = absl::InvalidArgumentError(report);
   status.SetPayload(absl::StrCat(kDetailTypeUrlPrefix, "bdcoord.v1.SpecErrors"),
