@@ -82,8 +82,8 @@ TEST(ErrorDetailsTest, ARejectionHoldsTheWholeReport) {
 
 TEST(ErrorDetailsTest, ManyPlacementFailuresKeepTheSummaryLine) {
   bdcoord::v1::PlacementFailures details;
-  std::string report = "placement impossible: 40 of 42 instances cannot be placed\n";
-  for (int i = 1; i <= 40; ++i) {
+  std::string report = "placement impossible: 100 of 102 instances cannot be placed\n";
+  for (int i = 1; i <= 100; ++i) {
     bdcoord::v1::PlacementFailure* failure = details.add_failures();
     failure->set_instance(absl::StrCat("zk", i));
     failure->set_service("zk");
@@ -97,13 +97,13 @@ TEST(ErrorDetailsTest, ManyPlacementFailuresKeepTheSummaryLine) {
                      absl::Cord(details.SerializeAsString()));
   const grpc::Status status = ToGrpc(refused);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(status.error_message(), "placement impossible: 40 of 42 instances cannot be placed");
+  EXPECT_EQ(status.error_message(), "placement impossible: 100 of 102 instances cannot be placed");
   bdcoord::v1::PlacementFailures failures;
   ASSERT_TRUE(DetailsOf(status).details(0).UnpackTo(&failures));
   EXPECT_LE(DetailsOf(status).details(0).value().size(), kMaxStatusDetailsBytes);
-  EXPECT_EQ(failures.failures_size() + failures.omitted(), 40);
+  EXPECT_EQ(failures.failures_size() + failures.omitted(), 100);
   EXPECT_GT(failures.omitted(), 0);
-  EXPECT_EQ(RejectionOf(refused)->placement_failures().failures_size(), 40);
+  EXPECT_EQ(RejectionOf(refused)->placement_failures().failures_size(), 100);
 }
 
 TEST(ErrorDetailsTest, OtherErrorsAreNoRejection) {
