@@ -95,7 +95,7 @@ done
 # A spec that is not UTF-8 (Latin-1, UTF-16, binary): its position and exit 2, as place says.
 printf 'cluster: d\xe9mo\n' >latin1.yaml
 iconv -f utf-8 -t utf-16 spec.yaml >utf16.yaml
-printf '\x7fELF\x02\x01\x01\x00\x00\x00\x00' >binary.yaml
+printf '\x7fELF\x02\x01\x01\x00\x00\xff\xfe\x90' >binary.yaml
 for file in latin1.yaml utf16.yaml binary.yaml; do
   "${BDCOORD}" place "${file}" >/dev/null 2>place.err || true
   for command in apply "place --live"; do

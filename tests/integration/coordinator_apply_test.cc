@@ -427,8 +427,8 @@ TEST_F(CoordinatorApplyTest, SpecsThatAreNotUtf8AreInvalidArgumentAtTheirPositio
   for (char c : std::string(kChainSpec)) utf16 += std::string{c, '\0'};
   const std::string binary(
       "\x7f"
-      "ELF\x02\x01\x01\x00\x00\x00",
-      10);
+      "ELF\x02\x01\x01\x00\x00\xff\xfe\x90",
+      12);
   for (const std::string& text : {latin1, utf16, binary}) {
     std::vector<bdcoord::v1::ApplyProgress> updates;
     const grpc::Status status = Apply(text, &updates, "enc.yaml");
