@@ -42,21 +42,21 @@ int KeepWithin(Repeated* list, size_t budget) {
   return omitted;
 }
 
-// The payload's list cut to fit kMaxStatusDetailsBytes, with `omitted` set.
-std::string CappedDetail(absl::string_view type_url, std::string value) {
-  if (value.size() <= kMaxStatusDetailsBytes) return value;
+// The payload's list cut to fit `budget` bytes, with `omitted` set.
+std::string CappedDetail(absl::string_view type_url, std::string value, size_t budget) {
+  if (value.size() <= budget) return value;
   constexpr size_t kSlack = 16;  // the `omitted` field itself
   if (type_url == TypeUrl(SpecErrors())) {
     SpecErrors errors;
     if (errors.ParseFromString(value)) {
-      const int omitted = KeepWithin(errors.mutable_errors(), kMaxStatusDetailsBytes - kSlack);
+      const int omitted = KeepWithin(errors.mutable_errors(), budget - kSlack);
       errors.set_omitted(errors.omitted() + omitted);
       return errors.SerializeAsString();
     }
   } else if (type_url == TypeUrl(PlacementFailures())) {
     PlacementFailures failures;
     if (failures.ParseFromString(value)) {
-      const int omitted = KeepWithin(failures.mutable_failures(), kMaxStatusDetailsBytes - kSlack);
+      const int omitted = KeepWithin(failures.mutable_failures(), budget - kSlack);
       failures.set_omitted(failures.omitted() + omitted);
       return failures.SerializeAsString();
     }
@@ -89,8 +89,11 @@ grpc::Status ToGrpc(const absl::Status& status) {
   const auto code = static_cast<grpc::StatusCode>(status.code());
   const std::string message = ShortMessage(status);
   bdcoord::v1::ErrorStatus error;
-  status.ForEachPayload([&error](absl::string_view type_url, const absl::Cord& value) {
-    std::string capped = CappedDetail(type_url, std::string(value));
+  // The ErrorStatus repeats the message: the details get what is left of kMaxStatusDetailsBytes
+  // (base64 on the wire, beside the percent-encoded message, all under gRPC's 8 KiB).
+  const size_t budget = kMaxStatusDetailsBytes - message.size() - 64;
+  status.ForEachPayload([&error, budget](absl::string_view type_url, const absl::Cord& value) {
+    std::string capped = CappedDetail(type_url, std::string(value), budget);
     if (capped.empty() && !value.empty()) return;
     google::protobuf::Any* detail = error.add_details();
     detail->set_type_url(std::string(type_url));

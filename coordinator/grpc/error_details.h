@@ -20,8 +20,9 @@ inline constexpr size_t kMaxStatusDetailsBytes = 4096;
 // An error Status of the layers below as a gRPC status: the message as it is when it fits in
 // kMaxStatusMessageBytes, else a one-line summary (`many.yaml: 60 errors`); its payloads
 // (ClusterOps' SpecErrors and PlacementFailures) become the details of an ErrorStatus in
-// `grpc-status-details-bin` (the wire format of google.rpc.Status), the list cut to
-// kMaxStatusDetailsBytes with the rest counted in `omitted`.
+// `grpc-status-details-bin` (the wire format of google.rpc.Status), the list cut so that the
+// ErrorStatus (which repeats the message) fits kMaxStatusDetailsBytes, the rest counted in
+// `omitted`.
 grpc::Status ToGrpc(const absl::Status& status);
 
 // The full report of a refused spec (InvalidArgument or FailedPrecondition with a SpecErrors or
