@@ -5,6 +5,7 @@
 
 #include "agent/probes/probes.h"
 #include "proto/rpc/logging.h"
+#include "proto/rpc/status_limits.h"
 
 namespace bdcoord::agent {
 namespace {
@@ -71,6 +72,7 @@ PassSummary Agent::RunPass() {
     report.set_cluster(cluster);
     report.set_generation(desired.generation());
     for (const auto& status : pass.result.statuses) *report.add_instances() = status;
+    rpc::BoundStatusReport(&report);  // long lines must not make it too large to send
     Uplink* uplink = uplink_.load();
     const bool sent = uplink != nullptr && uplink->SendStatus(report);
     if (sent && TakenDown(desired, pass.result)) {

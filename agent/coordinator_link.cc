@@ -5,9 +5,20 @@
 #include <utility>
 
 #include "proto/rpc/client_channel.h"
+#include "proto/rpc/limits.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
+namespace {
+
+// With the message limits of every bdcoord channel (proto/rpc/limits.h).
+std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& address) {
+  grpc::ChannelArguments arguments;
+  rpc::ApplyMessageLimits(arguments);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
+}
+
+}  // namespace
 
 absl::Duration ReconnectDelay(const CoordinatorLinkOptions& options, absl::Duration backoff,
                               absl::Duration lived) {
@@ -90,9 +101,7 @@ void CoordinatorLink::SleepUnlessStopped(absl::Duration duration) {
 void CoordinatorLink::Run() {
   auto logger = spdlog::default_logger();
   const std::shared_ptr<grpc::Channel> channel =
-      options_.channel != nullptr
-          ? options_.channel
-          : grpc::CreateChannel(options_.address, grpc::InsecureChannelCredentials());
+      options_.channel != nullptr ? options_.channel : InsecureChannel(options_.address);
   const std::unique_ptr<bdcoord::v1::AgentService::Stub> stub =
       bdcoord::v1::AgentService::NewStub(channel);
   absl::Duration backoff = options_.min_backoff;

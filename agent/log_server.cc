@@ -1,6 +1,8 @@
 #include "agent/log_server.h"
 
+#include <algorithm>
 #include <atomic>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -35,6 +37,20 @@ struct Batch {
 };
 
 }  // namespace
+
+std::vector<std::string> SplitLine(absl::string_view text, size_t max) {
+  std::vector<std::string> pieces;
+  while (text.size() > max) {
+    size_t n = max;
+    // Back off continuation bytes (10xxxxxx): a character stays whole, in the next piece.
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+    if (n == 0) n = max;  // not UTF-8 at all: cut anywhere
+    pieces.emplace_back(text.substr(0, n));
+    text.remove_prefix(n);
+  }
+  pieces.emplace_back(text);
+  return pieces;
+}
 
 LogServer::LogServer(DockerClient* docker, Sender send, LogServerOptions options)
     : docker_(docker), send_(std::move(send)), options_(options) {}
@@ -128,6 +144,8 @@ void LogServer::Serve(const bdcoord::v1::LogRequest& request,
                 request.follow(), request.tail());
 
   const size_t max_lines = std::max<size_t>(1, options_.max_lines_per_chunk);
+  const size_t max_bytes = std::max<size_t>(1, options_.max_chunk_bytes);
+  const size_t max_line = std::max<size_t>(4, std::min(options_.max_line_bytes, max_bytes));
   Batch batch(max_lines);
   // The flusher: a chunk when max_lines are there, or every flush_interval while lines wait.
   std::thread flusher([&] {
@@ -147,9 +165,12 @@ void LogServer::Serve(const bdcoord::v1::LogRequest& request,
         chunk.set_request_id(request.request_id());
         chunk.set_instance(name);
         chunk.set_stderr(lines[i].first);
+        size_t bytes = 0;
         for (; i < lines.size() && lines[i].first == chunk.stderr() &&
-               static_cast<size_t>(chunk.lines_size()) < max_lines;
+               static_cast<size_t>(chunk.lines_size()) < max_lines &&
+               (chunk.lines_size() == 0 || bytes + lines[i].second.size() <= max_bytes);
              ++i) {
+          bytes += lines[i].second.size();
           chunk.add_lines(std::move(lines[i].second));
         }
         if (!*cancelled && !send_(chunk)) *cancelled = true;  // the stream is gone
@@ -168,7 +189,9 @@ void LogServer::Serve(const bdcoord::v1::LogRequest& request,
     while (!batch.HasRoom() && !*cancelled) {
       batch.mu.AwaitWithTimeout(absl::Condition(&batch, &Batch::HasRoom), absl::Milliseconds(50));
     }
-    batch.lines.emplace_back(line.stream == LogLine::Stream::kStderr, line.text);
+    for (std::string& piece : SplitLine(line.text, max_line)) {
+      batch.lines.emplace_back(line.stream == LogLine::Stream::kStderr, std::move(piece));
+    }
     return !cancelled->load();
   });
   {

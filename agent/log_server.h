@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
@@ -19,17 +20,24 @@
 namespace bdcoord::agent {
 
 struct LogServerOptions {
-  size_t max_lines_per_chunk = 64;  // a chunk goes out when it has this many lines
+  size_t max_lines_per_chunk = 64;     // a chunk goes out when it has this many lines
+  size_t max_chunk_bytes = 64 * 1024;  // ... and holds at most this many bytes of lines
+  // A longer line is sent as several, each at most this long (cut at UTF-8 boundaries), so one
+  // container printing a huge line cannot make a chunk larger than gRPC carries.
+  size_t max_line_bytes = 16 * 1024;
   absl::Duration flush_interval =
       absl::Milliseconds(100);  // ... or when its first line is this old
 };
 
 // Serves the coordinator's LogRequests on this host: each request runs on its own thread, reads
 // the Docker logs of the container (tail, follow) and sends them back as AgentLogChunks in
-// batches, the last one with `end`. Only containers of a bdcoord cluster (label
-// io.bdcoord.cluster) are served: any other container gets an `end` chunk with an error and none
-// of its logs. A cancel request stops a follow; so does CancelAll (the stream to the coordinator
-// broke) and a failed send.
+// batches (README, "Limits": lines, bytes), the last one with `end`. Only containers of a bdcoord
+// cluster (label io.bdcoord.cluster) are served: any other container gets an `end` chunk with an
+// error and none of its logs. A cancel request stops a follow; so does CancelAll (the stream to the
+// coordinator broke) and a failed send. `text` in pieces of at most `max` bytes, cut at UTF-8
+// character boundaries; "" is one piece.
+std::vector<std::string> SplitLine(absl::string_view text, size_t max);
+
 class LogServer {
  public:
   // `send` writes one chunk to the coordinator; false when the stream is gone.

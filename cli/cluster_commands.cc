@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -125,7 +126,12 @@ int FollowProgress(const Coordinator& coordinator,
   int drawn_lines = 0;
   bdcoord::v1::ApplyProgress progress, last;
   bool any = false;
+  std::optional<bdcoord::v1::Rejection> rejection;
   while (reader->Read(&progress)) {
+    if (progress.has_rejection()) {  // the last message of a refused spec: its whole report
+      rejection = std::move(*progress.mutable_rejection());
+      continue;
+    }
     if (tty) {
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -145,6 +151,7 @@ int FollowProgress(const Coordinator& coordinator,
     any = true;
   }
   const grpc::Status status = reader->Finish();
+  if (!status.ok() && rejection) return ReportRejection(*rejection, err);
   if (!status.ok()) return ReportCallError(coordinator, status, err);
   if (!any) {
     err << "bdcoord: the coordinator ended without progress\n";
@@ -164,6 +171,7 @@ int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) 
   }
   std::ostringstream text;
   text << in.rdbuf();
+  if (ReportEncodingError(options.spec_file, text.str(), err)) return kExitInvalidInput;
   absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
   if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   grpc::ClientContext context;

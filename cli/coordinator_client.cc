@@ -1,8 +1,12 @@
 #include "cli/coordinator_client.h"
 
 #include <cstdlib>
+#include <optional>
+#include <utility>
 
 #include "cli/exit_codes.h"
+#include "coordinator/spec/diagnostics.h"
+#include "coordinator/spec/spec_loader.h"
 #include "proto/rpc/bearer_token.h"
 #include "proto/rpc/client_channel.h"
 
@@ -13,6 +17,17 @@ std::string OrEnv(const std::string& flag, const char* variable) {
   if (!flag.empty()) return flag;
   const char* env = std::getenv(variable);
   return env != nullptr ? env : "";
+}
+
+// Reports of several lines (`file:line:col` lines, a placement explanation) are printed as they
+// are; a one-line message gets the command's prefix.
+void PrintReport(const std::string& message, std::ostream& err) {
+  if (message.find('\n') == std::string::npos) {
+    err << "bdcoord: " << message << "\n";
+  } else {
+    err << message;
+    if (message.back() != '\n') err << "\n";
+  }
 }
 
 }  // namespace
@@ -88,14 +103,7 @@ int ReportCallError(const Coordinator& coordinator, const grpc::Status& status, 
   switch (status.error_code()) {
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::FAILED_PRECONDITION: {
-      // Reports of several lines (`file:line:col` lines, a placement explanation) are printed
-      // as they are; a one-line message gets the command's prefix.
-      if (message.find('\n') == std::string::npos) {
-        err << "bdcoord: " << message << "\n";
-      } else {
-        err << message;
-        if (message.back() != '\n') err << "\n";
-      }
+      PrintReport(message, err);
       return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitInvalidInput
                                                                        : kExitPlacementFailed;
     }
@@ -106,6 +114,20 @@ int ReportCallError(const Coordinator& coordinator, const grpc::Status& status, 
     default:
       return ReportRpcError(coordinator, status, err);
   }
+}
+
+int ReportRejection(const bdcoord::v1::Rejection& rejection, std::ostream& err) {
+  PrintReport(rejection.report(), err);
+  return rejection.code() == static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION)
+             ? kExitPlacementFailed
+             : kExitInvalidInput;
+}
+
+bool ReportEncodingError(const std::string& file, const std::string& text, std::ostream& err) {
+  std::optional<coordinator::Diagnostic> error = coordinator::EncodingError(text);
+  if (!error) return false;
+  err << coordinator::FormatDiagnostics(file, {*std::move(error)});
+  return true;
 }
 
 }  // namespace bdcoord::cli

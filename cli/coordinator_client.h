@@ -53,6 +53,15 @@ int ReportRpcError(const Coordinator& coordinator, const grpc::Status& status, s
 // are, one-line messages after "bdcoord: ".
 int ReportCallError(const Coordinator& coordinator, const grpc::Status& status, std::ostream& err);
 
+// Prints a refused spec's full report (Apply's last progress, Place's response) as `bdcoord
+// place` prints it, however long, and returns 2 for an invalid spec, 3 for an impossible
+// placement.
+int ReportRejection(const bdcoord::v1::Rejection& rejection, std::ostream& err);
+
+// A spec that is not UTF-8 is refused here, before any call, with the message the coordinator
+// (and `bdcoord place`) gives: prints its `file:line:col` line and returns true.
+bool ReportEncodingError(const std::string& file, const std::string& text, std::ostream& err);
+
 }  // namespace bdcoord::cli
 
 #endif  // BDCOORD_CLI_COORDINATOR_CLIENT_H_

@@ -33,17 +33,20 @@ int RunLivePlace(const PlaceOptions& options, const std::string& text, std::ostr
            "cluster's current placement is the previous one\n";
     return kExitInvalidInput;
   }
+  if (ReportEncodingError(options.spec_file, text, err)) return kExitInvalidInput;
   absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
   if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   bdcoord::v1::PlaceRequest request;
   request.mutable_spec()->set_file_name(options.spec_file);
   request.mutable_spec()->set_yaml(text);
+  request.set_rejection_in_response(true);  // the whole report, however long
   bdcoord::v1::PlaceResponse response;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   if (grpc::Status status = coordinator->stub->Place(&context, request, &response); !status.ok()) {
     return ReportCallError(*coordinator, status, err);
   }
+  if (response.has_rejection()) return ReportRejection(response.rejection(), err);
   if (options.output == "json") {
     out << FormatPlacementJson(response.placement(), response.hosts_file());
     return kExitOk;
@@ -95,7 +98,8 @@ int RunPlace(const PlaceOptions& options, std::ostream& out, std::ostream& err) 
   const coordinator::LoadedSpec loaded = coordinator::LoadSpec(*text);
   coordinator::PlanOptions plan_options;
   plan_options.previous = options.previous_file.empty() ? nullptr : &previous;
-  plan_options.render = !options.show_config.empty();
+  // Rendered like apply renders, so the render caps (README, "Limits") are errors here too.
+  plan_options.render = true;
   plan_options.render_only = options.show_config;
   const coordinator::Plan plan = coordinator::MakePlan(loaded, plan_options);
 

@@ -9,25 +9,10 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "proto/rpc/status_limits.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::coordinator {
-
-grpc::Status ToGrpc(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  const auto code = static_cast<grpc::StatusCode>(status.code());
-  const std::string message(status.message());
-  bdcoord::v1::ErrorStatus error;
-  status.ForEachPayload([&error](absl::string_view type_url, const absl::Cord& value) {
-    google::protobuf::Any* detail = error.add_details();
-    detail->set_type_url(std::string(type_url));
-    detail->set_value(std::string(value));
-  });
-  if (error.details_size() == 0) return grpc::Status(code, message);
-  error.set_code(code);
-  error.set_message(message);
-  return grpc::Status(code, message, error.SerializeAsString());
-}
 
 namespace {
 
@@ -36,6 +21,18 @@ std::string FileName(const bdcoord::v1::SpecSource& source) {
 }
 
 SpecText TextOf(const bdcoord::v1::SpecSource& source) { return {FileName(source), source.yaml()}; }
+
+// A refused Apply or Scale: the full report as the stream's last message (the status trailer
+// holds only a summary and the first details), then the error.
+grpc::Status Refuse(const absl::Status& status,
+                    grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
+  if (std::optional<bdcoord::v1::Rejection> rejection = RejectionOf(status)) {
+    bdcoord::v1::ApplyProgress last;
+    *last.mutable_rejection() = *std::move(rejection);
+    writer->Write(last);
+  }
+  return ToGrpc(status);
+}
 
 }  // namespace
 
@@ -60,7 +57,12 @@ grpc::Status ClusterServiceImpl::Place(grpc::ServerContext*,
                                        const bdcoord::v1::PlaceRequest* request,
                                        bdcoord::v1::PlaceResponse* response) {
   absl::StatusOr<Plan> plan = ops_.PlanLive(TextOf(request->spec()));
-  if (!plan.ok()) return ToGrpc(plan.status());
+  if (!plan.ok()) {
+    std::optional<bdcoord::v1::Rejection> rejection = RejectionOf(plan.status());
+    if (!request->rejection_in_response() || !rejection) return ToGrpc(plan.status());
+    *response->mutable_rejection() = *std::move(rejection);
+    return grpc::Status::OK;
+  }
   *response->mutable_placement() = plan->placement;
   response->set_hosts_file(plan->hosts_file);
   return grpc::Status::OK;
@@ -71,7 +73,10 @@ grpc::Status ClusterServiceImpl::FollowProgress(
     grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
   return ToGrpc(ops_.FollowProgress(
       cluster,
-      [writer](const bdcoord::v1::ApplyProgress& progress) { return writer->Write(progress); },
+      [writer](bdcoord::v1::ApplyProgress progress) {
+        rpc::TrimProgress(&progress);
+        return writer->Write(progress);
+      },
       [context] { return context->IsCancelled(); }));
 }
 
@@ -79,7 +84,7 @@ grpc::Status ClusterServiceImpl::Apply(grpc::ServerContext* context,
                                        const bdcoord::v1::ApplyRequest* request,
                                        grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
   absl::StatusOr<std::string> cluster = ops_.Apply(TextOf(request->spec()));
-  if (!cluster.ok()) return ToGrpc(cluster.status());
+  if (!cluster.ok()) return Refuse(cluster.status(), writer);
   return FollowProgress(context, *cluster, writer);
 }
 
@@ -88,7 +93,7 @@ grpc::Status ClusterServiceImpl::Scale(grpc::ServerContext* context,
                                        grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
   absl::StatusOr<std::string> cluster =
       ops_.Scale(request->cluster(), request->service(), request->count());
-  if (!cluster.ok()) return ToGrpc(cluster.status());
+  if (!cluster.ok()) return Refuse(cluster.status(), writer);
   return FollowProgress(context, *cluster, writer);
 }
 
@@ -122,6 +127,7 @@ grpc::Status ClusterServiceImpl::GetStatus(grpc::ServerContext*,
   for (bdcoord::v1::ClusterStatus& cluster : *clusters) {
     *response->add_clusters() = std::move(cluster);
   }
+  rpc::TrimStatusReply(response);
   return grpc::Status::OK;
 }
 

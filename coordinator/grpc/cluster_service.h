@@ -6,17 +6,13 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
+#include "coordinator/grpc/error_details.h"  // ToGrpc
 #include "coordinator/grpc/streams.h"
 #include "coordinator/ops/cluster_ops.h"
 #include "coordinator/state/event_bus.h"
 #include "coordinator/state/log_router.h"
 
 namespace bdcoord::coordinator {
-
-// An error Status of the layers below as a gRPC status; its payloads (ClusterOps' SpecErrors and
-// PlacementFailures) become the details of an ErrorStatus in `grpc-status-details-bin`, the
-// wire format of google.rpc.Status.
-grpc::Status ToGrpc(const absl::Status& status);
 
 // ClusterService with its long-lived streams (logs, events) on the callback API (streams.h).
 using ClusterServiceBase = bdcoord::v1::ClusterService::WithCallbackMethod_StreamLogs<

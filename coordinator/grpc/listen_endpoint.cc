@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "proto/rpc/limits.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -151,6 +152,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(endpoint.grpc_address, endpoint.credentials, &port);
+  rpc::ApplyMessageLimits(builder);
   register_services(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || (endpoint.socket_path.empty() && port == 0)) {

@@ -1,6 +1,7 @@
 #include "coordinator/render/rendered_plan.h"
 
 #include <map>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -169,6 +170,53 @@ RenderedInstance RenderOne(const LoadedSpec& loaded, const Service& service,
   return out;
 }
 
+// What an instance adds to its host's desired state, near enough: its rendered text.
+size_t RenderedBytes(const RenderedInstance& instance) {
+  size_t bytes = 0;
+  for (const std::string& arg : instance.command) bytes += arg.size();
+  for (const auto& env : instance.env) bytes += env.name().size() + env.value().size();
+  for (const auto& file : instance.files) bytes += file.path().size() + file.content().size();
+  for (const auto& volume : instance.volumes) {
+    bytes += volume.source().size() + volume.target().size();
+  }
+  return bytes;
+}
+
+// The first cap this instance goes past, as an error at its service.
+std::optional<Diagnostic> OverCap(const LoadedSpec& loaded,
+                                  const bdcoord::v1::PlacedInstance& placed, size_t bytes,
+                                  size_t on_host, size_t total) {
+  const SourcePos pos = loaded.positions.Find(absl::StrCat("services.", placed.service()));
+  if (bytes > kMaxInstanceBytes) {
+    return Diagnostic{
+        pos,
+        absl::StrCat("instance '", placed.name(), "' of service '", placed.service(), "' renders ",
+                     bytes, " bytes (command, env, files and volumes); at most ",
+                     kMaxInstanceBytes / (1 << 20), " MiB (", kMaxInstanceBytes,
+                     " bytes) per instance"),
+        "keep large data out of the spec: in the image, or in a volume"};
+  }
+  if (on_host > kMaxHostBytes) {
+    return Diagnostic{
+        pos,
+        absl::StrCat("the instances placed on host '", placed.host(), "' render more than ",
+                     kMaxHostBytes / (1 << 20), " MiB with the hosts file (at most ", kMaxHostBytes,
+                     " bytes per host), past it at instance '", placed.name(), "' of service '",
+                     placed.service(), "'"),
+        "spread the service over more hosts (placement: max_per, distinct_hosts), or render "
+        "smaller files"};
+  }
+  if (total > kMaxPlanBytes) {
+    return Diagnostic{
+        pos,
+        absl::StrCat("the cluster renders more than ", kMaxPlanBytes / (1 << 20),
+                     " MiB in all (at most ", kMaxPlanBytes, " bytes), past it at instance '",
+                     placed.name(), "' of service '", placed.service(), "'"),
+        "lower the counts, or render smaller files"};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<Diagnostic> CheckTemplates(const LoadedSpec& loaded) {
@@ -217,12 +265,25 @@ Plan RenderPlan(const LoadedSpec& loaded, const bdcoord::v1::Placement& placemen
   }
   const std::vector<std::string> known = KnownTemplateNames(loaded.spec);
   const data cluster = ClusterTemplateData(loaded.spec, placement);
+  absl::flat_hash_map<std::string, size_t> host_bytes;
+  size_t total_bytes = 0;
   for (const auto& placed : placement.instances()) {
     if (!options.only.empty() && placed.name() != options.only) continue;
     auto entry = service_by_name.find(placed.service());
     if (entry == service_by_name.end()) continue;
     plan.instances.push_back(RenderOne(loaded, *entry->second.service, entry->second.templates,
                                        placed, cluster, known, &plan.diagnostics));
+    // The same error would follow for every instance of the service: one says it.
+    if (!plan.diagnostics.empty()) return plan;
+    const size_t bytes = RenderedBytes(plan.instances.back());
+    size_t& on_host = host_bytes[placed.host()];
+    if (on_host == 0) on_host = plan.hosts_file.size();
+    on_host += bytes;
+    total_bytes += bytes;
+    if (std::optional<Diagnostic> over = OverCap(loaded, placed, bytes, on_host, total_bytes)) {
+      plan.diagnostics.push_back(*std::move(over));
+      return plan;
+    }
   }
   return plan;
 }

@@ -1,6 +1,7 @@
 #ifndef BDCOORD_COORDINATOR_RENDER_RENDERED_PLAN_H_
 #define BDCOORD_COORDINATOR_RENDER_RENDERED_PLAN_H_
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,14 @@ struct Plan {
 // are found before placing (and independently of the cluster's size). Pure.
 std::vector<Diagnostic> CheckTemplates(const LoadedSpec& loaded);
 
+// Caps on what a plan renders (README, "Limits"), besides kMaxRenderedBytes per template: each
+// instance (command, env, files, volumes), each host's share (its instances and the hosts file,
+// what its desired state carries) and the whole cluster. Each is an error at the service whose
+// instance went past it, and rendering stops there.
+inline constexpr size_t kMaxInstanceBytes = 2 << 20;
+inline constexpr size_t kMaxHostBytes = 8 << 20;
+inline constexpr size_t kMaxPlanBytes = 128 << 20;
+
 struct RenderOptions {
   bool instances = true;  // render command, env, files and volumes (else only the hosts file)
   std::string only;       // when set, render only this instance
@@ -39,7 +48,8 @@ struct RenderOptions {
 
 // The hosts file and the rendered instances of a placement made earlier (e.g. read back from the
 // store), without placing again. `loaded.positions` may be empty: they only place messages.
-// Pure. The result's diagnostics are template errors (none for a spec MakePlan accepted).
+// Pure. The result's diagnostics are template errors and the caps above (none for a spec MakePlan
+// accepted); rendering stops at the first instance with one.
 Plan RenderPlan(const LoadedSpec& loaded, const bdcoord::v1::Placement& placement,
                 const RenderOptions& options = {});
 

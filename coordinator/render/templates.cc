@@ -15,16 +15,32 @@ namespace {
 using kainjow::mustache::basic_context;
 using kainjow::mustache::basic_data;
 
-// Resolves names like the library's own context, and remembers the first that does not resolve.
+// Thrown out of the library's renderer when a template goes past a cap (the renderer has no
+// other way to stop); caught in RenderTemplate.
+struct TooLarge {
+  std::string message;
+};
+
+// Resolves names like the library's own context, remembers the first that does not resolve, and
+// counts the steps: every lookup and every section entered.
 class CheckingContext : public basic_context<std::string> {
  public:
   explicit CheckingContext(const std::vector<const TemplateData*>& layers) {
     for (auto it = layers.rbegin(); it != layers.rend(); ++it) inner_.push(*it);
   }
 
-  void push(const basic_data<std::string>* data) override { inner_.push(data); }
-  void pop() override { inner_.pop(); }
+  void push(const basic_data<std::string>* data) override {
+    Step();
+    ++depth_;
+    inner_.push(data);
+  }
+  void pop() override {
+    --depth_;
+    inner_.pop();
+  }
   const basic_data<std::string>* get(const std::string& name) const override {
+    Step();
+    if (depth_ == 0) outermost_ = name;
     const basic_data<std::string>* value = inner_.get(name);
     if (value == nullptr && !missing_) missing_ = name;
     return value;
@@ -34,10 +50,35 @@ class CheckingContext : public basic_context<std::string> {
   }
 
   const std::optional<std::string>& missing() const { return missing_; }
+  // The last name looked up outside any section: where a runaway render started.
+  const std::string& outermost() const { return outermost_; }
 
  private:
+  void Step() const {
+    if (++steps_ > kMaxTemplateSteps) {
+      throw TooLarge{absl::StrCat("takes more than ", kMaxTemplateSteps, " steps to render")};
+    }
+  }
+
   kainjow::mustache::context<std::string> inner_;
   mutable std::optional<std::string> missing_;
+  mutable uint64_t steps_ = 0;
+  mutable std::string outermost_;
+  int depth_ = 0;
+};
+
+// What the renderer writes, up to kMaxRenderedBytes.
+struct CappedOutput {
+  std::string text;
+
+  CappedOutput& operator<<(const std::string& piece) {
+    if (text.size() + piece.size() > kMaxRenderedBytes) {
+      throw TooLarge{absl::StrCat("renders more than ", kMaxRenderedBytes / (1 << 20),
+                                  " MiB (at most ", kMaxRenderedBytes, " bytes)")};
+    }
+    text += piece;
+    return *this;
+  }
 };
 
 void LineAndColumn(const std::string& text, size_t offset, int* line, int* column) {
@@ -96,7 +137,19 @@ RenderedTemplate RenderTemplate(const std::string& text,
   }
   tmpl.set_custom_escape([](const std::string& s) { return s; });
   CheckingContext context(layers);
-  result.text = tmpl.render(context);
+  CappedOutput output;
+  try {
+    tmpl.render(context, output);
+  } catch (const TooLarge& too_large) {
+    TemplateError error;
+    LineAndColumn(text, FindTag(text, context.outermost()), &error.line, &error.column);
+    error.message = too_large.message;
+    error.hint =
+        "a {{#peers.SERVICE}} section inside another multiplies its size: list each peer once";
+    result.error = std::move(error);
+    return result;
+  }
+  result.text = std::move(output.text);
   if (context.missing()) {
     const std::string& name = *context.missing();
     TemplateError error;

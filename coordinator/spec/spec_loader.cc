@@ -283,14 +283,8 @@ class Loader {
       return;
     }
     // One encoding error says it all: what follows would be noise.
-    if (const size_t nul = text_.find('\0'); nul != absl::string_view::npos) {
-      out_->diagnostics.push_back({PosAt(text_, nul), absl::StrCat("NUL byte at byte ", nul),
-                                   "a spec is UTF-8 text; is this a binary or UTF-16 file?"});
-      return;
-    }
-    if (const size_t bad = FirstInvalidUtf8(text_); bad != absl::string_view::npos) {
-      out_->diagnostics.push_back({PosAt(text_, bad), absl::StrCat("not UTF-8 at byte ", bad),
-                                   "save the spec as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"});
+    if (std::optional<Diagnostic> encoding = EncodingError(text_)) {
+      out_->diagnostics.push_back(*std::move(encoding));
       return;
     }
     CheckQuotes(text_, &out_->diagnostics);
@@ -1044,6 +1038,18 @@ SourcePos SourceMap::FindInScalar(absl::string_view path, int line, int column) 
   // Block scalars keep a uniform indent; other multi-line scalars restart at column 1.
   const int column_base = (line == 0 || entry.block_scalar) ? entry.pos.column : 1;
   return {entry.pos.line + line, column_base + column};
+}
+
+std::optional<Diagnostic> EncodingError(absl::string_view text) {
+  if (const size_t nul = text.find('\0'); nul != absl::string_view::npos) {
+    return Diagnostic{PosAt(text, nul), absl::StrCat("NUL byte at byte ", nul),
+                      "a spec is UTF-8 text; is this a binary or UTF-16 file?"};
+  }
+  if (const size_t bad = FirstInvalidUtf8(text); bad != absl::string_view::npos) {
+    return Diagnostic{PosAt(text, bad), absl::StrCat("not UTF-8 at byte ", bad),
+                      "save the spec as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"};
+  }
+  return std::nullopt;
 }
 
 LoadedSpec LoadSpec(absl::string_view yaml_text) {

@@ -1,6 +1,7 @@
 #ifndef BDCOORD_COORDINATOR_SPEC_SPEC_LOADER_H_
 #define BDCOORD_COORDINATOR_SPEC_SPEC_LOADER_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,10 @@ inline constexpr size_t kMaxPatternLength = 1024;  // a log probe's regular expr
 // Parses cluster.yaml text into the proto spec. Never throws; every problem found is a
 // diagnostic and loading goes on past it, so the user sees all of them at once.
 LoadedSpec LoadSpec(absl::string_view yaml_text);
+
+// The spec's encoding problem, as LoadSpec reports it: a NUL byte, or the first byte that is not
+// UTF-8; nothing for well-formed UTF-8. Clients check before sending a spec too.
+std::optional<Diagnostic> EncodingError(absl::string_view text);
 
 // Unit parsers, exposed for tests. Return false on malformed input.
 bool ParseMilliCpus(absl::string_view text, int64_t* millicpus);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "proto/rpc/bearer_token.h"
+#include "proto/rpc/limits.h"
 
 namespace bdcoord::rpc {
 namespace {
@@ -88,6 +89,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> NewClientChannel(
   }
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   grpc::ChannelArguments arguments;
+  ApplyMessageLimits(arguments);
   if (tls) {
     grpc::SslCredentialsOptions ssl;
     absl::StatusOr<std::string> cert = ReadPem("--tls-cert", options.tls_cert);

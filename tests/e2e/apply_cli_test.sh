@@ -61,6 +61,56 @@ if "${BDCOORD}" status --coordinator "${sock}" -o json | grep -q '"cluster": "de
   fail "an invalid spec was stored"
 fi
 
+# 60 errors and 40 unplaceable instances: the whole report however long (it used to fail with
+# "received initial metadata size exceeds limit", exit 1), through apply and place --live alike.
+{ sed -n '1,/^  web:$/p' spec.yaml; for i in $(seq 1 60); do echo "    imgae${i}: x"; done
+  sed -n '/^  web:$/,$p' spec.yaml | tail -n +2; } >many.yaml
+"${BDCOORD}" place many.yaml >/dev/null 2>place.err || true
+for command in apply "place --live"; do
+  status=0
+  # shellcheck disable=SC2086
+  "${BDCOORD}" ${command} many.yaml --coordinator "${sock}" >out 2>err || status=$?
+  if [[ ${status} -ne 2 ]] || ! diff <(head -n -1 place.err) err >/dev/null ||
+    [[ $(grep -c "^many.yaml:[0-9]*:5: unknown key 'imgae" err) -ne 60 ]]; then
+    fail "60 errors through ${command}: exit ${status}"; head -5 err
+  else
+    echo "ok: 60 errors through ${command}: exit 2, all 60 printed as place prints them"
+  fi
+done
+sed -e 's/count: 2/count: 42/' -e 's#ip_range: 10.252.0.64/27#ip_range: 10.252.0.64/26#' \
+  spec.yaml >crowd.yaml
+for command in apply "place --live"; do
+  status=0
+  # shellcheck disable=SC2086
+  "${BDCOORD}" ${command} crowd.yaml --coordinator "${sock}" >out 2>err || status=$?
+  if [[ ${status} -ne 3 ]] ||
+    ! grep -qx "placement impossible: 40 of 43 instances cannot be placed" err ||
+    [[ $(grep -cE '^  zk[0-9]+ \(service zk\)' err) -ne 40 ]]; then
+    fail "40 unplaceable through ${command}: exit ${status}"; head -5 err
+  else
+    echo "ok: 40 unplaceable instances through ${command}: exit 3, each explained"
+  fi
+done
+
+# A spec that is not UTF-8 (Latin-1, UTF-16, binary): its position and exit 2, as place says.
+printf 'cluster: d\xe9mo\n' >latin1.yaml
+iconv -f utf-8 -t utf-16 spec.yaml >utf16.yaml
+printf '\x7fELF\x02\x01\x01\x00\x00\xff\xfe\x90' >binary.yaml
+for file in latin1.yaml utf16.yaml binary.yaml; do
+  "${BDCOORD}" place "${file}" >/dev/null 2>place.err || true
+  for command in apply "place --live"; do
+    status=0
+    # shellcheck disable=SC2086
+    "${BDCOORD}" ${command} "${file}" --coordinator "${sock}" >out 2>err || status=$?
+    if [[ ${status} -ne 2 ]] || ! diff <(head -n -1 place.err) err ||
+      ! grep -qE "^${file}:1:[0-9]+: (not UTF-8|NUL byte) at byte [0-9]+$" err; then
+      fail "${file} through ${command}: exit ${status}"; cat err
+    else
+      echo "ok: ${file} through ${command}: exit 2, $(head -1 err)"
+    fi
+  done
+done
+
 # The host policy (deny by default): root and a host path are refused at their positions, exit 2,
 # nothing stored.
 sed 's/^  web:$/  web:\n    user: "0:0"\n    volumes: ["\/etc:\/host-etc"]/' spec.yaml >root.yaml

@@ -60,7 +60,8 @@ def main():
     print(f"ok: ListHosts returns {', '.join(sorted(by_name))} with their racks and facts")
 
     # Place: a plan on the live hosts, nothing started.
-    source = cluster_pb2.SpecSource(file_name="pyclient.yaml", yaml=SPEC)
+    # SpecSource.yaml is bytes: the file as read, the coordinator checks its encoding.
+    source = cluster_pb2.SpecSource(file_name="pyclient.yaml", yaml=SPEC.encode())
     placed = stub.Place(cluster_pb2.PlaceRequest(spec=source), timeout=30)
     instances = {i.name: i for i in placed.placement.instances}
     check(placed.placement.cluster == "pyclient", f"Place: cluster {placed.placement.cluster}")
@@ -78,13 +79,22 @@ def main():
     print("ok: Place plans db1 on 10.251.0.120 and web1, web2 on distinct hosts, applies nothing")
 
     # A spec with an error: INVALID_ARGUMENT, and the error with its position in the details.
-    bad = cluster_pb2.SpecSource(file_name="bad.yaml", yaml=SPEC.replace("image:", "imgae:", 1))
+    bad = cluster_pb2.SpecSource(file_name="bad.yaml", yaml=SPEC.replace("image:", "imgae:", 1).encode())
     try:
         stub.Place(cluster_pb2.PlaceRequest(spec=bad), timeout=30)
         check(False, "Place accepted a spec with an unknown key")
     except grpc.RpcError as e:
         check(e.code() == grpc.StatusCode.INVALID_ARGUMENT, f"Place(bad): {e.code()}")
-    print("ok: Place refuses a bad spec with INVALID_ARGUMENT")
+    # Latin-1 bytes: an error at its position, not a failed call.
+    latin1 = cluster_pb2.SpecSource(file_name="latin1.yaml",
+                                    yaml=SPEC.replace("py.lan", "py\xe9.lan", 1).encode("latin-1"))
+    try:
+        stub.Place(cluster_pb2.PlaceRequest(spec=latin1), timeout=30)
+        check(False, "Place accepted a Latin-1 spec")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.INVALID_ARGUMENT and "not UTF-8 at byte" in e.details(),
+              f"Place(latin1): {e.code()} {e.details()}")
+    print("ok: Place refuses a bad spec and a Latin-1 one with INVALID_ARGUMENT")
 
     # Apply: the server streams progress until done.
     updates = list(stub.Apply(cluster_pb2.ApplyRequest(spec=source), timeout=180))

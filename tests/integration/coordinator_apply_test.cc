@@ -354,7 +354,93 @@ TEST_F(CoordinatorApplyTest, InvalidSpecIsInvalidArgumentWithPositionsAndStoresN
     }
   }
   EXPECT_TRUE(found);
-  EXPECT_TRUE(updates.empty());
+  // The one message before the error: the whole report (ApplyProgress.rejection).
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].rejection().report(), status.error_message());
+  EXPECT_EQ(updates[0].rejection().spec_errors().errors_size(), errors.errors_size());
+  ExpectNothingStoredOrSent();
+}
+
+// 60 errors used to fail with "received initial metadata size exceeds limit": the status is now
+// short, its details capped, and the whole report comes as the last progress message.
+TEST_F(CoordinatorApplyTest, SixtyErrorsArriveWholeAsTheLastProgress) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  std::string bad = kChainSpec;
+  std::string keys;
+  for (int i = 1; i <= 60; ++i) keys += "    imgae" + std::to_string(i) + ": x\n";
+  bad.replace(bad.find("    image: busybox\n    count: 1\n"), 0, keys);
+  const coordinator::Plan plan =
+      coordinator::MakePlan(coordinator::LoadSpec(bad), coordinator::PlanOptions{});
+  ASSERT_EQ(plan.diagnostics.size(), 60u);
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  const grpc::Status status = Apply(bad, &updates, "many.yaml");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "many.yaml: 60 errors");
+  bdcoord::v1::ErrorStatus details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  bdcoord::v1::SpecErrors capped;
+  ASSERT_TRUE(details.details(0).UnpackTo(&capped));
+  EXPECT_EQ(capped.errors_size() + capped.omitted(), 60);
+  EXPECT_LE(details.details(0).value().size(), 4096u);
+  ASSERT_EQ(updates.size(), 1u);
+  const bdcoord::v1::Rejection& rejection = updates[0].rejection();
+  EXPECT_EQ(rejection.code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(rejection.report(), coordinator::FormatDiagnostics("many.yaml", plan.diagnostics));
+  EXPECT_EQ(rejection.spec_errors().errors_size(), 60);
+  // Place answers with the whole report in its response when asked to.
+  grpc::ClientContext context;
+  bdcoord::v1::PlaceRequest request;
+  request.mutable_spec()->set_file_name("many.yaml");
+  request.mutable_spec()->set_yaml(bad);
+  request.set_rejection_in_response(true);
+  bdcoord::v1::PlaceResponse response;
+  ASSERT_TRUE(cluster_->Place(&context, request, &response).ok());
+  EXPECT_EQ(response.rejection().report(), rejection.report());
+  EXPECT_EQ(response.placement().instances_size(), 0);
+  ExpectNothingStoredOrSent();
+}
+
+TEST_F(CoordinatorApplyTest, FortyUnplaceableInstancesArriveWhole) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  std::string spec = kChainSpec;
+  spec.replace(spec.find("count: 2\n    placement"), 8, "count: 42");
+  spec.replace(spec.find("ip_range: 10.60.0.64/27"), 23, "ip_range: 10.60.0.64/26");
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  const grpc::Status status = Apply(spec, &updates);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status.error_message(), "placement impossible: 40 of 45 instances cannot be placed");
+  ASSERT_EQ(updates.size(), 1u);
+  const bdcoord::v1::Rejection& rejection = updates[0].rejection();
+  EXPECT_EQ(rejection.code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(rejection.placement_failures().failures_size(), 40);
+  EXPECT_THAT(rejection.report(), ::testing::HasSubstr("zk42 (service zk)"));
+  ExpectNothingStoredOrSent();
+}
+
+// SpecSource.yaml is bytes: a spec in another encoding is an error at its position, as in
+// `bdcoord place`, not a failed call.
+TEST_F(CoordinatorApplyTest, SpecsThatAreNotUtf8AreInvalidArgumentAtTheirPosition) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  std::string latin1 = kChainSpec;
+  latin1.replace(latin1.find("chain.lan"), 5, "ch\xe2in");
+  std::string utf16 = "\xff\xfe";
+  for (char c : std::string(kChainSpec)) utf16 += std::string{c, '\0'};
+  const std::string binary(
+      "\x7f"
+      "ELF\x02\x01\x01\x00\x00\xff\xfe\x90",
+      12);
+  for (const std::string& text : {latin1, utf16, binary}) {
+    std::vector<bdcoord::v1::ApplyProgress> updates;
+    const grpc::Status status = Apply(text, &updates, "enc.yaml");
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    const coordinator::LoadedSpec loaded = coordinator::LoadSpec(text);
+    ASSERT_EQ(loaded.diagnostics.size(), 1u);
+    EXPECT_EQ(status.error_message(),
+              coordinator::FormatDiagnostics("enc.yaml", loaded.diagnostics));
+  }
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  EXPECT_THAT(Apply(latin1, &updates, "enc.yaml").error_message(),
+              ::testing::StartsWith("enc.yaml:2:11: not UTF-8 at byte 25"));
   ExpectNothingStoredOrSent();
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "coordinator/state/store_sqlite.h"
+#include "proto/rpc/limits.h"
 #include "spdlog/sinks/null_sink.h"
 
 namespace bdcoord::test_util {
@@ -42,7 +43,9 @@ absl::Status CoordinatorHarness::Start(Options options) {
   coordinator_ = std::make_unique<coordinator::Coordinator>(*store_, std::move(wiring));
   if (options.controller) coordinator_->StartController();
   if (absl::Status started = StartServer(); !started.ok()) return started;
-  auto channel = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments arguments;
+  bdcoord::rpc::ApplyMessageLimits(arguments);
+  auto channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), arguments);
   agents_ = bdcoord::v1::AgentService::NewStub(channel);
   cluster_ = bdcoord::v1::ClusterService::NewStub(channel);
   return absl::OkStatus();
@@ -51,6 +54,7 @@ absl::Status CoordinatorHarness::Start(Options options) {
 absl::Status CoordinatorHarness::StartServer() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
+  bdcoord::rpc::ApplyMessageLimits(builder);  // as bdcoordd's StartServer
   coordinator_->RegisterServices(builder);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr) return absl::UnavailableError("cannot listen on " + address_);

@@ -192,6 +192,56 @@ TEST(LogServerTest, BatchesLinesIntoChunks) {
   EXPECT_LE(with_lines, 20u);  // batched, not one chunk per line
 }
 
+TEST(LogServerTest, ChunksHoldAtMost64KiBOfLines) {
+  LogsDocker docker;
+  std::vector<LogLine> lines;
+  for (int i = 0; i < 64; ++i) lines.push_back(Out(std::string(10 * 1024, 'a' + i % 26)));
+  docker.Add("flink1", true, lines);
+  Sent sent;
+  LogServer server(&docker, sent.Sender());  // the defaults: 64 lines, 64 KiB
+  server.Handle(Request(4, "flink1"));
+  ASSERT_TRUE(WaitFor([&] { return sent.Ended(4); }));
+  EXPECT_EQ(sent.Lines(4).size(), 64u);
+  for (const auto& chunk : sent.Get()) {
+    size_t bytes = 0;
+    for (const auto& line : chunk.lines()) bytes += line.size();
+    EXPECT_LE(bytes, 64u * 1024);
+    EXPECT_LE(chunk.ByteSizeLong(), 64u * 1024 + 1024);
+  }
+}
+
+TEST(LogServerTest, SplitsLinesLongerThan16KiB) {
+  LogsDocker docker;
+  // 40,000 bytes of 2-byte characters, then a short line: three pieces, no character cut.
+  std::string long_line;
+  for (int i = 0; i < 20000; ++i) long_line += "\xc3\xa9";  // é
+  docker.Add("drill1", true, {Err(long_line), Err("short")});
+  Sent sent;
+  LogServer server(&docker, sent.Sender());
+  server.Handle(Request(5, "drill1"));
+  ASSERT_TRUE(WaitFor([&] { return sent.Ended(5); }));
+  const std::vector<std::string> got = sent.Lines(5);
+  ASSERT_EQ(got.size(), 4u);
+  std::string joined;
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string piece = got[i].substr(2);  // "E "
+    EXPECT_LE(piece.size(), 16u * 1024);
+    EXPECT_EQ(piece.size() % 2, 0u) << "a character cut in half";
+    joined += piece;
+  }
+  EXPECT_EQ(joined, long_line);
+  EXPECT_EQ(got[3], "E short");
+}
+
+TEST(LogServerTest, SplitLineCutsAtCharacterBoundaries) {
+  EXPECT_THAT(SplitLine("", 4), ElementsAre(""));
+  EXPECT_THAT(SplitLine("abcdefghij", 4), ElementsAre("abcd", "efgh", "ij"));
+  // "aé€" is 1 + 2 + 3 bytes: a cut at 4 would split the euro sign.
+  EXPECT_THAT(SplitLine("a\xc3\xa9\xe2\x82\xac", 4), ElementsAre("a\xc3\xa9", "\xe2\x82\xac"));
+  // Not UTF-8 (only continuation bytes): cut anyway rather than loop.
+  EXPECT_THAT(SplitLine("\x80\x80\x80\x80\x80", 2), ElementsAre("\x80\x80", "\x80\x80", "\x80"));
+}
+
 TEST(LogServerTest, FollowSendsNewLinesUntilCancelled) {
   LogsDocker docker;
   docker.Add("zk1", true, {Out("boot")});

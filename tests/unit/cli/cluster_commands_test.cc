@@ -1,5 +1,9 @@
 #include "cli/cluster_commands.h"
 
+#include <sstream>
+
+#include "cli/coordinator_client.h"
+#include "cli/exit_codes.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -88,6 +92,45 @@ TEST(ClusterCommandsTest, StatusTableAndJson) {
   EXPECT_THAT(StatusJson(response), ::testing::HasSubstr("\"restart_count\": 3"));
   EXPECT_THAT(StatusJson(response), ::testing::HasSubstr("\"last_exit_code\": 137"));
   EXPECT_EQ(StateName(bdcoord::v1::INSTANCE_STATE_COMPLETED), "completed");
+}
+
+// A refused spec's full report (Apply's last progress, Place's response) is printed as it is,
+// however long, with place's exit code for its kind.
+TEST(ClusterCommandsTest, ARejectionIsPrintedWholeWithPlacesExitCode) {
+  bdcoord::v1::Rejection rejection;
+  rejection.set_code(static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  std::string report;
+  for (int i = 1; i <= 60; ++i) {
+    report += "many.yaml:" + std::to_string(i) + ":5: unknown key 'imgae'\n  hint: image\n";
+  }
+  rejection.set_report(report);
+  std::ostringstream err;
+  EXPECT_EQ(ReportRejection(rejection, err), kExitInvalidInput);
+  EXPECT_EQ(err.str(), report);
+
+  rejection.set_code(static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION));
+  rejection.set_report("placement impossible: 40 of 43 instances cannot be placed\n  zk3 ...");
+  std::ostringstream placement_err;
+  EXPECT_EQ(ReportRejection(rejection, placement_err), kExitPlacementFailed);
+  EXPECT_EQ(placement_err.str(),
+            "placement impossible: 40 of 43 instances cannot be placed\n  zk3 ...\n");
+}
+
+TEST(ClusterCommandsTest, ASpecThatIsNotUtf8IsRefusedBeforeAnyCall) {
+  std::ostringstream err;
+  EXPECT_FALSE(ReportEncodingError("ok.yaml", "cluster: d\xc3\xa9mo\n", err));
+  EXPECT_EQ(err.str(), "");
+  EXPECT_TRUE(ReportEncodingError("latin1.yaml", "cluster: d\xe9mo\n", err));
+  EXPECT_EQ(err.str(),
+            "latin1.yaml:1:11: not UTF-8 at byte 10\n"
+            "  hint: save the spec as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)\n");
+  std::ostringstream utf16;
+  EXPECT_TRUE(ReportEncodingError("utf16.yaml",
+                                  std::string("\xff\xfe"
+                                              "c\0l\0",
+                                              6),
+                                  utf16));
+  EXPECT_THAT(utf16.str(), ::testing::StartsWith("utf16.yaml:1:4: NUL byte at byte 3\n"));
 }
 
 }  // namespace

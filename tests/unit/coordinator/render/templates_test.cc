@@ -90,5 +90,52 @@ TEST(RenderTemplate, SyntaxErrorsCarryTheirPosition) {
   EXPECT_EQ(unclosed_section.error->line, 1);
 }
 
+// Nested peer sections multiply: past 1 MiB of output, or 1,000,000 steps with none, rendering
+// stops with an error at the outermost section, line and column within the template.
+data ManyPeers(int count) {
+  data list{data::type::list};
+  for (int i = 1; i <= count; ++i) {
+    data peer{data::type::object};
+    peer.set("fqdn", "zk" + std::to_string(i) + ".demo.lan");
+    list.push_back(peer);
+  }
+  data peers{data::type::object};
+  peers.set("zk", list);
+  data cluster{data::type::object};
+  cluster.set("peers", peers);
+  return cluster;
+}
+
+TEST(RenderTemplate, OutputPast1MiBIsAnErrorAtTheOutermostSection) {
+  const data cluster = ManyPeers(40);
+  // 40^4 lines of about 16 bytes: 41 MB.
+  const RenderedTemplate bomb = RenderTemplate(
+      "# peers\n  {{#peers.zk}}{{#peers.zk}}{{#peers.zk}}{{#peers.zk}}{{fqdn}}:2181\n"
+      "{{/peers.zk}}{{/peers.zk}}{{/peers.zk}}{{/peers.zk}}",
+      {&cluster});
+  ASSERT_TRUE(bomb.error);
+  EXPECT_EQ(bomb.error->message, "renders more than 1 MiB (at most 1048576 bytes)");
+  EXPECT_EQ(bomb.error->line, 1);
+  EXPECT_EQ(bomb.error->column, 2);
+  EXPECT_TRUE(bomb.text.empty());
+  // Just under the cap is fine.
+  const RenderedTemplate fine =
+      RenderTemplate("{{#peers.zk}}{{#peers.zk}}{{fqdn}}{{/peers.zk}}{{/peers.zk}}", {&cluster});
+  ASSERT_FALSE(fine.error);
+  EXPECT_GT(fine.text.size(), 10000u);
+}
+
+TEST(RenderTemplate, AMillionStepsIsAnError) {
+  const data cluster = ManyPeers(40);
+  const RenderedTemplate spin = RenderTemplate(
+      "{{#peers.zk}}{{#peers.zk}}{{#peers.zk}}{{#peers.zk}}{{/peers.zk}}{{/peers.zk}}"
+      "{{/peers.zk}}{{/peers.zk}}",
+      {&cluster});
+  ASSERT_TRUE(spin.error);
+  EXPECT_EQ(spin.error->message, "takes more than 1000000 steps to render");
+  EXPECT_EQ(spin.error->line, 0);
+  EXPECT_EQ(spin.error->column, 0);
+}
+
 }  // namespace
 }  // namespace bdcoord::coordinator

@@ -1,0 +1,21 @@
+#ifndef BDCOORD_PROTO_RPC_LIMITS_H_
+#define BDCOORD_PROTO_RPC_LIMITS_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstddef>
+
+namespace bdcoord::rpc {
+
+// The largest gRPC message any of the three programs sends or accepts (README, "Limits"). Set
+// explicitly on both ends, not left to gRPC's 4 MiB default: the render caps (8 MiB per host's
+// desired state) and the status caps (4 MiB per report, 8 MiB per reply) stay well inside it.
+inline constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
+
+// The limits on a server (bdcoordd) and on a client channel (bdcoord, bdagent).
+void ApplyMessageLimits(grpc::ServerBuilder& builder);
+void ApplyMessageLimits(grpc::ChannelArguments& arguments);
+
+}  // namespace bdcoord::rpc
+
+#endif  // BDCOORD_PROTO_RPC_LIMITS_H_
