@@ -444,6 +444,30 @@ TEST_F(CoordinatorApplyTest, SpecsThatAreNotUtf8AreInvalidArgumentAtTheirPositio
   ExpectNothingStoredOrSent();
 }
 
+// A short spec whose nested peers sections would render for ever: refused at its template's
+// position before anything is stored or sent (the render caps hold for a live apply).
+TEST_F(CoordinatorApplyTest, ARenderBombIsInvalidArgumentAtItsTemplate) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  std::string bomb = kChainSpec;
+  bomb.replace(bomb.find("    depends_on: {kafka: started}\n"), 0,
+               "    files:\n      /b: \"{{#peers.zk}}{{#peers.kafka}}{{#peers.zk}}{{#peers.kafka}}"
+               "{{#peers.zk}}{{#peers.kafka}}{{#peers.zk}}{{#peers.kafka}}{{#peers.zk}}"
+               "{{#peers.kafka}}{{#peers.zk}}{{#peers.kafka}}{{#peers.zk}}{{#peers.kafka}}"
+               "{{#peers.zk}}{{#peers.kafka}}{{#peers.zk}}{{#peers.kafka}}{{#peers.zk}}"
+               "{{#peers.kafka}}{{fqdn}} {{/peers.kafka}}{{/peers.zk}}{{/peers.kafka}}"
+               "{{/peers.zk}}{{/peers.kafka}}{{/peers.zk}}{{/peers.kafka}}{{/peers.zk}}"
+               "{{/peers.kafka}}{{/peers.zk}}{{/peers.kafka}}{{/peers.zk}}{{/peers.kafka}}"
+               "{{/peers.zk}}{{/peers.kafka}}{{/peers.zk}}{{/peers.kafka}}{{/peers.zk}}"
+               "{{/peers.kafka}}{{/peers.zk}}\"\n");
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  const grpc::Status status = Apply(bomb, &updates, "bomb.yaml");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              ::testing::StartsWith("bomb.yaml:27:12: template error in file '/b' of service "
+                                    "'drill': takes more than 1000000 steps to render"));
+  ExpectNothingStoredOrSent();
+}
+
 TEST_F(CoordinatorApplyTest, ReapplyKeepsPlacementsAndIps) {
   ASSERT_NO_FATAL_FAILURE(StartAgents());
   std::vector<bdcoord::v1::ApplyProgress> updates;
