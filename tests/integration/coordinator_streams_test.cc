@@ -122,6 +122,15 @@ class CoordinatorStreamsTest : public ::testing::Test {
 
   size_t OpenStreams() { return harness_.coordinator().streams().open(); }
 
+  // Opens two watchers (the cap of these tests), then a third: the status it ends with.
+  grpc::Status FillTwoThenOpenOneMore(Watch& first, Watch& second) {
+    first = OpenWatch();
+    second = OpenWatch();
+    EXPECT_TRUE(WaitFor([&] { return OpenStreams() == 2; }));
+    Watch third = OpenWatch();
+    return End(third);
+  }
+
   CoordinatorHarness harness_;
 };
 
@@ -129,11 +138,8 @@ TEST_F(CoordinatorStreamsTest, StreamsPerClientAreCapped) {
   CoordinatorHarness::Options options;
   options.max_streams_per_client = 2;
   Start(options);
-  Watch first = OpenWatch();
-  Watch second = OpenWatch();
-  ASSERT_TRUE(WaitFor([&] { return OpenStreams() == 2; }));
-  Watch third = OpenWatch();
-  grpc::Status status = End(third);
+  Watch first, second;
+  const grpc::Status status = FillTwoThenOpenOneMore(first, second);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(status.error_message(),
             "too many streams from this client (unix): 2 log and event streams are open, the "
@@ -164,11 +170,8 @@ TEST_F(CoordinatorStreamsTest, StreamsInAllAreCapped) {
   CoordinatorHarness::Options options;
   options.max_streams = 2;
   Start(options);
-  Watch first = OpenWatch();
-  Watch second = OpenWatch();
-  ASSERT_TRUE(WaitFor([&] { return OpenStreams() == 2; }));
-  Watch third = OpenWatch();
-  grpc::Status status = End(third);
+  Watch first, second;
+  const grpc::Status status = FillTwoThenOpenOneMore(first, second);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(status.error_message(),
             "too many streams: 2 log and event streams are open, the most bdcoordd allows "
