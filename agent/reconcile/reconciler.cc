@@ -162,6 +162,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   // Decide on the state listed once, then act: independent instances in parallel, a bounded
   // number at a time.
   const Decision decision = Decide(desired, *managed);
+  const ImageInspections images = InspectImages(desired, decision.instances);
   std::vector<Acted> acted(desired.instances_size());
   std::atomic<int> next{0};
   auto worker = [&] {
@@ -169,7 +170,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
       const DesiredInstance& instance = desired.instances(i);
       auto error = network_errors.find(instance.network());
       acted[i] = Act(desired, instance, decision.instances[i],
-                     error == network_errors.end() ? "" : error->second);
+                     error == network_errors.end() ? "" : error->second, images);
     }
   };
   const int workers = std::max(1, std::min(options_.parallelism, desired.instances_size()));
@@ -234,9 +235,22 @@ void Reconciler::RetryGiveUpsOnNewApply(const DesiredState& desired,
   }
 }
 
+Reconciler::ImageInspections Reconciler::InspectImages(
+    const DesiredState& desired, const std::vector<InstanceDecision>& decisions) {
+  ImageInspections images;
+  for (int i = 0; i < desired.instances_size(); ++i) {
+    const InstanceAction action = decisions[i].action;
+    if (action != InstanceAction::kCreate && action != InstanceAction::kReplace) continue;
+    const std::string& image = desired.instances(i).image();
+    if (!images.contains(image)) images.emplace(image, docker_->InspectImage(image));
+  }
+  return images;
+}
+
 Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInstance& instance,
                                   const InstanceDecision& decision,
-                                  const std::string& network_error) {
+                                  const std::string& network_error,
+                                  const ImageInspections& images) {
   Acted acted;
   acted.outcome.action = decision.action;
   const ContainerInfo* existing = decision.existing ? &*decision.existing : nullptr;
@@ -309,7 +323,8 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
     }
     container_name = absl::StrCat(instance.name(), ".", instance.cluster());
   }
-  acted.status = CreateAndStart(desired, instance, decision.spec_hash, container_name);
+  acted.status = CreateAndStart(desired, instance, decision.spec_hash, container_name,
+                                images.at(instance.image()));
   CheckReadiness(instance, &acted.status);
   acted.outcome.created =
       !acted.outcome.replaced && acted.status.state() != bdcoord::v1::INSTANCE_STATE_FAILED;
@@ -318,8 +333,8 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
 
 InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
                                           const DesiredInstance& instance, const std::string& hash,
-                                          const std::string& container_name) {
-  auto image = docker_->InspectImage(instance.image());
+                                          const std::string& container_name,
+                                          const absl::StatusOr<ImageInfo>& image) {
   if (absl::IsNotFound(image.status())) {
     return Failed(instance, absl::StrCat("image '", instance.image(),
                                          "' is not on this host: build it and `docker load` it "

@@ -102,12 +102,18 @@ class Reconciler {
     bdcoord::v1::InstanceStatus status;
     InstanceOutcome outcome;
   };
+  // Each image a pass creates containers from, inspected once for the whole pass.
+  using ImageInspections = absl::flat_hash_map<std::string, absl::StatusOr<ImageInfo>>;
+  ImageInspections InspectImages(const bdcoord::v1::DesiredState& desired,
+                                 const std::vector<InstanceDecision>& decisions);
   Acted Act(const bdcoord::v1::DesiredState& desired, const bdcoord::v1::DesiredInstance& instance,
-            const InstanceDecision& decision, const std::string& network_error);
+            const InstanceDecision& decision, const std::string& network_error,
+            const ImageInspections& images);
   bdcoord::v1::InstanceStatus CreateAndStart(const bdcoord::v1::DesiredState& desired,
                                              const bdcoord::v1::DesiredInstance& instance,
                                              const std::string& hash,
-                                             const std::string& container_name);
+                                             const std::string& container_name,
+                                             const absl::StatusOr<ImageInfo>& image);
   // Why this host's policy refuses `instance` (empty when it does not): "refused by host H's
   // policy: ..." naming the rule. `image_user`: the image's default user, when the instance
   // has none.

@@ -116,6 +116,10 @@ class FakeDockerClient : public DockerClient {
     absl::MutexLock lock(&mu_);
     return creates_;
   }
+  int image_inspections() {
+    absl::MutexLock lock(&mu_);
+    return image_inspections_;
+  }
   int starts() {
     absl::MutexLock lock(&mu_);
     return starts_;
@@ -162,6 +166,7 @@ class FakeDockerClient : public DockerClient {
   }
   absl::StatusOr<ImageInfo> InspectImage(const std::string& image) override {
     absl::MutexLock lock(&mu_);
+    ++image_inspections_;
     if (!fail_all_.ok()) return fail_all_;
     auto it = images_.find(image);
     if (it == images_.end()) return absl::NotFoundError(absl::StrCat("No such image: ", image));
@@ -366,6 +371,7 @@ class FakeDockerClient : public DockerClient {
   absl::Status stop_error_;
   int next_id_ = 0;
   int creates_ = 0;
+  int image_inspections_ = 0;
   int starts_ = 0;
   int removes_ = 0;
   std::vector<std::pair<std::string, int>> stops_;

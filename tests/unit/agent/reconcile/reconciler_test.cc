@@ -91,6 +91,20 @@ TEST_F(ReconcilerTest, CreatesStartsAndLabelsEveryInstance) {
   EXPECT_EQ(hosts_.Get(zk2->info.hosts_path), kHosts);
 }
 
+// Bring-up cost (issue 11): an image is inspected once per pass, not once per container, and a
+// pass that creates nothing inspects none.
+TEST_F(ReconcilerTest, EachImageIsInspectedOncePerPass) {
+  bdcoord::v1::DesiredState desired = Desired(6);
+  docker_.AddImage("other");
+  desired.mutable_instances(5)->set_image("other");
+  docker_.AddImage("unused");
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(result.created, 6);
+  EXPECT_EQ(docker_.image_inspections(), 2);
+  reconciler_.Reconcile(desired);
+  EXPECT_EQ(docker_.image_inspections(), 2);
+}
+
 TEST_F(ReconcilerTest, SecondPassDoesNothing) {
   reconciler_.Reconcile(Desired(3));
   const int creates = docker_.creates(), starts = docker_.starts(), writes = hosts_.writes();
