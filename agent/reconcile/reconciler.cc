@@ -255,10 +255,15 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
   acted.outcome.action = decision.action;
   const ContainerInfo* existing = decision.existing ? &*decision.existing : nullptr;
   // Whatever the coordinator allowed, nothing is made, started or removed for an instance that
-  // breaches this host's policy.
+  // breaches this host's policy; with no user given, the image's own user counts (often root).
   if (decision.action == InstanceAction::kCreate || decision.action == InstanceAction::kReplace ||
       decision.action == InstanceAction::kStart) {
-    if (std::string refused = Refusal(instance); !refused.empty()) {
+    std::optional<std::string> image_user;
+    if (auto image = images.find(instance.image());
+        instance.user().empty() && image != images.end() && image->second.ok()) {
+      image_user = image->second->user;
+    }
+    if (std::string refused = Refusal(instance, image_user); !refused.empty()) {
       Logger()->warn("'{}': {}", instance.name(), refused);
       acted.status = Failed(instance, std::move(refused));
       return acted;
@@ -341,13 +346,6 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
                                          "(no registry is assumed)"));
   }
   if (!image.ok()) return Failed(instance, std::string(image.status().message()));
-  // No user given: the image's own, often root.
-  if (instance.user().empty()) {
-    if (std::string refused = Refusal(instance, image->user); !refused.empty()) {
-      Logger()->warn("'{}': {}", instance.name(), refused);
-      return Failed(instance, std::move(refused));
-    }
-  }
   ContainerConfig config;
   config.name = container_name;
   config.image = instance.image();
@@ -448,8 +446,9 @@ std::string Reconciler::Refusal(const DesiredInstance& instance,
                                         options_.policy, agent)) {
       breaches.push_back(*std::move(breach));
     }
-  } else {
-    breaches = policy::CheckInstance(instance, options_.policy, agent);
+  }
+  for (policy::Breach& breach : policy::CheckInstance(instance, options_.policy, agent)) {
+    breaches.push_back(std::move(breach));
   }
   if (breaches.empty()) return "";
   std::string message = absl::StrCat("refused by host ", options_.host_name, "'s policy: ");

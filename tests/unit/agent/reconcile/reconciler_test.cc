@@ -1000,5 +1000,17 @@ TEST_F(ReconcilerPolicyTest, ABreachingReplacementLeavesTheOldContainer) {
   EXPECT_EQ(docker_.FindByName("zk1")->info.id, id);
 }
 
+// The image's default user is known before the pass acts, so a replacement onto an image that
+// runs as root is refused before the old container goes too.
+TEST_F(ReconcilerPolicyTest, AReplacementOntoARootImageLeavesTheOldContainer) {
+  ASSERT_EQ(Run(Desired(1)).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  const std::string id = docker_.FindByName("zk1")->info.id;
+  auto desired = As("");
+  desired.mutable_instances(0)->set_image("rooted");
+  EXPECT_THAT(Run(desired).message(), HasSubstr("(user \"root\", the image's default)"));
+  EXPECT_EQ(docker_.removes(), 0);
+  EXPECT_EQ(docker_.FindByName("zk1")->info.id, id);
+}
+
 }  // namespace
 }  // namespace bdcoord::agent
