@@ -240,7 +240,10 @@ Reconciler::ImageInspections Reconciler::InspectImages(
   ImageInspections images;
   for (int i = 0; i < desired.instances_size(); ++i) {
     const InstanceAction action = decisions[i].action;
-    if (action != InstanceAction::kCreate && action != InstanceAction::kReplace) continue;
+    if (action != InstanceAction::kCreate && action != InstanceAction::kReplace &&
+        action != InstanceAction::kStart) {
+      continue;
+    }
     const std::string& image = desired.instances(i).image();
     if (!images.contains(image)) images.emplace(image, docker_->InspectImage(image));
   }

@@ -1000,6 +1000,23 @@ TEST_F(ReconcilerPolicyTest, ABreachingReplacementLeavesTheOldContainer) {
   EXPECT_EQ(docker_.FindByName("zk1")->info.id, id);
 }
 
+// A container left created but never started (an agent stopped between the two) is started only
+// if the policy allows it now: its image's default user counts too.
+TEST_F(ReconcilerPolicyTest, ACreatedContainerOfARootImageIsNotStarted) {
+  auto desired = As("");
+  desired.mutable_instances(0)->set_image("rooted");
+  ContainerConfig created;
+  created.name = "zk1";
+  created.image = "rooted";
+  created.labels = {{kClusterLabel, "demo"},
+                    {kServiceLabel, "zk"},
+                    {kInstanceLabel, "zk1"},
+                    {kSpecHashLabel, SpecHash(desired.instances(0))}};
+  ASSERT_TRUE(docker_.CreateContainer(created).ok());
+  EXPECT_THAT(Run(desired).message(), HasSubstr("(user \"root\", the image's default)"));
+  EXPECT_EQ(docker_.starts(), 0);
+}
+
 // The image's default user is known before the pass acts, so a replacement onto an image that
 // runs as root is refused before the old container goes too.
 TEST_F(ReconcilerPolicyTest, AReplacementOntoARootImageLeavesTheOldContainer) {
