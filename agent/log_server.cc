@@ -189,8 +189,13 @@ void LogServer::Serve(const bdcoord::v1::LogRequest& request,
     while (!batch.HasRoom() && !*cancelled) {
       batch.mu.AwaitWithTimeout(absl::Condition(&batch, &Batch::HasRoom), absl::Milliseconds(50));
     }
-    for (std::string& piece : SplitLine(line.text, max_line)) {
-      batch.lines.emplace_back(line.stream == LogLine::Stream::kStderr, std::move(piece));
+    const bool stderr_line = line.stream == LogLine::Stream::kStderr;
+    if (line.text.size() <= max_line) {  // nearly every line: no split, no extra copy
+      batch.lines.emplace_back(stderr_line, line.text);
+    } else {
+      for (std::string& piece : SplitLine(line.text, max_line)) {
+        batch.lines.emplace_back(stderr_line, std::move(piece));
+      }
     }
     return !cancelled->load();
   });

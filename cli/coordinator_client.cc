@@ -30,6 +30,11 @@ void PrintReport(const std::string& message, std::ostream& err) {
   }
 }
 
+// A refused spec: unplaceable (FAILED_PRECONDITION) exits 3, anything else wrong with it 2.
+int RefusalExitCode(grpc::StatusCode code) {
+  return code == grpc::StatusCode::FAILED_PRECONDITION ? kExitPlacementFailed : kExitInvalidInput;
+}
+
 }  // namespace
 
 absl::StatusOr<Coordinator> ConnectCoordinator(const CoordinatorFlags& flags) {
@@ -104,8 +109,7 @@ int ReportCallError(const Coordinator& coordinator, const grpc::Status& status, 
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::FAILED_PRECONDITION: {
       PrintReport(message, err);
-      return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitInvalidInput
-                                                                       : kExitPlacementFailed;
+      return RefusalExitCode(status.error_code());
     }
     case grpc::StatusCode::NOT_FOUND:
     case grpc::StatusCode::ABORTED:
@@ -118,9 +122,7 @@ int ReportCallError(const Coordinator& coordinator, const grpc::Status& status, 
 
 int ReportRejection(const bdcoord::v1::Rejection& rejection, std::ostream& err) {
   PrintReport(rejection.report(), err);
-  return rejection.code() == static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION)
-             ? kExitPlacementFailed
-             : kExitInvalidInput;
+  return RefusalExitCode(static_cast<grpc::StatusCode>(rejection.code()));
 }
 
 bool ReportEncodingError(const std::string& file, const std::string& text, std::ostream& err) {

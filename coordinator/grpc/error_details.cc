@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
 #include "coordinator/ops/cluster_ops.h"
+#include "proto/rpc/status_limits.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -17,14 +18,6 @@ using bdcoord::v1::SpecErrors;
 
 std::string TypeUrl(const google::protobuf::Message& message) {
   return absl::StrCat(kDetailTypeUrlPrefix, message.GetDescriptor()->full_name());
-}
-
-// At most `max` bytes of `text`, not cutting a UTF-8 character in half.
-absl::string_view CutUtf8(absl::string_view text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-  return text.substr(0, n);
 }
 
 // Keeps the first entries of `list` that fit in `budget` serialized bytes; the rest are counted.
@@ -71,7 +64,7 @@ std::string ShortMessage(const absl::Status& status) {
   if (absl::optional<absl::Cord> payload = status.GetPayload(TypeUrl(SpecErrors()))) {
     SpecErrors errors;
     if (errors.ParseFromString(std::string(*payload)) && errors.errors_size() > 0) {
-      const std::string file(CutUtf8(errors.errors(0).file(), 512));
+      const std::string file = rpc::CutUtf8(errors.errors(0).file(), 512);
       return absl::StrCat(file, ": ", errors.errors_size(),
                           errors.errors_size() == 1 ? " error" : " errors");
     }
@@ -79,7 +72,7 @@ std::string ShortMessage(const absl::Status& status) {
   // A placement report starts with its summary line ("placement impossible: 40 of 42 ...").
   const absl::string_view first = message.substr(0, message.find('\n'));
   if (first.size() <= kMaxStatusMessageBytes) return std::string(first);
-  return absl::StrCat(CutUtf8(first, kMaxStatusMessageBytes - 3), "...");
+  return rpc::CutUtf8(first, kMaxStatusMessageBytes);
 }
 
 }  // namespace

@@ -52,11 +52,16 @@ std::vector<std::string> Inventory::MarkDown(absl::Time now, absl::Duration time
   return names;
 }
 
+// Disconnected, and for at least `after` since its last heartbeat.
+static bool GoneFor(const InventoryHost& host, absl::Time now, absl::Duration after) {
+  return !host.connected && now - host.last_heartbeat >= after;
+}
+
 std::vector<std::string> Inventory::GoneFor(absl::Time now, absl::Duration after) const {
   std::vector<std::string> names;
   absl::MutexLock lock(&mu_);
   for (const auto& [name, entry] : hosts_) {
-    if (!entry.host.connected && now - entry.host.last_heartbeat >= after) names.push_back(name);
+    if (coordinator::GoneFor(entry.host, now, after)) names.push_back(name);
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -68,10 +73,8 @@ std::vector<std::string> Inventory::Forget(const std::vector<std::string>& names
   absl::MutexLock lock(&mu_);
   for (const std::string& name : names) {
     auto it = hosts_.find(name);
-    if (it == hosts_.end() || it->second.host.connected ||
-        now - it->second.host.last_heartbeat < after) {
-      continue;
-    }
+    // Checked again: the host may have come back since the caller asked.
+    if (it == hosts_.end() || !coordinator::GoneFor(it->second.host, now, after)) continue;
     hosts_.erase(it);
     forgotten.push_back(name);
   }
