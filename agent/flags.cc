@@ -68,6 +68,11 @@ void AddAgentFlags(CLI::App* app, AgentFlags* flags) {
       ->check([](const std::string& prefix) {
         return prefix.starts_with("/") ? std::string() : "must be an absolute path";
       });
+  app->add_option("--state-dir", flags->state_dir,
+                  "Where the containers' files and each cluster's hosts map are kept, "
+                  "bind-mounted into the containers (one per agent; made 0700)")
+      ->type_name("DIR")
+      ->capture_default_str();
   app->add_option("--parallelism", flags->parallelism, "Instances worked on at once")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();

@@ -25,6 +25,7 @@ struct AgentFlags {
   bool print_facts = false;
   double interval_seconds = 10;
   int parallelism = 4;
+  std::string state_dir = "/var/lib/bdagent";
   std::string log_level = "info";
   std::string coordinator = "unix:///run/bdcoord/bdcoordd.sock";
   std::string host_name;

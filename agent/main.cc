@@ -12,6 +12,7 @@
 #include "agent/flags.h"
 #include "agent/host_facts.h"
 #include "agent/probes/probes.h"
+#include "agent/state_dir.h"
 #include "net/link_manager_netlink.h"
 #include "proto/rpc/daemon.h"
 
@@ -49,16 +50,19 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  agent::FileHostsWriter hosts_writer;
+  absl::StatusOr<agent::StateDirLock> state_dir = agent::StateDirLock::Acquire(flags.state_dir);
+  if (!state_dir.ok()) return fail(state_dir.status(), 1);
+  agent::LocalHostFiles host_files;
   const std::unique_ptr<bdcoord::net::LinkManager> links = bdcoord::net::NewNetlinkLinkManager();
   agent::DockerProber prober(docker->get());
   const auto now = [] { return absl::Now(); };
-  agent::Reconciler reconciler(docker->get(), &hosts_writer, links.get(),
+  agent::Reconciler reconciler(docker->get(), &host_files, links.get(),
                                {.parallelism = flags.parallelism,
                                 .now = now,
                                 .prober = &prober,
                                 .policy = flags.policy,
-                                .host_name = agent::HostName(flags)});
+                                .host_name = agent::HostName(flags),
+                                .state_dir = flags.state_dir});
   agent::Agent runtime(docker->get(), &reconciler, &prober,
                        {.interval = absl::Seconds(flags.interval_seconds),
                         .docker_socket = flags.docker_socket,

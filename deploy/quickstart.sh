@@ -208,7 +208,7 @@ ensure_agent() {
   start_daemon "${pidfile}" "${RUN_DIR}/agent-${host}.log" \
     nsenter --net="${netns}" "${BDAGENT}" --coordinator "${ADDR}" --host-name "${host}" \
     --docker-socket "${TESTBED_ROOT}/${host}/docker.sock" --config /dev/null \
-    "${label_args[@]+"${label_args[@]}"}"
+    --state-dir "${RUN_DIR}/agent-${host}" "${label_args[@]+"${label_args[@]}"}"
   log "${host}: bdagent started (pid $(cat "${pidfile}"), ${label_args[*]:-no labels})"
 }
 

@@ -52,6 +52,11 @@ struct ImageInfo {
   std::string user;  // Config.User: the image's default user; empty means root
 };
 
+struct VolumeInfo {
+  bool created = false;    // made by this call (false: it existed and is left as it is)
+  std::string mountpoint;  // its directory on the host
+};
+
 struct Mount {
   std::string source;  // volume name, or absolute host path for a bind mount
   std::string target;
@@ -74,9 +79,6 @@ struct ContainerConfig {
   int64_t memory_bytes = 0;           // 0 = no limit
   std::string restart_policy = "no";  // no | on-failure | always | unless-stopped
   int restart_max_retries = 0;
-  // "name:ip" entries Docker writes into /etc/hosts at start (HostConfig.ExtraHosts), so names
-  // resolve from the first instruction on; the agent then keeps the file current in place.
-  std::vector<std::string> extra_hosts;
   // HostConfig.Dns, DnsSearch, DnsOptions; empty: Docker's default (the host's servers and
   // search domains). On a user-defined network resolv.conf names the embedded DNS server, which
   // forwards to `dns`; DnsSearch ["."] means no search domain.
@@ -162,10 +164,9 @@ class DockerClient {
   // The image's id and default user; NotFound when the image is not on this host.
   virtual absl::StatusOr<ImageInfo> InspectImage(const std::string& image) = 0;
 
-  // Creates the named volume unless it exists; true when it was created (a volume that existed
-  // is left as it is).
-  virtual absl::StatusOr<bool> CreateVolume(const std::string& name,
-                                            const std::map<std::string, std::string>& labels) = 0;
+  // Creates the named volume unless it exists (one that existed is left as it is).
+  virtual absl::StatusOr<VolumeInfo> CreateVolume(
+      const std::string& name, const std::map<std::string, std::string>& labels) = 0;
   virtual absl::StatusOr<std::vector<std::string>> ListVolumes() = 0;
   virtual absl::Status RemoveVolume(const std::string& name) = 0;
 

@@ -439,8 +439,8 @@ class DockerClientImpl final : public DockerClient {
       const std::map<std::string, std::string>& label_filter) override;
   absl::Status RemoveNetwork(const std::string& name) override;
   absl::StatusOr<ImageInfo> InspectImage(const std::string& image) override;
-  absl::StatusOr<bool> CreateVolume(const std::string& name,
-                                    const std::map<std::string, std::string>& labels) override;
+  absl::StatusOr<VolumeInfo> CreateVolume(
+      const std::string& name, const std::map<std::string, std::string>& labels) override;
   absl::StatusOr<std::vector<std::string>> ListVolumes() override;
   absl::Status RemoveVolume(const std::string& name) override;
   absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) override;
@@ -845,14 +845,20 @@ absl::StatusOr<ImageInfo> DockerClientImpl::InspectImage(const std::string& imag
   return info;
 }
 
-absl::StatusOr<bool> DockerClientImpl::CreateVolume(
+absl::StatusOr<VolumeInfo> DockerClientImpl::CreateVolume(
     const std::string& name, const std::map<std::string, std::string>& labels) {
   // dockerd answers a create of an existing volume with that volume: ask first.
   HttpRequest inspect;
   inspect.path = absl::StrCat("/volumes/", Escape(name));
   absl::StatusOr<HttpResponse> existing = Perform(inspect);
   if (!existing.ok()) return existing.status();
-  if (existing->status == 200) return false;
+  auto volume_info = [](const HttpRequest& request, const HttpResponse& response,
+                        bool created) -> absl::StatusOr<VolumeInfo> {
+    absl::StatusOr<json> body = ParseJson(request, response);
+    if (!body.ok()) return body.status();
+    return VolumeInfo{.created = created, .mountpoint = Str(*body, "Mountpoint")};
+  };
+  if (existing->status == 200) return volume_info(inspect, *existing, false);
   if (existing->status != 404) return HttpError(inspect, *existing);
   json json_labels = json::object();
   for (const auto& [key, value] : labels) json_labels[key] = value;
@@ -863,7 +869,7 @@ absl::StatusOr<bool> DockerClientImpl::CreateVolume(
   absl::StatusOr<HttpResponse> response = Perform(request);
   if (!response.ok()) return response.status();
   if (!Is2xx(*response)) return HttpError(request, *response);
-  return true;
+  return volume_info(request, *response, true);
 }
 
 absl::Status DockerClientImpl::RemoveVolume(const std::string& name) {
@@ -919,7 +925,6 @@ absl::StatusOr<std::string> DockerClientImpl::CreateContainer(const ContainerCon
   };
   if (config.nano_cpus > 0) host_config["NanoCpus"] = config.nano_cpus;
   if (config.memory_bytes > 0) host_config["Memory"] = config.memory_bytes;
-  if (!config.extra_hosts.empty()) host_config["ExtraHosts"] = config.extra_hosts;
   if (!config.dns.empty()) host_config["Dns"] = config.dns;
   if (!config.dns_search.empty()) host_config["DnsSearch"] = config.dns_search;
   if (!config.dns_options.empty()) host_config["DnsOptions"] = config.dns_options;

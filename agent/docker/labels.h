@@ -8,6 +8,9 @@ inline constexpr char kClusterLabel[] = "io.bdcoord.cluster";
 inline constexpr char kServiceLabel[] = "io.bdcoord.service";
 inline constexpr char kInstanceLabel[] = "io.bdcoord.instance";
 inline constexpr char kSpecHashLabel[] = "io.bdcoord.spec-hash";
+// Set ("1") when the container's files and /etc/hosts are bind-mounted from the agent's state
+// directory; a container made by an older agent has Docker's own /etc/hosts, rewritten in place.
+inline constexpr char kHostFilesLabel[] = "io.bdcoord.host-files";
 // On networks: shared by every cluster on the LAN (dockerd allows one macvlan per parent).
 inline constexpr char kNetworkLabel[] = "io.bdcoord.network";
 

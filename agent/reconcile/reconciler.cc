@@ -62,30 +62,12 @@ InstanceStatus Failed(const DesiredInstance& instance, std::string message) {
 
 }  // namespace
 
-// "IP FQDN name" lines of the hosts map as Docker ExtraHosts ("fqdn:ip" first, so a reverse
-// lookup finds the FQDN before the short name).
-std::vector<std::string> ExtraHosts(const std::string& hosts_file) {
-  std::vector<std::string> entries;
-  for (absl::string_view line : absl::StrSplit(hosts_file, '\n', absl::SkipEmpty())) {
-    std::vector<absl::string_view> fields =
-        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-    if (fields.size() < 2 || fields[0].find(':') != absl::string_view::npos ||
-        fields[0] == "127.0.0.1") {
-      continue;  // localhost lines: Docker writes its own
-    }
-    for (size_t i = 1; i < fields.size(); ++i) {
-      entries.push_back(absl::StrCat(fields[i], ":", fields[0]));
-    }
-  }
-  return entries;
-}
-
-Reconciler::Reconciler(DockerClient* docker, HostsWriter* hosts_writer, net::LinkManager* links,
+Reconciler::Reconciler(DockerClient* docker, HostFiles* host_files, net::LinkManager* links,
                        ReconcilerOptions options)
     : docker_(docker),
       own_prober_(options.prober == nullptr ? std::make_unique<DockerProber>(docker) : nullptr),
       prober_(options.prober != nullptr ? options.prober : own_prober_.get()),
-      hosts_writer_(hosts_writer),
+      host_files_(host_files),
       links_(links),
       options_(options) {}
 
@@ -138,7 +120,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
 
   RetryGiveUpsOnNewApply(desired, *managed);
 
-  absl::flat_hash_map<std::string, std::string> network_errors;
+  Pass pass;
   for (const auto& network : desired.networks()) {
     NetworkConfig config;
     config.name = network.name();
@@ -149,7 +131,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
     config.ip_range = network.ip_range();
     config.labels[kNetworkLabel] = network.name();
     if (absl::Status status = docker_->EnsureNetwork(config); !status.ok()) {
-      network_errors[network.name()] = std::string(status.message());
+      pass.network_errors[network.name()] = std::string(status.message());
       result.errors.push_back(absl::StrCat("network '", network.name(), "': ", status.message()));
       Logger()->error("network '{}' could not be set up: {}", network.name(),
                       std::string(status.message()));
@@ -162,15 +144,19 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   // Decide on the state listed once, then act: independent instances in parallel, a bounded
   // number at a time.
   const Decision decision = Decide(desired, *managed);
-  const ImageInspections images = InspectImages(desired, decision.instances);
+  pass.images = InspectImages(desired, decision.instances);
+  // The hosts map before any container: a new one mounts it, a running one sees it change.
+  if (absl::StatusOr<bool> changed = SyncClusterHosts(desired); changed.ok()) {
+    pass.hosts_changed = *changed;
+  } else {
+    pass.hosts_error = std::string(changed.status().message());
+    result.errors.push_back(pass.hosts_error);
+  }
   std::vector<Acted> acted(desired.instances_size());
   std::atomic<int> next{0};
   auto worker = [&] {
     for (int i = next++; i < desired.instances_size(); i = next++) {
-      const DesiredInstance& instance = desired.instances(i);
-      auto error = network_errors.find(instance.network());
-      acted[i] = Act(desired, instance, decision.instances[i],
-                     error == network_errors.end() ? "" : error->second, images);
+      acted[i] = Act(desired, desired.instances(i), decision.instances[i], pass);
     }
   };
   const int workers = std::max(1, std::min(options_.parallelism, desired.instances_size()));
@@ -199,15 +185,68 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
     result.outcomes.push_back(one.outcome);
   }
 
+  std::vector<std::string> still_there;  // instances whose containers could not be removed
   for (const ContainerInfo& container : decision.remove) {
     Logger()->info("removing '{}': no longer desired", container.name);
     if (absl::Status s = StopAndRemove(container.id); !s.ok()) {
       result.errors.push_back(absl::StrCat("cannot remove '", container.name, "': ", s.message()));
+      auto instance = container.labels.find(kInstanceLabel);
+      if (instance != container.labels.end()) still_there.push_back(instance->second);
     } else {
       ++result.removed;
     }
   }
+  PruneInstanceFiles(desired, still_there, &result);
   return result;
+}
+
+std::string Reconciler::ClusterDir(const std::string& cluster) const {
+  return absl::StrCat(options_.state_dir, "/clusters/", cluster);
+}
+
+std::string Reconciler::InstanceDir(const DesiredInstance& instance) const {
+  return absl::StrCat(ClusterDir(instance.cluster()), "/instances/", instance.name());
+}
+
+absl::StatusOr<bool> Reconciler::SyncClusterHosts(const DesiredState& desired) {
+  if (desired.hosts_file().empty() || desired.instances().empty()) return false;
+  const std::string path = absl::StrCat(ClusterDir(desired.cluster()), "/hosts");
+  absl::StatusOr<std::string> current = host_files_->Read(path);
+  if (current.ok() && *current == desired.hosts_file()) return false;
+  absl::Status written = current.ok()
+                             ? host_files_->WriteInPlace(path, desired.hosts_file())
+                             : host_files_->Create(path, desired.hosts_file(), 0644, FileOwner());
+  if (!written.ok()) {
+    return absl::Status(written.code(), absl::StrCat("cannot write the hosts map of cluster '",
+                                                     desired.cluster(), "': ", written.message()));
+  }
+  return current.ok();
+}
+
+void Reconciler::PruneInstanceFiles(const DesiredState& desired,
+                                    const std::vector<std::string>& still_there,
+                                    ReconcileResult* result) {
+  const std::string cluster_dir = ClusterDir(desired.cluster());
+  if (desired.instances().empty() && still_there.empty()) {
+    if (absl::Status s = host_files_->RemoveAll(cluster_dir); !s.ok()) {
+      result->errors.push_back(std::string(s.message()));
+    }
+    return;
+  }
+  absl::flat_hash_set<std::string> keep(still_there.begin(), still_there.end());
+  for (const auto& instance : desired.instances()) keep.insert(instance.name());
+  const std::string instances_dir = absl::StrCat(cluster_dir, "/instances");
+  absl::StatusOr<std::vector<std::string>> names = host_files_->List(instances_dir);
+  if (!names.ok()) {
+    result->errors.push_back(std::string(names.status().message()));
+    return;
+  }
+  for (const std::string& name : *names) {
+    if (keep.contains(name)) continue;
+    if (absl::Status s = host_files_->RemoveAll(absl::StrCat(instances_dir, "/", name)); !s.ok()) {
+      result->errors.push_back(std::string(s.message()));
+    }
+  }
 }
 
 void Reconciler::RetryGiveUpsOnNewApply(const DesiredState& desired,
@@ -251,9 +290,8 @@ Reconciler::ImageInspections Reconciler::InspectImages(
 }
 
 Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInstance& instance,
-                                  const InstanceDecision& decision,
-                                  const std::string& network_error,
-                                  const ImageInspections& images) {
+                                  const InstanceDecision& decision, const Pass& pass) {
+  const ImageInspections& images = pass.images;
   Acted acted;
   acted.outcome.action = decision.action;
   const ContainerInfo* existing = decision.existing ? &*decision.existing : nullptr;
@@ -292,7 +330,10 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
     case InstanceAction::kKeep:
       acted.status = StatusOf(instance, existing->id);
       if (acted.status.state() == bdcoord::v1::INSTANCE_STATE_RUNNING) {
-        acted.outcome.hosts_file_rewritten = SyncHostsFile(existing->id, desired.hosts_file());
+        acted.outcome.hosts_file_rewritten =
+            existing->labels.contains(kHostFilesLabel)
+                ? pass.hosts_changed  // it sees the cluster's file, written once for all
+                : SyncDockersHostsFile(existing->id, desired.hosts_file());
       }
       CheckReadiness(instance, &acted.status);
       return acted;
@@ -309,48 +350,75 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
       break;
   }
 
-  if (!network_error.empty()) {
+  if (auto error = pass.network_errors.find(instance.network());
+      error != pass.network_errors.end()) {
     acted.status = Failed(instance, absl::StrCat("network '", instance.network(),
-                                                 "' could not be set up: ", network_error));
+                                                 "' could not be set up: ", error->second));
     return acted;
   }
-  // The container is named after its instance. Another cluster on this host may have an instance
-  // of the same name: then it is INSTANCE.CLUSTER (containers are found by label, not by name).
-  // A container of that name that we do not manage is never touched.
-  // (Docker also resolves a name as an ID prefix: "c6" may be container c638a9…, so compare.)
-  std::string container_name = instance.name();
-  if (auto other = docker_->InspectContainer(container_name);
-      other.ok() && other->name == container_name) {
-    auto owner = other->labels.find(kClusterLabel);
-    if (owner == other->labels.end()) {
-      acted.status =
-          Failed(instance, absl::StrCat("container name '", instance.name(),
-                                        "' is taken by a container bdcoord does not manage (id ",
-                                        other->id.substr(0, 12), "); rename or remove it"));
-      return acted;
-    }
-    container_name = absl::StrCat(instance.name(), ".", instance.cluster());
+  if (!pass.hosts_error.empty()) {
+    acted.status = Failed(instance, pass.hosts_error);
+    return acted;
   }
-  acted.status = CreateAndStart(desired, instance, decision.spec_hash, container_name,
-                                images.at(instance.image()));
+  const absl::StatusOr<ImageInfo>& image = images.at(instance.image());
+  if (absl::IsNotFound(image.status())) {
+    acted.status = Failed(instance, absl::StrCat("image '", instance.image(),
+                                                 "' is not on this host: build it and `docker "
+                                                 "load` it (no registry is assumed)"));
+    return acted;
+  }
+  if (!image.ok()) {
+    acted.status = Failed(instance, std::string(image.status().message()));
+    return acted;
+  }
+  acted.status = CreateAndStart(desired, instance, decision.spec_hash, *image);
   CheckReadiness(instance, &acted.status);
   acted.outcome.created =
       !acted.outcome.replaced && acted.status.state() != bdcoord::v1::INSTANCE_STATE_FAILED;
   return acted;
 }
 
+// A file's path in the container, clean and absolute (it becomes a path under the agent's state
+// directory): no empty, "." or ".." component.
+static bool CleanAbsolutePath(absl::string_view path) {
+  if (!absl::StartsWith(path, "/") || path.size() < 2) return false;
+  for (absl::string_view part : absl::StrSplit(path.substr(1), '/')) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::string> Reconciler::CreateNamed(const DesiredInstance& instance,
+                                                    ContainerConfig config) {
+  // Docker says when the name is taken (409): no inspect on the usual path.
+  absl::StatusOr<std::string> id = docker_->CreateContainer(config);
+  if (!absl::IsAlreadyExists(id.status())) return id;
+  // (Docker also resolves a name as an ID prefix: "c6" may be container c638a9…, so compare.)
+  auto other = docker_->InspectContainer(config.name);
+  if (!other.ok() || other->name != config.name) return id;
+  if (!other->labels.contains(kClusterLabel)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("container name '", instance.name(),
+                     "' is taken by a container bdcoord does not manage (id ",
+                     other->id.substr(0, 12), "); rename or remove it"));
+  }
+  // Another cluster's instance of that name (containers are found by label, not by name).
+  config.name = absl::StrCat(instance.name(), ".", instance.cluster());
+  return docker_->CreateContainer(config);
+}
+
 InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
                                           const DesiredInstance& instance, const std::string& hash,
-                                          const std::string& container_name,
-                                          const absl::StatusOr<ImageInfo>& image) {
-  if (absl::IsNotFound(image.status())) {
-    return Failed(instance, absl::StrCat("image '", instance.image(),
-                                         "' is not on this host: build it and `docker load` it "
-                                         "(no registry is assumed)"));
+                                          const ImageInfo& image) {
+  // The names become directories of this host: one clean component each (a hand-written
+  // desired state is not validated by a coordinator).
+  for (const std::string& name : {instance.cluster(), instance.name()}) {
+    if (name.find('/') != std::string::npos || !CleanAbsolutePath("/" + name)) {
+      return Failed(instance, absl::StrCat("name '", name, "' cannot be a directory name"));
+    }
   }
-  if (!image.ok()) return Failed(instance, std::string(image.status().message()));
   ContainerConfig config;
-  config.name = container_name;
+  config.name = instance.name();
   config.image = instance.image();
   config.hostname = instance.name();
   config.domainname = instance.domain();
@@ -359,28 +427,62 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   config.labels = {{kClusterLabel, instance.cluster()},
                    {kServiceLabel, instance.service()},
                    {kInstanceLabel, instance.name()},
-                   {kSpecHashLabel, hash}};
+                   {kSpecHashLabel, hash},
+                   {kHostFilesLabel, "1"}};
   config.user = instance.user();
   config.network = instance.network();
   config.ipv4 = instance.ip();
-  std::vector<const bdcoord::v1::Volume*> new_volumes;  // made by this attempt
+  const std::string instance_dir = InstanceDir(instance);
+  std::vector<std::pair<const bdcoord::v1::Volume*, std::string>> new_volumes;  // and mountpoint
+  std::vector<std::string> written;  // the instance's files on this host
   // A failure from here removes what this attempt made: the next pass starts afresh rather than
   // start a container without its files, or take a volume it made for one that existed.
   auto fail = [&](std::string message, const std::string& id) {
     if (!id.empty()) (void)docker_->RemoveContainer(id, /*force=*/true);
-    for (const auto* volume : new_volumes) (void)docker_->RemoveVolume(volume->source());
+    for (const auto& [volume, mountpoint] : new_volumes) {
+      (void)docker_->RemoveVolume(volume->source());
+    }
+    (void)host_files_->RemoveAll(instance_dir);
     return Failed(instance, std::move(message));
   };
+
+  // The files on this host, bind-mounted where the spec puts them (seen before the process
+  // starts, with no archive upload); owned by the instance's user, so a non-root process can
+  // write beside its config. The owner is known now unless the user is a name not seen before.
+  std::optional<NumericUser> user = KnownUser(image, instance.user());
+  if (absl::Status s = host_files_->RemoveAll(instance_dir); !s.ok()) {
+    return fail(std::string(s.message()), "");
+  }
+  for (const auto& file : instance.files()) {
+    if (!CleanAbsolutePath(file.path())) {
+      return fail(absl::StrCat("file path '", file.path(), "' is not a clean absolute path"), "");
+    }
+    const std::string host_path = absl::StrCat(instance_dir, "/files", file.path());
+    const FileOwner owner = user ? FileOwner{user->uid, user->gid} : FileOwner();
+    if (absl::Status s =
+            host_files_->Create(host_path, file.content(), file.mode() ? file.mode() : 0644, owner);
+        !s.ok()) {
+      return fail(absl::StrCat("cannot write files: ", s.message()), "");
+    }
+    written.push_back(host_path);
+    config.mounts.push_back({host_path, file.path(), /*read_only=*/false});
+  }
+  // Every container of the cluster on this host shares its hosts file: a new map is one write.
+  // Read-only: a container, even as root, must not rewrite its neighbours' /etc/hosts.
+  if (!desired.hosts_file().empty()) {
+    config.mounts.push_back(
+        {absl::StrCat(ClusterDir(instance.cluster()), "/hosts"), "/etc/hosts", true});
+  }
   for (const auto& volume : instance.volumes()) {
     if (!absl::StartsWith(volume.source(), "/")) {
-      absl::StatusOr<bool> created =
+      absl::StatusOr<VolumeInfo> made =
           docker_->CreateVolume(volume.source(), {{kClusterLabel, instance.cluster()}});
-      if (!created.ok()) {
-        return fail(absl::StrCat("cannot create volume '", volume.source(),
-                                 "': ", created.status().message()),
-                    "");
+      if (!made.ok()) {
+        return fail(
+            absl::StrCat("cannot create volume '", volume.source(), "': ", made.status().message()),
+            "");
       }
-      if (*created) new_volumes.push_back(&volume);
+      if (made->created) new_volumes.emplace_back(&volume, made->mountpoint);
     }
     config.mounts.push_back({volume.source(), volume.target(), volume.read_only()});
   }
@@ -391,15 +493,25 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   config.stop_timeout_seconds = instance.has_stop_timeout()
                                     ? static_cast<int>(instance.stop_timeout().seconds())
                                     : options_.stop_timeout_seconds;
-  config.extra_hosts = ExtraHosts(desired.hosts_file());
   SetContainerDns(instance.dns(), &config);
 
-  auto id = docker_->CreateContainer(config);
-  if (!id.ok()) return fail(absl::StrCat("cannot create: ", id.status().message()), "");
-  // Files are owned by the instance's user, so a non-root process can write beside its config
-  // (e.g. ZooKeeper's dataDir holding myid).
-  auto user = UserOf(*id, instance.user());
-  if (!user.ok()) return fail(std::string(user.status().message()), *id);
+  absl::StatusOr<std::string> id = CreateNamed(instance, config);
+  if (!id.ok()) {
+    return fail(absl::IsAlreadyExists(id.status())
+                    ? std::string(id.status().message())
+                    : absl::StrCat("cannot create: ", id.status().message()),
+                "");
+  }
+  if (!user) {
+    absl::StatusOr<NumericUser> resolved = UserOf(*id, image, instance.user());
+    if (!resolved.ok()) return fail(std::string(resolved.status().message()), *id);
+    user = *resolved;
+    for (const std::string& path : written) {
+      if (absl::Status s = host_files_->SetOwner(path, {user->uid, user->gid}); !s.ok()) {
+        return fail(absl::StrCat("cannot write files: ", s.message()), *id);
+      }
+    }
+  }
   // A name that the image maps to uid 0 is root too: the container never starts.
   if (user->uid == 0 && !instance.user().empty() && !options_.policy.allow_root) {
     return fail(absl::StrCat("refused by host ", options_.host_name, "'s policy: service '",
@@ -407,27 +519,19 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
                              "\" is uid 0 in the image): the agent's policy refuses root"),
                 *id);
   }
-  const std::string owner = absl::StrCat(user->uid, ":", user->gid);
-  std::vector<ArchiveFile> files;
-  // A new volume is root's unless the image has its path (Docker copies that directory's owner):
-  // hand its root to a non-root user, through the container (the volume is mounted there), so a
-  // remote dockerd works too. A volume that existed keeps its owner and the operator's data.
-  for (const auto* volume : new_volumes) {
+  // A new volume is root's unless the image has its path (Docker copied that directory's owner
+  // at create): hand its root to a non-root user. A volume that existed keeps its owner and the
+  // operator's data.
+  const FileOwner owner{user->uid, user->gid};
+  for (const auto& [volume, mountpoint] : new_volumes) {
     if (user->uid == 0 || volume->read_only()) continue;
-    absl::StatusOr<ArchiveFile> root = docker_->ReadPath(*id, volume->target());
-    if (!root.ok()) {
-      return fail(absl::StrCat("cannot give volume '", volume->source(), "' to ", owner, ": ",
-                               root.status().message()),
+    absl::StatusOr<FileOwner> current = host_files_->OwnerOf(mountpoint);
+    absl::Status given = current.ok() ? absl::OkStatus() : current.status();
+    if (given.ok() && !(*current == owner)) given = host_files_->SetOwner(mountpoint, owner);
+    if (!given.ok()) {
+      return fail(absl::StrCat("cannot give volume '", volume->source(), "' to ", owner.uid, ":",
+                               owner.gid, ": ", given.message()),
                   *id);
-    }
-    if (root->owner != owner) files.push_back({root->path, "", root->mode, owner});
-  }
-  for (const auto& file : instance.files()) {
-    files.push_back({file.path(), file.content(), file.mode() ? file.mode() : 0644, owner});
-  }
-  if (!files.empty()) {
-    if (absl::Status s = docker_->PutFiles(*id, files); !s.ok()) {
-      return fail(absl::StrCat("cannot write files: ", s.message()), *id);
     }
   }
   if (absl::Status s = docker_->StartContainer(*id); !s.ok()) {
@@ -436,7 +540,6 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
     return status;
   }
   Logger()->info("started '{}' on {}", instance.name(), instance.ip());
-  SyncHostsFile(*id, desired.hosts_file());
   return StatusOf(instance, *id);
 }
 
@@ -462,10 +565,21 @@ std::string Reconciler::Refusal(const DesiredInstance& instance,
   return message;
 }
 
-absl::StatusOr<NumericUser> Reconciler::UserOf(const std::string& container_id,
-                                               const std::string& user) {
+std::optional<NumericUser> Reconciler::KnownUser(const ImageInfo& image, const std::string& user) {
   // None: the image's own user (only a hand-written desired state lacks one); files stay root's.
   if (user.empty()) return NumericUser();
+  absl::StatusOr<UserSpec> spec = ParseUserSpec(user);
+  if (spec.ok() && !NeedsPasswd(*spec) && !NeedsGroup(*spec)) {
+    return NumericUser{*spec->uid, *spec->gid};
+  }
+  absl::MutexLock lock(&mu_);
+  auto known = users_.find(absl::StrCat(image.id, "\n", user));
+  if (known == users_.end()) return std::nullopt;
+  return known->second;
+}
+
+absl::StatusOr<NumericUser> Reconciler::UserOf(const std::string& container_id,
+                                               const ImageInfo& image, const std::string& user) {
   absl::StatusOr<UserSpec> spec = ParseUserSpec(user);
   if (!spec.ok()) return spec.status();
   // Names are the image's: read its files through the API (no host paths: dockerd may be remote).
@@ -484,7 +598,12 @@ absl::StatusOr<NumericUser> Reconciler::UserOf(const std::string& container_id,
   if (!passwd.ok()) return passwd.status();
   absl::StatusOr<std::optional<std::string>> group = read(NeedsGroup(*spec), "/etc/group");
   if (!group.ok()) return group.status();
-  return ResolveUser(*spec, *passwd, *group);
+  absl::StatusOr<NumericUser> resolved = ResolveUser(*spec, *passwd, *group);
+  if (resolved.ok() && !image.id.empty()) {
+    absl::MutexLock lock(&mu_);
+    users_[absl::StrCat(image.id, "\n", user)] = *resolved;  // an image id names its files
+  }
+  return resolved;
 }
 
 absl::Status Reconciler::StopAndRemove(const std::string& container_id) {
@@ -662,13 +781,14 @@ absl::Time Reconciler::NextDue() const {
   return due;
 }
 
-bool Reconciler::SyncHostsFile(const std::string& container_id, const std::string& hosts_file) {
+bool Reconciler::SyncDockersHostsFile(const std::string& container_id,
+                                      const std::string& hosts_file) {
   if (hosts_file.empty()) return false;
   auto info = docker_->InspectContainer(container_id);
   if (!info.ok() || info->hosts_path.empty()) return false;
-  auto current = hosts_writer_->Read(info->hosts_path);
+  auto current = host_files_->Read(info->hosts_path);
   if (current.ok() && *current == hosts_file) return false;
-  if (absl::Status s = hosts_writer_->WriteInPlace(info->hosts_path, hosts_file); !s.ok()) {
+  if (absl::Status s = host_files_->WriteInPlace(info->hosts_path, hosts_file); !s.ok()) {
     Logger()->warn("cannot update /etc/hosts of '{}': {}", info->name, std::string(s.message()));
     return false;
   }

@@ -17,16 +17,12 @@
 #include "agent/probes/prober.h"
 #include "agent/reconcile/container_user.h"
 #include "agent/reconcile/decide.h"
-#include "agent/reconcile/hosts_writer.h"
+#include "agent/reconcile/host_files.h"
 #include "bdcoord/v1/agent.pb.h"
 #include "net/link_manager.h"
 #include "policy/host_policy.h"
 
 namespace bdcoord::agent {
-
-// The "IP FQDN name..." lines of a rendered hosts file as Docker's ExtraHosts ("name:ip", the
-// FQDN first so a reverse lookup finds it); localhost and IPv6 lines are skipped.
-std::vector<std::string> ExtraHosts(const std::string& hosts_file);
 
 struct ReconcilerOptions {
   int parallelism = 4;  // instances worked on at once (dockerd and runc are CPU-bound)
@@ -46,6 +42,9 @@ struct ReconcilerOptions {
   // the coordinator allowed: an instance that breaches it is refused before anything is made.
   policy::HostPolicy policy = {};
   std::string host_name = "this host";  // in the refusals' messages
+  // Where the instances' files and each cluster's hosts map are kept on this host, bind-mounted
+  // into the containers (bdagent --state-dir): STATE/clusters/CLUSTER/{hosts,instances/NAME/}.
+  std::string state_dir = "/var/lib/bdagent";
 };
 
 // What a pass did with one desired instance.
@@ -83,7 +82,7 @@ struct ReconcileResult {
 class Reconciler {
  public:
   // `links` may be null when no network asks for a host shim.
-  Reconciler(DockerClient* docker, HostsWriter* hosts_writer, net::LinkManager* links = nullptr,
+  Reconciler(DockerClient* docker, HostFiles* host_files, net::LinkManager* links = nullptr,
              ReconcilerOptions options = {});
 
   ReconcileResult Reconcile(const bdcoord::v1::DesiredState& desired);
@@ -106,24 +105,47 @@ class Reconciler {
   using ImageInspections = absl::flat_hash_map<std::string, absl::StatusOr<ImageInfo>>;
   ImageInspections InspectImages(const bdcoord::v1::DesiredState& desired,
                                  const std::vector<InstanceDecision>& decisions);
+  // What every instance of a pass shares.
+  struct Pass {
+    absl::flat_hash_map<std::string, std::string> network_errors;  // by network
+    ImageInspections images;
+    std::string hosts_error;     // why the cluster's hosts file could not be written
+    bool hosts_changed = false;  // the cluster's hosts file was rewritten by this pass
+  };
   Acted Act(const bdcoord::v1::DesiredState& desired, const bdcoord::v1::DesiredInstance& instance,
-            const InstanceDecision& decision, const std::string& network_error,
-            const ImageInspections& images);
+            const InstanceDecision& decision, const Pass& pass);
   bdcoord::v1::InstanceStatus CreateAndStart(const bdcoord::v1::DesiredState& desired,
                                              const bdcoord::v1::DesiredInstance& instance,
-                                             const std::string& hash,
-                                             const std::string& container_name,
-                                             const absl::StatusOr<ImageInfo>& image);
+                                             const std::string& hash, const ImageInfo& image);
+  // Creates the container under the instance's name, or INSTANCE.CLUSTER when another cluster
+  // on this host has a container of that name; a name taken by a container bdcoord does not
+  // manage is an error (that container is never touched).
+  absl::StatusOr<std::string> CreateNamed(const bdcoord::v1::DesiredInstance& instance,
+                                          ContainerConfig config);
+  // Writes the cluster's hosts map to its file (created once, then rewritten in place so the
+  // bind mounts see it). Returns whether an existing file changed.
+  absl::StatusOr<bool> SyncClusterHosts(const bdcoord::v1::DesiredState& desired);
+  // Removes the files of instances no longer here (and the cluster's directory once it has no
+  // instance and no container left on this host).
+  void PruneInstanceFiles(const bdcoord::v1::DesiredState& desired,
+                          const std::vector<std::string>& still_there, ReconcileResult* result);
+  std::string ClusterDir(const std::string& cluster) const;
+  std::string InstanceDir(const bdcoord::v1::DesiredInstance& instance) const;
   // Why this host's policy refuses `instance` (empty when it does not): "refused by host H's
   // policy: ..." naming the rule. `image_user`: the image's default user, when the instance
   // has none.
   std::string Refusal(const bdcoord::v1::DesiredInstance& instance,
                       const std::optional<std::string>& image_user = std::nullopt) const;
-  // The numbers of `user` in the created container (from its image's /etc/passwd, /etc/group).
-  absl::StatusOr<NumericUser> UserOf(const std::string& container_id, const std::string& user);
+  // The numbers of `user` in the created container (from its image's /etc/passwd, /etc/group),
+  // remembered per image: an image's files are read once, not once per container.
+  absl::StatusOr<NumericUser> UserOf(const std::string& container_id, const ImageInfo& image,
+                                     const std::string& user);
+  // The numbers when they are known without reading the image: given as numbers, or remembered.
+  std::optional<NumericUser> KnownUser(const ImageInfo& image, const std::string& user);
   bdcoord::v1::InstanceStatus StatusOf(const bdcoord::v1::DesiredInstance& instance,
                                        const std::string& container_id);
-  bool SyncHostsFile(const std::string& container_id, const std::string& hosts_file);
+  // A container made by an older agent: Docker's own /etc/hosts, rewritten in place.
+  bool SyncDockersHostsFile(const std::string& container_id, const std::string& hosts_file);
   // Stops the container with its own stop timeout (SIGTERM first: a JVM flushes, a member hands
   // over), then removes it; a container that will not stop is removed by force anyway.
   absl::Status StopAndRemove(const std::string& container_id);
@@ -154,6 +176,8 @@ class Reconciler {
     std::optional<int> last_exit_code;  // as last seen exited
   };
   absl::flat_hash_map<std::string, Restarts> restarts_ ABSL_GUARDED_BY(mu_);
+  // The numbers of a `user:` per image id and user (see UserOf).
+  absl::flat_hash_map<std::string, NumericUser> users_ ABSL_GUARDED_BY(mu_);
   // The desired state's applied_at per cluster: when it changes, the give-ups are forgotten.
   absl::flat_hash_map<std::string, std::string> applied_at_ ABSL_GUARDED_BY(mu_);
   // On a new apply of the cluster (its applied_at changed): its containers' restart counts start
@@ -164,7 +188,7 @@ class Reconciler {
   DockerClient* docker_;
   std::unique_ptr<Prober> own_prober_;  // when none was given
   Prober* prober_;
-  HostsWriter* hosts_writer_;
+  HostFiles* host_files_;
   net::LinkManager* links_;
   ReconcilerOptions options_;
 };

@@ -15,7 +15,7 @@ cleanup() {
   [[ -n ${PID} ]] && kill "${PID}" 2>/dev/null && wait "${PID}" 2>/dev/null || true
   printf '{"cluster":"idle"}' >"${WORK}/empty.json"
   nsenter --net="${NETNS}" "${BDAGENT}" --docker-socket "${SOCK}" --config /dev/null \
-    --desired "${WORK}/empty.json" --once >/dev/null 2>&1 || true
+    --state-dir "${WORK}/state" --desired "${WORK}/empty.json" --once >/dev/null 2>&1 || true
   rm -rf "${WORK}"
 }
 trap cleanup EXIT
@@ -30,7 +30,7 @@ done
   "${BDCOORD_TESTBED_SUBNET}" "${hosts}" "${instances[*]}") >"${WORK}/desired.json"
 
 nsenter --net="${NETNS}" "${BDAGENT}" --docker-socket "${SOCK}" --config /dev/null \
-  --desired "${WORK}/desired.json" >"${WORK}/agent.log" 2>&1 &
+  --state-dir "${WORK}/state" --desired "${WORK}/desired.json" >"${WORK}/agent.log" 2>&1 &
 PID=$!
 deadline=$((SECONDS + 60))
 until grep -q "reconciled:" "${WORK}/agent.log"; do

@@ -113,6 +113,7 @@ start_daemons() {
     labels=BDCOORD_TESTBED_${h^^}_LABELS
     nsenter --net="/var/run/netns/bdcoord-${h}" "${BDAGENT}" --coordinator "${ADDR}" \
       --host-name "${h}" --docker-socket "/run/bdcoord-testbed/${h}/docker.sock" \
+      --state-dir "${WORK}/agent-${h}" \
       --config /dev/null --label "${!labels}" 2>>"${WORK}/agent-${h}.log" &
     PIDS[${h}]=$!
   done

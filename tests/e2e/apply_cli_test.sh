@@ -12,7 +12,7 @@ cli_setup apply
 pids+=($!)
 for host in h1 h2; do
   "${BDAGENT}" --coordinator "${sock}" --host-name "${host}" --docker-socket /nonexistent \
-    --config /nonexistent --interval 0.5 2>"${work}/${host}.log" &
+    --config /nonexistent --state-dir "${work}/state-${host}" --interval 0.5 2>"${work}/${host}.log" &
   pids+=($!)
 done
 both_connected() {

@@ -69,10 +69,12 @@ chmod 600 "${work}/token"
   2>"${work}/bdcoordd.log" &
 pids+=($!)
 "${BDAGENT}" --coordinator "${sock}" --host-name with-token --token-file "${work}/token" \
-  --docker-socket /nonexistent --config /nonexistent --heartbeat-interval 0.5 2>"${work}/a1.log" &
+  --docker-socket /nonexistent --config /nonexistent --heartbeat-interval 0.5 \
+  --state-dir "${work}/state-a1" 2>"${work}/a1.log" &
 pids+=($!)
 "${BDAGENT}" --coordinator "${sock}" --host-name without-token \
-  --docker-socket /nonexistent --config /nonexistent --heartbeat-interval 0.5 2>"${work}/a2.log" &
+  --docker-socket /nonexistent --config /nonexistent --heartbeat-interval 0.5 \
+  --state-dir "${work}/state-a2" 2>"${work}/a2.log" &
 pids+=($!)
 
 listed() {

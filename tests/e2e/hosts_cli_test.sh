@@ -42,6 +42,7 @@ pids+=($!)
 for host in h1 h2; do
   "${BDAGENT}" --coordinator "${sock}" --host-name "${host}" --docker-socket /nonexistent \
     --config /nonexistent --label "rack=r-${host}" --heartbeat-interval 0.5 \
+    --state-dir "${work}/state-${host}" \
     2>"${work}/${host}.log" &
   pids+=($!)
 done

@@ -70,7 +70,8 @@ start_agent() {
   local h=$1
   shift
   nsenter --net="/var/run/netns/bdcoord-${h}" "${BDAGENT}" --coordinator "${sock}" --host-name "${h}" \
-    --docker-socket "/run/bdcoord-testbed/${h}/docker.sock" --config /dev/null "$@" \
+    --docker-socket "/run/bdcoord-testbed/${h}/docker.sock" --config /dev/null \
+    --state-dir "${work}/state-${h}" "$@" \
     2>>"${work}/agent-${h}.log" &
   agent_pid[${h}]=$!
 }

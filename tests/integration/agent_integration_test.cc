@@ -21,12 +21,13 @@
 #include "absl/time/time.h"
 #include "agent/docker/docker_client_impl.h"
 #include "agent/probes/probes.h"
-#include "agent/reconcile/hosts_writer.h"
+#include "agent/reconcile/host_files.h"
 #include "agent/reconcile/reconciler.h"
 #include "net/hosts_file.h"
 #include "net/link_manager_netlink.h"
 #include "tests/integration/wait_for.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/temp_dir.h"
 
 namespace bdcoord::agent {
 namespace {
@@ -67,15 +68,11 @@ class AgentIntegrationTest : public ::testing::Test {
     // Leave the testbed as we found it: no containers of ours, no network of ours.
     for (int host : {1, 2}) {
       if (!docker_[host]) continue;
-      Reconciler(docker_[host].get(), &hosts_, nullptr,
-                 ReconcilerOptions{.now = test_util::RealClock()})
-          .Reconcile(Empty());
+      Reconciler(docker_[host].get(), &hosts_, nullptr, Options(host)).Reconcile(Empty());
       if (auto foreign = docker_[host]->InspectContainer("bdcoord-it-foreign"); foreign.ok()) {
         docker_[host]->RemoveContainer(foreign->id, true).IgnoreError();
       }
-      Reconciler(docker_[host].get(), &hosts_, nullptr,
-                 ReconcilerOptions{.now = test_util::RealClock()})
-          .PruneNetworks({});
+      Reconciler(docker_[host].get(), &hosts_, nullptr, Options(host)).PruneNetworks({});
       docker_[host]->RemoveNetwork(kNetwork).IgnoreError();  // e.g. the unlabelled conflicting one
     }
   }
@@ -121,8 +118,7 @@ class AgentIntegrationTest : public ::testing::Test {
   }
 
   ReconcileResult Apply(const std::vector<Member>& members, int host) {
-    return Reconciler(docker_[host].get(), &hosts_, nullptr,
-                      ReconcilerOptions{.now = test_util::RealClock()})
+    return Reconciler(docker_[host].get(), &hosts_, nullptr, Options(host))
         .Reconcile(Desired(members, host));
   }
 
@@ -140,8 +136,14 @@ class AgentIntegrationTest : public ::testing::Test {
     return info.ok() && info->name == name ? info->id : "";
   }
 
+  // Each host's agent has its own state directory, as each bdagent must.
+  ReconcilerOptions Options(int host) {
+    return {.now = test_util::RealClock(), .state_dir = absl::StrCat(state_.path(), "/host", host)};
+  }
+
   std::unique_ptr<DockerClient> docker_[3];
-  FileHostsWriter hosts_;
+  LocalHostFiles hosts_;
+  test_util::TempDir state_{"agent-it"};
 };
 
 const std::vector<Member> kFour = {{"a1", 1, 70}, {"a2", 1, 71}, {"b1", 2, 72}, {"b2", 2, 73}};
@@ -211,9 +213,8 @@ TEST_F(AgentIntegrationTest, AChangedSpecReplacesOnlyThatContainer) {
   auto desired = Desired(kFour, 1);
   desired.mutable_instances(1)->add_command("--log-interval");
   desired.mutable_instances(1)->add_command("1s");
-  const ReconcileResult result = Reconciler(docker_[1].get(), &hosts_, nullptr,
-                                            ReconcilerOptions{.now = test_util::RealClock()})
-                                     .Reconcile(desired);
+  const ReconcileResult result =
+      Reconciler(docker_[1].get(), &hosts_, nullptr, Options(1)).Reconcile(desired);
   ExpectAllRunning(result);
   EXPECT_EQ(result.replaced, 1);
   EXPECT_EQ(Id(1, "a1"), a1);
@@ -305,8 +306,7 @@ TEST_F(AgentIntegrationTest, TheHostShimLetsTheHostReachItsOwnContainers) {
     bdcoord::v1::Probe tcp;
     tcp.mutable_tcp()->set_port(7000);
     // Without the shim the host cannot reach its own macvlan containers.
-    Reconciler plain(docker_[1].get(), &hosts_, nullptr,
-                     ReconcilerOptions{.now = test_util::RealClock()});
+    Reconciler plain(docker_[1].get(), &hosts_, nullptr, Options(1));
     ExpectAllRunning(plain.Reconcile(desired));
     EXPECT_FALSE(
         DockerProber(docker_[1].get()).Check(tcp, {"10.251.0.70", ""}, absl::Seconds(1)).ok());
@@ -329,8 +329,7 @@ TEST_F(AgentIntegrationTest, TheHostShimLetsTheHostReachItsOwnContainers) {
     auto links = net::NewNetlinkLinkManager();
     desired.mutable_networks(0)->set_host_shim(true);
     (*desired.mutable_shim_addresses())[kNetwork] = "10.251.0.250/32";
-    Reconciler shimmed(docker_[1].get(), &hosts_, links.get(),
-                       ReconcilerOptions{.now = test_util::RealClock()});
+    Reconciler shimmed(docker_[1].get(), &hosts_, links.get(), Options(1));
     ExpectAllRunning(shimmed.Reconcile(desired));
     EXPECT_TRUE(WaitFor(
         [&] {
@@ -373,7 +372,8 @@ class AgentLifecycleIntegrationTest : public ::testing::Test {
     reconciler_ = std::make_unique<Reconciler>(
         docker_.get(), &hosts_, nullptr,
         ReconcilerOptions{.now = test_util::RealClock(),
-                          .policy = {.allow_root = true, .allowed_host_paths = {}}});
+                          .policy = {.allow_root = true, .allowed_host_paths = {}},
+                          .state_dir = state_.path()});
   }
 
   void TearDown() override {
@@ -424,7 +424,8 @@ class AgentLifecycleIntegrationTest : public ::testing::Test {
 
   static constexpr char kLifecycleCluster[] = "itlife";
   std::unique_ptr<DockerClient> docker_;
-  FileHostsWriter hosts_;
+  LocalHostFiles hosts_;
+  test_util::TempDir state_{"agent-it"};
   std::unique_ptr<Reconciler> reconciler_;
   std::vector<std::string> volumes_;
 };
@@ -474,7 +475,7 @@ TEST_F(AgentLifecycleIntegrationTest, AUserNameIsResolvedFromTheImage) {
 TEST_F(AgentLifecycleIntegrationTest, ANewVolumeBelongsToTheUserAndAnOldOneKeepsItsOwner) {
   const std::string fresh = Volume("fresh");
   const std::string old = Volume("old");
-  ASSERT_TRUE(*docker_->CreateVolume(old, {}));  // the operator's, root-owned
+  ASSERT_TRUE(docker_->CreateVolume(old, {})->created);  // the operator's, root-owned
   auto writer = Instance("life1", "standin");
   for (const auto& [source, target] : {std::pair{fresh, "/data/zk"}, std::pair{old, "/data/old"}}) {
     auto* volume = writer.add_volumes();
@@ -498,8 +499,10 @@ TEST_F(AgentLifecycleIntegrationTest, ANewVolumeBelongsToTheUserAndAnOldOneKeeps
 // Defense in depth: a desired state sent straight to an agent (no coordinator to check it) that
 // runs as root, by its user or by its image's default, makes nothing on a default host.
 TEST_F(AgentLifecycleIntegrationTest, RefusedByTheHostsPolicy) {
-  Reconciler strict(docker_.get(), &hosts_, nullptr,
-                    ReconcilerOptions{.now = test_util::RealClock(), .host_name = "host1"});
+  Reconciler strict(
+      docker_.get(), &hosts_, nullptr,
+      ReconcilerOptions{
+          .now = test_util::RealClock(), .host_name = "host1", .state_dir = state_.path()});
   const std::string data = Volume("policy");
   auto root = Instance("life1", "0:0");
   auto* volume = root.add_volumes();

@@ -16,12 +16,15 @@ cleanup() {
   [[ -n ${AGENT_PID} ]] && kill "${AGENT_PID}" 2>/dev/null || true
   printf '{"cluster":"itproc"}' >"${WORK}/empty.json"
   nsenter --net="${NETNS}" "${BDAGENT}" --docker-socket "${SOCK}" --desired "${WORK}/empty.json" \
-    --once --config /dev/null >/dev/null 2>&1 || true
+    --once --config /dev/null --state-dir "${WORK}/state" >/dev/null 2>&1 || true
   rm -rf "${WORK}"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-agent() { nsenter --net="${NETNS}" "${BDAGENT}" --docker-socket "${SOCK}" --config /dev/null "$@"; }
+agent() {
+  nsenter --net="${NETNS}" "${BDAGENT}" --docker-socket "${SOCK}" --config /dev/null \
+    --state-dir "${WORK}/state" "$@"
+}
 started_at() { docker -H "unix://${SOCK}" inspect -f '{{.State.StartedAt}}' "$1"; }
 
 instance() {  # instance NAME IP
@@ -62,7 +65,7 @@ echo "ok: a second agent run restarts nothing"
 #    Then SIGTERM stops the agent, not the containers.
 # nsenter execs bdagent, so $! is the agent itself.
 nsenter --net="${NETNS}" "${BDAGENT}" --docker-socket "${SOCK}" --config /dev/null \
-  --desired "${WORK}/desired.json" --interval 60 >"${WORK}/agent.log" 2>&1 &
+  --state-dir "${WORK}/state" --desired "${WORK}/desired.json" --interval 60 >"${WORK}/agent.log" 2>&1 &
 AGENT_PID=$!
 deadline=$((SECONDS + 20))
 until grep -q "desired state from" "${WORK}/agent.log"; do

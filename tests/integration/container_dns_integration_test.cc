@@ -17,11 +17,12 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/docker/docker_client_impl.h"
-#include "agent/reconcile/hosts_writer.h"
+#include "agent/reconcile/host_files.h"
 #include "agent/reconcile/reconciler.h"
 #include "coordinator/plan/planner.h"
 #include "coordinator/render/desired_state.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/temp_dir.h"
 
 namespace bdcoord::agent {
 namespace {
@@ -91,8 +92,9 @@ class ContainerDnsTest : public ::testing::Test {
     }
     bdcoord::v1::DesiredState empty;
     empty.set_cluster(kCluster);
-    Reconciler reconciler(docker_.get(), &hosts_, nullptr,
-                          ReconcilerOptions{.now = test_util::RealClock()});
+    Reconciler reconciler(
+        docker_.get(), &hosts_, nullptr,
+        ReconcilerOptions{.now = test_util::RealClock(), .state_dir = state_.path()});
     reconciler.Reconcile(empty);
     reconciler.PruneNetworks({});
   }
@@ -106,9 +108,10 @@ class ContainerDnsTest : public ::testing::Test {
         << coordinator::FormatDiagnostics("spec", plan.diagnostics);
     const bdcoord::v1::DesiredState desired =
         coordinator::MakeDesiredState(loaded.spec, plan, "host1", {"box1"}, {});
-    const ReconcileResult result = Reconciler(docker_.get(), &hosts_, nullptr,
-                                              ReconcilerOptions{.now = test_util::RealClock()})
-                                       .Reconcile(desired);
+    const ReconcileResult result =
+        Reconciler(docker_.get(), &hosts_, nullptr,
+                   ReconcilerOptions{.now = test_util::RealClock(), .state_dir = state_.path()})
+            .Reconcile(desired);
     EXPECT_THAT(result.errors, IsEmpty());
     for (const auto& status : result.statuses) {
       EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.message();
@@ -136,7 +139,8 @@ class ContainerDnsTest : public ::testing::Test {
   }
 
   std::unique_ptr<DockerClient> docker_;
-  FileHostsWriter hosts_;
+  LocalHostFiles hosts_;
+  test_util::TempDir state_{"dns-it"};
 };
 
 TEST_F(ContainerDnsTest, ByDefaultNothingIsSearchedAndAMissFailsFast) {

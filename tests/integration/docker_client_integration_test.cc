@@ -260,12 +260,13 @@ TEST_F(DockerClientIntegrationTest, InspectImage) {
 TEST_F(DockerClientIntegrationTest, Volumes) {
   const std::string name = Name("vol");
   volumes_.push_back(name);
-  absl::StatusOr<bool> created = client_->CreateVolume(name, labels_);
+  absl::StatusOr<VolumeInfo> created = client_->CreateVolume(name, labels_);
   ASSERT_TRUE(created.ok()) << created.status();
-  EXPECT_TRUE(*created);
+  EXPECT_TRUE(created->created);
+  EXPECT_TRUE(absl::EndsWith(created->mountpoint, "/" + name + "/_data")) << created->mountpoint;
   created = client_->CreateVolume(name, labels_);
   ASSERT_TRUE(created.ok()) << created.status();
-  EXPECT_FALSE(*created) << "it existed: left as it is";
+  EXPECT_FALSE(created->created) << "it existed: left as it is";
   absl::StatusOr<std::vector<std::string>> volumes = client_->ListVolumes();
   ASSERT_TRUE(volumes.ok()) << volumes.status();
   EXPECT_THAT(*volumes, Contains(name));

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
+#include "tests/testing/fake_host_files.h"
 
 namespace bdcoord::agent::testing {
 
@@ -38,12 +39,14 @@ class FakeDockerClient : public DockerClient {
     absl::MutexLock lock(&mu_);
     image_files_[image][path] = ArchiveFile{path, content, 0644, "0:0"};
   }
-  // The root directory of a named volume: a new one is root's, 0755 (the image lacks its path).
-  std::optional<ArchiveFile> VolumeRoot(const std::string& name) {
+  // The volumes' directories live in these host files (as the real ones live on the host).
+  explicit FakeDockerClient(FakeHostFiles* host_files = nullptr) : host_files_(host_files) {}
+  static std::string VolumeMountpoint(const std::string& name) {
+    return absl::StrCat("/fake/volumes/", name, "/_data");
+  }
+  bool HasVolume(const std::string& name) {
     absl::MutexLock lock(&mu_);
-    auto it = volumes_.find(name);
-    if (it == volumes_.end()) return std::nullopt;
-    return it->second;
+    return volumes_.contains(name);
   }
   int reads() {
     absl::MutexLock lock(&mu_);
@@ -112,6 +115,12 @@ class FakeDockerClient : public DockerClient {
     }
     return std::nullopt;
   }
+  // Calls per method of those on the bring-up path (EnsureNetwork, InspectImage, CreateVolume,
+  // CreateContainer, PutFiles, ReadPath, StartContainer, InspectContainer, ListContainers).
+  std::map<std::string, int> calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
   int creates() {
     absl::MutexLock lock(&mu_);
     return creates_;
@@ -147,6 +156,7 @@ class FakeDockerClient : public DockerClient {
   }
   absl::Status EnsureNetwork(const NetworkConfig& config) override {
     absl::MutexLock lock(&mu_);
+    ++calls_["EnsureNetwork"];
     if (!fail_all_.ok()) return fail_all_;
     if (!network_error_.ok()) return network_error_;
     networks_[config.name] = config;
@@ -166,21 +176,27 @@ class FakeDockerClient : public DockerClient {
   }
   absl::StatusOr<ImageInfo> InspectImage(const std::string& image) override {
     absl::MutexLock lock(&mu_);
+    ++calls_["InspectImage"];
     ++image_inspections_;
     if (!fail_all_.ok()) return fail_all_;
     auto it = images_.find(image);
     if (it == images_.end()) return absl::NotFoundError(absl::StrCat("No such image: ", image));
     return ImageInfo{absl::StrCat("sha256:", image), it->second};
   }
-  absl::StatusOr<bool> CreateVolume(const std::string& name,
-                                    const std::map<std::string, std::string>&) override {
+  absl::StatusOr<VolumeInfo> CreateVolume(const std::string& name,
+                                          const std::map<std::string, std::string>&) override {
     absl::MutexLock lock(&mu_);
-    return volumes_.emplace(name, ArchiveFile{"/", "", 0755, "0:0"}).second;
+    ++calls_["CreateVolume"];
+    const std::string mountpoint = VolumeMountpoint(name);
+    const bool created = volumes_.insert(name).second;
+    // A new volume's directory on the host is root's (the image lacks its path).
+    if (created && host_files_ != nullptr) host_files_->AddDirectory(mountpoint);
+    return VolumeInfo{created, mountpoint};
   }
   absl::StatusOr<std::vector<std::string>> ListVolumes() override {
     absl::MutexLock lock(&mu_);
     std::vector<std::string> names;
-    for (const auto& [name, root] : volumes_) names.push_back(name);
+    names.assign(volumes_.begin(), volumes_.end());
     return names;
   }
   absl::Status RemoveVolume(const std::string& name) override {
@@ -190,10 +206,20 @@ class FakeDockerClient : public DockerClient {
   }
   absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) override {
     absl::MutexLock lock(&mu_);
+    ++calls_["CreateContainer"];
     if (!fail_all_.ok()) return fail_all_;
     for (const auto& [id, c] : containers_) {
       if (c.info.name == config.name) {
         return absl::AlreadyExistsError(absl::StrCat("name ", config.name, " in use"));
+      }
+    }
+    // As dockerd: a bind mount's source must exist on the host when the container is created.
+    for (const Mount& mount : config.mounts) {
+      if (host_files_ != nullptr && absl::StartsWith(mount.source, "/") &&
+          !host_files_->Get(mount.source)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "invalid mount config for type \"bind\": bind source path does not exist: ",
+            mount.source));
       }
     }
     Container c;
@@ -212,28 +238,18 @@ class FakeDockerClient : public DockerClient {
   }
   absl::Status PutFiles(const std::string& id, const std::vector<ArchiveFile>& files) override {
     absl::MutexLock lock(&mu_);
+    ++calls_["PutFiles"];
     auto it = containers_.find(id);
     if (it == containers_.end()) return absl::NotFoundError(id);
     it->second.files = files;
-    // A directory entry at a volume's mount point lands on the volume's root, as in dockerd.
-    for (const ArchiveFile& file : files) {
-      if (ArchiveFile* root = MountedVolume(it->second, file.path)) {
-        root->mode = file.mode;
-        root->owner = file.owner;
-      }
-    }
     return absl::OkStatus();
   }
   absl::StatusOr<ArchiveFile> ReadPath(const std::string& id, const std::string& path) override {
     absl::MutexLock lock(&mu_);
+    ++calls_["ReadPath"];
     ++reads_;
     auto it = containers_.find(id);
     if (it == containers_.end()) return absl::NotFoundError(id);
-    if (ArchiveFile* root = MountedVolume(it->second, path)) {
-      ArchiveFile entry = *root;
-      entry.path = absl::EndsWith(path, "/") ? path : absl::StrCat(path, "/");
-      return entry;
-    }
     for (const ArchiveFile& file : it->second.files) {
       if (file.path == path) return file;
     }
@@ -244,6 +260,7 @@ class FakeDockerClient : public DockerClient {
   }
   absl::Status StartContainer(const std::string& id) override {
     absl::MutexLock lock(&mu_);
+    ++calls_["StartContainer"];
     if (!fail_all_.ok()) return fail_all_;
     if (!start_error_.ok()) return start_error_;
     auto it = containers_.find(id);
@@ -277,6 +294,7 @@ class FakeDockerClient : public DockerClient {
   }
   absl::StatusOr<ContainerInfo> InspectContainer(const std::string& id_or_name) override {
     absl::MutexLock lock(&mu_);
+    ++calls_["InspectContainer"];
     if (!fail_all_.ok()) return fail_all_;
     for (const auto& [id, c] : containers_) {
       if (id == id_or_name || c.info.name == id_or_name) return c.info;
@@ -286,6 +304,7 @@ class FakeDockerClient : public DockerClient {
   absl::StatusOr<std::vector<ContainerInfo>> ListContainers(
       const std::map<std::string, std::string>& filter) override {
     absl::MutexLock lock(&mu_);
+    ++calls_["ListContainers"];
     if (!fail_all_.ok()) return fail_all_;
     std::vector<ContainerInfo> out;
     for (const auto& [id, c] : containers_) {
@@ -346,25 +365,15 @@ class FakeDockerClient : public DockerClient {
   }
 
  private:
-  // The root of the named volume mounted at `path` in the container, or null.
-  ArchiveFile* MountedVolume(const Container& c, std::string path)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (path.size() > 1 && path.back() == '/') path.pop_back();
-    for (const Mount& mount : c.config.mounts) {
-      if (mount.target != path) continue;
-      auto volume = volumes_.find(mount.source);
-      return volume == volumes_.end() ? nullptr : &volume->second;
-    }
-    return nullptr;
-  }
-
   absl::Mutex mu_;
   std::map<std::string, Container> containers_;
   std::map<std::string, NetworkConfig> networks_;
   std::map<std::string, std::string> images_;  // image -> its default user
   std::map<std::string, std::map<std::string, ArchiveFile>> image_files_;
-  std::map<std::string, ArchiveFile> volumes_;  // name -> its root directory
+  std::set<std::string> volumes_;
+  FakeHostFiles* host_files_;
   int reads_ = 0;
+  std::map<std::string, int> calls_;
   absl::Status fail_all_;
   absl::Status network_error_;
   absl::Status start_error_;

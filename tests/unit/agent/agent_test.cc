@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
-#include "tests/testing/fake_hosts_writer.h"
+#include "tests/testing/fake_host_files.h"
 #include "tests/testing/fake_prober.h"
 #include "tests/testing/fake_uplink.h"
 
@@ -56,7 +56,7 @@ class AgentTest : public ::testing::Test {
 
   test_util::FakeClock clock_;
   testing::FakeDockerClient docker_;
-  testing::FakeHostsWriter hosts_;
+  testing::FakeHostFiles hosts_;
   testing::FakeUplink uplink_;
   testing::FakeProber prober_;
   Reconciler reconciler_;

@@ -10,7 +10,7 @@
 
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
-#include "tests/testing/fake_hosts_writer.h"
+#include "tests/testing/fake_host_files.h"
 #include "tests/testing/fake_prober.h"
 #include "tests/testing/temp_dir.h"
 
@@ -32,7 +32,7 @@ class DesiredFileTest : public ::testing::Test {
   test_util::TempDir dir_{"desired-file"};
   std::string path_ = dir_.path() + "/desired.json";
   testing::FakeDockerClient docker_;
-  testing::FakeHostsWriter hosts_;
+  testing::FakeHostFiles hosts_;
   testing::FakeProber prober_;
   Reconciler reconciler_;
   Agent agent_;

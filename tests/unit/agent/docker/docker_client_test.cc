@@ -1229,13 +1229,20 @@ TEST_F(DockerClientTest, ReadPathReadsTheFirstEntryOfTheArchive) {
 TEST_F(DockerClientTest, CreateVolumeSaysWhetherItWasNew) {
   fake_.SetHandler([](const FakeRequest& request) {
     if (request.method == "GET" && request.Path() == "/v1.41/volumes/old") {
-      return JsonReply(200, {{"Name", "old"}});
+      return JsonReply(200, {{"Name", "old"}, {"Mountpoint", "/var/lib/docker/volumes/old/_data"}});
     }
     if (request.method == "GET") return ErrorReply(404, "get new: no such volume");
-    return JsonReply(201, {{"Name", "new"}});
+    return JsonReply(201, {{"Name", "new"}, {"Mountpoint", "/var/lib/docker/volumes/new/_data"}});
   });
-  EXPECT_FALSE(*Client()->CreateVolume("old", {}));
-  EXPECT_TRUE(*Client()->CreateVolume("new", {{"io.bdcoord.cluster", "demo"}}));
+  const absl::StatusOr<VolumeInfo> old = Client()->CreateVolume("old", {});
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_FALSE(old->created);
+  EXPECT_EQ(old->mountpoint, "/var/lib/docker/volumes/old/_data");
+  const absl::StatusOr<VolumeInfo> made =
+      Client()->CreateVolume("new", {{"io.bdcoord.cluster", "demo"}});
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_TRUE(made->created);
+  EXPECT_EQ(made->mountpoint, "/var/lib/docker/volumes/new/_data");
   const std::vector<FakeRequest> requests = fake_.api_requests();
   ASSERT_EQ(requests.size(), 3u) << "an existing volume is not created again";
   EXPECT_EQ(requests[2].method, "POST");

@@ -8,7 +8,7 @@
 #include "google/protobuf/text_format.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
-#include "tests/testing/fake_hosts_writer.h"
+#include "tests/testing/fake_host_files.h"
 
 namespace bdcoord::agent {
 namespace {
@@ -55,7 +55,7 @@ TEST(SetContainerDns, UnsetKeepsDockersDefaults) {
 TEST(SetContainerDns, TheReconcilerCreatesContainersWithTheInstancesDns) {
   testing::FakeDockerClient docker;
   docker.AddImage("standin");
-  testing::FakeHostsWriter hosts;
+  testing::FakeHostFiles hosts;
   Reconciler reconciler(&docker, &hosts, nullptr, ReconcilerOptions{.now = test_util::RealClock()});
   bdcoord::v1::DesiredState desired;
   ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(

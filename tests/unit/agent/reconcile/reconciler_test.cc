@@ -9,7 +9,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
-#include "tests/testing/fake_hosts_writer.h"
+#include "tests/testing/fake_host_files.h"
 #include "tests/testing/fake_link_manager.h"
 #include "tests/testing/fake_prober.h"
 
@@ -18,7 +18,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using testing::FakeDockerClient;
-using testing::FakeHostsWriter;
+using testing::FakeHostFiles;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
@@ -52,6 +52,18 @@ bdcoord::v1::DesiredState Desired(int count) {
   return desired;
 }
 
+// Where the agent keeps the demo cluster's files (ReconcilerOptions::state_dir's default).
+constexpr char kDemoDir[] = "/var/lib/bdagent/clusters/demo";
+
+// "source -> target" per mount, " (ro)" when read-only.
+std::vector<std::string> MountsOf(const ContainerConfig& config) {
+  std::vector<std::string> mounts;
+  for (const Mount& m : config.mounts) {
+    mounts.push_back(absl::StrCat(m.source, " -> ", m.target, m.read_only ? " (ro)" : ""));
+  }
+  return mounts;
+}
+
 class ReconcilerTest : public ::testing::Test {
  protected:
   ReconcilerTest()
@@ -59,8 +71,8 @@ class ReconcilerTest : public ::testing::Test {
     docker_.AddImage("standin");
   }
 
-  FakeDockerClient docker_;
-  FakeHostsWriter hosts_;
+  FakeHostFiles hosts_;
+  FakeDockerClient docker_{&hosts_};
   Reconciler reconciler_;
 };
 
@@ -82,13 +94,68 @@ TEST_F(ReconcilerTest, CreatesStartsAndLabelsEveryInstance) {
   EXPECT_EQ(zk2->config.labels.at(kServiceLabel), "zk");
   EXPECT_EQ(zk2->config.labels.at(kInstanceLabel), "zk2");
   EXPECT_EQ(zk2->config.labels.at(kSpecHashLabel), SpecHash(Desired(3).instances(1)));
-  // FQDN first, so the reverse lookup Docker answers before our rewrite is the FQDN.
-  EXPECT_THAT(zk2->config.extra_hosts, ElementsAre("zk1.demo.lan:10.1.0.11", "zk1:10.1.0.11",
-                                                   "zk2.demo.lan:10.1.0.12", "zk2:10.1.0.12"));
-  ASSERT_EQ(zk2->files.size(), 1u);
-  EXPECT_EQ(zk2->files[0].content, "2\n");
-  EXPECT_EQ(zk2->files[0].owner, "1000:1000");
-  EXPECT_EQ(hosts_.Get(zk2->info.hosts_path), kHosts);
+  EXPECT_EQ(zk2->config.labels.at(kHostFilesLabel), "1");
+  // Its files and the cluster's hosts map are on the host, bind-mounted: nothing is uploaded.
+  const std::string myid = absl::StrCat(kDemoDir, "/instances/zk2/files/conf/myid");
+  EXPECT_THAT(
+      MountsOf(zk2->config),
+      ElementsAre(myid + " -> /conf/myid", absl::StrCat(kDemoDir, "/hosts -> /etc/hosts (ro)")));
+  EXPECT_THAT(zk2->files, IsEmpty());
+  ASSERT_TRUE(hosts_.Get(myid));
+  EXPECT_EQ(hosts_.Get(myid)->content, "2\n");
+  EXPECT_EQ(hosts_.Get(myid)->owner, (FileOwner{1000, 1000}));
+  EXPECT_EQ(hosts_.Get(myid)->mode, 0644u);
+  ASSERT_TRUE(hosts_.Get(absl::StrCat(kDemoDir, "/hosts")));
+  EXPECT_EQ(hosts_.Get(absl::StrCat(kDemoDir, "/hosts"))->content, kHosts);
+  EXPECT_EQ(hosts_.Get(absl::StrCat(kDemoDir, "/hosts"))->owner, FileOwner()) << "root's";
+}
+
+// Bring-up cost (issue 11): a new container costs Docker a create, a start and one inspect (its
+// status); the network and the image once per pass; no archive upload or read, no name lookup.
+TEST_F(ReconcilerTest, ANewContainerCostsACreateAStartAndItsStatus) {
+  const ReconcileResult result = reconciler_.Reconcile(Desired(6));
+  ASSERT_EQ(result.created, 6);
+  EXPECT_THAT(docker_.calls(),
+              ElementsAre(std::pair("CreateContainer", 6), std::pair("EnsureNetwork", 1),
+                          std::pair("InspectContainer", 6), std::pair("InspectImage", 1),
+                          std::pair("ListContainers", 1), std::pair("StartContainer", 6)));
+}
+
+TEST_F(ReconcilerTest, AFilePathThatIsNotCleanIsRefused) {
+  auto desired = Desired(2);
+  desired.mutable_instances(1)->mutable_files(0)->set_path("/conf/../../etc/shadow");
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(result.statuses[1].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(result.statuses[1].message(),
+            "file path '/conf/../../etc/shadow' is not a clean absolute path");
+  EXPECT_FALSE(docker_.FindByName("zk2"));
+  EXPECT_THAT(hosts_.Under(absl::StrCat(kDemoDir, "/instances/zk2")), IsEmpty());
+}
+
+TEST_F(ReconcilerTest, TheHostsMapThatCannotBeWrittenFailsNewInstancesClearly) {
+  hosts_.FailWrites(absl::PermissionDeniedError("read-only file system"));
+  const ReconcileResult result = reconciler_.Reconcile(Desired(1));
+  EXPECT_THAT(result.errors, ElementsAre("cannot write the hosts map of cluster 'demo': "
+                                         "read-only file system"));
+  EXPECT_EQ(result.statuses[0].message(),
+            "cannot write the hosts map of cluster 'demo': read-only file system");
+  EXPECT_EQ(docker_.creates(), 0);
+}
+
+// The files of an instance that is gone are removed with it; the cluster's directory goes with
+// its last container.
+TEST_F(ReconcilerTest, FilesGoWithTheirInstanceAndTheClusterDirectoryWithTheCluster) {
+  reconciler_.Reconcile(Desired(3));
+  ASSERT_EQ(hosts_.Under(absl::StrCat(kDemoDir, "/instances")).size(), 3u);
+  reconciler_.Reconcile(Desired(2));
+  EXPECT_THAT(hosts_.Under(absl::StrCat(kDemoDir, "/instances/zk3")), IsEmpty());
+  EXPECT_EQ(hosts_.Under(absl::StrCat(kDemoDir, "/instances")).size(), 2u);
+  bdcoord::v1::DesiredState down;
+  down.set_cluster("demo");
+  EXPECT_EQ(reconciler_.Reconcile(down).removed, 2);
+  EXPECT_THAT(hosts_.Under(kDemoDir), IsEmpty());
+  EXPECT_FALSE(hosts_.Get(absl::StrCat(kDemoDir, "/hosts")));
 }
 
 // Bring-up cost (issue 11): an image is inspected once per pass, not once per container, and a
@@ -220,10 +287,31 @@ TEST_F(ReconcilerTest, MembershipChangeRewritesEveryHostsFile) {
   auto desired = Desired(2);
   const std::string bigger = std::string(kHosts) + "10.1.0.13\tzk3.demo.lan zk3\n";
   desired.set_hosts_file(bigger);
+  const int writes = hosts_.writes();
   const ReconcileResult result = reconciler_.Reconcile(desired);
-  EXPECT_EQ(result.hosts_files_updated, 2);
+  EXPECT_EQ(result.hosts_files_updated, 2) << "both containers see the new map";
   EXPECT_EQ(result.replaced, 0) << "a new hosts map must not replace containers";
-  EXPECT_EQ(hosts_.Get(docker_.FindByName("zk1")->info.hosts_path), bigger);
+  EXPECT_EQ(hosts_.Get(absl::StrCat(kDemoDir, "/hosts"))->content, bigger);
+  EXPECT_EQ(hosts_.writes(), writes + 1) << "one write for every container of the cluster";
+}
+
+// A container made by an agent before the hosts map was bind-mounted has Docker's own
+// /etc/hosts: it is kept current in place, as before (an agent upgrade restarts nothing).
+TEST_F(ReconcilerTest, AContainerOfAnOlderAgentHasDockersHostsFileRewritten) {
+  const auto desired = Desired(1);
+  ContainerConfig old;
+  old.name = "zk1";
+  old.image = "standin";
+  old.labels = {{kClusterLabel, "demo"},
+                {kServiceLabel, "zk"},
+                {kInstanceLabel, "zk1"},
+                {kSpecHashLabel, SpecHash(desired.instances(0))}};
+  const std::string id = *docker_.CreateContainer(old);
+  ASSERT_TRUE(docker_.StartContainer(id).ok());
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(result.created + result.replaced, 0);
+  EXPECT_EQ(result.hosts_files_updated, 1);
+  EXPECT_EQ(hosts_.Get(docker_.FindByName("zk1")->info.hosts_path)->content, kHosts);
 }
 
 TEST_F(ReconcilerTest, RunOnceCompletesOnceAndIsNotRerun) {
@@ -368,8 +456,8 @@ TEST_F(ReconcilerReadinessTest, RunningInstancesReportTheirProbe) {
 }
 
 TEST(ReconcilerProbeRetries, ProbesAtTheirIntervalAndFailAfterTheRetries) {
-  FakeDockerClient docker;
-  FakeHostsWriter hosts;
+  FakeHostFiles hosts;
+  FakeDockerClient docker{&hosts};
   docker.AddImage("standin");
   absl::Time now = absl::FromUnixSeconds(1000);
   ReconcilerOptions options;
@@ -394,8 +482,8 @@ TEST(ReconcilerProbeRetries, ProbesAtTheirIntervalAndFailAfterTheRetries) {
 }
 
 TEST(ReconcilerProbeRetries, OnceReadyAContainerIsNotProbedAgain) {
-  FakeDockerClient docker;
-  FakeHostsWriter hosts;
+  FakeHostFiles hosts;
+  FakeDockerClient docker{&hosts};
   docker.AddImage("standin");
   Reconciler reconciler(&docker, &hosts, nullptr, ReconcilerOptions{.now = test_util::RealClock()});
   auto desired = Desired(1);
@@ -448,8 +536,8 @@ TEST_F(ReconcilerTest, DockerUnavailableIsAStatusCodeNotAMessage) {
 }
 
 TEST(ReconcilerProber, ReadinessGoesThroughTheInjectedProber) {
-  FakeDockerClient docker;
-  FakeHostsWriter hosts;
+  FakeHostFiles hosts;
+  FakeDockerClient docker{&hosts};
   testing::FakeProber prober;
   docker.AddImage("standin");
   prober.set_result(absl::UnavailableError("tcp 10.1.0.11:2181: Connection refused"));
@@ -474,7 +562,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using testing::FakeDockerClient;
-using testing::FakeHostsWriter;
+using testing::FakeHostFiles;
 using testing::FakeLinkManager;
 using ::testing::HasSubstr;
 
@@ -491,8 +579,8 @@ class ReconcilerShimTest : public ::testing::Test {
     docker_.AddImage("standin");
   }
 
-  FakeDockerClient docker_;
-  FakeHostsWriter hosts_;
+  FakeHostFiles hosts_;
+  FakeDockerClient docker_{&hosts_};
   FakeLinkManager links_;
   Reconciler reconciler_;
 };
@@ -526,7 +614,7 @@ TEST_F(ReconcilerShimTest, ARefusedShimIsReportedAndTheContainersStillRun) {
 TEST(ReconcilerWithoutLinksTest, ShimWithoutALinkManagerIsReported) {
   FakeDockerClient docker;
   docker.AddImage("standin");
-  FakeHostsWriter hosts;
+  FakeHostFiles hosts;
   Reconciler reconciler(&docker, &hosts, nullptr, ReconcilerOptions{.now = test_util::RealClock()});
   const ReconcileResult result = reconciler.Reconcile(WithShim(Desired(1), "10.1.0.250/32"));
   EXPECT_THAT(result.errors, ElementsAre(HasSubstr("asks for a host shim but this host has no "
@@ -543,7 +631,7 @@ using bdcoord::v1::RestartPolicy;
 using google::protobuf::util::TimeUtil;
 using ::testing::ElementsAre;
 using testing::FakeDockerClient;
-using testing::FakeHostsWriter;
+using testing::FakeHostFiles;
 
 // Containers of desired instances that exit and that Docker leaves exited (`docker kill`, `docker
 // stop`, on-failure:N given up): the agent starts them again as their policy says, with backoff.
@@ -564,8 +652,8 @@ class ReconcilerRestartTest : public ::testing::Test {
   }
 
   test_util::FakeClock clock_;
-  FakeDockerClient docker_;
-  FakeHostsWriter hosts_;
+  FakeHostFiles hosts_;
+  FakeDockerClient docker_{&hosts_};
   Reconciler reconciler_;
 };
 
@@ -772,7 +860,7 @@ namespace bdcoord::agent {
 namespace {
 
 using testing::FakeDockerClient;
-using testing::FakeHostsWriter;
+using testing::FakeHostFiles;
 
 constexpr char kImagePasswd[] =
     "root:x:0:0:root:/root:/bin/sh\nzookeeper:x:107:113::/var/lib/zookeeper:/bin/false\n";
@@ -798,8 +886,8 @@ class ReconcilerUserTest : public ::testing::Test {
     return reconciler_.Reconcile(desired).statuses[0];
   }
 
-  FakeDockerClient docker_;
-  FakeHostsWriter hosts_;
+  FakeHostFiles hosts_;
+  FakeDockerClient docker_{&hosts_};
   Reconciler reconciler_;
 };
 
@@ -809,14 +897,35 @@ TEST_F(ReconcilerUserTest, ANameIsResolvedFromTheImageForTheFilesOwner) {
   const auto zk1 = docker_.FindByName("zk1");
   ASSERT_TRUE(zk1);
   EXPECT_EQ(zk1->config.user, "zookeeper:hadoop") << "Docker runs it by name";
-  ASSERT_EQ(zk1->files.size(), 1u);
-  EXPECT_EQ(zk1->files[0].owner, "107:500");
+  EXPECT_EQ(hosts_.Get(absl::StrCat(kDemoDir, "/instances/zk1/files/conf/myid"))->owner,
+            (FileOwner{107, 500}));
   EXPECT_EQ(docker_.reads(), 2);  // /etc/passwd and /etc/group
+}
+
+// The image's files are read once per image and user, not once per container.
+TEST_F(ReconcilerUserTest, AnImagesUsersAreLookedUpOnce) {
+  // One worker: with more, those that start together may each read before one remembers.
+  Reconciler reconciler(
+      &docker_, &hosts_, nullptr,
+      ReconcilerOptions{.parallelism = 1,
+                        .now = test_util::RealClock(),
+                        .policy = {.allow_root = true, .allowed_host_paths = {}}});
+  auto desired = Desired(4);
+  for (auto& instance : *desired.mutable_instances()) instance.set_user("zookeeper:hadoop");
+  ASSERT_EQ(reconciler.Reconcile(desired).created, 4);
+  EXPECT_EQ(docker_.reads(), 2) << "/etc/passwd and /etc/group, once";
+  reconciler.Reconcile(Desired(0));
+  desired.mutable_instances()->DeleteSubrange(1, 3);
+  ASSERT_EQ(reconciler.Reconcile(desired).created, 1);
+  EXPECT_EQ(docker_.reads(), 2) << "remembered";
+  EXPECT_EQ(hosts_.Get(absl::StrCat(kDemoDir, "/instances/zk1/files/conf/myid"))->owner,
+            (FileOwner{107, 500}));
 }
 
 TEST_F(ReconcilerUserTest, NumbersNeedNoLookup) {
   EXPECT_EQ(RunAs("1000:1000").state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
-  EXPECT_EQ(docker_.FindByName("zk1")->files[0].owner, "1000:1000");
+  EXPECT_EQ(hosts_.Get(absl::StrCat(kDemoDir, "/instances/zk1/files/conf/myid"))->owner,
+            (FileOwner{1000, 1000}));
   EXPECT_EQ(docker_.reads(), 0);
 }
 
@@ -841,34 +950,36 @@ bdcoord::v1::DesiredState WithVolumes(const std::string& user) {
 TEST_F(ReconcilerUserTest, ANewVolumeBelongsToTheInstancesUser) {
   const auto status = reconciler_.Reconcile(WithVolumes("zookeeper")).statuses[0];
   EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.message();
-  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->owner, "107:113");
-  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->mode, 0755u) << "its mode is kept";
-  EXPECT_EQ(docker_.VolumeRoot("seed")->owner, "0:0") << "read-only: not the service's to write";
-  const auto zk1 = docker_.FindByName("zk1");
-  ASSERT_EQ(zk1->files.size(), 3u);  // the root's entry, then the files
-  EXPECT_EQ(zk1->files[0].path, "/var/lib/zookeeper/");
-  EXPECT_EQ(zk1->files[1].path, "/conf/myid");
+  EXPECT_EQ(hosts_.OwnerOf(FakeDockerClient::VolumeMountpoint("zk-data1")).value(),
+            (FileOwner{107, 113}));
+  EXPECT_EQ(hosts_.Get(FakeDockerClient::VolumeMountpoint("zk-data1"))->mode, 0755u)
+      << "its mode is kept";
+  EXPECT_EQ(hosts_.OwnerOf(FakeDockerClient::VolumeMountpoint("seed")).value(), (FileOwner{0, 0}))
+      << "read-only: not the service's to write";
+  EXPECT_EQ(hosts_.Under(absl::StrCat(kDemoDir, "/instances/zk1")).size(), 2u);
+  EXPECT_EQ(docker_.reads(), 1) << "/etc/passwd for the user; the volume's owner is on the host";
 }
 
 TEST_F(ReconcilerUserTest, AVolumeThatExistedOrARootUserChangesNothing) {
-  ASSERT_TRUE(*docker_.CreateVolume("zk-data1", {}));  // the operator's, root-owned
+  ASSERT_TRUE(docker_.CreateVolume("zk-data1", {})->created);  // the operator's, root-owned
   EXPECT_EQ(reconciler_.Reconcile(WithVolumes("zookeeper")).statuses[0].state(),
             bdcoord::v1::INSTANCE_STATE_RUNNING);
-  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->owner, "0:0");
+  EXPECT_EQ(hosts_.OwnerOf(FakeDockerClient::VolumeMountpoint("zk-data1")).value(),
+            (FileOwner{0, 0}));
   ASSERT_TRUE(docker_.RemoveContainer(docker_.FindByName("zk1")->info.id, true).ok());
   ASSERT_TRUE(docker_.RemoveVolume("zk-data1").ok());
   EXPECT_EQ(reconciler_.Reconcile(WithVolumes("root")).statuses[0].state(),
             bdcoord::v1::INSTANCE_STATE_RUNNING);
-  EXPECT_EQ(docker_.VolumeRoot("zk-data1")->owner, "0:0");
-  EXPECT_EQ(docker_.FindByName("zk1")->files.size(), 2u) << "no entry for the volume";
+  EXPECT_EQ(hosts_.OwnerOf(FakeDockerClient::VolumeMountpoint("zk-data1")).value(),
+            (FileOwner{0, 0}));
 }
 
 TEST_F(ReconcilerUserTest, AFailedCreationRemovesTheVolumesItMadeOnly) {
-  ASSERT_TRUE(*docker_.CreateVolume("seed", {}));
+  ASSERT_TRUE(docker_.CreateVolume("seed", {})->created);
   const auto status = reconciler_.Reconcile(WithVolumes("zookeper")).statuses[0];
   EXPECT_EQ(status.message(), "user 'zookeper' is not in the image's /etc/passwd");
-  EXPECT_FALSE(docker_.VolumeRoot("zk-data1")) << "made by the attempt: new again next time";
-  EXPECT_TRUE(docker_.VolumeRoot("seed")) << "it existed before";
+  EXPECT_FALSE(docker_.HasVolume("zk-data1")) << "made by the attempt: new again next time";
+  EXPECT_TRUE(docker_.HasVolume("seed")) << "it existed before";
 }
 
 TEST_F(ReconcilerUserTest, ANameTheImageLacksFailsTheInstanceAndLeavesNoContainer) {
@@ -916,8 +1027,8 @@ class ReconcilerPolicyTest : public ::testing::Test {
     return desired;
   }
 
-  FakeDockerClient docker_;
-  FakeHostsWriter hosts_;
+  FakeHostFiles hosts_;
+  FakeDockerClient docker_{&hosts_};
 };
 
 TEST_F(ReconcilerPolicyTest, RootIsRefusedBeforeAnythingIsMade) {
@@ -928,7 +1039,7 @@ TEST_F(ReconcilerPolicyTest, RootIsRefusedBeforeAnythingIsMade) {
             "policy refuses root (run it as the image's own user (e.g. `user: \"1000:1000\"`), or "
             "start bdagent with --allow-root)");
   EXPECT_EQ(docker_.creates(), 0);
-  EXPECT_FALSE(docker_.VolumeRoot("zk-data1")) << "no volume either";
+  EXPECT_FALSE(docker_.HasVolume("zk-data1")) << "no volume either";
   EXPECT_EQ(Run(As("root")).state(), bdcoord::v1::INSTANCE_STATE_FAILED);
   EXPECT_EQ(docker_.creates(), 0);
 
@@ -947,7 +1058,7 @@ TEST_F(ReconcilerPolicyTest, AnImageWhoseDefaultUserIsRootIsRefused) {
             "default): the agent's policy refuses root (run it as the image's own user (e.g. "
             "`user: \"1000:1000\"`), or start bdagent with --allow-root)");
   EXPECT_EQ(docker_.creates(), 0);
-  EXPECT_FALSE(docker_.VolumeRoot("zk-data1"));
+  EXPECT_FALSE(docker_.HasVolume("zk-data1"));
   // The image's own non-root user is fine.
   EXPECT_EQ(Run(As("")).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
 }
@@ -975,6 +1086,7 @@ TEST_F(ReconcilerPolicyTest, HostPathsOnlyUnderAllowedPrefixesAndTheSocketNever)
             "the Docker socket: never allowed (whoever reaches the Docker socket controls every "
             "container of the host)");
   EXPECT_EQ(docker_.creates(), 0);
+  hosts_.AddDirectory("/srv/data/zk1");  // dockerd wants a bind mount's source to exist
   EXPECT_EQ(
       Run(Mounting("/srv/data/zk1"), {.allow_root = false, .allowed_host_paths = {"/srv/data"}})
           .state(),
