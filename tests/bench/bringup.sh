@@ -289,8 +289,11 @@ calls_end() {
 
 # --- the baseline scripts and the compose file, generated from bdcoord's offline placement ---
 
-# The demo without readiness gates, ordering or resources: the baseline's 36 containers.
-sed -E '/^    (depends_on|ready|resources):/d' "${DEMO}" >"${WORK}/bringup.yaml"
+# The demo without readiness gates, ordering or resources: the baseline's 36 containers. The
+# templates that read resources get numbers instead.
+sed -E -e '/^    (depends_on|ready|resources):/d' -e 's/\{\{resources\.memory_mib\}\}/256/g' \
+  -e 's/\{\{resources\.heap_mib\}\}/128/g' -e 's/\{\{resources\.cpus\}\}/1/g' \
+  "${DEMO}" >"${WORK}/bringup.yaml"
 grep -qE '^    (depends_on|ready):' "${WORK}/bringup.yaml" && fail "bringup.yaml still has gates"
 # The same, every service pinned to host1.
 sed -E 's/^    placement:.*/    placement: {hosts: [host1]}/' "${WORK}/bringup.yaml" >"${WORK}/onehost.yaml"
