@@ -493,6 +493,9 @@ record() {
 }
 
 echo "agent: ${BDAGENT} ${AGENT_ARGS:-}$( ((AGENT_STATE_DIR)) && echo ' (--state-dir per agent)')"
+versions="docker CLI $(docker --version | awk '{print $3}' | tr -d ,), dockerd $(dk host1 version -f '{{.Server.Version}}')"
+! want compose || versions+=", docker-compose $(docker-compose version --short 2>/dev/null)"
+echo "${versions}"
 clean_hosts
 LOAD_START=$(loadavg)
 echo "load average at the start: ${LOAD_START} ($(nproc) CPUs)"
@@ -722,11 +725,24 @@ if want swarm; then
   fi
 fi
 echo "bd/Dock: bdcoord's daemons' CPU over Docker's in the same window (issue 11's target: <= 5%)."
+# Issue 11's targets, from the medians above.
+med() { [[ -n ${TIMES[$1]:-} ]] && median ${TIMES[$1]}; }
+target() {
+  local what=$1 a b goal=$4
+  a=$(med "$2") && b=$(med "$3") || return 0
+  printf '  %-44s x%s (target <= x%s)\n' "${what}" "$(ratio "${a}" "${b}")" "${goal}"
+}
+echo "issue 11's targets:"
+target "(b) apply without gates / (a) the loops" b a 0.9
+target "(b) apply without gates / (d) Swarm" b d 1.0
+target "(c) the gated demo / (b) without gates" c b 1.1
+target "(e) one host: bdcoord / docker-compose" e3 e2 1.0
 
 if [[ ${#CALLS_KEYS[@]} -gt 0 ]]; then
   echo
   echo "Docker Engine API calls per container, per endpoint (one pass, dockerd's debug log; every"
-  echo "request the hosts' dockerds served while the peer ran, /v1.NN and query left out):"
+  echo "request the hosts' dockerds served while the peer ran, /v1.NN and query left out; Swarm"
+  echo "not counted: its work goes through swarmkit inside dockerd, not the API):"
   args=()
   for k in "${CALLS_KEYS[@]}"; do args+=("${k}" "${WORK}/${k}.calls"); done
   /usr/bin/python3 - "${N}" "${args[@]}" <<'PY'
