@@ -420,6 +420,7 @@ swarm_up() {
 # left in a swarm.
 swarm_down() {
   local h state
+  # shellcheck disable=SC2046  # the service names
   dk host1 service rm $(cut -d' ' -f1 "${WORK}/swarm-services.txt") >/dev/null 2>&1 || true
   for h in "${HOSTS[@]:1}" host1; do
     dk "${h}" swarm leave --force >/dev/null 2>&1 || true
@@ -695,6 +696,7 @@ echo "CPU in s per container: bdcoord = bdcoordd + bdagents; Docker = dockerd + 
 echo "client = the command timed (docker CLI, docker-compose, bdcoord CLI; swarm: CLI + polling)"
 printf '%-62s %9s %6s %17s %7s %8s %8s %8s %8s\n' peer median ratio min-max calls/c \
   bdcoord Docker bd/Dock client
+# shellcheck disable=SC2086  # the lists of times and CPU figures are split on purpose
 for k in a b c d e1 e2 e3; do
   [[ -n ${TIMES[${k}]:-} ]] || continue
   read -r -a ts <<<"${TIMES[${k}]}"
@@ -726,6 +728,7 @@ if want swarm; then
 fi
 echo "bd/Dock: bdcoord's daemons' CPU over Docker's in the same window (issue 11's target: <= 5%)."
 # Issue 11's targets, from the medians above.
+# shellcheck disable=SC2086  # a list of times
 med() { [[ -n ${TIMES[$1]:-} ]] && median ${TIMES[$1]}; }
 target() {
   local what=$1 a b goal=$4
