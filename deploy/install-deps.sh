@@ -16,6 +16,8 @@ PACKAGES=(
   # tests/e2e/python_client_test.sh drives the API from Python with them.
   python3 python3-grpcio python3-protobuf python3-yaml
   docker.io busybox-static iproute2 debootstrap procps
+  # tests/bench/bringup.sh: docker-compose on one host, a peer of bdcoord's bring-up.
+  docker-compose
   # systemd-analyze checks deploy/systemd/*.service (tests/unit/systemd_units_test.sh).
   systemd
   # deploy/images/build.sh: the real systems' jars from Maven Central (the `real` tests), and

@@ -58,6 +58,12 @@ Commands:
         BDCOORD_TESTBED_BRIDGE, BDCOORD_TESTBED_IMAGE.
   status
         One line per host: dockerd pid, whether it answers, containers, image.
+  debug on|off
+        Every host's dockerd logs each Engine API request it serves ("Calling POST
+        /v1.41/containers/create") to ${STATE_DIR}/hostK/dockerd.log, or stops (the default):
+        daemon.json's debug, reloaded with SIGHUP, no restart. For counting the requests of a
+        run (tests/bench/bringup.sh); it slows dockerd, so turn it off again. A host whose
+        dockerd is started later (up) starts without it.
   --help, help
         This text.
 
@@ -925,6 +931,25 @@ cmd_status() {
   done
 }
 
+# Turns dockerd's debug log (one line per API request) on or off on every host, live.
+cmd_debug() {
+  local mode=${1:-} json k pid
+  case ${mode} in
+    on) json='{"debug": true}' ;;
+    off) json='{}' ;;
+    *) die "usage: testbed.sh debug on|off" ;;
+  esac
+  require_root
+  read_env_file
+  [[ -n ${ENV_HOSTS} ]] || die "the testbed is not up: run 'testbed.sh up N'"
+  for k in ${ENV_HOSTS}; do
+    pid=$(dockerd_pid "${k}") || die "host${k}: dockerd is not running"
+    echo "${json}" >"$(host_dir "${k}")/daemon.json"
+    kill -HUP "${pid}"
+  done
+  log "dockerd debug ${mode} on ${ENV_HOSTS// /, }"
+}
+
 main() {
   local cmd=${1:-}
   [[ $# -gt 0 ]] && shift
@@ -933,6 +958,7 @@ main() {
     down) cmd_down "$@" ;;
     env) cmd_env "$@" ;;
     status) cmd_status "$@" ;;
+    debug) cmd_debug "$@" ;;
     -h | --help | help) usage ;;
     "") usage >&2 && exit 2 ;;
     *) die "unknown command '${cmd}' (see --help)" ;;
