@@ -1,5 +1,5 @@
 // Files read from images and containers: /etc/passwd and /etc/group (a `user:` resolved the way
-// Docker does) . Arbitrary bytes never crash them.
+// Docker does). Arbitrary bytes never crash them.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
