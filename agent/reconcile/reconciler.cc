@@ -625,6 +625,10 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
     const absl::Status check = prober_->Check(probe, {instance.ip(), status->container_id()},
                                               ToDuration(probe.timeout(), options_.probe_timeout));
     progress.ready = check.ok();
+    if (progress.ready) {
+      // When it became ready, as this host saw it: what its dependents wait for.
+      Logger()->info("'{}' is ready ({} checks failed before)", instance.name(), progress.failures);
+    }
     if (!check.ok()) {
       ++progress.failures;
       progress.last_error = std::string(check.message());
