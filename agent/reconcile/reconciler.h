@@ -33,8 +33,9 @@ struct ReconcilerOptions {
   // A container's grace between SIGTERM and SIGKILL when its instance sets none.
   int stop_timeout_seconds = 10;
   int failure_log_lines = 20;  // last log lines reported for a failed instance
-  // Readiness probe defaults when the spec gives none: a check is bounded by the timeout, runs
-  // at most once per interval, and after `retries` failed checks the instance is FAILED.
+  // Readiness probe defaults when the spec gives none: a check is bounded by the timeout, retries
+  // come on a short backoff up to the interval, and an instance still not ready retries x
+  // interval after its first check is FAILED (probe_schedule.h).
   absl::Duration probe_timeout = absl::Seconds(1);
   absl::Duration probe_interval = absl::Seconds(2);
   uint32_t probe_retries = 30;
@@ -138,7 +139,9 @@ class Reconciler {
     int64_t started_ns = 0;  // of the run it is about
     bool ready = false;
     uint32_t failures = 0;
+    absl::Time first_check = absl::InfinitePast();  // the grace runs from it (probe_schedule.h)
     absl::Time next_check = absl::InfinitePast();
+    bool given_up = false;  // not ready at the end of the grace: FAILED
     std::string last_error;
   };
   mutable absl::Mutex mu_;  // guards what the reconciler remembers per container

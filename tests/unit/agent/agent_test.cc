@@ -164,9 +164,12 @@ TEST_F(AgentTest, TheNextPassComesSoonerWhenAProbeIsDue) {
   prober_.set_result(absl::UnavailableError("exec true: exit code 1"));  // checked again later
   agent_.SetDesired(desired);
   agent_.RunPass();
-  EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(3));
-  clock_.Advance(absl::Seconds(2));
-  EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(1));
+  // Retries on a backoff from 100 ms, doubling up to the probe's interval.
+  for (const int ms : {100, 200, 400, 800, 1600, 3000, 3000}) {
+    EXPECT_EQ(agent_.UntilNextPass(), absl::Milliseconds(ms));
+    clock_.Advance(absl::Milliseconds(ms));
+    agent_.RunPass();
+  }
   clock_.Advance(absl::Seconds(5));  // overdue: soon, but not in a busy loop
   EXPECT_EQ(agent_.UntilNextPass(), absl::Milliseconds(100));
 }
