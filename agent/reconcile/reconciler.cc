@@ -665,14 +665,54 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
   }
 }
 
-absl::Time Reconciler::NextDue() const {
+absl::Time Reconciler::NextDue() const { return std::min(NextProbeDue(), NextRestartDue()); }
+
+absl::Time Reconciler::NextProbeDue() const {
   absl::MutexLock lock(&mu_);
   absl::Time due = absl::InfiniteFuture();
   for (const auto& [id, progress] : readiness_) {
     if (!progress.ready) due = std::min(due, progress.next_check);
   }
+  return due;
+}
+
+absl::Time Reconciler::NextRestartDue() const {
+  absl::MutexLock lock(&mu_);
+  absl::Time due = absl::InfiniteFuture();
   for (const auto& [id, restart] : restarts_) due = std::min(due, restart.due);
   return due;
+}
+
+bool Reconciler::CheckDueProbes(const DesiredState& desired,
+                                std::vector<InstanceStatus>* statuses) {
+  absl::flat_hash_map<std::string, const DesiredInstance*> by_name;
+  for (const DesiredInstance& instance : desired.instances()) by_name[instance.name()] = &instance;
+  const absl::Time now = options_.now();
+  bool news = false;
+  for (InstanceStatus& status : *statuses) {
+    auto instance = by_name.find(status.name());
+    if (instance == by_name.end() || !instance->second->has_ready() || status.ready()) continue;
+    bool due = false, given_up = false;
+    {
+      absl::MutexLock lock(&mu_);
+      auto progress = readiness_.find(status.container_id());
+      if (progress == readiness_.end()) continue;  // never checked: the pass does it
+      due = !progress->second.ready && now >= progress->second.next_check;
+      given_up = progress->second.given_up;
+    }
+    if (!due) continue;
+    const bdcoord::v1::InstanceState before = status.state();
+    if (before == bdcoord::v1::INSTANCE_STATE_FAILED && given_up) {
+      // Failed for want of readiness only: it runs, and a late success makes it ready.
+      status.set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+      status.clear_last_log_lines();
+    } else if (before != bdcoord::v1::INSTANCE_STATE_RUNNING) {
+      continue;
+    }
+    CheckReadiness(*instance->second, &status);
+    news = news || status.ready() || status.state() != before;
+  }
+  return news;
 }
 
 bool Reconciler::SyncHostsFile(const std::string& container_id, const std::string& hosts_file) {

@@ -92,6 +92,17 @@ class Reconciler {
   // The soonest moment a readiness probe or a restart is due (absl::InfiniteFuture() when none):
   // the agent runs its next pass then rather than at its regular interval.
   absl::Time NextDue() const;
+  // The soonest readiness check due, and the soonest restart due (absl::InfiniteFuture() when
+  // none): NextDue() is the sooner of the two.
+  absl::Time NextProbeDue() const;
+  absl::Time NextRestartDue() const;
+
+  // Runs the readiness checks that are due for the instances `statuses` shows running and not
+  // ready (or failed for want of readiness), `statuses` being the last pass's of `desired`:
+  // only the probes, no list, no inspect, no network. Updates those statuses; whether one became
+  // ready or failed (worth a report now).
+  bool CheckDueProbes(const bdcoord::v1::DesiredState& desired,
+                      std::vector<bdcoord::v1::InstanceStatus>* statuses);
 
   // Removes the networks (and their host shims) that bdcoord created and no cluster on this
   // host wants any more. A network that still has containers attached stays. Returns what could

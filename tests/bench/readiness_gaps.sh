@@ -114,7 +114,7 @@ for line in open(demo):
     m = re.match(r"^    depends_on: \{(.*)\}", line)
     if m and service:
         deps[service] = dict(kv.split(": ") for kv in m.group(1).split(", "))
-gaps = {}
+gaps, seen = {}, {}
 for r in range(1, rounds + 1):
     containers = []
     for f in glob.glob("%s/r%d-inspect-*.json" % (work, r)):
@@ -135,6 +135,10 @@ for r in range(1, rounds + 1):
         if cond == "completed":
             return max(ts(c["State"]["FinishedAt"]) for c in mine)
         return max(ts(c["State"]["StartedAt"]) for c in mine)
+    for c in containers:
+        name = c["Name"].lstrip("/")
+        if name in ready:
+            seen.setdefault(svc(c), []).append(ready[name] - ts(c["State"]["StartedAt"]))
     for service, conditions in deps.items():
         gate = max((holds(d, c), d, c) for d, c in conditions.items())
         first = min(ts(c["Created"]) for c in containers if svc(c) == service)
@@ -145,4 +149,8 @@ for service in deps:
     print("  %-12s %s  median %5.0f ms" % (service, "  ".join(
         "%5.0f (%s)" % (v * 1000, why) for v, why in values),
         statistics.median(v for v, _ in values) * 1000))
+print("\nper service with a probe: its container started -> the agent saw it ready (ms), over every round:")
+for service, values in seen.items():
+    print("  %-12s median %5.0f  max %5.0f  (%d instances)" % (service, statistics.median(values) * 1000,
+          max(values) * 1000, len(values)))
 PY
