@@ -63,6 +63,8 @@ PassSummary Agent::RunPass() {
   }
   PassSummary summary;
   std::vector<std::string> wanted_networks;
+  next_pass_ = options_.now() + options_.interval;
+  last_pass_.clear();
   for (const auto& [cluster, desired] : snapshot) {
     ClusterPass pass{cluster, reconciler_->Reconcile(desired)};
     for (const auto& network : desired.networks()) wanted_networks.push_back(network.name());
@@ -72,6 +74,7 @@ PassSummary Agent::RunPass() {
     report.set_cluster(cluster);
     report.set_generation(desired.generation());
     for (const auto& status : pass.result.statuses) *report.add_instances() = status;
+    last_pass_[cluster] = {desired.generation(), pass.result.statuses};
     rpc::BoundStatusReport(&report);  // long lines must not make it too large to send
     Uplink* uplink = uplink_.load();
     const bool sent = uplink != nullptr && uplink->SendStatus(report);
@@ -101,8 +104,37 @@ absl::StatusOr<PassSummary> Agent::RunOnce(const RefreshDesired& refresh) {
   return RunPass();
 }
 
+void Agent::RunDueProbes() {
+  std::map<std::string, bdcoord::v1::DesiredState> snapshot;
+  {
+    absl::MutexLock lock(&desired_mu_);
+    snapshot = desired_by_cluster_;
+  }
+  for (const auto& [cluster, desired] : snapshot) {
+    auto last = last_pass_.find(cluster);
+    if (last == last_pass_.end() || last->second.generation != desired.generation()) continue;
+    if (!reconciler_->CheckDueProbes(desired, &last->second.statuses)) continue;
+    bdcoord::v1::StatusReport report;
+    report.set_cluster(cluster);
+    report.set_generation(desired.generation());
+    for (const auto& status : last->second.statuses) *report.add_instances() = status;
+    rpc::BoundStatusReport(&report);
+    if (Uplink* uplink = uplink_.load(); uplink != nullptr) uplink->SendStatus(report);
+  }
+}
+
+bool Agent::OnlyProbesDue() const {
+  const absl::Time now = options_.now();
+  return !woken_ && now < next_pass_ && reconciler_->NextRestartDue() > now;
+}
+
 void Agent::Run(const RefreshDesired& refresh, const std::function<void()>& on_ready) {
   do {
+    if (OnlyProbesDue()) {
+      RunDueProbes();
+      // A check still overdue (one the statuses do not cover) is left to a pass.
+      if (reconciler_->NextProbeDue() > options_.now()) continue;
+    }
     absl::StatusOr<PassSummary> pass = RunOnce(refresh);
     if (!pass.ok()) {
       Logger()->error("{}", std::string(pass.status().message()));
@@ -132,8 +164,10 @@ void Agent::LogPass(const std::string& cluster, const ReconcileResult& result) {
 }
 
 absl::Duration Agent::UntilNextPass() const {
-  return std::clamp(reconciler_->NextDue() - options_.now(), absl::Milliseconds(100),
-                    options_.interval);
+  const absl::Duration until = std::min(reconciler_->NextDue(), next_pass_) - options_.now();
+  // Overdue right after a pass: soon, but not in a busy loop; a probe's quick retry on time.
+  if (until <= absl::ZeroDuration()) return absl::Milliseconds(100);
+  return std::clamp(until, absl::Milliseconds(10), options_.interval);
 }
 
 bool Agent::WaitForNextPass() {
@@ -146,6 +180,7 @@ bool Agent::WaitForNextPass() {
                             },
                             &s),
                         wait);
+  woken_ = s.wake || s.stop;
   s.wake = false;
   return !s.stop;
 }

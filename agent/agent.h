@@ -74,10 +74,18 @@ class Agent {
   // remove the networks no cluster wants.
   PassSummary RunPass();
 
+  // Between passes, when only readiness checks are due: runs those (no list, no inspect, no
+  // network) on the statuses of the last pass of each cluster, and reports a cluster at once
+  // when one of its instances became ready or failed, so its dependents are released without
+  // waiting for a pass. A cluster whose desired state changed since its last pass is left to the
+  // next pass.
+  void RunDueProbes();
+
   // `refresh` then RunPass; the refresh's error when it fails.
   absl::StatusOr<PassSummary> RunOnce(const RefreshDesired& refresh);
 
-  // Passes until Stop(). `on_ready` runs once, after the first pass that found Docker reachable.
+  // Passes until Stop(), and RunDueProbes between them when only a readiness check is due.
+  // `on_ready` runs once, after the first pass that found Docker reachable.
   void Run(const RefreshDesired& refresh, const std::function<void()>& on_ready);
 
   // How long until the next pass is due: the interval, or sooner for a readiness probe.
@@ -85,6 +93,11 @@ class Agent {
 
   // Waits until the next pass is due, Wake() or Stop(); false once stopped.
   bool WaitForNextPass();
+
+  // Whether what is due now is only readiness checks (RunDueProbes), not a pass: nothing woke the
+  // loop since the last wait, no restart is due, and the interval since the last pass has not
+  // passed.
+  bool OnlyProbesDue() const;
 
   void Wake();
   void Stop();
@@ -130,6 +143,16 @@ class Agent {
   std::atomic<Uplink*> uplink_{nullptr};  // read by probe-request threads
   bool docker_was_down_ = false;          // only on the loop's thread
   bool ready_ = false;                    // only on the loop's thread
+  // The last pass's statuses per cluster, and the generation they were made against, for
+  // RunDueProbes; when the next regular pass is due; whether the last wait was woken. Only on
+  // the loop's thread.
+  struct LastPass {
+    uint64_t generation = 0;
+    std::vector<bdcoord::v1::InstanceStatus> statuses;
+  };
+  std::map<std::string, LastPass> last_pass_;
+  absl::Time next_pass_ = absl::InfiniteFuture();
+  bool woken_ = true;
 
   mutable absl::Mutex desired_mu_;
   std::map<std::string, bdcoord::v1::DesiredState> desired_by_cluster_ ABSL_GUARDED_BY(desired_mu_);

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/probes/probes.h"
 #include "agent/reconcile/container_dns.h"
+#include "agent/reconcile/probe_schedule.h"
 #include "google/protobuf/util/time_util.h"
 #include "spdlog/spdlog.h"
 
@@ -728,6 +729,9 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
     return;
   }
   const auto& probe = instance.ready();
+  const ProbeTiming timing{
+      .interval = ToDuration(probe.interval(), options_.probe_interval),
+      .retries = probe.retries() > 0 ? probe.retries() : options_.probe_retries};
   const absl::Time now = options_.now();
   const int64_t started_ns =
       google::protobuf::util::TimeUtil::TimestampToNanoseconds(status->started_at());
@@ -743,42 +747,91 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
   if (!progress.ready && now >= progress.next_check) {
     const absl::Status check = prober_->Check(probe, {instance.ip(), status->container_id()},
                                               ToDuration(probe.timeout(), options_.probe_timeout));
+    if (progress.first_check == absl::InfinitePast()) progress.first_check = now;
     progress.ready = check.ok();
-    if (!check.ok()) {
+    if (progress.ready) {
+      // When it became ready, as this host saw it: what its dependents wait for.
+      Logger()->info("'{}' is ready ({} checks failed before)", instance.name(), progress.failures);
+    } else {
       ++progress.failures;
       progress.last_error = std::string(check.message());
+      const AfterFailure after =
+          AfterFailedCheck(timing, progress.first_check, progress.failures, now);
+      progress.given_up = after.give_up;
+      progress.next_check = after.next_check;
     }
-    progress.next_check = now + ToDuration(probe.interval(), options_.probe_interval);
     absl::MutexLock lock(&mu_);
     readiness_[status->container_id()] = progress;
   }
   status->set_ready(progress.ready);
   if (progress.ready) return;
-  const uint32_t retries = probe.retries() > 0 ? probe.retries() : options_.probe_retries;
-  if (progress.failures >= retries) {
+  if (progress.given_up) {
     // It keeps failing: report it, with its logs, instead of waiting forever.
     status->set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
-    status->set_message(
-        absl::StrCat("not ready after ", progress.failures, " checks: ", progress.last_error));
+    status->set_message(absl::StrCat("not ready ", absl::FormatDuration(timing.Grace()),
+                                     " after its first check (", progress.failures,
+                                     " checks failed): ", progress.last_error));
     for (std::string& line : LastLogLines(status->container_id())) {
       status->add_last_log_lines(std::move(line));
     }
   } else if (progress.failures > 0) {
-    status->set_message(absl::StrCat("not ready (", progress.failures, " of ", retries,
-                                     " checks failed): ", progress.last_error));
+    status->set_message(absl::StrCat("not ready (", progress.failures,
+                                     progress.failures == 1 ? " check" : " checks",
+                                     " failed; fails ", absl::FormatDuration(timing.Grace()),
+                                     " after the first): ", progress.last_error));
   } else {
     status->set_message("not ready: first check pending");
   }
 }
 
-absl::Time Reconciler::NextDue() const {
+absl::Time Reconciler::NextDue() const { return std::min(NextProbeDue(), NextRestartDue()); }
+
+absl::Time Reconciler::NextProbeDue() const {
   absl::MutexLock lock(&mu_);
   absl::Time due = absl::InfiniteFuture();
   for (const auto& [id, progress] : readiness_) {
     if (!progress.ready) due = std::min(due, progress.next_check);
   }
+  return due;
+}
+
+absl::Time Reconciler::NextRestartDue() const {
+  absl::MutexLock lock(&mu_);
+  absl::Time due = absl::InfiniteFuture();
   for (const auto& [id, restart] : restarts_) due = std::min(due, restart.due);
   return due;
+}
+
+bool Reconciler::CheckDueProbes(const DesiredState& desired,
+                                std::vector<InstanceStatus>* statuses) {
+  absl::flat_hash_map<std::string, const DesiredInstance*> by_name;
+  for (const DesiredInstance& instance : desired.instances()) by_name[instance.name()] = &instance;
+  const absl::Time now = options_.now();
+  bool news = false;
+  for (InstanceStatus& status : *statuses) {
+    auto instance = by_name.find(status.name());
+    if (instance == by_name.end() || !instance->second->has_ready() || status.ready()) continue;
+    bool due = false, given_up = false;
+    {
+      absl::MutexLock lock(&mu_);
+      auto progress = readiness_.find(status.container_id());
+      if (progress == readiness_.end()) continue;  // never checked: the pass does it
+      due = !progress->second.ready && now >= progress->second.next_check;
+      given_up = progress->second.given_up;
+    }
+    if (!due) continue;
+    const bdcoord::v1::InstanceState before = status.state();
+    if (before == bdcoord::v1::INSTANCE_STATE_FAILED && given_up) {
+      // Failed for want of readiness only: it runs, and a late success makes it ready.
+      status.set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+      status.clear_last_log_lines();
+    } else if (before != bdcoord::v1::INSTANCE_STATE_RUNNING) {
+      continue;
+    }
+    CheckReadiness(*instance->second, &status);
+    news = news || status.ready() || status.state() != before;
+  }
+  return news;
 }
 
 bool Reconciler::SyncDockersHostsFile(const std::string& container_id,

@@ -29,8 +29,9 @@ struct ReconcilerOptions {
   // A container's grace between SIGTERM and SIGKILL when its instance sets none.
   int stop_timeout_seconds = 10;
   int failure_log_lines = 20;  // last log lines reported for a failed instance
-  // Readiness probe defaults when the spec gives none: a check is bounded by the timeout, runs
-  // at most once per interval, and after `retries` failed checks the instance is FAILED.
+  // Readiness probe defaults when the spec gives none: a check is bounded by the timeout, retries
+  // come on a short backoff up to the interval, and an instance still not ready retries x
+  // interval after its first check is FAILED (probe_schedule.h).
   absl::Duration probe_timeout = absl::Seconds(1);
   absl::Duration probe_interval = absl::Seconds(2);
   uint32_t probe_retries = 30;
@@ -90,6 +91,17 @@ class Reconciler {
   // The soonest moment a readiness probe or a restart is due (absl::InfiniteFuture() when none):
   // the agent runs its next pass then rather than at its regular interval.
   absl::Time NextDue() const;
+  // The soonest readiness check due, and the soonest restart due (absl::InfiniteFuture() when
+  // none): NextDue() is the sooner of the two.
+  absl::Time NextProbeDue() const;
+  absl::Time NextRestartDue() const;
+
+  // Runs the readiness checks that are due for the instances `statuses` shows running and not
+  // ready (or failed for want of readiness), `statuses` being the last pass's of `desired`:
+  // only the probes, no list, no inspect, no network. Updates those statuses; whether one became
+  // ready or failed (worth a report now).
+  bool CheckDueProbes(const bdcoord::v1::DesiredState& desired,
+                      std::vector<bdcoord::v1::InstanceStatus>* statuses);
 
   // Removes the networks (and their host shims) that bdcoord created and no cluster on this
   // host wants any more. A network that still has containers attached stays. Returns what could
@@ -160,7 +172,9 @@ class Reconciler {
     int64_t started_ns = 0;  // of the run it is about
     bool ready = false;
     uint32_t failures = 0;
+    absl::Time first_check = absl::InfinitePast();  // the grace runs from it (probe_schedule.h)
     absl::Time next_check = absl::InfinitePast();
+    bool given_up = false;  // not ready at the end of the grace: FAILED
     std::string last_error;
   };
   mutable absl::Mutex mu_;  // guards what the reconciler remembers per container

@@ -164,11 +164,59 @@ TEST_F(AgentTest, TheNextPassComesSoonerWhenAProbeIsDue) {
   prober_.set_result(absl::UnavailableError("exec true: exit code 1"));  // checked again later
   agent_.SetDesired(desired);
   agent_.RunPass();
-  EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(3));
-  clock_.Advance(absl::Seconds(2));
-  EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(1));
+  // Retries on a backoff from 100 ms, doubling up to the probe's interval.
+  for (const int ms : {100, 200, 400, 800, 1600, 3000, 3000}) {
+    EXPECT_EQ(agent_.UntilNextPass(), absl::Milliseconds(ms));
+    clock_.Advance(absl::Milliseconds(ms));
+    agent_.RunPass();
+  }
   clock_.Advance(absl::Seconds(5));  // overdue: soon, but not in a busy loop
   EXPECT_EQ(agent_.UntilNextPass(), absl::Milliseconds(100));
+}
+
+// A dependent is released as soon as its dependency is ready: between passes only the due
+// checks run (Docker is not asked anything) and a readiness is reported at once.
+TEST_F(AgentTest, DueProbesRunWithoutAPassAndReportAReadinessAtOnce) {
+  auto desired = Desired("a", 1, 2);
+  desired.mutable_instances(0)->mutable_ready()->mutable_tcp()->set_port(2181);
+  prober_.set_result(absl::UnavailableError("tcp 10.1.0.11:2181: Connection refused"));
+  agent_.SetDesired(desired);
+  agent_.RunPass();
+  ASSERT_EQ(uplink_.statuses().size(), 1u);
+  docker_.FailAll(absl::UnavailableError("a probe-only run must not ask Docker"));
+  agent_.RunDueProbes();  // not due yet
+  EXPECT_EQ(uplink_.statuses().size(), 1u);
+  EXPECT_EQ(prober_.checked().size(), 1u);
+  clock_.Advance(absl::Milliseconds(100));
+  agent_.RunDueProbes();  // still failing: nothing worth a report
+  EXPECT_EQ(prober_.checked().size(), 2u);
+  EXPECT_EQ(uplink_.statuses().size(), 1u);
+  prober_.set_result(absl::OkStatus());
+  clock_.Advance(absl::Milliseconds(200));
+  agent_.RunDueProbes();
+  ASSERT_EQ(uplink_.statuses().size(), 2u);
+  const bdcoord::v1::StatusReport report = uplink_.statuses().back();
+  EXPECT_EQ(report.generation(), 1u);
+  ASSERT_EQ(report.instances_size(), 2);
+  EXPECT_TRUE(report.instances(0).ready());
+  EXPECT_EQ(report.instances(0).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_TRUE(report.instances(1).ready()) << "the others as the pass saw them";
+  EXPECT_EQ(reconciler_.NextProbeDue(), absl::InfiniteFuture());
+}
+
+TEST_F(AgentTest, DueProbesLeaveANewDesiredStateToThePass) {
+  auto desired = Desired("a", 1, 1);
+  desired.mutable_instances(0)->mutable_ready()->mutable_tcp()->set_port(2181);
+  prober_.set_result(absl::UnavailableError("refused"));
+  agent_.SetDesired(desired);
+  agent_.RunPass();
+  desired.set_generation(2);
+  agent_.SetDesired(desired);
+  prober_.set_result(absl::OkStatus());
+  clock_.Advance(absl::Milliseconds(100));
+  agent_.RunDueProbes();
+  EXPECT_EQ(uplink_.statuses().size(), 1u) << "no report against an older desired state";
+  EXPECT_EQ(prober_.checked().size(), 1u);
 }
 
 TEST_F(AgentTest, TheNextPassComesWhenARestartIsDue) {

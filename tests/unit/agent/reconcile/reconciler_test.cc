@@ -449,36 +449,61 @@ TEST_F(ReconcilerReadinessTest, RunningInstancesReportTheirProbe) {
   const ReconcileResult result = reconciler_.Reconcile(desired);
   EXPECT_TRUE(result.statuses[0].ready()) << result.statuses[0].message();
   EXPECT_FALSE(result.statuses[1].ready());
-  EXPECT_EQ(result.statuses[1].message(),
-            "not ready (1 of 30 checks failed): log: no line matches 'binding to port' yet");
+  EXPECT_EQ(
+      result.statuses[1].message(),
+      "not ready (1 check failed; fails 1m after the first): log: no line matches 'binding to "
+      "port' yet");
   EXPECT_TRUE(reconciler_.Reconcile(Desired(1)).statuses[0].ready())
       << "an instance without a probe is ready once it runs";
 }
 
-TEST(ReconcilerProbeRetries, ProbesAtTheirIntervalAndFailAfterTheRetries) {
+// Retries on a short backoff (probe_schedule.h); FAILED retries x interval after the first check.
+TEST(ReconcilerProbeRetries, RetriesOnABackoffAndFailAfterTheGrace) {
   FakeHostFiles hosts;
   FakeDockerClient docker{&hosts};
   docker.AddImage("standin");
-  absl::Time now = absl::FromUnixSeconds(1000);
+  const absl::Time start = absl::FromUnixSeconds(1000);
+  absl::Time now = start;
+  testing::FakeProber prober;
+  prober.set_result(absl::UnavailableError("tcp 10.1.0.11:2181: Connection refused"));
   ReconcilerOptions options;
   options.now = [&] { return now; };
+  options.prober = &prober;
   Reconciler reconciler(&docker, &hosts, nullptr, options);
   auto desired = Desired(1);
   auto* probe = desired.mutable_instances(0)->mutable_ready();
-  probe->mutable_log()->set_pattern("ready");
+  probe->mutable_tcp()->set_port(2181);
   probe->mutable_interval()->set_seconds(5);
-  probe->set_retries(2);
+  probe->set_retries(2);  // 10 s of grace
 
   EXPECT_EQ(reconciler.Reconcile(desired).statuses[0].message(),
-            "not ready (1 of 2 checks failed): log: no line matches 'ready' yet");
-  EXPECT_EQ(reconciler.NextDue(), now + absl::Seconds(5));
-  now += absl::Seconds(1);  // not due yet: no second check
-  EXPECT_EQ(reconciler.Reconcile(desired).statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
-  now += absl::Seconds(5);
-  const auto status = reconciler.Reconcile(desired).statuses[0];
+            "not ready (1 check failed; fails 10s after the first): tcp 10.1.0.11:2181: "
+            "Connection refused");
+  EXPECT_EQ(reconciler.NextDue(), start + absl::Milliseconds(100));
+  now += absl::Milliseconds(50);  // not due yet: no second check
+  EXPECT_THAT(reconciler.Reconcile(desired).statuses[0].message(), HasSubstr("(1 check failed"));
+  now += absl::Milliseconds(50);
+  EXPECT_THAT(reconciler.Reconcile(desired).statuses[0].message(), HasSubstr("(2 checks failed"));
+  EXPECT_EQ(reconciler.NextDue(), now + absl::Milliseconds(200));
+  now = start + absl::Milliseconds(9900);  // late, but within the grace: not failed yet
+  auto status = reconciler.Reconcile(desired).statuses[0];
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(reconciler.NextDue(), start + absl::Seconds(10)) << "the last check ends the grace";
+  now = start + absl::Seconds(10);
+  status = reconciler.Reconcile(desired).statuses[0];
   EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_FAILED);
-  EXPECT_EQ(status.message(), "not ready after 2 checks: log: no line matches 'ready' yet");
+  EXPECT_EQ(status.message(),
+            "not ready 10s after its first check (4 checks failed): tcp 10.1.0.11:2181: "
+            "Connection refused");
   EXPECT_EQ(docker.creates(), 1) << "a probe failure reports, it does not recreate";
+  EXPECT_EQ(prober.checked().size(), 4u);
+  // Still checked at the interval: a late success makes it ready.
+  EXPECT_EQ(reconciler.NextDue(), now + absl::Seconds(5));
+  prober.set_result(absl::OkStatus());
+  now += absl::Seconds(5);
+  status = reconciler.Reconcile(desired).statuses[0];
+  EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_TRUE(status.ready());
 }
 
 TEST(ReconcilerProbeRetries, OnceReadyAContainerIsNotProbedAgain) {
@@ -548,7 +573,8 @@ TEST(ReconcilerProber, ReadinessGoesThroughTheInjectedProber) {
   auto status = reconciler.Reconcile(desired).statuses[0];
   EXPECT_FALSE(status.ready());
   EXPECT_EQ(status.message(),
-            "not ready (1 of 30 checks failed): tcp 10.1.0.11:2181: Connection refused");
+            "not ready (1 check failed; fails 1m after the first): tcp 10.1.0.11:2181: Connection "
+            "refused");
   ASSERT_EQ(prober.checked().size(), 1u);
   EXPECT_EQ(prober.checked()[0].ip, "10.1.0.11");
   EXPECT_EQ(prober.checked()[0].container_id, status.container_id());

@@ -133,6 +133,28 @@ TEST_F(ControllerTest, AnUnreachableHostIsToldAgainAtTheNextPass) {
   EXPECT_TRUE(agents_.LatestDesired("h2", "chain").has_value());
 }
 
+// A report that makes a dependency ready releases its dependents in the pass it wakes (the agent
+// service wakes the controller on every report), not on the periodic tick: here there is none.
+TEST_F(ControllerTest, AWakeReleasesTheDependentsWithoutWaitingForTheTick) {
+  ClusterController controller(
+      inventory_, agents_, *store_,
+      std::make_shared<spdlog::logger>("tick", std::make_shared<spdlog::sinks::null_sink_mt>()),
+      clock_.AsFunction(), /*period=*/absl::Hours(1));
+  controller.Start();
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  // The deadlines only bound a broken controller: each wait ends with the pass it woke.
+  uint64_t seen = controller.Passes();
+  controller.Wake();
+  ASSERT_TRUE(controller.AwaitPassAfter(seen, absl::Seconds(10)));
+  EXPECT_THAT(Desired(agents_, "chain"), ElementsAre("zk1", "zk2"));
+  agents_.AnswerEveryDesiredState(bdcoord::v1::INSTANCE_STATE_RUNNING);  // zk ready
+  seen = controller.Passes();
+  controller.Wake();
+  ASSERT_TRUE(controller.AwaitPassAfter(seen, absl::Seconds(10)));
+  EXPECT_THAT(Desired(agents_, "chain"), ElementsAre("kafka1", "kafka2", "zk1", "zk2"));
+}
+
 TEST_F(ControllerTest, CountsPassesForWhoeverWaitsOnThem) {
   const uint64_t seen = controller_->Passes();
   EXPECT_FALSE(controller_->AwaitPassAfter(seen, absl::ZeroDuration()));
