@@ -201,8 +201,10 @@ void Agent::WatchDockerEvents() {
     signals_->watching = true;
   }
   // Detached: Docker's event stream cannot be cancelled, so the thread may still be blocked in it
-  // when the agent is gone; it then touches only the shared signals.
-  std::thread([docker = docker_, signals = signals_] {
+  // when the agent is gone; it then touches only the shared signals and inspect cache.
+  std::shared_ptr<InspectCache> inspections =
+      reconciler_ != nullptr ? reconciler_->inspect_cache() : std::make_shared<InspectCache>();
+  std::thread([docker = docker_, signals = signals_, inspections] {
     auto stopped = [&] {
       absl::MutexLock lock(&signals->mu);
       return signals->stop;
@@ -211,11 +213,13 @@ void Agent::WatchDockerEvents() {
     while (!stopped()) {
       const absl::Status status = docker->Events({{kClusterLabel, ""}}, [&](const auto& event) {
         Logger()->debug("event {} {} of '{}'", event.type, event.action, event.id.substr(0, 12));
+        inspections->OnEvent(event.id, event.action);
         absl::MutexLock lock(&signals->mu);
         if (event.action == "start" || event.action == "die") signals->wake = true;
         backoff = absl::Seconds(1);
         return !signals->stop;
       });
+      inspections->StreamLost();
       if (stopped()) break;
       Logger()->debug("event stream ended ({}); reconnecting in {}", std::string(status.message()),
                       absl::FormatDuration(backoff));

@@ -323,6 +323,7 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
       acted.status.set_state(bdcoord::v1::INSTANCE_STATE_COMPLETED);
       return acted;
     case InstanceAction::kStart:
+      inspect_cache_->Changed(existing->id);
       if (absl::Status s = docker_->StartContainer(existing->id); !s.ok()) {
         acted.status = Failed(instance, absl::StrCat("cannot start: ", s.message()));
         return acted;
@@ -535,13 +536,20 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
                   *id);
     }
   }
+  InstanceStatus status;
+  status.set_name(instance.name());
+  status.set_service(instance.service());
+  status.set_container_id(*id);
   if (absl::Status s = docker_->StartContainer(*id); !s.ok()) {
-    InstanceStatus status = Failed(instance, absl::StrCat("cannot start: ", s.message()));
-    status.set_container_id(*id);
+    status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+    status.set_message(absl::StrCat("cannot start: ", s.message()));
     return status;
   }
   Logger()->info("started '{}' on {}", instance.name(), instance.ip());
-  return StatusOf(instance, *id);
+  // Started is what Docker's answer says; its start time (and an early exit) come with the next
+  // pass, which the start event wakes: no inspect on the bring-up path.
+  status.set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  return status;
 }
 
 std::string Reconciler::Refusal(const DesiredInstance& instance,
@@ -609,7 +617,9 @@ absl::StatusOr<NumericUser> Reconciler::UserOf(const std::string& container_id,
 
 absl::Status Reconciler::StopAndRemove(const std::string& container_id) {
   int timeout = options_.stop_timeout_seconds;
-  if (auto info = docker_->InspectContainer(container_id); info.ok()) {
+  auto info = Inspect(container_id);
+  inspect_cache_->Changed(container_id);
+  if (info.ok()) {
     if (!info->running && info->state != "restarting") {
       return docker_->RemoveContainer(container_id, /*force=*/true);
     }
@@ -623,9 +633,17 @@ absl::Status Reconciler::StopAndRemove(const std::string& container_id) {
   return docker_->RemoveContainer(container_id, /*force=*/true);
 }
 
+absl::StatusOr<ContainerInfo> Reconciler::Inspect(const std::string& container_id) {
+  if (std::optional<ContainerInfo> seen = inspect_cache_->Get(container_id)) return *seen;
+  const InspectCache::Ticket before = inspect_cache_->Before();
+  absl::StatusOr<ContainerInfo> info = docker_->InspectContainer(container_id);
+  if (info.ok()) inspect_cache_->Put(before, *info);
+  return info;
+}
+
 InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
                                     const std::string& container_id) {
-  auto info = docker_->InspectContainer(container_id);
+  auto info = Inspect(container_id);
   if (!info.ok()) return Failed(instance, std::string(info.status().message()));
   const bool exited = !info->running || info->state == "restarting";
   RestartHistory history;
@@ -663,6 +681,7 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
     case RestartAction::kGiveUp:
       // Past kCrashLoopRestarts it is stopped and reported with its exit code and last lines.
       if (info->state == "restarting" || info->running) {
+        inspect_cache_->Changed(info->id);
         (void)docker_->StopContainer(info->id, std::chrono::seconds(5));
       }
       status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
@@ -680,6 +699,7 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
       return status;
     }
     case RestartAction::kRestart: {
+      inspect_cache_->Changed(info->id);
       const absl::Status started = docker_->StartContainer(info->id);
       // Docker's count after the start (0: a start through the API resets it) is the baseline.
       auto after = docker_->InspectContainer(info->id);
@@ -740,10 +760,12 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
     absl::MutexLock lock(&mu_);
     progress = readiness_[status->container_id()];
   }
-  if (progress.started_ns != started_ns) {  // started again: probe the new run
-    progress = Readiness();
-    progress.started_ns = started_ns;
-  }
+  // Started again: probe the new run. A container reported right after its start has no start
+  // time yet; the next pass's is that same run's unless Docker restarted it meanwhile.
+  const bool same_run = progress.started_ns == started_ns ||
+                        (progress.started_ns == 0 && status->restart_count() == 0);
+  if (!same_run) progress = Readiness();
+  progress.started_ns = started_ns;
   if (!progress.ready && now >= progress.next_check) {
     const absl::Status check = prober_->Check(probe, {instance.ip(), status->container_id()},
                                               ToDuration(probe.timeout(), options_.probe_timeout));
@@ -760,6 +782,8 @@ void Reconciler::CheckReadiness(const DesiredInstance& instance, InstanceStatus*
       progress.given_up = after.give_up;
       progress.next_check = after.next_check;
     }
+  }
+  {
     absl::MutexLock lock(&mu_);
     readiness_[status->container_id()] = progress;
   }

@@ -18,6 +18,7 @@
 #include "agent/reconcile/container_user.h"
 #include "agent/reconcile/decide.h"
 #include "agent/reconcile/host_files.h"
+#include "agent/reconcile/inspect_cache.h"
 #include "bdcoord/v1/agent.pb.h"
 #include "net/link_manager.h"
 #include "policy/host_policy.h"
@@ -108,6 +109,10 @@ class Reconciler {
   // not be removed.
   std::vector<std::string> PruneNetworks(const std::vector<std::string>& wanted);
 
+  // What the passes inspected of the containers, for the agent's watcher of Docker's events to
+  // invalidate (shared: that thread may outlive the reconciler).
+  std::shared_ptr<InspectCache> inspect_cache() const { return inspect_cache_; }
+
  private:
   struct Acted {
     bdcoord::v1::InstanceStatus status;
@@ -156,6 +161,9 @@ class Reconciler {
   std::optional<NumericUser> KnownUser(const ImageInfo& image, const std::string& user);
   bdcoord::v1::InstanceStatus StatusOf(const bdcoord::v1::DesiredInstance& instance,
                                        const std::string& container_id);
+  // The container as last inspected, when nothing happened to it since (InspectCache), or as
+  // Docker says now.
+  absl::StatusOr<ContainerInfo> Inspect(const std::string& container_id);
   // A container made by an older agent: Docker's own /etc/hosts, rewritten in place.
   bool SyncDockersHostsFile(const std::string& container_id, const std::string& hosts_file);
   // Stops the container with its own stop timeout (SIGTERM first: a JVM flushes, a member hands
@@ -177,6 +185,7 @@ class Reconciler {
     bool given_up = false;  // not ready at the end of the grace: FAILED
     std::string last_error;
   };
+  const std::shared_ptr<InspectCache> inspect_cache_ = std::make_shared<InspectCache>();
   mutable absl::Mutex mu_;  // guards what the reconciler remembers per container
   absl::flat_hash_map<std::string, Readiness> readiness_ ABSL_GUARDED_BY(mu_);
   // The agent's own restarts per container id, and when a restart waiting for its backoff is due.

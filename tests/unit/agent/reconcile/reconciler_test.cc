@@ -110,15 +110,60 @@ TEST_F(ReconcilerTest, CreatesStartsAndLabelsEveryInstance) {
   EXPECT_EQ(hosts_.Get(absl::StrCat(kDemoDir, "/hosts"))->owner, FileOwner()) << "root's";
 }
 
-// Bring-up cost (issue 11): a new container costs Docker a create, a start and one inspect (its
-// status); the network and the image once per pass; no archive upload or read, no name lookup.
-TEST_F(ReconcilerTest, ANewContainerCostsACreateAStartAndItsStatus) {
+// Bring-up cost (issue 11): a new container costs Docker a create and a start (started is what
+// the start's answer says); the network and the image once per pass; no archive upload or read,
+// no name lookup, no inspect.
+TEST_F(ReconcilerTest, ANewContainerCostsACreateAndAStart) {
   const ReconcileResult result = reconciler_.Reconcile(Desired(6));
   ASSERT_EQ(result.created, 6);
   EXPECT_THAT(docker_.calls(),
               ElementsAre(std::pair("CreateContainer", 6), std::pair("EnsureNetwork", 1),
-                          std::pair("InspectContainer", 6), std::pair("InspectImage", 1),
-                          std::pair("ListContainers", 1), std::pair("StartContainer", 6)));
+                          std::pair("InspectImage", 1), std::pair("ListContainers", 1),
+                          std::pair("StartContainer", 6)));
+  for (const auto& status : result.statuses) {
+    EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.name();
+    EXPECT_FALSE(status.container_id().empty()) << status.name();
+    EXPECT_FALSE(status.has_started_at()) << "known from the next pass's inspect";
+  }
+}
+
+// The next passes: each container is inspected once after its start event, then not again
+// while Docker's event stream says nothing happened to it.
+TEST_F(ReconcilerTest, WithTheEventStreamLiveARunningContainerIsInspectedOnce) {
+  reconciler_.Reconcile(Desired(3));
+  const std::shared_ptr<InspectCache> cache = reconciler_.inspect_cache();
+  for (const auto& [id, container] : docker_.containers()) cache->OnEvent(id, "start");
+  const auto inspections = [&] { return docker_.calls()["InspectContainer"]; };
+
+  ReconcileResult second = reconciler_.Reconcile(Desired(3));
+  EXPECT_EQ(inspections(), 3);
+  for (const auto& status : second.statuses) EXPECT_TRUE(status.has_started_at()) << status.name();
+  ReconcileResult third = reconciler_.Reconcile(Desired(3));
+  EXPECT_EQ(inspections(), 3) << "nothing happened to them";
+  EXPECT_EQ(third.statuses[0].started_at(), second.statuses[0].started_at());
+
+  // A probe's exec changes nothing an inspect shows; a death does.
+  const std::string zk1 = docker_.FindByName("zk1")->info.id;
+  cache->OnEvent(zk1, "exec_start: sh -c true");
+  reconciler_.Reconcile(Desired(3));
+  EXPECT_EQ(inspections(), 3);
+  docker_.Exit("zk1", 3);
+  cache->OnEvent(zk1, "die");
+  ReconcileResult after_death = reconciler_.Reconcile(Desired(3));
+  EXPECT_EQ(inspections(), 4);
+  EXPECT_EQ(after_death.statuses[0].message(), "exited with code 3") << "the exit is seen";
+
+  // Without the stream, every pass asks Docker.
+  cache->StreamLost();
+  reconciler_.Reconcile(Desired(3));
+  EXPECT_GE(inspections(), 4 + 3);
+}
+
+TEST_F(ReconcilerTest, WithoutTheEventStreamEveryPassInspects) {
+  reconciler_.Reconcile(Desired(2));
+  reconciler_.Reconcile(Desired(2));
+  reconciler_.Reconcile(Desired(2));
+  EXPECT_EQ(docker_.calls()["InspectContainer"], 4);
 }
 
 TEST_F(ReconcilerTest, AFilePathThatIsNotCleanIsRefused) {
