@@ -40,6 +40,7 @@ struct NetworkConfig {
   std::string gateway;   // may be empty
   std::string ip_range;  // may be empty
   std::map<std::string, std::string> labels;
+  bool operator==(const NetworkConfig&) const = default;
 };
 
 struct NetworkInfo {

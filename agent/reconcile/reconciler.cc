@@ -131,7 +131,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
     config.gateway = network.gateway();
     config.ip_range = network.ip_range();
     config.labels[kNetworkLabel] = network.name();
-    if (absl::Status status = docker_->EnsureNetwork(config); !status.ok()) {
+    if (absl::Status status = EnsureNetworkRecently(config); !status.ok()) {
       pass.network_errors[network.name()] = std::string(status.message());
       result.errors.push_back(absl::StrCat("network '", network.name(), "': ", status.message()));
       Logger()->error("network '{}' could not be set up: {}", network.name(),
@@ -499,6 +499,8 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
 
   absl::StatusOr<std::string> id = CreateNamed(instance, config);
   if (!id.ok()) {
+    absl::MutexLock lock(&mu_);
+    networks_ensured_.erase(config.network);  // perhaps removed behind the agent's back
     return fail(absl::IsAlreadyExists(id.status())
                     ? std::string(id.status().message())
                     : absl::StrCat("cannot create: ", id.status().message()),
@@ -872,7 +874,36 @@ bool Reconciler::SyncDockersHostsFile(const std::string& container_id,
   return true;
 }
 
-std::vector<std::string> Reconciler::PruneNetworks(const std::vector<std::string>& wanted) {
+absl::Status Reconciler::EnsureNetworkRecently(const NetworkConfig& config) {
+  const absl::Time now = options_.now();
+  {
+    absl::MutexLock lock(&mu_);
+    auto ensured = networks_ensured_.find(config.name);
+    if (ensured != networks_ensured_.end() && ensured->second.first == config &&
+        now - ensured->second.second < options_.network_recheck) {
+      return absl::OkStatus();
+    }
+  }
+  absl::Status status = docker_->EnsureNetwork(config);
+  absl::MutexLock lock(&mu_);
+  if (status.ok()) {
+    networks_ensured_[config.name] = {config, now};
+  } else {
+    networks_ensured_.erase(config.name);
+  }
+  return status;
+}
+
+std::vector<std::string> Reconciler::PruneNetworks(std::vector<std::string> wanted) {
+  std::sort(wanted.begin(), wanted.end());
+  const absl::Time now = options_.now();
+  {
+    absl::MutexLock lock(&mu_);
+    if (networks_pruned_ && networks_pruned_->first == wanted &&
+        now - networks_pruned_->second < options_.network_recheck) {
+      return {};  // nothing was left to prune, and nothing new is unwanted
+    }
+  }
   std::vector<std::string> errors;
   auto networks = docker_->ListNetworks({{kNetworkLabel, ""}});
   if (!networks.ok()) return {std::string(networks.status().message())};
@@ -889,6 +920,17 @@ std::vector<std::string> Reconciler::PruneNetworks(const std::vector<std::string
         errors.push_back(absl::StrCat("host shim of network '", name, "': ", s.message()));
       }
     }
+  }
+  absl::MutexLock lock(&mu_);
+  for (const NetworkInfo& network : *networks) {
+    if (!std::binary_search(wanted.begin(), wanted.end(), network.config.name)) {
+      networks_ensured_.erase(network.config.name);  // removed (or tried): find it again
+    }
+  }
+  if (errors.empty()) {
+    networks_pruned_.emplace(std::move(wanted), now);
+  } else {
+    networks_pruned_.reset();
   }
   return errors;
 }

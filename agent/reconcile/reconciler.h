@@ -30,6 +30,9 @@ struct ReconcilerOptions {
   // A container's grace between SIGTERM and SIGKILL when its instance sets none.
   int stop_timeout_seconds = 10;
   int failure_log_lines = 20;  // last log lines reported for a failed instance
+  // How long a network found as wanted (or a prune that left nothing behind) is trusted before
+  // Docker is asked again; a failed create asks again at once.
+  absl::Duration network_recheck = absl::Seconds(30);
   // Readiness probe defaults when the spec gives none: a check is bounded by the timeout, retries
   // come on a short backoff up to the interval, and an instance still not ready retries x
   // interval after its first check is FAILED (probe_schedule.h).
@@ -106,8 +109,9 @@ class Reconciler {
 
   // Removes the networks (and their host shims) that bdcoord created and no cluster on this
   // host wants any more. A network that still has containers attached stays. Returns what could
-  // not be removed.
-  std::vector<std::string> PruneNetworks(const std::vector<std::string>& wanted);
+  // not be removed. Skipped while the wanted networks are those of a prune that left nothing
+  // behind less than network_recheck ago.
+  std::vector<std::string> PruneNetworks(std::vector<std::string> wanted);
 
   // What the passes inspected of the containers, for the agent's watcher of Docker's events to
   // invalidate (shared: that thread may outlive the reconciler).
@@ -173,6 +177,8 @@ class Reconciler {
   void CheckReadiness(const bdcoord::v1::DesiredInstance& instance,
                       bdcoord::v1::InstanceStatus* status);
   void SyncShims(const bdcoord::v1::DesiredState& desired, ReconcileResult* result);
+  // EnsureNetwork, unless the same network was found as wanted less than network_recheck ago.
+  absl::Status EnsureNetworkRecently(const NetworkConfig& config);
 
   // Readiness progress per container id: once ready, a container is not probed again until it
   // starts again.
@@ -199,6 +205,12 @@ class Reconciler {
     std::optional<int> last_exit_code;  // as last seen exited
   };
   absl::flat_hash_map<std::string, Restarts> restarts_ ABSL_GUARDED_BY(mu_);
+  // When each network was last found as wanted (EnsureNetworkRecently), and when the last prune
+  // of these wanted networks left nothing behind.
+  absl::flat_hash_map<std::string, std::pair<NetworkConfig, absl::Time>> networks_ensured_
+      ABSL_GUARDED_BY(mu_);
+  std::optional<std::pair<std::vector<std::string>, absl::Time>> networks_pruned_
+      ABSL_GUARDED_BY(mu_);
   // The numbers of a `user:` per image id and user (see UserOf).
   absl::flat_hash_map<std::string, NumericUser> users_ ABSL_GUARDED_BY(mu_);
   // The desired state's applied_at per cluster: when it changes, the give-ups are forgotten.

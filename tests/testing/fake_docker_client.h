@@ -115,8 +115,9 @@ class FakeDockerClient : public DockerClient {
     }
     return std::nullopt;
   }
-  // Calls per method of those on the bring-up path (EnsureNetwork, InspectImage, CreateVolume,
-  // CreateContainer, PutFiles, ReadPath, StartContainer, InspectContainer, ListContainers).
+  // Calls per method of those on the bring-up path (EnsureNetwork, ListNetworks, InspectImage,
+  // CreateVolume, CreateContainer, PutFiles, ReadPath, StartContainer, InspectContainer,
+  // ListContainers).
   std::map<std::string, int> calls() {
     absl::MutexLock lock(&mu_);
     return calls_;
@@ -165,6 +166,7 @@ class FakeDockerClient : public DockerClient {
   absl::StatusOr<std::vector<NetworkInfo>> ListNetworks(
       const std::map<std::string, std::string>&) override {
     absl::MutexLock lock(&mu_);
+    ++calls_["ListNetworks"];
     std::vector<NetworkInfo> out;
     for (const auto& [name, config] : networks_) out.push_back({name, config});
     return out;

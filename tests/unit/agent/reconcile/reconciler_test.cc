@@ -573,6 +573,44 @@ TEST_F(ReconcilerReadinessTest, PruneNetworksRemovesOnlyUnwantedOnes) {
   EXPECT_EQ(docker_.ListNetworks({})->size(), 0u);
 }
 
+// Networks are looked up once per network_recheck, not on every pass; a prune that left nothing
+// behind is not repeated for the same wanted networks; a failed create looks again at once.
+TEST(ReconcilerNetworkTest, NetworksAreAskedAboutOncePerRecheck) {
+  FakeHostFiles hosts;
+  FakeDockerClient docker{&hosts};
+  docker.AddImage("standin");
+  absl::Time now = absl::FromUnixSeconds(1000);
+  Reconciler reconciler(&docker, &hosts, nullptr,
+                        {.network_recheck = absl::Seconds(30), .now = [&] { return now; }});
+  const auto calls = [&](const char* method) { return docker.calls()[method]; };
+  for (int pass = 0; pass < 3; ++pass) {
+    reconciler.Reconcile(Desired(2));
+    reconciler.PruneNetworks({"lan"});
+  }
+  EXPECT_EQ(calls("EnsureNetwork"), 1);
+  EXPECT_EQ(calls("ListNetworks"), 1);
+
+  now += absl::Seconds(30);
+  reconciler.Reconcile(Desired(2));
+  reconciler.PruneNetworks({"lan"});
+  EXPECT_EQ(calls("EnsureNetwork"), 2);
+  EXPECT_EQ(calls("ListNetworks"), 2);
+
+  EXPECT_THAT(reconciler.PruneNetworks({}), IsEmpty()) << "the wanted networks changed";
+  EXPECT_EQ(calls("ListNetworks"), 3);
+  EXPECT_THAT(docker.ListNetworks({}).value(), IsEmpty());
+  reconciler.Reconcile(Desired(3));
+  EXPECT_EQ(calls("EnsureNetwork"), 3) << "a pruned network is looked for again";
+  ASSERT_EQ(docker.ListNetworks({})->size(), 1u);
+
+  docker.SetNetworkError(absl::UnavailableError("dockerd busy"));
+  now += absl::Seconds(30);
+  reconciler.Reconcile(Desired(3));
+  docker.SetNetworkError(absl::OkStatus());
+  reconciler.Reconcile(Desired(3));
+  EXPECT_EQ(calls("EnsureNetwork"), 5) << "a failed look is not remembered";
+}
+
 }  // namespace
 }  // namespace bdcoord::agent
 
