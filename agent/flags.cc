@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "proto/rpc/bearer_token.h"
 
 namespace bdcoord::agent {
@@ -73,9 +75,17 @@ void AddAgentFlags(CLI::App* app, AgentFlags* flags) {
                   "bind-mounted into the containers (one per agent; made 0700)")
       ->type_name("DIR")
       ->capture_default_str();
-  app->add_option("--parallelism", flags->parallelism, "Instances worked on at once")
-      ->check(CLI::Range(1, 64))
+  app->add_option("--parallelism", flags->parallelism,
+                  "Instances worked on at once; 0 (the default): dockerd's CPU count, at least 2 "
+                  "and at most 16")
+      ->check(CLI::Range(0, 64))
       ->capture_default_str();
+}
+
+int ParallelismFor(int flag, const absl::StatusOr<DockerInfo>& docker) {
+  if (flag > 0) return flag;
+  if (!docker.ok() || docker->cpus == 0) return 4;
+  return std::max(2, static_cast<int>(std::min<uint32_t>(docker->cpus, 16)));
 }
 
 absl::Status ValidateAgentFlags(const AgentFlags& flags) {

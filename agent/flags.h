@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "agent/coordinator_link.h"
+#include "agent/docker/docker_client.h"
 #include "policy/host_policy.h"
 #include "proto/rpc/client_channel.h"
 
@@ -24,7 +25,7 @@ struct AgentFlags {
   bool once = false;
   bool print_facts = false;
   double interval_seconds = 10;
-  int parallelism = 4;
+  int parallelism = 0;  // 0: ParallelismFor dockerd
   std::string state_dir = "/var/lib/bdagent";
   std::string log_level = "info";
   std::string coordinator = "unix:///run/bdcoord/bdcoordd.sock";
@@ -39,6 +40,11 @@ void AddAgentFlags(CLI::App* app, AgentFlags* flags);
 
 // What CLI11 cannot check alone: --once needs --desired.
 absl::Status ValidateAgentFlags(const AgentFlags& flags);
+
+// Instances worked on at once: --parallelism when given, else dockerd's CPU count (creating and
+// starting containers is CPU work in dockerd, containerd and runc) between 2 and 16, or 4 when
+// dockerd cannot say.
+int ParallelismFor(int flag, const absl::StatusOr<DockerInfo>& docker);
 
 // The channel to --coordinator with its TLS and the token of --token-file (read into
 // `flags->channel`); an error names the flag.

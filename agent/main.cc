@@ -56,8 +56,11 @@ int main(int argc, char** argv) {
   const std::unique_ptr<bdcoord::net::LinkManager> links = bdcoord::net::NewNetlinkLinkManager();
   agent::DockerProber prober(docker->get());
   const auto now = [] { return absl::Now(); };
+  const int parallelism = agent::ParallelismFor(flags.parallelism, (*docker)->Info());
+  logger->info("working on {} instances at once{}", parallelism,
+               flags.parallelism > 0 ? " (--parallelism)" : " (from dockerd's CPU count)");
   agent::Reconciler reconciler(docker->get(), &host_files, links.get(),
-                               {.parallelism = flags.parallelism,
+                               {.parallelism = parallelism,
                                 .now = now,
                                 .prober = &prober,
                                 .policy = flags.policy,

@@ -76,6 +76,8 @@ struct ContainerConfig {
   std::string network;  // attached at create time with a static IPv4
   std::string ipv4;
   std::vector<Mount> mounts;
+  // Labels of the named volumes that the create makes (those that do not exist yet).
+  std::map<std::string, std::string> volume_labels;
   int64_t nano_cpus = 0;              // 0 = no limit
   int64_t memory_bytes = 0;           // 0 = no limit
   std::string restart_policy = "no";  // no | on-failure | always | unless-stopped

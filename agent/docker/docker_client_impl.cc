@@ -910,10 +910,14 @@ absl::StatusOr<std::string> DockerClientImpl::CreateContainer(const ContainerCon
   json mounts = json::array();
   for (const Mount& mount : config.mounts) {
     const bool bind = !mount.source.empty() && mount.source[0] == '/';
-    mounts.push_back({{"Type", bind ? "bind" : "volume"},
-                      {"Source", mount.source},
-                      {"Target", mount.target},
-                      {"ReadOnly", mount.read_only}});
+    json entry = {{"Type", bind ? "bind" : "volume"},
+                  {"Source", mount.source},
+                  {"Target", mount.target},
+                  {"ReadOnly", mount.read_only}};
+    if (!bind && !config.volume_labels.empty()) {
+      entry["VolumeOptions"] = {{"Labels", config.volume_labels}};
+    }
+    mounts.push_back(std::move(entry));
   }
   json restart = {{"Name", config.restart_policy.empty() ? "no" : config.restart_policy}};
   if (config.restart_policy == "on-failure") {

@@ -146,6 +146,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   // number at a time.
   const Decision decision = Decide(desired, *managed);
   pass.images = InspectImages(desired, decision.instances);
+  pass.volumes = ListVolumesIfNeeded(desired, decision.instances);
   // The hosts map before any container: a new one mounts it, a running one sees it change.
   if (absl::StatusOr<bool> changed = SyncClusterHosts(desired); changed.ok()) {
     pass.hosts_changed = *changed;
@@ -290,6 +291,22 @@ Reconciler::ImageInspections Reconciler::InspectImages(
   return images;
 }
 
+std::optional<absl::flat_hash_set<std::string>> Reconciler::ListVolumesIfNeeded(
+    const DesiredState& desired, const std::vector<InstanceDecision>& decisions) {
+  bool needed = false;
+  for (int i = 0; i < desired.instances_size() && !needed; ++i) {
+    const InstanceAction action = decisions[i].action;
+    if (action != InstanceAction::kCreate && action != InstanceAction::kReplace) continue;
+    for (const auto& volume : desired.instances(i).volumes()) {
+      needed = needed || !absl::StartsWith(volume.source(), "/");
+    }
+  }
+  if (!needed) return std::nullopt;
+  absl::StatusOr<std::vector<std::string>> names = docker_->ListVolumes();
+  if (!names.ok()) return std::nullopt;
+  return absl::flat_hash_set<std::string>(names->begin(), names->end());
+}
+
 Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInstance& instance,
                                   const InstanceDecision& decision, const Pass& pass) {
   const ImageInspections& images = pass.images;
@@ -373,7 +390,7 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
     acted.status = Failed(instance, std::string(image.status().message()));
     return acted;
   }
-  acted.status = CreateAndStart(desired, instance, decision.spec_hash, *image);
+  acted.status = CreateAndStart(desired, instance, decision.spec_hash, *image, pass);
   CheckReadiness(instance, &acted.status);
   acted.outcome.created =
       !acted.outcome.replaced && acted.status.state() != bdcoord::v1::INSTANCE_STATE_FAILED;
@@ -411,7 +428,7 @@ absl::StatusOr<std::string> Reconciler::CreateNamed(const DesiredInstance& insta
 
 InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
                                           const DesiredInstance& instance, const std::string& hash,
-                                          const ImageInfo& image) {
+                                          const ImageInfo& image, const Pass& pass) {
   // The names become directories of this host: one clean component each (a hand-written
   // desired state is not validated by a coordinator).
   for (const std::string& name : {instance.cluster(), instance.name()}) {
@@ -475,18 +492,22 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
     config.mounts.push_back(
         {absl::StrCat(ClusterDir(instance.cluster()), "/hosts"), "/etc/hosts", true});
   }
+  config.volume_labels = {{kClusterLabel, instance.cluster()}};
   for (const auto& volume : instance.volumes()) {
-    if (!absl::StartsWith(volume.source(), "/")) {
-      absl::StatusOr<VolumeInfo> made =
-          docker_->CreateVolume(volume.source(), {{kClusterLabel, instance.cluster()}});
-      if (!made.ok()) {
-        return fail(
-            absl::StrCat("cannot create volume '", volume.source(), "': ", made.status().message()),
-            "");
-      }
-      if (made->created) new_volumes.emplace_back(&volume, made->mountpoint);
-    }
     config.mounts.push_back({volume.source(), volume.target(), volume.read_only()});
+    if (absl::StartsWith(volume.source(), "/")) continue;
+    if (pass.volumes) {
+      // Not there: the container's create makes it (its mountpoint is asked for if needed).
+      if (!pass.volumes->contains(volume.source())) new_volumes.emplace_back(&volume, "");
+      continue;
+    }
+    absl::StatusOr<VolumeInfo> made = docker_->CreateVolume(volume.source(), config.volume_labels);
+    if (!made.ok()) {
+      return fail(
+          absl::StrCat("cannot create volume '", volume.source(), "': ", made.status().message()),
+          "");
+    }
+    if (made->created) new_volumes.emplace_back(&volume, made->mountpoint);
   }
   config.nano_cpus = instance.resources().millicpus() * 1000000;
   config.memory_bytes = instance.resources().memory_bytes();
@@ -527,8 +548,18 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   // at create): hand its root to a non-root user. A volume that existed keeps its owner and the
   // operator's data.
   const FileOwner owner{user->uid, user->gid};
-  for (const auto& [volume, mountpoint] : new_volumes) {
+  for (auto& [volume, mountpoint] : new_volumes) {
     if (user->uid == 0 || volume->read_only()) continue;
+    if (mountpoint.empty()) {  // made by the create: it exists now, so this only looks it up
+      absl::StatusOr<VolumeInfo> made =
+          docker_->CreateVolume(volume->source(), config.volume_labels);
+      if (!made.ok()) {
+        return fail(
+            absl::StrCat("cannot find volume '", volume->source(), "': ", made.status().message()),
+            *id);
+      }
+      mountpoint = made->mountpoint;
+    }
     absl::StatusOr<FileOwner> current = host_files_->OwnerOf(mountpoint);
     absl::Status given = current.ok() ? absl::OkStatus() : current.status();
     if (given.ok() && !(*current == owner)) given = host_files_->SetOwner(mountpoint, owner);

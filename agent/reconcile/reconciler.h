@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -132,12 +133,19 @@ class Reconciler {
     ImageInspections images;
     std::string hosts_error;     // why the cluster's hosts file could not be written
     bool hosts_changed = false;  // the cluster's hosts file was rewritten by this pass
+    // The host's volumes, listed once when a container to create mounts a named one (nullopt:
+    // not listed, or the list failed: each volume is then asked about).
+    std::optional<absl::flat_hash_set<std::string>> volumes;
   };
   Acted Act(const bdcoord::v1::DesiredState& desired, const bdcoord::v1::DesiredInstance& instance,
             const InstanceDecision& decision, const Pass& pass);
   bdcoord::v1::InstanceStatus CreateAndStart(const bdcoord::v1::DesiredState& desired,
                                              const bdcoord::v1::DesiredInstance& instance,
-                                             const std::string& hash, const ImageInfo& image);
+                                             const std::string& hash, const ImageInfo& image,
+                                             const Pass& pass);
+  // The volumes on this host when one of the containers to create mounts a named one.
+  std::optional<absl::flat_hash_set<std::string>> ListVolumesIfNeeded(
+      const bdcoord::v1::DesiredState& desired, const std::vector<InstanceDecision>& decisions);
   // Creates the container under the instance's name, or INSTANCE.CLUSTER when another cluster
   // on this host has a container of that name; a name taken by a container bdcoord does not
   // manage is an error (that container is never touched).

@@ -44,6 +44,11 @@ class FakeDockerClient : public DockerClient {
   static std::string VolumeMountpoint(const std::string& name) {
     return absl::StrCat("/fake/volumes/", name, "/_data");
   }
+  // The labels a volume was made with (by CreateVolume or a container's create).
+  std::map<std::string, std::string> VolumeLabels(const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    return volume_labels_[name];
+  }
   bool HasVolume(const std::string& name) {
     absl::MutexLock lock(&mu_);
     return volumes_.contains(name);
@@ -185,18 +190,20 @@ class FakeDockerClient : public DockerClient {
     if (it == images_.end()) return absl::NotFoundError(absl::StrCat("No such image: ", image));
     return ImageInfo{absl::StrCat("sha256:", image), it->second};
   }
-  absl::StatusOr<VolumeInfo> CreateVolume(const std::string& name,
-                                          const std::map<std::string, std::string>&) override {
+  absl::StatusOr<VolumeInfo> CreateVolume(
+      const std::string& name, const std::map<std::string, std::string>& labels) override {
     absl::MutexLock lock(&mu_);
     ++calls_["CreateVolume"];
     const std::string mountpoint = VolumeMountpoint(name);
     const bool created = volumes_.insert(name).second;
+    if (created) volume_labels_[name] = labels;
     // A new volume's directory on the host is root's (the image lacks its path).
     if (created && host_files_ != nullptr) host_files_->AddDirectory(mountpoint);
     return VolumeInfo{created, mountpoint};
   }
   absl::StatusOr<std::vector<std::string>> ListVolumes() override {
     absl::MutexLock lock(&mu_);
+    ++calls_["ListVolumes"];
     std::vector<std::string> names;
     names.assign(volumes_.begin(), volumes_.end());
     return names;
@@ -223,6 +230,12 @@ class FakeDockerClient : public DockerClient {
             "invalid mount config for type \"bind\": bind source path does not exist: ",
             mount.source));
       }
+    }
+    // As dockerd: a named volume that does not exist is made (root's, the image lacking its path).
+    for (const Mount& mount : config.mounts) {
+      if (absl::StartsWith(mount.source, "/") || !volumes_.insert(mount.source).second) continue;
+      volume_labels_[mount.source] = config.volume_labels;
+      if (host_files_ != nullptr) host_files_->AddDirectory(VolumeMountpoint(mount.source));
     }
     Container c;
     c.config = config;
@@ -373,6 +386,7 @@ class FakeDockerClient : public DockerClient {
   std::map<std::string, std::string> images_;  // image -> its default user
   std::map<std::string, std::map<std::string, ArchiveFile>> image_files_;
   std::set<std::string> volumes_;
+  std::map<std::string, std::map<std::string, std::string>> volume_labels_;
   FakeHostFiles* host_files_;
   int reads_ = 0;
   std::map<std::string, int> calls_;

@@ -34,7 +34,23 @@ TEST(AgentFlags, DefaultsAndValues) {
 
 TEST(AgentFlags, DesiredExcludesTheCoordinatorFlags) {
   EXPECT_THROW(Parse({"--desired", "d.json", "--token-file", "t"}), CLI::ExcludesError);
-  EXPECT_THROW(Parse({"--parallelism", "0"}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--parallelism", "65"}), CLI::ValidationError);
+}
+
+DockerInfo Cpus(uint32_t cpus) {
+  DockerInfo info;
+  info.cpus = cpus;
+  return info;
+}
+
+TEST(AgentFlags, ParallelismComesFromDockersCpusUnlessGiven) {
+  EXPECT_EQ(Parse({}).parallelism, 0);
+  EXPECT_EQ(ParallelismFor(6, Cpus(32)), 6);
+  EXPECT_EQ(ParallelismFor(0, Cpus(8)), 8);
+  EXPECT_EQ(ParallelismFor(0, Cpus(1)), 2);
+  EXPECT_EQ(ParallelismFor(0, Cpus(64)), 16);
+  EXPECT_EQ(ParallelismFor(0, Cpus(0)), 4) << "dockerd did not say";
+  EXPECT_EQ(ParallelismFor(0, absl::UnavailableError("no dockerd")), 4);
 }
 
 TEST(AgentFlags, TheHostsOwnPolicyDeniesByDefault) {

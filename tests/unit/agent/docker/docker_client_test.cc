@@ -982,6 +982,7 @@ TEST_F(DockerClientTest, CreateContainerRequest) {
   config.network = "lan";
   config.ipv4 = "10.0.0.11";
   config.mounts = {{"zk1-data", "/data", false}, {"/srv/conf", "/conf", true}};
+  config.volume_labels = {{"bdcoord.cluster", "c1"}};
   config.nano_cpus = 1500000000;
   config.memory_bytes = 1 << 30;
   config.restart_policy = "on-failure";
@@ -1008,10 +1009,14 @@ TEST_F(DockerClientTest, CreateContainerRequest) {
   EXPECT_EQ(host["Memory"], 1 << 30);
   EXPECT_EQ(host["RestartPolicy"], json({{"Name", "on-failure"}, {"MaximumRetryCount", 3}}));
   ASSERT_EQ(host["Mounts"].size(), 2u);
-  EXPECT_EQ(
-      host["Mounts"][0],
-      json({{"Type", "volume"}, {"Source", "zk1-data"}, {"Target", "/data"}, {"ReadOnly", false}}));
+  EXPECT_EQ(host["Mounts"][0], json({{"Type", "volume"},
+                                     {"Source", "zk1-data"},
+                                     {"Target", "/data"},
+                                     {"ReadOnly", false},
+                                     {"VolumeOptions", {{"Labels", {{"bdcoord.cluster", "c1"}}}}}}))
+      << "a volume the create makes is labelled";
   EXPECT_EQ(host["Mounts"][1]["Type"], "bind");
+  EXPECT_FALSE(host["Mounts"][1].contains("VolumeOptions"));
   EXPECT_EQ(host["Mounts"][1]["ReadOnly"], true);
   EXPECT_EQ(body["NetworkingConfig"]["EndpointsConfig"]["lan"]["IPAMConfig"]["IPv4Address"],
             "10.0.0.11");

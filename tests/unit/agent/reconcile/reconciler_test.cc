@@ -1067,6 +1067,15 @@ TEST_F(ReconcilerUserTest, ANewVolumeBelongsToTheInstancesUser) {
       << "read-only: not the service's to write";
   EXPECT_EQ(hosts_.Under(absl::StrCat(kDemoDir, "/instances/zk1")).size(), 2u);
   EXPECT_EQ(docker_.reads(), 1) << "/etc/passwd for the user; the volume's owner is on the host";
+  // Listed once; both made by the container's create, labelled; only the one to hand over is
+  // looked up for its mountpoint.
+  EXPECT_EQ(docker_.calls()["ListVolumes"], 1);
+  EXPECT_EQ(docker_.calls()["CreateVolume"], 1);
+  for (const char* volume : {"zk-data1", "seed"}) {
+    EXPECT_EQ(docker_.VolumeLabels(volume),
+              (std::map<std::string, std::string>{{std::string(kClusterLabel), "demo"}}))
+        << volume;
+  }
 }
 
 TEST_F(ReconcilerUserTest, AVolumeThatExistedOrARootUserChangesNothing) {
