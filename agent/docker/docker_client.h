@@ -113,7 +113,7 @@ struct ContainerInfo {
   std::string finished_at;
 };
 
-// A file put into a container before it starts (PUT /containers/{id}/archive).
+// A file of a container, as its archive endpoint gives it (GET /containers/{id}/archive).
 struct ArchiveFile {
   std::string path;  // absolute path in the container
   std::string content;
@@ -175,7 +175,6 @@ class DockerClient {
 
   // Returns the container id.
   virtual absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) = 0;
-  virtual absl::Status PutFiles(const std::string& id, const std::vector<ArchiveFile>& files) = 0;
   // A file or directory of the container (GET /containers/{id}/archive, also before it starts,
   // with its volumes mounted): `path` as asked (a directory's ending in '/'), its content (none
   // for a directory), mode and "uid:gid". NotFound when the path does not exist.

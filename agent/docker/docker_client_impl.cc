@@ -444,7 +444,6 @@ class DockerClientImpl final : public DockerClient {
   absl::StatusOr<std::vector<std::string>> ListVolumes() override;
   absl::Status RemoveVolume(const std::string& name) override;
   absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) override;
-  absl::Status PutFiles(const std::string& id, const std::vector<ArchiveFile>& files) override;
   absl::StatusOr<ArchiveFile> ReadPath(const std::string& id, const std::string& path) override;
   absl::Status StartContainer(const std::string& id) override;
   absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) override;
@@ -977,30 +976,6 @@ absl::StatusOr<std::string> DockerClientImpl::CreateContainer(const ContainerCon
     Logger()->debug("created container \"{}\" id \"{}\"", config.name, id);
     return id;
   });
-}
-
-absl::Status DockerClientImpl::PutFiles(const std::string& id,
-                                        const std::vector<ArchiveFile>& files) {
-  if (files.empty()) return absl::OkStatus();
-  TarOptions tar_options;
-  // dockerd creates missing parents itself (root, 0755) and leaves existing ones alone; a
-  // parent entry in the archive would reset the mode and owner of /tmp, /home/x and the like.
-  tar_options.parent_directories = false;
-  tar_options.mtime_unix = static_cast<int64_t>(std::time(nullptr));
-  absl::StatusOr<std::string> archive = BuildTar(files, tar_options);
-  if (!archive.ok()) return archive.status();
-  HttpRequest request;
-  request.method = "PUT";
-  request.path = absl::StrCat("/containers/", Escape(id), "/archive");
-  request.query = "path=%2F";
-  request.body = *std::move(archive);
-  request.content_type = "application/x-tar";
-  absl::StatusOr<HttpResponse> response = Perform(request);
-  if (!response.ok()) return response.status();
-  if (!Is2xx(*response)) {
-    return HttpError(request, *response, absl::StatusCode::kFailedPrecondition);
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<ArchiveFile> DockerClientImpl::ReadPath(const std::string& id,

@@ -68,7 +68,8 @@ start_daemons() {
     labels=BDCOORD_TESTBED_${h^^}_LABELS
     nsenter --net="/var/run/netns/bdcoord-${h}" "${BDAGENT}" --coordinator "${ADDR}" \
       --host-name "${h}" --docker-socket "/run/bdcoord-testbed/${h}/docker.sock" \
-      --config /dev/null --label "${!labels}" 2>"${WORK}/r${round}-agent-${h}.log" &
+      --config /dev/null --label "${!labels}" --state-dir "${WORK}/state-${h}" \
+      2>"${WORK}/r${round}-agent-${h}.log" &
     PIDS[${h}]=$!
   done
   local deadline=$((SECONDS + 60))

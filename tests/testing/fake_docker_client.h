@@ -24,7 +24,6 @@ class FakeDockerClient : public DockerClient {
   struct Container {
     ContainerConfig config;
     ContainerInfo info;
-    std::vector<ArchiveFile> files;
     std::vector<std::string> logs;
   };
 
@@ -121,7 +120,7 @@ class FakeDockerClient : public DockerClient {
     return std::nullopt;
   }
   // Calls per method of those on the bring-up path (EnsureNetwork, ListNetworks, InspectImage,
-  // CreateVolume, CreateContainer, PutFiles, ReadPath, StartContainer, InspectContainer,
+  // CreateVolume, CreateContainer, ReadPath, StartContainer, InspectContainer,
   // ListContainers).
   std::map<std::string, int> calls() {
     absl::MutexLock lock(&mu_);
@@ -251,23 +250,12 @@ class FakeDockerClient : public DockerClient {
     ++creates_;
     return c.info.id;
   }
-  absl::Status PutFiles(const std::string& id, const std::vector<ArchiveFile>& files) override {
-    absl::MutexLock lock(&mu_);
-    ++calls_["PutFiles"];
-    auto it = containers_.find(id);
-    if (it == containers_.end()) return absl::NotFoundError(id);
-    it->second.files = files;
-    return absl::OkStatus();
-  }
   absl::StatusOr<ArchiveFile> ReadPath(const std::string& id, const std::string& path) override {
     absl::MutexLock lock(&mu_);
     ++calls_["ReadPath"];
     ++reads_;
     auto it = containers_.find(id);
     if (it == containers_.end()) return absl::NotFoundError(id);
-    for (const ArchiveFile& file : it->second.files) {
-      if (file.path == path) return file;
-    }
     const auto& image = image_files_[it->second.config.image];
     if (auto file = image.find(path); file != image.end()) return file->second;
     return absl::NotFoundError(

@@ -40,90 +40,21 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/tar_builder.h"
 
 namespace bdcoord::agent {
 namespace {
 
+using testing::BuildTar;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using json = nlohmann::json;
 
 // ---------------------------------------------------------------------------------------------
-// A reader of ustar archives, to check BuildTar's output byte by byte.
+// The archive reader, over archives written by tests/testing/tar_builder.h.
 
-struct TarEntry {
-  std::string name;  // prefix + "/" + name when a prefix is set
-  std::string prefix_field;
-  std::string name_field;
-  char type = 0;
-  uint32_t mode = 0;
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  int64_t mtime = 0;
-  std::string content;
-};
-
-uint64_t Octal(absl::string_view field) {
-  uint64_t value = 0;
-  for (char c : field) {
-    if (c == '\0' || c == ' ') break;
-    EXPECT_TRUE(c >= '0' && c <= '7') << "bad octal digit in '" << field << "'";
-    value = value * 8 + static_cast<uint64_t>(c - '0');
-  }
-  return value;
-}
-
-std::string CString(absl::string_view field) {
-  const size_t nul = field.find('\0');
-  return std::string(nul == absl::string_view::npos ? field : field.substr(0, nul));
-}
-
-// Parses the archive, checking every header's checksum, magic and padding, and the end marker.
-std::vector<TarEntry> ReadTar(const std::string& archive) {
-  std::vector<TarEntry> entries;
-  EXPECT_EQ(archive.size() % 512, 0u);
-  size_t at = 0;
-  while (at + 512 <= archive.size()) {
-    const absl::string_view header(archive.data() + at, 512);
-    if (header.find_first_not_of('\0') == absl::string_view::npos) {
-      // The end marker: two zero blocks, and nothing after them.
-      EXPECT_EQ(archive.size(), at + 1024);
-      EXPECT_EQ(archive.substr(at).find_first_not_of('\0'), std::string::npos);
-      return entries;
-    }
-    uint32_t sum = 0;
-    for (size_t i = 0; i < 512; ++i) {
-      sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(header[i]);
-    }
-    EXPECT_EQ(Octal(header.substr(148, 8)), sum) << "checksum of the header at " << at;
-    EXPECT_EQ(header[154], '\0');
-    EXPECT_EQ(header[155], ' ');
-    EXPECT_EQ(header.substr(257, 6), absl::string_view("ustar\0", 6));
-    EXPECT_EQ(header.substr(263, 2), "00");
-    TarEntry entry;
-    entry.name_field = CString(header.substr(0, 100));
-    entry.prefix_field = CString(header.substr(345, 155));
-    entry.name = entry.prefix_field.empty()
-                     ? entry.name_field
-                     : absl::StrCat(entry.prefix_field, "/", entry.name_field);
-    entry.mode = static_cast<uint32_t>(Octal(header.substr(100, 8)));
-    entry.uid = static_cast<uint32_t>(Octal(header.substr(108, 8)));
-    entry.gid = static_cast<uint32_t>(Octal(header.substr(116, 8)));
-    const uint64_t size = Octal(header.substr(124, 12));
-    entry.mtime = static_cast<int64_t>(Octal(header.substr(136, 12)));
-    entry.type = header[156];
-    at += 512;
-    EXPECT_LE(at + size, archive.size());
-    entry.content = archive.substr(at, size);
-    const size_t padded = (size + 511) / 512 * 512;
-    EXPECT_EQ(archive.substr(at + size, padded - size).find_first_not_of('\0'), std::string::npos);
-    at += padded;
-    entries.push_back(std::move(entry));
-  }
-  ADD_FAILURE() << "no end-of-archive marker";
-  return entries;
-}
+std::string Msg(const absl::Status& status) { return std::string(status.message()); }
 
 ArchiveFile File(std::string path, std::string content, uint32_t mode = 0644,
                  std::string owner = "") {
@@ -133,155 +64,6 @@ ArchiveFile File(std::string path, std::string content, uint32_t mode = 0644,
   file.mode = mode;
   file.owner = std::move(owner);
   return file;
-}
-
-// gmock's string matchers take std::string, not Debian's absl::string_view.
-std::string Msg(const absl::Status& status) { return std::string(status.message()); }
-
-std::vector<std::string> Names(const std::vector<TarEntry>& entries) {
-  std::vector<std::string> names;
-  for (const TarEntry& entry : entries) names.push_back(entry.name);
-  return names;
-}
-
-TEST(TarTest, FileWithParentDirectories) {
-  TarOptions options;
-  options.mtime_unix = 1700000000;
-  absl::StatusOr<std::string> tar = BuildTar(
-      {File("/etc/zk/zoo.cfg", "tickTime=2000\n", 0640, "1000:1001"), File("/etc/zk/myid", "1\n")},
-      options);
-  ASSERT_TRUE(tar.ok()) << tar.status();
-  const std::vector<TarEntry> entries = ReadTar(*tar);
-  ASSERT_THAT(Names(entries), ElementsAre("etc/", "etc/zk/", "etc/zk/zoo.cfg", "etc/zk/myid"));
-  EXPECT_EQ(entries[0].type, '5');
-  EXPECT_EQ(entries[0].mode, 0755u);
-  EXPECT_EQ(entries[0].uid, 0u);
-  EXPECT_EQ(entries[0].content, "");
-  EXPECT_EQ(entries[1].type, '5');
-  EXPECT_EQ(entries[2].type, '0');
-  EXPECT_EQ(entries[2].mode, 0640u);
-  EXPECT_EQ(entries[2].uid, 1000u);
-  EXPECT_EQ(entries[2].gid, 1001u);
-  EXPECT_EQ(entries[2].mtime, 1700000000);
-  EXPECT_EQ(entries[2].content, "tickTime=2000\n");
-  EXPECT_EQ(entries[3].mode, 0644u);
-  EXPECT_EQ(entries[3].uid, 0u);
-  EXPECT_EQ(entries[3].gid, 0u);
-  EXPECT_EQ(entries[3].content, "1\n");
-}
-
-TEST(TarTest, WithoutParentDirectories) {
-  TarOptions options;
-  options.parent_directories = false;
-  absl::StatusOr<std::string> tar = BuildTar({File("/a/b/c", "x")}, options);
-  ASSERT_TRUE(tar.ok()) << tar.status();
-  EXPECT_THAT(Names(ReadTar(*tar)), ElementsAre("a/b/c"));
-}
-
-TEST(TarTest, FileAtTheRoot) {
-  absl::StatusOr<std::string> tar = BuildTar({File("/hello", "hi")});
-  ASSERT_TRUE(tar.ok()) << tar.status();
-  EXPECT_THAT(Names(ReadTar(*tar)), ElementsAre("hello"));
-}
-
-TEST(TarTest, ExplicitDirectoryReplacesTheImplicitParent) {
-  absl::StatusOr<std::string> tar = BuildTar(
-      {File("/data/", "", 0750, "1000:1000"), File("/data/myid", "3\n", 0600, "1000:1000")});
-  ASSERT_TRUE(tar.ok()) << tar.status();
-  const std::vector<TarEntry> entries = ReadTar(*tar);
-  ASSERT_THAT(Names(entries), ElementsAre("data/", "data/myid"));
-  EXPECT_EQ(entries[0].type, '5');
-  EXPECT_EQ(entries[0].mode, 0750u);
-  EXPECT_EQ(entries[0].uid, 1000u);
-  EXPECT_EQ(entries[1].mode, 0600u);
-}
-
-TEST(TarTest, ContentIsPaddedToBlocks) {
-  const std::string big(513, 'x');
-  const std::string block(512, 'y');
-  absl::StatusOr<std::string> tar =
-      BuildTar({File("/empty", ""), File("/block", block), File("/big", big)});
-  ASSERT_TRUE(tar.ok()) << tar.status();
-  // 3 headers + 0 + 1 + 2 data blocks + 2 end blocks.
-  EXPECT_EQ(tar->size(), 512u * (3 + 0 + 1 + 2 + 2));
-  const std::vector<TarEntry> entries = ReadTar(*tar);
-  ASSERT_EQ(entries.size(), 3u);
-  EXPECT_EQ(entries[0].content, "");
-  EXPECT_EQ(entries[1].content, block);
-  EXPECT_EQ(entries[2].content, big);
-}
-
-TEST(TarTest, LongNamesUseThePrefixField) {
-  const std::string dir = absl::StrCat("/", std::string(120, 'd'), "/", std::string(20, 'e'));
-  const std::string name(90, 'f');
-  TarOptions options;
-  options.parent_directories = false;
-  absl::StatusOr<std::string> tar = BuildTar({File(absl::StrCat(dir, "/", name), "x")}, options);
-  ASSERT_TRUE(tar.ok()) << tar.status();
-  const std::vector<TarEntry> entries = ReadTar(*tar);
-  ASSERT_EQ(entries.size(), 1u);
-  EXPECT_EQ(entries[0].name, absl::StrCat(dir.substr(1), "/", name));
-  EXPECT_LE(entries[0].prefix_field.size(), 155u);
-  EXPECT_LE(entries[0].name_field.size(), 100u);
-  EXPECT_FALSE(entries[0].prefix_field.empty());
-}
-
-TEST(TarTest, LongDirectoryNamesWithParents) {
-  // Parent entries longer than 100 bytes are split too, keeping their trailing '/'.
-  const std::string dir = absl::StrCat("/", std::string(60, 'a'), "/", std::string(60, 'b'));
-  absl::StatusOr<std::string> tar = BuildTar({File(absl::StrCat(dir, "/f"), "x")});
-  ASSERT_TRUE(tar.ok()) << tar.status();
-  const std::vector<TarEntry> entries = ReadTar(*tar);
-  ASSERT_THAT(Names(entries),
-              ElementsAre(absl::StrCat(std::string(60, 'a'), "/"), absl::StrCat(dir.substr(1), "/"),
-                          absl::StrCat(dir.substr(1), "/f")));
-  EXPECT_EQ(entries[1].prefix_field, std::string(60, 'a'));
-  EXPECT_EQ(entries[1].name_field, absl::StrCat(std::string(60, 'b'), "/"));
-}
-
-TEST(TarTest, ExactlyOneHundredBytesNeedsNoPrefix) {
-  const std::string name(100, 'n');
-  absl::StatusOr<std::string> tar = BuildTar({File(absl::StrCat("/", name), "x")});
-  ASSERT_TRUE(tar.ok()) << tar.status();
-  const std::vector<TarEntry> entries = ReadTar(*tar);
-  ASSERT_EQ(entries.size(), 1u);
-  EXPECT_EQ(entries[0].name_field, name);
-  EXPECT_EQ(entries[0].prefix_field, "");
-}
-
-TEST(TarTest, NamesThatCannotBeSplit) {
-  // A final component over 100 bytes.
-  absl::StatusOr<std::string> tar =
-      BuildTar({File(absl::StrCat("/a/", std::string(101, 'x')), "")});
-  EXPECT_EQ(tar.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(Msg(tar.status()), HasSubstr("too long for a ustar header"));
-  // A directory part over 155 bytes with a short name.
-  tar = BuildTar({File(absl::StrCat("/", std::string(200, 'd'), "/f"), "")});
-  EXPECT_EQ(tar.status().code(), absl::StatusCode::kInvalidArgument);
-}
-
-TEST(TarTest, RejectsBadPathsAndOwners) {
-  const std::vector<std::pair<ArchiveFile, std::string>> cases = {
-      {File("etc/x", ""), "archive path \"etc/x\": must be absolute"},
-      {File("/etc/../x", ""), "archive path \"/etc/../x\": must be normalized"},
-      {File("/etc//x", ""), "must be normalized"},
-      {File("/", ""), "names the root directory"},
-      // Empty names (the lost fuzzing run's find; refused on main too).
-      {File("", ""), "archive path \"\": must be absolute"},
-      {File("//", ""), "names the root directory"},
-      {File("/d/", "content"), "a directory entry cannot have content"},
-      {File("/x", "", 0644, "zookeeper"), "owner \"zookeeper\" is not a numeric \"uid:gid\""},
-      {File("/x", "", 0644, "1:2:3"), "is not a numeric"},
-      {File("/x", "", 0644, "1:"), "is not a numeric"},
-      {File("/x", "", 0644, "99999999:0"), "is not a numeric"},
-  };
-  for (const auto& [file, message] : cases) {
-    absl::StatusOr<std::string> tar = BuildTar({file});
-    EXPECT_EQ(tar.status().code(), absl::StatusCode::kInvalidArgument) << file.path;
-    EXPECT_THAT(Msg(tar.status()), HasSubstr(message)) << file.path;
-  }
-  absl::StatusOr<std::string> tar = BuildTar({File("/x", "a"), File("/x", "b")});
-  EXPECT_THAT(Msg(tar.status()), HasSubstr("appears twice"));
 }
 
 TEST(TarTest, FirstEntryOfAFileADirectoryAndAnIncompleteStream) {
@@ -338,15 +120,6 @@ TEST(TarTest, FirstEntryWithoutANameIsAnError) {
     tar[156] = type;
     EXPECT_EQ(FirstTarEntry(tar).status().message(), "tar entry without a name at byte 0") << type;
   }
-}
-
-TEST(TarTest, ParseOwner) {
-  EXPECT_EQ(*ParseOwner(""), std::make_pair(0u, 0u));
-  EXPECT_EQ(*ParseOwner("1000:100"), std::make_pair(1000u, 100u));
-  EXPECT_EQ(*ParseOwner("2097151:0"), std::make_pair(2097151u, 0u));
-  EXPECT_FALSE(ParseOwner("2097152:0").ok());
-  EXPECT_FALSE(ParseOwner("-1:0").ok());
-  EXPECT_FALSE(ParseOwner(":").ok());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1191,26 +964,6 @@ TEST_F(DockerClientTest, StartAndStopTreat304AsDone) {
   EXPECT_EQ(requests[1].target, "/v1.41/containers/zk1/stop?t=7");
   EXPECT_EQ(requests[2].method, "DELETE");
   EXPECT_EQ(requests[2].target, "/v1.41/containers/zk1?force=1&v=0");
-}
-
-TEST_F(DockerClientTest, PutFilesSendsATar) {
-  fake_.SetHandler([](const FakeRequest&) { return Reply(200, ""); });
-  absl::Status status =
-      Client()->PutFiles("c0ffee", {File("/conf/zoo.cfg", "tickTime=2000\n", 0640, "1000:1000")});
-  ASSERT_TRUE(status.ok()) << status;
-  const std::vector<FakeRequest> requests = fake_.api_requests();
-  ASSERT_EQ(requests.size(), 1u);
-  EXPECT_EQ(requests[0].method, "PUT");
-  EXPECT_EQ(requests[0].target, "/v1.41/containers/c0ffee/archive?path=%2F");
-  EXPECT_EQ(requests[0].headers.at("content-type"), "application/x-tar");
-  const std::vector<TarEntry> entries = ReadTar(requests[0].body);
-  ASSERT_THAT(Names(entries), ElementsAre("conf/zoo.cfg"));  // dockerd makes the parents
-  EXPECT_EQ(entries[0].uid, 1000u);
-  EXPECT_EQ(entries[0].mode, 0640u);
-  EXPECT_GT(entries[0].mtime, 1600000000);
-
-  status = Client()->PutFiles("c0ffee", {File("relative", "")});
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(DockerClientTest, ReadPathReadsTheFirstEntryOfTheArchive) {

@@ -100,7 +100,6 @@ TEST_F(ReconcilerTest, CreatesStartsAndLabelsEveryInstance) {
   EXPECT_THAT(
       MountsOf(zk2->config),
       ElementsAre(myid + " -> /conf/myid", absl::StrCat(kDemoDir, "/hosts -> /etc/hosts (ro)")));
-  EXPECT_THAT(zk2->files, IsEmpty());
   ASSERT_TRUE(hosts_.Get(myid));
   EXPECT_EQ(hosts_.Get(myid)->content, "2\n");
   EXPECT_EQ(hosts_.Get(myid)->owner, (FileOwner{1000, 1000}));
