@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "agent/pass_progress.h"
 #include "agent/probes/probes.h"
 #include "proto/rpc/logging.h"
 #include "proto/rpc/status_limits.h"
@@ -64,20 +65,42 @@ PassSummary Agent::RunPass() {
   PassSummary summary;
   std::vector<std::string> wanted_networks;
   next_pass_ = options_.now() + options_.interval;
+  std::map<std::string, LastPass> previous = std::move(last_pass_);
   last_pass_.clear();
+  Uplink* uplink = uplink_.load();
+  auto send = [uplink](bdcoord::v1::StatusReport report) {
+    rpc::BoundStatusReport(&report);  // long lines must not make it too large to send
+    return uplink != nullptr && uplink->SendStatus(report);
+  };
   for (const auto& [cluster, desired] : snapshot) {
-    ClusterPass pass{cluster, reconciler_->Reconcile(desired)};
+    // An instance's news goes up as soon as it is done (its dependents wait for it), and a newer
+    // desired state ends the pass early: both keep a long pass from holding the cluster back.
+    PassProgress progress(desired, previous[cluster].statuses);
+    absl::Mutex progress_mu;
+    PassHooks hooks;
+    hooks.on_instance = [&](int index, const bdcoord::v1::InstanceStatus& status) {
+      absl::MutexLock lock(&progress_mu);
+      if (progress.Update(index, status)) send(progress.Report());
+    };
+    hooks.interrupted = [&, generation = desired.generation(), name = cluster] {
+      absl::MutexLock lock(&desired_mu_);
+      auto it = desired_by_cluster_.find(name);
+      return it == desired_by_cluster_.end() || it->second.generation() != generation;
+    };
+    ClusterPass pass{cluster, reconciler_->Reconcile(desired, hooks)};
     for (const auto& network : desired.networks()) wanted_networks.push_back(network.name());
     LogPass(cluster, pass.result);
     summary.docker_unavailable = summary.docker_unavailable || pass.result.docker_unavailable();
-    bdcoord::v1::StatusReport report;
-    report.set_cluster(cluster);
-    report.set_generation(desired.generation());
-    for (const auto& status : pass.result.statuses) *report.add_instances() = status;
-    last_pass_[cluster] = {desired.generation(), pass.result.statuses};
-    rpc::BoundStatusReport(&report);  // long lines must not make it too large to send
-    Uplink* uplink = uplink_.load();
-    const bool sent = uplink != nullptr && uplink->SendStatus(report);
+    const ReconcileResult& result = pass.result;
+    for (size_t i = 0; i < result.statuses.size(); ++i) {
+      // Docker unavailable: no outcomes, and every status says so.
+      if (result.outcomes.empty() || result.outcomes[i].reached) {
+        progress.Update(static_cast<int>(i), result.statuses[i]);
+      }
+    }
+    if (result.interrupted) Wake();  // the newer desired state, at once
+    last_pass_[cluster] = {desired.generation(), progress.statuses()};
+    const bool sent = send(progress.Report());  // the workers are done: no lock needed
     if (sent && TakenDown(desired, pass.result)) {
       // Forget it, unless a new desired state came meanwhile.
       absl::MutexLock lock(&desired_mu_);

@@ -105,7 +105,7 @@ void Reconciler::SyncShims(const DesiredState& desired, ReconcileResult* result)
   }
 }
 
-ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
+ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHooks& hooks) {
   ReconcileResult result;
   auto managed = docker_->ListContainers({{kClusterLabel, desired.cluster()}});
   if (!managed.ok()) {
@@ -156,9 +156,20 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   }
   std::vector<Acted> acted(desired.instances_size());
   std::atomic<int> next{0};
+  std::atomic<bool> interrupted{false};
+  std::atomic<int> done{0};  // an interrupted pass still gets something done: no livelock
   auto worker = [&] {
     for (int i = next++; i < desired.instances_size(); i = next++) {
+      if (interrupted || (done > 0 && hooks.interrupted && hooks.interrupted())) {
+        interrupted = true;
+        acted[i].outcome.reached = false;
+        acted[i].status.set_name(desired.instances(i).name());
+        acted[i].status.set_service(desired.instances(i).service());
+        continue;
+      }
       acted[i] = Act(desired, desired.instances(i), decision.instances[i], pass);
+      ++done;
+      if (hooks.on_instance) hooks.on_instance(i, acted[i].status);
     }
   };
   const int workers = std::max(1, std::min(options_.parallelism, desired.instances_size()));
@@ -167,7 +178,9 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
   worker();
   for (auto& thread : threads) thread.join();
 
-  {
+  // The instances not reached still have their containers: nothing is forgotten or removed.
+  result.interrupted = interrupted;
+  if (!interrupted) {
     // Forget what was remembered of this cluster's containers that are gone (other clusters'
     // entries are theirs).
     absl::flat_hash_set<std::string> live;
@@ -186,6 +199,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired) {
     result.statuses.push_back(std::move(one.status));
     result.outcomes.push_back(one.outcome);
   }
+  if (interrupted) return result;
 
   std::vector<std::string> still_there;  // instances whose containers could not be removed
   for (const ContainerInfo& container : decision.remove) {

@@ -59,6 +59,19 @@ struct InstanceOutcome {
   bool created = false;   // a new container was created and did not fail (not for a replacement)
   bool replaced = false;  // the old container was removed to make way for a new one
   bool hosts_file_rewritten = false;
+  // False: the pass stopped before this instance (PassHooks::interrupted); its status says
+  // nothing, the next pass takes it up.
+  bool reached = true;
+};
+
+// What the agent hears from a pass while it runs.
+struct PassHooks {
+  // Each instance's status as soon as it is done (called from the pass's workers; `index` in
+  // the desired state's instances), so that dependents need not wait for the whole pass.
+  std::function<void(int index, const bdcoord::v1::InstanceStatus& status)> on_instance;
+  // Asked before each instance: true ends the pass early (a newer desired state is waiting),
+  // leaving the instances not reached, and the removals, to the next pass.
+  std::function<bool()> interrupted;
 };
 
 struct ReconcileResult {
@@ -70,6 +83,7 @@ struct ReconcileResult {
   int replaced = 0;
   int removed = 0;
   int hosts_files_updated = 0;
+  bool interrupted = false;  // some instances were not reached (see InstanceOutcome::reached)
   std::vector<std::string> errors;  // problems not tied to one instance (e.g. a network)
   // Not OK (Unavailable) when Docker could not be asked for the current state: nothing changed.
   absl::Status docker;
@@ -91,7 +105,7 @@ class Reconciler {
   Reconciler(DockerClient* docker, HostFiles* host_files, net::LinkManager* links = nullptr,
              ReconcilerOptions options = {});
 
-  ReconcileResult Reconcile(const bdcoord::v1::DesiredState& desired);
+  ReconcileResult Reconcile(const bdcoord::v1::DesiredState& desired, const PassHooks& hooks = {});
 
   // The soonest moment a readiness probe or a restart is due (absl::InfiniteFuture() when none):
   // the agent runs its next pass then rather than at its regular interval.

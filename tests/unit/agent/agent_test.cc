@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
@@ -72,14 +74,62 @@ TEST_F(AgentTest, APassReconcilesAndReportsEveryCluster) {
   EXPECT_EQ(pass.clusters[1].result.created, 1);
   EXPECT_FALSE(pass.docker_unavailable);
   EXPECT_EQ(docker_.containers().size(), 3u);
-  const auto reports = uplink_.statuses();
-  ASSERT_EQ(reports.size(), 2u);
-  EXPECT_EQ(reports[0].cluster(), "a");
-  EXPECT_EQ(reports[0].generation(), 3u);
-  EXPECT_EQ(reports[0].instances_size(), 2);
-  EXPECT_EQ(reports[1].cluster(), "b");
-  EXPECT_EQ(reports[1].instances(0).name(), "b-zk1");
+  // Each cluster's last report (the pass's own, after those sent as instances were done).
+  std::map<std::string, bdcoord::v1::StatusReport> last;
+  for (const auto& report : uplink_.statuses()) last[report.cluster()] = report;
+  ASSERT_EQ(last.size(), 2u);
+  EXPECT_EQ(last["a"].generation(), 3u);
+  ASSERT_EQ(last["a"].instances_size(), 2);
+  EXPECT_EQ(last["a"].instances(1).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(last["b"].instances(0).name(), "b-zk1");
+  EXPECT_EQ(uplink_.statuses().back().cluster(), "b");
   EXPECT_THAT(agent_.clusters(), ElementsAre("a", "b"));
+}
+
+// A dependent need not wait for the end of a long pass: each instance is reported as soon as it
+// is done, in a whole report (the ones not reached yet as the last report had them).
+TEST_F(AgentTest, EachInstanceIsReportedAsSoonAsItIsDone) {
+  Reconciler one_at_a_time(
+      &docker_, &hosts_, nullptr,
+      ReconcilerOptions{.parallelism = 1, .now = clock_.AsFunction(), .prober = &prober_});
+  Agent agent(&docker_, &one_at_a_time, &prober_,
+              AgentOptions{.interval = absl::Seconds(10),
+                           .docker_socket = "/fake/docker.sock",
+                           .probe_drain_timeout = absl::Seconds(30),
+                           .now = clock_.AsFunction()});
+  agent.SetUplink(&uplink_);
+  agent.SetDesired(Desired("a", 1, 2));
+  agent.RunPass();
+  auto reports = uplink_.statuses();
+  ASSERT_EQ(reports.size(), 3u) << "one per instance done, then the pass's";
+  EXPECT_EQ(reports[0].instances(0).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(reports[0].instances(1).state(), bdcoord::v1::INSTANCE_STATE_PENDING);
+  EXPECT_EQ(reports[0].instances(1).message(), "waiting for this host's agent");
+  EXPECT_EQ(reports[1].instances(1).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(reports[2].SerializeAsString(), reports[1].SerializeAsString());
+
+  agent.RunPass();  // nothing changed: only the pass's report
+  EXPECT_EQ(uplink_.statuses().size(), 4u);
+
+  // A newer desired state ends the pass after the instance in hand; the next one is due at once,
+  // and what was not reached is reported as before.
+  auto desired = Desired("a", 2, 4);
+  uplink_.set_on_status([&](const bdcoord::v1::StatusReport& report) {
+    if (report.generation() == 2) agent.SetDesired(Desired("a", 3, 4));
+  });
+  agent.SetDesired(desired);
+  ASSERT_TRUE(agent.WaitForNextPass());
+  const PassSummary interrupted = agent.RunPass();
+  uplink_.set_on_status(nullptr);
+  ASSERT_EQ(interrupted.clusters.size(), 1u);
+  EXPECT_TRUE(interrupted.clusters[0].result.interrupted);
+  EXPECT_EQ(interrupted.clusters[0].result.created, 1) << "a-zk3 only";
+  EXPECT_EQ(uplink_.statuses().back().instances(3).state(), bdcoord::v1::INSTANCE_STATE_PENDING);
+  ASSERT_TRUE(agent.WaitForNextPass());
+  EXPECT_FALSE(agent.OnlyProbesDue()) << "woken: the next pass now, not in 10 s";
+  agent.RunPass();
+  EXPECT_EQ(uplink_.statuses().back().generation(), 3u);
+  EXPECT_EQ(uplink_.statuses().back().instances(3).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
 }
 
 TEST_F(AgentTest, ATakenDownClusterIsForgottenOnceReported) {
@@ -182,19 +232,19 @@ TEST_F(AgentTest, DueProbesRunWithoutAPassAndReportAReadinessAtOnce) {
   prober_.set_result(absl::UnavailableError("tcp 10.1.0.11:2181: Connection refused"));
   agent_.SetDesired(desired);
   agent_.RunPass();
-  ASSERT_EQ(uplink_.statuses().size(), 1u);
+  const size_t after_pass = uplink_.statuses().size();
   docker_.FailAll(absl::UnavailableError("a probe-only run must not ask Docker"));
   agent_.RunDueProbes();  // not due yet
-  EXPECT_EQ(uplink_.statuses().size(), 1u);
+  EXPECT_EQ(uplink_.statuses().size(), after_pass);
   EXPECT_EQ(prober_.checked().size(), 1u);
   clock_.Advance(absl::Milliseconds(100));
   agent_.RunDueProbes();  // still failing: nothing worth a report
   EXPECT_EQ(prober_.checked().size(), 2u);
-  EXPECT_EQ(uplink_.statuses().size(), 1u);
+  EXPECT_EQ(uplink_.statuses().size(), after_pass);
   prober_.set_result(absl::OkStatus());
   clock_.Advance(absl::Milliseconds(200));
   agent_.RunDueProbes();
-  ASSERT_EQ(uplink_.statuses().size(), 2u);
+  ASSERT_EQ(uplink_.statuses().size(), after_pass + 1);
   const bdcoord::v1::StatusReport report = uplink_.statuses().back();
   EXPECT_EQ(report.generation(), 1u);
   ASSERT_EQ(report.instances_size(), 2);
@@ -210,12 +260,13 @@ TEST_F(AgentTest, DueProbesLeaveANewDesiredStateToThePass) {
   prober_.set_result(absl::UnavailableError("refused"));
   agent_.SetDesired(desired);
   agent_.RunPass();
+  const size_t after_pass = uplink_.statuses().size();
   desired.set_generation(2);
   agent_.SetDesired(desired);
   prober_.set_result(absl::OkStatus());
   clock_.Advance(absl::Milliseconds(100));
   agent_.RunDueProbes();
-  EXPECT_EQ(uplink_.statuses().size(), 1u) << "no report against an older desired state";
+  EXPECT_EQ(uplink_.statuses().size(), after_pass) << "no report against an older desired state";
   EXPECT_EQ(prober_.checked().size(), 1u);
 }
 

@@ -158,6 +158,35 @@ TEST_F(ReconcilerTest, WithTheEventStreamLiveARunningContainerIsInspectedOnce) {
   EXPECT_GE(inspections(), 4 + 3);
 }
 
+// A newer desired state ends a pass after the instances in hand: the rest, and the removals,
+// are left to the next pass (nothing of theirs is forgotten).
+TEST_F(ReconcilerTest, AnInterruptedPassLeavesTheRestAndTheRemovalsToTheNext) {
+  Reconciler reconciler(&docker_, &hosts_, nullptr,
+                        ReconcilerOptions{.parallelism = 1, .now = test_util::RealClock()});
+  reconciler.Reconcile(Desired(1));
+  auto desired = Desired(4);
+  desired.mutable_instances()->erase(desired.mutable_instances()->begin());  // zk1 goes
+  std::vector<int> done;
+  const PassHooks hooks{.on_instance = [&](int index, const auto&) { done.push_back(index); },
+                        .interrupted = [] { return true; }};
+  const ReconcileResult interrupted = reconciler.Reconcile(desired, hooks);
+  EXPECT_TRUE(interrupted.interrupted);
+  EXPECT_THAT(done, ElementsAre(0)) << "at least one instance per pass";
+  ASSERT_EQ(interrupted.outcomes.size(), 3u);
+  EXPECT_TRUE(interrupted.outcomes[0].reached);
+  EXPECT_FALSE(interrupted.outcomes[1].reached);
+  EXPECT_FALSE(interrupted.outcomes[2].reached);
+  EXPECT_EQ(interrupted.statuses[1].name(), "zk3");
+  EXPECT_EQ(interrupted.removed, 0);
+  EXPECT_TRUE(docker_.FindByName("zk1")) << "its removal waits for a whole pass";
+
+  const ReconcileResult next = reconciler.Reconcile(desired);
+  EXPECT_FALSE(next.interrupted);
+  EXPECT_EQ(next.created, 2);
+  EXPECT_EQ(next.removed, 1);
+  EXPECT_FALSE(docker_.FindByName("zk1"));
+}
+
 TEST_F(ReconcilerTest, WithoutTheEventStreamEveryPassInspects) {
   reconciler_.Reconcile(Desired(2));
   reconciler_.Reconcile(Desired(2));

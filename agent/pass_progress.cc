@@ -1,0 +1,43 @@
+#include "agent/pass_progress.h"
+
+#include "absl/container/flat_hash_map.h"
+
+namespace bdcoord::agent {
+
+PassProgress::PassProgress(const bdcoord::v1::DesiredState& desired,
+                           const std::vector<bdcoord::v1::InstanceStatus>& last_reported) {
+  header_.set_cluster(desired.cluster());
+  header_.set_generation(desired.generation());
+  absl::flat_hash_map<std::string, const bdcoord::v1::InstanceStatus*> last;
+  for (const auto& status : last_reported) last[status.name()] = &status;
+  statuses_.reserve(desired.instances_size());
+  for (const auto& instance : desired.instances()) {
+    if (auto it = last.find(instance.name()); it != last.end()) {
+      statuses_.push_back(*it->second);
+      continue;
+    }
+    bdcoord::v1::InstanceStatus pending;
+    pending.set_name(instance.name());
+    pending.set_service(instance.service());
+    pending.set_state(bdcoord::v1::INSTANCE_STATE_PENDING);
+    pending.set_message("waiting for this host's agent");
+    statuses_.push_back(std::move(pending));
+  }
+}
+
+bool PassProgress::Update(int index, const bdcoord::v1::InstanceStatus& status) {
+  if (index < 0 || index >= static_cast<int>(statuses_.size())) return false;
+  bdcoord::v1::InstanceStatus& kept = statuses_[index];
+  const bool news = kept.state() != status.state() || kept.ready() != status.ready() ||
+                    kept.container_id() != status.container_id();
+  kept = status;
+  return news;
+}
+
+bdcoord::v1::StatusReport PassProgress::Report() const {
+  bdcoord::v1::StatusReport report = header_;
+  for (const auto& status : statuses_) *report.add_instances() = status;
+  return report;
+}
+
+}  // namespace bdcoord::agent
