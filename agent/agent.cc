@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "agent/latest_report_sender.h"
 #include "agent/pass_progress.h"
 #include "agent/probes/probes.h"
 #include "proto/rpc/logging.h"
@@ -77,10 +78,13 @@ PassSummary Agent::RunPass() {
     // desired state ends the pass early: both keep a long pass from holding the cluster back.
     PassProgress progress(desired, previous[cluster].statuses);
     absl::Mutex progress_mu;
+    std::optional<LatestReportSender> sender;
     PassHooks hooks;
     hooks.on_instance = [&](int index, const bdcoord::v1::InstanceStatus& status) {
       absl::MutexLock lock(&progress_mu);
-      if (progress.Update(index, status)) send(progress.Report());
+      if (!progress.Update(index, status)) return;
+      if (!sender) sender.emplace([&](const auto& report) { send(report); });
+      sender->Offer(progress.Report());
     };
     hooks.interrupted = [&, generation = desired.generation(), name = cluster] {
       absl::MutexLock lock(&desired_mu_);
@@ -88,6 +92,7 @@ PassSummary Agent::RunPass() {
       return it == desired_by_cluster_.end() || it->second.generation() != generation;
     };
     ClusterPass pass{cluster, reconciler_->Reconcile(desired, hooks)};
+    sender.reset();  // what it still had goes before the pass's own report
     for (const auto& network : desired.networks()) wanted_networks.push_back(network.name());
     LogPass(cluster, pass.result);
     summary.docker_unavailable = summary.docker_unavailable || pass.result.docker_unavailable();
@@ -98,7 +103,6 @@ PassSummary Agent::RunPass() {
         progress.Update(static_cast<int>(i), result.statuses[i]);
       }
     }
-    if (result.interrupted) Wake();  // the newer desired state, at once
     last_pass_[cluster] = {desired.generation(), progress.statuses()};
     const bool sent = send(progress.Report());  // the workers are done: no lock needed
     if (sent && TakenDown(desired, pass.result)) {

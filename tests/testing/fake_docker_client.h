@@ -1,6 +1,7 @@
 #ifndef BDCOORD_TESTS_TESTING_FAKE_DOCKER_CLIENT_H_
 #define BDCOORD_TESTS_TESTING_FAKE_DOCKER_CLIENT_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -212,7 +213,12 @@ class FakeDockerClient : public DockerClient {
     if (volumes_.erase(name) == 0) return absl::NotFoundError(name);
     return absl::OkStatus();
   }
+  // Runs at the start of every CreateContainer, outside the lock (e.g. to hold a pass up).
+  void set_before_create(std::function<void(const ContainerConfig&)> before_create) {
+    before_create_ = std::move(before_create);
+  }
   absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) override {
+    if (before_create_) before_create_(config);
     absl::MutexLock lock(&mu_);
     ++calls_["CreateContainer"];
     if (!fail_all_.ok()) return fail_all_;
@@ -373,6 +379,7 @@ class FakeDockerClient : public DockerClient {
   std::map<std::string, NetworkConfig> networks_;
   std::map<std::string, std::string> images_;  // image -> its default user
   std::map<std::string, std::map<std::string, ArchiveFile>> image_files_;
+  std::function<void(const ContainerConfig&)> before_create_;
   std::set<std::string> volumes_;
   std::map<std::string, std::map<std::string, std::string>> volume_labels_;
   FakeHostFiles* host_files_;
