@@ -119,38 +119,9 @@ AGENT_STATE_DIR=0
 WORK=$(mktemp -d /tmp/bdcoord-bringup.XXXXXX)
 ADDR=unix://${WORK}/bdcoordd.sock
 declare -A PIDS=()
-dk() { local h=$1; shift; docker -H "unix://${BDCOORD_TESTBED_ROOT}/${h}/docker.sock" "$@"; }
+# shellcheck source=tests/bench/bench_lib.sh
+source "${HERE}/bench_lib.sh"
 
-stop_daemons() {
-  local name pid deadline
-  for name in "${!PIDS[@]}"; do
-    pid=${PIDS[${name}]}
-    kill -TERM "${pid}" 2>/dev/null || true
-    deadline=$((SECONDS + 10))
-    while kill -0 "${pid}" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
-    kill -KILL "${pid}" 2>/dev/null || true
-    wait "${pid}" 2>/dev/null || true
-    unset "PIDS[${name}]"
-  done
-}
-
-# Removes every container, the lan network and volumes on every host, in parallel.
-clean_hosts() {
-  local h
-  for h in "${HOSTS[@]}"; do
-    (
-      ids=$(dk "${h}" ps -aq)
-      # shellcheck disable=SC2086  # a list of IDs
-      [[ -z ${ids} ]] || dk "${h}" rm -f ${ids} >/dev/null
-      dk "${h}" network rm lan >/dev/null 2>&1 || true
-      dk "${h}" volume prune -f >/dev/null 2>&1 || true
-    ) &
-  done
-  wait
-}
-
-SWARM_UP=0
-DEBUG_ON=0
 cleanup() {
   stop_daemons
   ((SWARM_UP == 0)) || swarm_down || true

@@ -28,30 +28,9 @@ eval "${env_out}"
 WORK=$(mktemp -d /tmp/bdcoord-gaps.XXXXXX)
 ADDR=unix://${WORK}/bdcoordd.sock
 declare -A PIDS=()
-dk() { local h=$1; shift; docker -H "unix:///run/bdcoord-testbed/${h}/docker.sock" "$@"; }
+# shellcheck source=tests/bench/bench_lib.sh
+source "${HERE}/bench_lib.sh"
 
-stop_daemons() {
-  local name pid
-  for name in "${!PIDS[@]}"; do
-    pid=${PIDS[${name}]}
-    kill -TERM "${pid}" 2>/dev/null || true
-    wait "${pid}" 2>/dev/null || true
-    unset "PIDS[${name}]"
-  done
-}
-clean_hosts() {
-  local h
-  for h in "${HOSTS[@]}"; do
-    (
-      ids=$(dk "${h}" ps -aq)
-      # shellcheck disable=SC2086  # a list of IDs
-      [[ -z ${ids} ]] || dk "${h}" rm -f ${ids} >/dev/null
-      dk "${h}" network rm lan >/dev/null 2>&1 || true
-      dk "${h}" volume prune -f >/dev/null 2>&1 || true
-    ) &
-  done
-  wait
-}
 cleanup() {
   stop_daemons
   clean_hosts || true
