@@ -97,7 +97,7 @@ TEST_F(OpsTest, HostShimWithoutShimRangeIsRefusedAtItsPosition) {
             "containers on the network takes one address of it for its shim\n");
 }
 
-TEST_F(OpsTest, EachHostKeepsItsShimAddressAcrossScaleReapplyAndDrain) {
+TEST_F(OpsTest, EachHostKeepsItsShimAddressAcrossScaleReapplyDrainAndRestart) {
   ConnectAll();
   ASSERT_TRUE(Apply(ShimSpec()).ok());
   EXPECT_THAT(
@@ -118,6 +118,15 @@ TEST_F(OpsTest, EachHostKeepsItsShimAddressAcrossScaleReapplyAndDrain) {
 
   // A host without instances there has no address; the others keep theirs.
   ASSERT_TRUE(ops_->DrainHost("h1", false).ok());
+  EXPECT_THAT(StoredShims(*store_),
+              ElementsAre(Pair("h2", "10.60.0.249"), Pair("h3", "10.60.0.250")));
+
+  // Also across a coordinator restart (a fresh allocation would give h2 .248 and h3 .249).
+  ops_.reset();
+  controller_.reset();
+  store_.reset();
+  SetUp();
+  ASSERT_TRUE(Apply(ShimSpec()).ok());
   EXPECT_THAT(StoredShims(*store_),
               ElementsAre(Pair("h2", "10.60.0.249"), Pair("h3", "10.60.0.250")));
 }
