@@ -15,7 +15,6 @@
 #include "coordinator/placement/placement_failures.h"
 #include "coordinator/plan/orchestrator.h"
 #include "coordinator/spec/diagnostics.h"
-#include "coordinator/spec/validation.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -77,6 +76,9 @@ PreviousPlacement PreviousOf(const bdcoord::v1::Placement& placement) {
   for (const auto& instance : placement.instances()) {
     previous.host_of[instance.name()] = instance.host();
     previous.ip_of[instance.name()] = instance.ip();
+  }
+  for (const auto& shim : placement.shims()) {
+    previous.shim_of[shim.network()][shim.host()] = shim.address();
   }
   return previous;
 }
@@ -210,9 +212,6 @@ absl::StatusOr<Plan> ClusterOps::PlanOn(const LoadedSpec& loaded, const std::str
   options.taken_ips = &taken;
   options.other_networks = &other_networks;
   Plan plan = MakePlan(loaded, options);
-  for (Diagnostic& d : ValidateForCoordinator(loaded.spec, loaded.positions)) {
-    plan.diagnostics.push_back(std::move(d));
-  }
   for (Diagnostic& d : CheckHostPolicy(loaded.spec, loaded.positions, policy_)) {
     plan.diagnostics.push_back(std::move(d));
   }

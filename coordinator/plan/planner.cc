@@ -44,6 +44,15 @@ std::vector<std::vector<net::Ipv4>> AllocateIps(
       pool.reserved.push_back(first);
     }
     for (const std::string& ip : network.reserved()) pool.reserved.push_back(*net::Ipv4::Parse(ip));
+    // Without an ip_range the containers' pool is the subnet: shim_range is kept out of it
+    // (with one, validation has checked that they do not overlap). Validation bounds its size.
+    if (network.host_shim() && network.ip_range().empty()) {
+      if (auto shims = net::Cidr::Parse(network.shim_range()); shims.ok()) {
+        for (uint64_t i = 0; i < shims->size(); ++i) {
+          pool.reserved.push_back(net::Ipv4(static_cast<uint32_t>(shims->network().value() + i)));
+        }
+      }
+    }
     if (taken_ips != nullptr) {
       bool clash = false;
       for (const Service& service : spec.services()) {
@@ -143,6 +152,17 @@ std::vector<Diagnostic> CheckSharedNetworks(
     for (const auto& [cluster, networks] : others) {
       for (const Network& theirs : networks) {
         if (theirs.name() == mine.name()) {
+          // A host has one shim per network, routing the containers of one cluster.
+          if (mine.host_shim() || theirs.host_shim()) {
+            diagnostics.push_back(
+                {pos,
+                 absl::StrCat("network '", mine.name(), "' is also used by cluster '", cluster,
+                              "', and ", mine.host_shim() ? "this" : "that",
+                              " cluster has host_shim on it: a host shim serves one cluster"),
+                 "give each cluster a network of its own (another name and subnet), or drop "
+                 "host_shim"});
+            continue;
+          }
           if (describe(theirs) != describe(mine)) {
             diagnostics.push_back(
                 {pos,
@@ -204,6 +224,9 @@ Plan MakePlan(const LoadedSpec& loaded, const PlanOptions& options) {
   }
 
   plan.placement = BuildPlacement(spec, ips, hosts, &scheduled.hosts_by_service);
+  plan.diagnostics = AllocateShimAddresses(
+      loaded, options.previous ? &options.previous->shim_of : nullptr, &plan.placement);
+  if (!plan.diagnostics.empty()) return plan;
   RenderOptions render;
   render.instances = options.render;
   render.only = options.render_only;

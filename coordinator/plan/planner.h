@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "bdcoord/v1/spec.pb.h"
 #include "coordinator/placement/scheduler.h"
+#include "coordinator/plan/shim_addresses.h"
 #include "coordinator/render/rendered_plan.h"
 #include "coordinator/spec/diagnostics.h"
 #include "coordinator/spec/spec_loader.h"
@@ -18,6 +19,7 @@ namespace bdcoord::coordinator {
 struct PreviousPlacement {
   absl::flat_hash_map<std::string, std::string> host_of;  // instance -> host
   absl::flat_hash_map<std::string, std::string> ip_of;    // instance -> IP
+  ShimAddressMap shim_of;  // network -> host -> its shim address (host_shim networks)
 };
 
 struct PlanOptions {
@@ -35,7 +37,8 @@ struct PlanOptions {
   std::string render_only;  // when set, render only this instance (e.g. --show-config)
 };
 
-// Validation, IP allocation, template checks, placement, rendering: spec in, plan out.
+// Validation, IP allocation, template checks, placement, shim addresses, rendering: spec in,
+// plan out.
 // Pure: no I/O, no clock; the same input gives the same plan.
 Plan MakePlan(const LoadedSpec& loaded, const PlanOptions& options);
 

@@ -1,5 +1,6 @@
 #include "coordinator/render/desired_state.h"
 
+#include "absl/strings/str_cat.h"
 #include "coordinator/spec/instance_names.h"
 
 namespace bdcoord::coordinator {
@@ -71,6 +72,11 @@ bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec,
       if (auto it = spec_host->parents().find(network.name()); it != spec_host->parents().end()) {
         out->set_parent(it->second);
       }
+    }
+  }
+  for (const auto& shim : plan.placement.shims()) {
+    if (shim.host() == host) {
+      (*state.mutable_shim_addresses())[shim.network()] = absl::StrCat(shim.address(), "/32");
     }
   }
   state.set_hosts_file(plan.hosts_file);

@@ -615,8 +615,9 @@ class Loader {
   void LoadNetwork(const YAML::Node& node, const std::string& path, Network* network) {
     const std::string what = absl::StrCat("network ", Quote(network->name()));
     ForEachKey(node, what,
-               {"driver", "parent", "subnet", "gateway", "ip_range", "reserved", "host_shim"}, path,
-               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+               {"driver", "parent", "subnet", "gateway", "ip_range", "reserved", "host_shim",
+                "shim_range"},
+               path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                  const std::string field = absl::StrCat(Quote(key), " of ", what);
                  if (key == "driver") {
                    std::string driver;
@@ -643,6 +644,8 @@ class Loader {
                  } else if (key == "host_shim") {
                    bool shim = false;
                    if (ReadBool(value, field, &shim)) network->set_host_shim(shim);
+                 } else if (key == "shim_range") {
+                   ReadString(value, p, field, network->mutable_shim_range());
                  }
                });
   }

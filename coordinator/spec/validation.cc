@@ -116,7 +116,12 @@ struct NetworkFacts {
   std::optional<Cidr> subnet;
   std::optional<Ipv4> gateway;
   absl::flat_hash_set<uint32_t> reserved;
+  std::optional<Cidr> shim_range;  // set when host_shim is on and the range is valid
 };
+
+// The planner keeps a shim_range out of the containers' pool address by address, so it is
+// bounded; one address per host, so this is plenty.
+constexpr uint64_t kMaxShimRangeSize = 4096;
 
 class Validator {
  public:
@@ -289,7 +294,81 @@ class Validator {
           facts.reserved.insert(ip->value());
         }
       }
+      CheckShimRange(network, path, what, *subnet, &facts);
     }
+  }
+
+  // A shim_range for `subnet` to suggest: its last /29, when that is clear of ip_range and the
+  // gateway; empty otherwise.
+  static std::string SuggestedShimRange(const Network& network, const Cidr& subnet,
+                                        const std::optional<Ipv4>& gateway) {
+    if (subnet.prefix_length() > 28) return "";
+    auto last = Cidr::Parse(absl::StrCat(Ipv4(subnet.broadcast().value() - 7).ToString(), "/29"));
+    if (!last.ok()) return "";
+    if (auto range = Cidr::Parse(network.ip_range());
+        range.ok() && (range->Contains(*last) || last->Contains(*range))) {
+      return "";
+    }
+    if (gateway && last->Contains(*gateway)) return "";
+    return last->ToString();
+  }
+
+  // host_shim needs a shim_range: a range of the subnet, clear of the containers' addresses
+  // (ip_range; without one the planner keeps containers out of shim_range) and the gateway.
+  void CheckShimRange(const Network& network, const std::string& path, const std::string& what,
+                      const Cidr& subnet, NetworkFacts* facts) {
+    const std::string range_path = path + ".shim_range";
+    if (network.shim_range().empty()) {
+      if (network.host_shim()) {
+        const std::string suggested = SuggestedShimRange(network, subnet, facts->gateway);
+        Error(path + ".host_shim", absl::StrCat(what, " has host_shim but no shim_range"),
+              absl::StrCat(suggested.empty() ? "add a shim_range, a CIDR"
+                                             : absl::StrCat("add `shim_range: ", suggested, "`"),
+                           " (inside the subnet, outside ip_range): each host with containers "
+                           "on the network takes one address of it for its shim"));
+      }
+      return;
+    }
+    if (!network.host_shim()) {
+      Error(range_path, absl::StrCat("shim_range of ", what, " is set but host_shim is not"),
+            "set `host_shim: true`, or drop shim_range");
+      return;
+    }
+    auto range = Cidr::Parse(network.shim_range());
+    if (!range.ok()) {
+      Error(range_path, absl::StrCat("shim_range of ", what, ": ", range.status().message()));
+      return;
+    }
+    if (!subnet.Contains(*range)) {
+      Error(range_path, absl::StrCat("shim_range ", network.shim_range(), " of ", what,
+                                     " is not inside its subnet ", subnet.ToString()));
+      return;
+    }
+    bool usable = true;
+    if (range->size() > kMaxShimRangeSize) {
+      Error(range_path,
+            absl::StrCat("shim_range ", network.shim_range(), " of ", what, " has ", range->size(),
+                         " addresses; at most ", kMaxShimRangeSize, " (a /20)"),
+            "each host takes one address: a /26 serves 64 hosts");
+      usable = false;
+    }
+    if (auto ip_range = Cidr::Parse(network.ip_range());
+        ip_range.ok() && (range->Contains(*ip_range) || ip_range->Contains(*range))) {
+      Error(range_path,
+            absl::StrCat("shim_range ", network.shim_range(), " of ", what,
+                         " overlaps its ip_range ", network.ip_range()),
+            "the hosts' shim addresses must not be containers' addresses: take shim_range from "
+            "outside ip_range");
+      usable = false;
+    }
+    if (facts->gateway && range->Contains(*facts->gateway)) {
+      Error(range_path,
+            absl::StrCat("shim_range ", network.shim_range(), " of ", what,
+                         " contains its gateway ", facts->gateway->ToString()),
+            "take shim_range from another part of the subnet");
+      usable = false;
+    }
+    if (usable) facts->shim_range = *range;
   }
 
   void CheckDns() {
@@ -488,6 +567,13 @@ class Validator {
                                       " is reserved on network ", Quote(network->name())));
           continue;
         }
+        if (facts->shim_range && facts->shim_range->Contains(*ip)) {
+          Error(ip_path,
+                absl::StrCat("pinned IP ", service.ips(i), " of ", what, " is in shim_range ",
+                             facts->shim_range->ToString(), " of network ", Quote(network->name())),
+                "the hosts' shim addresses come from shim_range: pin an address outside it");
+          continue;
+        }
       }
       if (auto [it, inserted] = pinned_by->emplace(ip->value(), service.name()); !inserted) {
         Error(
@@ -672,21 +758,6 @@ class Validator {
 
 std::vector<Diagnostic> ValidateSpec(const ClusterSpec& spec, const SourceMap& positions) {
   return Validator(spec, positions).Run();
-}
-
-std::vector<Diagnostic> ValidateForCoordinator(const ClusterSpec& spec,
-                                               const SourceMap& positions) {
-  std::vector<Diagnostic> diagnostics;
-  for (const auto& network : spec.networks()) {
-    if (!network.host_shim()) continue;
-    diagnostics.push_back(
-        {positions.Find(absl::StrCat("networks.", network.name(), ".host_shim")),
-         absl::StrCat("network ", Quote(network.name()),
-                      ": host_shim is not supported by bdcoordd yet (it does not hand out shim "
-                      "addresses)"),
-         "remove host_shim: readiness probes reach the containers without it"});
-  }
-  return diagnostics;
 }
 
 }  // namespace bdcoord::coordinator

@@ -15,12 +15,6 @@ namespace bdcoord::coordinator {
 std::vector<Diagnostic> ValidateSpec(const bdcoord::v1::ClusterSpec& spec,
                                      const SourceMap& positions);
 
-// What bdcoordd cannot deploy yet although the spec is valid (offline planning accepts it):
-// host_shim, since agents make host shims only with an address per host, which the coordinator
-// does not allocate yet. Each with the position of the offending element.
-std::vector<Diagnostic> ValidateForCoordinator(const bdcoord::v1::ClusterSpec& spec,
-                                               const SourceMap& positions);
-
 }  // namespace bdcoord::coordinator
 
 #endif  // BDCOORD_COORDINATOR_SPEC_VALIDATION_H_

@@ -89,6 +89,20 @@ CREATE TABLE run_once_completions (
 INSERT INTO schema_version (version) VALUES (1);
 )sql";
 
+// Version 2 adds the hosts' shim addresses (host_shim networks). A version 1 database is
+// upgraded when it is opened; a new one is made as version 1, then upgraded the same way.
+constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE shim_addresses (
+  cluster TEXT NOT NULL REFERENCES clusters (name) ON DELETE CASCADE,
+  network TEXT NOT NULL,
+  host TEXT NOT NULL,
+  position INTEGER NOT NULL,           -- order in the placement
+  address TEXT NOT NULL,
+  PRIMARY KEY (cluster, network, host)
+);
+UPDATE schema_version SET version = 2;
+)sql";
+
 absl::StatusCode CodeFor(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -149,6 +163,21 @@ absl::StatusOr<std::string> CheckedSpec(const AppliedCluster& cluster) {
       return absl::InvalidArgumentError(
           absl::StrCat("cluster ", Quoted(name), ": IP ", instance.ip(), " is given to both ",
                        Quoted(it->second), " and ", Quoted(instance.name())));
+    }
+  }
+  std::map<std::pair<std::string, std::string>, std::string> host_of_shim;  // (network, IP)
+  for (const bdcoord::v1::ShimAddress& shim : cluster.placement.shims()) {
+    if (shim.network().empty() || shim.host().empty() || shim.address().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cluster ", Quoted(name), ": a shim address lacks its network, host or address"));
+    }
+    auto [it, inserted] =
+        host_of_shim.emplace(std::make_pair(shim.network(), shim.address()), shim.host());
+    if (!inserted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster ", Quoted(name), ": shim address ", shim.address(), " of network ",
+                       Quoted(shim.network()), " is given to both ", Quoted(it->second), " and ",
+                       Quoted(shim.host())));
     }
   }
   std::string spec;
@@ -301,6 +330,10 @@ class SqliteStore final : public Store {
   // The cause when the file is not a bdcoord database, empty when it is one.
   absl::StatusOr<std::string> Foreign() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CreateSchema() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs a script of several statements (the schema's).
+  absl::Status ExecScript(const char* sql, const char* what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The schema version of a database that Foreign() accepted.
+  absl::StatusOr<int64_t> SchemaVersion() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string path_;
   absl::Mutex mu_;
@@ -406,16 +439,31 @@ absl::StatusOr<std::string> SqliteStore::Foreign() {
   return std::string();
 }
 
-absl::Status SqliteStore::CreateSchema() {
+absl::Status SqliteStore::ExecScript(const char* sql, const char* what) {
   char* error = nullptr;
-  const int rc = sqlite3_exec(db_, kSchemaV1, nullptr, nullptr, &error);
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
   if (rc != SQLITE_OK) {
+    last_error_ = rc;
     absl::Status status =
-        absl::Status(CodeFor(rc), absl::StrCat("store ", Quoted(path_), ": creating the schema: ",
+        absl::Status(CodeFor(rc), absl::StrCat("store ", Quoted(path_), ": ", what, ": ",
                                                error != nullptr ? error : sqlite3_errstr(rc)));
     sqlite3_free(error);
     return status;
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> SqliteStore::SchemaVersion() {
+  absl::StatusOr<Query> query = Sql("SELECT version FROM schema_version");
+  if (!query.ok()) return query.status();
+  absl::StatusOr<bool> row = query->Next();
+  if (!row.ok()) return row.status();
+  if (!*row) return Damaged("its schema_version table is empty");
+  return query->IntAt(0);
+}
+
+absl::Status SqliteStore::CreateSchema() {
+  STORE_RETURN_IF_ERROR(ExecScript(kSchemaV1, "creating the schema"));
   // PRAGMA takes no parameters; the value is a constant.
   const std::string pragma = absl::StrCat("PRAGMA application_id = ", kStoreApplicationId);
   return Exec(pragma.c_str());
@@ -496,6 +544,16 @@ absl::Status SqliteStore::Init() {
     }
   }
 
+  // Upgrades (after the checks: a damaged or foreign file is never changed).
+  STORE_RETURN_IF_ERROR(Transaction(
+      "upgrade schema", /*write=*/true, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+        absl::StatusOr<int64_t> version = SchemaVersion();
+        if (!version.ok()) return version.status();
+        if (*version >= 2) return absl::OkStatus();
+        if (!created) Logger()->info("store '{}': upgrading schema version 1 to 2", path_);
+        return ExecScript(kSchemaV2, "upgrading the schema to version 2");
+      }));
+  op_ = "open";
   {
     absl::StatusOr<Query> query = Sql("PRAGMA journal_mode = WAL");
     if (!query.ok()) return query.status();
@@ -698,6 +756,25 @@ absl::Status SqliteStore::ApplyClusterStep(const AppliedCluster& cluster, const 
     STORE_RETURN_IF_ERROR(query->Run().status());
   }
   {
+    absl::StatusOr<Query> query = Sql("DELETE FROM shim_addresses WHERE cluster = ?1");
+    if (!query.ok()) return query.status();
+    query->Text(1, name);
+    STORE_RETURN_IF_ERROR(query->Run().status());
+  }
+  position = 0;
+  for (const bdcoord::v1::ShimAddress& shim : cluster.placement.shims()) {
+    absl::StatusOr<Query> query =
+        Sql("INSERT INTO shim_addresses (cluster, network, host, position, address) "
+            "VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!query.ok()) return query.status();
+    query->Text(1, name)
+        .Text(2, shim.network())
+        .Text(3, shim.host())
+        .Int(4, position++)
+        .Text(5, shim.address());
+    STORE_RETURN_IF_ERROR(query->Run().status());
+  }
+  {
     absl::StatusOr<Query> query =
         Sql("DELETE FROM instance_states WHERE cluster = ?1 AND name NOT IN "
             "(SELECT name FROM placements WHERE cluster = ?1)");
@@ -732,23 +809,39 @@ absl::StatusOr<AppliedCluster> SqliteStore::GetCluster(const std::string& name) 
           cluster.applied_at = absl::FromUnixMicros(query->IntAt(3));
         }
         cluster.placement.set_cluster(name);
+        {
+          absl::StatusOr<Query> query =
+              Sql("SELECT name, service, idx, host, ip, network, fqdn FROM placements "
+                  "WHERE cluster = ?1 ORDER BY position");
+          if (!query.ok()) return query.status();
+          query->Text(1, name);
+          for (;;) {
+            absl::StatusOr<bool> row = query->Next();
+            if (!row.ok()) return row.status();
+            if (!*row) break;
+            bdcoord::v1::PlacedInstance* instance = cluster.placement.add_instances();
+            instance->set_name(query->TextAt(0));
+            instance->set_service(query->TextAt(1));
+            instance->set_index(static_cast<uint32_t>(query->IntAt(2)));
+            instance->set_host(query->TextAt(3));
+            instance->set_ip(query->TextAt(4));
+            instance->set_network(query->TextAt(5));
+            instance->set_fqdn(query->TextAt(6));
+          }
+        }
         absl::StatusOr<Query> query =
-            Sql("SELECT name, service, idx, host, ip, network, fqdn FROM placements "
-                "WHERE cluster = ?1 ORDER BY position");
+            Sql("SELECT network, host, address FROM shim_addresses WHERE cluster = ?1 "
+                "ORDER BY position");
         if (!query.ok()) return query.status();
         query->Text(1, name);
         for (;;) {
           absl::StatusOr<bool> row = query->Next();
           if (!row.ok()) return row.status();
           if (!*row) return absl::OkStatus();
-          bdcoord::v1::PlacedInstance* instance = cluster.placement.add_instances();
-          instance->set_name(query->TextAt(0));
-          instance->set_service(query->TextAt(1));
-          instance->set_index(static_cast<uint32_t>(query->IntAt(2)));
-          instance->set_host(query->TextAt(3));
-          instance->set_ip(query->TextAt(4));
-          instance->set_network(query->TextAt(5));
-          instance->set_fqdn(query->TextAt(6));
+          bdcoord::v1::ShimAddress* shim = cluster.placement.add_shims();
+          shim->set_network(query->TextAt(0));
+          shim->set_host(query->TextAt(1));
+          shim->set_address(query->TextAt(2));
         }
       }));
   return cluster;
@@ -780,6 +873,7 @@ absl::Status SqliteStore::DeleteCluster(const std::string& name) {
                     // it.
                     for (const char* sql : {"DELETE FROM run_once_completions WHERE cluster = ?1",
                                             "DELETE FROM instance_states WHERE cluster = ?1",
+                                            "DELETE FROM shim_addresses WHERE cluster = ?1",
                                             "DELETE FROM placements WHERE cluster = ?1"}) {
                       absl::StatusOr<Query> query = Sql(sql);
                       if (!query.ok()) return query.status();

@@ -19,9 +19,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<coord::Diagnostic> diagnostics = loaded.diagnostics;
   if (diagnostics.empty()) {
     diagnostics = coord::ValidateSpec(loaded.spec, loaded.positions);
-    if (diagnostics.empty()) {
-      diagnostics = coord::ValidateForCoordinator(loaded.spec, loaded.positions);
-    }
   }
   for (const coord::Diagnostic& d : diagnostics) {
     // The one-line contract: a message never spans lines, and positions are 1-based.

@@ -568,20 +568,36 @@ TEST_F(CoordinatorApplyTest, ScalingAServiceBeyondItsPinnedIpsIsRefused) {
   EXPECT_EQ(stored->placement.instances_size(), 5) << "nothing changed";
 }
 
-TEST_F(CoordinatorApplyTest, HostShimIsRefusedWithItsPosition) {
+TEST_F(CoordinatorApplyTest, AShimRangeOverIpRangeIsRefusedWithItsPosition) {
   ASSERT_NO_FATAL_FAILURE(StartAgents());
   std::string spec = kChainSpec;
-  spec.replace(spec.find("    ip_range: 10.60.0.64/27\n"), 0, "    host_shim: true\n");
+  spec.replace(spec.find("    ip_range: 10.60.0.64/27\n"), 0,
+               "    host_shim: true\n    shim_range: 10.60.0.64/28\n");
   std::vector<bdcoord::v1::ApplyProgress> updates;
   const grpc::Status status = Apply(spec, &updates, "shim.yaml");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(),
-            "shim.yaml:11:16: network 'lan': host_shim is not supported by bdcoordd yet (it does "
-            "not hand out shim addresses)\n  hint: remove host_shim: readiness probes reach the "
-            "containers without it\n");
-  auto clusters = store_->ListClusters();
-  ASSERT_TRUE(clusters.ok());
-  EXPECT_TRUE(clusters->empty());
+            "shim.yaml:12:17: shim_range 10.60.0.64/28 of network 'lan' overlaps its ip_range "
+            "10.60.0.64/27\n  hint: the hosts' shim addresses must not be containers' addresses: "
+            "take shim_range from outside ip_range\n");
+  ASSERT_NO_FATAL_FAILURE(ExpectNothingStoredOrSent());
+}
+
+TEST_F(CoordinatorApplyTest, EachAgentIsSentItsShimAddress) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents());
+  std::string spec = kChainSpec;
+  spec.replace(spec.find("    ip_range: 10.60.0.64/27\n"), 0,
+               "    host_shim: true\n    shim_range: 10.60.0.240/29\n");
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(spec, &updates, "shim.yaml").ok());
+  auto sent = [&](const std::string& host) {
+    absl::MutexLock lock(&journal_.mu);
+    auto& desired = journal_.latest[host]["chain"];
+    auto it = desired.shim_addresses().find("lan");
+    return it == desired.shim_addresses().end() ? std::string() : it->second;
+  };
+  EXPECT_EQ(sent("h1"), "10.60.0.240/32");
+  EXPECT_EQ(sent("h2"), "10.60.0.241/32");
 }
 
 TEST_F(CoordinatorApplyTest, PlaceIsADryRunOnTheLiveHosts) {

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
+using ::testing::Pair;
 
 // The detail a rejected plan carries for tools, parsed.
 template <typename Detail>
@@ -60,16 +62,84 @@ TEST_F(OpsTest, InvalidSpecIsInvalidArgumentWithSpecErrorsAndStoresNothing) {
   EXPECT_THAT(*store_->ListClusters(), IsEmpty());
 }
 
-TEST_F(OpsTest, HostShimIsRefusedAtItsPosition) {
+// The chain spec with host_shim on its network, shim addresses from `shim_range`.
+std::string ShimSpec(const std::string& shim_range = "10.60.0.248/29") {
+  std::string yaml = kChainSpec;
+  yaml.replace(yaml.find("ip_range:"), 0,
+               absl::StrCat("host_shim: yes, shim_range: ", shim_range, ", "));
+  return yaml;
+}
+
+// host -> its shim address on "lan", as stored.
+std::map<std::string, std::string> StoredShims(Store& store) {
+  std::map<std::string, std::string> shims;
+  absl::StatusOr<AppliedCluster> applied = store.GetCluster("chain");
+  if (!applied.ok()) {
+    ADD_FAILURE() << applied.status();
+    return shims;
+  }
+  for (const auto& shim : applied->placement.shims()) {
+    EXPECT_EQ(shim.network(), "lan");
+    shims[shim.host()] = shim.address();
+  }
+  return shims;
+}
+
+TEST_F(OpsTest, HostShimWithoutShimRangeIsRefusedAtItsPosition) {
   ConnectAll();
   std::string yaml = kChainSpec;
   yaml.replace(yaml.find("ip_range:"), 0, "host_shim: yes, ");
   absl::StatusOr<Plan> plan = ops_->PlanLive({"chain.yaml", yaml});
   ASSERT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(plan.status().message(),
-            "chain.yaml:5:73: network 'lan': host_shim is not supported by bdcoordd yet (it does "
-            "not hand out shim addresses)\n  hint: remove host_shim: readiness probes reach the "
-            "containers without it\n");
+            "chain.yaml:5:73: network 'lan' has host_shim but no shim_range\n  hint: add "
+            "`shim_range: 10.60.0.248/29` (inside the subnet, outside ip_range): each host with "
+            "containers on the network takes one address of it for its shim\n");
+}
+
+TEST_F(OpsTest, EachHostKeepsItsShimAddressAcrossScaleReapplyDrainAndRestart) {
+  ConnectAll();
+  ASSERT_TRUE(Apply(ShimSpec()).ok());
+  EXPECT_THAT(
+      StoredShims(*store_),
+      ElementsAre(Pair("h1", "10.60.0.248"), Pair("h2", "10.60.0.249"), Pair("h3", "10.60.0.250")));
+  RunUntilSettled();
+  for (const auto& [host, address] : StoredShims(*store_)) {
+    const auto desired = agents_.LatestDesired(host, "chain");
+    ASSERT_TRUE(desired.has_value()) << host;
+    EXPECT_THAT(desired->shim_addresses(), ElementsAre(Pair("lan", address + "/32"))) << host;
+  }
+
+  ASSERT_TRUE(ops_->Scale("chain", "kafka", 4).ok());
+  ASSERT_TRUE(Apply(ShimSpec()).ok());
+  EXPECT_THAT(
+      StoredShims(*store_),
+      ElementsAre(Pair("h1", "10.60.0.248"), Pair("h2", "10.60.0.249"), Pair("h3", "10.60.0.250")));
+
+  // A host without instances there has no address; the others keep theirs.
+  ASSERT_TRUE(ops_->DrainHost("h1", false).ok());
+  EXPECT_THAT(StoredShims(*store_),
+              ElementsAre(Pair("h2", "10.60.0.249"), Pair("h3", "10.60.0.250")));
+
+  // Also across a coordinator restart (a fresh allocation would give h2 .248 and h3 .249).
+  ops_.reset();
+  controller_.reset();
+  store_.reset();
+  SetUp();
+  ASSERT_TRUE(Apply(ShimSpec()).ok());
+  EXPECT_THAT(StoredShims(*store_),
+              ElementsAre(Pair("h2", "10.60.0.249"), Pair("h3", "10.60.0.250")));
+}
+
+TEST_F(OpsTest, TooFewShimAddressesIsAnErrorAtTheShimRange) {
+  ConnectAll();
+  absl::StatusOr<std::string> applied = Apply(ShimSpec("10.60.0.252/31"));
+  ASSERT_EQ(applied.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(applied.status().message(),
+            "chain.yaml:5:90: shim_range 10.60.0.252/31 of network 'lan' has 2 usable addresses "
+            "for 3 hosts with instances on it (h1, h2, h3)\n  hint: widen shim_range: each host "
+            "with instances on the network takes one address\n");
+  EXPECT_THAT(*store_->ListClusters(), IsEmpty());
 }
 
 TEST_F(OpsTest, UnplaceableIsFailedPreconditionWithPlacementFailures) {

@@ -151,6 +151,70 @@ TEST(MakePlan, ANetworkSharedWithAnotherClusterMustBeDefinedTheSameWay) {
             "name it 'lan2' and define it the same way to share it, or use another subnet");
 }
 
+TEST(MakePlan, AHostShimNetworkIsNotSharedWithAnotherCluster) {
+  const LoadedSpec loaded = Load();
+  std::map<std::string, std::vector<bdcoord::v1::Network>> others;
+  others["other"].push_back(loaded.spec.networks(0));
+  others["other"][0].set_host_shim(true);
+  others["other"][0].set_shim_range("10.1.0.248/29");
+  PlanOptions options;
+  options.other_networks = &others;
+  const Plan plan = MakePlan(loaded, options);
+  ASSERT_EQ(plan.diagnostics.size(), 1u);
+  EXPECT_EQ(plan.diagnostics[0].message,
+            "network 'lan' is also used by cluster 'other', and that cluster has host_shim on it: "
+            "a host shim serves one cluster");
+  EXPECT_EQ(plan.diagnostics[0].hint,
+            "give each cluster a network of its own (another name and subnet), or drop host_shim");
+  EXPECT_EQ(plan.diagnostics[0].pos.line, 9);
+}
+
+TEST(MakePlan, WithoutAnIpRangeContainersNeverGetShimAddresses) {
+  const LoadedSpec loaded = LoadSpec(R"(cluster: demo
+hosts: [{name: h1}, {name: h2}]
+networks:
+  lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/29, gateway: 10.1.0.1, host_shim: yes,
+        shim_range: 10.1.0.2/31}
+services:
+  a: {image: x, count: 3, placement: {hosts: [h2]}}
+)");
+  const Plan plan = MakePlan(loaded, {});
+  ASSERT_THAT(plan.diagnostics, IsEmpty()) << FormatDiagnostics("x", plan.diagnostics);
+  EXPECT_EQ(Find(plan, "a1").ip(), "10.1.0.4");
+  EXPECT_EQ(Find(plan, "a3").ip(), "10.1.0.6");
+  ASSERT_EQ(plan.placement.shims_size(), 1);
+  EXPECT_EQ(plan.placement.shims(0).host(), "h2");
+  EXPECT_EQ(plan.placement.shims(0).address(), "10.1.0.2");
+}
+
+TEST(MakePlan, AReplanKeepsEachHostsShimAddress) {
+  const std::string network =
+      "  lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24, gateway: 10.1.0.1,\n"
+      "        ip_range: 10.1.0.0/26, reserved: [10.1.0.2]}\n";
+  std::string text = absl::StrReplaceAll(kSpec, {{"KAFKA_COUNT", "2"}});
+  text.replace(text.find(network), network.size(),
+               "  lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24, gateway: 10.1.0.1,\n"
+               "        ip_range: 10.1.0.0/26, reserved: [10.1.0.2], host_shim: yes,\n"
+               "        shim_range: 10.1.0.240/28}\n");
+  const Plan first = MakePlan(LoadSpec(text), {});
+  ASSERT_THAT(first.diagnostics, IsEmpty()) << FormatDiagnostics("x", first.diagnostics);
+  ASSERT_GT(first.placement.shims_size(), 0);
+  PreviousPlacement previous = AsPrevious(first);
+  // As if the first plan had given the hosts other addresses of the range: they are kept.
+  std::map<std::string, std::string> had;
+  int next = 250;
+  for (const auto& shim : first.placement.shims()) {
+    had[shim.host()] = absl::StrCat("10.1.0.", next--);
+    previous.shim_of["lan"][shim.host()] = had[shim.host()];
+  }
+  PlanOptions options;
+  options.previous = &previous;
+  const Plan again = MakePlan(LoadSpec(text), options);
+  ASSERT_THAT(again.diagnostics, IsEmpty());
+  ASSERT_EQ(again.placement.shims_size(), first.placement.shims_size());
+  for (const auto& shim : again.placement.shims()) EXPECT_EQ(shim.address(), had[shim.host()]);
+}
+
 TEST(RenderPlan, RendersAStoredPlacementLikeMakePlan) {
   const LoadedSpec loaded = Load(3);
   const Plan made = MakePlan(loaded, {});

@@ -11,6 +11,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::Pair;
 
 bdcoord::v1::ClusterSpec Spec(const std::string& extra) {
   const LoadedSpec loaded = LoadSpec(R"(cluster: demo
@@ -66,6 +67,20 @@ TEST(MakeDesiredState, EveryInstanceCarriesTheClustersDns) {
   for (const auto& instance : state.instances()) {
     EXPECT_EQ(instance.dns().SerializeAsString(), ContainerDns(spec).SerializeAsString());
   }
+}
+
+TEST(MakeDesiredState, CarriesThisHostsShimAddressesAsSlash32s) {
+  const bdcoord::v1::ClusterSpec spec = Spec("");
+  Plan plan;
+  for (const char* host : {"h1", "h2"}) {
+    bdcoord::v1::ShimAddress* shim = plan.placement.add_shims();
+    shim->set_network("lan");
+    shim->set_host(host);
+    shim->set_address(std::string(host) == "h1" ? "10.1.0.250" : "10.1.0.251");
+  }
+  EXPECT_THAT(MakeDesiredState(spec, plan, "h2", {}, {}).shim_addresses(),
+              ElementsAre(Pair("lan", "10.1.0.251/32")));
+  EXPECT_THAT(MakeDesiredState(spec, plan, "h3", {}, {}).shim_addresses(), IsEmpty());
 }
 
 }  // namespace

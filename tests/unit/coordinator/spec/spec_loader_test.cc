@@ -76,7 +76,7 @@ hosts:
     capacity: {cpus: 8, memory: 16Gi}
     parents: {lan: eth1}
 networks:
-  lan: {driver: ipvlan, parent: eth0, subnet: 10.1.0.0/24, host_shim: yes}
+  lan: {driver: ipvlan, parent: eth0, subnet: 10.1.0.0/24, host_shim: yes, shim_range: 10.1.0.248/29}
 services:
   zk:
     image: zk:3.8
@@ -102,6 +102,7 @@ services:
   EXPECT_EQ(spec.hosts(0).parents().at("lan"), "eth1");
   EXPECT_EQ(spec.networks(0).driver(), bdcoord::v1::NETWORK_DRIVER_IPVLAN);
   EXPECT_TRUE(spec.networks(0).host_shim());
+  EXPECT_EQ(spec.networks(0).shim_range(), "10.1.0.248/29");
   const auto& zk = spec.services(0);
   EXPECT_EQ(zk.count(), 2u) << "count defaults to the number of pinned ips";
   ASSERT_EQ(zk.env_size(), 2);

@@ -45,7 +45,7 @@ struct TestService {
 };
 
 // A cluster whose instances are `<service><index>` on hosts h1..h3, with IPs 10.<octet>.0.<n>
-// (n from 1 + ip_shift), in service then index order.
+// (n from 1 + ip_shift), in service then index order; host hK has shim address 10.<octet>.0.25K.
 AppliedCluster MakeCluster(const std::string& name, int octet,
                            const std::vector<TestService>& services, int ip_shift = 0) {
   AppliedCluster cluster;
@@ -74,6 +74,13 @@ AppliedCluster MakeCluster(const std::string& name, int octet,
       instance->set_network("lan");
       instance->set_fqdn(absl::StrCat(instance->name(), ".", name, ".lan"));
     }
+  }
+  // One shim address per host with instances (host_shim on "lan").
+  for (int h = 1; h <= std::min(n, 3); ++h) {
+    bdcoord::v1::ShimAddress* shim = cluster.placement.add_shims();
+    shim->set_network("lan");
+    shim->set_host(absl::StrCat("h", h));
+    shim->set_address(absl::StrCat("10.", octet, ".0.", 250 + h));
   }
   return cluster;
 }
@@ -189,12 +196,49 @@ TEST_F(StoreTest, CreatesTheSchema) {
   Open();
   ASSERT_TRUE(std::filesystem::exists(path_));
   RawDb raw(path_);
-  EXPECT_EQ(raw.One("SELECT version FROM schema_version"), "1");
+  EXPECT_EQ(raw.One("SELECT version FROM schema_version"), "2");
   EXPECT_EQ(raw.One("PRAGMA application_id"), absl::StrCat(kStoreApplicationId));
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");
   EXPECT_THAT(raw.Column("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
               ElementsAre("clusters", "hosts", "instance_states", "placements",
-                          "run_once_completions", "schema_version"));
+                          "run_once_completions", "schema_version", "shim_addresses"));
+}
+
+TEST_F(StoreTest, UpgradesAVersion1DatabaseKeepingItsClusters) {
+  ASSERT_TRUE(Open().ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
+  store_.reset();
+  {
+    // What version 1 was: no shim addresses.
+    RawDb raw(path_);
+    raw.Exec("DROP TABLE shim_addresses; UPDATE schema_version SET version = 1;");
+  }
+  Store& store = Open();
+  RawDb raw(path_);
+  EXPECT_EQ(raw.One("SELECT version FROM schema_version"), "2");
+  absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_THAT(Names(*got), ElementsAre("zk1", "zk2", "zk3"));
+  EXPECT_EQ(got->placement.shims_size(), 0);
+  // And the new table works.
+  ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
+  EXPECT_EQ(store.GetCluster("demo")->placement.shims_size(), 3);
+}
+
+TEST_F(StoreTest, ReadsBackShimAddressesInTheirOrder) {
+  Store& store = Open();
+  AppliedCluster applied = MakeCluster("demo", 1, {{"zk", 2}});
+  applied.placement.mutable_shims()->SwapElements(0, 1);  // any order is kept as it is
+  ASSERT_TRUE(store.ApplyCluster(applied).ok());
+  absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->placement.shims_size(), 2);
+  EXPECT_EQ(got->placement.shims(0).host(), "h2");
+  EXPECT_EQ(got->placement.shims(0).address(), "10.1.0.252");
+  EXPECT_EQ(got->placement.shims(1).host(), "h1");
+  // A re-apply replaces them.
+  applied.placement.mutable_shims()->RemoveLast();
+  ASSERT_TRUE(store.ApplyCluster(applied).ok());
+  EXPECT_EQ(store.GetCluster("demo")->placement.shims_size(), 1);
 }
 
 TEST_F(StoreTest, OpenFailsInAMissingDirectoryNamingThePath) {
@@ -448,6 +492,16 @@ TEST_F(StoreTest, RejectsAClusterThatContradictsItself) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("IP 10.1.0.1 is given to both 'a1' and 'a2'"));
 
+  AppliedCluster same_shim = MakeCluster("demo", 1, {{"a", 2}});
+  same_shim.placement.mutable_shims(1)->set_address("10.1.0.251");
+  status = store.ApplyCluster(same_shim);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("shim address 10.1.0.251 of network 'lan' is given to "
+                                          "both 'h1' and 'h2'"));
+  same_shim.placement.mutable_shims(1)->clear_host();
+  EXPECT_THAT(store.ApplyCluster(same_shim).message(),
+              HasSubstr("a shim address lacks its network, host or address"));
+
   AppliedCluster renamed = MakeCluster("demo", 1, {{"a", 1}});
   renamed.spec.set_cluster("other");
   EXPECT_EQ(store.ApplyCluster(renamed).code(), absl::StatusCode::kInvalidArgument);
@@ -610,7 +664,8 @@ TEST_F(StoreTest, DeleteClusterRemovesAllItsRows) {
   }
   ASSERT_TRUE(store.DeleteCluster("a").ok());
   RawDb raw(path_);
-  for (const char* table : {"clusters", "placements", "instance_states", "run_once_completions"}) {
+  for (const char* table :
+       {"clusters", "placements", "instance_states", "run_once_completions", "shim_addresses"}) {
     EXPECT_EQ(
         raw.One(absl::StrCat("SELECT count(*) FROM ", table, " WHERE ",
                              std::string(table) == "clusters" ? "name" : "cluster", " = 'a'")),
@@ -726,7 +781,7 @@ TEST_F(StoreTest, RefusesANewerSchema) {
   store_.reset();
   {
     RawDb raw(path_);
-    raw.Exec("UPDATE schema_version SET version = 2");
+    raw.Exec("UPDATE schema_version SET version = 3");
     raw.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   const std::string before = ReadFile(path_);
@@ -735,7 +790,7 @@ TEST_F(StoreTest, RefusesANewerSchema) {
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(store.status().message(), HasSubstr(path_));
   EXPECT_THAT(store.status().message(),
-              HasSubstr("its schema version 2 is newer than this build supports (1)"));
+              HasSubstr("its schema version 3 is newer than this build supports (2)"));
   EXPECT_EQ(ReadFile(path_), before);
 }
 
