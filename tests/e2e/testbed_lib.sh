@@ -60,10 +60,12 @@ wait_until() {
     sleep 0.1
   done
 }
-# start_coordinator [FLAG...]: bdcoordd on ${sock} with its state in ${work}/data.
+# start_coordinator [FLAG...]: bdcoordd on ${sock} with its state in ${work}/data; on a unix
+# socket, returns once it listens (agents dialling sooner back off for seconds).
 start_coordinator() {
   "${BDCOORDD}" --listen "${sock}" --data-dir "${work}/data" "$@" 2>>"${work}/bdcoordd.log" &
   coordinator_pid=$!
+  [[ ${sock} != unix://* ]] || wait_until 10 "bdcoordd did not listen on ${sock}" test -S "${sock#unix://}"
 }
 # start_agent HOST [FLAG...]: bdagent in HOST's network namespace, dialling ${sock}.
 start_agent() {
