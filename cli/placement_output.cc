@@ -65,6 +65,13 @@ std::string FormatPlacementTable(const std::vector<Host>& hosts, const Placement
     }
     absl::StrAppend(&out, "\n", RenderColumns(rack_rows));
   }
+  if (!placement.shims().empty()) {
+    std::vector<std::vector<std::string>> shim_rows = {{"NETWORK", "HOST", "HOST SHIM"}};
+    for (const auto& shim : placement.shims()) {
+      shim_rows.push_back({shim.network(), shim.host(), shim.address()});
+    }
+    absl::StrAppend(&out, "\n", RenderColumns(shim_rows));
+  }
   absl::StrAppend(&out, "\n", placement.instances_size(), " instances on ", per_host.size(), " of ",
                   hosts.size(), " hosts\n");
   return out;
@@ -83,6 +90,15 @@ std::string FormatPlacementJson(const Placement& placement, const std::string& h
   }
   nlohmann::ordered_json doc = {
       {"cluster", placement.cluster()}, {"instances", instances}, {"hosts_file", hosts_file}};
+  if (!placement.shims()
+           .empty()) {  // only with host_shim networks: other outputs stay as they were
+    nlohmann::ordered_json shims = nlohmann::ordered_json::array();
+    for (const auto& shim : placement.shims()) {
+      shims.push_back(
+          {{"network", shim.network()}, {"host", shim.host()}, {"address", shim.address()}});
+    }
+    doc["shims"] = std::move(shims);
+  }
   return doc.dump(2) + "\n";
 }
 
@@ -111,6 +127,20 @@ absl::StatusOr<coordinator::PreviousPlacement> ParsePlacementJson(absl::string_v
     }
     if (!field("host").empty()) previous.host_of[name] = field("host");
     if (!field("ip").empty()) previous.ip_of[name] = field("ip");
+  }
+  // Each host keeps its shim address too; entries without the three strings are ignored.
+  if (doc.contains("shims") && doc["shims"].is_array()) {
+    for (const nlohmann::json& shim : doc["shims"]) {
+      if (!shim.is_object()) continue;
+      const auto network = shim.find("network"), host = shim.find("host"),
+                 address = shim.find("address");
+      if (network == shim.end() || host == shim.end() || address == shim.end() ||
+          !network->is_string() || !host->is_string() || !address->is_string()) {
+        continue;
+      }
+      previous.shim_of[network->get<std::string>()][host->get<std::string>()] =
+          address->get<std::string>();
+    }
   }
   return previous;
 }

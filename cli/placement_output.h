@@ -12,13 +12,14 @@
 
 namespace bdcoord::cli {
 
-// The placement as a table (instance, service, host, labels, IP), then a summary per host and,
-// when hosts carry a `rack` label, per rack.
+// The placement as a table (instance, service, host, labels, IP), then a summary per host,
+// per rack when hosts carry a `rack` label, and each host's shim address on host_shim networks.
 std::string FormatPlacementTable(const std::vector<bdcoord::v1::Host>& hosts,
                                  const bdcoord::v1::Placement& placement);
 
 // `{"cluster":…,"instances":[{"name","service","index","host","ip","network","fqdn"}…],
-// "hosts_file":"…"}`: stable field names that other tools read.
+// "hosts_file":"…"}`, and `"shims":[{"network","host","address"}…]` when a network has
+// host_shim: stable field names that other tools read.
 std::string FormatPlacementJson(const bdcoord::v1::Placement& placement,
                                 const std::string& hosts_file);
 

@@ -168,5 +168,56 @@ TEST_F(PlaceCommandTest, JsonOutputReadBackAsPreviousGivesTheSamePlacement) {
   std::filesystem::remove(file);
 }
 
+// Host shims: each host's address in the table and the JSON, and kept when the JSON is read
+// back as the previous placement (a new host takes the lowest free one, the others keep theirs).
+TEST_F(PlaceCommandTest, HostShimAddressesAreShownAndKept) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string spec = (dir / "bdcoord-shim.yaml").string();
+  const std::string two_hosts = R"(cluster: demo
+hosts: [{name: h2}, {name: h3}]
+networks:
+  lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24, gateway: 10.1.0.1,
+        ip_range: 10.1.0.0/25, host_shim: yes, shim_range: 10.1.0.248/29}
+services:
+  a: {image: x, count: 2, placement: {distinct_hosts: true}}
+)";
+  testing::WriteText(spec, two_hosts);
+  const Outcome table = Place(spec);
+  ASSERT_EQ(table.exit_code, kExitOk) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("NETWORK  HOST  HOST SHIM\nlan      h2    10.1.0.248\n"
+                                   "lan      h3    10.1.0.249\n"));
+  const Outcome json = Place(spec, "json");
+  ASSERT_EQ(json.exit_code, kExitOk) << json.err;
+  EXPECT_THAT(json.out, HasSubstr(R"("shims": [
+    {
+      "network": "lan",
+      "host": "h2",
+      "address": "10.1.0.248"
+    },)"));
+
+  // h1 comes first by name, but h2 and h3 keep their addresses.
+  const std::string previous = (dir / "bdcoord-shim-prev.json").string();
+  testing::WriteText(previous, json.out);
+  std::string three_hosts = two_hosts;
+  three_hosts.replace(three_hosts.find("[{name: h2}"), 1, "[{name: h1}, ");
+  three_hosts.replace(three_hosts.find("count: 2"), 8, "count: 3");
+  testing::WriteText(spec, three_hosts);
+  PlaceOptions options;
+  options.spec_file = spec;
+  options.previous_file = previous;
+  const Outcome again = Place(options);
+  ASSERT_EQ(again.exit_code, kExitOk) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("lan      h1    10.1.0.250\nlan      h2    10.1.0.248\n"
+                                   "lan      h3    10.1.0.249\n"));
+  std::filesystem::remove(spec);
+  std::filesystem::remove(previous);
+}
+
+TEST_F(PlaceCommandTest, PlainPlacementsHaveNoShims) {
+  const Outcome json = Place("deploy/examples/bigdata.yaml", "json");
+  ASSERT_EQ(json.exit_code, kExitOk);
+  EXPECT_THAT(json.out, ::testing::Not(HasSubstr("shims")));
+}
+
 }  // namespace
 }  // namespace bdcoord::cli
