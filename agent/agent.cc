@@ -77,22 +77,23 @@ PassSummary Agent::RunPass() {
     // An instance's news goes up as soon as it is done (its dependents wait for it), and a newer
     // desired state ends the pass early: both keep a long pass from holding the cluster back.
     PassProgress progress(desired, previous[cluster].statuses);
-    absl::Mutex progress_mu;
-    std::optional<LatestReportSender> sender;
-    PassHooks hooks;
-    hooks.on_instance = [&](int index, const bdcoord::v1::InstanceStatus& status) {
-      absl::MutexLock lock(&progress_mu);
-      if (!progress.Update(index, status)) return;
-      if (!sender) sender.emplace([&](const auto& report) { send(report); });
-      sender->Offer(progress.Report());
-    };
-    hooks.interrupted = [&, generation = desired.generation(), name = cluster] {
-      absl::MutexLock lock(&desired_mu_);
-      auto it = desired_by_cluster_.find(name);
-      return it == desired_by_cluster_.end() || it->second.generation() != generation;
-    };
-    ClusterPass pass{cluster, reconciler_->Reconcile(desired, hooks)};
-    sender.reset();  // what it still had goes before the pass's own report
+    ClusterPass pass;
+    pass.cluster = cluster;
+    {
+      absl::Mutex progress_mu;
+      LatestReportSender sender([&](const auto& report) { send(report); });
+      PassHooks hooks;
+      hooks.on_instance = [&](int index, const bdcoord::v1::InstanceStatus& status) {
+        absl::MutexLock lock(&progress_mu);
+        if (progress.Update(index, status)) sender.Offer(progress.Report());
+      };
+      hooks.interrupted = [&, generation = desired.generation(), name = cluster] {
+        absl::MutexLock lock(&desired_mu_);
+        auto it = desired_by_cluster_.find(name);
+        return it == desired_by_cluster_.end() || it->second.generation() != generation;
+      };
+      pass.result = reconciler_->Reconcile(desired, hooks);
+    }  // the sender sends what it still had before the pass's own report
     for (const auto& network : desired.networks()) wanted_networks.push_back(network.name());
     LogPass(cluster, pass.result);
     summary.docker_unavailable = summary.docker_unavailable || pass.result.docker_unavailable();

@@ -90,8 +90,8 @@ std::string FormatPlacementJson(const Placement& placement, const std::string& h
   }
   nlohmann::ordered_json doc = {
       {"cluster", placement.cluster()}, {"instances", instances}, {"hosts_file", hosts_file}};
-  if (!placement.shims()
-           .empty()) {  // only with host_shim networks: other outputs stay as they were
+  // Only with host_shim networks: the other placements' output stays as it was.
+  if (!placement.shims().empty()) {
     nlohmann::ordered_json shims = nlohmann::ordered_json::array();
     for (const auto& shim : placement.shims()) {
       shims.push_back(

@@ -179,7 +179,6 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHoo
   for (auto& thread : threads) thread.join();
 
   // The instances not reached still have their containers: nothing is forgotten or removed.
-  result.interrupted = interrupted;
   if (!interrupted) {
     // Forget what was remembered of this cluster's containers that are gone (other clusters'
     // entries are theirs).
@@ -749,7 +748,7 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
       inspect_cache_->Changed(info->id);
       const absl::Status started = docker_->StartContainer(info->id);
       // Docker's count after the start (0: a start through the API resets it) is the baseline.
-      auto after = docker_->InspectContainer(info->id);
+      auto after = Inspect(info->id);  // kept for the status that follows
       {
         absl::MutexLock lock(&mu_);
         Restarts& restarts = restarts_[info->id];
@@ -908,7 +907,7 @@ bool Reconciler::CheckDueProbes(const DesiredState& desired,
 bool Reconciler::SyncDockersHostsFile(const std::string& container_id,
                                       const std::string& hosts_file) {
   if (hosts_file.empty()) return false;
-  auto info = docker_->InspectContainer(container_id);
+  auto info = Inspect(container_id);  // its HostsPath stays: no inspect per pass
   if (!info.ok() || info->hosts_path.empty()) return false;
   auto current = host_files_->Read(info->hosts_path);
   if (current.ok() && *current == hosts_file) return false;

@@ -1,6 +1,7 @@
 #ifndef BDCOORD_AGENT_RECONCILE_RECONCILER_H_
 #define BDCOORD_AGENT_RECONCILE_RECONCILER_H_
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -83,12 +84,15 @@ struct ReconcileResult {
   int replaced = 0;
   int removed = 0;
   int hosts_files_updated = 0;
-  bool interrupted = false;  // some instances were not reached (see InstanceOutcome::reached)
   std::vector<std::string> errors;  // problems not tied to one instance (e.g. a network)
   // Not OK (Unavailable) when Docker could not be asked for the current state: nothing changed.
   absl::Status docker;
 
   bool docker_unavailable() const { return docker.code() == absl::StatusCode::kUnavailable; }
+  // Some instances were not reached (PassHooks::interrupted; see InstanceOutcome::reached).
+  bool interrupted() const {
+    return std::any_of(outcomes.begin(), outcomes.end(), [](const auto& o) { return !o.reached; });
+  }
 };
 
 // Turns the desired set of one cluster on this host into containers: decides (Decide, a pure

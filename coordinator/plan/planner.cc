@@ -44,9 +44,10 @@ std::vector<std::vector<net::Ipv4>> AllocateIps(
       pool.reserved.push_back(first);
     }
     for (const std::string& ip : network.reserved()) pool.reserved.push_back(*net::Ipv4::Parse(ip));
-    // Without an ip_range the containers' pool is the subnet: shim_range is kept out of it
-    // (with one, validation has checked that they do not overlap). Validation bounds its size.
-    if (network.host_shim() && network.ip_range().empty()) {
+    // shim_range is kept out of the containers' addresses: out of the pool without an ip_range,
+    // and with one (which validation keeps apart from it) out of the addresses a container kept
+    // from an earlier plan, made when the ranges were other. Validation bounds its size.
+    if (network.host_shim()) {
       if (auto shims = net::Cidr::Parse(network.shim_range()); shims.ok()) {
         for (uint64_t i = 0; i < shims->size(); ++i) {
           pool.reserved.push_back(net::Ipv4(static_cast<uint32_t>(shims->network().value() + i)));

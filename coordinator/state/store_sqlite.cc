@@ -166,10 +166,16 @@ absl::StatusOr<std::string> CheckedSpec(const AppliedCluster& cluster) {
     }
   }
   std::map<std::pair<std::string, std::string>, std::string> host_of_shim;  // (network, IP)
+  std::set<std::pair<std::string, std::string>> shimmed;                    // (network, host)
   for (const bdcoord::v1::ShimAddress& shim : cluster.placement.shims()) {
     if (shim.network().empty() || shim.host().empty() || shim.address().empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "cluster ", Quoted(name), ": a shim address lacks its network, host or address"));
+    }
+    if (!shimmed.emplace(shim.network(), shim.host()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster ", Quoted(name), ": host ", Quoted(shim.host()),
+                       " has two shim addresses on network ", Quoted(shim.network())));
     }
     auto [it, inserted] =
         host_of_shim.emplace(std::make_pair(shim.network(), shim.address()), shim.host());

@@ -129,7 +129,7 @@ TEST_F(AgentTest, EachInstanceIsReportedAsSoonAsItIsDone) {
   const PassSummary interrupted = agent.RunPass();
   docker_.set_before_create(nullptr);
   ASSERT_EQ(interrupted.clusters.size(), 1u);
-  EXPECT_TRUE(interrupted.clusters[0].result.interrupted);
+  EXPECT_TRUE(interrupted.clusters[0].result.interrupted());
   EXPECT_EQ(interrupted.clusters[0].result.created, 1) << "a-zk3 only";
   EXPECT_EQ(uplink_.statuses().back().instances(3).state(), bdcoord::v1::INSTANCE_STATE_PENDING);
   ASSERT_TRUE(agent.WaitForNextPass());

@@ -170,7 +170,7 @@ TEST_F(ReconcilerTest, AnInterruptedPassLeavesTheRestAndTheRemovalsToTheNext) {
   const PassHooks hooks{.on_instance = [&](int index, const auto&) { done.push_back(index); },
                         .interrupted = [] { return true; }};
   const ReconcileResult interrupted = reconciler.Reconcile(desired, hooks);
-  EXPECT_TRUE(interrupted.interrupted);
+  EXPECT_TRUE(interrupted.interrupted());
   EXPECT_THAT(done, ElementsAre(0)) << "at least one instance per pass";
   ASSERT_EQ(interrupted.outcomes.size(), 3u);
   EXPECT_TRUE(interrupted.outcomes[0].reached);
@@ -181,7 +181,7 @@ TEST_F(ReconcilerTest, AnInterruptedPassLeavesTheRestAndTheRemovalsToTheNext) {
   EXPECT_TRUE(docker_.FindByName("zk1")) << "its removal waits for a whole pass";
 
   const ReconcileResult next = reconciler.Reconcile(desired);
-  EXPECT_FALSE(next.interrupted);
+  EXPECT_FALSE(next.interrupted());
   EXPECT_EQ(next.created, 2);
   EXPECT_EQ(next.removed, 1);
   EXPECT_FALSE(docker_.FindByName("zk1"));

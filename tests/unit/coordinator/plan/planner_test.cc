@@ -187,6 +187,31 @@ services:
   EXPECT_EQ(plan.placement.shims(0).address(), "10.1.0.2");
 }
 
+// A container keeps its address across re-plans, but not one inside shim_range (the ranges
+// changed since): a host's shim and a container never share an address.
+TEST(MakePlan, AContainerAddressInsideTheShimRangeMoves) {
+  const LoadedSpec loaded = LoadSpec(R"(cluster: demo
+hosts: [{name: h1}]
+networks:
+  lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24, gateway: 10.1.0.1,
+        ip_range: 10.1.0.0/26, host_shim: yes, shim_range: 10.1.0.192/29}
+services:
+  a: {image: x, count: 2}
+)");
+  PreviousPlacement previous;
+  previous.host_of = {{"a1", "h1"}, {"a2", "h1"}};
+  previous.ip_of = {{"a1", "10.1.0.193"}, {"a2", "10.1.0.5"}};  // a1 from when ip_range was .192/26
+  PlanOptions options;
+  options.previous = &previous;
+  const Plan plan = MakePlan(loaded, options);
+  ASSERT_THAT(plan.diagnostics, IsEmpty()) << FormatDiagnostics("x", plan.diagnostics);
+  EXPECT_EQ(Find(plan, "a2").ip(), "10.1.0.5") << "kept";
+  EXPECT_NE(Find(plan, "a1").ip(), "10.1.0.193");
+  ASSERT_EQ(plan.placement.shims_size(), 1);
+  EXPECT_EQ(plan.placement.shims(0).address(), "10.1.0.192");
+  EXPECT_NE(Find(plan, "a1").ip(), plan.placement.shims(0).address());
+}
+
 TEST(MakePlan, AReplanKeepsEachHostsShimAddress) {
   const std::string network =
       "  lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24, gateway: 10.1.0.1,\n"

@@ -501,6 +501,11 @@ TEST_F(StoreTest, RejectsAClusterThatContradictsItself) {
   same_shim.placement.mutable_shims(1)->clear_host();
   EXPECT_THAT(store.ApplyCluster(same_shim).message(),
               HasSubstr("a shim address lacks its network, host or address"));
+  AppliedCluster two_shims = MakeCluster("demo", 1, {{"a", 2}});
+  two_shims.placement.mutable_shims(1)->set_host("h1");
+  status = store.ApplyCluster(two_shims);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("host 'h1' has two shim addresses on network 'lan'"));
 
   AppliedCluster renamed = MakeCluster("demo", 1, {{"a", 1}});
   renamed.spec.set_cluster("other");
