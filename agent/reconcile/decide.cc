@@ -13,6 +13,7 @@ std::string SpecHash(const bdcoord::v1::DesiredInstance& instance) {
   bdcoord::v1::DesiredInstance copy = instance;
   copy.clear_spec_hash();
   copy.clear_completed();
+  copy.clear_hold();
   std::string bytes;
   copy.SerializeToString(&bytes);
   // FNV-1a: stable across processes and releases, unlike std::hash or absl::Hash.
@@ -45,8 +46,9 @@ InstanceDecision DecideInstance(const bdcoord::v1::DesiredInstance& instance,
   } else if (LabelOf(*decision.existing, kSpecHashLabel) != decision.spec_hash) {
     decision.action = InstanceAction::kReplace;
   } else {
-    decision.action =
-        decision.existing->state == "created" ? InstanceAction::kStart : InstanceAction::kKeep;
+    decision.action = decision.existing->state == "created" && !instance.hold()
+                          ? InstanceAction::kStart
+                          : InstanceAction::kKeep;
   }
   return decision;
 }

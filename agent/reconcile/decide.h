@@ -14,10 +14,10 @@ namespace bdcoord::agent {
 // What a pass does with one desired instance, given the managed containers of its cluster.
 enum class InstanceAction {
   kReportCompleted,  // a run-once job that did its work: report it, never run it again
-  kKeep,             // its container has its spec: report it, rewrite its /etc/hosts if stale
+  kKeep,             // its container has its spec (held: perhaps only created): report it
   kStart,            // its container has its spec but was only created: start it, then as kKeep
-  kCreate,           // no container: create and start one
-  kReplace,          // its container has another spec: remove it, then create
+  kCreate,           // no container: create and start one (held: create only)
+  kReplace,          // its container has another spec: remove it, then as kCreate
 };
 
 struct InstanceDecision {

@@ -27,6 +27,9 @@ using bdcoord::v1::InstanceStatus;
 
 namespace {
 
+// A held instance's container (DesiredInstance.hold), created and not started.
+constexpr char kHeldMessage[] = "created; starts when its dependencies are met";
+
 std::shared_ptr<spdlog::logger> Logger() {
   static const std::shared_ptr<spdlog::logger> logger = [] {
     auto existing = spdlog::get("reconciler");
@@ -586,6 +589,12 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   status.set_name(instance.name());
   status.set_service(instance.service());
   status.set_container_id(*id);
+  if (instance.hold()) {
+    Logger()->info("created '{}', held until its dependencies are met", instance.name());
+    status.set_state(bdcoord::v1::INSTANCE_STATE_CREATED);
+    status.set_message(kHeldMessage);
+    return status;
+  }
   if (absl::Status s = docker_->StartContainer(*id); !s.ok()) {
     status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
     status.set_message(absl::StrCat("cannot start: ", s.message()));
@@ -773,6 +782,7 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
     status.set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
   } else if (info->state == "created") {
     status.set_state(bdcoord::v1::INSTANCE_STATE_CREATED);
+    if (instance.hold()) status.set_message(kHeldMessage);
   } else if (instance.run_once() && info->exit_code == 0) {
     status.set_state(bdcoord::v1::INSTANCE_STATE_COMPLETED);
   } else {

@@ -157,6 +157,7 @@ class Reconciler {
   };
   Acted Act(const bdcoord::v1::DesiredState& desired, const bdcoord::v1::DesiredInstance& instance,
             const InstanceDecision& decision, const Pass& pass);
+  // Creates the instance's container and starts it, unless the instance is held.
   bdcoord::v1::InstanceStatus CreateAndStart(const bdcoord::v1::DesiredState& desired,
                                              const bdcoord::v1::DesiredInstance& instance,
                                              const std::string& hash, const ImageInfo& image,

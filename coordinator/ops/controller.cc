@@ -161,7 +161,7 @@ void ClusterController::SyncCluster(const std::string& cluster,
     auto session = connected.find(host);
     if (session == connected.end()) continue;  // told when it reconnects
     bdcoord::v1::DesiredState desired =
-        MakeDesiredState(applied->spec, rendered.plan, host, orchestration.admitted, completed);
+        MakeDesiredState(applied->spec, rendered.plan, host, orchestration.held, completed);
     // A new apply (even of the same spec) is news to the agent: it retries what it gave up on.
     *desired.mutable_applied_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
         absl::ToUnixMicros(applied->applied_at));

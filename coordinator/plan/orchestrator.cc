@@ -81,13 +81,8 @@ Orchestration Orchestrate(const OrchestratorInput& input) {
             absl::StrCat(dependency.service(), " ", ConditionName(dependency.condition())));
     }
     if (waiting.empty()) result.released.push_back(service.name());
-    for (uint64_t i = 1; i <= service.count(); ++i) {
-      const std::string name = InstanceName(service, i);
-      const InstanceState state = StatusOf(input, name).state();
-      if (waiting.empty() || (state != bdcoord::v1::INSTANCE_STATE_UNSPECIFIED &&
-                              state != bdcoord::v1::INSTANCE_STATE_PENDING)) {
-        result.admitted.insert(name);
-      }
+    if (!waiting.empty()) {
+      for (uint64_t i = 1; i <= service.count(); ++i) result.held.insert(InstanceName(service, i));
     }
 
     bdcoord::v1::ServiceProgress progress;

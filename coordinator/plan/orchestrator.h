@@ -25,11 +25,12 @@ struct Orchestration {
   // Services whose instances may be started now, in spec order: for each of their depends_on
   // entries, every instance of the dependency satisfies the condition.
   std::vector<std::string> released;
-  // Instances the agents may run now: every instance of a released service, and every instance
-  // that exists already (the agent reported it), whatever its dependencies say now: depends_on
-  // orders the first start and never stops a running instance (scaling a dependency up, or
-  // one of its instances restarting, must not remove its dependents).
-  std::set<std::string> admitted;
+  // Instances of the services not released: their agents create them and hold their start
+  // (DesiredInstance.hold), so that only the start is left when the service is released. A
+  // container that ever started is left running: depends_on orders the first start and never
+  // stops an instance (scaling a dependency up, or one of its instances restarting, must not
+  // stop its dependents).
+  std::set<std::string> held;
   std::vector<bdcoord::v1::ServiceProgress> services;  // spec order
   bool done = false;    // every instance of every service is ready (or completed)
   bool failed = false;  // some instance is FAILED

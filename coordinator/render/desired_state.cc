@@ -57,7 +57,7 @@ bdcoord::v1::Dns ContainerDns(const bdcoord::v1::ClusterSpec& spec) {
 
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
                                            const std::string& host,
-                                           const std::set<std::string>& admitted,
+                                           const std::set<std::string>& held,
                                            const std::set<std::string>& completed) {
   bdcoord::v1::DesiredState state;
   state.set_cluster(spec.cluster());
@@ -83,13 +83,13 @@ bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec,
   const bdcoord::v1::Dns dns = ContainerDns(spec);
   for (const RenderedInstance& rendered : plan.instances) {
     if (rendered.placed.host() != host) continue;
-    if (!admitted.contains(rendered.placed.name())) continue;
     const bdcoord::v1::Service* service = FindService(spec, rendered.placed.service());
     if (service == nullptr) continue;
     bdcoord::v1::DesiredInstance* instance = state.add_instances();
     *instance = MakeDesiredInstance(spec, *service, dns, rendered);
     // Run-once: kept for its logs, never run again.
     instance->set_completed(completed.contains(rendered.placed.name()));
+    instance->set_hold(held.contains(rendered.placed.name()));
   }
   return state;
 }

@@ -15,12 +15,12 @@ namespace bdcoord::coordinator {
 // README). Pure.
 bdcoord::v1::Dns ContainerDns(const bdcoord::v1::ClusterSpec& spec);
 
-// One host's desired state for a cluster: the `admitted` instances (see Orchestration) placed
-// on `host` (completed run-once ones marked so), with the networks (parents from the spec's host
-// of that name), the cluster's hosts file and this host's shim addresses (as /32s). Pure.
+// One host's desired state for a cluster: the instances placed on `host` (completed run-once
+// ones marked so, `held` ones held: see Orchestration), with the networks (parents from the spec's
+// host of that name), the cluster's hosts file and this host's shim addresses (as /32s). Pure.
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
                                            const std::string& host,
-                                           const std::set<std::string>& admitted,
+                                           const std::set<std::string>& held,
                                            const std::set<std::string>& completed);
 
 }  // namespace bdcoord::coordinator

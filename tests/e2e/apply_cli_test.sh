@@ -147,12 +147,13 @@ else
   echo "ok: apply without Docker exits 1 and says what failed"
 fi
 
-# status: every placed instance with its host and IP.
+# status: every placed instance with its host and IP. web1 waits for zk, but its agents are told
+# to create it (and hold its start): without Docker it fails too, saying why.
 if "${BDCOORD}" status -c demo --coordinator "${sock}" >table 2>err &&
   grep -qE '^INSTANCE +SERVICE +HOST +IP +STATE +READY +RESTARTS +MESSAGE$' table &&
   grep -qE '^zk1 +zk +h[12] +10\.252\.0\.[0-9]+ ' table &&
   grep -qE '^zk2 +zk +h[12] +10\.252\.0\.[0-9]+ ' table &&
-  grep -qE '^web1 +web +h[12] +10\.252\.0\.[0-9]+ +pending ' table; then
+  grep -qE '^web1 +web +h[12] +10\.252\.0\.[0-9]+ +failed +no +0 +Docker is unavailable' table; then
   echo "ok: status table"
 else
   fail "status table"; cat table err

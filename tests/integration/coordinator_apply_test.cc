@@ -42,7 +42,7 @@ using test_util::WaitFor;
 // What the fake agents received, in order, across all of them.
 struct Journal {
   absl::Mutex mu;
-  // (host, instance, service) in the order they first reached an agent.
+  // (host, instance, service) in the order they first reached an agent not held.
   std::vector<std::vector<std::string>> first_seen ABSL_GUARDED_BY(mu);
   std::set<std::string> seen ABSL_GUARDED_BY(mu);
   std::map<std::string, int> desired_states ABSL_GUARDED_BY(mu);  // host -> how many received
@@ -52,7 +52,7 @@ struct Journal {
 };
 
 // An agent that says hello and then answers every desired state with a status report marking
-// its instances RUNNING and ready.
+// its instances RUNNING and ready, the held ones CREATED.
 class FakeAgent {
  public:
   FakeAgent(bdcoord::v1::AgentService::Stub* stub, const std::string& name, Journal* journal)
@@ -98,6 +98,7 @@ class FakeAgent {
         ++journal_->desired_states[name_];
         journal_->latest[name_][message.desired().cluster()] = message.desired();
         for (const auto& instance : message.desired().instances()) {
+          if (instance.hold()) continue;
           if (journal_->seen.insert(instance.name()).second) {
             journal_->first_seen.push_back({name_, instance.name(), instance.service()});
           }
@@ -107,8 +108,9 @@ class FakeAgent {
         auto* status = report.mutable_status()->add_instances();
         status->set_name(instance.name());
         status->set_service(instance.service());
-        status->set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
-        status->set_ready(true);
+        status->set_state(instance.hold() ? bdcoord::v1::INSTANCE_STATE_CREATED
+                                          : bdcoord::v1::INSTANCE_STATE_RUNNING);
+        status->set_ready(!instance.hold());
         status->set_container_id("c-" + instance.name());
       }
       if (!stream_->Write(report)) break;
@@ -282,7 +284,8 @@ TEST_F(CoordinatorApplyTest, ChainStartsInDependencyOrderAndEndsDone) {
   EXPECT_EQ(updates.front().services(1).waiting_for(), "zk ready");
   EXPECT_EQ(updates.front().services(2).waiting_for(), "kafka started");
 
-  // (a) every zk instance reached an agent before any kafka one, every kafka before drill.
+  // (a) every zk instance was released to an agent before any kafka one, every kafka before
+  // drill.
   std::vector<std::string> services;
   std::set<std::string> hosts;
   {

@@ -95,8 +95,11 @@ class FakeAgentSessions final : public coordinator::AgentSessions {
         bdcoord::v1::InstanceStatus* status = report.add_instances();
         status->set_name(instance.name());
         status->set_service(instance.service());
-        status->set_state(state);
-        status->set_ready(state == bdcoord::v1::INSTANCE_STATE_RUNNING);
+        // Held instances are created and not started, as an agent does.
+        const bdcoord::v1::InstanceState shown =
+            instance.hold() ? bdcoord::v1::INSTANCE_STATE_CREATED : state;
+        status->set_state(shown);
+        status->set_ready(shown == bdcoord::v1::INSTANCE_STATE_RUNNING);
         status->set_container_id("c-" + instance.name());
       }
       reports_[key.first][key.second] = std::move(report);

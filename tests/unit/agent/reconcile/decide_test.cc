@@ -59,6 +59,17 @@ TEST(Decide, KeepsStartsOrReplacesByTheSpecHash) {
   EXPECT_EQ(decision.instances[2].existing->id, "id-zk3");
 }
 
+TEST(Decide, AHeldInstanceIsCreatedButItsContainerNeverStarted) {
+  auto desired = Desired(3);
+  for (auto& instance : *desired.mutable_instances()) instance.set_hold(true);
+  const Decision decision =
+      Decide(desired, {Container("zk1", SpecHash(desired.instances(0)), "created"),
+                       Container("zk2", SpecHash(desired.instances(1)))});
+  EXPECT_EQ(decision.instances[0].action, InstanceAction::kKeep);  // left created
+  EXPECT_EQ(decision.instances[1].action, InstanceAction::kKeep);  // left running
+  EXPECT_EQ(decision.instances[2].action, InstanceAction::kCreate);
+}
+
 TEST(Decide, AGivenSpecHashWinsOverTheComputedOne) {
   auto desired = Desired(1);
   desired.mutable_instances(0)->set_spec_hash("from-the-coordinator");
@@ -85,11 +96,12 @@ TEST(Decide, RemovesManagedContainersNoInstanceWants) {
   EXPECT_EQ(decision.instances[0].action, InstanceAction::kReplace);
 }
 
-TEST(SpecHash, IgnoresTheGivenHashAndCompletionButNotTheSpec) {
+TEST(SpecHash, IgnoresTheGivenHashCompletionAndHoldButNotTheSpec) {
   auto instance = Desired(1).instances(0);
   const std::string hash = SpecHash(instance);
   instance.set_spec_hash("anything");
   instance.set_completed(true);
+  instance.set_hold(true);
   EXPECT_EQ(SpecHash(instance), hash);
   instance.set_image("other");
   EXPECT_NE(SpecHash(instance), hash);

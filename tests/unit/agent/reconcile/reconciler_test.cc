@@ -126,6 +126,38 @@ TEST_F(ReconcilerTest, ANewContainerCostsACreateAndAStart) {
   }
 }
 
+// A held instance (its dependencies do not hold yet) costs its create now and only its start
+// when it is released; a container that already runs is never stopped by a hold.
+TEST_F(ReconcilerTest, AHeldInstanceIsCreatedNowAndStartedWhenReleased) {
+  bdcoord::v1::DesiredState held = Desired(2);
+  for (auto& instance : *held.mutable_instances()) instance.set_hold(true);
+  const ReconcileResult first = reconciler_.Reconcile(held);
+  EXPECT_EQ(first.created, 2);
+  EXPECT_EQ(docker_.calls()["StartContainer"], 0);
+  for (const auto& status : first.statuses) {
+    EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_CREATED) << status.name();
+    EXPECT_EQ(status.message(), "created; starts when its dependencies are met");
+  }
+  const ReconcileResult again = reconciler_.Reconcile(held);
+  EXPECT_EQ(docker_.calls()["StartContainer"], 0);
+  EXPECT_EQ(docker_.calls()["CreateContainer"], 2);
+  EXPECT_EQ(again.statuses[1].state(), bdcoord::v1::INSTANCE_STATE_CREATED);
+  EXPECT_EQ(again.statuses[1].message(), "created; starts when its dependencies are met");
+
+  const ReconcileResult released = reconciler_.Reconcile(Desired(2));
+  EXPECT_EQ(docker_.calls()["CreateContainer"], 2) << "the held containers are the ones started";
+  EXPECT_EQ(docker_.calls()["StartContainer"], 2);
+  for (const auto& status : released.statuses) {
+    EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.name();
+  }
+
+  // Its dependency restarting holds the service again: what runs keeps running.
+  const ReconcileResult held_again = reconciler_.Reconcile(held);
+  EXPECT_EQ(docker_.calls()["StopContainer"], 0);
+  EXPECT_EQ(docker_.calls()["RemoveContainer"], 0);
+  EXPECT_EQ(held_again.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+}
+
 // The next passes: each container is inspected once after its start event, then not again
 // while Docker's event stream says nothing happened to it.
 TEST_F(ReconcilerTest, WithTheEventStreamLiveARunningContainerIsInspectedOnce) {

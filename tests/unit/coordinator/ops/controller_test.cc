@@ -17,14 +17,16 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-// The instances of the desired state, by name.
+// The instances of the desired state not held, by name.
 std::set<std::string> Names(const bdcoord::v1::DesiredState& desired) {
   std::set<std::string> names;
-  for (const auto& instance : desired.instances()) names.insert(instance.name());
+  for (const auto& instance : desired.instances()) {
+    if (!instance.hold()) names.insert(instance.name());
+  }
   return names;
 }
 
-// The instances the hosts were last told to run for the cluster, across hosts.
+// The instances the hosts were last told to run (not hold) for the cluster, across hosts.
 std::set<std::string> Desired(const test_util::FakeAgentSessions& agents,
                               const std::string& cluster) {
   std::set<std::string> names;
@@ -41,6 +43,11 @@ TEST_F(ControllerTest, ReleasesServicesAlongDependsOn) {
   ASSERT_TRUE(Apply().ok());
   controller_->RunPass();
   EXPECT_THAT(Desired(agents_, "chain"), ElementsAre("zk1", "zk2"));
+  int sent = 0;
+  for (const char* host : {"h1", "h2", "h3"}) {
+    if (auto desired = agents_.LatestDesired(host, "chain")) sent += desired->instances_size();
+  }
+  EXPECT_EQ(sent, 5) << "the others are there, held";
   agents_.AnswerEveryDesiredState(bdcoord::v1::INSTANCE_STATE_RUNNING);
   controller_->RunPass();  // zk ready: kafka goes out
   EXPECT_THAT(Desired(agents_, "chain"), ElementsAre("kafka1", "kafka2", "zk1", "zk2"));
@@ -49,7 +56,8 @@ TEST_F(ControllerTest, ReleasesServicesAlongDependsOn) {
   EXPECT_THAT(Desired(agents_, "chain"), ElementsAre("drill1", "kafka1", "kafka2", "zk1", "zk2"));
   auto statuses = store_->InstanceStatuses("chain");
   ASSERT_TRUE(statuses.ok()) << statuses.status();
-  EXPECT_EQ(statuses->size(), 4u);  // drill has not answered yet
+  EXPECT_EQ(statuses->size(), 5u);  // drill answered while held
+  EXPECT_EQ(statuses->at("drill1").state(), bdcoord::v1::INSTANCE_STATE_CREATED);
 }
 
 TEST_F(ControllerTest, SendsAHostOnlyWhatChanged) {

@@ -13,6 +13,7 @@ namespace {
 using bdcoord::v1::Dependency;
 using bdcoord::v1::InstanceStatus;
 using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 
 bdcoord::v1::Service* AddService(bdcoord::v1::ClusterSpec* spec, const std::string& name,
                                  uint32_t count) {
@@ -173,31 +174,31 @@ TEST(OrchestratorTest, ChainReleasesOneLevelAtATime) {
   }
 }
 
-TEST(OrchestratorTest, AdmitsReleasedServicesAndInstancesThatExistAlready) {
+TEST(OrchestratorTest, HoldsTheInstancesOfServicesNotReleased) {
   Fixture f;
   AddService(&f.spec, "datanode", 3);
   DependsOn(AddService(&f.spec, "drill", 3), "datanode", Dependency::CONDITION_READY);
   Orchestration o = f.Run();
-  EXPECT_THAT(o.admitted, ElementsAre("datanode1", "datanode2", "datanode3"));
+  EXPECT_THAT(o.held, ElementsAre("drill1", "drill2", "drill3"));
 
   for (const char* name : {"datanode1", "datanode2", "datanode3"}) {
     f.statuses[name] = Status(kRunning, true);
   }
-  f.statuses["drill1"] = Status(kRunning, true);
-  f.statuses["drill2"] = Status(kFailed);
-  f.statuses["drill3"] = Status(kCreated);
-  EXPECT_EQ(f.Run().admitted.size(), 6u);
+  // Every datanode ready: drill is released, the container made while held (drill1) as well as
+  // those not made yet.
+  f.statuses["drill1"] = Status(kCreated);
+  EXPECT_THAT(f.Run().held, IsEmpty());
 
-  // `scale datanode 4`: drill waits for datanode4 again, but the drillbits that exist keep
-  // running (depends_on orders the first start only); a new one (drill4) waits.
+  // `scale datanode 4`: drill waits for datanode4 again, so its instances are held: the agents
+  // leave the drillbits that run running (depends_on orders the first start only), and create
+  // drill4 without starting it.
+  f.statuses["drill1"] = Status(kRunning, true);
   f.spec.mutable_services(0)->set_count(4);
   f.spec.mutable_services(1)->set_count(4);
-  f.statuses["drill4"] = Status(kPending);
   o = f.Run();
   EXPECT_THAT(o.released, ElementsAre("datanode"));
   EXPECT_EQ(o.services[1].waiting_for(), "datanode ready");
-  EXPECT_THAT(o.admitted, ElementsAre("datanode1", "datanode2", "datanode3", "datanode4", "drill1",
-                                      "drill2", "drill3"));
+  EXPECT_THAT(o.held, ElementsAre("drill1", "drill2", "drill3", "drill4"));
 }
 
 TEST(OrchestratorTest, ProgressCountsAndFailures) {

@@ -62,11 +62,28 @@ TEST(MakeDesiredState, EveryInstanceCarriesTheClustersDns) {
     rendered.placed.set_service("zk");
     rendered.placed.set_host("h1");
   }
-  const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", {"zk1", "zk2"}, {});
+  const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", {}, {});
   ASSERT_EQ(state.instances_size(), 2);
   for (const auto& instance : state.instances()) {
     EXPECT_EQ(instance.dns().SerializeAsString(), ContainerDns(spec).SerializeAsString());
   }
+}
+
+TEST(MakeDesiredState, ListsEveryInstanceOfTheHostWithTheHeldOnesHeld) {
+  const bdcoord::v1::ClusterSpec spec = Spec("");
+  Plan plan;
+  for (const char* name : {"zk1", "zk2", "zk3"}) {
+    RenderedInstance& rendered = plan.instances.emplace_back();
+    rendered.placed.set_name(name);
+    rendered.placed.set_service("zk");
+    rendered.placed.set_host(std::string(name) == "zk3" ? "h2" : "h1");
+  }
+  const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", {"zk2", "zk3"}, {});
+  ASSERT_EQ(state.instances_size(), 2);
+  EXPECT_EQ(state.instances(0).name(), "zk1");
+  EXPECT_FALSE(state.instances(0).hold());
+  EXPECT_EQ(state.instances(1).name(), "zk2");
+  EXPECT_TRUE(state.instances(1).hold());
 }
 
 TEST(MakeDesiredState, CarriesThisHostsShimAddressesAsSlash32s) {
