@@ -1,7 +1,9 @@
 #include "agent/reconcile/reconciler.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <numeric>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -157,12 +159,18 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHoo
     pass.hosts_error = std::string(changed.status().message());
     result.errors.push_back(pass.hosts_error);
   }
+  // Held instances last: their creates must not delay what can start now.
+  std::vector<int> order(desired.instances_size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_partition(order.begin(), order.end(),
+                        [&](int i) { return !desired.instances(i).hold(); });
   std::vector<Acted> acted(desired.instances_size());
   std::atomic<int> next{0};
   std::atomic<bool> interrupted{false};
   std::atomic<int> done{0};  // an interrupted pass still gets something done: no livelock
   auto worker = [&] {
-    for (int i = next++; i < desired.instances_size(); i = next++) {
+    for (int n = next++; n < desired.instances_size(); n = next++) {
+      const int i = order[n];
       if (interrupted || (done > 0 && hooks.interrupted && hooks.interrupted())) {
         interrupted = true;
         acted[i].outcome.reached = false;

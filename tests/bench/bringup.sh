@@ -122,6 +122,8 @@ declare -A PIDS=()
 # shellcheck source=tests/bench/bench_lib.sh
 source "${HERE}/bench_lib.sh"
 
+SWARM_UP=0  # cleanup() leaves a swarm only when one was made
+DEBUG_ON=0  # and turns dockerd debug logging off only when it was turned on
 cleanup() {
   stop_daemons
   ((SWARM_UP == 0)) || swarm_down || true

@@ -158,6 +158,22 @@ TEST_F(ReconcilerTest, AHeldInstanceIsCreatedNowAndStartedWhenReleased) {
   EXPECT_EQ(held_again.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
 }
 
+TEST_F(ReconcilerTest, HeldInstancesAreCreatedAfterTheOnesThatStartNow) {
+  Reconciler reconciler(&docker_, &hosts_, nullptr,
+                        ReconcilerOptions{.parallelism = 1, .now = test_util::RealClock()});
+  bdcoord::v1::DesiredState desired = Desired(4);
+  desired.mutable_instances(0)->set_hold(true);
+  desired.mutable_instances(2)->set_hold(true);
+  std::vector<int> order;
+  const PassHooks hooks{.on_instance = [&](int index, const auto&) { order.push_back(index); },
+                        .interrupted = nullptr};
+  const ReconcileResult result = reconciler.Reconcile(desired, hooks);
+  EXPECT_THAT(order, ElementsAre(1, 3, 0, 2));
+  EXPECT_EQ(result.statuses[0].name(), "zk1") << "reported in the desired state's order";
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_CREATED);
+  EXPECT_EQ(result.statuses[1].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+}
+
 // The next passes: each container is inspected once after its start event, then not again
 // while Docker's event stream says nothing happened to it.
 TEST_F(ReconcilerTest, WithTheEventStreamLiveARunningContainerIsInspectedOnce) {
