@@ -363,13 +363,20 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
       }
       acted.status.set_state(bdcoord::v1::INSTANCE_STATE_COMPLETED);
       return acted;
-    case InstanceAction::kStart:
+    case InstanceAction::kStart:  // e.g. a held instance released: only its start is left
       inspect_cache_->Changed(existing->id);
       if (absl::Status s = docker_->StartContainer(existing->id); !s.ok()) {
         acted.status = Failed(instance, absl::StrCat("cannot start: ", s.message()));
         return acted;
       }
-      [[fallthrough]];
+      Logger()->info("started '{}' on {}", instance.name(), instance.ip());
+      // As after a create: Docker's answer says started, the next pass brings the rest.
+      acted.status.set_name(instance.name());
+      acted.status.set_service(instance.service());
+      acted.status.set_container_id(existing->id);
+      acted.status.set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+      CheckReadiness(instance, &acted.status);
+      return acted;
     case InstanceAction::kKeep:
       acted.status = StatusOf(instance, existing->id);
       if (acted.status.state() == bdcoord::v1::INSTANCE_STATE_RUNNING) {

@@ -144,9 +144,11 @@ TEST_F(ReconcilerTest, AHeldInstanceIsCreatedNowAndStartedWhenReleased) {
   EXPECT_EQ(again.statuses[1].state(), bdcoord::v1::INSTANCE_STATE_CREATED);
   EXPECT_EQ(again.statuses[1].message(), "created; starts when its dependencies are met");
 
+  const int inspections = docker_.calls()["InspectContainer"];
   const ReconcileResult released = reconciler_.Reconcile(Desired(2));
   EXPECT_EQ(docker_.calls()["CreateContainer"], 2) << "the held containers are the ones started";
   EXPECT_EQ(docker_.calls()["StartContainer"], 2);
+  EXPECT_EQ(docker_.calls()["InspectContainer"], inspections) << "the start's answer is enough";
   for (const auto& status : released.statuses) {
     EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.name();
   }
