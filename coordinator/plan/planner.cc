@@ -174,8 +174,7 @@ std::vector<Diagnostic> CheckSharedNetworks(
           continue;
         }
         auto their_subnet = net::Cidr::Parse(theirs.subnet());
-        if (my_subnet.ok() && their_subnet.ok() &&
-            (my_subnet->Contains(*their_subnet) || their_subnet->Contains(*my_subnet))) {
+        if (my_subnet.ok() && their_subnet.ok() && my_subnet->Overlaps(*their_subnet)) {
           diagnostics.push_back(
               {pos,
                absl::StrCat("network '", mine.name(), "' overlaps network '", theirs.name(), "' (",
