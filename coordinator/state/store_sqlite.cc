@@ -91,7 +91,8 @@ INSERT INTO schema_version (version) VALUES (1);
 )sql";
 
 // Version 2 adds the hosts' shim addresses (host_shim networks). A version 1 database is
-// upgraded when it is opened; a new one is made as version 1, then upgraded the same way.
+// upgraded when it is opened; a new one is made as version 1 and upgraded in the same
+// transaction, so every upgrade script runs on every database.
 constexpr char kSchemaV2[] = R"sql(
 CREATE TABLE shim_addresses (
   cluster TEXT NOT NULL REFERENCES clusters (name) ON DELETE CASCADE,
@@ -346,8 +347,9 @@ class SqliteStore final : public Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ApplyClusterStep(const AppliedCluster& cluster, const std::string& spec)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The cause when the file is not a bdcoord database, empty when it is one.
-  absl::StatusOr<std::string> Foreign() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The cause when the file is not a bdcoord database, empty when it is one (then `*version` is
+  // its schema version).
+  absl::StatusOr<std::string> Foreign(int64_t* version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CreateSchema() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs a script of several statements (the schema's).
   absl::Status ExecScript(const char* sql, const char* what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -416,7 +418,7 @@ absl::StatusOr<bool> SqliteStore::ClusterExists(const std::string& name) {
   return query->Next();
 }
 
-absl::StatusOr<std::string> SqliteStore::Foreign() {
+absl::StatusOr<std::string> SqliteStore::Foreign(int64_t* version) {
   int64_t application_id = 0;
   {
     absl::StatusOr<Query> query = Sql("PRAGMA application_id");
@@ -450,6 +452,7 @@ absl::StatusOr<std::string> SqliteStore::Foreign() {
                         kStoreSchemaVersion, ")");
   }
   if (versions[0] < 1) return absl::StrCat("its schema version ", versions[0], " is unknown");
+  *version = versions[0];
   return std::string();
 }
 
@@ -478,6 +481,7 @@ absl::StatusOr<int64_t> SqliteStore::SchemaVersion() {
 
 absl::Status SqliteStore::CreateSchema() {
   STORE_RETURN_IF_ERROR(ExecScript(kSchemaV1, "creating the schema"));
+  STORE_RETURN_IF_ERROR(ExecScript(kSchemaV2, "creating the schema"));
   // PRAGMA takes no parameters; the value is a constant.
   const std::string pragma = absl::StrCat("PRAGMA application_id = ", kStoreApplicationId);
   return Exec(pragma.c_str());
@@ -537,7 +541,8 @@ absl::Status SqliteStore::Init() {
         }));
     op_ = "open";
   }
-  absl::StatusOr<std::string> why = Foreign();
+  int64_t version = 0;
+  absl::StatusOr<std::string> why = Foreign(&version);
   if (!why.ok()) return unusable(why.status());
   if (!why->empty()) return foreign(*why);
 
@@ -556,16 +561,20 @@ absl::Status SqliteStore::Init() {
     }
   }
 
-  // Upgrades (after the checks: a damaged or foreign file is never changed).
-  STORE_RETURN_IF_ERROR(Transaction(
-      "upgrade schema", /*write=*/true, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
-        absl::StatusOr<int64_t> version = SchemaVersion();
-        if (!version.ok()) return version.status();
-        if (*version >= 2) return absl::OkStatus();
-        if (!created) Logger()->info("store '{}': upgrading schema version 1 to 2", path_);
-        return ExecScript(kSchemaV2, "upgrading the schema to version 2");
-      }));
-  op_ = "open";
+  // Upgrades (after the checks: a damaged or foreign file is never changed). Only they take the
+  // write lock, and they read the version again under it: another process may have upgraded
+  // since.
+  if (version < kStoreSchemaVersion) {
+    STORE_RETURN_IF_ERROR(Transaction(
+        "upgrade schema", /*write=*/true, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+          absl::StatusOr<int64_t> locked_version = SchemaVersion();
+          if (!locked_version.ok()) return locked_version.status();
+          if (*locked_version >= 2) return absl::OkStatus();
+          Logger()->info("store '{}': upgrading schema version 1 to 2", path_);
+          return ExecScript(kSchemaV2, "upgrading the schema to version 2");
+        }));
+    op_ = "open";
+  }
   {
     absl::StatusOr<Query> query = Sql("PRAGMA journal_mode = WAL");
     if (!query.ok()) return query.status();
