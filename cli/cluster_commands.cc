@@ -18,6 +18,7 @@
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
+#include "cli/placement_output.h"
 #include "cli/text_table.h"
 #include "nlohmann/json.hpp"
 
@@ -267,7 +268,18 @@ std::string StatusTable(const bdcoord::v1::GetStatusResponse& response) {
       row.push_back(view.status().message().empty() ? "-" : view.status().message());
     }
   }
-  return RenderColumns(rows);
+  std::string out = RenderColumns(rows);
+  // The networks named like the instances: with several clusters, `cluster/network`.
+  ShimAddresses shims;
+  for (const auto& cluster : response.clusters()) {
+    for (const auto& shim : cluster.shims()) {
+      bdcoord::v1::ShimAddress* row = shims.Add();
+      *row = shim;
+      if (several) row->set_network(cluster.cluster() + "/" + shim.network());
+    }
+  }
+  if (!shims.empty()) absl::StrAppend(&out, "\n", FormatShimTable(shims));
+  return out;
 }
 
 std::string StatusJson(const bdcoord::v1::GetStatusResponse& response) {
@@ -299,8 +311,10 @@ std::string StatusJson(const bdcoord::v1::GetStatusResponse& response) {
                           {"failed", service.failed()},
                           {"waiting_for", service.waiting_for()}});
     }
-    clusters.push_back(
-        {{"cluster", cluster.cluster()}, {"instances", instances}, {"services", services}});
+    nlohmann::json& entry = clusters.emplace_back(nlohmann::json{
+        {"cluster", cluster.cluster()}, {"instances", instances}, {"services", services}});
+    // Only with host_shim networks, as in `bdcoord place -o json`.
+    if (!cluster.shims().empty()) entry["shims"] = nlohmann::json(ShimsJson(cluster.shims()));
   }
   return nlohmann::json({{"clusters", clusters}}).dump(2) + "\n";
 }

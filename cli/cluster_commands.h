@@ -46,7 +46,8 @@ struct StatusOptions {
 // placement is impossible.
 int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err);
 
-// `bdcoord status`: every placed instance with its latest status. Returns the exit code.
+// `bdcoord status`: every placed instance with its latest status, then each host's shim address
+// on host_shim networks (as `bdcoord place` shows them). Returns the exit code.
 int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err);
 
 // `bdcoord scale SERVICE N`: re-plans the cluster with N instances of SERVICE (others stay where

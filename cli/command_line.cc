@@ -92,7 +92,9 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) {
   AddCoordinatorFlags(apply_cmd_, &apply_.coordinator);
 
   status_cmd_ = app->add_subcommand(
-      "status", "Every placed instance of a cluster (or of all) with its host, IP and state");
+      "status",
+      "Every placed instance of a cluster (or of all) with its host, IP and state, and each "
+      "host's shim address");
   status_cmd_->add_option("-c,--cluster", status_.cluster, "Only this cluster (default: all)")
       ->type_name("CLUSTER");
   status_cmd_->add_flag("--probe", status_.probe,

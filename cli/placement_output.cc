@@ -26,6 +26,22 @@ std::string LabelsText(const Host& host) {
 
 }  // namespace
 
+std::string FormatShimTable(const ShimAddresses& shims) {
+  if (shims.empty()) return "";
+  std::vector<std::vector<std::string>> rows = {{"NETWORK", "HOST", "HOST SHIM"}};
+  for (const auto& shim : shims) rows.push_back({shim.network(), shim.host(), shim.address()});
+  return RenderColumns(rows);
+}
+
+nlohmann::ordered_json ShimsJson(const ShimAddresses& shims) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& shim : shims) {
+    out.push_back(
+        {{"network", shim.network()}, {"host", shim.host()}, {"address", shim.address()}});
+  }
+  return out;
+}
+
 std::string FormatPlacementTable(const std::vector<Host>& hosts, const Placement& placement) {
   absl::flat_hash_map<std::string, const Host*> host_by_name;
   for (const Host& host : hosts) host_by_name[host.name()] = &host;
@@ -65,13 +81,7 @@ std::string FormatPlacementTable(const std::vector<Host>& hosts, const Placement
     }
     absl::StrAppend(&out, "\n", RenderColumns(rack_rows));
   }
-  if (!placement.shims().empty()) {
-    std::vector<std::vector<std::string>> shim_rows = {{"NETWORK", "HOST", "HOST SHIM"}};
-    for (const auto& shim : placement.shims()) {
-      shim_rows.push_back({shim.network(), shim.host(), shim.address()});
-    }
-    absl::StrAppend(&out, "\n", RenderColumns(shim_rows));
-  }
+  if (!placement.shims().empty()) absl::StrAppend(&out, "\n", FormatShimTable(placement.shims()));
   absl::StrAppend(&out, "\n", placement.instances_size(), " instances on ", per_host.size(), " of ",
                   hosts.size(), " hosts\n");
   return out;
@@ -91,14 +101,7 @@ std::string FormatPlacementJson(const Placement& placement, const std::string& h
   nlohmann::ordered_json doc = {
       {"cluster", placement.cluster()}, {"instances", instances}, {"hosts_file", hosts_file}};
   // Only with host_shim networks: the other placements' output stays as it was.
-  if (!placement.shims().empty()) {
-    nlohmann::ordered_json shims = nlohmann::ordered_json::array();
-    for (const auto& shim : placement.shims()) {
-      shims.push_back(
-          {{"network", shim.network()}, {"host", shim.host()}, {"address", shim.address()}});
-    }
-    doc["shims"] = std::move(shims);
-  }
+  if (!placement.shims().empty()) doc["shims"] = ShimsJson(placement.shims());
   return doc.dump(2) + "\n";
 }
 

@@ -1,6 +1,7 @@
 #ifndef BDCOORD_CLI_PLACEMENT_OUTPUT_H_
 #define BDCOORD_CLI_PLACEMENT_OUTPUT_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,15 @@ namespace bdcoord::cli {
 // per rack when hosts carry a `rack` label, and each host's shim address on host_shim networks.
 std::string FormatPlacementTable(const std::vector<bdcoord::v1::Host>& hosts,
                                  const bdcoord::v1::Placement& placement);
+
+using ShimAddresses = google::protobuf::RepeatedPtrField<bdcoord::v1::ShimAddress>;
+
+// Each host's shim address per host_shim network as a NETWORK, HOST, HOST SHIM table; empty when
+// there are none. `bdcoord place` and `bdcoord status` print it under their tables.
+std::string FormatShimTable(const ShimAddresses& shims);
+
+// The same as `[{"network","host","address"}…]`.
+nlohmann::ordered_json ShimsJson(const ShimAddresses& shims);
 
 // `{"cluster":…,"instances":[{"name","service","index","host","ip","network","fqdn"}…],
 // "hosts_file":"…"}`, and `"shims":[{"network","host","address"}…]` when a network has

@@ -105,6 +105,8 @@ bool Cidr::Contains(const Cidr& other) const {
   return other.prefix_length_ >= prefix_length_ && Contains(other.base_);
 }
 
+bool Cidr::Overlaps(const Cidr& other) const { return Contains(other) || other.Contains(*this); }
+
 std::string Cidr::ToString() const { return absl::StrCat(base_.ToString(), "/", prefix_length_); }
 
 }  // namespace bdcoord::net

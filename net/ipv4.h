@@ -41,6 +41,8 @@ class Cidr {
   uint64_t size() const { return uint64_t{1} << (32 - prefix_length_); }
   bool Contains(Ipv4 ip) const;
   bool Contains(const Cidr& other) const;
+  // Whether the two share an address: for CIDR blocks, when one contains the other.
+  bool Overlaps(const Cidr& other) const;
   std::string ToString() const;
 
   friend constexpr bool operator==(const Cidr&, const Cidr&) = default;

@@ -499,6 +499,7 @@ absl::StatusOr<std::vector<bdcoord::v1::ClusterStatus>> ClusterOps::Status(
       }
     }
     for (const auto& progress : state->orchestration.services) *out.add_services() = progress;
+    *out.mutable_shims() = state->applied.placement.shims();
     if (probe) ProbeNow(state->applied.spec, &out);
   }
   return clusters;

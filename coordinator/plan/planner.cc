@@ -1,6 +1,7 @@
 #include "coordinator/plan/planner.h"
 
 #include "absl/strings/str_cat.h"
+#include "coordinator/plan/network_pool.h"
 #include "coordinator/spec/instance_names.h"
 #include "coordinator/spec/validation.h"
 #include "net/hosts_file.h"
@@ -31,19 +32,13 @@ std::vector<std::vector<net::Ipv4>> AllocateIps(
   std::vector<std::vector<net::Ipv4>> ips(spec.services_size());
   for (const Network& network : spec.networks()) {
     // Validation has parsed every address already, so value() below cannot fail.
-    net::AddressPool pool;
-    pool.subnet = *net::Cidr::Parse(network.subnet());
-    pool.range = network.ip_range().empty() ? pool.subnet : *net::Cidr::Parse(network.ip_range());
-    if (!network.gateway().empty()) {
-      pool.gateway = *net::Ipv4::Parse(network.gateway());
-    } else {
-      // Without a gateway, Docker's IPAM takes the first free address of the range for one.
-      const net::Ipv4 first = pool.range == pool.subnet
-                                  ? net::Ipv4(pool.subnet.network().value() + 1)
-                                  : pool.range.network();
-      pool.reserved.push_back(first);
-    }
-    for (const std::string& ip : network.reserved()) pool.reserved.push_back(*net::Ipv4::Parse(ip));
+    const net::Cidr subnet = *net::Cidr::Parse(network.subnet());
+    const net::Cidr range =
+        network.ip_range().empty() ? subnet : *net::Cidr::Parse(network.ip_range());
+    // Docker's IPAM takes the first free address of the range for a gateway.
+    net::AddressPool pool =
+        NetworkPool(network, subnet, range,
+                    range == subnet ? net::Ipv4(subnet.network().value() + 1) : range.network());
     // shim_range is kept out of the containers' addresses: out of the pool without an ip_range,
     // and with one (which validation keeps apart from it) out of the addresses a container kept
     // from an earlier plan, made when the ranges were other. Validation bounds its size.
@@ -174,8 +169,7 @@ std::vector<Diagnostic> CheckSharedNetworks(
           continue;
         }
         auto their_subnet = net::Cidr::Parse(theirs.subnet());
-        if (my_subnet.ok() && their_subnet.ok() &&
-            (my_subnet->Contains(*their_subnet) || their_subnet->Contains(*my_subnet))) {
+        if (my_subnet.ok() && their_subnet.ok() && my_subnet->Overlaps(*their_subnet)) {
           diagnostics.push_back(
               {pos,
                absl::StrCat("network '", mine.name(), "' overlaps network '", theirs.name(), "' (",

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/plan/network_pool.h"
 #include "net/ipam.h"
 #include "net/ipv4.h"
 
@@ -28,28 +29,9 @@ std::vector<Diagnostic> AllocateShimAddresses(const LoadedSpec& loaded,
     }
     if (hosts.empty()) continue;
 
-    net::AddressPool pool;
-    pool.subnet = *subnet;
-    pool.range = *range;
-    if (auto gateway = net::Ipv4::Parse(network.gateway()); gateway.ok()) {
-      pool.gateway = *gateway;
-    } else {
-      pool.reserved.push_back(net::Ipv4(subnet->network().value() + 1));
-    }
-    for (const std::string& text : network.reserved()) {
-      if (auto ip = net::Ipv4::Parse(text); ip.ok()) pool.reserved.push_back(*ip);
-    }
-    const uint64_t usable = net::UsableAddressCount(pool);
-    if (hosts.size() > usable) {
-      diagnostics.push_back(
-          {loaded.positions.Find(absl::StrCat("networks.", network.name(), ".shim_range")),
-           absl::StrCat("shim_range ", network.shim_range(), " of network '", network.name(),
-                        "' has ", usable, " usable addresses for ", hosts.size(),
-                        " hosts with instances on it (", absl::StrJoin(hosts, ", "), ")"),
-           "widen shim_range: each host with instances on the network takes one address"});
-      continue;
-    }
-
+    // Without a gateway, the subnet's first address is never a shim's (see the header).
+    const net::AddressPool pool =
+        NetworkPool(network, *subnet, *range, net::Ipv4(subnet->network().value() + 1));
     const absl::flat_hash_map<std::string, std::string>* before = nullptr;
     if (previous != nullptr) {
       if (auto it = previous->find(network.name()); it != previous->end()) before = &it->second;
@@ -68,11 +50,13 @@ std::vector<Diagnostic> AllocateShimAddresses(const LoadedSpec& loaded,
       requests.push_back(request);
     }
     auto allocated = net::AllocateAddresses(pool, requests);
-    if (!allocated.ok()) {  // not expected after the count above
+    if (!allocated.ok()) {  // without pinned addresses, only when the range is too small
       diagnostics.push_back(
           {loaded.positions.Find(absl::StrCat("networks.", network.name(), ".shim_range")),
-           absl::StrCat("shim_range of network '", network.name(), "' ",
-                        allocated.status().message()),
+           absl::StrCat("shim_range ", network.shim_range(), " of network '", network.name(),
+                        "' has ", net::UsableAddressCount(pool), " usable addresses for ",
+                        hosts.size(), " hosts with instances on it (", absl::StrJoin(hosts, ", "),
+                        ")"),
            "widen shim_range: each host with instances on the network takes one address"});
       continue;
     }

@@ -305,8 +305,7 @@ class Validator {
     if (subnet.prefix_length() > 28) return "";
     auto last = Cidr::Parse(absl::StrCat(Ipv4(subnet.broadcast().value() - 7).ToString(), "/29"));
     if (!last.ok()) return "";
-    if (auto range = Cidr::Parse(network.ip_range());
-        range.ok() && (range->Contains(*last) || last->Contains(*range))) {
+    if (auto range = Cidr::Parse(network.ip_range()); range.ok() && range->Overlaps(*last)) {
       return "";
     }
     if (gateway && last->Contains(*gateway)) return "";
@@ -353,7 +352,7 @@ class Validator {
       usable = false;
     }
     if (auto ip_range = Cidr::Parse(network.ip_range());
-        ip_range.ok() && (range->Contains(*ip_range) || ip_range->Contains(*range))) {
+        ip_range.ok() && range->Overlaps(*ip_range)) {
       Error(range_path,
             absl::StrCat("shim_range ", network.shim_range(), " of ", what,
                          " overlaps its ip_range ", network.ip_range()),

@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -90,7 +91,8 @@ INSERT INTO schema_version (version) VALUES (1);
 )sql";
 
 // Version 2 adds the hosts' shim addresses (host_shim networks). A version 1 database is
-// upgraded when it is opened; a new one is made as version 1, then upgraded the same way.
+// upgraded when it is opened; a new one is made as version 1 and upgraded in the same
+// transaction, so every upgrade script runs on every database.
 constexpr char kSchemaV2[] = R"sql(
 CREATE TABLE shim_addresses (
   cluster TEXT NOT NULL REFERENCES clusters (name) ON DELETE CASCADE,
@@ -271,13 +273,25 @@ class SqliteStore final : public Store {
       if (rc == SQLITE_DONE) return false;
       return store_->SqlError(rc);
     }
-    // Steps to the end; the number of rows changed.
-    absl::StatusOr<int> Run() ABSL_EXCLUSIVE_LOCKS_REQUIRED(store_->mu_) {
+    // Steps over every row, calling `read()` on each to read its columns. `read` returns void,
+    // or a Status that stops the loop when it is not OK.
+    template <typename Read>
+    absl::Status ForEachRow(Read&& read) ABSL_EXCLUSIVE_LOCKS_REQUIRED(store_->mu_) {
       for (;;) {
         absl::StatusOr<bool> row = Next();
         if (!row.ok()) return row.status();
-        if (!*row) return sqlite3_changes(store_->db_);
+        if (!*row) return absl::OkStatus();
+        if constexpr (std::is_void_v<std::invoke_result_t<Read>>) {
+          read();
+        } else if (absl::Status status = read(); !status.ok()) {
+          return status;
+        }
       }
+    }
+    // Steps to the end; the number of rows changed.
+    absl::StatusOr<int> Run() ABSL_EXCLUSIVE_LOCKS_REQUIRED(store_->mu_) {
+      if (absl::Status status = ForEachRow([] {}); !status.ok()) return status;
+      return sqlite3_changes(store_->db_);
     }
 
     bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
@@ -333,8 +347,9 @@ class SqliteStore final : public Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ApplyClusterStep(const AppliedCluster& cluster, const std::string& spec)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The cause when the file is not a bdcoord database, empty when it is one.
-  absl::StatusOr<std::string> Foreign() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The cause when the file is not a bdcoord database, empty when it is one (then `*version` is
+  // its schema version).
+  absl::StatusOr<std::string> Foreign(int64_t* version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CreateSchema() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs a script of several statements (the schema's).
   absl::Status ExecScript(const char* sql, const char* what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -403,7 +418,7 @@ absl::StatusOr<bool> SqliteStore::ClusterExists(const std::string& name) {
   return query->Next();
 }
 
-absl::StatusOr<std::string> SqliteStore::Foreign() {
+absl::StatusOr<std::string> SqliteStore::Foreign(int64_t* version) {
   int64_t application_id = 0;
   {
     absl::StatusOr<Query> query = Sql("PRAGMA application_id");
@@ -427,12 +442,7 @@ absl::StatusOr<std::string> SqliteStore::Foreign() {
   {
     absl::StatusOr<Query> query = Sql("SELECT version FROM schema_version");
     if (!query.ok()) return query.status();
-    for (;;) {
-      absl::StatusOr<bool> row = query->Next();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      versions.push_back(query->IntAt(0));
-    }
+    STORE_RETURN_IF_ERROR(query->ForEachRow([&] { versions.push_back(query->IntAt(0)); }));
   }
   if (versions.size() != 1) {
     return absl::StrCat("its schema_version table has ", versions.size(), " rows, not 1");
@@ -442,6 +452,7 @@ absl::StatusOr<std::string> SqliteStore::Foreign() {
                         kStoreSchemaVersion, ")");
   }
   if (versions[0] < 1) return absl::StrCat("its schema version ", versions[0], " is unknown");
+  *version = versions[0];
   return std::string();
 }
 
@@ -470,6 +481,7 @@ absl::StatusOr<int64_t> SqliteStore::SchemaVersion() {
 
 absl::Status SqliteStore::CreateSchema() {
   STORE_RETURN_IF_ERROR(ExecScript(kSchemaV1, "creating the schema"));
+  STORE_RETURN_IF_ERROR(ExecScript(kSchemaV2, "creating the schema"));
   // PRAGMA takes no parameters; the value is a constant.
   const std::string pragma = absl::StrCat("PRAGMA application_id = ", kStoreApplicationId);
   return Exec(pragma.c_str());
@@ -529,7 +541,8 @@ absl::Status SqliteStore::Init() {
         }));
     op_ = "open";
   }
-  absl::StatusOr<std::string> why = Foreign();
+  int64_t version = 0;
+  absl::StatusOr<std::string> why = Foreign(&version);
   if (!why.ok()) return unusable(why.status());
   if (!why->empty()) return foreign(*why);
 
@@ -537,29 +550,31 @@ absl::Status SqliteStore::Init() {
     std::vector<std::string> problems;
     absl::StatusOr<Query> query = Sql("PRAGMA quick_check(10)");
     if (!query.ok()) return unusable(query.status());
-    for (;;) {
-      absl::StatusOr<bool> row = query->Next();
-      if (!row.ok()) return unusable(row.status());
-      if (!*row) break;
+    absl::Status checked = query->ForEachRow([&] {
       std::string line = query->TextAt(0);
       if (line != "ok") problems.push_back(std::move(line));
-    }
+    });
+    if (!checked.ok()) return unusable(checked);
     if (!problems.empty()) {
       return Damaged(absl::StrCat("the database is damaged (quick_check: ",
                                   absl::StrJoin(problems, "; "), "); it is left as it is"));
     }
   }
 
-  // Upgrades (after the checks: a damaged or foreign file is never changed).
-  STORE_RETURN_IF_ERROR(Transaction(
-      "upgrade schema", /*write=*/true, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
-        absl::StatusOr<int64_t> version = SchemaVersion();
-        if (!version.ok()) return version.status();
-        if (*version >= 2) return absl::OkStatus();
-        if (!created) Logger()->info("store '{}': upgrading schema version 1 to 2", path_);
-        return ExecScript(kSchemaV2, "upgrading the schema to version 2");
-      }));
-  op_ = "open";
+  // Upgrades (after the checks: a damaged or foreign file is never changed). Only they take the
+  // write lock, and they read the version again under it: another process may have upgraded
+  // since.
+  if (version < kStoreSchemaVersion) {
+    STORE_RETURN_IF_ERROR(Transaction(
+        "upgrade schema", /*write=*/true, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+          absl::StatusOr<int64_t> locked_version = SchemaVersion();
+          if (!locked_version.ok()) return locked_version.status();
+          if (*locked_version >= 2) return absl::OkStatus();
+          Logger()->info("store '{}': upgrading schema version 1 to 2", path_);
+          return ExecScript(kSchemaV2, "upgrading the schema to version 2");
+        }));
+    op_ = "open";
+  }
   {
     absl::StatusOr<Query> query = Sql("PRAGMA journal_mode = WAL");
     if (!query.ok()) return query.status();
@@ -668,10 +683,7 @@ absl::StatusOr<std::vector<HostRecord>> SqliteStore::ListHosts() {
         absl::StatusOr<Query> query =
             Sql("SELECT name, facts, last_seen_us, drained FROM hosts ORDER BY name");
         if (!query.ok()) return query.status();
-        for (;;) {
-          absl::StatusOr<bool> row = query->Next();
-          if (!row.ok()) return row.status();
-          if (!*row) return absl::OkStatus();
+        return query->ForEachRow([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
           HostRecord& host = hosts.emplace_back();
           host.name = query->TextAt(0);
           if (!query->ParseAt(1, &host.facts)) {
@@ -679,7 +691,8 @@ absl::StatusOr<std::vector<HostRecord>> SqliteStore::ListHosts() {
           }
           host.last_seen = absl::FromUnixMicros(query->IntAt(2));
           host.drained = query->IntAt(3) != 0;
-        }
+          return absl::OkStatus();
+        });
       }));
   return hosts;
 }
@@ -821,10 +834,7 @@ absl::StatusOr<AppliedCluster> SqliteStore::GetCluster(const std::string& name) 
                   "WHERE cluster = ?1 ORDER BY position");
           if (!query.ok()) return query.status();
           query->Text(1, name);
-          for (;;) {
-            absl::StatusOr<bool> row = query->Next();
-            if (!row.ok()) return row.status();
-            if (!*row) break;
+          STORE_RETURN_IF_ERROR(query->ForEachRow([&] {
             bdcoord::v1::PlacedInstance* instance = cluster.placement.add_instances();
             instance->set_name(query->TextAt(0));
             instance->set_service(query->TextAt(1));
@@ -833,22 +843,19 @@ absl::StatusOr<AppliedCluster> SqliteStore::GetCluster(const std::string& name) 
             instance->set_ip(query->TextAt(4));
             instance->set_network(query->TextAt(5));
             instance->set_fqdn(query->TextAt(6));
-          }
+          }));
         }
         absl::StatusOr<Query> query =
             Sql("SELECT network, host, address FROM shim_addresses WHERE cluster = ?1 "
                 "ORDER BY position");
         if (!query.ok()) return query.status();
         query->Text(1, name);
-        for (;;) {
-          absl::StatusOr<bool> row = query->Next();
-          if (!row.ok()) return row.status();
-          if (!*row) return absl::OkStatus();
+        return query->ForEachRow([&] {
           bdcoord::v1::ShimAddress* shim = cluster.placement.add_shims();
           shim->set_network(query->TextAt(0));
           shim->set_host(query->TextAt(1));
           shim->set_address(query->TextAt(2));
-        }
+        });
       }));
   return cluster;
 }
@@ -860,12 +867,7 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::ListClusters() {
       "ListClusters", /*write=*/false, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
         absl::StatusOr<Query> query = Sql("SELECT name FROM clusters ORDER BY name");
         if (!query.ok()) return query.status();
-        for (;;) {
-          absl::StatusOr<bool> row = query->Next();
-          if (!row.ok()) return row.status();
-          if (!*row) return absl::OkStatus();
-          names.push_back(query->TextAt(0));
-        }
+        return query->ForEachRow([&] { names.push_back(query->TextAt(0)); });
       }));
   return names;
 }
@@ -906,12 +908,9 @@ absl::StatusOr<std::map<std::string, IpOwner>> SqliteStore::AllocatedIps() {
         absl::StatusOr<Query> query =
             Sql("SELECT ip, cluster, name FROM placements WHERE ip IS NOT NULL");
         if (!query.ok()) return query.status();
-        for (;;) {
-          absl::StatusOr<bool> row = query->Next();
-          if (!row.ok()) return row.status();
-          if (!*row) return absl::OkStatus();
+        return query->ForEachRow([&] {
           ips[query->TextAt(0)] = IpOwner{query->TextAt(1), query->TextAt(2)};
-        }
+        });
       }));
   return ips;
 }
@@ -997,16 +996,14 @@ absl::StatusOr<std::map<std::string, bdcoord::v1::InstanceStatus>> SqliteStore::
             Sql("SELECT name, status FROM instance_states WHERE cluster = ?1");
         if (!query.ok()) return query.status();
         query->Text(1, cluster);
-        for (;;) {
-          absl::StatusOr<bool> row = query->Next();
-          if (!row.ok()) return row.status();
-          if (!*row) return absl::OkStatus();
+        return query->ForEachRow([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
           std::string name = query->TextAt(0);
           if (!query->ParseAt(1, &statuses[name])) {
             return Damaged(absl::StrCat("the status of instance ", Quoted(name), " of cluster ",
                                         Quoted(cluster), " does not parse"));
           }
-        }
+          return absl::OkStatus();
+        });
       }));
   return statuses;
 }

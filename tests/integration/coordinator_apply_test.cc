@@ -601,6 +601,16 @@ TEST_F(CoordinatorApplyTest, EachAgentIsSentItsShimAddress) {
   };
   EXPECT_EQ(sent("h1"), "10.60.0.240/32");
   EXPECT_EQ(sent("h2"), "10.60.0.241/32");
+
+  // GetStatus shows them too, as stored with the placement.
+  bdcoord::v1::GetStatusResponse response;
+  ASSERT_TRUE(GetStatus("chain", &response).ok());
+  ASSERT_EQ(response.clusters_size(), 1);
+  std::vector<std::string> shims;
+  for (const auto& shim : response.clusters(0).shims()) {
+    shims.push_back(absl::StrCat(shim.network(), " ", shim.host(), " ", shim.address()));
+  }
+  EXPECT_THAT(shims, ::testing::ElementsAre("lan h1 10.60.0.240", "lan h2 10.60.0.241"));
 }
 
 TEST_F(CoordinatorApplyTest, PlaceIsADryRunOnTheLiveHosts) {

@@ -94,6 +94,71 @@ TEST(ClusterCommandsTest, StatusTableAndJson) {
   EXPECT_EQ(StateName(bdcoord::v1::INSTANCE_STATE_COMPLETED), "completed");
 }
 
+bdcoord::v1::ShimAddress Shim(const std::string& network, const std::string& host,
+                              const std::string& address) {
+  bdcoord::v1::ShimAddress shim;
+  shim.set_network(network);
+  shim.set_host(host);
+  shim.set_address(address);
+  return shim;
+}
+
+bdcoord::v1::InstanceView RunningOn(const std::string& name, const std::string& host,
+                                    const std::string& ip) {
+  bdcoord::v1::InstanceView view;
+  view.mutable_placed()->set_name(name);
+  view.mutable_placed()->set_service("zk");
+  view.mutable_placed()->set_host(host);
+  view.mutable_placed()->set_ip(ip);
+  view.mutable_status()->set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  view.mutable_status()->set_ready(true);
+  return view;
+}
+
+TEST(ClusterCommandsTest, StatusShowsEachHostsShimAsPlaceDoes) {
+  bdcoord::v1::GetStatusResponse response;
+  auto* cluster = response.add_clusters();
+  cluster->set_cluster("demo");
+  *cluster->add_instances() = RunningOn("zk1", "h1", "10.0.0.11");
+  *cluster->add_instances() = RunningOn("zk2", "h2", "10.0.0.12");
+  *cluster->add_shims() = Shim("lan", "h1", "10.0.0.240");
+  *cluster->add_shims() = Shim("lan", "h2", "10.0.0.241");
+  EXPECT_EQ(StatusTable(response),
+            "INSTANCE  SERVICE  HOST  IP         STATE    READY  RESTARTS  MESSAGE\n"
+            "zk1       zk       h1    10.0.0.11  running  yes    0         -\n"
+            "zk2       zk       h2    10.0.0.12  running  yes    0         -\n"
+            "\n"
+            "NETWORK  HOST  HOST SHIM\n"
+            "lan      h1    10.0.0.240\n"
+            "lan      h2    10.0.0.241\n");
+  EXPECT_THAT(StatusJson(response), ::testing::HasSubstr("\"shims\": [\n"
+                                                         "        {\n"
+                                                         "          \"address\": \"10.0.0.240\",\n"
+                                                         "          \"host\": \"h1\",\n"
+                                                         "          \"network\": \"lan\"\n"
+                                                         "        },\n"));
+  EXPECT_THAT(StatusJson(response), ::testing::HasSubstr("\"address\": \"10.0.0.241\""));
+
+  // With several clusters the networks are named like the instances, after their cluster.
+  auto* other = response.add_clusters();
+  other->set_cluster("other");
+  *other->add_instances() = RunningOn("zk1", "h1", "10.1.0.11");
+  *other->add_shims() = Shim("lan", "h1", "10.1.0.240");
+  EXPECT_THAT(StatusTable(response), ::testing::EndsWith("NETWORK    HOST  HOST SHIM\n"
+                                                         "demo/lan   h1    10.0.0.240\n"
+                                                         "demo/lan   h2    10.0.0.241\n"
+                                                         "other/lan  h1    10.1.0.240\n"));
+}
+
+TEST(ClusterCommandsTest, StatusWithoutShimsHasNoShimTableNorKey) {
+  bdcoord::v1::GetStatusResponse response;
+  auto* cluster = response.add_clusters();
+  cluster->set_cluster("demo");
+  *cluster->add_instances() = RunningOn("zk1", "h1", "10.0.0.11");
+  EXPECT_THAT(StatusTable(response), ::testing::Not(::testing::HasSubstr("HOST SHIM")));
+  EXPECT_THAT(StatusJson(response), ::testing::Not(::testing::HasSubstr("shims")));
+}
+
 // A refused spec's full report (Apply's last progress, Place's response) is printed as it is,
 // however long, with place's exit code for its kind.
 TEST(ClusterCommandsTest, ARejectionIsPrintedWholeWithPlacesExitCode) {

@@ -110,6 +110,16 @@ TEST(CidrTest, ContainsNetwork) {
   EXPECT_TRUE(Net("0.0.0.0/0").Contains(cidr));
 }
 
+TEST(CidrTest, OverlapsWhenEitherContainsTheOther) {
+  Cidr cidr = Net("10.0.50.0/24");
+  EXPECT_TRUE(cidr.Overlaps(cidr));
+  EXPECT_TRUE(cidr.Overlaps(Net("10.0.50.248/29")));
+  EXPECT_TRUE(Net("10.0.50.248/29").Overlaps(cidr));
+  EXPECT_TRUE(cidr.Overlaps(Net("10.0.0.0/16")));
+  EXPECT_FALSE(cidr.Overlaps(Net("10.0.51.0/24")));
+  EXPECT_FALSE(Net("10.0.50.0/25").Overlaps(Net("10.0.50.128/25")));
+}
+
 TEST(CidrTest, RejectsHostBitsNamingTheNetwork) {
   absl::StatusOr<Cidr> cidr = Cidr::Parse("10.0.50.1/24");
   ASSERT_FALSE(cidr.ok());

@@ -114,6 +114,20 @@ services: {zk: {image: zk}}
   EXPECT_THAT(Shims(placement), ElementsAre(Pair("h1", "10.1.0.2")));
 }
 
+TEST(AllocateShimAddresses, WithAnIpRangeTooTheSubnetsFirstAddressIsSkipped) {
+  // The containers' pool reserves the first of ip_range for Docker's gateway instead; the
+  // shims' pool keeps .1 out whatever the ip_range.
+  LoadedSpec loaded = LoadSpec(R"(cluster: demo
+networks:
+  lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24, ip_range: 10.1.0.128/25,
+        host_shim: yes, shim_range: 10.1.0.0/30}
+services: {zk: {image: zk}}
+)");
+  bdcoord::v1::Placement placement = PlacementOn({"h1"});
+  ASSERT_THAT(AllocateShimAddresses(loaded, nullptr, &placement), IsEmpty());
+  EXPECT_THAT(Shims(placement), ElementsAre(Pair("h1", "10.1.0.2")));
+}
+
 TEST(AllocateShimAddresses, TooFewAddressesIsAnErrorAtTheShimRangeNamingTheHosts) {
   bdcoord::v1::Placement placement = PlacementOn({"h1", "h2", "h3", "h4"});
   const std::vector<Diagnostic> diagnostics = AllocateShimAddresses(Spec(), nullptr, &placement);
@@ -123,6 +137,18 @@ TEST(AllocateShimAddresses, TooFewAddressesIsAnErrorAtTheShimRangeNamingTheHosts
             "  hint: widen shim_range: each host with instances on the network takes one "
             "address\n");
   EXPECT_THAT(placement.shims(), IsEmpty());
+}
+
+TEST(AllocateShimAddresses, TooFewAddressesIsTheSameErrorWhenSomeHostsKeepTheirs) {
+  bdcoord::v1::Placement first = PlacementOn({"h1", "h2"});
+  ASSERT_THAT(AllocateShimAddresses(Spec(), nullptr, &first), IsEmpty());
+  const ShimAddressMap previous = AsPrevious(first);
+  bdcoord::v1::Placement placement = PlacementOn({"h1", "h2", "h3", "h4"});
+  EXPECT_EQ(FormatDiagnostics("cluster.yaml", AllocateShimAddresses(Spec(), &previous, &placement)),
+            "cluster.yaml:5:21: shim_range 10.1.0.248/30 of network 'lan' has 3 usable addresses "
+            "for 4 hosts with instances on it (h1, h2, h3, h4)\n"
+            "  hint: widen shim_range: each host with instances on the network takes one "
+            "address\n");
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "coordinator/state/store_sqlite.h"
 #include "spdlog/spdlog.h"
@@ -222,6 +223,20 @@ TEST_F(StoreTest, UpgradesAVersion1DatabaseKeepingItsClusters) {
   // And the new table works.
   ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
   EXPECT_EQ(store.GetCluster("demo")->placement.shims_size(), 3);
+}
+
+TEST_F(StoreTest, OpeningAnUpToDateStoreTakesNoWriteLock) {
+  ASSERT_TRUE(Open().ApplyCluster(MakeCluster("demo", 1, {{"zk", 1}})).ok());
+  store_.reset();
+  // Another connection writing: an open that only reads goes on beside it.
+  RawDb writer(path_);
+  writer.Exec("BEGIN IMMEDIATE");
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << "it waited for the lock";
+  EXPECT_THAT(Names(*(*store)->GetCluster("demo")), ElementsAre("zk1"));
+  writer.Exec("ROLLBACK");
 }
 
 TEST_F(StoreTest, ReadsBackShimAddressesInTheirOrder) {
