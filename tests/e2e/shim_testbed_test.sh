@@ -56,6 +56,13 @@ for h in "${HOSTS[@]}"; do
   [[ ${addr} == "${want[${h}]}" ]] || fail "shim of ${h}: '${addr}', want ${want[${h}]}"
 done
 echo "ok: host1's shim is ${want[host1]}, host2's ${want[host2]}"
+"${BDCOORD}" status -c e2eshim --coordinator "${sock}" >"${work}/status.out" 2>&1 ||
+  fail "status: $(cat "${work}/status.out")"
+for h in "${HOSTS[@]}"; do
+  grep -qE "^e2eshim +${h} +${want[${h}]%/32}$" "${work}/status.out" ||
+    fail "status does not show ${h}'s shim: $(cat "${work}/status.out")"
+done
+echo "ok: bdcoord status shows each host's shim"
 
 name=$(dockerh host2 ps --filter label=io.bdcoord.cluster=e2eshim --format '{{.Names}}')
 [[ -n ${name} && ${name} != *$'\n'* ]] || fail "want one container on host2: '${name}'"
