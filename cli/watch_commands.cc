@@ -7,11 +7,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
 #include "cli/interrupt.h"
+#include "coordinator/spec/diagnostics.h"
 #include "nlohmann/json.hpp"
 
 namespace bdcoord::cli {
@@ -64,6 +66,15 @@ std::string EventJson(const bdcoord::v1::Event& event) {
   return object.dump() + "\n";
 }
 
+std::string WatchingEventsLine(const std::string& cluster, absl::Time since) {
+  const std::string what =
+      cluster.empty() ? "every cluster and host"
+                      : absl::StrCat("cluster ", coordinator::Quote(cluster), " and of every host");
+  return absl::StrCat("watching the events of ", what, " since ",
+                      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", since, absl::UTCTimeZone()),
+                      " (Ctrl-C to stop)\n");
+}
+
 int RunLogs(const LogsOptions& options, std::ostream& out, std::ostream& err) {
   absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
   if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
@@ -93,6 +104,10 @@ int RunEvents(const EventsOptions& options, std::ostream& out, std::ostream& err
   bdcoord::v1::WatchEventsRequest request;
   request.set_cluster(options.cluster);
   auto reader = coordinator->stub->WatchEvents(&context, request);
+  // The coordinator sends its headers once subscribed: from here on no event is missed. (A call
+  // that failed returns here too; its error follows the line.)
+  reader->WaitForInitialMetadata();
+  err << WatchingEventsLine(options.cluster, absl::Now()) << std::flush;
   bdcoord::v1::Event event;
   while (reader->Read(&event)) {
     out << (options.output == "json" ? EventJson(event) : EventLine(event)) << std::flush;
