@@ -6,21 +6,22 @@
 #include "cli/exit_codes.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/cli/progress_builders.h"
 
 namespace bdcoord::cli {
 namespace {
 
-bdcoord::v1::ServiceProgress Progress(const std::string& name, uint32_t desired, uint32_t started,
-                                      uint32_t ready, const std::string& waiting = "") {
-  bdcoord::v1::ServiceProgress progress;
-  progress.set_service(name);
-  progress.set_desired(desired);
-  progress.set_placed(desired);
-  progress.set_created(started);
-  progress.set_started(started);
-  progress.set_ready(ready);
-  progress.set_waiting_for(waiting);
-  return progress;
+// An instance of `cluster` placed on `host` at `ip`, in `state`.
+bdcoord::v1::InstanceView* AddInstance(bdcoord::v1::ClusterStatus* cluster, const std::string& name,
+                                       const std::string& service, const std::string& host,
+                                       const std::string& ip, bdcoord::v1::InstanceState state) {
+  auto* view = cluster->add_instances();
+  view->mutable_placed()->set_name(name);
+  view->mutable_placed()->set_service(service);
+  view->mutable_placed()->set_host(host);
+  view->mutable_placed()->set_ip(ip);
+  view->mutable_status()->set_state(state);
+  return view;
 }
 
 TEST(ClusterCommandsTest, ProgressLinesOnePerService) {
@@ -69,19 +70,11 @@ TEST(ClusterCommandsTest, StatusTableAndJson) {
   bdcoord::v1::GetStatusResponse response;
   auto* cluster = response.add_clusters();
   cluster->set_cluster("demo");
-  auto* view = cluster->add_instances();
-  view->mutable_placed()->set_name("zk1");
-  view->mutable_placed()->set_service("zk");
-  view->mutable_placed()->set_host("h1");
-  view->mutable_placed()->set_ip("10.0.0.11");
-  view->mutable_status()->set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
-  view->mutable_status()->set_ready(true);
-  auto* zk2 = cluster->add_instances();
-  zk2->mutable_placed()->set_name("zk2");
-  zk2->mutable_placed()->set_service("zk");
-  zk2->mutable_placed()->set_host("h2");
-  zk2->mutable_placed()->set_ip("10.0.0.12");
-  zk2->mutable_status()->set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  AddInstance(cluster, "zk1", "zk", "h1", "10.0.0.11", bdcoord::v1::INSTANCE_STATE_RUNNING)
+      ->mutable_status()
+      ->set_ready(true);
+  auto* zk2 =
+      AddInstance(cluster, "zk2", "zk", "h2", "10.0.0.12", bdcoord::v1::INSTANCE_STATE_RUNNING);
   zk2->mutable_status()->set_restart_count(3);
   zk2->mutable_status()->set_last_exit_code(137);
   EXPECT_EQ(StatusTable(response),
@@ -221,12 +214,8 @@ TEST(ClusterCommandsTest, ARunOnceServiceIsCompletedNotReady) {
   bdcoord::v1::GetStatusResponse response;
   auto* cluster = response.add_clusters();
   cluster->set_cluster("demo");
-  auto* format = cluster->add_instances();
-  format->mutable_placed()->set_name("namenode-format1");
-  format->mutable_placed()->set_service("namenode-format");
-  format->mutable_placed()->set_host("h1");
-  format->mutable_placed()->set_ip("10.0.0.21");
-  format->mutable_status()->set_state(bdcoord::v1::INSTANCE_STATE_COMPLETED);
+  AddInstance(cluster, "namenode-format1", "namenode-format", "h1", "10.0.0.21",
+              bdcoord::v1::INSTANCE_STATE_COMPLETED);
   EXPECT_EQ(StatusTable(response),
             "INSTANCE          SERVICE          HOST  IP         STATE      READY  RESTARTS  "
             "MESSAGE\n"

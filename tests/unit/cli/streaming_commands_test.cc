@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/unit/cli/progress_builders.h"
 
 namespace bdcoord::cli {
 namespace {
@@ -61,17 +62,11 @@ class StreamingCommandsTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> server_;
 };
 
-bdcoord::v1::ServiceProgress Service(const std::string& name, uint32_t ready, bool run_once,
-                                     const std::string& waiting = "") {
-  bdcoord::v1::ServiceProgress service;
-  service.set_service(name);
-  service.set_desired(1);
-  service.set_placed(1);
-  service.set_created(ready);
-  service.set_started(ready);
-  service.set_ready(ready);
+// One instance of the service, `ready` of it started and ready (or completed, when run_once).
+bdcoord::v1::ServiceProgress OneInstance(const std::string& name, uint32_t ready, bool run_once,
+                                         const std::string& waiting = "") {
+  bdcoord::v1::ServiceProgress service = Progress(name, 1, ready, ready, waiting);
   service.set_run_once(run_once);
-  service.set_waiting_for(waiting);
   return service;
 }
 
@@ -97,9 +92,9 @@ TEST_F(StreamingCommandsTest, ApplyWithoutATerminalPrintsChangedLinesOnly) {
   auto update = [](uint32_t format_done, uint32_t nn_ready, bool done) {
     bdcoord::v1::ApplyProgress progress;
     progress.set_cluster("hdfs");
-    *progress.add_services() = Service("namenode-format", format_done, /*run_once=*/true);
-    *progress.add_services() = Service("namenode", nn_ready, /*run_once=*/false,
-                                       format_done == 0 ? "namenode-format completed" : "");
+    *progress.add_services() = OneInstance("namenode-format", format_done, /*run_once=*/true);
+    *progress.add_services() = OneInstance("namenode", nn_ready, /*run_once=*/false,
+                                           format_done == 0 ? "namenode-format completed" : "");
     progress.set_done(done);
     return progress;
   };
