@@ -15,6 +15,7 @@
 #include "cli/interrupt.h"
 #include "coordinator/spec/diagnostics.h"
 #include "nlohmann/json.hpp"
+#include "proto/rpc/stream_headers.h"
 
 namespace bdcoord::cli {
 namespace {
@@ -104,10 +105,12 @@ int RunEvents(const EventsOptions& options, std::ostream& out, std::ostream& err
   bdcoord::v1::WatchEventsRequest request;
   request.set_cluster(options.cluster);
   auto reader = coordinator->stub->WatchEvents(&context, request);
-  // The coordinator sends its headers once subscribed: from here on no event is missed. (A call
-  // that failed returns here too; its error follows the line.)
+  // The coordinator's headers say when it subscribed us: from then on no event is missed. A call
+  // that failed (an unreachable coordinator, a refused stream) gets to here without them.
   reader->WaitForInitialMetadata();
-  err << WatchingEventsLine(options.cluster, absl::Now()) << std::flush;
+  if (context.GetServerInitialMetadata().count(rpc::kSubscribedHeader) > 0) {
+    err << WatchingEventsLine(options.cluster, absl::Now()) << std::flush;
+  }
   bdcoord::v1::Event event;
   while (reader->Read(&event)) {
     out << (options.output == "json" ? EventJson(event) : EventLine(event)) << std::flush;

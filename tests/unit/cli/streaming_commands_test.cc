@@ -14,6 +14,7 @@
 #include "cli/watch_commands.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/rpc/stream_headers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/unit/cli/progress_builders.h"
 
@@ -27,10 +28,13 @@ class CannedClusterService final : public bdcoord::v1::ClusterService::Service {
  public:
   std::vector<bdcoord::v1::Event> events;
   std::vector<bdcoord::v1::ApplyProgress> progress;
+  bool refuse_watchers = false;
 
-  grpc::Status WatchEvents(grpc::ServerContext*, const bdcoord::v1::WatchEventsRequest*,
+  grpc::Status WatchEvents(grpc::ServerContext* context, const bdcoord::v1::WatchEventsRequest*,
                            grpc::ServerWriter<bdcoord::v1::Event>* writer) override {
-    writer->SendInitialMetadata();  // subscribed, as bdcoordd says it
+    if (refuse_watchers) return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many");
+    context->AddInitialMetadata(rpc::kSubscribedHeader, "1");  // subscribed, as bdcoordd says it
+    writer->SendInitialMetadata();
     for (const auto& event : events) writer->Write(event);
     return grpc::Status::OK;
   }
@@ -84,6 +88,18 @@ TEST_F(StreamingCommandsTest, EventsSaysWhatItWatchesOnStderrBeforeTheEvents) {
   EXPECT_THAT(err.str(), MatchesRegex("watching the events of cluster 'bigdata' and of every host "
                                       "since [-0-9]+T[:0-9]+Z \\(Ctrl-C to stop\\)\n"));
   EXPECT_EQ(out.str(), "1970-01-01T00:00:00.000Z  host-up    host h1\n");  // events only
+}
+
+// A watcher the coordinator refused (or could not reach) never said it was watching.
+TEST_F(StreamingCommandsTest, ARefusedWatcherDoesNotSayItWatches) {
+  service_.refuse_watchers = true;
+  StartCoordinator();
+  EventsOptions options;
+  options.coordinator.address = address_;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunEvents(options, out, err), kExitRuntimeError);
+  EXPECT_EQ(err.str(), "bdcoord: too many\n");
+  EXPECT_EQ(out.str(), "");
 }
 
 // The demo's first apply without a terminal printed every service on every update; now a
