@@ -67,6 +67,10 @@ std::string ProgressBars(const bdcoord::v1::ApplyProgress& progress, double elap
 // The rendering, apart for tests.
 std::string ProgressLines(const bdcoord::v1::ApplyProgress& progress);  // `zk: 3/3 ready`
 std::string ProgressLine(const bdcoord::v1::ServiceProgress& service);  // one of them
+std::string ApplySummary(const bdcoord::v1::ApplyProgress& progress);
+std::string StateName(bdcoord::v1::InstanceState state);  // running, completed, ...
+std::string StatusTable(const bdcoord::v1::GetStatusResponse& response);
+std::string StatusJson(const bdcoord::v1::GetStatusResponse& response);
 
 // Progress for a log or a pipe, where nothing is redrawn: of each update, the lines of the
 // services that changed since their last line (an apply sends every service on every change).
@@ -77,10 +81,6 @@ class ChangedProgressLines {
  private:
   std::map<std::string, std::string> last_lines_;  // by service
 };
-std::string ApplySummary(const bdcoord::v1::ApplyProgress& progress);
-std::string StateName(bdcoord::v1::InstanceState state);  // running, completed, ...
-std::string StatusTable(const bdcoord::v1::GetStatusResponse& response);
-std::string StatusJson(const bdcoord::v1::GetStatusResponse& response);
 
 }  // namespace bdcoord::cli
 

@@ -67,8 +67,9 @@ std::string MissingCommandMessage(const CLI::App& app, const std::vector<std::st
   if (word != unparsed.end()) {
     absl::StrAppend(&out, "unknown command ", coordinator::Quote(*word));
     const std::string closest = coordinator::ClosestMatch(*word, names);
-    if (!closest.empty())
+    if (!closest.empty()) {
       absl::StrAppend(&out, "; did you mean ", coordinator::Quote(closest), "?");
+    }
   } else if (!unparsed.empty()) {
     absl::StrAppend(&out, "unknown option ", coordinator::Quote(unparsed.front()),
                     " before the command");
@@ -164,7 +165,8 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
   down_cmd_ = app->add_subcommand(
       "down", "Remove a cluster's containers, networks and shims everywhere; forget it");
   down_cmd_->footer(
-      "Forgets its run-once completions too: a later apply runs them (formats) again.");
+      "Also forgets which run-once instances completed: a later apply runs them (formats) "
+      "again.");
   AddClusterOption(down_cmd_, &down_.cluster);
   down_cmd_->add_option("--timeout", down_.timeout_seconds, "Seconds to wait for the hosts")
       ->check(CLI::Range(1, 3600))
@@ -220,8 +222,9 @@ std::optional<int> CommandLine::Parse(std::vector<std::string> args, std::ostrea
   try {
     app_->parse(args);
     return std::nullopt;
-  } catch (const CLI::Success& e) {  // --help, --version
-    return app_->exit(e, out, err) == 0 ? kExitOk : kExitInvalidInput;
+  } catch (const CLI::Success& e) {  // --help, --version: printed to `out`
+    app_->exit(e, out, err);
+    return kExitOk;
   } catch (const CLI::ParseError& e) {
     // CLI11 says only "A subcommand is required", for an unknown word too.
     if (app_->get_subcommands().empty()) {
