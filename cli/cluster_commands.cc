@@ -42,22 +42,42 @@ std::string StateName(bdcoord::v1::InstanceState state) {
   }
 }
 
+// What `ready` counts: a run-once service's instances are done when completed, which is also
+// the state `status` shows for them.
+static const char* ReadyWord(const bdcoord::v1::ServiceProgress& service) {
+  return service.run_once() ? "completed" : "ready";
+}
+
+std::string ProgressLine(const bdcoord::v1::ServiceProgress& service) {
+  std::string out = absl::StrCat(service.service(), ": ", service.ready(), "/", service.desired(),
+                                 " ", ReadyWord(service));
+  if (service.started() > service.ready()) {
+    absl::StrAppend(&out, ", ", service.started(), " started");
+  }
+  if (service.failed() > 0) absl::StrAppend(&out, ", ", service.failed(), " failed");
+  if (service.placed() < service.desired()) {
+    absl::StrAppend(&out, ", ", service.placed(), " placed");
+  }
+  if (!service.waiting_for().empty()) {
+    absl::StrAppend(&out, " (waiting for ", service.waiting_for(), ")");
+  }
+  return out + "\n";
+}
+
 std::string ProgressLines(const bdcoord::v1::ApplyProgress& progress) {
   std::string out;
+  for (const auto& service : progress.services()) out += ProgressLine(service);
+  return out;
+}
+
+std::string ChangedProgressLines::Next(const bdcoord::v1::ApplyProgress& progress) {
+  std::string out;
   for (const auto& service : progress.services()) {
-    absl::StrAppend(&out, service.service(), ": ", service.ready(), "/", service.desired(),
-                    " ready");
-    if (service.started() > service.ready()) {
-      absl::StrAppend(&out, ", ", service.started(), " started");
-    }
-    if (service.failed() > 0) absl::StrAppend(&out, ", ", service.failed(), " failed");
-    if (service.placed() < service.desired()) {
-      absl::StrAppend(&out, ", ", service.placed(), " placed");
-    }
-    if (!service.waiting_for().empty()) {
-      absl::StrAppend(&out, " (waiting for ", service.waiting_for(), ")");
-    }
-    out += "\n";
+    std::string line = ProgressLine(service);
+    std::string& last = last_lines_[service.service()];
+    if (line == last) continue;
+    out += line;
+    last = std::move(line);
   }
   return out;
 }
@@ -98,11 +118,11 @@ std::string ProgressBars(const bdcoord::v1::ApplyProgress& progress, double elap
          std::min(service.started(), desired) + std::min(service.ready(), desired)) /
         (4.0 * desired);
     const int filled = service.desired() == 0 ? kWidth : static_cast<int>(done * kWidth);
-    absl::StrAppend(&out, service.service(),
-                    std::string(name_width - service.service().size(), ' '), " [",
-                    std::string(filled, '#'), std::string(kWidth - filled, '.'), "] ",
-                    service.ready(), "/", service.desired(), " ready  (placed ", service.placed(),
-                    ", created ", service.created(), ", started ", service.started(), ")");
+    absl::StrAppend(
+        &out, service.service(), std::string(name_width - service.service().size(), ' '), " [",
+        std::string(filled, '#'), std::string(kWidth - filled, '.'), "] ", service.ready(), "/",
+        service.desired(), " ", ReadyWord(service), "  (placed ", service.placed(), ", created ",
+        service.created(), ", started ", service.started(), ")");
     if (service.failed() > 0) absl::StrAppend(&out, "  ", service.failed(), " FAILED");
     if (!service.waiting_for().empty()) {
       absl::StrAppend(&out, "  waiting for ", service.waiting_for());
@@ -125,6 +145,7 @@ int FollowProgress(const Coordinator& coordinator,
   const bool tty = IsTerminal(out);
   const auto start = std::chrono::steady_clock::now();
   int drawn_lines = 0;
+  ChangedProgressLines changed_lines;
   bdcoord::v1::ApplyProgress progress, last;
   bool any = false;
   std::optional<bdcoord::v1::Rejection> rejection;
@@ -146,7 +167,7 @@ int FollowProgress(const Coordinator& coordinator,
       drawn_lines = static_cast<int>(std::count(view.begin(), view.end(), '\n'));
       out << std::flush;
     } else {
-      out << ProgressLines(progress) << std::flush;
+      out << changed_lines.Next(progress) << std::flush;
     }
     last = progress;
     any = true;
@@ -247,6 +268,12 @@ static std::string Restarts(const bdcoord::v1::InstanceStatus& status) {
   return absl::StrCat(status.restart_count(), " (exit ", status.last_exit_code(), ")");
 }
 
+// A completed run-once instance is done, not "not ready": its state says it all.
+static std::string ReadyColumn(const bdcoord::v1::InstanceStatus& status) {
+  if (status.state() == bdcoord::v1::INSTANCE_STATE_COMPLETED) return "-";
+  return status.ready() ? "yes" : "no";
+}
+
 std::string StatusTable(const bdcoord::v1::GetStatusResponse& response) {
   bool probed = false;  // a PROBE column only after `status --probe`
   for (const auto& cluster : response.clusters()) {
@@ -262,8 +289,7 @@ std::string StatusTable(const bdcoord::v1::GetStatusResponse& response) {
       std::vector<std::string>& row = rows.emplace_back(std::vector<std::string>{
           several ? cluster.cluster() + "/" + view.placed().name() : view.placed().name(),
           view.placed().service(), view.placed().host(), view.placed().ip(),
-          StateName(view.status().state()), view.status().ready() ? "yes" : "no",
-          Restarts(view.status())});
+          StateName(view.status().state()), ReadyColumn(view.status()), Restarts(view.status())});
       if (probed) row.push_back(view.probe().empty() ? "-" : view.probe());
       row.push_back(view.status().message().empty() ? "-" : view.status().message());
     }
@@ -309,7 +335,8 @@ std::string StatusJson(const bdcoord::v1::GetStatusResponse& response) {
                           {"started", service.started()},
                           {"ready", service.ready()},
                           {"failed", service.failed()},
-                          {"waiting_for", service.waiting_for()}});
+                          {"waiting_for", service.waiting_for()},
+                          {"run_once", service.run_once()}});
     }
     nlohmann::json& entry = clusters.emplace_back(nlohmann::json{
         {"cluster", cluster.cluster()}, {"instances", instances}, {"services", services}});

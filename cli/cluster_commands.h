@@ -1,6 +1,7 @@
 #ifndef BDCOORD_CLI_CLUSTER_COMMANDS_H_
 #define BDCOORD_CLI_CLUSTER_COMMANDS_H_
 
+#include <map>
 #include <ostream>
 #include <string>
 
@@ -40,10 +41,10 @@ struct StatusOptions {
   CoordinatorFlags coordinator;
 };
 
-// `bdcoord apply FILE`: sends the spec to the coordinator and prints its progress, one line per
-// service per update, then a summary. Exit 0 when done, 1 when something failed or on connection
-// errors, 2 for an invalid spec (the coordinator's `file:line:col` lines as they are), 3 when the
-// placement is impossible.
+// `bdcoord apply FILE`: sends the spec to the coordinator and prints its progress (redrawn on a
+// terminal; otherwise a service's line each time it changes), then a summary. Exit 0 when done, 1
+// when something failed or on connection errors, 2 for an invalid spec (the coordinator's
+// `file:line:col` lines as they are), 3 when the placement is impossible.
 int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err);
 
 // `bdcoord status`: every placed instance with its latest status, then each host's shim address
@@ -65,10 +66,21 @@ int RunDrain(const DrainOptions& options, std::ostream& out, std::ostream& err);
 std::string ProgressBars(const bdcoord::v1::ApplyProgress& progress, double elapsed_seconds);
 // The rendering, apart for tests.
 std::string ProgressLines(const bdcoord::v1::ApplyProgress& progress);  // `zk: 3/3 ready`
+std::string ProgressLine(const bdcoord::v1::ServiceProgress& service);  // one of them
 std::string ApplySummary(const bdcoord::v1::ApplyProgress& progress);
 std::string StateName(bdcoord::v1::InstanceState state);  // running, completed, ...
 std::string StatusTable(const bdcoord::v1::GetStatusResponse& response);
 std::string StatusJson(const bdcoord::v1::GetStatusResponse& response);
+
+// Progress for a log or a pipe, where nothing is redrawn: of each update, the lines of the
+// services that changed since their last line (an apply sends every service on every change).
+class ChangedProgressLines {
+ public:
+  std::string Next(const bdcoord::v1::ApplyProgress& progress);
+
+ private:
+  std::map<std::string, std::string> last_lines_;  // by service
+};
 
 }  // namespace bdcoord::cli
 

@@ -1,7 +1,13 @@
 #include "cli/command_line.h"
 
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "cli/exit_codes.h"
 #include "cli/interrupt.h"
+#include "coordinator/spec/diagnostics.h"
 
 namespace bdcoord::cli {
 namespace {
@@ -45,13 +51,50 @@ void AddCoordinatorFlags(CLI::App* command, CoordinatorFlags* flags) {
 
 }  // namespace
 
-CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) {
+std::string MissingCommandMessage(const CLI::App& app, const std::vector<std::string>& unparsed) {
+  const std::vector<const CLI::App*> commands =
+      app.get_subcommands([](const CLI::App*) { return true; });
+  std::vector<std::string> names;
+  size_t name_width = 0;
+  for (const CLI::App* command : commands) {
+    names.push_back(command->get_name());
+    name_width = std::max(name_width, command->get_name().size());
+  }
+  // The first word that is not an option is the command the user meant to give.
+  auto word = std::find_if(unparsed.begin(), unparsed.end(),
+                           [](const std::string& arg) { return !absl::StartsWith(arg, "-"); });
+  std::string out = "bdcoord: ";
+  if (word != unparsed.end()) {
+    absl::StrAppend(&out, "unknown command ", coordinator::Quote(*word));
+    const std::string closest = coordinator::ClosestMatch(*word, names);
+    if (!closest.empty()) {
+      absl::StrAppend(&out, "; did you mean ", coordinator::Quote(closest), "?");
+    }
+  } else if (!unparsed.empty()) {
+    absl::StrAppend(&out, "unknown option ", coordinator::Quote(unparsed.front()),
+                    " before the command");
+  } else {
+    out += "a command is required";
+  }
+  out += "\n\nCommands:\n";
+  for (const CLI::App* command : commands) {
+    absl::StrAppend(&out, absl::StrFormat("  %-*s  %s\n", name_width, command->get_name(),
+                                          command->get_description()));
+  }
+  out += "\nRun `bdcoord COMMAND --help` for a command's options.\n";
+  return out;
+}
+
+CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(app) {
+  app->require_subcommand(1);
   hosts_.now = std::move(now);
+  // Each command's description is its one line in `bdcoord --help` and in the list a missing or
+  // unknown command prints; the footer says the rest, under its own --help.
   place_cmd_ = app->add_subcommand(
-      "place",
-      "Validate a cluster spec and show where every instance would run and on which IP, "
-      "without changing anything: offline from the spec's own hosts, or with --live on the "
-      "coordinator's live hosts");
+      "place", "Validate a spec and show where each instance would run, on which IP");
+  place_cmd_->footer(
+      "Changes nothing: offline from the spec's own hosts, or with --live on the coordinator's "
+      "live hosts.");
   place_cmd_->add_option("spec", place_.spec_file, "Cluster spec (cluster.yaml)")
       ->required()
       ->type_name("FILE");
@@ -76,25 +119,27 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) {
   AddCoordinatorFlags(place_cmd_, &place_.coordinator);
 
   hosts_cmd_ = app->add_subcommand(
-      "hosts", "List the coordinator's hosts: connected or not, labels, capacity, Docker version");
+      "hosts", "List the coordinator's hosts: connected or not, labels, capacity");
+  hosts_cmd_->footer("Also each host's instances, CPUs, memory and Docker version.");
   hosts_cmd_->add_option("-o,--output", hosts_.output, "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->type_name("FORMAT");
   AddCoordinatorFlags(hosts_cmd_, &hosts_.coordinator);
 
   apply_cmd_ = app->add_subcommand(
-      "apply",
-      "Validate, place on the coordinator's live hosts (keeping current placements), store and "
-      "start a cluster in dependency order; prints progress until it is ready or failed");
+      "apply", "Place and start a cluster on the live hosts, with progress until it is ready");
+  apply_cmd_->footer(
+      "Validates the spec, places it on the coordinator's live hosts (keeping current "
+      "placements), stores it and starts it in dependency order; prints progress until it is "
+      "ready or failed.");
   apply_cmd_->add_option("spec", apply_.spec_file, "Cluster spec (cluster.yaml)")
       ->required()
       ->type_name("FILE");
   AddCoordinatorFlags(apply_cmd_, &apply_.coordinator);
 
   status_cmd_ = app->add_subcommand(
-      "status",
-      "Every placed instance of a cluster (or of all) with its host, IP and state, and each "
-      "host's shim address");
+      "status", "Every placed instance of a cluster (or of all): host, IP and state");
+  status_cmd_->footer("And each host's shim address, for host_shim networks.");
   status_cmd_->add_option("-c,--cluster", status_.cluster, "Only this cluster (default: all)")
       ->type_name("CLUSTER");
   status_cmd_->add_flag("--probe", status_.probe,
@@ -105,10 +150,11 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) {
       ->type_name("FORMAT");
   AddCoordinatorFlags(status_cmd_, &status_.coordinator);
 
-  scale_cmd_ = app->add_subcommand(
-      "scale",
-      "Run N instances of a service: the others stay where they are, new ones are placed by the "
-      "spec's rules and join every container's /etc/hosts; prints progress like apply");
+  scale_cmd_ =
+      app->add_subcommand("scale", "Run N instances of a service; the others stay where they are");
+  scale_cmd_->footer(
+      "New instances are placed by the spec's rules and join every container's /etc/hosts; "
+      "prints progress like apply.");
   scale_cmd_->add_option("service", scale_.service, "The service, e.g. kafka")->required();
   scale_cmd_->add_option("count", scale_.count, "How many instances")
       ->required()
@@ -117,9 +163,10 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) {
   AddCoordinatorFlags(scale_cmd_, &scale_.coordinator);
 
   down_cmd_ = app->add_subcommand(
-      "down",
-      "Remove every container, network and host shim of a cluster on every host and forget it "
-      "(run-once completions too: a later apply formats again)");
+      "down", "Remove a cluster's containers, networks and shims everywhere; forget it");
+  down_cmd_->footer(
+      "Also forgets which run-once instances completed: a later apply runs them (formats) "
+      "again.");
   AddClusterOption(down_cmd_, &down_.cluster);
   down_cmd_->add_option("--timeout", down_.timeout_seconds, "Seconds to wait for the hosts")
       ->check(CLI::Range(1, 3600))
@@ -127,17 +174,16 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) {
   AddCoordinatorFlags(down_cmd_, &down_.coordinator);
 
   drain_cmd_ = app->add_subcommand(
-      "drain",
-      "Take a host out of placement: its instances move to other hosts (keeping names and IPs), "
-      "nothing new goes there; --undo makes it placeable again");
+      "drain", "Move a host's instances to other hosts; --undo makes it placeable again");
+  drain_cmd_->footer(
+      "The instances keep their names and IPs; nothing new goes to the host until --undo.");
   drain_cmd_->add_option("host", drain_.host, "The host, as `bdcoord hosts` names it")->required();
   drain_cmd_->add_flag("--undo", drain_.undo, "Make the host placeable again");
   AddCoordinatorFlags(drain_cmd_, &drain_.coordinator);
 
   logs_cmd_ = app->add_subcommand(
-      "logs",
-      "Print the container logs of one instance, or of every instance of a service merged, each "
-      "line as `instance | line` (the container's stderr lines go to stderr)");
+      "logs", "Print the container logs of an instance, or of a whole service merged");
+  logs_cmd_->footer("Each line as `instance | line`; the container's stderr lines go to stderr.");
   logs_cmd_->add_option("target", logs_.target, "An instance (zk1) or a service (zk: all of it)")
       ->required()
       ->type_name("NAME|SERVICE");
@@ -151,11 +197,12 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) {
       ->type_name("CLUSTER");
   AddCoordinatorFlags(logs_cmd_, &logs_.coordinator);
 
-  events_cmd_ = app->add_subcommand(
-      "events",
-      "Watch what happens from now on, until Ctrl-C (exit 0): instances created, started, ready, "
-      "restarted, completed, failed, removed; hosts up and down; placements. One line per event: "
-      "time (UTC), kind, cluster/instance or host, message");
+  events_cmd_ =
+      app->add_subcommand("events", "Watch instances and hosts change from now on, until Ctrl-C");
+  events_cmd_->footer(
+      "Instances created, started, ready, restarted, completed, failed, removed; hosts up and "
+      "down; placements. One line per event: time (UTC), kind, cluster/instance or host, "
+      "message. Ctrl-C exits 0.");
   events_cmd_
       ->add_option("-c,--cluster", events_.cluster,
                    "Only this cluster's events (and those of hosts)")
@@ -167,6 +214,26 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) {
       ->check(CLI::IsMember({"table", "json"}))
       ->type_name("FORMAT");
   AddCoordinatorFlags(events_cmd_, &events_.coordinator);
+}
+
+std::optional<int> CommandLine::Parse(std::vector<std::string> args, std::ostream& out,
+                                      std::ostream& err) {
+  std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last first
+  try {
+    app_->parse(args);
+    return std::nullopt;
+  } catch (const CLI::Success& e) {  // --help, --version: printed to `out`
+    app_->exit(e, out, err);
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    // CLI11 says only "A subcommand is required", for an unknown word too.
+    if (app_->get_subcommands().empty()) {
+      err << MissingCommandMessage(*app_, app_->remaining());
+      return kExitInvalidInput;
+    }
+    app_->exit(e, out, err);
+    return kExitInvalidInput;
+  }
 }
 
 int CommandLine::Run(std::ostream& out, std::ostream& err) {

@@ -2,7 +2,10 @@
 #define BDCOORD_CLI_COMMAND_LINE_H_
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "cli/cluster_commands.h"
 #include "cli/hosts_command.h"
@@ -17,10 +20,16 @@ class CommandLine {
   // `now`: the clock of the commands that show ages (hosts).
   CommandLine(CLI::App* app, std::function<absl::Time()> now);
 
-  // After the app parsed the command line: runs the subcommand and returns its exit code.
+  // Parses `args` (the words after the program's name). Returns the exit code when there is
+  // nothing to run: after --help or --version (0), or an error, printed to `err` (2); a missing
+  // or unknown command gets the list of commands and the nearest one.
+  std::optional<int> Parse(std::vector<std::string> args, std::ostream& out, std::ostream& err);
+
+  // After Parse: runs the subcommand and returns its exit code.
   int Run(std::ostream& out, std::ostream& err);
 
  private:
+  CLI::App* app_ = nullptr;
   PlaceOptions place_;
   CLI::App* place_cmd_ = nullptr;
   HostsOptions hosts_;
@@ -40,6 +49,11 @@ class CommandLine {
   EventsOptions events_;
   CLI::App* events_cmd_ = nullptr;
 };
+
+// The error for a command line without a known command: what is wrong (the nearest command to an
+// unknown word), then every command with its one-line description. `unparsed`: the words the
+// parser could not place, e.g. {"stauts"}.
+std::string MissingCommandMessage(const CLI::App& app, const std::vector<std::string>& unparsed);
 
 }  // namespace bdcoord::cli
 

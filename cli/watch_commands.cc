@@ -7,12 +7,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
 #include "cli/interrupt.h"
+#include "coordinator/spec/diagnostics.h"
 #include "nlohmann/json.hpp"
+#include "proto/rpc/stream_headers.h"
 
 namespace bdcoord::cli {
 namespace {
@@ -64,6 +67,15 @@ std::string EventJson(const bdcoord::v1::Event& event) {
   return object.dump() + "\n";
 }
 
+std::string WatchingEventsLine(const std::string& cluster, absl::Time since) {
+  const std::string what =
+      cluster.empty() ? "every cluster and host"
+                      : absl::StrCat("cluster ", coordinator::Quote(cluster), " and of every host");
+  return absl::StrCat("watching the events of ", what, " since ",
+                      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", since, absl::UTCTimeZone()),
+                      " (Ctrl-C to stop)\n");
+}
+
 int RunLogs(const LogsOptions& options, std::ostream& out, std::ostream& err) {
   absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
   if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
@@ -93,6 +105,12 @@ int RunEvents(const EventsOptions& options, std::ostream& out, std::ostream& err
   bdcoord::v1::WatchEventsRequest request;
   request.set_cluster(options.cluster);
   auto reader = coordinator->stub->WatchEvents(&context, request);
+  // The coordinator's headers say when it subscribed us: from then on no event is missed. A call
+  // that failed (an unreachable coordinator, a refused stream) gets to here without them.
+  reader->WaitForInitialMetadata();
+  if (context.GetServerInitialMetadata().count(rpc::kSubscribedHeader) > 0) {
+    err << WatchingEventsLine(options.cluster, absl::Now()) << std::flush;
+  }
   bdcoord::v1::Event event;
   while (reader->Read(&event)) {
     out << (options.output == "json" ? EventJson(event) : EventLine(event)) << std::flush;

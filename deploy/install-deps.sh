@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every build, test and runtime dependency from Debian 12's archive.
-# Idempotent and non-interactive; run as root.
+# Idempotent and non-interactive; run as root. `install-deps.sh --help` for more.
 set -euo pipefail
 
 PACKAGES=(
@@ -24,6 +24,24 @@ PACKAGES=(
   # ZooKeeper's Python client for their checks from the root namespace.
   maven openjdk-17-jdk-headless python3-kazoo
 )
+
+usage() {
+  cat <<EOF
+Usage: deploy/install-deps.sh
+
+As root on Debian 12: installs those of its ${#PACKAGES[@]} Debian packages (build, test and
+runtime dependencies: compilers, gRPC, Docker, ...) that are missing, with apt-get, without
+recommends and without questions. Does nothing when all are installed. Takes no arguments.
+The list is PACKAGES at the top of this script.
+EOF
+}
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    -h | --help) usage && exit 0 ;;
+    -*) echo "install-deps.sh: unknown option $1 (see --help)" >&2 && exit 2 ;;
+    *) echo "install-deps.sh: unexpected argument '$1': it takes none (see --help)" >&2 && exit 2 ;;
+  esac
+done
 
 if [[ ${EUID} -ne 0 ]]; then
   echo "install-deps.sh: must run as root (it installs Debian packages)" >&2

@@ -78,6 +78,11 @@ die() {
   printf 'quickstart: error: %s\n' "$*" >&2
   exit 1
 }
+# A command line it does not understand: exit 2, like every script's unknown option.
+die_usage() {
+  printf 'quickstart: error: %s\n' "$*" >&2
+  exit 2
+}
 
 # The tail of every log of ours, for an error message.
 show_logs() {
@@ -306,7 +311,7 @@ cmd_up() {
         APPLY_TIMEOUT=${BDCOORD_QUICKSTART_APPLY_TIMEOUT:-600}
         ;;
       -h | --help) usage && exit 0 ;;
-      *) die "unknown argument '$1' (see --help)" ;;
+      *) die_usage "unknown argument '$1' (see --help)" ;;
     esac
     shift
   done

@@ -2,8 +2,32 @@
 # The test command: installs dependencies, builds, and runs every test (ctest labels unit,
 # integration, e2e, real). Unit tests run under AddressSanitizer and UndefinedBehaviorSanitizer;
 # then the fuzz targets run briefly (BDCOORD_FUZZ_SECONDS each, default 15, 0 skips).
-# Exits non-zero on any failure.
+# Exits non-zero on any failure. `test.sh --help` for the settings.
 set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: deploy/test.sh
+
+As root on Debian 12 (safe to re-run): installs the Debian packages (deploy/install-deps.sh),
+builds BUILD_DIR (RelWithDebInfo) and BUILD_DIR-asan (ASan/UBSan), runs the unit tests under the
+sanitizers, each fuzz target briefly (in BUILD_DIR-fuzz), then the integration, e2e and
+real-cluster tests. Exits non-zero on any failure. Takes no arguments.
+
+Environment:
+  BDCOORD_BUILD_DIR     the build directory, BUILD_DIR (default: build)
+  BDCOORD_JOBS          parallel build and test jobs (default: nproc)
+  BDCOORD_FUZZ_SECONDS  seconds per fuzz target (default: 15; 0 skips the fuzz stage)
+EOF
+}
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    -h | --help) usage && exit 0 ;;
+    -*) echo "test.sh: unknown option $1 (see --help)" >&2 && exit 2 ;;
+    *) echo "test.sh: unexpected argument '$1': it takes none (see --help)" >&2 && exit 2 ;;
+  esac
+done
+
 cd "$(dirname "$(readlink -f "$0")")/.."
 
 BUILD_DIR=${BDCOORD_BUILD_DIR:-build}

@@ -86,6 +86,11 @@ die() {
   printf 'testbed: error: %s\n' "$*" >&2
   exit 1
 }
+# A command line it does not understand: exit 2, like every script's unknown option.
+die_usage() {
+  printf 'testbed: error: %s\n' "$*" >&2
+  exit 2
+}
 
 now_ms() { date +%s%3N; }
 T0=$(now_ms)
@@ -644,7 +649,7 @@ cmd_up() {
         ;;
       --subnet=*) subnet=${1#*=} && shift ;;
       -h | --help) usage && exit 0 ;;
-      -*) die "unknown option $1 (see --help)" ;;
+      -*) die_usage "unknown option $1 (see --help)" ;;
       *)
         [[ -z ${n} ]] || die "unexpected argument $1"
         n=$1 && shift
@@ -961,7 +966,7 @@ main() {
     debug) cmd_debug "$@" ;;
     -h | --help | help) usage ;;
     "") usage >&2 && exit 2 ;;
-    *) die "unknown command '${cmd}' (see --help)" ;;
+    *) die_usage "unknown command '${cmd}' (see --help)" ;;
   esac
 }
 

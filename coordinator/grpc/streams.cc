@@ -12,6 +12,7 @@
 #include "coordinator/grpc/cluster_service.h"
 #include "coordinator/grpc/peer_identity.h"
 #include "proto/rpc/bearer_token.h"
+#include "proto/rpc/stream_headers.h"
 
 namespace bdcoord::coordinator {
 
@@ -239,6 +240,7 @@ class EventStream final : public PumpedStream<bdcoord::v1::Event> {
     } else {
       subscription_ = events.Subscribe(request.cluster(), [this] { Pump(); });
       // Headers go out now: the client knows it is subscribed before the first event.
+      context->AddInitialMetadata(rpc::kSubscribedHeader, "1");
       StartSendInitialMetadata();
     }
     Started();

@@ -88,6 +88,7 @@ Orchestration Orchestrate(const OrchestratorInput& input) {
     bdcoord::v1::ServiceProgress progress;
     progress.set_service(service.name());
     progress.set_desired(service.count());
+    progress.set_run_once(service.run_once());
     progress.set_placed(placed[service.name()]);
     progress.set_waiting_for(absl::StrJoin(waiting, ", "));
     for (uint64_t i = 1; i <= service.count(); ++i) {

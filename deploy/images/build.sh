@@ -61,6 +61,11 @@ die() {
   printf 'build.sh: error: %s\n' "$*" >&2
   exit 1
 }
+# A command line it does not understand: exit 2, like every script's unknown option.
+die_usage() {
+  printf 'build.sh: error: %s\n' "$*" >&2
+  exit 2
+}
 
 # run_step WHAT LOGFILE CMD...: runs CMD with its output in LOGFILE, prints a line every 15 s
 # while it runs, and on failure the end of LOGFILE and a clear error.
@@ -255,10 +260,10 @@ for arg in "$@"; do
       ;;
     --load) LOAD=1 ;;
     --force) FORCE=1 ;;
-    -*) die "unknown option ${arg} (see --help)" ;;
+    -*) die_usage "unknown option ${arg} (see --help)" ;;
     *)
       [[ " ${ALL_SYSTEMS[*]} " == *" ${arg} "* ]] ||
-        die "unknown system '${arg}' (one of: ${ALL_SYSTEMS[*]})"
+        die_usage "unknown system '${arg}' (one of: ${ALL_SYSTEMS[*]})"
       SYSTEMS+=("${arg}")
       ;;
   esac

@@ -335,6 +335,7 @@ for arg in "$@"; do
       exit 0
       ;;
     --keep) KEEP=1 ;;
+    -*) printf 'smoke: error: unknown option %s (see --help)\n' "${arg}" >&2 && exit 2 ;;
     *) SYSTEMS+=("${arg}") ;;
   esac
 done

@@ -1,10 +1,30 @@
 #!/usr/bin/env bash
 # Idle cost of bdagent on testbed host1 (deploy/testbed.sh up 1 first): starts the agent with
 # 9 running containers, waits until it has reconciled, then prints its resident memory and the
-# CPU it used over an idle window. Usage: agent_idle.sh BDAGENT [WINDOW_SECONDS=30]
+# CPU it used over an idle window. `agent_idle.sh --help` for the arguments.
 set -euo pipefail
-BDAGENT=$1
-WINDOW=${2:-30}
+
+usage() {
+  cat <<'EOF'
+Usage: tests/bench/agent_idle.sh BDAGENT [WINDOW_SECONDS]
+
+Needs testbed host1 (deploy/testbed.sh up 1), as root. Starts BDAGENT (e.g.
+build/agent/bdagent) in host1's namespace with 9 running containers from a local desired
+state, waits until it has reconciled, then prints its resident memory and the CPU it used over
+WINDOW_SECONDS idle seconds (default 30). Removes the containers at the end.
+EOF
+}
+positional=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    -h | --help) usage && exit 0 ;;
+    -*) echo "agent_idle: unknown option $1 (see --help)" >&2 && exit 2 ;;
+    *) positional+=("$1") && shift ;;
+  esac
+done
+[[ ${#positional[@]} -ge 1 && ${#positional[@]} -le 2 ]] || { usage >&2; exit 2; }
+BDAGENT=${positional[0]}
+WINDOW=${positional[1]:-30}
 HERE=$(cd "$(dirname "$0")" && pwd)
 eval "$("${HERE}/../../deploy/testbed.sh" env)"
 SOCK=${BDCOORD_TESTBED_HOST1_SOCK}

@@ -4,13 +4,34 @@
 # coordinator and 4 agents, `bdcoord apply deploy/examples/bigdata-demo.yaml`, then per service
 # with depends_on: when its last condition came true (a dependency's instances all ready, as
 # their agents logged it; completed or started, as Docker recorded it) and when the service's
-# first container started (Docker's StartedAt; its containers are created earlier, held). Prints the gap per edge, its median over the
-# rounds, and the apply's wall time.
+# first container started (Docker's StartedAt; its containers are created earlier, held). Prints
+# the gap per edge, its median over the rounds, and the apply's wall time. `readiness_gaps.sh
+# --help` for the arguments.
 set -euo pipefail
 
-[[ $# -ge 1 ]] || { echo "usage: $0 BUILD_DIR [ROUNDS=3]" >&2; exit 2; }
-BUILD_DIR=$(readlink -f "$1")
-ROUNDS=${2:-3}
+usage() {
+  cat <<'EOF'
+Usage: tests/bench/readiness_gaps.sh BUILD_DIR [ROUNDS]
+
+Needs the testbed with hosts host1..host4 (deploy/testbed.sh up 4), as root. Per round (default
+3): a fresh bdcoordd and 4 bdagents from BUILD_DIR, `bdcoord apply
+deploy/examples/bigdata-demo.yaml`, then for each depends_on edge the gap between its last
+condition coming true and the service's first container starting. Prints the gaps per
+round, their medians and the apply's wall time. KEEP=1 keeps the work directory
+(/tmp/bdcoord-gaps.*).
+EOF
+}
+positional=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    -h | --help) usage && exit 0 ;;
+    -*) echo "readiness_gaps: unknown option $1 (see --help)" >&2 && exit 2 ;;
+    *) positional+=("$1") && shift ;;
+  esac
+done
+[[ ${#positional[@]} -ge 1 && ${#positional[@]} -le 2 ]] || { usage >&2; exit 2; }
+BUILD_DIR=$(readlink -f "${positional[0]}")
+ROUNDS=${positional[1]:-3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$(dirname "${HERE}")")
 BDCOORD=${BUILD_DIR}/cli/bdcoord

@@ -5,8 +5,26 @@
 # etc_files tar; default all). New inputs go to build-fuzz/corpus/TARGET (the seeds stay as they
 # are); a crash, leak, timeout or OOM is kept under build-fuzz/crashes/TARGET/ and makes the
 # script exit 1 after the other targets have run. BDCOORD_FUZZ_JOBS runs that many workers per
-# target (default 1).
+# target (default 1). `run.sh --help` for the arguments.
 set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: tests/fuzz/run.sh [SECONDS] [TARGET...]
+
+Builds the libFuzzer targets with clang in BDCOORD_FUZZ_BUILD_DIR (default build-fuzz) if
+needed, then runs each TARGET (spec docker_json log_stream etc_files tar; default all) for
+SECONDS (default 60) from its corpus in tests/fuzz/corpus/TARGET. Crashes are kept in the
+build directory's crashes/TARGET/ and make it exit 1 after the other targets.
+BDCOORD_FUZZ_JOBS: workers per target (default 1).
+EOF
+}
+for arg in "$@"; do
+  case ${arg} in
+    -h | --help) usage && exit 0 ;;
+    -*) echo "fuzz/run.sh: unknown option ${arg} (see --help)" >&2 && exit 2 ;;
+  esac
+done
 cd "$(dirname "$(readlink -f "$0")")/../.."
 
 SECONDS_PER_TARGET=${1:-60}

@@ -6,21 +6,22 @@
 #include "cli/exit_codes.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/cli/progress_builders.h"
 
 namespace bdcoord::cli {
 namespace {
 
-bdcoord::v1::ServiceProgress Progress(const std::string& name, uint32_t desired, uint32_t started,
-                                      uint32_t ready, const std::string& waiting = "") {
-  bdcoord::v1::ServiceProgress progress;
-  progress.set_service(name);
-  progress.set_desired(desired);
-  progress.set_placed(desired);
-  progress.set_created(started);
-  progress.set_started(started);
-  progress.set_ready(ready);
-  progress.set_waiting_for(waiting);
-  return progress;
+// An instance of `cluster` placed on `host` at `ip`, in `state`.
+bdcoord::v1::InstanceView* AddInstance(bdcoord::v1::ClusterStatus* cluster, const std::string& name,
+                                       const std::string& service, const std::string& host,
+                                       const std::string& ip, bdcoord::v1::InstanceState state) {
+  auto* view = cluster->add_instances();
+  view->mutable_placed()->set_name(name);
+  view->mutable_placed()->set_service(service);
+  view->mutable_placed()->set_host(host);
+  view->mutable_placed()->set_ip(ip);
+  view->mutable_status()->set_state(state);
+  return view;
 }
 
 TEST(ClusterCommandsTest, ProgressLinesOnePerService) {
@@ -69,19 +70,11 @@ TEST(ClusterCommandsTest, StatusTableAndJson) {
   bdcoord::v1::GetStatusResponse response;
   auto* cluster = response.add_clusters();
   cluster->set_cluster("demo");
-  auto* view = cluster->add_instances();
-  view->mutable_placed()->set_name("zk1");
-  view->mutable_placed()->set_service("zk");
-  view->mutable_placed()->set_host("h1");
-  view->mutable_placed()->set_ip("10.0.0.11");
-  view->mutable_status()->set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
-  view->mutable_status()->set_ready(true);
-  auto* zk2 = cluster->add_instances();
-  zk2->mutable_placed()->set_name("zk2");
-  zk2->mutable_placed()->set_service("zk");
-  zk2->mutable_placed()->set_host("h2");
-  zk2->mutable_placed()->set_ip("10.0.0.12");
-  zk2->mutable_status()->set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  AddInstance(cluster, "zk1", "zk", "h1", "10.0.0.11", bdcoord::v1::INSTANCE_STATE_RUNNING)
+      ->mutable_status()
+      ->set_ready(true);
+  auto* zk2 =
+      AddInstance(cluster, "zk2", "zk", "h2", "10.0.0.12", bdcoord::v1::INSTANCE_STATE_RUNNING);
   zk2->mutable_status()->set_restart_count(3);
   zk2->mutable_status()->set_last_exit_code(137);
   EXPECT_EQ(StatusTable(response),
@@ -196,6 +189,61 @@ TEST(ClusterCommandsTest, ASpecThatIsNotUtf8IsRefusedBeforeAnyCall) {
                                               6),
                                   utf16));
   EXPECT_THAT(utf16.str(), ::testing::StartsWith("utf16.yaml:1:4: NUL byte at byte 3\n"));
+}
+
+// A run-once job is done when it completed: apply says so with the word status uses.
+TEST(ClusterCommandsTest, ARunOnceServiceIsCompletedNotReady) {
+  bdcoord::v1::ApplyProgress progress;
+  *progress.add_services() = Progress("zk", 1, 1, 1);
+  *progress.add_services() = Progress("namenode-format", 1, 1, 1);
+  progress.mutable_services(1)->set_run_once(true);
+  *progress.add_services() = Progress("fsck", 1, 1, 0);
+  progress.mutable_services(2)->set_run_once(true);
+  EXPECT_EQ(ProgressLines(progress),
+            "zk: 1/1 ready\n"
+            "namenode-format: 1/1 completed\n"
+            "fsck: 0/1 completed, 1 started\n");
+  EXPECT_EQ(ProgressBars(progress, 1),
+            "zk              [####################] 1/1 ready  (placed 1, created 1, started 1)\n"
+            "namenode-format [####################] 1/1 completed  (placed 1, created 1, "
+            "started 1)\n"
+            "fsck            [###############.....] 0/1 completed  (placed 1, created 1, "
+            "started 1)\n"
+            "elapsed 1.0 s\n");
+
+  bdcoord::v1::GetStatusResponse response;
+  auto* cluster = response.add_clusters();
+  cluster->set_cluster("demo");
+  AddInstance(cluster, "namenode-format1", "namenode-format", "h1", "10.0.0.21",
+              bdcoord::v1::INSTANCE_STATE_COMPLETED);
+  EXPECT_EQ(StatusTable(response),
+            "INSTANCE          SERVICE          HOST  IP         STATE      READY  RESTARTS  "
+            "MESSAGE\n"
+            "namenode-format1  namenode-format  h1    10.0.0.21  completed  -      0         -\n");
+  *cluster->add_services() = progress.services(1);
+  EXPECT_THAT(StatusJson(response), ::testing::HasSubstr("\"run_once\": true"));
+}
+
+// Without a terminal, an update prints only the services whose line changed: the first apply of
+// the demo printed every service on every update (176 lines for 8 services).
+TEST(ClusterCommandsTest, WithoutATerminalOnlyChangedServicesArePrinted) {
+  ChangedProgressLines changed;
+  bdcoord::v1::ApplyProgress progress;
+  *progress.add_services() = Progress("zk", 3, 0, 0);
+  *progress.add_services() = Progress("kafka", 2, 0, 0, "zk ready");
+  EXPECT_EQ(changed.Next(progress),
+            "zk: 0/3 ready\n"
+            "kafka: 0/2 ready (waiting for zk ready)\n");
+  EXPECT_EQ(changed.Next(progress), "");  // the same update again: nothing new to say
+  *progress.mutable_services(0) = Progress("zk", 3, 3, 1);
+  EXPECT_EQ(changed.Next(progress), "zk: 1/3 ready, 3 started\n");
+  *progress.mutable_services(0) = Progress("zk", 3, 3, 3);
+  *progress.mutable_services(1) = Progress("kafka", 2, 0, 0);
+  EXPECT_EQ(changed.Next(progress),
+            "zk: 3/3 ready\n"
+            "kafka: 0/2 ready\n");
+  *progress.mutable_services(1) = Progress("kafka", 2, 2, 2);
+  EXPECT_EQ(changed.Next(progress), "kafka: 2/2 ready\n");
 }
 
 }  // namespace

@@ -45,5 +45,16 @@ TEST(WatchCommandsTest, EventJsonIsOneObjectPerLine) {
             "\n");
 }
 
+// Before the first event (which may take long), the watcher says on stderr what it watches.
+TEST(WatchCommandsTest, WatchingEventsLineSaysWhatAndSinceWhen) {
+  const absl::Time since = absl::FromUnixSeconds(1'700'000'000);
+  EXPECT_EQ(WatchingEventsLine("", since),
+            "watching the events of every cluster and host since 2023-11-14T22:13:20Z (Ctrl-C to "
+            "stop)\n");
+  EXPECT_EQ(WatchingEventsLine("bigdata", since),
+            "watching the events of cluster 'bigdata' and of every host since "
+            "2023-11-14T22:13:20Z (Ctrl-C to stop)\n");
+}
+
 }  // namespace
 }  // namespace bdcoord::cli

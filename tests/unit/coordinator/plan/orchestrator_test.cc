@@ -128,6 +128,9 @@ TEST(OrchestratorTest, CompletedNeedsCompletionAndRememberedCompletionsCount) {
   const Orchestration o = f.Run();
   EXPECT_THAT(o.released, ElementsAre("format", "nn"));
   EXPECT_EQ(o.services[0].ready(), 1u);
+  // So that progress says "completed" for the job, as status does, not "ready".
+  EXPECT_TRUE(o.services[0].run_once());
+  EXPECT_FALSE(o.services[1].run_once());
 }
 
 TEST(OrchestratorTest, ChainReleasesOneLevelAtATime) {

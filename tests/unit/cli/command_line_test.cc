@@ -1,0 +1,108 @@
+#include "cli/command_line.h"
+
+#include <sstream>
+
+#include "absl/time/clock.h"
+#include "cli/exit_codes.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace bdcoord::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// The parse of one command line, as `bdcoord ARGS...` would do it.
+struct Parsed {
+  std::optional<int> exit_code;
+  std::string out;
+  std::string err;
+};
+
+Parsed Parse(std::vector<std::string> args) {
+  CLI::App app{"bdcoord", "bdcoord"};
+  CommandLine commands(&app, [] { return absl::Now(); });
+  std::ostringstream out, err;
+  Parsed parsed;
+  parsed.exit_code = commands.Parse(std::move(args), out, err);
+  parsed.out = out.str();
+  parsed.err = err.str();
+  return parsed;
+}
+
+constexpr char kCommandList[] =
+    "\n"
+    "Commands:\n"
+    "  place   Validate a spec and show where each instance would run, on which IP\n"
+    "  hosts   List the coordinator's hosts: connected or not, labels, capacity\n"
+    "  apply   Place and start a cluster on the live hosts, with progress until it is ready\n"
+    "  status  Every placed instance of a cluster (or of all): host, IP and state\n"
+    "  scale   Run N instances of a service; the others stay where they are\n"
+    "  down    Remove a cluster's containers, networks and shims everywhere; forget it\n"
+    "  drain   Move a host's instances to other hosts; --undo makes it placeable again\n"
+    "  logs    Print the container logs of an instance, or of a whole service merged\n"
+    "  events  Watch instances and hosts change from now on, until Ctrl-C\n"
+    "\n"
+    "Run `bdcoord COMMAND --help` for a command's options.\n";
+
+TEST(CommandLineTest, NoCommandListsTheCommands) {
+  const Parsed parsed = Parse({});
+  EXPECT_EQ(parsed.exit_code, kExitInvalidInput);
+  EXPECT_EQ(parsed.err, std::string("bdcoord: a command is required\n") + kCommandList);
+  EXPECT_EQ(parsed.out, "");
+}
+
+TEST(CommandLineTest, AMistypedCommandSuggestsTheNearestOne) {
+  const Parsed status = Parse({"stauts"});
+  EXPECT_EQ(status.exit_code, kExitInvalidInput);
+  EXPECT_EQ(status.err, std::string("bdcoord: unknown command 'stauts'; did you mean 'status'?\n") +
+                            kCommandList);
+
+  const Parsed place = Parse({"plcae", "x.yaml"});
+  EXPECT_EQ(place.exit_code, kExitInvalidInput);
+  EXPECT_THAT(place.err, StartsWith("bdcoord: unknown command 'plcae'; did you mean 'place'?\n"));
+  EXPECT_THAT(place.err, HasSubstr(kCommandList));
+}
+
+TEST(CommandLineTest, AnUnknownCommandFarFromAnyOneIsListedWithoutAGuess) {
+  const Parsed parsed = Parse({"deploy", "x.yaml"});
+  EXPECT_EQ(parsed.exit_code, kExitInvalidInput);
+  EXPECT_EQ(parsed.err, std::string("bdcoord: unknown command 'deploy'\n") + kCommandList);
+}
+
+TEST(CommandLineTest, AnOptionWithoutACommandIsNamed) {
+  const Parsed parsed = Parse({"--bogus"});
+  EXPECT_EQ(parsed.exit_code, kExitInvalidInput);
+  EXPECT_EQ(parsed.err,
+            std::string("bdcoord: unknown option '--bogus' before the command\n") + kCommandList);
+}
+
+TEST(CommandLineTest, HelpListsTheSameOneLineDescriptionsAndExitsZero) {
+  const Parsed parsed = Parse({"--help"});
+  EXPECT_EQ(parsed.exit_code, kExitOk);
+  EXPECT_THAT(parsed.out,
+              HasSubstr("Watch instances and hosts change from now on, until Ctrl-C\n"));
+  EXPECT_EQ(parsed.err, "");
+}
+
+TEST(CommandLineTest, ACommandsHelpEndsWithItsDetails) {
+  const Parsed parsed = Parse({"place", "--help"});
+  EXPECT_EQ(parsed.exit_code, kExitOk);
+  EXPECT_THAT(parsed.out, HasSubstr("Usage: bdcoord place [OPTIONS] spec"));
+  EXPECT_THAT(parsed.out, HasSubstr("Changes nothing: offline from the spec's own hosts"));
+}
+
+TEST(CommandLineTest, AKnownCommandsOwnErrorsStayCli11s) {
+  const Parsed parsed = Parse({"place"});
+  EXPECT_EQ(parsed.exit_code, kExitInvalidInput);
+  EXPECT_THAT(parsed.err, HasSubstr("spec is required"));
+  EXPECT_THAT(parsed.err, Not(HasSubstr("Commands:")));
+}
+
+TEST(CommandLineTest, AValidCommandLineLeavesTheRunToRun) {
+  EXPECT_EQ(Parse({"place", "x.yaml"}).exit_code, std::nullopt);
+}
+
+}  // namespace
+}  // namespace bdcoord::cli

@@ -1,0 +1,28 @@
+#ifndef BDCOORD_TESTS_UNIT_CLI_PROGRESS_BUILDERS_H_
+#define BDCOORD_TESTS_UNIT_CLI_PROGRESS_BUILDERS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "bdcoord/v1/cluster.pb.h"
+
+namespace bdcoord::cli {
+
+// A service's progress with every instance placed, `started` of them created and started.
+inline bdcoord::v1::ServiceProgress Progress(const std::string& name, uint32_t desired,
+                                             uint32_t started, uint32_t ready,
+                                             const std::string& waiting = "") {
+  bdcoord::v1::ServiceProgress progress;
+  progress.set_service(name);
+  progress.set_desired(desired);
+  progress.set_placed(desired);
+  progress.set_created(started);
+  progress.set_started(started);
+  progress.set_ready(ready);
+  progress.set_waiting_for(waiting);
+  return progress;
+}
+
+}  // namespace bdcoord::cli
+
+#endif  // BDCOORD_TESTS_UNIT_CLI_PROGRESS_BUILDERS_H_

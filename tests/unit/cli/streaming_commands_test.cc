@@ -1,0 +1,138 @@
+// `bdcoord events` and `bdcoord apply` as a user runs them, against a fake coordinator on a unix
+// socket that streams canned events and progress: what goes to stdout and what to stderr.
+#include <grpcpp/grpcpp.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bdcoord/v1/cluster.grpc.pb.h"
+#include "cli/cluster_commands.h"
+#include "cli/exit_codes.h"
+#include "cli/watch_commands.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/rpc/stream_headers.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/unit/cli/progress_builders.h"
+
+namespace bdcoord::cli {
+namespace {
+
+using ::testing::MatchesRegex;
+
+// Sends its canned messages to every WatchEvents and Apply call, then ends the stream.
+class CannedClusterService final : public bdcoord::v1::ClusterService::Service {
+ public:
+  std::vector<bdcoord::v1::Event> events;
+  std::vector<bdcoord::v1::ApplyProgress> progress;
+  bool refuse_watchers = false;
+
+  grpc::Status WatchEvents(grpc::ServerContext* context, const bdcoord::v1::WatchEventsRequest*,
+                           grpc::ServerWriter<bdcoord::v1::Event>* writer) override {
+    if (refuse_watchers) return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many");
+    context->AddInitialMetadata(rpc::kSubscribedHeader, "1");  // subscribed, as bdcoordd says it
+    writer->SendInitialMetadata();
+    for (const auto& event : events) writer->Write(event);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Apply(grpc::ServerContext*, const bdcoord::v1::ApplyRequest*,
+                     grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) override {
+    for (const auto& update : progress) writer->Write(update);
+    return grpc::Status::OK;
+  }
+};
+
+class StreamingCommandsTest : public ::testing::Test {
+ protected:
+  void StartCoordinator() {
+    address_ = "unix://" + dir_.path() + "/bdcoordd.sock";
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+  }
+
+  test_util::TempDir dir_{"streaming_commands_test"};
+  CannedClusterService service_;
+  std::string address_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// One instance of the service, `ready` of it started and ready (or completed, when run_once).
+bdcoord::v1::ServiceProgress OneInstance(const std::string& name, uint32_t ready, bool run_once,
+                                         const std::string& waiting = "") {
+  bdcoord::v1::ServiceProgress service = Progress(name, 1, ready, ready, waiting);
+  service.set_run_once(run_once);
+  return service;
+}
+
+TEST_F(StreamingCommandsTest, EventsSaysWhatItWatchesOnStderrBeforeTheEvents) {
+  bdcoord::v1::Event event;
+  event.set_kind("host-up");
+  event.set_host("h1");
+  service_.events.push_back(event);
+  StartCoordinator();
+  EventsOptions options;
+  options.cluster = "bigdata";
+  options.coordinator.address = address_;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunEvents(options, out, err), kExitOk);
+  EXPECT_THAT(err.str(), MatchesRegex("watching the events of cluster 'bigdata' and of every host "
+                                      "since [-0-9]+T[:0-9]+Z \\(Ctrl-C to stop\\)\n"));
+  EXPECT_EQ(out.str(), "1970-01-01T00:00:00.000Z  host-up    host h1\n");  // events only
+}
+
+// A watcher the coordinator refused (or could not reach) never said it was watching.
+TEST_F(StreamingCommandsTest, ARefusedWatcherDoesNotSayItWatches) {
+  service_.refuse_watchers = true;
+  StartCoordinator();
+  EventsOptions options;
+  options.coordinator.address = address_;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunEvents(options, out, err), kExitRuntimeError);
+  EXPECT_EQ(err.str(), "bdcoord: too many\n");
+  EXPECT_EQ(out.str(), "");
+}
+
+// The demo's first apply without a terminal printed every service on every update; now a
+// service's line comes when it changed, and the run-once job says "completed".
+TEST_F(StreamingCommandsTest, ApplyWithoutATerminalPrintsChangedLinesOnly) {
+  auto update = [](uint32_t format_done, uint32_t nn_ready, bool done) {
+    bdcoord::v1::ApplyProgress progress;
+    progress.set_cluster("hdfs");
+    *progress.add_services() = OneInstance("namenode-format", format_done, /*run_once=*/true);
+    *progress.add_services() = OneInstance("namenode", nn_ready, /*run_once=*/false,
+                                           format_done == 0 ? "namenode-format completed" : "");
+    progress.set_done(done);
+    return progress;
+  };
+  service_.progress = {update(0, 0, false), update(0, 0, false), update(1, 0, false),
+                       update(1, 0, false), update(1, 1, true)};
+  StartCoordinator();
+  const std::string spec = dir_.path() + "/hdfs.yaml";
+  std::ofstream(spec) << "cluster: hdfs\n";
+  ApplyOptions options;
+  options.spec_file = spec;
+  options.coordinator.address = address_;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunApply(options, out, err), kExitOk);
+  EXPECT_EQ(out.str(),
+            "namenode-format: 0/1 completed\n"
+            "namenode: 0/1 ready (waiting for namenode-format completed)\n"
+            "namenode-format: 1/1 completed\n"
+            "namenode: 0/1 ready\n"
+            "namenode: 1/1 ready\n"
+            "cluster hdfs: 2/2 instances ready, done\n");
+  EXPECT_EQ(err.str(), "");
+}
+
+}  // namespace
+}  // namespace bdcoord::cli
