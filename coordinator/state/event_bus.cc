@@ -108,7 +108,10 @@ EventBus::Subscription::~Subscription() {
 
 std::optional<bdcoord::v1::Event> EventBus::Subscription::Next(absl::Time deadline) {
   absl::MutexLock lock(&queue_->mu);
-  queue_->mu.AwaitWithDeadline(absl::Condition(queue_.get(), &Queue::Ready), deadline);
+  // absl's timed wait can return a little before `deadline` by absl::Now(): wait again then.
+  while (!queue_->mu.AwaitWithDeadline(absl::Condition(queue_.get(), &Queue::Ready), deadline) &&
+         absl::Now() < deadline) {
+  }
   if (queue_->dropped > 0) {
     // Every dropped event is older than every queued one: the notice goes first.
     bdcoord::v1::Event notice;
