@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   agent::AgentFlags flags;
   agent::AddAgentFlags(&app, &flags);
   bdcoord::rpc::AddLogLevelFlag(&app, &flags.log_level);
+  bdcoord::rpc::AddVersionFlag(&app, "bdagent");
   if (std::optional<int> code = bdcoord::rpc::ParseCommandLine(&app, argc, argv)) return *code;
   const auto logger = bdcoord::rpc::SetUpDaemonLogger("bdagent", flags.log_level);
   auto fail = [](const absl::Status& status, int exit_code) {

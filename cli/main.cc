@@ -6,6 +6,7 @@
 
 #include "absl/time/clock.h"
 #include "cli/command_line.h"
+#include "proto/rpc/daemon.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -13,7 +14,7 @@ int main(int argc, char** argv) {
       "macvlan/ipvlan networks\n\nExit codes: 0 ok, 1 runtime or connection error, 2 invalid "
       "spec or command line (nothing applied), 3 placement impossible",
       "bdcoord"};
-  app.set_version_flag("--version", "bdcoord 0.1.0");
+  bdcoord::rpc::AddVersionFlag(&app, "bdcoord");
   bdcoord::cli::CommandLine commands(&app, [] { return absl::Now(); });
   if (std::optional<int> code =
           commands.Parse(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr)) {

@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
       ->type_name("DURATION")
       ->default_str("24h");
   bdcoord::rpc::AddLogLevelFlag(&app, &log_level);
+  bdcoord::rpc::AddVersionFlag(&app, "bdcoordd");
   if (auto code = bdcoord::rpc::ParseCommandLine(&app, argc, argv)) return *code;
   auto logger = bdcoord::rpc::SetUpDaemonLogger("bdcoordd", log_level);
 

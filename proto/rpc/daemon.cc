@@ -20,6 +20,10 @@ sigset_t StopSignals() {
 
 }  // namespace
 
+void AddVersionFlag(CLI::App* app, const std::string& program) {
+  app->set_version_flag("--version", program + " " + BDCOORD_VERSION);
+}
+
 void AddLogLevelFlag(CLI::App* app, std::string* level) {
   app->add_option("--log-level", *level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))

@@ -14,6 +14,9 @@ namespace bdcoord::rpc {
 // The set-up bdcoordd and bdagent share: the --log-level flag, parsing the command line, and the
 // program's logger.
 
+// --version: prints "PROGRAM VERSION" (the project's version) and exits 0.
+void AddVersionFlag(CLI::App* app, const std::string& program);
+
 // --log-level: trace, debug, info (the default in `level`), warn, error.
 void AddLogLevelFlag(CLI::App* app, std::string* level);
 

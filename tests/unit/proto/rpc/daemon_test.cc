@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace bdcoord::rpc {
@@ -11,6 +12,7 @@ namespace {
 std::optional<int> Parse(std::vector<const char*> args, std::string* level) {
   CLI::App app{"test daemon"};
   AddLogLevelFlag(&app, level);
+  AddVersionFlag(&app, "testd");
   args.insert(args.begin(), "daemon");
   return ParseCommandLine(&app, static_cast<int>(args.size()), const_cast<char**>(args.data()));
 }
@@ -27,6 +29,14 @@ TEST(ParseCommandLine, GoesOnOrSaysHowToLeave) {
   EXPECT_NE(
       testing::internal::GetCapturedStderr().find("loud not in {trace,debug,info,warn,error}"),
       std::string::npos);
+}
+
+TEST(ParseCommandLine, VersionPrintsTheProgramAndTheProjectsVersion) {
+  std::string level = "info";
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(Parse({"--version"}, &level), 0);
+  EXPECT_THAT(testing::internal::GetCapturedStdout(),
+              testing::MatchesRegex("testd [0-9]+\\.[0-9]+\\.[0-9]+\n"));
 }
 
 TEST(SetUpDaemonLogger, BecomesTheDefaultLoggerAtTheLevel) {
