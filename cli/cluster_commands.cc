@@ -15,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
@@ -346,18 +348,69 @@ std::string StatusJson(const bdcoord::v1::GetStatusResponse& response) {
   return nlohmann::json({{"clusters", clusters}}).dump(2) + "\n";
 }
 
-int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err) {
-  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
-  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
+namespace {
+
+grpc::Status GetStatus(const Coordinator& coordinator, const StatusOptions& options,
+                       bdcoord::v1::GetStatusResponse* response) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   bdcoord::v1::GetStatusRequest request;
   request.set_cluster(options.cluster);
   request.set_probe(options.probe);
+  return coordinator.stub->GetStatus(&context, request, response);
+}
+
+std::string FormatStatus(const StatusOptions& options,
+                         const bdcoord::v1::GetStatusResponse& response) {
+  return options.output == "json" ? StatusJson(response) : StatusTable(response);
+}
+
+}  // namespace
+
+int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err) {
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
   bdcoord::v1::GetStatusResponse response;
-  const grpc::Status status = coordinator->stub->GetStatus(&context, request, &response);
+  const grpc::Status status = GetStatus(*coordinator, options, &response);
   if (!status.ok()) return ReportCallError(*coordinator, status, err);
-  out << (options.output == "json" ? StatusJson(response) : StatusTable(response));
+  out << FormatStatus(options, response);
+  return kExitOk;
+}
+
+int WatchStatus(const StatusOptions& options, std::ostream& out, std::ostream& err,
+                const std::function<bool()>& stop) {
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
+  const bool tty = IsTerminal(out);
+  const absl::Duration interval = absl::Seconds(options.interval_seconds);
+  std::string shown;  // the status or the error last printed
+  while (!stop()) {
+    bdcoord::v1::GetStatusResponse response;
+    const grpc::Status status = GetStatus(*coordinator, options, &response);
+    std::string now;
+    if (status.ok()) {
+      now = FormatStatus(options, response);
+    } else {
+      std::ostringstream message;
+      ReportCallError(*coordinator, status, message);
+      now = message.str();
+    }
+    if (now != shown) {
+      if (!status.ok()) {
+        err << now << "(asking again every " << absl::FormatDuration(interval) << ")\n";
+      } else if (tty) {
+        out << "\033[H\033[2J" << now << std::flush;  // home, clear: redrawn in place
+      } else {
+        out << "--- " << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone())
+            << "\n"
+            << now << std::flush;
+      }
+      shown = std::move(now);
+    }
+    for (absl::Time until = absl::Now() + interval; absl::Now() < until && !stop();) {
+      absl::SleepFor(std::min(absl::Milliseconds(100), until - absl::Now()));
+    }
+  }
   return kExitOk;
 }
 

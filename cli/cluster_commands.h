@@ -1,6 +1,7 @@
 #ifndef BDCOORD_CLI_CLUSTER_COMMANDS_H_
 #define BDCOORD_CLI_CLUSTER_COMMANDS_H_
 
+#include <functional>
 #include <map>
 #include <ostream>
 #include <string>
@@ -38,6 +39,8 @@ struct StatusOptions {
   std::string cluster;           // empty: every cluster
   std::string output = "table";  // table | json
   bool probe = false;            // run each running instance's readiness probe now
+  bool watch = false;            // ask again every `interval_seconds`, print what changed
+  double interval_seconds = 2;
   CoordinatorFlags coordinator;
 };
 
@@ -50,6 +53,13 @@ int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err);
 // `bdcoord status`: every placed instance with its latest status, then each host's shim address
 // on host_shim networks (as `bdcoord place` shows them). Returns the exit code.
 int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err);
+
+// `bdcoord status --watch`: the status again every interval, printed when it changed (on a
+// terminal the screen is redrawn; otherwise each new status follows a line with its time). A
+// coordinator that cannot be reached is said once, and asked again. Exit 0 when `stop` says so
+// (Ctrl-C in the CLI), checked at least once per interval.
+int WatchStatus(const StatusOptions& options, std::ostream& out, std::ostream& err,
+                const std::function<bool()>& stop);
 
 // `bdcoord scale SERVICE N`: re-plans the cluster with N instances of SERVICE (others stay where
 // they are) and follows the progress like apply; the new members join every /etc/hosts.

@@ -148,6 +148,13 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
   status_cmd_->add_option("-o,--output", status_.output, "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->type_name("FORMAT");
+  status_cmd_->add_flag("-w,--watch", status_.watch,
+                        "Ask again every --interval and print the status when it changed, until "
+                        "Ctrl-C (a terminal is redrawn)");
+  status_cmd_->add_option("--interval", status_.interval_seconds, "Seconds between asks (--watch)")
+      ->check(CLI::Range(0.2, 3600.0))
+      ->capture_default_str()
+      ->type_name("SECONDS");
   AddCoordinatorFlags(status_cmd_, &status_.coordinator);
 
   scale_cmd_ =
@@ -243,6 +250,10 @@ int CommandLine::Run(std::ostream& out, std::ostream& err) {
   }
   if (hosts_cmd_->parsed()) return RunHosts(hosts_, out, err);
   if (apply_cmd_->parsed()) return RunApply(apply_, out, err);
+  if (status_cmd_->parsed() && status_.watch) {
+    InstallInterruptHandler();  // before gRPC starts any thread
+    return WatchStatus(status_, out, err, [] { return Interrupted(); });
+  }
   if (status_cmd_->parsed()) return RunStatus(status_, out, err);
   if (scale_cmd_->parsed()) return RunScale(scale_, out, err);
   if (down_cmd_->parsed()) return RunDown(down_, out, err);

@@ -2,6 +2,8 @@
 // socket that streams canned events and progress: what goes to stdout and what to stderr.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -36,6 +38,20 @@ class CannedClusterService final : public bdcoord::v1::ClusterService::Service {
     context->AddInitialMetadata(rpc::kSubscribedHeader, "1");  // subscribed, as bdcoordd says it
     writer->SendInitialMetadata();
     for (const auto& event : events) writer->Write(event);
+    return grpc::Status::OK;
+  }
+
+  // GetStatus answers these one per call, the last one again and again.
+  std::vector<grpc::Status> status_errors;  // answered first, one per call
+  std::vector<bdcoord::v1::GetStatusResponse> statuses;
+  std::atomic<int> status_calls{0};
+
+  grpc::Status GetStatus(grpc::ServerContext*, const bdcoord::v1::GetStatusRequest*,
+                         bdcoord::v1::GetStatusResponse* response) override {
+    const size_t call = status_calls++;
+    if (call < status_errors.size()) return status_errors[call];
+    const size_t index = std::min(call - status_errors.size(), statuses.size() - 1);
+    *response = statuses[index];
     return grpc::Status::OK;
   }
 
@@ -132,6 +148,40 @@ TEST_F(StreamingCommandsTest, ApplyWithoutATerminalPrintsChangedLinesOnly) {
             "namenode: 1/1 ready\n"
             "cluster hdfs: 2/2 instances ready, done\n");
   EXPECT_EQ(err.str(), "");
+}
+
+bdcoord::v1::GetStatusResponse OneInstanceStatus(bdcoord::v1::InstanceState state) {
+  bdcoord::v1::GetStatusResponse response;
+  auto* view = response.add_clusters()->add_instances();
+  view->mutable_placed()->set_name("zk1");
+  view->mutable_placed()->set_service("zk");
+  view->mutable_placed()->set_host("h1");
+  view->mutable_placed()->set_ip("10.1.0.11");
+  view->mutable_status()->set_state(state);
+  return response;
+}
+
+TEST_F(StreamingCommandsTest, StatusWatchPrintsEachChangeOnceAndSaysWhenTheCoordinatorIsGone) {
+  service_.status_errors = {grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused"),
+                            grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused")};
+  service_.statuses = {OneInstanceStatus(bdcoord::v1::INSTANCE_STATE_CREATED),
+                       OneInstanceStatus(bdcoord::v1::INSTANCE_STATE_CREATED),
+                       OneInstanceStatus(bdcoord::v1::INSTANCE_STATE_RUNNING)};
+  ASSERT_NO_FATAL_FAILURE(StartCoordinator());
+  StatusOptions options;
+  options.watch = true;
+  options.interval_seconds = 0.01;
+  options.coordinator.address = address_;
+  std::ostringstream out, err;
+  const int code = WatchStatus(options, out, err, [&] { return service_.status_calls >= 7; });
+  EXPECT_EQ(code, kExitOk);
+  // Two statuses, each once, each after a line with its time; the error once.
+  EXPECT_THAT(out.str(), MatchesRegex("--- [0-9T:-]+Z\nINSTANCE .*\nzk1 .* created .*\n"
+                                      "--- [0-9T:-]+Z\nINSTANCE .*\nzk1 .* running .*\n"));
+  const std::string said = err.str();
+  EXPECT_THAT(said, ::testing::StartsWith("bdcoord: cannot reach the coordinator at "));
+  EXPECT_THAT(said, ::testing::EndsWith("\n(asking again every 10ms)\n"));
+  EXPECT_EQ(said.find("connection refused"), said.rfind("connection refused")) << "said once";
 }
 
 }  // namespace
