@@ -15,6 +15,7 @@
 #include "agent/state_dir.h"
 #include "net/link_manager_netlink.h"
 #include "proto/rpc/daemon.h"
+#include "proto/rpc/metrics_endpoint.h"
 
 namespace agent = bdcoord::agent;
 
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
     return exit_code;
   };
   if (absl::Status valid = agent::ValidateAgentFlags(flags); !valid.ok()) return fail(valid, 2);
+  auto registry = std::make_shared<prometheus::Registry>();
   // SIGTERM and SIGINT stop a long-running agent (a thread of its own takes them).
   if (!flags.once && !flags.print_facts) bdcoord::rpc::BlockStopSignals();
 
@@ -50,6 +52,10 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  auto metrics_endpoint = bdcoord::rpc::StartMetricsEndpoint(flags.metrics_listen, registry);
+  if (!metrics_endpoint.ok()) return fail(metrics_endpoint.status(), 1);
+  if (*metrics_endpoint != nullptr)
+    logger->info("metrics at http://{}/metrics", flags.metrics_listen);
   absl::StatusOr<agent::StateDirLock> state_dir = agent::StateDirLock::Acquire(flags.state_dir);
   if (!state_dir.ok()) return fail(state_dir.status(), 1);
   agent::LocalHostFiles host_files;

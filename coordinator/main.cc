@@ -11,6 +11,7 @@
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/state/store_sqlite.h"
 #include "proto/rpc/daemon.h"
+#include "proto/rpc/metrics_endpoint.h"
 
 namespace coord = bdcoord::coordinator;
 
@@ -83,6 +84,8 @@ int main(int argc, char** argv) {
          "instances still refer to it; inf for never")
       ->type_name("DURATION")
       ->default_str("24h");
+  std::string metrics_listen;
+  bdcoord::rpc::AddMetricsListenFlag(&app, &metrics_listen);
   bdcoord::rpc::AddLogLevelFlag(&app, &log_level);
   if (auto code = bdcoord::rpc::ParseCommandLine(&app, argc, argv)) return *code;
   auto logger = bdcoord::rpc::SetUpDaemonLogger("bdcoordd", log_level);
@@ -91,6 +94,11 @@ int main(int argc, char** argv) {
   auto endpoint = coord::PrepareListenEndpoint(listen);
   if (!endpoint.ok())
     return Fail(endpoint.status(), absl::IsInvalidArgument(endpoint.status()) ? 2 : 1);
+  if (!metrics_listen.empty()) {
+    if (auto bind = bdcoord::rpc::MetricsBindAddress(metrics_listen); !bind.ok()) {
+      return Fail(bind.status(), 2);
+    }
+  }
   auto token = coord::ReadServerToken(token_file, *logger);
   if (!token.ok()) return Fail(token.status(), 2);
   auto store = coord::OpenSqliteStoreInDir(data_dir);
@@ -98,6 +106,9 @@ int main(int argc, char** argv) {
   logger->info("state in '{}/state.db'", data_dir);
 
   bdcoord::rpc::BlockStopSignals();  // before any thread starts: only WaitForStopSignal takes them
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto metrics_endpoint = bdcoord::rpc::StartMetricsEndpoint(metrics_listen, registry);
+  if (!metrics_endpoint.ok()) return Fail(metrics_endpoint.status(), 1);
 
   coord::Coordinator coordinator(**store,
                                  {.logger = logger,
@@ -113,6 +124,7 @@ int main(int argc, char** argv) {
   logger->info("listening on '{}'{}{}", listen.listen,
                endpoint->mutual_tls ? " with mutual TLS" : "",
                token->empty() ? "" : ", bearer token required");
+  if (*metrics_endpoint != nullptr) logger->info("metrics at http://{}/metrics", metrics_listen);
 
   const int signal_number = bdcoord::rpc::WaitForStopSignal();
   logger->info("stopping on signal {}", signal_number);
