@@ -12,7 +12,7 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
       streams_(options_.max_streams, options_.max_streams_per_client),
       agent_service_(inventory_, options_.logger, options_.now, events_),
       controller_(inventory_, agent_service_, store, options_.logger, options_.now,
-                  options_.controller_period),
+                  options_.controller_period, options_.controller_metrics),
       ops_(inventory_, store, agent_service_, events_, controller_, options_.now,
            options_.host_policy),
       cluster_service_(ops_, *agent_service_.logs(), events_, streams_, options_.now,
