@@ -77,10 +77,12 @@ int main(int argc, char** argv) {
                                 .policy = flags.policy,
                                 .host_name = agent::HostName(flags),
                                 .state_dir = flags.state_dir});
+  const agent::AgentMetrics agent_metrics = agent::AgentMetrics::Register(*registry);
   agent::Agent runtime(docker, &reconciler, &prober,
                        {.interval = absl::Seconds(flags.interval_seconds),
                         .docker_socket = flags.docker_socket,
-                        .now = now});
+                        .now = now,
+                        .metrics = &agent_metrics});
   agent::DesiredFile desired_file(flags.desired_file, &runtime);
   auto refresh = [&] { return desired_file.Refresh(); };
   if (flags.once) return agent::RunOnceAndPrint(&runtime, refresh, std::cout);
@@ -91,6 +93,7 @@ int main(int argc, char** argv) {
   } else {
     agent::CoordinatorLinkOptions link_options = agent::LinkOptions(flags, channel);
     link_options.now = now;
+    link_options.connected_gauge = &agent_metrics.coordinator_connected;
     link_options.facts = [&] { return agent::CollectHostFacts(docker, *labels); };
     agent::CoordinatorSession session(&runtime, docker, link_options);
     logger->info("host '{}', coordinator '{}'{}{}; root {}, host paths under: {}",
