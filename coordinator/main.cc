@@ -90,15 +90,15 @@ int main(int argc, char** argv) {
   if (auto code = bdcoord::rpc::ParseCommandLine(&app, argc, argv)) return *code;
   auto logger = bdcoord::rpc::SetUpDaemonLogger("bdcoordd", log_level);
 
-  listen.token = !token_file.empty();
-  auto endpoint = coord::PrepareListenEndpoint(listen);
-  if (!endpoint.ok())
-    return Fail(endpoint.status(), absl::IsInvalidArgument(endpoint.status()) ? 2 : 1);
   if (!metrics_listen.empty()) {
     if (auto bind = bdcoord::rpc::MetricsBindAddress(metrics_listen); !bind.ok()) {
       return Fail(bind.status(), 2);
     }
   }
+  listen.token = !token_file.empty();
+  auto endpoint = coord::PrepareListenEndpoint(listen);
+  if (!endpoint.ok())
+    return Fail(endpoint.status(), absl::IsInvalidArgument(endpoint.status()) ? 2 : 1);
   auto token = coord::ReadServerToken(token_file, *logger);
   if (!token.ok()) return Fail(token.status(), 2);
   auto store = coord::OpenSqliteStoreInDir(data_dir);
