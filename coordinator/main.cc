@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
   bdcoord::rpc::BlockStopSignals();  // before any thread starts: only WaitForStopSignal takes them
   auto registry = std::make_shared<prometheus::Registry>();
   const coord::ControllerMetrics controller_metrics = coord::ControllerMetrics::Register(*registry);
+  prometheus::Histogram& apply_duration = coord::RegisterApplyDuration(*registry);
   auto metrics_endpoint = bdcoord::rpc::StartMetricsEndpoint(metrics_listen, registry);
   if (!metrics_endpoint.ok()) return Fail(metrics_endpoint.status(), 1);
 
@@ -120,7 +121,8 @@ int main(int argc, char** argv) {
                                   .max_streams = max_streams,
                                   .max_streams_per_client = max_streams_per_client,
                                   .forget_hosts_after = forget_hosts_after,
-                                  .controller_metrics = &controller_metrics});
+                                  .controller_metrics = &controller_metrics,
+                                  .apply_duration = &apply_duration});
   auto server = coordinator.Serve(listen, *endpoint);
   if (!server.ok()) return Fail(server.status(), 1);
   logger->info("listening on '{}'{}{}", listen.listen,

@@ -16,7 +16,7 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
       ops_(inventory_, store, agent_service_, events_, controller_, options_.now,
            options_.host_policy),
       cluster_service_(ops_, *agent_service_.logs(), events_, streams_, options_.now,
-                       options_.log_stream_queue_bytes),
+                       options_.log_stream_queue_bytes, options_.apply_duration),
       token_agent_service_(&agent_service_, options_.token),
       token_cluster_service_(&cluster_service_, options_.token),
       monitor_(

@@ -40,6 +40,8 @@ struct CoordinatorOptions {
   absl::Duration forget_hosts_after = absl::Hours(24);
   // The controller's gauges and counters (none without); outlives the coordinator.
   const ControllerMetrics* controller_metrics = nullptr;
+  // bdcoord_apply_duration_seconds (RegisterApplyDuration; none when null); outlives it too.
+  prometheus::Histogram* apply_duration = nullptr;
 };
 
 // bdcoordd's parts wired together over one store: the live inventory, the event bus, the agent

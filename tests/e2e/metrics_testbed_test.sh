@@ -2,7 +2,7 @@
 # The Prometheus endpoints (--metrics-listen) of bdcoordd and of one bdagent per testbed host,
 # scraped with curl during an apply: bdcoordd and bdagent refuse a non-loopback address; the
 # running instances go from 0 to N on both sides; a Docker call that fails (an image missing on
-# the host) raises the agents' error counter. Usage: metrics_testbed_test.sh BDCOORDD BDAGENT BDCOORD
+# the host) raises the agents' error counter; the apply is timed. Usage: metrics_testbed_test.sh BDCOORDD BDAGENT BDCOORD
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -50,7 +50,9 @@ echo "ok: ${#HOSTS[@]} hosts connected, on both sides"
 
 running_coordinator='bdcoord_instances{cluster="e2emetrics",service="web",state="running"}'
 running_agents='bdagent_instances{cluster="e2emetrics",state="running"}'
-[[ $(scrape_coordinator | value "${running_coordinator}") == 0 ]] || fail "running before the apply"
+metrics=$(scrape_coordinator)
+[[ $(value "${running_coordinator}" <<<"${metrics}") == 0 ]] || fail "running before the apply"
+[[ $(value bdcoord_apply_duration_seconds_count <<<"${metrics}") == 0 ]] || fail "an apply timed before any"
 [[ $(sum_agents "${running_agents}") == 0 ]] || fail "agents run instances before the apply"
 
 cat >"${work}/cluster.yaml" <<YAML
@@ -72,6 +74,7 @@ wait_until 10 "${running_agents} did not reach ${#HOSTS[@]}" agents_are "${runni
 metrics=$(scrape_coordinator)
 (($(value bdcoord_desired_states_sent_total <<<"${metrics}") >= ${#HOSTS[@]})) || fail "desired states sent: ${metrics}"
 (($(value bdcoord_desired_state_sent_bytes_total <<<"${metrics}") > 0)) || fail "desired state bytes: ${metrics}"
+[[ $(value bdcoord_apply_duration_seconds_count <<<"${metrics}") == 1 ]] || fail "apply not timed: ${metrics}"
 creates=$(sum_agents 'bdagent_docker_api_calls_total{endpoint="CreateContainer",outcome="ok"}')
 ((creates == ${#HOSTS[@]})) || fail "CreateContainer calls: ${creates}"
 timed=$(sum_agents 'bdagent_docker_api_call_duration_seconds_count{endpoint="CreateContainer"}')
