@@ -96,3 +96,6 @@ pids+=($!)
 errors_rose() { (($(sum_agents "${inspect_errors}") > errors_before)); }
 wait_until 10 "${inspect_errors} did not rise from ${errors_before}" errors_rose
 echo "ok: a failing Docker call (InspectImage of a missing image) raises ${inspect_errors} from ${errors_before} to $(sum_agents "${inspect_errors}")"
+# What was scraped last, kept with KEEP=1 (the README's sample comes from there).
+scrape_coordinator >"${work}/bdcoordd.metrics"
+for h in "${HOSTS[@]}"; do scrape_agent "${h}" >"${work}/agent-${h}.metrics"; done
