@@ -1,11 +1,11 @@
 #include "coordinator/ops/controller.h"
 
-#include <cctype>
-#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "coordinator/plan/orchestrator.h"
 #include "coordinator/spec/instance_names.h"
 #include "google/protobuf/util/time_util.h"
@@ -15,12 +15,12 @@ namespace {
 
 using bdcoord::v1::InstanceStatus;
 
-// "running" for INSTANCE_STATE_RUNNING: the state as a metric label.
+// "running" for INSTANCE_STATE_RUNNING: the state as a metric label; "unknown" for a number
+// this coordinator has no name for (a newer agent's).
 std::string StateLabel(bdcoord::v1::InstanceState state) {
-  std::string name = bdcoord::v1::InstanceState_Name(state);
-  name = name.substr(std::string_view("INSTANCE_STATE_").size());
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return name;
+  const std::string& name = bdcoord::v1::InstanceState_Name(state);
+  if (name.empty()) return "unknown";
+  return absl::AsciiStrToLower(absl::StripPrefix(name, "INSTANCE_STATE_"));
 }
 
 // Identifies one applied version of a cluster.
