@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/strip.h"
 #include "agent/latest_report_sender.h"
 #include "agent/pass_progress.h"
 #include "agent/probes/probes.h"
@@ -65,7 +67,8 @@ PassSummary Agent::RunPass() {
   }
   PassSummary summary;
   std::vector<std::string> wanted_networks;
-  next_pass_ = options_.now() + options_.interval;
+  const absl::Time started = options_.now();
+  next_pass_ = started + options_.interval;
   std::map<std::string, LastPass> previous = std::move(last_pass_);
   last_pass_.clear();
   Uplink* uplink = uplink_.load();
@@ -122,7 +125,29 @@ PassSummary Agent::RunPass() {
       Logger()->debug("network not pruned: {}", error);  // usually: still has containers
     }
   }
+  if (options_.metrics != nullptr) RecordPass(options_.now() - started);
   return summary;
+}
+
+void Agent::RecordPass(absl::Duration took) {
+  options_.metrics->pass_duration.Observe(absl::ToDoubleSeconds(took));
+  std::map<std::map<std::string, std::string>, int> counts;
+  for (const auto& [cluster, pass] : last_pass_) {
+    for (const bdcoord::v1::InstanceStatus& status : pass.statuses) {
+      const std::string state = absl::AsciiStrToLower(
+          absl::StripPrefix(bdcoord::v1::InstanceState_Name(status.state()), "INSTANCE_STATE_"));
+      ++counts[{{"cluster", cluster}, {"state", state}}];
+    }
+  }
+  prometheus::Family<prometheus::Gauge>& gauge = options_.metrics->instances;
+  for (const auto& labels : published_instances_) {
+    if (!counts.contains(labels)) gauge.Remove(&gauge.Add(labels));
+  }
+  published_instances_.clear();
+  for (const auto& [labels, count] : counts) {
+    gauge.Add(labels).Set(count);
+    published_instances_.insert(labels);
+  }
 }
 
 absl::StatusOr<PassSummary> Agent::RunOnce(const RefreshDesired& refresh) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "agent/agent_metrics.h"
 #include "agent/docker/docker_client.h"
 #include "agent/probes/prober.h"
 #include "agent/reconcile/reconciler.h"
@@ -30,6 +32,8 @@ struct AgentOptions {
   absl::Duration probe_drain_timeout = absl::Seconds(15);
   // The clock: required (main wires absl::Now; tests a FakeClock, so they need no sleeps).
   std::function<absl::Time()> now;
+  // Each pass's duration and instances by state (none without); outlives the agent.
+  const AgentMetrics* metrics = nullptr;
 };
 
 // What one pass did to one cluster.
@@ -134,6 +138,9 @@ class Agent {
 
   // Logs Docker going away or coming back (once per change) and what a pass changed.
   void LogPass(const std::string& cluster, const ReconcileResult& result);
+  // The pass's duration, and its instances by cluster and state into the gauge (a cluster no
+  // longer kept, or a state no longer seen, leaves it).
+  void RecordPass(absl::Duration took);
 
   DockerClient* docker_;
   Reconciler* reconciler_;
@@ -151,6 +158,7 @@ class Agent {
     std::vector<bdcoord::v1::InstanceStatus> statuses;
   };
   std::map<std::string, LastPass> last_pass_;
+  std::set<std::map<std::string, std::string>> published_instances_;  // the gauge's label sets
   absl::Time next_pass_ = absl::InfiniteFuture();
   bool woken_ = true;
 

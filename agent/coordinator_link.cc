@@ -141,6 +141,7 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
   std::thread reader;
   if (Write(HelloMessage(options_))) {
     connected_ = true;
+    if (options_.connected_gauge != nullptr) options_.connected_gauge->Set(1);
     last_error_.clear();
     logger->info("connected to the coordinator at '{}' as '{}'", options_.address,
                  options_.host_name);
@@ -173,6 +174,7 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
     }
   }
   const bool was_connected = connected_.exchange(false);
+  if (options_.connected_gauge != nullptr) options_.connected_gauge->Set(0);
   bool reader_done = false;
   {
     absl::MutexLock lock(&mu_);

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "agent/uplink.h"
 #include "bdcoord/v1/agent.grpc.pb.h"
+#include "prometheus/gauge.h"
 
 namespace bdcoord::agent {
 
@@ -36,6 +37,8 @@ struct CoordinatorLinkOptions {
   std::function<void()> on_disconnected;
   // The clock: required (main wires absl::Now; tests a FakeClock, so they need no sleeps).
   std::function<absl::Time()> now;
+  // Set to 1 while connected, 0 otherwise (bdagent_coordinator_connected); none when null.
+  prometheus::Gauge* connected_gauge = nullptr;
 };
 
 // The wait before dialling again after a stream that lived `lived`: `backoff`, or the minimum

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "proto/rpc/bearer_token.h"
+#include "proto/rpc/metrics_endpoint.h"
 
 namespace bdcoord::agent {
 
@@ -80,6 +81,7 @@ void AddAgentFlags(CLI::App* app, AgentFlags* flags) {
                   "and at most 16")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
+  rpc::AddMetricsListenFlag(app, &flags->metrics_listen);
 }
 
 int ParallelismFor(int flag, const absl::StatusOr<DockerInfo>& docker) {
@@ -92,6 +94,7 @@ absl::Status ValidateAgentFlags(const AgentFlags& flags) {
   if (flags.once && flags.desired_file.empty()) {
     return absl::InvalidArgumentError("--once needs --desired FILE.json");
   }
+  if (!flags.metrics_listen.empty()) return rpc::MetricsBindAddress(flags.metrics_listen).status();
   return absl::OkStatus();
 }
 

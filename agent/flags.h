@@ -34,11 +34,13 @@ struct AgentFlags {
   rpc::ClientChannelOptions channel;
   std::string token_file;
   policy::HostPolicy policy = {};  // --allow-root, --allow-host-path: deny by default
+  std::string metrics_listen;      // empty: no metrics endpoint
 };
 
 void AddAgentFlags(CLI::App* app, AgentFlags* flags);
 
-// What CLI11 cannot check alone: --once needs --desired.
+// What CLI11 cannot check alone: --once needs --desired; --metrics-listen is a loopback
+// HOST:PORT.
 absl::Status ValidateAgentFlags(const AgentFlags& flags);
 
 // Instances worked on at once: --parallelism when given, else dockerd's CPU count (creating and

@@ -9,12 +9,14 @@
 #include "agent/coordinator_session.h"
 #include "agent/desired_file.h"
 #include "agent/docker/docker_client_impl.h"
+#include "agent/docker/metered_docker_client.h"
 #include "agent/flags.h"
 #include "agent/host_facts.h"
 #include "agent/probes/probes.h"
 #include "agent/state_dir.h"
 #include "net/link_manager_netlink.h"
 #include "proto/rpc/daemon.h"
+#include "proto/rpc/metrics_endpoint.h"
 
 namespace agent = bdcoord::agent;
 
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
     return exit_code;
   };
   if (absl::Status valid = agent::ValidateAgentFlags(flags); !valid.ok()) return fail(valid, 2);
+  auto registry = std::make_shared<prometheus::Registry>();
   // SIGTERM and SIGINT stop a long-running agent (a thread of its own takes them).
   if (!flags.once && !flags.print_facts) bdcoord::rpc::BlockStopSignals();
 
@@ -44,33 +47,43 @@ int main(int argc, char** argv) {
   }
   auto labels = agent::LoadLabels(flags.config, flags.labels);
   if (!labels.ok()) return fail(labels.status(), 2);
-  auto docker = agent::NewDockerClient({.socket_path = flags.docker_socket});
-  if (!docker.ok()) return fail(docker.status(), 1);
+  auto docker_client = agent::NewDockerClient({.socket_path = flags.docker_socket});
+  if (!docker_client.ok()) return fail(docker_client.status(), 1);
+  // Every Docker call counted and timed, the callers unchanged.
+  agent::MeteredDockerClient metered_docker(docker_client->get(),
+                                            agent::DockerMetrics::Register(*registry));
+  agent::DockerClient* const docker = &metered_docker;
   if (flags.print_facts) {
-    std::cout << agent::PrettyJson(agent::CollectHostFacts(docker->get(), *labels));
+    std::cout << agent::PrettyJson(agent::CollectHostFacts(docker, *labels));
     return 0;
   }
 
+  auto metrics_endpoint = bdcoord::rpc::StartMetricsEndpoint(flags.metrics_listen, registry);
+  if (!metrics_endpoint.ok()) return fail(metrics_endpoint.status(), 1);
+  if (*metrics_endpoint != nullptr)
+    logger->info("metrics at http://{}/metrics", flags.metrics_listen);
   absl::StatusOr<agent::StateDirLock> state_dir = agent::StateDirLock::Acquire(flags.state_dir);
   if (!state_dir.ok()) return fail(state_dir.status(), 1);
   agent::LocalHostFiles host_files;
   const std::unique_ptr<bdcoord::net::LinkManager> links = bdcoord::net::NewNetlinkLinkManager();
-  agent::DockerProber prober(docker->get());
+  agent::DockerProber prober(docker);
   const auto now = [] { return absl::Now(); };
-  const int parallelism = agent::ParallelismFor(flags.parallelism, (*docker)->Info());
+  const int parallelism = agent::ParallelismFor(flags.parallelism, docker->Info());
   logger->info("working on {} instances at once{}", parallelism,
                flags.parallelism > 0 ? " (--parallelism)" : " (from dockerd's CPU count)");
-  agent::Reconciler reconciler(docker->get(), &host_files, links.get(),
+  agent::Reconciler reconciler(docker, &host_files, links.get(),
                                {.parallelism = parallelism,
                                 .now = now,
                                 .prober = &prober,
                                 .policy = flags.policy,
                                 .host_name = agent::HostName(flags),
                                 .state_dir = flags.state_dir});
-  agent::Agent runtime(docker->get(), &reconciler, &prober,
+  const agent::AgentMetrics agent_metrics = agent::AgentMetrics::Register(*registry);
+  agent::Agent runtime(docker, &reconciler, &prober,
                        {.interval = absl::Seconds(flags.interval_seconds),
                         .docker_socket = flags.docker_socket,
-                        .now = now});
+                        .now = now,
+                        .metrics = &agent_metrics});
   agent::DesiredFile desired_file(flags.desired_file, &runtime);
   auto refresh = [&] { return desired_file.Refresh(); };
   if (flags.once) return agent::RunOnceAndPrint(&runtime, refresh, std::cout);
@@ -81,8 +94,9 @@ int main(int argc, char** argv) {
   } else {
     agent::CoordinatorLinkOptions link_options = agent::LinkOptions(flags, channel);
     link_options.now = now;
-    link_options.facts = [&] { return agent::CollectHostFacts(docker->get(), *labels); };
-    agent::CoordinatorSession session(&runtime, docker->get(), link_options);
+    link_options.connected_gauge = &agent_metrics.coordinator_connected;
+    link_options.facts = [&] { return agent::CollectHostFacts(docker, *labels); };
+    agent::CoordinatorSession session(&runtime, docker, link_options);
     logger->info("host '{}', coordinator '{}'{}{}; root {}, host paths under: {}",
                  link_options.host_name, flags.coordinator,
                  flags.channel.tls_cert.empty() ? "" : " with mutual TLS",

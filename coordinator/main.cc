@@ -11,6 +11,7 @@
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/state/store_sqlite.h"
 #include "proto/rpc/daemon.h"
+#include "proto/rpc/metrics_endpoint.h"
 
 namespace coord = bdcoord::coordinator;
 
@@ -83,11 +84,18 @@ int main(int argc, char** argv) {
          "instances still refer to it; inf for never")
       ->type_name("DURATION")
       ->default_str("24h");
+  std::string metrics_listen;
+  bdcoord::rpc::AddMetricsListenFlag(&app, &metrics_listen);
   bdcoord::rpc::AddLogLevelFlag(&app, &log_level);
   bdcoord::rpc::AddVersionFlag(&app, "bdcoordd");
   if (auto code = bdcoord::rpc::ParseCommandLine(&app, argc, argv)) return *code;
   auto logger = bdcoord::rpc::SetUpDaemonLogger("bdcoordd", log_level);
 
+  if (!metrics_listen.empty()) {
+    if (auto bind = bdcoord::rpc::MetricsBindAddress(metrics_listen); !bind.ok()) {
+      return Fail(bind.status(), 2);
+    }
+  }
   listen.token = !token_file.empty();
   auto endpoint = coord::PrepareListenEndpoint(listen);
   if (!endpoint.ok())
@@ -99,6 +107,11 @@ int main(int argc, char** argv) {
   logger->info("state in '{}/state.db'", data_dir);
 
   bdcoord::rpc::BlockStopSignals();  // before any thread starts: only WaitForStopSignal takes them
+  auto registry = std::make_shared<prometheus::Registry>();
+  const coord::ControllerMetrics controller_metrics = coord::ControllerMetrics::Register(*registry);
+  prometheus::Histogram& apply_duration = coord::RegisterApplyDuration(*registry);
+  auto metrics_endpoint = bdcoord::rpc::StartMetricsEndpoint(metrics_listen, registry);
+  if (!metrics_endpoint.ok()) return Fail(metrics_endpoint.status(), 1);
 
   coord::Coordinator coordinator(**store,
                                  {.logger = logger,
@@ -108,12 +121,15 @@ int main(int argc, char** argv) {
                                   .host_policy = policy,
                                   .max_streams = max_streams,
                                   .max_streams_per_client = max_streams_per_client,
-                                  .forget_hosts_after = forget_hosts_after});
+                                  .forget_hosts_after = forget_hosts_after,
+                                  .controller_metrics = &controller_metrics,
+                                  .apply_duration = &apply_duration});
   auto server = coordinator.Serve(listen, *endpoint);
   if (!server.ok()) return Fail(server.status(), 1);
   logger->info("listening on '{}'{}{}", listen.listen,
                endpoint->mutual_tls ? " with mutual TLS" : "",
                token->empty() ? "" : ", bearer token required");
+  if (*metrics_endpoint != nullptr) logger->info("metrics at http://{}/metrics", metrics_listen);
 
   const int signal_number = bdcoord::rpc::WaitForStopSignal();
   logger->info("stopping on signal {}", signal_number);

@@ -12,6 +12,11 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libnl-route-3-dev
   libsqlite3-dev libkainjow-mustache-dev libsystemd-dev
+  # Prometheus metrics of bdcoordd and bdagent (--metrics-listen): the client library and its
+  # HTTP exposer, not a hand-written exposition format.
+  prometheus-cpp-dev
+  # tests/e2e/metrics_testbed_test.sh scrapes those endpoints with curl (deploy/testbed.sh uses it).
+  curl
   # Debian's /usr/bin/python3 with gRPC; protobuf-compiler-grpc above has grpc_python_plugin:
   # tests/e2e/python_client_test.sh drives the API from Python with them.
   python3 python3-grpcio python3-protobuf python3-yaml

@@ -11,6 +11,8 @@
 #include "coordinator/ops/cluster_ops.h"
 #include "coordinator/state/event_bus.h"
 #include "coordinator/state/log_router.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
 
 namespace bdcoord::coordinator {
 
@@ -19,14 +21,19 @@ using ClusterServiceBase = bdcoord::v1::ClusterService::WithCallbackMethod_Strea
     bdcoord::v1::ClusterService::WithCallbackMethod_WatchEvents<
         bdcoord::v1::ClusterService::Service>>;
 
+// bdcoord_apply_duration_seconds: from an Apply call to its progress being done (ready or
+// failed); not observed for a refused apply or a client that left first.
+prometheus::Histogram& RegisterApplyDuration(prometheus::Registry& registry);
+
 // ClusterService, the public API for the CLI and other tools: proto to ClusterOps and back, and
 // the streams (progress, logs, events) written as they come.
 class ClusterServiceImpl final : public ClusterServiceBase {
  public:
-  // Every collaborator is required and must outlive this (and every stream it opened).
+  // Every collaborator is required and must outlive this (and every stream it opened), but
+  // `apply_duration` (none when null).
   ClusterServiceImpl(ClusterOps& ops, LogRouter& logs, EventBus& events, StreamRegistry& streams,
-                     std::function<absl::Time()> now,
-                     size_t log_queue_bytes = kLogStreamQueueBytes);
+                     std::function<absl::Time()> now, size_t log_queue_bytes = kLogStreamQueueBytes,
+                     prometheus::Histogram* apply_duration = nullptr);
 
   grpc::Status ListHosts(grpc::ServerContext* context, const bdcoord::v1::ListHostsRequest* request,
                          bdcoord::v1::ListHostsResponse* response) override;
@@ -59,6 +66,7 @@ class ClusterServiceImpl final : public ClusterServiceBase {
   StreamRegistry& streams_;
   size_t log_queue_bytes_;
   std::function<absl::Time()> now_;
+  prometheus::Histogram* apply_duration_;
 };
 
 }  // namespace bdcoord::coordinator

@@ -38,6 +38,10 @@ struct CoordinatorOptions {
   size_t log_stream_queue_bytes = kLogStreamQueueBytes;  // per StreamLogs call
   // A host disconnected this long leaves the inventory unless placed instances refer to it.
   absl::Duration forget_hosts_after = absl::Hours(24);
+  // The controller's gauges and counters (none without); outlives the coordinator.
+  const ControllerMetrics* controller_metrics = nullptr;
+  // bdcoord_apply_duration_seconds (RegisterApplyDuration; none when null); outlives it too.
+  prometheus::Histogram* apply_duration = nullptr;
 };
 
 // bdcoordd's parts wired together over one store: the live inventory, the event bus, the agent

@@ -1,6 +1,5 @@
 #include "coordinator/grpc/listen_endpoint.h"
 
-#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "proto/rpc/limits.h"
+#include "proto/rpc/loopback.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -66,18 +66,6 @@ absl::StatusOr<std::string> ReadTlsFile(const std::string& flag, const std::stri
   return text.str();
 }
 
-// Only what surely stays on this machine: a name such as 127.example.com may resolve anywhere.
-bool IsLoopbackHost(std::string host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  in_addr v4{};
-  in6_addr v6{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-  return host == "localhost";
-}
-
 }  // namespace
 
 absl::StatusOr<ListenEndpoint> PrepareListenEndpoint(const ListenFlags& flags) {
@@ -107,7 +95,7 @@ absl::StatusOr<ListenEndpoint> PrepareListenEndpoint(const ListenFlags& flags) {
     return absl::InvalidArgumentError(
         absl::StrCat("--listen '", listen, "' is neither unix:///PATH nor HOST:PORT"));
   }
-  const bool loopback = IsLoopbackHost(listen.substr(0, colon));
+  const bool loopback = rpc::IsLoopbackHost(listen.substr(0, colon));
   if (!loopback && !all_tls) {
     return absl::InvalidArgumentError(absl::StrCat(
         "refusing to listen on '", listen,

@@ -3,7 +3,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "coordinator/plan/orchestrator.h"
 #include "coordinator/spec/instance_names.h"
 #include "google/protobuf/util/time_util.h"
@@ -12,6 +14,14 @@ namespace bdcoord::coordinator {
 namespace {
 
 using bdcoord::v1::InstanceStatus;
+
+// "running" for INSTANCE_STATE_RUNNING: the state as a metric label; "unknown" for a number
+// this coordinator has no name for (a newer agent's).
+std::string StateLabel(bdcoord::v1::InstanceState state) {
+  const std::string& name = bdcoord::v1::InstanceState_Name(state);
+  if (name.empty()) return "unknown";
+  return absl::AsciiStrToLower(absl::StripPrefix(name, "INSTANCE_STATE_"));
+}
 
 // Identifies one applied version of a cluster.
 std::string VersionKey(const bdcoord::v1::ClusterSpec& spec,
@@ -35,14 +45,16 @@ std::set<std::string> CompletedInstances(Store& store, const bdcoord::v1::Cluste
 
 ClusterController::ClusterController(Inventory& inventory, AgentSessions& agents, Store& store,
                                      std::shared_ptr<spdlog::logger> logger,
-                                     std::function<absl::Time()> now, absl::Duration period)
+                                     std::function<absl::Time()> now, absl::Duration period,
+                                     const ControllerMetrics* metrics)
     : inventory_(inventory),
       agents_(agents),
       store_(store),
       logger_(std::move(logger)),
       period_(period),
       // Distinct across coordinator restarts, so no report made before one matches after it.
-      next_generation_(static_cast<uint64_t>(absl::ToUnixMicros(now()))) {}
+      next_generation_(static_cast<uint64_t>(absl::ToUnixMicros(now()))),
+      metrics_(metrics) {}
 
 ClusterController::~ClusterController() {
   {
@@ -92,7 +104,8 @@ bool ClusterController::AwaitPassAfter(uint64_t seen, absl::Duration timeout) co
 void ClusterController::SyncAll() {
   absl::MutexLock lock(&pass_mu_);
   std::map<std::string, uint64_t> connected;  // host -> session
-  for (const InventoryHost& host : inventory_.Hosts()) {
+  const std::vector<InventoryHost> hosts = inventory_.Hosts();
+  for (const InventoryHost& host : hosts) {
     if (host.connected) connected[host.name] = host.session;
   }
   auto clusters = store_.ListClusters();
@@ -100,8 +113,30 @@ void ClusterController::SyncAll() {
     logger_->error("cannot list clusters: {}", std::string(clusters.status().message()));
     return;
   }
+  instances_.clear();
   for (const std::string& cluster : *clusters) SyncCluster(cluster, connected);
   ClearUnknown(std::set<std::string>(clusters->begin(), clusters->end()), connected);
+  if (metrics_ != nullptr) PublishGauges(hosts);
+}
+
+void ClusterController::PublishGauges(const std::vector<InventoryHost>& hosts) {
+  int up = 0;
+  for (const InventoryHost& host : hosts) up += host.connected && !host.down;
+  int drained = 0;
+  if (auto records = store_.ListHosts(); records.ok()) {
+    for (const HostRecord& record : *records) drained += record.drained;
+  }
+  metrics_->hosts.Add({{"state", "connected"}}).Set(up);
+  metrics_->hosts.Add({{"state", "down"}}).Set(static_cast<double>(hosts.size()) - up);
+  metrics_->hosts.Add({{"state", "drained"}}).Set(drained);
+  for (const InstanceLabels& labels : published_instances_) {
+    if (!instances_.contains(labels)) metrics_->instances.Remove(&metrics_->instances.Add(labels));
+  }
+  published_instances_.clear();
+  for (const auto& [labels, count] : instances_) {
+    metrics_->instances.Add(labels).Set(count);
+    published_instances_.insert(labels);
+  }
 }
 
 void ClusterController::SyncCluster(const std::string& cluster,
@@ -139,6 +174,13 @@ void ClusterController::SyncCluster(const std::string& cluster,
       }
     }
     sent.recorded = report->generation();
+  }
+
+  for (const auto& instance : applied->placement.instances()) {
+    const auto status = statuses.find(instance.name());
+    const std::string state =
+        status == statuses.end() ? "pending" : StateLabel(status->second.state());
+    ++instances_[{{"cluster", cluster}, {"service", instance.service()}, {"state", state}}];
   }
 
   OrchestratorInput input;
@@ -200,6 +242,10 @@ void ClusterController::SendIfChanged(const std::string& host, uint64_t session,
   }
   logger_->debug("sent host '{}' cluster '{}': {} instances", host, desired.cluster(),
                  desired.instances_size());
+  if (metrics_ != nullptr) {
+    metrics_->desired_states_sent.Increment();
+    metrics_->desired_state_bytes.Increment(static_cast<double>(message.ByteSizeLong()));
+  }
   sent.session = session;
   sent.desired = std::move(serialized);
   sent.generation = generation;

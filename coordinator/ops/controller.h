@@ -14,6 +14,7 @@
 #include "bdcoord/v1/agent.pb.h"
 #include "bdcoord/v1/spec.pb.h"
 #include "coordinator/ops/agent_sessions.h"
+#include "coordinator/ops/controller_metrics.h"
 #include "coordinator/plan/planner.h"
 #include "coordinator/render/desired_state.h"
 #include "coordinator/state/inventory.h"
@@ -35,10 +36,12 @@ std::set<std::string> CompletedInstances(Store& store, const bdcoord::v1::Cluste
 // Reports are taken only when made against the desired state last sent (its generation).
 class ClusterController {
  public:
-  // `now` seeds the generations: distinct across coordinator restarts.
+  // `now` seeds the generations: distinct across coordinator restarts. `metrics`, when given,
+  // outlives the controller; every pass sets its gauges.
   ClusterController(Inventory& inventory, AgentSessions& agents, Store& store,
                     std::shared_ptr<spdlog::logger> logger, std::function<absl::Time()> now,
-                    absl::Duration period = absl::Milliseconds(200));
+                    absl::Duration period = absl::Milliseconds(200),
+                    const ControllerMetrics* metrics = nullptr);
   ~ClusterController();  // stops the thread
 
   void Start();  // passes every `period`, or at once after Wake()
@@ -70,6 +73,9 @@ class ClusterController {
   void SyncCluster(const std::string& cluster, const std::map<std::string, uint64_t>& connected);
   void ClearUnknown(const std::set<std::string>& clusters,
                     const std::map<std::string, uint64_t>& connected);
+  // The hosts and the instances counted in this pass into the gauges; label sets of the last
+  // pass that are gone (a cluster taken down, a state left) are removed.
+  void PublishGauges(const std::vector<InventoryHost>& hosts);
   // Sends unless the host already has exactly this (in its current session).
   void SendIfChanged(const std::string& host, uint64_t session,
                      const bdcoord::v1::DesiredState& desired);
@@ -94,6 +100,11 @@ class ClusterController {
   };
   std::map<std::string, Rendered> rendered_ ABSL_GUARDED_BY(pass_mu_);
   uint64_t next_generation_ ABSL_GUARDED_BY(pass_mu_);
+  const ControllerMetrics* metrics_;
+  // Instances by cluster, service and state in this pass; those published by the last one.
+  using InstanceLabels = std::map<std::string, std::string>;
+  std::map<InstanceLabels, int> instances_ ABSL_GUARDED_BY(pass_mu_);
+  std::set<InstanceLabels> published_instances_ ABSL_GUARDED_BY(pass_mu_);
 
   mutable absl::Mutex mu_;
   uint64_t passes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -208,7 +208,7 @@ TEST_F(CoordinatorAgentsTest, SendReachesTheAgentsStream) {
 }
 
 // The real agent side: CoordinatorLink says hello, heartbeats, receives desired states, sends
-// status reports, and reconnects after a coordinator restart.
+// status reports, and reconnects after a coordinator restart; its gauge follows the stream.
 TEST_F(CoordinatorAgentsTest, CoordinatorLinkConnectsReceivesAndReconnects) {
   absl::Mutex mu;
   std::vector<bdcoord::v1::DesiredState> received;
@@ -225,12 +225,15 @@ TEST_F(CoordinatorAgentsTest, CoordinatorLinkConnectsReceivesAndReconnects) {
   options.heartbeat_interval = absl::Milliseconds(50);
   options.min_backoff = absl::Milliseconds(50);
   options.max_backoff = absl::Milliseconds(200);
+  prometheus::Gauge connected_gauge;
+  options.connected_gauge = &connected_gauge;
   agent::CoordinatorLink link(options, [&](const bdcoord::v1::DesiredState& desired) {
     absl::MutexLock lock(&mu);
     received.push_back(desired);
   });
   link.Start();
   ASSERT_TRUE(WaitFor([&] { return Host("hx").connected(); }));
+  ASSERT_TRUE(WaitFor([&] { return connected_gauge.Value() == 1; }));
   EXPECT_EQ(Host("hx").facts().cpus(), 3u);
   EXPECT_EQ(Host("hx").facts().labels().at("rack"), "r3");
 
@@ -266,9 +269,11 @@ TEST_F(CoordinatorAgentsTest, CoordinatorLinkConnectsReceivesAndReconnects) {
   // The coordinator restarts: the link notices, comes back and says hello again.
   StopServer();
   ASSERT_TRUE(WaitFor([&] { return !link.connected(); }));
+  ASSERT_TRUE(WaitFor([&] { return connected_gauge.Value() == 0; }));
   inventory_->Disconnected("hx");
   StartServer();
   ASSERT_TRUE(WaitFor([&] { return Host("hx").connected(); }, absl::Seconds(15)));
+  ASSERT_TRUE(WaitFor([&] { return connected_gauge.Value() == 1; }));
   ASSERT_TRUE(WaitFor([&] { return agent_service_->Send("hx", message).ok(); }));
   ASSERT_TRUE(WaitFor([&] {
     absl::MutexLock lock(&mu);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "tests/testing/fake_clock.h"
@@ -174,6 +175,45 @@ TEST_F(AgentTest, DockerBeingDownIsReportedAndChangesNothing) {
   ASSERT_EQ(uplink_.statuses().size(), 1u);
   EXPECT_EQ(uplink_.statuses()[0].instances(0).state(), bdcoord::v1::INSTANCE_STATE_FAILED);
   EXPECT_EQ(docker_.creates(), 0);
+}
+
+// The value of bdagent_instances{cluster, state}, or nullopt when the gauge has no such labels.
+std::optional<double> Instances(prometheus::Registry& registry, const std::string& cluster,
+                                const std::string& state) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != "bdagent_instances") continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& label : metric.label) labels[label.name] = label.value;
+      if (labels == std::map<std::string, std::string>{{"cluster", cluster}, {"state", state}}) {
+        return metric.gauge.value;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+TEST_F(AgentTest, EachPassIsTimedAndItsInstancesCountedByClusterAndState) {
+  prometheus::Registry registry;
+  const AgentMetrics metrics = AgentMetrics::Register(registry);
+  Agent agent(&docker_, &reconciler_, &prober_,
+              AgentOptions{.interval = absl::Seconds(10),
+                           .docker_socket = "/fake/docker.sock",
+                           .probe_drain_timeout = absl::Seconds(30),
+                           .now = clock_.AsFunction(),
+                           .metrics = &metrics});
+  agent.SetDesired(Desired("a", 3, 2));
+  agent.SetDesired(Desired("b", 5, 1));
+  agent.RunPass();
+  EXPECT_EQ(Instances(registry, "a", "running"), 2);
+  EXPECT_EQ(Instances(registry, "b", "running"), 1);
+  EXPECT_EQ(metrics.pass_duration.Collect().histogram.sample_count, 1u);
+
+  agent.SetSoleDesired(Desired("a", 4, 2));  // b is no longer kept
+  agent.RunPass();
+  EXPECT_EQ(Instances(registry, "a", "running"), 2);
+  EXPECT_EQ(Instances(registry, "b", "running"), std::nullopt);
+  EXPECT_EQ(metrics.pass_duration.Collect().histogram.sample_count, 2u);
 }
 
 TEST_F(AgentTest, RunIsReadyAfterTheFirstPassThatReachedDocker) {

@@ -75,6 +75,14 @@ TEST(ValidateAgentFlags, OnceNeedsADesiredFile) {
   EXPECT_TRUE(ValidateAgentFlags(Parse({})).ok());
 }
 
+TEST(ValidateAgentFlags, MetricsOnLoopbackOnly) {
+  EXPECT_TRUE(ValidateAgentFlags(Parse({"--metrics-listen", "127.0.0.1:9465"})).ok());
+  const absl::Status refused = ValidateAgentFlags(Parse({"--metrics-listen", "0.0.0.0:9465"}));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(),
+              HasSubstr("refusing to serve metrics on '0.0.0.0:9465': not a loopback address"));
+}
+
 TEST(CoordinatorChannel, NamesTheTokenFileThatCannotBeRead) {
   AgentFlags flags = Parse({"--token-file", "/nonexistent/token"});
   const auto channel = CoordinatorChannel(&flags);

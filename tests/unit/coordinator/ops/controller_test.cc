@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -37,6 +39,28 @@ std::set<std::string> Desired(const test_util::FakeAgentSessions& agents,
 }
 
 using ControllerTest = OpsTest;
+
+// The value of the gauge or counter `name` with exactly `labels`, or nullopt when it has none.
+std::optional<double> MetricValue(prometheus::Registry& registry, const std::string& name,
+                                  const std::map<std::string, std::string>& labels = {}) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      std::map<std::string, std::string> its;
+      for (const auto& label : metric.label) its[label.name] = label.value;
+      if (its != labels) continue;
+      return family.type == prometheus::MetricType::Counter ? metric.counter.value
+                                                            : metric.gauge.value;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<double> Instances(prometheus::Registry& registry, const std::string& service,
+                                const std::string& state) {
+  return MetricValue(registry, "bdcoord_instances",
+                     {{"cluster", "chain"}, {"service", service}, {"state", state}});
+}
 
 TEST_F(ControllerTest, ReleasesServicesAlongDependsOn) {
   ConnectAll();
@@ -169,6 +193,60 @@ TEST_F(ControllerTest, CountsPassesForWhoeverWaitsOnThem) {
   controller_->RunPass();
   EXPECT_EQ(controller_->Passes(), seen + 1);
   EXPECT_TRUE(controller_->AwaitPassAfter(seen, absl::ZeroDuration()));
+}
+
+}  // namespace
+}  // namespace bdcoord::coordinator
+
+namespace bdcoord::coordinator {
+namespace {
+
+TEST_F(ControllerTest, GaugesCountInstancesByServiceAndStateFromEachPass) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  controller_->RunPass();
+  EXPECT_EQ(Instances(registry_, "zk", "pending"), 2);
+  EXPECT_EQ(Instances(registry_, "kafka", "pending"), 2);
+  EXPECT_EQ(Instances(registry_, "drill", "pending"), 1);
+  EXPECT_EQ(Instances(registry_, "zk", "running"), std::nullopt);
+
+  RunUntilSettled();
+  EXPECT_EQ(Instances(registry_, "zk", "running"), 2);
+  EXPECT_EQ(Instances(registry_, "kafka", "running"), 2);
+  EXPECT_EQ(Instances(registry_, "drill", "running"), 1);
+  EXPECT_EQ(Instances(registry_, "zk", "pending"), std::nullopt) << "a state left is removed";
+
+  ASSERT_TRUE(store_->DeleteCluster("chain").ok());  // what Down does first
+  controller_->RunPass();
+  EXPECT_EQ(Instances(registry_, "zk", "running"), std::nullopt) << "a cluster taken down";
+}
+
+TEST_F(ControllerTest, GaugesCountHostsConnectedDownAndDrained) {
+  ConnectAll();
+  controller_->RunPass();
+  EXPECT_EQ(MetricValue(registry_, "bdcoord_hosts", {{"state", "connected"}}), 3);
+  EXPECT_EQ(MetricValue(registry_, "bdcoord_hosts", {{"state", "down"}}), 0);
+  inventory_.Disconnected("h2");
+  bdcoord::v1::HostFacts facts;
+  ASSERT_TRUE(store_->AdmitHost("h3", facts, clock_.Now()).ok());
+  ASSERT_TRUE(store_->SetHostDrained("h3", true).ok());
+  controller_->RunPass();
+  EXPECT_EQ(MetricValue(registry_, "bdcoord_hosts", {{"state", "connected"}}), 2);
+  EXPECT_EQ(MetricValue(registry_, "bdcoord_hosts", {{"state", "down"}}), 1);
+  EXPECT_EQ(MetricValue(registry_, "bdcoord_hosts", {{"state", "drained"}}), 1);
+}
+
+TEST_F(ControllerTest, CountsTheDesiredStatesItSendsAndTheirBytes) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  controller_->RunPass();
+  const std::vector<test_util::FakeAgentSessions::Sent> sent = agents_.sent();
+  double bytes = 0;
+  for (const auto& one : sent) bytes += static_cast<double>(one.message.ByteSizeLong());
+  EXPECT_EQ(MetricValue(registry_, "bdcoord_desired_states_sent_total"),
+            static_cast<double>(sent.size()));
+  EXPECT_EQ(MetricValue(registry_, "bdcoord_desired_state_sent_bytes_total"), bytes);
+  EXPECT_GT(bytes, 0);
 }
 
 }  // namespace

@@ -35,9 +35,9 @@ services:
 )";
 
 // The application layer over its real collaborators where they are fast and in memory (the
-// inventory, the event bus, the controller, driven pass by pass), the real SQLite store on a
-// temporary file (a real, fast component: its transactions are part of what is tested), and
-// fakes for the agents and the clock. No sockets, no threads of its own, no sleeps.
+// inventory, the event bus, the controller, driven pass by pass, with its metrics), the real SQLite
+// store on a temporary file (a real, fast component: its transactions are part of what is tested),
+// and fakes for the agents and the clock. No sockets, no threads of its own, no sleeps.
 class OpsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -47,7 +47,8 @@ class OpsTest : public ::testing::Test {
     auto logger = std::make_shared<spdlog::logger>("ops-test",
                                                    std::make_shared<spdlog::sinks::null_sink_mt>());
     controller_ = std::make_unique<ClusterController>(inventory_, agents_, *store_, logger,
-                                                      clock_.AsFunction());
+                                                      clock_.AsFunction(), absl::Milliseconds(200),
+                                                      &metrics_);
     ops_ = std::make_unique<ClusterOps>(inventory_, *store_, agents_, events_, *controller_,
                                         clock_.AsFunction());
   }
@@ -93,6 +94,8 @@ class OpsTest : public ::testing::Test {
   test_util::FakeAgentSessions agents_;
   EventBus events_{clock_.AsFunction()};
   std::unique_ptr<Store> store_;
+  prometheus::Registry registry_;  // the controller's metrics, read with Collect()
+  ControllerMetrics metrics_ = ControllerMetrics::Register(registry_);
   std::unique_ptr<ClusterController> controller_;
   std::unique_ptr<ClusterOps> ops_;
 };

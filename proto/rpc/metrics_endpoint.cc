@@ -1,0 +1,58 @@
+#include "proto/rpc/metrics_endpoint.h"
+
+#include <exception>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "proto/rpc/loopback.h"
+
+namespace bdcoord::rpc {
+
+void AddMetricsListenFlag(CLI::App* app, std::string* listen) {
+  app->add_option("--metrics-listen", *listen,
+                  "Serve Prometheus metrics at http://HOST:PORT/metrics; plain HTTP, so HOST must "
+                  "be a loopback address (127.0.0.1, [::1], localhost). Off by default")
+      ->type_name("HOST:PORT");
+}
+
+absl::StatusOr<std::string> MetricsBindAddress(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  uint32_t port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--metrics-listen '", listen, "' is not HOST:PORT (such as 127.0.0.1:9464)"));
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.find(':') != std::string::npos && !host.starts_with("[")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics-listen '", listen, "': an IPv6 address goes in brackets, such as [::1]:", port));
+  }
+  if (!IsLoopbackHost(host)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to serve metrics on '", listen,
+        "': not a loopback address, and the metrics endpoint is plain HTTP without "
+        "authentication\n  hint: listen on 127.0.0.1:PORT or [::1]:PORT and scrape it locally, "
+        "or through a proxy that adds TLS"));
+  }
+  if (host == "localhost") host = "127.0.0.1";  // the HTTP server binds literal addresses only
+  return absl::StrCat(host, ":", port);
+}
+
+absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetricsEndpoint(
+    const std::string& listen, const std::shared_ptr<prometheus::Registry>& registry) {
+  if (listen.empty()) return nullptr;
+  absl::StatusOr<std::string> bind_address = MetricsBindAddress(listen);
+  if (!bind_address.ok()) return bind_address.status();
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(*bind_address, /*num_threads=*/1);
+  } catch (const std::exception& error) {  // civetweb throws when it cannot bind
+    return absl::UnavailableError(
+        absl::StrCat("--metrics-listen: cannot listen on '", listen, "': ", error.what()));
+  }
+  exposer->RegisterCollectable(registry);
+  return exposer;
+}
+
+}  // namespace bdcoord::rpc
