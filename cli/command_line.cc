@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/completion.h"
 #include "cli/exit_codes.h"
 #include "cli/interrupt.h"
 #include "coordinator/spec/diagnostics.h"
@@ -221,6 +222,15 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
       ->check(CLI::IsMember({"table", "json"}))
       ->type_name("FORMAT");
   AddCoordinatorFlags(events_cmd_, &events_.coordinator);
+
+  completion_cmd_ = app->add_subcommand("completion", "Print the shell completion script (bash)");
+  completion_cmd_->footer(
+      "bdcoord completion bash > /etc/bash_completion.d/bdcoord (or source it from ~/.bashrc): "
+      "commands, options and spec file names complete with Tab.");
+  completion_cmd_->add_option("shell", completion_shell_, "bash")
+      ->required()
+      ->check(CLI::IsMember({"bash"}))
+      ->type_name("SHELL");
 }
 
 std::optional<int> CommandLine::Parse(std::vector<std::string> args, std::ostream& out,
@@ -249,6 +259,10 @@ int CommandLine::Run(std::ostream& out, std::ostream& err) {
     return RunPlace(place_, out, err);
   }
   if (hosts_cmd_->parsed()) return RunHosts(hosts_, out, err);
+  if (completion_cmd_->parsed()) {
+    out << BashCompletion(*app_);
+    return kExitOk;
+  }
   if (apply_cmd_->parsed()) return RunApply(apply_, out, err);
   if (status_cmd_->parsed() && status_.watch) {
     InstallInterruptHandler();  // before gRPC starts any thread

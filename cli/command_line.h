@@ -48,6 +48,8 @@ class CommandLine {
   CLI::App* logs_cmd_ = nullptr;
   EventsOptions events_;
   CLI::App* events_cmd_ = nullptr;
+  std::string completion_shell_;
+  CLI::App* completion_cmd_ = nullptr;
 };
 
 // The error for a command line without a known command: what is wrong (the nearest command to an

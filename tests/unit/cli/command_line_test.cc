@@ -1,11 +1,14 @@
 #include "cli/command_line.h"
 
+#include <cstdio>
+#include <fstream>
 #include <sstream>
 
 #include "absl/time/clock.h"
 #include "cli/exit_codes.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace bdcoord::cli {
 namespace {
@@ -34,15 +37,17 @@ Parsed Parse(std::vector<std::string> args) {
 constexpr char kCommandList[] =
     "\n"
     "Commands:\n"
-    "  place   Validate a spec and show where each instance would run, on which IP\n"
-    "  hosts   List the coordinator's hosts: connected or not, labels, capacity\n"
-    "  apply   Place and start a cluster on the live hosts, with progress until it is ready\n"
-    "  status  Every placed instance of a cluster (or of all): host, IP and state\n"
-    "  scale   Run N instances of a service; the others stay where they are\n"
-    "  down    Remove a cluster's containers, networks and shims everywhere; forget it\n"
-    "  drain   Move a host's instances to other hosts; --undo makes it placeable again\n"
-    "  logs    Print the container logs of an instance, or of a whole service merged\n"
-    "  events  Watch instances and hosts change from now on, until Ctrl-C\n"
+    "  place       Validate a spec and show where each instance would run, on which IP\n"
+    "  hosts       List the coordinator's hosts: connected or not, labels, capacity\n"
+    "  apply       Place and start a cluster on the live hosts, with progress until it is "
+    "ready\n"
+    "  status      Every placed instance of a cluster (or of all): host, IP and state\n"
+    "  scale       Run N instances of a service; the others stay where they are\n"
+    "  down        Remove a cluster's containers, networks and shims everywhere; forget it\n"
+    "  drain       Move a host's instances to other hosts; --undo makes it placeable again\n"
+    "  logs        Print the container logs of an instance, or of a whole service merged\n"
+    "  events      Watch instances and hosts change from now on, until Ctrl-C\n"
+    "  completion  Print the shell completion script (bash)\n"
     "\n"
     "Run `bdcoord COMMAND --help` for a command's options.\n";
 
@@ -102,6 +107,47 @@ TEST(CommandLineTest, AKnownCommandsOwnErrorsStayCli11s) {
 
 TEST(CommandLineTest, AValidCommandLineLeavesTheRunToRun) {
   EXPECT_EQ(Parse({"place", "x.yaml"}).exit_code, std::nullopt);
+}
+
+// What bash offers for `bdcoord WORDS<Tab>` with the generated script, run in a real bash.
+std::string Complete(const std::string& script_path, const std::string& words) {
+  const std::string command = "bash -c 'source " + script_path + "; COMP_WORDS=(bdcoord " + words +
+                              "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _bdcoord; "
+                              "echo \"${COMPREPLY[*]}\"' 2>&1";
+  std::string output;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buffer[4096];
+    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+    pclose(pipe);
+  }
+  return output;
+}
+
+TEST(CommandLineTest, TheBashCompletionCompletesCommandsOptionsAndSpecFiles) {
+  CLI::App app{"bdcoord", "bdcoord"};
+  CommandLine commands(&app, [] { return absl::Now(); });
+  std::ostringstream out, err;
+  ASSERT_EQ(commands.Parse({"completion", "bash"}, out, err), std::nullopt) << err.str();
+  ASSERT_EQ(commands.Run(out, err), kExitOk);
+  const test_util::TempDir dir("command_line_test");
+  const std::string script = dir.path() + "/bdcoord.bash";
+  std::ofstream(script) << out.str();
+  std::ofstream(dir.path() + "/cluster.yaml") << "cluster: x\n";
+
+  EXPECT_EQ(Complete(script, "st"), "status\n");
+  EXPECT_EQ(Complete(script, "status --w"), "--watch\n");
+  EXPECT_EQ(Complete(script, "logs -"),
+            "-h --help -f --follow --tail -c --cluster --coordinator --tls-cert --tls-key "
+            "--tls-ca --tls-server-name --token-file\n");
+  EXPECT_EQ(Complete(script, "apply " + dir.path() + "/clu"), dir.path() + "/cluster.yaml\n");
+  EXPECT_EQ(Complete(script, "status " + dir.path() + "/clu"), "\n") << "status takes no file";
+  EXPECT_EQ(Complete(script, "status --tls-cert " + dir.path() + "/clu"),
+            dir.path() + "/cluster.yaml\n")
+      << "an option's file";
+
+  const Parsed zsh = Parse({"completion", "zsh"});
+  EXPECT_EQ(zsh.exit_code, kExitInvalidInput);
+  EXPECT_THAT(zsh.err, HasSubstr("zsh not in {bash}"));
 }
 
 }  // namespace
