@@ -73,7 +73,12 @@ After up:  export BDCOORD_ADDR=${ADDR}   (then bdcoord status, hosts, ...)
 EOF
 }
 
-log() { printf '\033[1mquickstart:\033[0m %s\n' "$*" >&2; }
+# Bold only on a terminal: a log file or a pipe gets no escape codes.
+if [[ -t 2 ]]; then
+  log() { printf '\033[1mquickstart:\033[0m %s\n' "$*" >&2; }
+else
+  log() { printf 'quickstart: %s\n' "$*" >&2; }
+fi
 die() {
   printf 'quickstart: error: %s\n' "$*" >&2
   exit 1
@@ -157,12 +162,36 @@ start_daemon() {
 
 # --- up -------------------------------------------------------------------------------------
 
+# Copies the build's output to build.log and shows its progress from ninja's [N/M] lines: on a
+# terminal one line redrawn in place, otherwise a line at each tenth.
+build_progress() {
+  local line done_steps all_steps percent shown=-1 drawn=0
+  while IFS= read -r line; do
+    printf '%s\n' "${line}" >>"${RUN_DIR}/build.log"
+    [[ ${line} =~ ^\[([0-9]+)/([0-9]+)\] ]] || continue
+    done_steps=${BASH_REMATCH[1]} all_steps=${BASH_REMATCH[2]}
+    percent=$((100 * done_steps / all_steps))
+    if [[ -t 2 ]]; then
+      printf '\r  build: %3d %% (%d of %d steps), %d s' "${percent}" "${done_steps}" \
+        "${all_steps}" $((SECONDS - BUILD_START)) >&2
+      drawn=1
+    elif ((percent / 10 > shown)); then
+      shown=$((percent / 10))
+      printf '  build: %3d %% (%d of %d steps), %d s\n' "${percent}" "${done_steps}" \
+        "${all_steps}" $((SECONDS - BUILD_START)) >&2
+    fi
+  done
+  if ((drawn)); then printf '\n' >&2; fi
+}
+
 build() {
-  log "building bdcoord, bdcoordd, bdagent in ${BUILD_DIR}"
+  log "building bdcoord, bdcoordd, bdagent in ${BUILD_DIR} (about 6 min the first time, -j ${JOBS}; log: ${RUN_DIR}/build.log)"
+  BUILD_START=${SECONDS}
   cmake -S "${REPO_DIR}" -B "${BUILD_DIR}" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     >"${RUN_DIR}/build.log" 2>&1 || die_with_logs "cmake failed (${RUN_DIR}/build.log)"
-  cmake --build "${BUILD_DIR}" -j "${JOBS}" --target bdcoord bdcoordd bdagent \
-    >>"${RUN_DIR}/build.log" 2>&1 || die_with_logs "build failed (${RUN_DIR}/build.log)"
+  cmake --build "${BUILD_DIR}" -j "${JOBS}" --target bdcoord bdcoordd bdagent 2>&1 |
+    build_progress || die_with_logs "build failed (${RUN_DIR}/build.log)"
+  log "built in $((SECONDS - BUILD_START)) s"
 }
 
 ensure_coordinator() {
