@@ -364,17 +364,7 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
       acted.status.set_state(bdcoord::v1::INSTANCE_STATE_COMPLETED);
       return acted;
     case InstanceAction::kStart:  // e.g. a held instance released: only its start is left
-      inspect_cache_->Changed(existing->id);
-      if (absl::Status s = docker_->StartContainer(existing->id); !s.ok()) {
-        acted.status = Failed(instance, absl::StrCat("cannot start: ", s.message()));
-        return acted;
-      }
-      Logger()->info("started '{}' on {}", instance.name(), instance.ip());
-      // As after a create: Docker's answer says started, the next pass brings the rest.
-      acted.status.set_name(instance.name());
-      acted.status.set_service(instance.service());
-      acted.status.set_container_id(existing->id);
-      acted.status.set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+      acted.status = Start(instance, existing->id);
       CheckReadiness(instance, &acted.status);
       return acted;
     case InstanceAction::kKeep:
@@ -600,17 +590,26 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
                   *id);
     }
   }
-  InstanceStatus status;
-  status.set_name(instance.name());
-  status.set_service(instance.service());
-  status.set_container_id(*id);
   if (instance.hold()) {
     Logger()->info("created '{}', held until its dependencies are met", instance.name());
+    InstanceStatus status;
+    status.set_name(instance.name());
+    status.set_service(instance.service());
+    status.set_container_id(*id);
     status.set_state(bdcoord::v1::INSTANCE_STATE_CREATED);
     status.set_message(kHeldMessage);
     return status;
   }
-  if (absl::Status s = docker_->StartContainer(*id); !s.ok()) {
+  return Start(instance, *id);
+}
+
+InstanceStatus Reconciler::Start(const DesiredInstance& instance, const std::string& id) {
+  InstanceStatus status;
+  status.set_name(instance.name());
+  status.set_service(instance.service());
+  status.set_container_id(id);
+  inspect_cache_->Changed(id);
+  if (absl::Status s = docker_->StartContainer(id); !s.ok()) {
     status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
     status.set_message(absl::StrCat("cannot start: ", s.message()));
     return status;

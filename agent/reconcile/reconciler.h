@@ -157,6 +157,10 @@ class Reconciler {
   };
   Acted Act(const bdcoord::v1::DesiredState& desired, const bdcoord::v1::DesiredInstance& instance,
             const InstanceDecision& decision, const Pass& pass);
+  // Starts the instance's created container: RUNNING as Docker's answer says (no inspect), or
+  // FAILED with why.
+  bdcoord::v1::InstanceStatus Start(const bdcoord::v1::DesiredInstance& instance,
+                                    const std::string& id);
   // Creates the instance's container and starts it, unless the instance is held.
   bdcoord::v1::InstanceStatus CreateAndStart(const bdcoord::v1::DesiredState& desired,
                                              const bdcoord::v1::DesiredInstance& instance,

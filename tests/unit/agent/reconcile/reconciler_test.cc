@@ -160,6 +160,18 @@ TEST_F(ReconcilerTest, AHeldInstanceIsCreatedNowAndStartedWhenReleased) {
   EXPECT_EQ(held_again.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
 }
 
+TEST_F(ReconcilerTest, AReleasedInstanceWhoseStartIsRefusedIsFailedWithItsContainer) {
+  bdcoord::v1::DesiredState held = Desired(1);
+  held.mutable_instances(0)->set_hold(true);
+  reconciler_.Reconcile(held);
+  docker_.FailStarts(absl::InternalError("no such network"));
+  const ReconcileResult released = reconciler_.Reconcile(Desired(1));
+  ASSERT_EQ(released.statuses.size(), 1u);
+  EXPECT_EQ(released.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(released.statuses[0].message(), "cannot start: no such network");
+  EXPECT_EQ(released.statuses[0].container_id(), docker_.FindByName("zk1")->info.id);
+}
+
 TEST_F(ReconcilerTest, HeldInstancesAreCreatedAfterTheOnesThatStartNow) {
   Reconciler reconciler(&docker_, &hosts_, nullptr,
                         ReconcilerOptions{.parallelism = 1, .now = test_util::RealClock()});
