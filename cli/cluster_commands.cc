@@ -21,6 +21,7 @@
 #include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
 #include "cli/placement_output.h"
+#include "cli/rollout_command.h"
 #include "cli/text_table.h"
 #include "nlohmann/json.hpp"
 
@@ -69,6 +70,9 @@ std::string ProgressLine(const bdcoord::v1::ServiceProgress& service) {
 std::string ProgressLines(const bdcoord::v1::ApplyProgress& progress) {
   std::string out;
   for (const auto& service : progress.services()) out += ProgressLine(service);
+  if (std::string rollout = RolloutLine(progress.rollout()); !rollout.empty()) {
+    absl::StrAppend(&out, rollout, "\n");
+  }
   return out;
 }
 
@@ -80,6 +84,12 @@ std::string ChangedProgressLines::Next(const bdcoord::v1::ApplyProgress& progres
     if (line == last) continue;
     out += line;
     last = std::move(line);
+  }
+  if (std::string rollout = RolloutLine(progress.rollout()); !rollout.empty()) {
+    rollout += "\n";
+    std::string& last = last_lines_[" rollout"];  // no service has a space in its name
+    if (rollout != last) out += rollout;
+    last = std::move(rollout);
   }
   return out;
 }
@@ -131,6 +141,9 @@ std::string ProgressBars(const bdcoord::v1::ApplyProgress& progress, double elap
     }
     out += "\n";
   }
+  if (std::string rollout = RolloutLine(progress.rollout()); !rollout.empty()) {
+    absl::StrAppend(&out, rollout, "\n");
+  }
   absl::StrAppend(&out, "elapsed ", absl::StrFormat("%.1f", elapsed_seconds), " s\n");
   return out;
 }
@@ -139,11 +152,12 @@ namespace {
 
 bool IsTerminal(const std::ostream& out) { return &out == &std::cout && ::isatty(1) == 1; }
 
-// Reads an Apply or Scale progress stream to its end: a redrawn view on a TTY, plain lines
-// otherwise; then the summary. Returns the exit code.
-int FollowProgress(const Coordinator& coordinator,
-                   std::unique_ptr<grpc::ClientReaderInterface<bdcoord::v1::ApplyProgress>> reader,
-                   std::ostream& out, std::ostream& err) {
+}  // namespace
+
+int FollowApplyProgress(
+    const Coordinator& coordinator,
+    std::unique_ptr<grpc::ClientReaderInterface<bdcoord::v1::ApplyProgress>> reader,
+    std::ostream& out, std::ostream& err) {
   const bool tty = IsTerminal(out);
   const auto start = std::chrono::steady_clock::now();
   int drawn_lines = 0;
@@ -185,8 +199,6 @@ int FollowProgress(const Coordinator& coordinator,
   return last.failures_size() == 0 && last.done() ? kExitOk : kExitRuntimeError;
 }
 
-}  // namespace
-
 int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) {
   std::ifstream in(options.spec_file, std::ios::binary);
   if (!in) {
@@ -202,7 +214,7 @@ int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) 
   bdcoord::v1::ApplyRequest request;
   request.mutable_spec()->set_file_name(options.spec_file);
   request.mutable_spec()->set_yaml(text.str());
-  return FollowProgress(*coordinator, coordinator->stub->Apply(&context, request), out, err);
+  return FollowApplyProgress(*coordinator, coordinator->stub->Apply(&context, request), out, err);
 }
 
 int RunScale(const ScaleOptions& options, std::ostream& out, std::ostream& err) {
@@ -213,7 +225,7 @@ int RunScale(const ScaleOptions& options, std::ostream& out, std::ostream& err) 
   request.set_cluster(options.cluster);
   request.set_service(options.service);
   request.set_count(options.count);
-  return FollowProgress(*coordinator, coordinator->stub->Scale(&context, request), out, err);
+  return FollowApplyProgress(*coordinator, coordinator->stub->Scale(&context, request), out, err);
 }
 
 int RunDown(const DownOptions& options, std::ostream& out, std::ostream& err) {
@@ -307,6 +319,12 @@ std::string StatusTable(const bdcoord::v1::GetStatusResponse& response) {
     }
   }
   if (!shims.empty()) absl::StrAppend(&out, "\n", FormatShimTable(shims));
+  for (const auto& cluster : response.clusters()) {
+    if (std::string rollout = RolloutLine(cluster.rollout()); !rollout.empty()) {
+      absl::StrAppend(&out, "\n", several ? cluster.cluster() + " " : "", rollout,
+                      "  (bdcoord rollout status)\n");
+    }
+  }
   return out;
 }
 

@@ -1,6 +1,8 @@
 #ifndef BDCOORD_CLI_CLUSTER_COMMANDS_H_
 #define BDCOORD_CLI_CLUSTER_COMMANDS_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <functional>
 #include <map>
 #include <ostream>
@@ -71,6 +73,13 @@ int RunDown(const DownOptions& options, std::ostream& out, std::ostream& err);
 // `bdcoord drain HOST`: nothing new goes to HOST and its instances move to other hosts (keeping
 // their IPs); `--undo` makes it placeable again.
 int RunDrain(const DrainOptions& options, std::ostream& out, std::ostream& err);
+
+// Reads an Apply, Scale or rollout undo progress stream to its end: a redrawn view on a TTY,
+// plain lines otherwise; then the summary. Returns the exit code.
+int FollowApplyProgress(
+    const Coordinator& coordinator,
+    std::unique_ptr<grpc::ClientReaderInterface<bdcoord::v1::ApplyProgress>> reader,
+    std::ostream& out, std::ostream& err);
 
 // The live view of a TTY: one line per service with a bar, counts and the elapsed time.
 std::string ProgressBars(const bdcoord::v1::ApplyProgress& progress, double elapsed_seconds);

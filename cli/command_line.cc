@@ -189,6 +189,27 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
   drain_cmd_->add_flag("--undo", drain_.undo, "Make the host placeable again");
   AddCoordinatorFlags(drain_cmd_, &drain_.coordinator);
 
+  rollout_cmd_ =
+      app->add_subcommand("rollout", "Show, pause, resume or undo a cluster's rolling update");
+  rollout_cmd_->footer(
+      "A re-apply that changes instances of a service with a readiness probe (or an `update` "
+      "block) replaces them a few at a time (update.max_parallel, default 1), each ready "
+      "(for update.min_healthy) before the next goes; the rollout is stored and survives a "
+      "coordinator restart.\n"
+      "  status   each instance's step: waiting, updating, updated, failed\n"
+      "  pause    release no more instances (those being replaced finish)\n"
+      "  resume   go on; a halted rollout retries its failed instance\n"
+      "  undo     roll the spec applied before back in, the same way (progress as apply)");
+  rollout_cmd_->add_option("action", rollout_.action, "status, pause, resume or undo")
+      ->required()
+      ->check(CLI::IsMember({"status", "pause", "resume", "undo"}))
+      ->type_name("ACTION");
+  AddClusterOption(rollout_cmd_, &rollout_.cluster);
+  rollout_cmd_->add_option("-o,--output", rollout_.output, "status: table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->type_name("FORMAT");
+  AddCoordinatorFlags(rollout_cmd_, &rollout_.coordinator);
+
   logs_cmd_ = app->add_subcommand(
       "logs", "Print the container logs of an instance, or of a whole service merged");
   logs_cmd_->footer("Each line as `instance | line`; the container's stderr lines go to stderr.");
@@ -272,6 +293,7 @@ int CommandLine::Run(std::ostream& out, std::ostream& err) {
   if (scale_cmd_->parsed()) return RunScale(scale_, out, err);
   if (down_cmd_->parsed()) return RunDown(down_, out, err);
   if (drain_cmd_->parsed()) return RunDrain(drain_, out, err);
+  if (rollout_cmd_->parsed()) return RunRollout(rollout_, out, err);
   if (logs_cmd_->parsed() || events_cmd_->parsed()) {
     // Before gRPC starts any thread: they all inherit the blocked signals.
     InstallInterruptHandler();

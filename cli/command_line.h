@@ -10,6 +10,7 @@
 #include "cli/cluster_commands.h"
 #include "cli/hosts_command.h"
 #include "cli/place_command.h"
+#include "cli/rollout_command.h"
 #include "cli/watch_commands.h"
 
 namespace bdcoord::cli {
@@ -44,6 +45,8 @@ class CommandLine {
   CLI::App* down_cmd_ = nullptr;
   DrainOptions drain_;
   CLI::App* drain_cmd_ = nullptr;
+  RolloutOptions rollout_;
+  CLI::App* rollout_cmd_ = nullptr;
   LogsOptions logs_;
   CLI::App* logs_cmd_ = nullptr;
   EventsOptions events_;

@@ -6,24 +6,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "agent/docker/labels.h"
+#include "policy/spec_hash.h"
 
 namespace bdcoord::agent {
-
-std::string SpecHash(const bdcoord::v1::DesiredInstance& instance) {
-  bdcoord::v1::DesiredInstance copy = instance;
-  copy.clear_spec_hash();
-  copy.clear_completed();
-  copy.clear_hold();
-  std::string bytes;
-  copy.SerializeToString(&bytes);
-  // FNV-1a: stable across processes and releases, unlike std::hash or absl::Hash.
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return absl::StrFormat("%016x", hash);
-}
 
 namespace {
 
@@ -35,7 +20,8 @@ std::string LabelOf(const ContainerInfo& container, const std::string& key) {
 InstanceDecision DecideInstance(const bdcoord::v1::DesiredInstance& instance,
                                 const std::vector<ContainerInfo>& managed) {
   InstanceDecision decision;
-  decision.spec_hash = instance.spec_hash().empty() ? SpecHash(instance) : instance.spec_hash();
+  decision.spec_hash =
+      instance.spec_hash().empty() ? policy::SpecHash(instance) : instance.spec_hash();
   for (const ContainerInfo& container : managed) {
     if (LabelOf(container, kInstanceLabel) == instance.name()) decision.existing = container;
   }

@@ -8,8 +8,11 @@
 #include "absl/time/time.h"
 #include "agent/docker/docker_client.h"
 #include "bdcoord/v1/agent.pb.h"
+#include "policy/spec_hash.h"
 
 namespace bdcoord::agent {
+
+using policy::SpecHash;  // the label its container gets
 
 // What a pass does with one desired instance, given the managed containers of its cluster.
 enum class InstanceAction {
@@ -30,10 +33,6 @@ struct Decision {
   std::vector<InstanceDecision> instances;  // one per desired instance, in order
   std::vector<ContainerInfo> remove;        // managed containers that no instance wants
 };
-
-// The stable hash of everything that defines an instance's container (spec_hash excluded):
-// when it changes, the container is replaced.
-std::string SpecHash(const bdcoord::v1::DesiredInstance& instance);
 
 // The pure diff of one cluster on this host: desired instances against the containers that carry
 // the cluster's label (found by label, never by name). No I/O: the reconciler acts on it.

@@ -179,6 +179,8 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHoo
         continue;
       }
       acted[i] = Act(desired, desired.instances(i), decision.instances[i], pass);
+      // Which spec the instance runs (or failed to run): a rollout's progress.
+      acted[i].status.set_spec_hash(decision.instances[i].spec_hash);
       ++done;
       if (hooks.on_instance) hooks.on_instance(i, acted[i].status);
     }

@@ -115,6 +115,20 @@ grpc::Status ClusterServiceImpl::Scale(grpc::ServerContext* context,
   return FollowProgress(context, *cluster, writer);
 }
 
+grpc::Status ClusterServiceImpl::ChangeRollout(
+    grpc::ServerContext* context, const bdcoord::v1::ChangeRolloutRequest* request,
+    grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
+  absl::StatusOr<std::string> cluster = ops_.ChangeRollout(request->cluster(), request->action());
+  if (!cluster.ok()) return ToGrpc(cluster.status());
+  if (request->action() == bdcoord::v1::ChangeRolloutRequest::ACTION_UNDO) {
+    return FollowProgress(context, *cluster, writer);
+  }
+  absl::StatusOr<bdcoord::v1::ApplyProgress> progress = ops_.Progress(*cluster);
+  if (!progress.ok()) return ToGrpc(progress.status());
+  writer->Write(*progress);
+  return grpc::Status::OK;
+}
+
 grpc::Status ClusterServiceImpl::Down(grpc::ServerContext* context,
                                       const bdcoord::v1::DownRequest* request,
                                       bdcoord::v1::DownResponse* response) {

@@ -52,6 +52,8 @@ class ClusterServiceImpl final : public ClusterServiceBase {
                      grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) override;
   grpc::Status Down(grpc::ServerContext*, const bdcoord::v1::DownRequest*,
                     bdcoord::v1::DownResponse*) override;
+  grpc::Status ChangeRollout(grpc::ServerContext*, const bdcoord::v1::ChangeRolloutRequest*,
+                             grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) override;
   grpc::Status DrainHost(grpc::ServerContext*, const bdcoord::v1::DrainHostRequest*,
                          bdcoord::v1::DrainHostResponse*) override;
 

@@ -24,6 +24,12 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
           std::clamp(options_.heartbeat_timeout / 4, absl::Milliseconds(100), absl::Seconds(1)),
           options_.now, events_, [this] { ForgetGoneHosts(); }) {
   agent_service_.OnChange([this] { controller_.Wake(); });
+  controller_.SetRolloutHooks(&events_, [this](const std::string& cluster, const std::string& why) {
+    if (absl::StatusOr<std::string> undone = ops_.Undo(cluster, why); !undone.ok()) {
+      options_.logger->error("cannot revert the rollout of '{}': {}", cluster,
+                             std::string(undone.status().message()));
+    }
+  });
 }
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> Coordinator::Serve(const ListenFlags& flags,

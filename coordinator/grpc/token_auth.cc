@@ -98,6 +98,13 @@ grpc::Status TokenClusterService::ListHosts(grpc::ServerContext* context,
   return Checked(token_, inner_, &ClusterService::Service::ListHosts, context, request, response);
 }
 
+grpc::Status TokenClusterService::ChangeRollout(
+    grpc::ServerContext* context, const bdcoord::v1::ChangeRolloutRequest* request,
+    grpc::ServerWriter<bdcoord::v1::ApplyProgress>* response) {
+  return Checked(token_, inner_, &ClusterService::Service::ChangeRollout, context, request,
+                 response);
+}
+
 grpc::Status TokenClusterService::DrainHost(grpc::ServerContext* context,
                                             const bdcoord::v1::DrainHostRequest* request,
                                             bdcoord::v1::DrainHostResponse* response) {

@@ -51,6 +51,8 @@ class TokenClusterService final : public ClusterServiceBase {
                     bdcoord::v1::DownResponse*) override;
   grpc::Status ListHosts(grpc::ServerContext*, const bdcoord::v1::ListHostsRequest*,
                          bdcoord::v1::ListHostsResponse*) override;
+  grpc::Status ChangeRollout(grpc::ServerContext*, const bdcoord::v1::ChangeRolloutRequest*,
+                             grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) override;
   grpc::Status DrainHost(grpc::ServerContext*, const bdcoord::v1::DrainHostRequest*,
                          bdcoord::v1::DrainHostResponse*) override;
 

@@ -14,6 +14,8 @@
 #include "absl/strings/str_join.h"
 #include "coordinator/placement/placement_failures.h"
 #include "coordinator/plan/orchestrator.h"
+#include "coordinator/plan/rollout.h"
+#include "coordinator/render/desired_state.h"
 #include "coordinator/spec/diagnostics.h"
 
 namespace bdcoord::coordinator {
@@ -92,6 +94,26 @@ LoadedSpec AsLoaded(const AppliedCluster& applied) {
 }
 
 SpecText TextOf(const AppliedCluster& applied) { return {applied.spec_file, applied.spec_yaml}; }
+
+// What every instance runs at this version (pins aside).
+ClusterVersion VersionOf(const bdcoord::v1::ClusterSpec& spec,
+                         const bdcoord::v1::Placement& placement, const Plan* rendered) {
+  Plan plan;
+  if (rendered == nullptr) {
+    LoadedSpec loaded;
+    loaded.spec = spec;
+    plan = RenderPlan(loaded, placement);
+    rendered = &plan;
+  }
+  ClusterVersion version;
+  std::map<std::string, bdcoord::v1::DesiredInstance> desired = DesiredInstances(spec, *rendered);
+  for (const auto& instance : placement.instances()) {
+    auto found = desired.find(instance.name());
+    if (found == desired.end()) continue;
+    version[instance.name()] = {instance.host(), std::move(found->second)};
+  }
+  return version;
+}
 
 // What Status and Progress show: the placement with every instance's status.
 struct ClusterState {
@@ -219,8 +241,8 @@ absl::StatusOr<Plan> ClusterOps::PlanOn(const LoadedSpec& loaded, const std::str
   return plan;
 }
 
-AppliedCluster ClusterOps::Applied(const LoadedSpec& loaded, const SpecText& spec,
-                                   const Plan& plan) {
+AppliedCluster ClusterOps::Applied(const LoadedSpec& loaded, const SpecText& spec, const Plan& plan,
+                                   const AppliedCluster* before) {
   AppliedCluster applied;
   applied.name = loaded.spec.cluster();
   applied.spec_file = spec.file_name;
@@ -228,6 +250,15 @@ AppliedCluster ClusterOps::Applied(const LoadedSpec& loaded, const SpecText& spe
   applied.spec = loaded.spec;
   applied.placement = plan.placement;
   applied.applied_at = now_();
+  if (before == nullptr) return applied;
+  applied.rollout =
+      PlanRollout(applied.spec, VersionOf(before->spec, before->placement, nullptr),
+                  before->rollout, VersionOf(applied.spec, applied.placement, &plan), now_());
+  // What `rollout undo` brings back: the spec before this change (kept when it is the same).
+  const bool same = before->spec.SerializeAsString() == applied.spec.SerializeAsString();
+  applied.previous_spec_file = same ? before->previous_spec_file : before->spec_file;
+  applied.previous_spec_yaml = same ? before->previous_spec_yaml : before->spec_yaml;
+  applied.previous_spec = same ? before->previous_spec : before->spec;
   return applied;
 }
 
@@ -245,7 +276,9 @@ absl::StatusOr<std::string> ClusterOps::Apply(const SpecText& spec) {
   const LoadedSpec loaded = LoadSpec(spec.yaml);
   absl::StatusOr<Plan> plan = PlanOn(loaded, spec.file_name, /*draining=*/"");
   if (!plan.ok()) return plan.status();
-  const AppliedCluster applied = Applied(loaded, spec, *plan);
+  absl::StatusOr<AppliedCluster> before = store_.GetCluster(loaded.spec.cluster());
+  if (!before.ok() && !absl::IsNotFound(before.status())) return before.status();
+  const AppliedCluster applied = Applied(loaded, spec, *plan, before.ok() ? &*before : nullptr);
   if (absl::Status stored = store_.ApplyCluster(applied); !stored.ok()) return stored;
   Placed(applied);
   return applied.name;
@@ -276,7 +309,7 @@ absl::StatusOr<std::string> ClusterOps::Scale(const std::string& requested,
   service->set_count(count);
   absl::StatusOr<Plan> plan = PlanOn(loaded, found->spec_file, /*draining=*/"");
   if (!plan.ok()) return plan.status();
-  const AppliedCluster applied = Applied(loaded, TextOf(*found), *plan);
+  const AppliedCluster applied = Applied(loaded, TextOf(*found), *plan, &*found);
   if (absl::Status stored = store_.ApplyCluster(applied); !stored.ok()) return stored;
   Placed(applied);
   return applied.name;
@@ -322,7 +355,7 @@ absl::StatusOr<ClusterOps::DrainResult> ClusterOps::DrainHost(const std::string&
     }
     result.moved += moved;
     result.clusters.push_back(name);
-    replanned.push_back(Applied(loaded, TextOf(*applied), *plan));
+    replanned.push_back(Applied(loaded, TextOf(*applied), *plan, &*applied));
   }
   if (absl::Status drained = store_.DrainHost(host->name, host->facts, now_(), true, replanned);
       !drained.ok()) {
@@ -372,9 +405,100 @@ absl::StatusOr<bdcoord::v1::ApplyProgress> ClusterOps::Progress(const std::strin
   bdcoord::v1::ApplyProgress progress;
   progress.set_cluster(cluster);
   for (const auto& service : o.services) *progress.add_services() = service;
-  progress.set_done(settled && (o.done || o.failed));
+  const bdcoord::v1::Rollout& rollout = state->applied.rollout;
+  // A rollout halted on a failure has its failed instance among the failures.
+  progress.set_done(settled && (o.failed || (o.done && !RolloutUnderway(rollout))));
   for (const auto& failure : o.failures) *progress.add_failures() = failure;
+  if (rollout.state() != bdcoord::v1::Rollout::STATE_UNSPECIFIED) {
+    *progress.mutable_rollout() = RolloutForReply(rollout);
+  }
   return progress;
+}
+
+absl::StatusOr<std::string> ClusterOps::ChangeRollout(
+    const std::string& requested, bdcoord::v1::ChangeRolloutRequest::Action action) {
+  using bdcoord::v1::Rollout;
+  using bdcoord::v1::RolloutStep;
+  // Another change may come between the read and the write (the controller's pass): then the
+  // write is refused (Aborted) and this reads again.
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<AppliedCluster> found = FindCluster(requested);
+    if (!found.ok()) return found.status();
+    const std::string& cluster = found->name;
+    if (action == bdcoord::v1::ChangeRolloutRequest::ACTION_UNDO) return Undo(cluster, "");
+    Rollout rollout = found->rollout;
+    const bool pause = action == bdcoord::v1::ChangeRolloutRequest::ACTION_PAUSE;
+    if (!pause && action != bdcoord::v1::ChangeRolloutRequest::ACTION_RESUME) {
+      return absl::InvalidArgumentError("say what to do with the rollout: pause, resume or undo");
+    }
+    const bool halted = rollout.state() == Rollout::STATE_HALTED;
+    if (!RolloutUnderway(rollout) && !(halted && !pause)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cluster '", cluster, "' has no rollout ",
+          halted ? "to pause: it halted (resume retries it, undo rolls it back)" : "underway",
+          rollout.state() == Rollout::STATE_DONE ? " (the last one is done)" : ""));
+    }
+    const Rollout::State wanted = pause ? Rollout::STATE_PAUSED : Rollout::STATE_ROLLING;
+    if (rollout.state() == wanted) return cluster;  // already so
+    rollout.set_state(wanted);
+    rollout.clear_message();
+    for (RolloutStep& step : *rollout.mutable_steps()) {
+      if (step.phase() != RolloutStep::PHASE_FAILED) continue;
+      // A retry: the instance is replaced again (the apply time tells its agent to retry).
+      step.set_phase(RolloutStep::PHASE_UPDATING);
+      step.clear_message();
+      step.clear_ready_since();
+    }
+    absl::Status stored;
+    if (halted) {
+      // As a re-apply (a halted rollout does not change under the controller): the new apply
+      // time tells the agents to retry what they gave up on.
+      AppliedCluster retried = *found;
+      retried.applied_at = now_();
+      rollout.set_revision(rollout.revision() + 1);
+      retried.rollout = rollout;
+      stored = store_.ApplyCluster(retried);
+    } else {
+      stored = store_.UpdateRollout(cluster, rollout);
+    }
+    if (absl::IsAborted(stored) && attempt < 3) continue;
+    if (!stored.ok()) return stored;
+    controller_.Wake();
+    bdcoord::v1::Event event;
+    event.set_cluster(cluster);
+    event.set_kind(pause ? "rollout-paused" : "rollout-resumed");
+    events_.Publish(std::move(event));
+    return cluster;
+  }
+}
+
+absl::StatusOr<std::string> ClusterOps::Undo(const std::string& cluster, std::string why) {
+  absl::StatusOr<AppliedCluster> found = store_.GetCluster(cluster);
+  if (!found.ok()) return found.status();
+  const AppliedCluster& current = *found;
+  if (current.previous_spec_yaml.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cluster '", current.name, "' has no earlier spec to go back to: it was applied once"));
+  }
+  AppliedCluster previous;
+  previous.spec_file = current.previous_spec_file;
+  previous.spec_yaml = current.previous_spec_yaml;
+  previous.spec = current.previous_spec;
+  const LoadedSpec loaded = AsLoaded(previous);
+  absl::StatusOr<Plan> plan = PlanOn(loaded, previous.spec_file, /*draining=*/"");
+  if (!plan.ok()) return plan.status();
+  AppliedCluster applied = Applied(loaded, TextOf(previous), *plan, &current);
+  applied.rollout.set_undo(true);
+  if (why.empty()) why = "undone by `bdcoord rollout undo`";
+  applied.rollout.set_message(std::move(why));
+  if (absl::Status stored = store_.ApplyCluster(applied); !stored.ok()) return stored;
+  Placed(applied);
+  bdcoord::v1::Event event;
+  event.set_cluster(applied.name);
+  event.set_kind("rollout-undo");
+  event.set_message(applied.rollout.message());
+  events_.Publish(std::move(event));
+  return applied.name;
 }
 
 absl::Status ClusterOps::FollowProgress(
@@ -500,6 +624,9 @@ absl::StatusOr<std::vector<bdcoord::v1::ClusterStatus>> ClusterOps::Status(
     }
     for (const auto& progress : state->orchestration.services) *out.add_services() = progress;
     *out.mutable_shims() = state->applied.placement.shims();
+    if (state->applied.rollout.state() != bdcoord::v1::Rollout::STATE_UNSPECIFIED) {
+      *out.mutable_rollout() = RolloutForReply(state->applied.rollout);
+    }
     if (probe) ProbeNow(state->applied.spec, &out);
   }
   return clusters;

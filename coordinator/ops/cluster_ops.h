@@ -79,6 +79,15 @@ class ClusterOps {
                               const std::function<bool(const bdcoord::v1::ApplyProgress&)>& write,
                               const std::function<bool()>& cancelled);
 
+  // Pauses or resumes the cluster's rollout (`requested`, or the only cluster), or undoes it:
+  // the spec applied before comes back as a rollout of its own. The cluster's name.
+  // FailedPrecondition when there is nothing to pause, resume or undo.
+  absl::StatusOr<std::string> ChangeRollout(const std::string& requested,
+                                            bdcoord::v1::ChangeRolloutRequest::Action action);
+  // Brings back the spec applied before the cluster's current one (rolling, the rollout marked
+  // undo with `why`, default: by `bdcoord rollout undo`); the cluster's name.
+  absl::StatusOr<std::string> Undo(const std::string& cluster, std::string why);
+
   // Every host of the inventory with its drain flag and instance count.
   std::vector<bdcoord::v1::HostView> Hosts();
   // Removes from the inventory the hosts disconnected for at least `after` (by their last
@@ -115,7 +124,10 @@ class ClusterOps {
   std::vector<bdcoord::v1::Host> LiveHosts(const bdcoord::v1::ClusterSpec& spec,
                                            const std::string& draining);
   absl::StatusOr<AppliedCluster> FindCluster(const std::string& requested);
-  AppliedCluster Applied(const LoadedSpec& loaded, const SpecText& spec, const Plan& plan);
+  // The cluster to store for `plan`; with `before` (the stored one), the rollout from it to this
+  // and the spec to undo to.
+  AppliedCluster Applied(const LoadedSpec& loaded, const SpecText& spec, const Plan& plan,
+                         const AppliedCluster* before);
   // After a change is stored: wakes the controller and publishes `placed`.
   void Placed(const AppliedCluster& applied);
   void ProbeNow(const bdcoord::v1::ClusterSpec& spec, bdcoord::v1::ClusterStatus* cluster);

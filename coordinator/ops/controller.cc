@@ -7,8 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "coordinator/plan/orchestrator.h"
+#include "coordinator/plan/rollout.h"
 #include "coordinator/spec/instance_names.h"
 #include "google/protobuf/util/time_util.h"
+#include "policy/spec_hash.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -52,9 +54,16 @@ ClusterController::ClusterController(Inventory& inventory, AgentSessions& agents
       store_(store),
       logger_(std::move(logger)),
       period_(period),
+      now_(std::move(now)),
       // Distinct across coordinator restarts, so no report made before one matches after it.
-      next_generation_(static_cast<uint64_t>(absl::ToUnixMicros(now()))),
+      next_generation_(static_cast<uint64_t>(absl::ToUnixMicros(now_()))),
       metrics_(metrics) {}
+
+void ClusterController::SetRolloutHooks(
+    EventBus* events, std::function<void(const std::string&, const std::string&)> revert) {
+  events_ = events;
+  revert_ = std::move(revert);
+}
 
 ClusterController::~ClusterController() {
   {
@@ -191,24 +200,69 @@ void ClusterController::SyncCluster(const std::string& cluster,
   const Orchestration orchestration = Orchestrate(input);
 
   Rendered& rendered = rendered_[cluster];
-  std::string key =
-      absl::StrCat(applied->spec.SerializeAsString(), "\n", applied->placement.SerializeAsString());
+  std::string key = VersionKey(applied->spec, applied->placement);
   if (rendered.key != key) {
     LoadedSpec loaded;
     loaded.spec = applied->spec;
     rendered.plan = RenderPlan(loaded, applied->placement);
+    rendered.target_hash.clear();
+    for (const auto& [name, instance] : DesiredInstances(applied->spec, rendered.plan)) {
+      rendered.target_hash[name] = policy::SpecHash(instance);
+    }
     rendered.key = std::move(key);
   }
+  if (!AdvanceClusterRollout(*applied, rendered, statuses)) return;
+  InstanceOverrides overrides;
+  overrides.held = orchestration.held;
+  overrides.completed = std::move(completed);
+  overrides.pinned = PinnedInstances(applied->rollout);
   for (const std::string& host : hosts) {
     auto session = connected.find(host);
     if (session == connected.end()) continue;  // told when it reconnects
     bdcoord::v1::DesiredState desired =
-        MakeDesiredState(applied->spec, rendered.plan, host, orchestration.held, completed);
+        MakeDesiredState(applied->spec, rendered.plan, host, overrides);
     // A new apply (even of the same spec) is news to the agent: it retries what it gave up on.
     *desired.mutable_applied_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
         absl::ToUnixMicros(applied->applied_at));
     SendIfChanged(host, session->second, desired);
   }
+}
+
+bool ClusterController::AdvanceClusterRollout(
+    AppliedCluster& applied, const Rendered& rendered,
+    const std::map<std::string, InstanceStatus>& statuses) {
+  if (!RolloutUnderway(applied.rollout)) return true;
+  bdcoord::v1::Rollout rollout = applied.rollout;
+  RolloutAdvance advance =
+      AdvanceRollout(applied.spec, rendered.target_hash, statuses, now_(), &rollout);
+  if (!advance.changed) return true;
+  if (absl::Status stored = store_.UpdateRollout(applied.name, rollout); !stored.ok()) {
+    // Aborted: an apply, pause or undo came first; the next pass works from it.
+    if (!absl::IsAborted(stored)) {
+      logger_->warn("cannot record the rollout of '{}': {}", applied.name,
+                    std::string(stored.message()));
+    }
+    Wake();
+    return false;
+  }
+  rollout.set_revision(rollout.revision() + 1);
+  applied.rollout = std::move(rollout);
+  for (RolloutEvent& step : advance.events) {
+    logger_->info("cluster '{}' rollout: {} {}{}", applied.name, step.kind, step.instance,
+                  step.instance.empty() ? step.message : ": " + step.message);
+    if (events_ == nullptr) continue;
+    bdcoord::v1::Event event;
+    event.set_cluster(applied.name);
+    event.set_instance(step.instance);
+    event.set_kind(std::move(step.kind));
+    event.set_message(std::move(step.message));
+    events_->Publish(std::move(event));
+  }
+  if (advance.revert_requested && revert_) {
+    revert_(applied.name, absl::StrCat("reverted: ", applied.rollout.message()));
+    return false;  // the next pass sends the reverting version
+  }
+  return true;
 }
 
 void ClusterController::ClearUnknown(const std::set<std::string>& clusters,

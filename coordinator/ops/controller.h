@@ -17,6 +17,7 @@
 #include "coordinator/ops/controller_metrics.h"
 #include "coordinator/plan/planner.h"
 #include "coordinator/render/desired_state.h"
+#include "coordinator/state/event_bus.h"
 #include "coordinator/state/inventory.h"
 #include "coordinator/state/store.h"
 #include "spdlog/spdlog.h"
@@ -43,6 +44,11 @@ class ClusterController {
                     absl::Duration period = absl::Milliseconds(200),
                     const ControllerMetrics* metrics = nullptr);
   ~ClusterController();  // stops the thread
+
+  // Rollouts: each step is published on `events`; a rollout that halts on a service whose
+  // on_failure is revert is handed to `revert` (cluster, why). Before Start.
+  void SetRolloutHooks(EventBus* events,
+                       std::function<void(const std::string&, const std::string&)> revert);
 
   void Start();  // passes every `period`, or at once after Wake()
   void Wake();
@@ -97,7 +103,16 @@ class ClusterController {
   struct Rendered {
     std::string key;  // the spec and placement it was rendered from
     Plan plan;
+    std::map<std::string, std::string> target_hash;  // what each instance is to run, by name
   };
+  // Moves the cluster's rollout on (stored, its steps published); false when it changed under
+  // this pass (re-read next pass).
+  bool AdvanceClusterRollout(AppliedCluster& applied, const Rendered& rendered,
+                             const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_);
+  EventBus* events_ = nullptr;
+  std::function<void(const std::string&, const std::string&)> revert_;
+  std::function<absl::Time()> now_;
   std::map<std::string, Rendered> rendered_ ABSL_GUARDED_BY(pass_mu_);
   uint64_t next_generation_ ABSL_GUARDED_BY(pass_mu_);
   const ControllerMetrics* metrics_;

@@ -55,10 +55,21 @@ bdcoord::v1::Dns ContainerDns(const bdcoord::v1::ClusterSpec& spec) {
   return dns;
 }
 
+std::map<std::string, bdcoord::v1::DesiredInstance> DesiredInstances(
+    const bdcoord::v1::ClusterSpec& spec, const Plan& plan) {
+  std::map<std::string, bdcoord::v1::DesiredInstance> instances;
+  const bdcoord::v1::Dns dns = ContainerDns(spec);
+  for (const RenderedInstance& rendered : plan.instances) {
+    const bdcoord::v1::Service* service = FindService(spec, rendered.placed.service());
+    if (service == nullptr) continue;
+    instances[rendered.placed.name()] = MakeDesiredInstance(spec, *service, dns, rendered);
+  }
+  return instances;
+}
+
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
                                            const std::string& host,
-                                           const std::set<std::string>& held,
-                                           const std::set<std::string>& completed) {
+                                           const InstanceOverrides& overrides) {
   bdcoord::v1::DesiredState state;
   state.set_cluster(spec.cluster());
   const bdcoord::v1::Host* spec_host = nullptr;
@@ -85,11 +96,15 @@ bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec,
     if (rendered.placed.host() != host) continue;
     const bdcoord::v1::Service* service = FindService(spec, rendered.placed.service());
     if (service == nullptr) continue;
+    const std::string& name = rendered.placed.name();
     bdcoord::v1::DesiredInstance* instance = state.add_instances();
-    *instance = MakeDesiredInstance(spec, *service, dns, rendered);
+    auto pinned = overrides.pinned.find(name);
+    *instance = pinned != overrides.pinned.end()
+                    ? pinned->second
+                    : MakeDesiredInstance(spec, *service, dns, rendered);
     // Run-once: kept for its logs, never run again.
-    instance->set_completed(completed.contains(rendered.placed.name()));
-    instance->set_hold(held.contains(rendered.placed.name()));
+    instance->set_completed(overrides.completed.contains(name));
+    instance->set_hold(overrides.held.contains(name));
   }
   return state;
 }

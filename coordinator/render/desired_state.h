@@ -1,6 +1,7 @@
 #ifndef BDCOORD_COORDINATOR_RENDER_DESIRED_STATE_H_
 #define BDCOORD_COORDINATOR_RENDER_DESIRED_STATE_H_
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -15,13 +16,24 @@ namespace bdcoord::coordinator {
 // README). Pure.
 bdcoord::v1::Dns ContainerDns(const bdcoord::v1::ClusterSpec& spec);
 
-// One host's desired state for a cluster: the instances placed on `host` (completed run-once
-// ones marked so, `held` ones held: see Orchestration), with the networks (parents from the spec's
-// host of that name), the cluster's hosts file and this host's shim addresses (as /32s). Pure.
+// What each instance of the plan is to run, by instance name (hold and completed unset). Pure.
+std::map<std::string, bdcoord::v1::DesiredInstance> DesiredInstances(
+    const bdcoord::v1::ClusterSpec& spec, const Plan& plan);
+
+// What MakeDesiredState marks or swaps per instance, by instance name.
+struct InstanceOverrides {
+  std::set<std::string> held;       // created, not started (see Orchestration)
+  std::set<std::string> completed;  // run-once instances that completed: never run again
+  // Instances a rollout has not reached: they keep running this (their previous spec).
+  std::map<std::string, bdcoord::v1::DesiredInstance> pinned;
+};
+
+// One host's desired state for a cluster: the instances placed on `host` (as `overrides` say),
+// with the networks (parents from the spec's host of that name), the cluster's hosts file and
+// this host's shim addresses (as /32s). Pure.
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
                                            const std::string& host,
-                                           const std::set<std::string>& held,
-                                           const std::set<std::string>& completed);
+                                           const InstanceOverrides& overrides);
 
 }  // namespace bdcoord::coordinator
 

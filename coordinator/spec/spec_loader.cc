@@ -682,7 +682,7 @@ class Loader {
         node, what,
         {"image", "count", "network", "hostname", "ips", "command", "env", "files", "volumes",
          "user", "resources", "placement", "depends_on", "ready", "run_once", "restart",
-         "stop_timeout"},
+         "stop_timeout", "update"},
         path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
           const std::string field = absl::StrCat(Quote(key), " of ", what);
           if (key == "image") {
@@ -753,6 +753,8 @@ class Loader {
             if (ReadBool(value, field, &run_once)) service->set_run_once(run_once);
           } else if (key == "restart") {
             LoadRestart(value, p, field, service->mutable_restart());
+          } else if (key == "update") {
+            LoadUpdate(value, p, what, service->mutable_update());
           }
         });
     // Pinned IPs imply the count when it is not given.
@@ -973,6 +975,50 @@ class Loader {
       return false;
     }
     return true;
+  }
+
+  // `update: {max_parallel: 1, min_healthy: 10s, on_failure: halt}`: a rolling update.
+  void LoadUpdate(const YAML::Node& node, const std::string& path, const std::string& owner,
+                  bdcoord::v1::UpdatePolicy* update) {
+    const std::string what = absl::StrCat("update of ", owner);
+    if (node.IsNull()) return;  // `update:` alone: the defaults
+    ForEachKey(
+        node, what, {"max_parallel", "min_healthy", "on_failure"}, path,
+        [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+          const std::string field = absl::StrCat(Quote(key), " of ", what);
+          if (key == "max_parallel") {
+            uint32_t max_parallel = 0;
+            if (!ReadUint(value, field, &max_parallel)) return;
+            if (max_parallel == 0 || max_parallel > kMaxCount) {
+              Error(value,
+                    absl::StrCat("max_parallel ", max_parallel, " of ", what, " is out of range"),
+                    absl::StrCat("replace 1 to ", kMaxCount, " instances at a time"));
+              return;
+            }
+            update->set_max_parallel(max_parallel);
+          } else if (key == "min_healthy") {
+            absl::Duration duration;
+            if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
+                duration < absl::ZeroDuration() || duration > absl::Hours(1)) {
+              Error(value, absl::StrCat(Describe(value), " is not a duration for ", field),
+                    "how long a replaced instance stays ready before the next one goes: 0s to "
+                    "1h, e.g. 10s");
+              return;
+            }
+            SetDuration(duration, update->mutable_min_healthy());
+          } else if (key == "on_failure") {
+            std::string mode;
+            if (!ReadString(value, p, field, &mode)) return;
+            if (mode == "halt") {
+              update->set_on_failure(bdcoord::v1::UpdatePolicy::ON_FAILURE_HALT);
+            } else if (mode == "revert") {
+              update->set_on_failure(bdcoord::v1::UpdatePolicy::ON_FAILURE_REVERT);
+            } else {
+              Error(value, absl::StrCat("unknown on_failure ", Quote(mode), " for ", what),
+                    SuggestionHint(mode, {"halt", "revert"}));
+            }
+          }
+        });
   }
 
   void LoadRestart(const YAML::Node& node, const std::string& path, const std::string& what,

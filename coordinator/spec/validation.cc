@@ -479,6 +479,13 @@ class Validator {
               absl::StrCat(what, " runs once but its restart policy would restart it forever"),
               "use `restart: on-failure:N` or drop restart");
       }
+      if (service.run_once() && service.has_update()) {
+        Error(path + ".update",
+              absl::StrCat(what,
+                           " runs once: it has no rolling update (a completed job is "
+                           "never run again)"),
+              "drop `update`, or `run_once` to keep it running");
+      }
       if (!service.user().empty() && !IsUserSpec(service.user())) {
         Error(path + ".user",
               absl::StrCat("user ", Quote(service.user()), " of ", what,

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "bdcoord/v1/agent.pb.h"
+#include "bdcoord/v1/cluster.pb.h"
 #include "bdcoord/v1/spec.pb.h"
 
 namespace bdcoord::coordinator {
@@ -29,6 +30,12 @@ struct AppliedCluster {
   bdcoord::v1::ClusterSpec spec;
   bdcoord::v1::Placement placement;  // every instance, in the planner's order
   absl::Time applied_at;             // set by the caller (the clock is injected)
+  // Its latest rolling update (state unspecified: none), kept in step by the controller.
+  bdcoord::v1::Rollout rollout;
+  // The spec applied before this one, which `rollout undo` brings back; empty yaml: none.
+  std::string previous_spec_file;
+  std::string previous_spec_yaml;
+  bdcoord::v1::ClusterSpec previous_spec;
 };
 
 // Who holds an IP.
@@ -76,6 +83,11 @@ class Store {
   // `namenode -format` that ran never runs again while the cluster exists).
   virtual absl::Status ApplyCluster(const AppliedCluster& cluster) = 0;
   virtual absl::StatusOr<AppliedCluster> GetCluster(const std::string& name) = 0;
+  // Replaces the cluster's rollout with `rollout`, made from the stored one: Aborted (nothing
+  // changed) when the stored revision is not rollout.revision (an apply or another change came
+  // first); the stored one then has revision + 1. NotFound for an unknown cluster.
+  virtual absl::Status UpdateRollout(const std::string& cluster,
+                                     const bdcoord::v1::Rollout& rollout) = 0;
   // Every cluster's name, sorted.
   virtual absl::StatusOr<std::vector<std::string>> ListClusters() = 0;
   // Deletes the cluster with its placement, statuses and run-once completions.

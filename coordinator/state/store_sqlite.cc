@@ -105,6 +105,23 @@ CREATE TABLE shim_addresses (
 UPDATE schema_version SET version = 2;
 )sql";
 
+// Version 3 adds each cluster's rolling update and the spec applied before its current one (what
+// `rollout undo` brings back).
+constexpr char kSchemaV3[] = R"sql(
+CREATE TABLE rollouts (
+  cluster TEXT NOT NULL PRIMARY KEY REFERENCES clusters (name) ON DELETE CASCADE,
+  revision INTEGER NOT NULL,           -- Rollout.revision: writes made against an older one fail
+  rollout BLOB NOT NULL,               -- bdcoord.v1.Rollout
+  previous_spec_file TEXT NOT NULL,
+  previous_spec_yaml TEXT NOT NULL,    -- empty: no previous spec
+  previous_spec BLOB NOT NULL          -- bdcoord.v1.ClusterSpec
+);
+UPDATE schema_version SET version = 3;
+)sql";
+
+// The upgrade scripts in order: script i brings version i + 1 to i + 2.
+constexpr const char* kUpgrades[] = {kSchemaV2, kSchemaV3};
+
 absl::StatusCode CodeFor(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -228,6 +245,8 @@ class SqliteStore final : public Store {
 
   absl::Status ApplyCluster(const AppliedCluster& cluster) override;
   absl::StatusOr<AppliedCluster> GetCluster(const std::string& name) override;
+  absl::Status UpdateRollout(const std::string& cluster,
+                             const bdcoord::v1::Rollout& rollout) override;
   absl::StatusOr<std::vector<std::string>> ListClusters() override;
   absl::Status DeleteCluster(const std::string& name) override;
   absl::StatusOr<std::map<std::string, IpOwner>> AllocatedIps() override;
@@ -481,7 +500,9 @@ absl::StatusOr<int64_t> SqliteStore::SchemaVersion() {
 
 absl::Status SqliteStore::CreateSchema() {
   STORE_RETURN_IF_ERROR(ExecScript(kSchemaV1, "creating the schema"));
-  STORE_RETURN_IF_ERROR(ExecScript(kSchemaV2, "creating the schema"));
+  for (const char* upgrade : kUpgrades) {
+    STORE_RETURN_IF_ERROR(ExecScript(upgrade, "creating the schema"));
+  }
   // PRAGMA takes no parameters; the value is a constant.
   const std::string pragma = absl::StrCat("PRAGMA application_id = ", kStoreApplicationId);
   return Exec(pragma.c_str());
@@ -569,9 +590,12 @@ absl::Status SqliteStore::Init() {
         "upgrade schema", /*write=*/true, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
           absl::StatusOr<int64_t> locked_version = SchemaVersion();
           if (!locked_version.ok()) return locked_version.status();
-          if (*locked_version >= 2) return absl::OkStatus();
-          Logger()->info("store '{}': upgrading schema version 1 to 2", path_);
-          return ExecScript(kSchemaV2, "upgrading the schema to version 2");
+          for (int64_t from = *locked_version; from < kStoreSchemaVersion; ++from) {
+            Logger()->info("store '{}': upgrading schema version {} to {}", path_, from, from + 1);
+            const std::string what = absl::StrCat("upgrading the schema to version ", from + 1);
+            STORE_RETURN_IF_ERROR(ExecScript(kUpgrades[from - 1], what.c_str()));
+          }
+          return absl::OkStatus();
         }));
     op_ = "open";
   }
@@ -795,6 +819,23 @@ absl::Status SqliteStore::ApplyClusterStep(const AppliedCluster& cluster, const 
   }
   {
     absl::StatusOr<Query> query =
+        Sql("INSERT INTO rollouts (cluster, revision, rollout, previous_spec_file, "
+            "previous_spec_yaml, previous_spec) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+            "ON CONFLICT (cluster) DO UPDATE SET revision = excluded.revision, "
+            "rollout = excluded.rollout, previous_spec_file = excluded.previous_spec_file, "
+            "previous_spec_yaml = excluded.previous_spec_yaml, "
+            "previous_spec = excluded.previous_spec");
+    if (!query.ok()) return query.status();
+    query->Text(1, name)
+        .Int(2, static_cast<int64_t>(cluster.rollout.revision()))
+        .Blob(3, cluster.rollout.SerializeAsString())
+        .Text(4, cluster.previous_spec_file)
+        .Text(5, cluster.previous_spec_yaml)
+        .Blob(6, cluster.previous_spec.SerializeAsString());
+    STORE_RETURN_IF_ERROR(query->Run().status());
+  }
+  {
+    absl::StatusOr<Query> query =
         Sql("DELETE FROM instance_states WHERE cluster = ?1 AND name NOT IN "
             "(SELECT name FROM placements WHERE cluster = ?1)");
     if (!query.ok()) return query.status();
@@ -802,6 +843,38 @@ absl::Status SqliteStore::ApplyClusterStep(const AppliedCluster& cluster, const 
     STORE_RETURN_IF_ERROR(query->Run().status());
   }
   return absl::OkStatus();
+}
+
+absl::Status SqliteStore::UpdateRollout(const std::string& cluster,
+                                        const bdcoord::v1::Rollout& rollout) {
+  absl::MutexLock lock(&mu_);
+  return Transaction(
+      absl::StrCat("UpdateRollout ", Quoted(cluster)), /*write=*/true,
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+        absl::StatusOr<Query> query =
+            Sql("SELECT (SELECT revision FROM rollouts WHERE cluster = ?1), "
+                "EXISTS (SELECT 1 FROM clusters WHERE name = ?1)");
+        if (!query.ok()) return query.status();
+        query->Text(1, cluster);
+        absl::StatusOr<bool> row = query->Next();
+        if (!row.ok()) return row.status();
+        if (!*row || query->IntAt(1) == 0) return ClusterNotFound(cluster);
+        const int64_t stored = query->IntAt(0);
+        if (stored != static_cast<int64_t>(rollout.revision())) {
+          return absl::AbortedError(absl::StrCat(
+              "the rollout of cluster ", Quoted(cluster), " changed meanwhile (revision ", stored,
+              ", this change was made against ", rollout.revision(), ")"));
+        }
+        bdcoord::v1::Rollout next = rollout;
+        next.set_revision(rollout.revision() + 1);
+        absl::StatusOr<Query> update =
+            Sql("UPDATE rollouts SET revision = ?2, rollout = ?3 WHERE cluster = ?1");
+        if (!update.ok()) return update.status();
+        update->Text(1, cluster)
+            .Int(2, static_cast<int64_t>(next.revision()))
+            .Blob(3, next.SerializeAsString());
+        return update->Run().status();
+      });
 }
 
 absl::StatusOr<AppliedCluster> SqliteStore::GetCluster(const std::string& name) {
@@ -845,17 +918,33 @@ absl::StatusOr<AppliedCluster> SqliteStore::GetCluster(const std::string& name) 
             instance->set_fqdn(query->TextAt(6));
           }));
         }
+        {
+          absl::StatusOr<Query> query =
+              Sql("SELECT network, host, address FROM shim_addresses WHERE cluster = ?1 "
+                  "ORDER BY position");
+          if (!query.ok()) return query.status();
+          query->Text(1, name);
+          STORE_RETURN_IF_ERROR(query->ForEachRow([&] {
+            bdcoord::v1::ShimAddress* shim = cluster.placement.add_shims();
+            shim->set_network(query->TextAt(0));
+            shim->set_host(query->TextAt(1));
+            shim->set_address(query->TextAt(2));
+          }));
+        }
         absl::StatusOr<Query> query =
-            Sql("SELECT network, host, address FROM shim_addresses WHERE cluster = ?1 "
-                "ORDER BY position");
+            Sql("SELECT rollout, previous_spec_file, previous_spec_yaml, previous_spec "
+                "FROM rollouts WHERE cluster = ?1");
         if (!query.ok()) return query.status();
         query->Text(1, name);
-        return query->ForEachRow([&] {
-          bdcoord::v1::ShimAddress* shim = cluster.placement.add_shims();
-          shim->set_network(query->TextAt(0));
-          shim->set_host(query->TextAt(1));
-          shim->set_address(query->TextAt(2));
-        });
+        absl::StatusOr<bool> row = query->Next();
+        if (!row.ok()) return row.status();
+        if (!*row) return absl::OkStatus();  // applied before version 3: no rollout yet
+        cluster.previous_spec_file = query->TextAt(1);
+        cluster.previous_spec_yaml = query->TextAt(2);
+        if (!query->ParseAt(0, &cluster.rollout) || !query->ParseAt(3, &cluster.previous_spec)) {
+          return Damaged(absl::StrCat("the rollout of cluster ", Quoted(name), " does not parse"));
+        }
+        return absl::OkStatus();
       }));
   return cluster;
 }
@@ -879,7 +968,8 @@ absl::Status SqliteStore::DeleteCluster(const std::string& name) {
                   [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
                     // The foreign keys cascade; the children go first anyway, so nothing depends on
                     // it.
-                    for (const char* sql : {"DELETE FROM run_once_completions WHERE cluster = ?1",
+                    for (const char* sql : {"DELETE FROM rollouts WHERE cluster = ?1",
+                                            "DELETE FROM run_once_completions WHERE cluster = ?1",
                                             "DELETE FROM instance_states WHERE cluster = ?1",
                                             "DELETE FROM shim_addresses WHERE cluster = ?1",
                                             "DELETE FROM placements WHERE cluster = ?1"}) {

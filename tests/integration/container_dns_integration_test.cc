@@ -107,7 +107,7 @@ class ContainerDnsTest : public ::testing::Test {
     EXPECT_THAT(plan.diagnostics, IsEmpty())
         << coordinator::FormatDiagnostics("spec", plan.diagnostics);
     const bdcoord::v1::DesiredState desired =
-        coordinator::MakeDesiredState(loaded.spec, plan, "host1", {}, {});
+        coordinator::MakeDesiredState(loaded.spec, plan, "host1", {});
     const ReconcileResult result =
         Reconciler(docker_.get(), &hosts_, nullptr,
                    ReconcilerOptions{.now = test_util::RealClock(), .state_dir = state_.path()})

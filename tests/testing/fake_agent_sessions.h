@@ -1,6 +1,7 @@
 #ifndef BDCOORD_TESTS_TESTING_FAKE_AGENT_SESSIONS_H_
 #define BDCOORD_TESTS_TESTING_FAKE_AGENT_SESSIONS_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -15,6 +16,7 @@
 #include "absl/time/time.h"
 #include "bdcoord/v1/agent.pb.h"
 #include "coordinator/ops/agent_sessions.h"
+#include "policy/spec_hash.h"
 
 namespace bdcoord::test_util {
 
@@ -101,9 +103,17 @@ class FakeAgentSessions final : public coordinator::AgentSessions {
         status->set_state(shown);
         status->set_ready(shown == bdcoord::v1::INSTANCE_STATE_RUNNING);
         status->set_container_id("c-" + instance.name());
+        status->set_spec_hash(policy::SpecHash(instance));  // as the agent labels its container
+        if (answer_hook_) answer_hook_(instance, status);
       }
       reports_[key.first][key.second] = std::move(report);
     }
+  }
+  // Called on each status AnswerEveryDesiredState makes, to change it (e.g. fail one spec).
+  void SetAnswerHook(
+      std::function<void(const bdcoord::v1::DesiredInstance&, bdcoord::v1::InstanceStatus*)> hook) {
+    absl::MutexLock lock(&mu_);
+    answer_hook_ = std::move(hook);
   }
   void SetProbeResult(const std::string& container, bdcoord::v1::CommandResult result) {
     absl::MutexLock lock(&mu_);
@@ -141,6 +151,8 @@ class FakeAgentSessions final : public coordinator::AgentSessions {
   std::map<std::string, std::map<std::string, bdcoord::v1::StatusReport>> reports_
       ABSL_GUARDED_BY(mu_);
   std::map<std::string, bdcoord::v1::CommandResult> probe_results_ ABSL_GUARDED_BY(mu_);
+  std::function<void(const bdcoord::v1::DesiredInstance&, bdcoord::v1::InstanceStatus*)>
+      answer_hook_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, bdcoord::v1::ProbeRequest>> probes_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> unreachable_ ABSL_GUARDED_BY(mu_);
 };

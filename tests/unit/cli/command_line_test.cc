@@ -45,6 +45,7 @@ constexpr char kCommandList[] =
     "  scale       Run N instances of a service; the others stay where they are\n"
     "  down        Remove a cluster's containers, networks and shims everywhere; forget it\n"
     "  drain       Move a host's instances to other hosts; --undo makes it placeable again\n"
+    "  rollout     Show, pause, resume or undo a cluster's rolling update\n"
     "  logs        Print the container logs of an instance, or of a whole service merged\n"
     "  events      Watch instances and hosts change from now on, until Ctrl-C\n"
     "  completion  Print the shell completion script (bash)\n"

@@ -51,6 +51,11 @@ class OpsTest : public ::testing::Test {
                                                       &metrics_);
     ops_ = std::make_unique<ClusterOps>(inventory_, *store_, agents_, events_, *controller_,
                                         clock_.AsFunction());
+    // As the coordinator wires them.
+    controller_->SetRolloutHooks(&events_,
+                                 [this](const std::string& cluster, const std::string& why) {
+                                   ASSERT_TRUE(ops_->Undo(cluster, why).ok());
+                                 });
   }
 
   void Connect(const std::string& host) {

@@ -62,7 +62,7 @@ TEST(MakeDesiredState, EveryInstanceCarriesTheClustersDns) {
     rendered.placed.set_service("zk");
     rendered.placed.set_host("h1");
   }
-  const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", {}, {});
+  const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", {});
   ASSERT_EQ(state.instances_size(), 2);
   for (const auto& instance : state.instances()) {
     EXPECT_EQ(instance.dns().SerializeAsString(), ContainerDns(spec).SerializeAsString());
@@ -78,12 +78,38 @@ TEST(MakeDesiredState, ListsEveryInstanceOfTheHostWithTheHeldOnesHeld) {
     rendered.placed.set_service("zk");
     rendered.placed.set_host(std::string(name) == "zk3" ? "h2" : "h1");
   }
-  const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", {"zk2", "zk3"}, {});
+  InstanceOverrides overrides;
+  overrides.held = {"zk2", "zk3"};
+  const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", overrides);
   ASSERT_EQ(state.instances_size(), 2);
   EXPECT_EQ(state.instances(0).name(), "zk1");
   EXPECT_FALSE(state.instances(0).hold());
   EXPECT_EQ(state.instances(1).name(), "zk2");
   EXPECT_TRUE(state.instances(1).hold());
+}
+
+TEST(MakeDesiredState, APinnedInstanceKeepsItsPreviousSpecWithTodaysFlags) {
+  const bdcoord::v1::ClusterSpec spec = Spec("");
+  Plan plan;
+  for (const char* name : {"zk1", "zk2"}) {
+    RenderedInstance& rendered = plan.instances.emplace_back();
+    rendered.placed.set_name(name);
+    rendered.placed.set_service("zk");
+    rendered.placed.set_host("h1");
+    rendered.command = {"new"};
+  }
+  InstanceOverrides overrides;
+  overrides.pinned["zk2"].set_name("zk2");
+  overrides.pinned["zk2"].add_command("old");
+  overrides.held = {"zk2"};
+  const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", overrides);
+  ASSERT_EQ(state.instances_size(), 2);
+  EXPECT_THAT(state.instances(0).command(), ElementsAre("new"));
+  EXPECT_THAT(state.instances(1).command(), ElementsAre("old"));
+  EXPECT_TRUE(state.instances(1).hold());
+  // What DesiredInstances gives is what the unpinned instance gets.
+  EXPECT_EQ(DesiredInstances(spec, plan).at("zk1").SerializeAsString(),
+            state.instances(0).SerializeAsString());
 }
 
 TEST(MakeDesiredState, CarriesThisHostsShimAddressesAsSlash32s) {
@@ -95,9 +121,9 @@ TEST(MakeDesiredState, CarriesThisHostsShimAddressesAsSlash32s) {
     shim->set_host(host);
     shim->set_address(std::string(host) == "h1" ? "10.1.0.250" : "10.1.0.251");
   }
-  EXPECT_THAT(MakeDesiredState(spec, plan, "h2", {}, {}).shim_addresses(),
+  EXPECT_THAT(MakeDesiredState(spec, plan, "h2", {}).shim_addresses(),
               ElementsAre(Pair("lan", "10.1.0.251/32")));
-  EXPECT_THAT(MakeDesiredState(spec, plan, "h3", {}, {}).shim_addresses(), IsEmpty());
+  EXPECT_THAT(MakeDesiredState(spec, plan, "h3", {}).shim_addresses(), IsEmpty());
 }
 
 }  // namespace

@@ -197,11 +197,11 @@ TEST_F(StoreTest, CreatesTheSchema) {
   Open();
   ASSERT_TRUE(std::filesystem::exists(path_));
   RawDb raw(path_);
-  EXPECT_EQ(raw.One("SELECT version FROM schema_version"), "2");
+  EXPECT_EQ(raw.One("SELECT version FROM schema_version"), "3");
   EXPECT_EQ(raw.One("PRAGMA application_id"), absl::StrCat(kStoreApplicationId));
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");
   EXPECT_THAT(raw.Column("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-              ElementsAre("clusters", "hosts", "instance_states", "placements",
+              ElementsAre("clusters", "hosts", "instance_states", "placements", "rollouts",
                           "run_once_completions", "schema_version", "shim_addresses"));
 }
 
@@ -209,13 +209,14 @@ TEST_F(StoreTest, UpgradesAVersion1DatabaseKeepingItsClusters) {
   ASSERT_TRUE(Open().ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
   store_.reset();
   {
-    // What version 1 was: no shim addresses.
+    // What version 1 was: no shim addresses, no rollouts.
     RawDb raw(path_);
-    raw.Exec("DROP TABLE shim_addresses; UPDATE schema_version SET version = 1;");
+    raw.Exec(
+        "DROP TABLE shim_addresses; DROP TABLE rollouts; UPDATE schema_version SET version = 1;");
   }
   Store& store = Open();
   RawDb raw(path_);
-  EXPECT_EQ(raw.One("SELECT version FROM schema_version"), "2");
+  EXPECT_EQ(raw.One("SELECT version FROM schema_version"), "3");
   absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_THAT(Names(*got), ElementsAre("zk1", "zk2", "zk3"));
@@ -223,6 +224,69 @@ TEST_F(StoreTest, UpgradesAVersion1DatabaseKeepingItsClusters) {
   // And the new table works.
   ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
   EXPECT_EQ(store.GetCluster("demo")->placement.shims_size(), 3);
+}
+
+TEST_F(StoreTest, UpgradesAVersion2DatabaseWhoseClustersHaveNoRolloutYet) {
+  ASSERT_TRUE(Open().ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
+  store_.reset();
+  {
+    RawDb raw(path_);
+    raw.Exec("DROP TABLE rollouts; UPDATE schema_version SET version = 2;");
+  }
+  Store& store = Open();
+  EXPECT_EQ(RawDb(path_).One("SELECT version FROM schema_version"), "3");
+  absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->rollout.state(), bdcoord::v1::Rollout::STATE_UNSPECIFIED);
+  EXPECT_TRUE(got->previous_spec_yaml.empty());
+}
+
+TEST_F(StoreTest, KeepsTheRolloutAndThePreviousSpecWithTheCluster) {
+  Store& store = Open();
+  AppliedCluster cluster = MakeCluster("demo", 1, {{"zk", 2}});
+  cluster.rollout.set_state(bdcoord::v1::Rollout::STATE_ROLLING);
+  cluster.rollout.set_revision(4);
+  bdcoord::v1::RolloutStep* step = cluster.rollout.add_steps();
+  step->set_instance("zk1");
+  step->set_phase(bdcoord::v1::RolloutStep::PHASE_WAITING);
+  step->mutable_previous()->add_command("old");
+  cluster.previous_spec_file = "old.yaml";
+  cluster.previous_spec_yaml = "cluster: demo\n";
+  cluster.previous_spec.set_cluster("demo");
+  ASSERT_TRUE(store.ApplyCluster(cluster).ok());
+  store_.reset();
+  absl::StatusOr<AppliedCluster> got = Open().GetCluster("demo");  // after a restart
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->rollout.SerializeAsString(), cluster.rollout.SerializeAsString());
+  EXPECT_EQ(got->previous_spec_file, "old.yaml");
+  EXPECT_EQ(got->previous_spec_yaml, "cluster: demo\n");
+  EXPECT_EQ(got->previous_spec.cluster(), "demo");
+}
+
+TEST_F(StoreTest, ARolloutChangeMadeAgainstAnOlderRevisionIsRefused) {
+  Store& store = Open();
+  AppliedCluster cluster = MakeCluster("demo", 1, {{"zk", 1}});
+  cluster.rollout.set_state(bdcoord::v1::Rollout::STATE_ROLLING);
+  cluster.rollout.set_revision(1);
+  ASSERT_TRUE(store.ApplyCluster(cluster).ok());
+
+  bdcoord::v1::Rollout paused = cluster.rollout;
+  paused.set_state(bdcoord::v1::Rollout::STATE_PAUSED);
+  ASSERT_TRUE(store.UpdateRollout("demo", paused).ok());
+  EXPECT_EQ(store.GetCluster("demo")->rollout.revision(), 2u);
+  EXPECT_EQ(store.GetCluster("demo")->rollout.state(), bdcoord::v1::Rollout::STATE_PAUSED);
+
+  // A second change made from revision 1 (a controller pass that read before the pause).
+  bdcoord::v1::Rollout stale = cluster.rollout;
+  stale.set_state(bdcoord::v1::Rollout::STATE_DONE);
+  const absl::Status refused = store.UpdateRollout("demo", stale);
+  EXPECT_TRUE(absl::IsAborted(refused)) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("changed meanwhile (revision 2"));
+  EXPECT_EQ(store.GetCluster("demo")->rollout.state(), bdcoord::v1::Rollout::STATE_PAUSED);
+  EXPECT_TRUE(absl::IsNotFound(store.UpdateRollout("nope", paused)));
+  // Down forgets it with the cluster.
+  ASSERT_TRUE(store.DeleteCluster("demo").ok());
+  EXPECT_EQ(RawDb(path_).One("SELECT count(*) FROM rollouts"), "0");
 }
 
 TEST_F(StoreTest, OpeningAnUpToDateStoreTakesNoWriteLock) {
@@ -801,7 +865,7 @@ TEST_F(StoreTest, RefusesANewerSchema) {
   store_.reset();
   {
     RawDb raw(path_);
-    raw.Exec("UPDATE schema_version SET version = 3");
+    raw.Exec(absl::StrCat("UPDATE schema_version SET version = ", kStoreSchemaVersion + 1));
     raw.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   const std::string before = ReadFile(path_);
@@ -809,8 +873,10 @@ TEST_F(StoreTest, RefusesANewerSchema) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(store.status().message(), HasSubstr(path_));
-  EXPECT_THAT(store.status().message(),
-              HasSubstr("its schema version 3 is newer than this build supports (2)"));
+  EXPECT_THAT(
+      store.status().message(),
+      HasSubstr(absl::StrCat("its schema version ", kStoreSchemaVersion + 1,
+                             " is newer than this build supports (", kStoreSchemaVersion, ")")));
   EXPECT_EQ(ReadFile(path_), before);
 }
 

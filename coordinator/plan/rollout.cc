@@ -1,0 +1,216 @@
+#include "coordinator/plan/rollout.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "policy/spec_hash.h"
+
+namespace bdcoord::coordinator {
+namespace {
+
+using bdcoord::v1::Rollout;
+using bdcoord::v1::RolloutStep;
+using google::protobuf::util::TimeUtil;
+
+google::protobuf::Timestamp Stamp(absl::Time time) {
+  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
+}
+
+absl::Time TimeOf(const google::protobuf::Timestamp& stamp) {
+  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(stamp));
+}
+
+absl::Duration DurationOf(const google::protobuf::Duration& duration) {
+  return absl::Microseconds(TimeUtil::DurationToMicroseconds(duration));
+}
+
+// Whether the instance reports the new spec and is as ready as its service can say.
+bool ReadyWith(const bdcoord::v1::InstanceStatus& status, const std::string& hash,
+               const RollingPolicy& policy) {
+  return status.spec_hash() == hash && status.state() == bdcoord::v1::INSTANCE_STATE_RUNNING &&
+         (status.ready() || !policy.has_probe);
+}
+
+// Moves the updating step on by its instance's status; whether it changed.
+bool UpdateStep(const bdcoord::v1::InstanceStatus* status, const std::string& hash,
+                const RollingPolicy& policy, absl::Time now, RolloutStep* step,
+                RolloutAdvance* advance) {
+  if (status == nullptr || hash.empty()) return false;
+  if (status->spec_hash() == hash && status->state() == bdcoord::v1::INSTANCE_STATE_FAILED) {
+    step->set_phase(RolloutStep::PHASE_FAILED);
+    step->set_message(status->message().empty() ? "failed" : status->message());
+    advance->events.push_back({step->instance(), "rollout-failed",
+                               absl::StrCat("the new spec failed: ", step->message())});
+    return true;
+  }
+  if (!ReadyWith(*status, hash, policy)) {
+    if (!step->has_ready_since()) return false;
+    step->clear_ready_since();  // min_healthy counts again from the next time it is ready
+    return true;
+  }
+  bool changed = false;
+  if (!step->has_ready_since()) {
+    *step->mutable_ready_since() = Stamp(now);
+    changed = true;
+  }
+  if (now - TimeOf(step->ready_since()) >= policy.min_healthy) {
+    step->set_phase(RolloutStep::PHASE_DONE);
+    advance->events.push_back(
+        {step->instance(), "rollout-updated",
+         policy.has_probe ? "runs the new spec and is ready" : "runs the new spec"});
+    changed = true;
+  }
+  return changed;
+}
+
+}  // namespace
+
+std::optional<RollingPolicy> RollingPolicyOf(const bdcoord::v1::Service& service) {
+  // A run-once job that completed never runs again; one that did not is replaced at once.
+  if (service.run_once() || (!service.has_update() && !service.has_ready())) return std::nullopt;
+  RollingPolicy policy;
+  policy.has_probe = service.has_ready();
+  const bdcoord::v1::UpdatePolicy& update = service.update();
+  if (update.max_parallel() > 0) policy.max_parallel = update.max_parallel();
+  if (update.has_min_healthy()) policy.min_healthy = DurationOf(update.min_healthy());
+  policy.revert = update.on_failure() == bdcoord::v1::UpdatePolicy::ON_FAILURE_REVERT;
+  return policy;
+}
+
+Rollout PlanRollout(const bdcoord::v1::ClusterSpec& spec, const ClusterVersion& before,
+                    const Rollout& before_rollout, const ClusterVersion& after, absl::Time now) {
+  const std::map<std::string, bdcoord::v1::DesiredInstance> pinned =
+      PinnedInstances(before_rollout);
+  Rollout rollout;
+  for (const auto& service : spec.services()) {
+    if (!RollingPolicyOf(service).has_value()) continue;
+    // Placement order is by index within a service; a map is by name ("zk10" < "zk2").
+    std::vector<std::pair<uint32_t, const std::string*>> names;
+    for (const auto& [name, version] : after) {
+      if (version.desired.service() == service.name()) {
+        names.emplace_back(version.desired.index(), &name);
+      }
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& [index, name] : names) {
+      const InstanceVersion& next = after.at(*name);
+      auto old = before.find(*name);
+      if (old == before.end() || old->second.host != next.host) continue;  // new or moved
+      auto pin = pinned.find(*name);
+      const bdcoord::v1::DesiredInstance& running =
+          pin != pinned.end() ? pin->second : old->second.desired;
+      if (policy::SpecHash(running) == policy::SpecHash(next.desired)) continue;
+      RolloutStep* step = rollout.add_steps();
+      step->set_instance(*name);
+      step->set_service(service.name());
+      step->set_phase(RolloutStep::PHASE_WAITING);
+      *step->mutable_previous() = running;
+      step->mutable_previous()->clear_hold();
+      step->mutable_previous()->clear_completed();
+    }
+  }
+  if (rollout.steps_size() == 0) {
+    // A finished rollout stays for `status`; one halted or underway has nothing left to do.
+    rollout = before_rollout.state() == Rollout::STATE_DONE ? before_rollout : Rollout();
+  } else {
+    rollout.set_state(Rollout::STATE_ROLLING);
+    *rollout.mutable_started_at() = Stamp(now);
+  }
+  // Newer than anything stored before: a controller's write made against the old one fails.
+  rollout.set_revision(before_rollout.revision() + 1);
+  return rollout;
+}
+
+std::map<std::string, bdcoord::v1::DesiredInstance> PinnedInstances(const Rollout& rollout) {
+  std::map<std::string, bdcoord::v1::DesiredInstance> pinned;
+  for (const RolloutStep& step : rollout.steps()) {
+    if (step.phase() == RolloutStep::PHASE_WAITING) pinned[step.instance()] = step.previous();
+  }
+  return pinned;
+}
+
+RolloutAdvance AdvanceRollout(const bdcoord::v1::ClusterSpec& spec,
+                              const std::map<std::string, std::string>& target_hash,
+                              const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses,
+                              absl::Time now, Rollout* rollout) {
+  RolloutAdvance advance;
+  if (!RolloutUnderway(*rollout)) return advance;
+  std::map<std::string, RollingPolicy> policies;
+  for (const auto& service : spec.services()) {
+    // A service that no longer rolls (its block removed meanwhile) goes one at a time.
+    policies[service.name()] = RollingPolicyOf(service).value_or(RollingPolicy());
+  }
+  auto policy_of = [&](const RolloutStep& step) -> const RollingPolicy& {
+    return policies[step.service()];
+  };
+
+  const RolloutStep* failed = nullptr;
+  for (RolloutStep& step : *rollout->mutable_steps()) {
+    if (step.phase() == RolloutStep::PHASE_UPDATING) {
+      auto status = statuses.find(step.instance());
+      auto hash = target_hash.find(step.instance());
+      advance.changed |= UpdateStep(status == statuses.end() ? nullptr : &status->second,
+                                    hash == target_hash.end() ? "" : hash->second, policy_of(step),
+                                    now, &step, &advance);
+    }
+    if (step.phase() == RolloutStep::PHASE_FAILED && failed == nullptr) failed = &step;
+  }
+  if (failed != nullptr && rollout->state() == Rollout::STATE_ROLLING) {
+    rollout->set_state(Rollout::STATE_HALTED);
+    rollout->set_message(absl::StrCat("instance ", failed->instance(),
+                                      " failed with the new spec: ", failed->message()));
+    advance.revert_requested = policy_of(*failed).revert && !rollout->undo();
+    advance.events.push_back({"", "rollout-halted", rollout->message()});
+    advance.changed = true;
+    return advance;
+  }
+  if (rollout->state() != Rollout::STATE_ROLLING) return advance;
+
+  // Services one after another, in the order of the steps (spec order).
+  bool earlier_done = true;
+  for (int begin = 0; begin < rollout->steps_size() && earlier_done;) {
+    const std::string service = rollout->steps(begin).service();
+    int end = begin;
+    uint32_t in_flight = 0;
+    while (end < rollout->steps_size() && rollout->steps(end).service() == service) {
+      in_flight += rollout->steps(end).phase() == RolloutStep::PHASE_UPDATING;
+      ++end;
+    }
+    for (int i = begin; i < end; ++i) {
+      RolloutStep& step = *rollout->mutable_steps(i);
+      if (step.phase() != RolloutStep::PHASE_WAITING) continue;
+      if (in_flight >= policy_of(step).max_parallel) break;
+      step.set_phase(RolloutStep::PHASE_UPDATING);
+      *step.mutable_released_at() = Stamp(now);
+      ++in_flight;
+      advance.events.push_back({step.instance(), "rollout-step", "replacing it with the new spec"});
+      advance.changed = true;
+    }
+    for (int i = begin; i < end; ++i) {
+      earlier_done = earlier_done && rollout->steps(i).phase() == RolloutStep::PHASE_DONE;
+    }
+    begin = end;
+  }
+  if (earlier_done) {
+    rollout->set_state(Rollout::STATE_DONE);
+    *rollout->mutable_finished_at() = Stamp(now);
+    advance.events.push_back(
+        {"", "rollout-done", absl::StrCat(rollout->steps_size(), " instances updated")});
+    advance.changed = true;
+  }
+  return advance;
+}
+
+Rollout RolloutForReply(const Rollout& rollout) {
+  Rollout reply = rollout;
+  for (RolloutStep& step : *reply.mutable_steps()) step.clear_previous();
+  return reply;
+}
+
+bool RolloutUnderway(const Rollout& rollout) {
+  return rollout.state() == Rollout::STATE_ROLLING || rollout.state() == Rollout::STATE_PAUSED;
+}
+
+}  // namespace bdcoord::coordinator
