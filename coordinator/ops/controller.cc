@@ -1,5 +1,6 @@
 #include "coordinator/ops/controller.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -79,7 +80,9 @@ void ClusterController::Start() {
       {
         absl::MutexLock lock(&mu_);
         auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || wake_; };
-        mu_.AwaitWithTimeout(absl::Condition(&woken), period_);
+        // Sooner when a rollout step becomes healthy enough before the period is over.
+        mu_.AwaitWithTimeout(absl::Condition(&woken),
+                             std::clamp(recheck_at_ - now_(), absl::ZeroDuration(), period_));
         if (stop_) return;
         wake_ = false;
       }
@@ -94,8 +97,9 @@ void ClusterController::Wake() {
 }
 
 void ClusterController::RunPass() {
-  SyncAll();
+  const absl::Time recheck_at = SyncAll();
   absl::MutexLock lock(&mu_);
+  recheck_at_ = recheck_at;
   ++passes_;
 }
 
@@ -110,8 +114,9 @@ bool ClusterController::AwaitPassAfter(uint64_t seen, absl::Duration timeout) co
   return mu_.AwaitWithTimeout(absl::Condition(&passed), timeout);
 }
 
-void ClusterController::SyncAll() {
+absl::Time ClusterController::SyncAll() {
   absl::MutexLock lock(&pass_mu_);
+  next_pass_at_ = absl::InfiniteFuture();
   std::map<std::string, uint64_t> connected;  // host -> session
   const std::vector<InventoryHost> hosts = inventory_.Hosts();
   for (const InventoryHost& host : hosts) {
@@ -120,12 +125,13 @@ void ClusterController::SyncAll() {
   auto clusters = store_.ListClusters();
   if (!clusters.ok()) {
     logger_->error("cannot list clusters: {}", std::string(clusters.status().message()));
-    return;
+    return absl::InfiniteFuture();
   }
   instances_.clear();
   for (const std::string& cluster : *clusters) SyncCluster(cluster, connected);
   ClearUnknown(std::set<std::string>(clusters->begin(), clusters->end()), connected);
   if (metrics_ != nullptr) PublishGauges(hosts);
+  return next_pass_at_;
 }
 
 void ClusterController::PublishGauges(const std::vector<InventoryHost>& hosts) {
@@ -235,6 +241,7 @@ bool ClusterController::AdvanceClusterRollout(
   bdcoord::v1::Rollout rollout = applied.rollout;
   RolloutAdvance advance =
       AdvanceRollout(applied.spec, rendered.target_hash, statuses, now_(), &rollout);
+  next_pass_at_ = std::min(next_pass_at_, advance.recheck_at);
   if (!advance.changed) return true;
   if (absl::Status stored = store_.UpdateRollout(applied.name, rollout); !stored.ok()) {
     // Aborted: an apply, pause or undo came first; the next pass works from it.

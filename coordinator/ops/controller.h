@@ -75,7 +75,7 @@ class ClusterController {
                const bdcoord::v1::Placement& placement);
 
  private:
-  void SyncAll();  // the pass itself
+  absl::Time SyncAll();  // the pass itself; when the next one is due at the latest
   void SyncCluster(const std::string& cluster, const std::map<std::string, uint64_t>& connected);
   void ClearUnknown(const std::set<std::string>& clusters,
                     const std::map<std::string, uint64_t>& connected);
@@ -110,6 +110,7 @@ class ClusterController {
   bool AdvanceClusterRollout(AppliedCluster& applied, const Rendered& rendered,
                              const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_);
+  absl::Time next_pass_at_ ABSL_GUARDED_BY(pass_mu_) = absl::InfiniteFuture();
   EventBus* events_ = nullptr;
   std::function<void(const std::string&, const std::string&)> revert_;
   std::function<absl::Time()> now_;
@@ -125,6 +126,7 @@ class ClusterController {
   uint64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time recheck_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::thread thread_;
 };
 

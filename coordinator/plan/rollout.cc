@@ -55,7 +55,10 @@ bool UpdateStep(const bdcoord::v1::InstanceStatus* status, const std::string& ha
     *step->mutable_ready_since() = Stamp(now);
     changed = true;
   }
-  if (now - TimeOf(step->ready_since()) >= policy.min_healthy) {
+  if (const absl::Time healthy_at = TimeOf(step->ready_since()) + policy.min_healthy;
+      now < healthy_at) {
+    advance->recheck_at = std::min(advance->recheck_at, healthy_at);
+  } else {
     step->set_phase(RolloutStep::PHASE_DONE);
     advance->events.push_back(
         {step->instance(), "rollout-updated",

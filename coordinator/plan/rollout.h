@@ -58,6 +58,9 @@ struct RolloutAdvance {
   std::vector<RolloutEvent> events;
   bool changed = false;           // the rollout must be stored again
   bool revert_requested = false;  // it halted on a service whose on_failure is revert
+  // When a step ready since less than min_healthy will have been ready long enough: the
+  // controller looks again then (InfiniteFuture: nothing to wait for).
+  absl::Time recheck_at = absl::InfiniteFuture();
 };
 
 // One step of the controller: updating steps whose instance reports the new spec (`target_hash`

@@ -211,7 +211,8 @@ TEST_F(AdvanceRolloutTest, MinHealthyCountsFromReadyAndStartsAgainWhenItWasNot) 
   Plan("  zk: {image: i, count: 2, ready: {tcp: 2181}, update: {min_healthy: 10s}}\n", 2, 0);
   Advance(kT0);
   Replaced("zk1");
-  Advance(kT0 + absl::Seconds(1));
+  // Ready from 1 s on: the controller is to look again at 11 s.
+  EXPECT_EQ(Advance(kT0 + absl::Seconds(1)).recheck_at, kT0 + absl::Seconds(11));
   EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:UPDATING", "zk2:WAITING"));
   Replaced("zk1", /*ready=*/false);
   Advance(kT0 + absl::Seconds(9));
