@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "coordinator/plan/orchestrator.h"
 #include "coordinator/plan/rollout.h"
@@ -239,8 +240,12 @@ bool ClusterController::AdvanceClusterRollout(
     const std::map<std::string, InstanceStatus>& statuses) {
   if (!RolloutUnderway(applied.rollout)) return true;
   bdcoord::v1::Rollout rollout = applied.rollout;
+  std::set<std::string> leaders;
+  if (std::vector<std::string> names = LeaderProbesNeeded(applied.spec, rollout); !names.empty()) {
+    leaders = Leaders(applied, names, statuses);
+  }
   RolloutAdvance advance =
-      AdvanceRollout(applied.spec, rendered.target_hash, statuses, now_(), &rollout);
+      AdvanceRollout(applied.spec, rendered.target_hash, statuses, leaders, now_(), &rollout);
   next_pass_at_ = std::min(next_pass_at_, advance.recheck_at);
   if (!advance.changed) return true;
   if (absl::Status stored = store_.UpdateRollout(applied.name, rollout); !stored.ok()) {
@@ -270,6 +275,47 @@ bool ClusterController::AdvanceClusterRollout(
     return false;  // the next pass sends the reverting version
   }
   return true;
+}
+
+std::set<std::string> ClusterController::Leaders(
+    const AppliedCluster& applied, const std::vector<std::string>& names,
+    const std::map<std::string, InstanceStatus>& statuses) {
+  std::map<std::string, const bdcoord::v1::PlacedInstance*> placed;
+  for (const auto& instance : applied.placement.instances()) placed[instance.name()] = &instance;
+  // All at once, each on its host (as `status --probe`): the slowest bounds the pass's wait.
+  const absl::Time deadline = now_() + kLeaderProbeTimeout + absl::Seconds(1);
+  std::vector<std::pair<std::string, std::thread>> probes;
+  absl::Mutex mu;
+  std::set<std::string> leaders;
+  for (const std::string& name : names) {
+    auto where = placed.find(name);
+    const bdcoord::v1::Service* service =
+        where == placed.end() ? nullptr : FindService(applied.spec, where->second->service());
+    if (service == nullptr) continue;
+    bdcoord::v1::ProbeRequest request;
+    auto status = statuses.find(name);
+    request.set_container(status == statuses.end() || status->second.container_id().empty()
+                              ? name
+                              : status->second.container_id());
+    request.set_ip(where->second->ip());
+    *request.mutable_probe() = service->update().leader();
+    request.mutable_timeout()->set_seconds(absl::ToInt64Seconds(kLeaderProbeTimeout));
+    const std::string host = where->second->host();
+    probes.emplace_back(name, std::thread([this, &mu, &leaders, name, host, request, deadline] {
+                          absl::StatusOr<bdcoord::v1::CommandResult> result =
+                              agents_.RunProbe(host, request, deadline);
+                          if (!result.ok() || !result->ok())
+                            return;  // not the leader, or cannot tell
+                          absl::MutexLock lock(&mu);
+                          leaders.insert(name);
+                        }));
+  }
+  for (auto& [name, probe] : probes) probe.join();
+  if (!leaders.empty()) {
+    logger_->info("cluster '{}' rollout: {} the leader, replaced last", applied.name,
+                  absl::StrJoin(leaders, ", "));
+  }
+  return leaders;
 }
 
 void ClusterController::ClearUnknown(const std::set<std::string>& clusters,

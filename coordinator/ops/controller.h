@@ -111,6 +111,11 @@ class ClusterController {
                              const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_);
   absl::Time next_pass_at_ ABSL_GUARDED_BY(pass_mu_) = absl::InfiniteFuture();
+  // Which of `names` pass their service's leader probe, run now on their hosts.
+  std::set<std::string> Leaders(const AppliedCluster& applied,
+                                const std::vector<std::string>& names,
+                                const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses);
+  static constexpr absl::Duration kLeaderProbeTimeout = absl::Seconds(5);
   EventBus* events_ = nullptr;
   std::function<void(const std::string&, const std::string&)> revert_;
   std::function<absl::Time()> now_;

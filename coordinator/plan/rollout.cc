@@ -79,6 +79,7 @@ std::optional<RollingPolicy> RollingPolicyOf(const bdcoord::v1::Service& service
   if (update.max_parallel() > 0) policy.max_parallel = update.max_parallel();
   if (update.has_min_healthy()) policy.min_healthy = DurationOf(update.min_healthy());
   policy.revert = update.on_failure() == bdcoord::v1::UpdatePolicy::ON_FAILURE_REVERT;
+  policy.leader_last = update.order() == bdcoord::v1::UpdatePolicy::ORDER_LEADER_LAST;
   return policy;
 }
 
@@ -134,17 +135,77 @@ std::map<std::string, bdcoord::v1::DesiredInstance> PinnedInstances(const Rollou
   return pinned;
 }
 
-RolloutAdvance AdvanceRollout(const bdcoord::v1::ClusterSpec& spec,
-                              const std::map<std::string, std::string>& target_hash,
-                              const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses,
-                              absl::Time now, Rollout* rollout) {
-  RolloutAdvance advance;
-  if (!RolloutUnderway(*rollout)) return advance;
+namespace {
+
+std::map<std::string, RollingPolicy> PoliciesOf(const bdcoord::v1::ClusterSpec& spec) {
   std::map<std::string, RollingPolicy> policies;
   for (const auto& service : spec.services()) {
     // A service that no longer rolls (its block removed meanwhile) goes one at a time.
     policies[service.name()] = RollingPolicyOf(service).value_or(RollingPolicy());
   }
+  return policies;
+}
+
+// The steps of the service whose turn it is (every step of the earlier services done), as
+// [begin, end) into rollout.steps; begin == end when every step is done.
+std::pair<int, int> CurrentService(const Rollout& rollout) {
+  for (int begin = 0; begin < rollout.steps_size();) {
+    int end = begin;
+    bool done = true;
+    while (end < rollout.steps_size() &&
+           rollout.steps(end).service() == rollout.steps(begin).service()) {
+      done = done && rollout.steps(end).phase() == RolloutStep::PHASE_DONE;
+      ++end;
+    }
+    if (!done) return {begin, end};
+    begin = end;
+  }
+  return {rollout.steps_size(), rollout.steps_size()};
+}
+
+// Its waiting steps in the order they go (leader_last: the leaders after the others), and how
+// many more may go now.
+std::vector<int> ReleaseOrder(const Rollout& rollout, std::pair<int, int> range,
+                              const RollingPolicy& policy, const std::set<std::string>& leaders,
+                              uint32_t* free_slots) {
+  uint32_t in_flight = 0;
+  std::vector<int> waiting, last;
+  for (int i = range.first; i < range.second; ++i) {
+    const RolloutStep& step = rollout.steps(i);
+    in_flight += step.phase() == RolloutStep::PHASE_UPDATING;
+    if (step.phase() != RolloutStep::PHASE_WAITING) continue;
+    (policy.leader_last && leaders.contains(step.instance()) ? last : waiting).push_back(i);
+  }
+  waiting.insert(waiting.end(), last.begin(), last.end());
+  *free_slots = policy.max_parallel > in_flight ? policy.max_parallel - in_flight : 0;
+  return waiting;
+}
+
+}  // namespace
+
+std::vector<std::string> LeaderProbesNeeded(const bdcoord::v1::ClusterSpec& spec,
+                                            const Rollout& rollout) {
+  if (rollout.state() != Rollout::STATE_ROLLING) return {};
+  const std::pair<int, int> range = CurrentService(rollout);
+  if (range.first == range.second) return {};
+  const RollingPolicy policy = PoliciesOf(spec)[rollout.steps(range.first).service()];
+  if (!policy.leader_last) return {};
+  uint32_t free_slots = 0;
+  const std::vector<int> waiting = ReleaseOrder(rollout, range, policy, {}, &free_slots);
+  if (free_slots == 0 || waiting.size() < 2) return {};
+  std::vector<std::string> names;
+  for (int i : waiting) names.push_back(rollout.steps(i).instance());
+  return names;
+}
+
+RolloutAdvance AdvanceRollout(const bdcoord::v1::ClusterSpec& spec,
+                              const std::map<std::string, std::string>& target_hash,
+                              const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses,
+                              const std::set<std::string>& leaders, absl::Time now,
+                              Rollout* rollout) {
+  RolloutAdvance advance;
+  if (!RolloutUnderway(*rollout)) return advance;
+  std::map<std::string, RollingPolicy> policies = PoliciesOf(spec);
   auto policy_of = [&](const RolloutStep& step) -> const RollingPolicy& {
     return policies[step.service()];
   };
@@ -172,35 +233,27 @@ RolloutAdvance AdvanceRollout(const bdcoord::v1::ClusterSpec& spec,
   if (rollout->state() != Rollout::STATE_ROLLING) return advance;
 
   // Services one after another, in the order of the steps (spec order).
-  bool earlier_done = true;
-  for (int begin = 0; begin < rollout->steps_size() && earlier_done;) {
-    const std::string service = rollout->steps(begin).service();
-    int end = begin;
-    uint32_t in_flight = 0;
-    while (end < rollout->steps_size() && rollout->steps(end).service() == service) {
-      in_flight += rollout->steps(end).phase() == RolloutStep::PHASE_UPDATING;
-      ++end;
-    }
-    for (int i = begin; i < end; ++i) {
-      RolloutStep& step = *rollout->mutable_steps(i);
-      if (step.phase() != RolloutStep::PHASE_WAITING) continue;
-      if (in_flight >= policy_of(step).max_parallel) break;
-      step.set_phase(RolloutStep::PHASE_UPDATING);
-      *step.mutable_released_at() = Stamp(now);
-      ++in_flight;
-      advance.events.push_back({step.instance(), "rollout-step", "replacing it with the new spec"});
-      advance.changed = true;
-    }
-    for (int i = begin; i < end; ++i) {
-      earlier_done = earlier_done && rollout->steps(i).phase() == RolloutStep::PHASE_DONE;
-    }
-    begin = end;
-  }
-  if (earlier_done) {
+  const std::pair<int, int> range = CurrentService(*rollout);
+  if (range.first == range.second) {
     rollout->set_state(Rollout::STATE_DONE);
     *rollout->mutable_finished_at() = Stamp(now);
     advance.events.push_back(
         {"", "rollout-done", absl::StrCat(rollout->steps_size(), " instances updated")});
+    advance.changed = true;
+    return advance;
+  }
+  const RollingPolicy& policy = policy_of(rollout->steps(range.first));
+  uint32_t free_slots = 0;
+  for (int i : ReleaseOrder(*rollout, range, policy, leaders, &free_slots)) {
+    if (free_slots == 0) break;
+    --free_slots;
+    RolloutStep& step = *rollout->mutable_steps(i);
+    step.set_phase(RolloutStep::PHASE_UPDATING);
+    *step.mutable_released_at() = Stamp(now);
+    advance.events.push_back({step.instance(), "rollout-step",
+                              leaders.contains(step.instance())
+                                  ? "replacing the leader with the new spec, last"
+                                  : "replacing it with the new spec"});
     advance.changed = true;
   }
   return advance;

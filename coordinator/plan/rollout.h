@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,9 @@ namespace bdcoord::coordinator {
 struct RollingPolicy {
   uint32_t max_parallel = 1;
   absl::Duration min_healthy = absl::ZeroDuration();
-  bool revert = false;     // on_failure: revert
-  bool has_probe = false;  // ready means its probe passed; without one, running
+  bool revert = false;       // on_failure: revert
+  bool has_probe = false;    // ready means its probe passed; without one, running
+  bool leader_last = false;  // its leader (by its leader probe) is replaced last
 };
 
 // The service's rolling policy; nullopt when its changed instances are replaced at once (no
@@ -63,15 +65,24 @@ struct RolloutAdvance {
   absl::Time recheck_at = absl::InfiniteFuture();
 };
 
+// The instances whose leader probe the controller must run before AdvanceRollout: the waiting
+// steps of a leader_last service that is about to release one (its turn, a free slot, more than
+// one step left waiting). Pure.
+std::vector<std::string> LeaderProbesNeeded(const bdcoord::v1::ClusterSpec& spec,
+                                            const bdcoord::v1::Rollout& rollout);
+
 // One step of the controller: updating steps whose instance reports the new spec (`target_hash`
 // by instance) ready for its service's min_healthy become done, or failed when it reports FAILED
 // (the rollout halts); then, while rolling, each service releases waiting steps up to its
 // max_parallel, the services one after another in spec order (a later service waits until every
-// step of the earlier ones is done). Every step done: the rollout is done. Pure; `now` is given.
+// step of the earlier ones is done); a leader_last service releases the instances in `leaders`
+// (whose leader probe passed) only when no other is waiting. Every step done: the rollout is
+// done. Pure; `now` is given.
 RolloutAdvance AdvanceRollout(const bdcoord::v1::ClusterSpec& spec,
                               const std::map<std::string, std::string>& target_hash,
                               const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses,
-                              absl::Time now, bdcoord::v1::Rollout* rollout);
+                              const std::set<std::string>& leaders, absl::Time now,
+                              bdcoord::v1::Rollout* rollout);
 
 // The rollout as replies show it: without the previous specs.
 bdcoord::v1::Rollout RolloutForReply(const bdcoord::v1::Rollout& rollout);

@@ -889,9 +889,10 @@ class Loader {
                });
   }
 
+  // `kind`: what the probe says, for messages ("ready", "leader").
   void LoadProbe(const YAML::Node& node, const std::string& path, const std::string& owner,
-                 Probe* probe) {
-    const std::string what = absl::StrCat("ready probe of ", owner);
+                 Probe* probe, absl::string_view kind = "ready") {
+    const std::string what = absl::StrCat(kind, " probe of ", owner);
     int checks = 0;
     ForEachKey(
         node, what, {"tcp", "http", "exec", "log", "interval", "timeout", "retries"}, path,
@@ -983,7 +984,7 @@ class Loader {
     const std::string what = absl::StrCat("update of ", owner);
     if (node.IsNull()) return;  // `update:` alone: the defaults
     ForEachKey(
-        node, what, {"max_parallel", "min_healthy", "on_failure"}, path,
+        node, what, {"max_parallel", "min_healthy", "on_failure", "order", "leader"}, path,
         [&](const std::string& key, const YAML::Node& value, const std::string& p) {
           const std::string field = absl::StrCat(Quote(key), " of ", what);
           if (key == "max_parallel") {
@@ -1017,8 +1018,30 @@ class Loader {
               Error(value, absl::StrCat("unknown on_failure ", Quote(mode), " for ", what),
                     SuggestionHint(mode, {"halt", "revert"}));
             }
+          } else if (key == "order") {
+            std::string order;
+            if (!ReadString(value, p, field, &order)) return;
+            if (order == "index") {
+              update->set_order(bdcoord::v1::UpdatePolicy::ORDER_INDEX);
+            } else if (order == "leader_last") {
+              update->set_order(bdcoord::v1::UpdatePolicy::ORDER_LEADER_LAST);
+            } else {
+              Error(value, absl::StrCat("unknown order ", Quote(order), " for ", what),
+                    SuggestionHint(order, {"index", "leader_last"}));
+            }
+          } else if (key == "leader") {
+            LoadProbe(value, p, owner, update->mutable_leader(), "leader");
           }
         });
+    const bool leader_last = update->order() == bdcoord::v1::UpdatePolicy::ORDER_LEADER_LAST;
+    if (leader_last && !update->has_leader()) {
+      Error(node["order"], absl::StrCat("order leader_last of ", what, " needs a `leader` probe"),
+            "one that passes on the leader only, e.g. `leader: {exec: [sh, -c, \"echo srvr | nc "
+            "127.0.0.1 2181 | grep -q 'Mode: leader'\"]}`");
+    } else if (!leader_last && update->has_leader() && node.IsMap()) {
+      Error(node["leader"], absl::StrCat("the leader probe of ", what, " is used by nothing"),
+            "add `order: leader_last`, or drop `leader`");
+    }
   }
 
   void LoadRestart(const YAML::Node& node, const std::string& path, const std::string& what,

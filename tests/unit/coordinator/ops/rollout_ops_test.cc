@@ -174,6 +174,35 @@ TEST_F(RolloutOpsTest, OnFailureRevertUndoesByItself) {
   EXPECT_EQ(StoredRollout().state(), Rollout::STATE_DONE);
 }
 
+TEST_F(RolloutOpsTest, LeaderLastAsksTheAgentsWhichIsTheLeaderAndReplacesItLast) {
+  const std::string leader_last =
+      absl::StrReplaceAll(kChainSpec, {{"ready: {tcp: 2181}}",
+                                        "ready: {tcp: 2181}, update: {order: leader_last, "
+                                        "leader: {exec: [is-leader]}}}"}});
+  ConnectAll();
+  ASSERT_TRUE(Apply(leader_last).ok());
+  RunUntilSettled();
+  bdcoord::v1::CommandResult yes;
+  yes.set_ok(true);
+  agents_.SetProbeResult("c-zk1", yes);  // zk2's probe has no answer: not the leader
+  ASSERT_TRUE(Apply(absl::StrReplaceAll(
+                        leader_last,
+                        {{"ready: {tcp: 2181}, ", "env: {ZOO_CFG: v2}, ready: {tcp: 2181}, "}}))
+                  .ok());
+  Pass();
+  EXPECT_THAT(ZkVersions(), ElementsAre("zk1=none", "zk2=v2"));
+  // Each waiting instance's leader probe ran on its host, on its container.
+  std::vector<std::string> probed;
+  for (const auto& [host, request] : agents_.probes()) {
+    EXPECT_THAT(request.probe().exec().command(), ElementsAre("is-leader"));
+    probed.push_back(request.container());
+  }
+  EXPECT_THAT(probed, testing::UnorderedElementsAre("c-zk1", "c-zk2"));
+  Pass();
+  EXPECT_THAT(ZkVersions(), ElementsAre("zk1=v2", "zk2=v2"));
+  EXPECT_EQ(agents_.probes().size(), 2u);  // one left: no need to ask
+}
+
 TEST_F(RolloutOpsTest, PauseAndResumeAndTheirErrors) {
   ConnectAll();
   ASSERT_TRUE(Apply().ok());

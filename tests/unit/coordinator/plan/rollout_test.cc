@@ -153,7 +153,7 @@ class AdvanceRolloutTest : public ::testing::Test {
     statuses_ = Running(before_);
   }
   RolloutAdvance Advance(absl::Time now = kT0) {
-    return AdvanceRollout(spec_, Hashes(after_), statuses_, now, &rollout_);
+    return AdvanceRollout(spec_, Hashes(after_), statuses_, leaders_, now, &rollout_);
   }
   // The agent replaced it: it runs the new spec, ready or not.
   void Replaced(const std::string& name, bool ready = true) {
@@ -165,6 +165,7 @@ class AdvanceRolloutTest : public ::testing::Test {
   ClusterVersion before_, after_;
   Rollout rollout_;
   std::map<std::string, InstanceStatus> statuses_;
+  std::set<std::string> leaders_;
 };
 
 TEST_F(AdvanceRolloutTest, ReleasesMaxParallelAtATimeAndTheNextServiceAfterTheFirst) {
@@ -276,6 +277,36 @@ TEST_F(AdvanceRolloutTest, AnOldSpecFailingIsNotTheNewSpecFailing) {
   statuses_["zk1"].set_state(bdcoord::v1::INSTANCE_STATE_FAILED);  // still the old hash
   Advance();
   EXPECT_EQ(rollout_.state(), Rollout::STATE_ROLLING);
+  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:UPDATING", "zk2:WAITING"));
+}
+
+constexpr char kLeaderLast[] =
+    "  zk: {image: i, count: 3, ready: {tcp: 2181}, update: {order: leader_last, leader: {exec: "
+    "[is-leader]}}}\n";
+
+TEST_F(AdvanceRolloutTest, LeaderLastReplacesTheLeaderWhenNoOtherIsLeft) {
+  Plan(kLeaderLast, 3, 0);
+  // Before a release: the controller probes the waiting ones.
+  EXPECT_THAT(LeaderProbesNeeded(spec_, rollout_), ElementsAre("zk1", "zk2", "zk3"));
+  leaders_ = {"zk1"};
+  Advance();
+  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:WAITING", "zk2:UPDATING", "zk3:WAITING"));
+  EXPECT_THAT(LeaderProbesNeeded(spec_, rollout_), testing::IsEmpty());  // no free slot
+  Replaced("zk2");
+  Advance();
+  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:WAITING", "zk2:DONE", "zk3:UPDATING"));
+  Replaced("zk3");
+  EXPECT_THAT(LeaderProbesNeeded(spec_, rollout_), testing::IsEmpty());  // one left: no choice
+  const RolloutAdvance advance = Advance();
+  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:UPDATING", "zk2:DONE", "zk3:DONE"));
+  EXPECT_EQ(advance.events.back().message, "replacing the leader with the new spec, last");
+}
+
+TEST_F(AdvanceRolloutTest, WithoutLeaderLastTheLeadersAreIgnored) {
+  Plan("  zk: {image: i, count: 2, ready: {tcp: 2181}}\n", 2, 0);
+  EXPECT_THAT(LeaderProbesNeeded(spec_, rollout_), testing::IsEmpty());
+  leaders_ = {"zk1"};
+  Advance();
   EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:UPDATING", "zk2:WAITING"));
 }
 
