@@ -107,6 +107,8 @@ std::string RolloutJson(const std::string& cluster, const Rollout& rollout) {
     steps.push_back({{"instance", step.instance()},
                      {"service", step.service()},
                      {"phase", PhaseWord(step.phase())},
+                     {"released_at_us", google::protobuf::util::TimeUtil::TimestampToMicroseconds(
+                                            step.released_at())},
                      {"message", step.message()}});
   }
   return nlohmann::json({{"cluster", cluster},

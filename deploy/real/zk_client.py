@@ -7,14 +7,22 @@
   zk_client.py children ADDRESS PATH     PATH's children, sorted, one per line
   zk_client.py leader_url ADDRESS PATH   the URL in PATH's data (Flink's leader znodes hold it
                                          Java-serialized), empty if none
+  zk_client.py writer ADDRESSES PATH STOP_FILE
+                                         sets PATH every 100 ms through the ensemble (ADDRESSES:
+                                         a,b,c; the client moves to another member when one
+                                         goes) until STOP_FILE exists; then prints the writes
+                                         that succeeded and failed and the longest time between
+                                         two successful writes, in ms (what a client saw)
 
 ADDRESS is host:port of ONE server: the client talks to no other member, so a value written
 through one and read through another went through the ensemble. Exits 1 with the reason on
 stderr when ZooKeeper does not answer within 10 s or the node is missing.
 """
+import os
 import re
 import socket
 import sys
+import time
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
@@ -35,6 +43,31 @@ def mode(address):
     return found.group(1).decode() if found else ""
 
 
+def writer(addresses, path, stop_file):
+    client = KazooClient(hosts=addresses, timeout=10, read_only=False)
+    client.start(timeout=30)
+    client.ensure_path(path)
+    ok = failed = 0
+    last_ok = time.monotonic()
+    longest = 0.0
+    n = 0
+    while not os.path.exists(stop_file):
+        n += 1
+        try:
+            client.set(path, str(n).encode())
+            now = time.monotonic()
+            longest = max(longest, now - last_ok)
+            last_ok = now
+            ok += 1
+        except (KazooException, KazooTimeoutError):
+            failed += 1
+        time.sleep(0.1)
+    client.stop()
+    client.close()
+    print(f"writes_ok={ok} writes_failed={failed} longest_gap_ms={int(longest * 1000)}")
+    return 0
+
+
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
@@ -42,6 +75,8 @@ def main(argv):
     if command == "mode":
         print(mode(address))
         return 0
+    if command == "writer":
+        return writer(address, argv[3], argv[4])
     client = KazooClient(hosts=address, timeout=10, read_only=False)
     try:
         client.start(timeout=10)

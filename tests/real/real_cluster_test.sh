@@ -15,6 +15,8 @@
 # - ZooKeeper: the leader's container killed (`docker kill`, which Docker counts as a manual
 #   stop: no restart policy applies) -> a new leader within 30 s, and the agent starts the
 #   killed member again: back as a follower;
+# - ZooKeeper: a rolling change of zoo.cfg while a client writes every 100 ms: one member at a
+#   time, the leader last; the longest gap between two writes is printed;
 # - Kafka: a broker crashes while more messages are produced -> back, the topic fully in sync,
 #   every message read through the crashed broker;
 # - Flink: the leading JobManager crashes -> the other leads, with both TaskManagers;
@@ -132,6 +134,44 @@ echo "ok: zookeeper: ${crashed} (the leader) killed (docker kill), a new leader 
 wait_until 60 "zookeeper: the killed ${crashed} is not back as a follower" one_leader_two_followers
 [[ ${MODE[${crashed}]} == follower ]] || fail "zookeeper: ${crashed} came back as ${MODE[${crashed}]}"
 echo "ok: zookeeper: ${crashed} back as a follower after $(since "${t_kill}") s: $(modes_text)"
+
+# ZooKeeper: a rolling change of zoo.cfg (syncLimit 5 -> 6) while a client writes every 100 ms
+# through the ensemble: one member at a time, each back in the quorum before the next, the
+# leader last (update: order: leader_last); the client keeps working. The longest time between
+# two successful writes is the figure.
+read_modes
+leader_before=$(zk_leader) || fail "zookeeper: no leader before the rolling update: $(modes_text)"
+sed 's/^        syncLimit=5$/        syncLimit=6/' "${SPEC}" >"${work}/rolled.yaml"
+grep -q "syncLimit=6" "${work}/rolled.yaml" || fail "the rolled spec has no syncLimit=6"
+/usr/bin/python3 "${REAL_DIR}/zk_client.py" writer \
+  "${IP_OF[zk1]}:2181,${IP_OF[zk2]}:2181,${IP_OF[zk3]}:2181" /rolling "${work}/stop-writer" \
+  >"${work}/writer.out" 2>"${work}/writer.err" &
+writer_pid=$!
+pids+=("${writer_pid}")
+sleep_until_writes() { [[ $(zk get zk1 /rolling 2>/dev/null || echo 0) -gt 10 ]]; }
+wait_until 30 "zookeeper: the writer does not write" sleep_until_writes
+t_roll=$(date +%s.%N)
+timeout 300 "${BDCOORD}" apply "${work}/rolled.yaml" --coordinator "${sock}" >"${work}/roll.out" 2>&1 ||
+  fail "rolling update: $(tail -20 "${work}/roll.out")"
+roll_s=$(since "${t_roll}")
+grep -q "rollout: 3/3 updated, done" "${work}/roll.out" || fail "rollout: $(tail -10 "${work}/roll.out")"
+touch "${work}/stop-writer"
+wait "${writer_pid}" || fail "zookeeper writer: $(cat "${work}/writer.err")"
+"${BDCOORD}" rollout status -o json --coordinator "${sock}" >"${work}/rollout.json"
+last=$(/usr/bin/python3 -c '
+import json, sys
+steps = json.load(open(sys.argv[1]))["steps"]
+print(max(steps, key=lambda s: s["released_at_us"])["instance"])' "${work}/rollout.json")
+[[ ${last} == "${leader_before}" ]] || fail "zookeeper: ${last} was replaced last, not the leader ${leader_before}"
+for n in zk1 zk2 zk3; do
+  inside "${n}" grep -qx "syncLimit=6" /etc/zookeeper/zoo.cfg </dev/null ||
+    fail "zookeeper: ${n} does not run the new zoo.cfg"
+done
+wait_until 60 "zookeeper: not one leader and two followers after the rolling update" one_leader_two_followers
+read -r writes_ok writes_failed gap <<<"$(sed 's/[a-z_]*=//g' "${work}/writer.out")"
+((writes_ok > 0)) || fail "zookeeper: the writer wrote nothing: $(cat "${work}/writer.out")"
+echo "ok: zookeeper: zoo.cfg rolled in ${roll_s} s, one member at a time, the leader ${leader_before} last; now $(modes_text)"
+echo "figure: zookeeper rolling update: ${writes_ok} writes every 100 ms through it, ${writes_failed} failed, longest gap between two writes ${gap} ms"
 
 # Kafka: kafka3 crashes while more messages are produced (acks=all, 2 in sync suffice) -> back,
 # every partition 3 in sync again, every message read through kafka3.
