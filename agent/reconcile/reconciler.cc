@@ -453,9 +453,7 @@ void Reconciler::UpdateFilesInPlace(const DesiredInstance& instance, const Conta
     // A missing file cannot be put back under a running container's bind mount.
     absl::Status written =
         current.ok() ? host_files_->WriteInPlace(host_path, file.content()) : current.status();
-    if (!written.ok()) {
-      Logger()->warn("'{}': cannot rewrite file '{}' in place: {}", instance.name(), file.path(),
-                     std::string(written.message()));
+    if (!written.ok()) {  // tried again on the next pass: the content still differs
       problems.push_back(
           absl::StrCat("cannot rewrite file '", file.path(), "' in place: ", written.message()));
       continue;
