@@ -735,7 +735,7 @@ class Loader {
     return false;
   }
 
-  // An octal mode such as 0640 or 640, at most 0777.
+  // An octal mode such as 0640 or 640, from 1 to 0777.
   bool ReadFileMode(const YAML::Node& node, absl::string_view what, bdcoord::v1::File* file) {
     const std::string text = node.IsScalar() ? node.Scalar() : "";
     uint32_t mode = 0;
@@ -744,9 +744,9 @@ class Loader {
       valid = valid && c >= '0' && c <= '7';
       mode = mode * 8 + static_cast<uint32_t>(c - '0');
     }
-    if (!valid || mode > 0777) {
+    if (!valid || mode == 0 || mode > 0777) {  // 0 would be the agent's default, 0644
       Error(node, absl::StrCat(Describe(node), " is not a file mode (mode of ", what, ")"),
-            "write it in octal: 0644, 0600, 0755 (at most 0777)");
+            "write it in octal: 0644, 0600, 0755 (from 1 to 0777)");
       return false;
     }
     file->set_mode(mode);

@@ -179,8 +179,9 @@ services:
       /c: {content: c, on_change: "signal:HUP"}
       /d: {content: d, mode: 1777}
       /e: {content: [e]}
+      /f: {content: f, mode: 0}
 )");
-  ASSERT_EQ(loaded.diagnostics.size(), 5u);
+  ASSERT_EQ(loaded.diagnostics.size(), 6u);
   EXPECT_EQ(loaded.diagnostics[0].pos.line, 6);
   EXPECT_EQ(loaded.diagnostics[0].pos.column, 35);
   EXPECT_EQ(loaded.diagnostics[0].message,
@@ -193,6 +194,8 @@ services:
   EXPECT_EQ(loaded.diagnostics[3].message,
             "'1777' is not a file mode (mode of file '/d' of service 'web')");
   EXPECT_THAT(loaded.diagnostics[4].message, ::testing::HasSubstr("expected a string"));
+  EXPECT_EQ(loaded.diagnostics[5].message,
+            "'0' is not a file mode (mode of file '/f' of service 'web')");
   EXPECT_EQ(loaded.spec.services(0).files_size(), 0) << "a file with an error is left out";
 }
 
