@@ -209,10 +209,14 @@ void Agent::LogPass(const std::string& cluster, const ReconcileResult& result) {
     }
     docker_was_down_ = docker_down;
   }
-  if (result.created + result.replaced + result.removed + result.hosts_files_updated > 0) {
+  if (result.created + result.replaced + result.removed + result.hosts_files_updated +
+          result.files_rewritten >
+      0) {
     Logger()->info(
-        "cluster '{}' reconciled: {} created, {} replaced, {} removed, {} hosts files updated",
-        cluster, result.created, result.replaced, result.removed, result.hosts_files_updated);
+        "cluster '{}' reconciled: {} created, {} replaced, {} removed, {} hosts files updated, {} "
+        "files rewritten in place",
+        cluster, result.created, result.replaced, result.removed, result.hosts_files_updated,
+        result.files_rewritten);
   }
 }
 

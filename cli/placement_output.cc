@@ -175,8 +175,9 @@ std::string FormatInstanceConfig(const coordinator::RenderedInstance& instance,
                     volume.read_only() ? ":ro" : "", "\n");
   }
   for (const auto& file : instance.files) {
-    absl::StrAppend(&out, "--- ", file.path(), absl::StrFormat(" (mode %04o)", file.mode()), "\n",
-                    file.content());
+    absl::StrAppend(&out, "--- ", file.path(), absl::StrFormat(" (mode %04o", file.mode()),
+                    file.on_change().empty() ? "" : absl::StrCat(", on_change ", file.on_change()),
+                    ")\n", file.content());
     if (!file.content().empty() && file.content().back() != '\n') out += "\n";
   }
   return out;

@@ -182,6 +182,9 @@ class DockerClient {
   virtual absl::Status StartContainer(const std::string& id) = 0;
   virtual absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) = 0;
   virtual absl::Status RemoveContainer(const std::string& id, bool force) = 0;
+  // Sends a signal ("SIGHUP", ...) to the running container's main process
+  // (POST /containers/{id}/kill?signal=...); FailedPrecondition when it is not running.
+  virtual absl::Status KillContainer(const std::string& id, const std::string& signal) = 0;
   virtual absl::StatusOr<ContainerInfo> InspectContainer(const std::string& id_or_name) = 0;
   // All containers (running or not) whose labels match every entry of the filter.
   virtual absl::StatusOr<std::vector<ContainerInfo>> ListContainers(

@@ -448,6 +448,7 @@ class DockerClientImpl final : public DockerClient {
   absl::Status StartContainer(const std::string& id) override;
   absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) override;
   absl::Status RemoveContainer(const std::string& id, bool force) override;
+  absl::Status KillContainer(const std::string& id, const std::string& signal) override;
   absl::StatusOr<ContainerInfo> InspectContainer(const std::string& id_or_name) override;
   absl::StatusOr<std::vector<ContainerInfo>> ListContainers(
       const std::map<std::string, std::string>& label_filter) override;
@@ -1042,6 +1043,20 @@ absl::Status DockerClientImpl::RemoveContainer(const std::string& id, bool force
   absl::StatusOr<HttpResponse> response = Perform(request);
   if (!response.ok()) return response.status();
   if (!Is2xx(*response)) {
+    return HttpError(request, *response, absl::StatusCode::kFailedPrecondition);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DockerClientImpl::KillContainer(const std::string& id, const std::string& signal) {
+  HttpRequest request;
+  request.method = "POST";
+  request.path = absl::StrCat("/containers/", Escape(id), "/kill");
+  request.query = absl::StrCat("signal=", Escape(signal));
+  absl::StatusOr<HttpResponse> response = Perform(request);
+  if (!response.ok()) return response.status();
+  if (!Is2xx(*response)) {
+    // 409: not running; 404: no such container.
     return HttpError(request, *response, absl::StatusCode::kFailedPrecondition);
   }
   return absl::OkStatus();

@@ -89,6 +89,9 @@ absl::Status MeteredDockerClient::StopContainer(const std::string& id,
 absl::Status MeteredDockerClient::RemoveContainer(const std::string& id, bool force) {
   return Metered("RemoveContainer", true, [&] { return inner_->RemoveContainer(id, force); });
 }
+absl::Status MeteredDockerClient::KillContainer(const std::string& id, const std::string& signal) {
+  return Metered("KillContainer", true, [&] { return inner_->KillContainer(id, signal); });
+}
 absl::StatusOr<ContainerInfo> MeteredDockerClient::InspectContainer(const std::string& id_or_name) {
   return Metered("InspectContainer", true, [&] { return inner_->InspectContainer(id_or_name); });
 }

@@ -51,6 +51,7 @@ class MeteredDockerClient : public DockerClient {
   absl::Status StartContainer(const std::string& id) override;
   absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) override;
   absl::Status RemoveContainer(const std::string& id, bool force) override;
+  absl::Status KillContainer(const std::string& id, const std::string& signal) override;
   absl::StatusOr<ContainerInfo> InspectContainer(const std::string& id_or_name) override;
   absl::StatusOr<std::vector<ContainerInfo>> ListContainers(
       const std::map<std::string, std::string>& label_filter) override;

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
@@ -18,6 +19,7 @@
 #include "agent/reconcile/container_dns.h"
 #include "agent/reconcile/probe_schedule.h"
 #include "google/protobuf/util/time_util.h"
+#include "policy/file_on_change.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::agent {
@@ -208,6 +210,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHoo
     result.created += one.outcome.created;
     result.replaced += one.outcome.replaced;
     result.hosts_files_updated += one.outcome.hosts_file_rewritten;
+    result.files_rewritten += static_cast<int>(one.outcome.files_rewritten.size());
     result.statuses.push_back(std::move(one.status));
     result.outcomes.push_back(one.outcome);
   }
@@ -366,6 +369,8 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
       acted.status.set_state(bdcoord::v1::INSTANCE_STATE_COMPLETED);
       return acted;
     case InstanceAction::kStart:  // e.g. a held instance released: only its start is left
+      // A file changed while it was held: it starts with the new content, no signal needed.
+      UpdateFilesInPlace(instance, *existing, /*running=*/false, &acted);
       acted.status = Start(instance, existing->id);
       CheckReadiness(instance, &acted.status);
       return acted;
@@ -378,6 +383,8 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
                 : SyncDockersHostsFile(existing->id, desired.hosts_file());
       }
       CheckReadiness(instance, &acted.status);
+      UpdateFilesInPlace(instance, *existing,
+                         acted.status.state() == bdcoord::v1::INSTANCE_STATE_RUNNING, &acted);
       return acted;
     case InstanceAction::kReplace:
       Logger()->info("replacing '{}': its spec changed", instance.name());
@@ -428,6 +435,63 @@ static bool CleanAbsolutePath(absl::string_view path) {
     if (part.empty() || part == "." || part == "..") return false;
   }
   return true;
+}
+
+void Reconciler::UpdateFilesInPlace(const DesiredInstance& instance, const ContainerInfo& container,
+                                    bool running, Acted* acted) {
+  // A container made by an older agent got its files by archive upload: nothing is mounted.
+  if (!container.labels.contains(kHostFilesLabel)) return;
+  std::vector<std::string> signals;  // each sent once, in the order the files ask
+  std::vector<std::string> problems;
+  for (const auto& file : instance.files()) {
+    if (policy::ContentInSpecHash(file.on_change()) || !CleanAbsolutePath(file.path())) continue;
+    const std::optional<policy::FileOnChange> on_change =
+        policy::ParseFileOnChange(file.on_change());
+    const std::string host_path = absl::StrCat(InstanceDir(instance), "/files", file.path());
+    absl::StatusOr<std::string> current = host_files_->Read(host_path);
+    if (current.ok() && *current == file.content()) continue;
+    // A missing file cannot be put back under a running container's bind mount.
+    absl::Status written =
+        current.ok() ? host_files_->WriteInPlace(host_path, file.content()) : current.status();
+    if (!written.ok()) {  // tried again on the next pass: the content still differs
+      problems.push_back(
+          absl::StrCat("cannot rewrite file '", file.path(), "' in place: ", written.message()));
+      continue;
+    }
+    acted->outcome.files_rewritten.push_back(file.path());
+    if (!on_change) {  // a hand-written desired state: as none
+      problems.push_back(
+          absl::StrCat("file '", file.path(), "': unknown on_change '", file.on_change(), "'"));
+    } else if (on_change->mode == policy::FileOnChange::Mode::kSignal &&
+               std::find(signals.begin(), signals.end(), on_change->signal) == signals.end()) {
+      signals.push_back(on_change->signal);
+    }
+  }
+  if (acted->outcome.files_rewritten.empty() && problems.empty()) return;
+  std::string what;
+  if (!acted->outcome.files_rewritten.empty()) {
+    what = absl::StrCat("rewrote in place ", absl::StrJoin(acted->outcome.files_rewritten, ", "));
+  }
+  for (const std::string& signal : signals) {
+    if (!running) continue;  // it reads the new content when it starts
+    if (absl::Status s = docker_->KillContainer(container.id, signal); !s.ok()) {
+      problems.push_back(absl::StrCat("cannot send ", signal, ": ", s.message()));
+      continue;
+    }
+    acted->outcome.signals_sent.push_back(signal);
+  }
+  if (!acted->outcome.signals_sent.empty()) {
+    absl::StrAppend(&what, "; sent ", absl::StrJoin(acted->outcome.signals_sent, ", "));
+  }
+  if (!what.empty()) Logger()->info("'{}': {}", instance.name(), what);
+  for (const std::string& problem : problems) {
+    Logger()->warn("'{}': {}", instance.name(), problem);
+  }
+  if (!problems.empty()) {
+    absl::StrAppend(&what, what.empty() ? "" : "; ", absl::StrJoin(problems, "; "));
+  }
+  std::string* message = acted->status.mutable_message();
+  absl::StrAppend(message, message->empty() ? "" : "; ", what);
 }
 
 absl::StatusOr<std::string> Reconciler::CreateNamed(const DesiredInstance& instance,

@@ -60,6 +60,10 @@ struct InstanceOutcome {
   bool created = false;   // a new container was created and did not fail (not for a replacement)
   bool replaced = false;  // the old container was removed to make way for a new one
   bool hosts_file_rewritten = false;
+  // Files with on_change signal or none (their content is not in the spec hash) rewritten in
+  // place in the kept container, by path in the container; and the signals sent to it for them.
+  std::vector<std::string> files_rewritten;
+  std::vector<std::string> signals_sent;
   // False: the pass stopped before this instance (PassHooks::interrupted); its status says
   // nothing, the next pass takes it up.
   bool reached = true;
@@ -84,6 +88,7 @@ struct ReconcileResult {
   int replaced = 0;
   int removed = 0;
   int hosts_files_updated = 0;
+  int files_rewritten = 0;          // in place, for on_change signal or none (InstanceOutcome)
   std::vector<std::string> errors;  // problems not tied to one instance (e.g. a network)
   // Not OK (Unavailable) when Docker could not be asked for the current state: nothing changed.
   absl::Status docker;
@@ -174,6 +179,12 @@ class Reconciler {
   // manage is an error (that container is never touched).
   absl::StatusOr<std::string> CreateNamed(const bdcoord::v1::DesiredInstance& instance,
                                           ContainerConfig config);
+  // A kept container's files with on_change signal or none whose content changed: rewritten in
+  // place on the host (the same inode: the container sees them through their bind mounts), then,
+  // when `running`, each signal they ask for sent once. Appends what it did, or why it could not,
+  // to the status message.
+  void UpdateFilesInPlace(const bdcoord::v1::DesiredInstance& instance,
+                          const ContainerInfo& container, bool running, Acted* acted);
   // Writes the cluster's hosts map to its file (created once, then rewritten in place so the
   // bind mounts see it). Returns whether an existing file changed.
   absl::StatusOr<bool> SyncClusterHosts(const bdcoord::v1::DesiredState& desired);

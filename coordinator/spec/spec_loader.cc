@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "policy/file_on_change.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -674,6 +675,84 @@ class Loader {
                });
   }
 
+  // `files: {PATH: CONTENT}`, or the long form `{PATH: {content: C, on_change: M, mode: 0640}}`.
+  void LoadFiles(const YAML::Node& node, const std::string& path, const std::string& what,
+                 Service* service) {
+    const std::string files_what = absl::StrCat("files of ", what);
+    ForEachKey(node, files_what, {}, path,
+               [&](const std::string& key, const YAML::Node& value, const std::string& child) {
+                 bdcoord::v1::File file;
+                 file.set_path(key);
+                 file.set_mode(0644);
+                 if (value.IsMap()) {
+                   const std::string file_what = absl::StrCat("file ", Quote(key), " of ", what);
+                   bool ok = true;
+                   ForEachKey(value, file_what, {"content", "on_change", "mode"}, child,
+                              [&](const std::string& k, const YAML::Node& v, const std::string& p) {
+                                const std::string field = absl::StrCat(Quote(k), " of ", file_what);
+                                if (k == "content") {
+                                  if (!v.IsNull())
+                                    ok = ReadString(v, p, field, file.mutable_content()) && ok;
+                                  // Template errors point into the content, as in the short form.
+                                  Record(child, v.IsNull() ? value : v);
+                                } else if (k == "on_change") {
+                                  ok = ReadOnChange(v, p, field, file_what, &file) && ok;
+                                } else {
+                                  ok = ReadFileMode(v, file_what, &file) && ok;
+                                }
+                              });
+                   if (ok) *service->add_files() = std::move(file);
+                 } else if (value.IsNull() ||
+                            ReadString(value, child, absl::StrCat(Quote(key), " in ", files_what),
+                                       file.mutable_content())) {
+                   *service->add_files() = std::move(file);
+                 }
+               });
+  }
+
+  // restart (the default, kept as ""), none, or signal:SIGNAME.
+  bool ReadOnChange(const YAML::Node& node, const std::string& path, absl::string_view field,
+                    absl::string_view what, bdcoord::v1::File* file) {
+    std::string text;
+    if (!ReadString(node, path, field, &text)) return false;
+    if (policy::ParseFileOnChange(text).has_value()) {
+      file->set_on_change(text == "restart" ? "" : text);
+      return true;
+    }
+    std::vector<std::string> candidates = {"restart", "none"};
+    if (absl::StartsWith(text, "signal:")) {
+      candidates.clear();
+      for (const std::string& name : policy::FileChangeSignals()) {
+        candidates.push_back(absl::StrCat("signal:", name));
+      }
+    }
+    const std::string closest = ClosestMatch(text, candidates);
+    std::string hint = closest.empty()
+                           ? absl::StrCat("use restart (the default), none or signal:SIGNAME (",
+                                          absl::StrJoin(policy::FileChangeSignals(), ", "), ")")
+                           : absl::StrCat("did you mean ", Quote(closest), "?");
+    Error(node, absl::StrCat("unknown on_change ", Quote(text), " of ", what), std::move(hint));
+    return false;
+  }
+
+  // An octal mode such as 0640 or 640, from 1 to 0777.
+  bool ReadFileMode(const YAML::Node& node, absl::string_view what, bdcoord::v1::File* file) {
+    const std::string text = node.IsScalar() ? node.Scalar() : "";
+    uint32_t mode = 0;
+    bool valid = !text.empty() && text.size() <= 4;
+    for (char c : text) {
+      valid = valid && c >= '0' && c <= '7';
+      mode = mode * 8 + static_cast<uint32_t>(c - '0');
+    }
+    if (!valid || mode == 0 || mode > 0777) {  // 0 would be the agent's default, 0644
+      Error(node, absl::StrCat(Describe(node), " is not a file mode (mode of ", what, ")"),
+            "write it in octal: 0644, 0600, 0755 (from 1 to 0777)");
+      return false;
+    }
+    file->set_mode(mode);
+    return true;
+  }
+
   void LoadService(const YAML::Node& node, const std::string& path, Service* service) {
     const std::string what = absl::StrCat("service ", Quote(service->name()));
     bool has_count = false;
@@ -716,13 +795,7 @@ class Loader {
                             env->set_value(v);
                           });
           } else if (key == "files") {
-            ReadStringMap(value, p, absl::StrCat("files of ", what),
-                          [&](const std::string& k, const std::string& v) {
-                            auto* file = service->add_files();
-                            file->set_path(k);
-                            file->set_content(v);
-                            file->set_mode(0644);
-                          });
+            LoadFiles(value, p, what, service);
           } else if (key == "volumes") {
             LoadVolumes(value, p, field, what, service);
           } else if (key == "user") {

@@ -148,6 +148,11 @@ class FakeDockerClient : public DockerClient {
     absl::MutexLock lock(&mu_);
     return removes_;
   }
+  // Every KillContainer call: the container's name and the signal.
+  std::vector<std::pair<std::string, std::string>> kills() {
+    absl::MutexLock lock(&mu_);
+    return kills_;
+  }
 
   // DockerClient.
   absl::StatusOr<DockerVersion> Version() override {
@@ -294,6 +299,18 @@ class FakeDockerClient : public DockerClient {
     it->second.info.running = false;
     return absl::OkStatus();
   }
+  absl::Status KillContainer(const std::string& id, const std::string& signal) override {
+    absl::MutexLock lock(&mu_);
+    ++calls_["KillContainer"];
+    if (!fail_all_.ok()) return fail_all_;
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return absl::NotFoundError(id);
+    if (!it->second.info.running) {
+      return absl::FailedPreconditionError(absl::StrCat("container ", id, " is not running"));
+    }
+    kills_.emplace_back(it->second.info.name, signal);
+    return absl::OkStatus();
+  }
   absl::Status RemoveContainer(const std::string& id, bool) override {
     absl::MutexLock lock(&mu_);
     if (!fail_all_.ok()) return fail_all_;
@@ -395,6 +412,7 @@ class FakeDockerClient : public DockerClient {
   int starts_ = 0;
   int removes_ = 0;
   std::vector<std::pair<std::string, int>> stops_;
+  std::vector<std::pair<std::string, std::string>> kills_;
   int execs_ = 0;
   std::vector<DockerEvent> events_;
   int event_streams_ = 0;

@@ -966,6 +966,22 @@ TEST_F(DockerClientTest, StartAndStopTreat304AsDone) {
   EXPECT_EQ(requests[2].target, "/v1.41/containers/zk1?force=1&v=0");
 }
 
+TEST_F(DockerClientTest, KillSendsTheSignal) {
+  fake_.SetHandler([](const FakeRequest&) { return Reply(204, ""); });
+  std::unique_ptr<DockerClient> client = Client();
+  EXPECT_TRUE(client->KillContainer("zk1", "SIGHUP").ok());
+  fake_.SetHandler(
+      [](const FakeRequest&) { return ErrorReply(409, "Container zk1 is not running"); });
+  absl::Status not_running = client->KillContainer("zk1", "SIGUSR1");
+  EXPECT_EQ(not_running.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Msg(not_running), HasSubstr("is not running"));
+  const std::vector<FakeRequest> requests = fake_.api_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/v1.41/containers/zk1/kill?signal=SIGHUP");
+  EXPECT_EQ(requests[1].target, "/v1.41/containers/zk1/kill?signal=SIGUSR1");
+}
+
 TEST_F(DockerClientTest, ReadPathReadsTheFirstEntryOfTheArchive) {
   const std::string tar = *BuildTar({File("/passwd", "zk:x:1000:1000::/:/bin/sh\n")});
   fake_.SetHandler([&](const FakeRequest& request) {

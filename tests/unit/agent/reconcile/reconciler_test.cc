@@ -345,6 +345,136 @@ TEST_F(ReconcilerTest, ChangedSpecReplacesOnlyThatInstance) {
   EXPECT_EQ(docker_.FindByName("zk2")->config.env.size(), 1u);
 }
 
+// Desired(count) with a file /conf/app.cfg per instance, its on_change as given.
+bdcoord::v1::DesiredState WithAppConfig(int count, const std::string& on_change,
+                                        const std::string& content) {
+  bdcoord::v1::DesiredState desired = Desired(count);
+  for (auto& instance : *desired.mutable_instances()) {
+    auto* file = instance.add_files();
+    file->set_path("/conf/app.cfg");
+    file->set_content(content);
+    file->set_mode(0640);
+    file->set_on_change(on_change);
+  }
+  return desired;
+}
+
+// on_change signal: a new content is written into the same file (the bind mount's inode) and the
+// container is signalled once; it is not replaced, and a pass with nothing new does nothing.
+TEST_F(ReconcilerTest, ASignalFileIsRewrittenInPlaceAndTheContainerSignalledOnce) {
+  ASSERT_EQ(reconciler_.Reconcile(WithAppConfig(2, "signal:SIGHUP", "v1\n")).created, 2);
+  const std::string zk1_id = docker_.FindByName("zk1")->info.id;
+  const std::string app = absl::StrCat(kDemoDir, "/instances/zk1/files/conf/app.cfg");
+  ASSERT_TRUE(hosts_.Get(app));
+  EXPECT_EQ(hosts_.Get(app)->content, "v1\n");
+  EXPECT_THAT(docker_.kills(), IsEmpty()) << "a new container reads its files when it starts";
+
+  bdcoord::v1::DesiredState changed = WithAppConfig(2, "signal:SIGHUP", "v1\n");
+  changed.mutable_instances(0)->mutable_files(1)->set_content("v2\n");
+  const ReconcileResult result = reconciler_.Reconcile(changed);
+  EXPECT_EQ(result.created + result.replaced + result.removed, 0);
+  EXPECT_EQ(result.files_rewritten, 1);
+  EXPECT_EQ(docker_.removes(), 0);
+  EXPECT_EQ(docker_.FindByName("zk1")->info.id, zk1_id) << "the same container";
+  EXPECT_THAT(result.outcomes[0].files_rewritten, ElementsAre("/conf/app.cfg"));
+  EXPECT_THAT(result.outcomes[0].signals_sent, ElementsAre("SIGHUP"));
+  EXPECT_THAT(result.outcomes[1].files_rewritten, IsEmpty());
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(result.statuses[0].message(), "rewrote in place /conf/app.cfg; sent SIGHUP");
+  EXPECT_EQ(result.statuses[0].spec_hash(), SpecHash(changed.instances(0)));
+  EXPECT_EQ(SpecHash(changed.instances(0)),
+            docker_.FindByName("zk1")->info.labels.at(kSpecHashLabel));
+  ASSERT_TRUE(hosts_.Get(app));
+  EXPECT_EQ(hosts_.Get(app)->content, "v2\n");
+  EXPECT_EQ(hosts_.Get(app)->owner, (FileOwner{1000, 1000})) << "owner kept";
+  EXPECT_EQ(hosts_.Get(app)->mode, 0640u) << "mode kept";
+  EXPECT_THAT(docker_.kills(), ElementsAre(std::pair<std::string, std::string>("zk1", "SIGHUP")));
+
+  const int writes = hosts_.writes();
+  const ReconcileResult again = reconciler_.Reconcile(changed);
+  EXPECT_EQ(again.files_rewritten, 0);
+  EXPECT_EQ(again.created + again.replaced + again.removed, 0);
+  EXPECT_EQ(again.statuses[0].message(), "");
+  EXPECT_EQ(hosts_.writes(), writes);
+  EXPECT_EQ(docker_.kills().size(), 1u) << "no second signal";
+}
+
+TEST_F(ReconcilerTest, ANoneFileIsRewrittenInPlaceWithoutASignal) {
+  reconciler_.Reconcile(WithAppConfig(1, "none", "v1\n"));
+  const ReconcileResult result = reconciler_.Reconcile(WithAppConfig(1, "none", "v2\n"));
+  EXPECT_EQ(result.replaced, 0);
+  EXPECT_EQ(result.files_rewritten, 1);
+  EXPECT_EQ(result.statuses[0].message(), "rewrote in place /conf/app.cfg");
+  EXPECT_EQ(hosts_.Get(absl::StrCat(kDemoDir, "/instances/zk1/files/conf/app.cfg"))->content,
+            "v2\n");
+  EXPECT_THAT(docker_.kills(), IsEmpty());
+}
+
+TEST_F(ReconcilerTest, ARestartFileStillReplacesTheContainer) {
+  reconciler_.Reconcile(WithAppConfig(1, "", "v1\n"));
+  const ReconcileResult result = reconciler_.Reconcile(WithAppConfig(1, "", "v2\n"));
+  EXPECT_EQ(result.replaced, 1);
+  EXPECT_EQ(result.files_rewritten, 0);
+  EXPECT_THAT(docker_.kills(), IsEmpty());
+}
+
+// Several changed files asking for the same signal: one signal.
+TEST_F(ReconcilerTest, EachSignalIsSentOncePerPass) {
+  bdcoord::v1::DesiredState desired = WithAppConfig(1, "signal:SIGHUP", "a");
+  auto* second = desired.mutable_instances(0)->add_files();
+  second->set_path("/conf/other.cfg");
+  second->set_content("b");
+  second->set_on_change("signal:SIGHUP");
+  auto* usr1 = desired.mutable_instances(0)->add_files();
+  usr1->set_path("/conf/third.cfg");
+  usr1->set_content("c");
+  usr1->set_on_change("signal:SIGUSR1");
+  reconciler_.Reconcile(desired);
+  for (int f = 1; f <= 3; ++f) desired.mutable_instances(0)->mutable_files(f)->set_content("new");
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(result.replaced, 0);
+  EXPECT_EQ(result.files_rewritten, 3);
+  EXPECT_THAT(docker_.kills(), ElementsAre(std::pair<std::string, std::string>("zk1", "SIGHUP"),
+                                           std::pair<std::string, std::string>("zk1", "SIGUSR1")));
+}
+
+// A held container (created, never started) gets the new content and no signal: it reads the
+// file when it starts.
+TEST_F(ReconcilerTest, AHeldContainerGetsTheNewContentWithoutASignal) {
+  bdcoord::v1::DesiredState held = WithAppConfig(1, "signal:SIGHUP", "v1");
+  held.mutable_instances(0)->set_hold(true);
+  reconciler_.Reconcile(held);
+  held.mutable_instances(0)->mutable_files(1)->set_content("v2");
+  EXPECT_EQ(reconciler_.Reconcile(held).files_rewritten, 1);
+  const std::string app = absl::StrCat(kDemoDir, "/instances/zk1/files/conf/app.cfg");
+  EXPECT_EQ(hosts_.Get(app)->content, "v2");
+  held.mutable_instances(0)->mutable_files(1)->set_content("v3");
+  held.mutable_instances(0)->set_hold(false);
+  const ReconcileResult released = reconciler_.Reconcile(held);
+  EXPECT_EQ(released.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(released.files_rewritten, 1) << "written before the start";
+  EXPECT_EQ(hosts_.Get(app)->content, "v3");
+  EXPECT_THAT(docker_.kills(), IsEmpty());
+  EXPECT_EQ(docker_.creates(), 1);
+}
+
+// A file that cannot be rewritten is reported; the container is kept and nothing is signalled.
+TEST_F(ReconcilerTest, AFileThatCannotBeRewrittenIsReportedAndNotSignalled) {
+  reconciler_.Reconcile(WithAppConfig(1, "signal:SIGHUP", "v1"));
+  hosts_.FailWrites(absl::PermissionDeniedError("read-only file system"));
+  const ReconcileResult result = reconciler_.Reconcile(WithAppConfig(1, "signal:SIGHUP", "v2"));
+  EXPECT_EQ(result.replaced, 0);
+  EXPECT_EQ(result.files_rewritten, 0);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_THAT(result.statuses[0].message(),
+              HasSubstr("cannot rewrite file '/conf/app.cfg' in place: read-only file system"));
+  EXPECT_THAT(docker_.kills(), IsEmpty());
+  hosts_.FailWrites(absl::OkStatus());
+  EXPECT_EQ(reconciler_.Reconcile(WithAppConfig(1, "signal:SIGHUP", "v2")).files_rewritten, 1)
+      << "tried again on the next pass";
+  EXPECT_EQ(docker_.kills().size(), 1u);
+}
+
 TEST_F(ReconcilerTest, ContainersAreStoppedWithTheirOwnStopTimeoutBeforeRemoval) {
   auto desired = Desired(3);
   desired.mutable_instances(1)->mutable_stop_timeout()->set_seconds(45);

@@ -128,6 +128,77 @@ services:
   EXPECT_EQ(in_block.column, 15);
 }
 
+TEST(LoadSpec, FilesTakeALongFormWithOnChangeAndMode) {
+  const LoadedSpec loaded = LoadSpec(R"(cluster: demo
+services:
+  web:
+    image: nginx
+    files:
+      /etc/short: "s"
+      /etc/empty:
+      /etc/hup: {content: "h {{index}}", on_change: "signal:SIGHUP", mode: 0600}
+      /etc/none:
+        on_change: none
+        content: |
+          n
+          {{index}}
+      /etc/restart: {content: r, on_change: restart, mode: "755"}
+      /etc/nocontent: {on_change: none}
+)");
+  ASSERT_THAT(loaded.diagnostics, ::testing::IsEmpty());
+  const auto& files = loaded.spec.services(0).files();
+  ASSERT_EQ(files.size(), 6);
+  EXPECT_EQ(files[0].path(), "/etc/short");
+  EXPECT_EQ(files[0].content(), "s");
+  EXPECT_EQ(files[0].mode(), 0644u);
+  EXPECT_EQ(files[0].on_change(), "") << "the default is restart, kept as the empty string";
+  EXPECT_EQ(files[1].content(), "");
+  EXPECT_EQ(files[2].content(), "h {{index}}");
+  EXPECT_EQ(files[2].on_change(), "signal:SIGHUP");
+  EXPECT_EQ(files[2].mode(), 0600u);
+  EXPECT_EQ(files[3].on_change(), "none");
+  EXPECT_EQ(files[3].content(), "n\n{{index}}\n");
+  EXPECT_EQ(files[4].on_change(), "") << "restart written out is the default: the same hash";
+  EXPECT_EQ(files[4].mode(), 0755u);
+  EXPECT_EQ(files[5].content(), "");
+  EXPECT_EQ(files[5].on_change(), "none");
+  // A template error in the long form points into its content, as in the short form.
+  const SourcePos in_block = loaded.positions.FindInScalar("services.web.files./etc/none", 1, 2);
+  EXPECT_EQ(in_block.line, 13);
+  EXPECT_EQ(in_block.column, 13);
+}
+
+TEST(LoadSpec, FilesOnChangeAndModeErrorsHaveHints) {
+  const LoadedSpec loaded = LoadSpec(R"(cluster: demo
+services:
+  web:
+    image: nginx
+    files:
+      /a: {content: a, on_change: signal:SIGHUPP}
+      /b: {content: b, on_change: relaod}
+      /c: {content: c, on_change: "signal:HUP"}
+      /d: {content: d, mode: 1777}
+      /e: {content: [e]}
+      /f: {content: f, mode: 0}
+)");
+  ASSERT_EQ(loaded.diagnostics.size(), 6u);
+  EXPECT_EQ(loaded.diagnostics[0].pos.line, 6);
+  EXPECT_EQ(loaded.diagnostics[0].pos.column, 35);
+  EXPECT_EQ(loaded.diagnostics[0].message,
+            "unknown on_change 'signal:SIGHUPP' of file '/a' of service 'web'");
+  EXPECT_EQ(loaded.diagnostics[0].hint, "did you mean 'signal:SIGHUP'?");
+  EXPECT_EQ(loaded.diagnostics[1].message,
+            "unknown on_change 'relaod' of file '/b' of service 'web'");
+  EXPECT_THAT(loaded.diagnostics[1].hint, ::testing::HasSubstr("restart (the default), none"));
+  EXPECT_EQ(loaded.diagnostics[2].hint, "did you mean 'signal:SIGHUP'?");
+  EXPECT_EQ(loaded.diagnostics[3].message,
+            "'1777' is not a file mode (mode of file '/d' of service 'web')");
+  EXPECT_THAT(loaded.diagnostics[4].message, ::testing::HasSubstr("expected a string"));
+  EXPECT_EQ(loaded.diagnostics[5].message,
+            "'0' is not a file mode (mode of file '/f' of service 'web')");
+  EXPECT_EQ(loaded.spec.services(0).files_size(), 0) << "a file with an error is left out";
+}
+
 // Hand-written, not std::regex: a 40 KB label once overflowed the stack.
 TEST(ParseConstraint, LongLabelsNeitherCrashNorMisparse) {
   Constraint c;
