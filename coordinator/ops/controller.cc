@@ -240,12 +240,18 @@ bool ClusterController::AdvanceClusterRollout(
     const std::map<std::string, InstanceStatus>& statuses) {
   if (!RolloutUnderway(applied.rollout)) return true;
   bdcoord::v1::Rollout rollout = applied.rollout;
-  std::set<std::string> leaders;
-  if (std::vector<std::string> names = LeaderProbesNeeded(applied.spec, rollout); !names.empty()) {
-    leaders = Leaders(applied, names, statuses);
-  }
   RolloutAdvance advance =
-      AdvanceRollout(applied.spec, rendered.target_hash, statuses, leaders, now_(), &rollout);
+      AdvanceRollout(applied.spec, rendered.target_hash, statuses, nullptr, now_(), &rollout);
+  if (!advance.probe_leaders.empty()) {
+    // A leader_last service is to release one: which is the leader decides which.
+    const std::set<std::string> leaders = Leaders(applied, advance.probe_leaders, statuses);
+    RolloutAdvance release =
+        AdvanceRollout(applied.spec, rendered.target_hash, statuses, &leaders, now_(), &rollout);
+    advance.events.insert(advance.events.end(), release.events.begin(), release.events.end());
+    advance.changed |= release.changed;
+    advance.revert_requested |= release.revert_requested;
+    advance.recheck_at = std::min(advance.recheck_at, release.recheck_at);
+  }
   next_pass_at_ = std::min(next_pass_at_, advance.recheck_at);
   if (!advance.changed) return true;
   if (absl::Status stored = store_.UpdateRollout(applied.name, rollout); !stored.ok()) {

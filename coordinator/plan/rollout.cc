@@ -183,25 +183,10 @@ std::vector<int> ReleaseOrder(const Rollout& rollout, std::pair<int, int> range,
 
 }  // namespace
 
-std::vector<std::string> LeaderProbesNeeded(const bdcoord::v1::ClusterSpec& spec,
-                                            const Rollout& rollout) {
-  if (rollout.state() != Rollout::STATE_ROLLING) return {};
-  const std::pair<int, int> range = CurrentService(rollout);
-  if (range.first == range.second) return {};
-  const RollingPolicy policy = PoliciesOf(spec)[rollout.steps(range.first).service()];
-  if (!policy.leader_last) return {};
-  uint32_t free_slots = 0;
-  const std::vector<int> waiting = ReleaseOrder(rollout, range, policy, {}, &free_slots);
-  if (free_slots == 0 || waiting.size() < 2) return {};
-  std::vector<std::string> names;
-  for (int i : waiting) names.push_back(rollout.steps(i).instance());
-  return names;
-}
-
 RolloutAdvance AdvanceRollout(const bdcoord::v1::ClusterSpec& spec,
                               const std::map<std::string, std::string>& target_hash,
                               const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses,
-                              const std::set<std::string>& leaders, absl::Time now,
+                              const std::set<std::string>* leaders, absl::Time now,
                               Rollout* rollout) {
   RolloutAdvance advance;
   if (!RolloutUnderway(*rollout)) return advance;
@@ -243,15 +228,22 @@ RolloutAdvance AdvanceRollout(const bdcoord::v1::ClusterSpec& spec,
     return advance;
   }
   const RollingPolicy& policy = policy_of(rollout->steps(range.first));
+  static const std::set<std::string> kNone;
   uint32_t free_slots = 0;
-  for (int i : ReleaseOrder(*rollout, range, policy, leaders, &free_slots)) {
+  const std::vector<int> order =
+      ReleaseOrder(*rollout, range, policy, leaders == nullptr ? kNone : *leaders, &free_slots);
+  if (policy.leader_last && leaders == nullptr && free_slots > 0 && order.size() > 1) {
+    for (int i : order) advance.probe_leaders.push_back(rollout->steps(i).instance());
+    return advance;  // which one is the leader decides which goes
+  }
+  for (int i : order) {
     if (free_slots == 0) break;
     --free_slots;
     RolloutStep& step = *rollout->mutable_steps(i);
     step.set_phase(RolloutStep::PHASE_UPDATING);
     *step.mutable_released_at() = Stamp(now);
     advance.events.push_back({step.instance(), "rollout-step",
-                              leaders.contains(step.instance())
+                              leaders != nullptr && leaders->contains(step.instance())
                                   ? "replacing the leader with the new spec, last"
                                   : "replacing it with the new spec"});
     advance.changed = true;

@@ -63,25 +63,22 @@ struct RolloutAdvance {
   // When a step ready since less than min_healthy will have been ready long enough: the
   // controller looks again then (InfiniteFuture: nothing to wait for).
   absl::Time recheck_at = absl::InfiniteFuture();
+  // A leader_last service is to release one of these (its turn, a free slot, more than one
+  // left) and `leaders` was not given: run their leader probe, then call again with the result.
+  std::vector<std::string> probe_leaders;
 };
-
-// The instances whose leader probe the controller must run before AdvanceRollout: the waiting
-// steps of a leader_last service that is about to release one (its turn, a free slot, more than
-// one step left waiting). Pure.
-std::vector<std::string> LeaderProbesNeeded(const bdcoord::v1::ClusterSpec& spec,
-                                            const bdcoord::v1::Rollout& rollout);
 
 // One step of the controller: updating steps whose instance reports the new spec (`target_hash`
 // by instance) ready for its service's min_healthy become done, or failed when it reports FAILED
 // (the rollout halts); then, while rolling, each service releases waiting steps up to its
 // max_parallel, the services one after another in spec order (a later service waits until every
 // step of the earlier ones is done); a leader_last service releases the instances in `leaders`
-// (whose leader probe passed) only when no other is waiting. Every step done: the rollout is
-// done. Pure; `now` is given.
+// (whose leader probe passed) only when no other is waiting, and nothing while `leaders` is null
+// (see probe_leaders). Every step done: the rollout is done. Pure; `now` is given.
 RolloutAdvance AdvanceRollout(const bdcoord::v1::ClusterSpec& spec,
                               const std::map<std::string, std::string>& target_hash,
                               const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses,
-                              const std::set<std::string>& leaders, absl::Time now,
+                              const std::set<std::string>* leaders, absl::Time now,
                               bdcoord::v1::Rollout* rollout);
 
 // The rollout as replies show it: without the previous specs.

@@ -153,7 +153,8 @@ class AdvanceRolloutTest : public ::testing::Test {
     statuses_ = Running(before_);
   }
   RolloutAdvance Advance(absl::Time now = kT0) {
-    return AdvanceRollout(spec_, Hashes(after_), statuses_, leaders_, now, &rollout_);
+    return AdvanceRollout(spec_, Hashes(after_), statuses_, probed_ ? &leaders_ : nullptr, now,
+                          &rollout_);
   }
   // The agent replaced it: it runs the new spec, ready or not.
   void Replaced(const std::string& name, bool ready = true) {
@@ -166,6 +167,7 @@ class AdvanceRolloutTest : public ::testing::Test {
   Rollout rollout_;
   std::map<std::string, InstanceStatus> statuses_;
   std::set<std::string> leaders_;
+  bool probed_ = true;  // the controller ran the leader probes (leaders_ is known)
 };
 
 TEST_F(AdvanceRolloutTest, ReleasesMaxParallelAtATimeAndTheNextServiceAfterTheFirst) {
@@ -286,27 +288,36 @@ constexpr char kLeaderLast[] =
 
 TEST_F(AdvanceRolloutTest, LeaderLastReplacesTheLeaderWhenNoOtherIsLeft) {
   Plan(kLeaderLast, 3, 0);
-  // Before a release: the controller probes the waiting ones.
-  EXPECT_THAT(LeaderProbesNeeded(spec_, rollout_), ElementsAre("zk1", "zk2", "zk3"));
+  // Leaders unknown: nothing goes, the controller is asked to probe the waiting ones.
+  probed_ = false;
+  RolloutAdvance advance = Advance();
+  EXPECT_THAT(advance.probe_leaders, ElementsAre("zk1", "zk2", "zk3"));
+  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:WAITING", "zk2:WAITING", "zk3:WAITING"));
+  probed_ = true;
   leaders_ = {"zk1"};
   Advance();
   EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:WAITING", "zk2:UPDATING", "zk3:WAITING"));
-  EXPECT_THAT(LeaderProbesNeeded(spec_, rollout_), testing::IsEmpty());  // no free slot
+  // The next release comes in the same pass as zk2's update: it asks again then.
+  probed_ = false;
   Replaced("zk2");
+  advance = Advance();
+  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:WAITING", "zk2:DONE", "zk3:WAITING"));
+  EXPECT_THAT(advance.probe_leaders, ElementsAre("zk1", "zk3"));
+  leaders_ = {"zk3"};  // the leader moved meanwhile
+  probed_ = true;
   Advance();
-  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:WAITING", "zk2:DONE", "zk3:UPDATING"));
-  Replaced("zk3");
-  EXPECT_THAT(LeaderProbesNeeded(spec_, rollout_), testing::IsEmpty());  // one left: no choice
-  const RolloutAdvance advance = Advance();
-  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:UPDATING", "zk2:DONE", "zk3:DONE"));
-  EXPECT_EQ(advance.events.back().message, "replacing the leader with the new spec, last");
+  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:UPDATING", "zk2:DONE", "zk3:WAITING"));
+  Replaced("zk1");
+  probed_ = false;
+  advance = Advance();  // one left: no choice, no probe
+  EXPECT_THAT(advance.probe_leaders, testing::IsEmpty());
+  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:DONE", "zk2:DONE", "zk3:UPDATING"));
 }
 
 TEST_F(AdvanceRolloutTest, WithoutLeaderLastTheLeadersAreIgnored) {
   Plan("  zk: {image: i, count: 2, ready: {tcp: 2181}}\n", 2, 0);
-  EXPECT_THAT(LeaderProbesNeeded(spec_, rollout_), testing::IsEmpty());
-  leaders_ = {"zk1"};
-  Advance();
+  probed_ = false;
+  EXPECT_THAT(Advance().probe_leaders, testing::IsEmpty());
   EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:UPDATING", "zk2:WAITING"));
 }
 
