@@ -198,7 +198,7 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
       "coordinator restart.\n"
       "  status   each instance's step: waiting, updating, updated, failed\n"
       "  pause    release no more instances (those being replaced finish)\n"
-      "  resume   go on; a halted rollout retries its failed instance\n"
+      "  resume   go on (a halted one is not: apply a mended spec, or undo)\n"
       "  undo     roll the spec applied before back in, the same way (progress as apply)");
   rollout_cmd_->add_option("action", rollout_.action, "status, pause, resume or undo")
       ->required()

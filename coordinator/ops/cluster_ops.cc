@@ -418,7 +418,6 @@ absl::StatusOr<bdcoord::v1::ApplyProgress> ClusterOps::Progress(const std::strin
 absl::StatusOr<std::string> ClusterOps::ChangeRollout(
     const std::string& requested, bdcoord::v1::ChangeRolloutRequest::Action action) {
   using bdcoord::v1::Rollout;
-  using bdcoord::v1::RolloutStep;
   // Another change may come between the read and the write (the controller's pass): then the
   // write is refused (Aborted) and this reads again.
   for (int attempt = 0;; ++attempt) {
@@ -431,36 +430,22 @@ absl::StatusOr<std::string> ClusterOps::ChangeRollout(
     if (!pause && action != bdcoord::v1::ChangeRolloutRequest::ACTION_RESUME) {
       return absl::InvalidArgumentError("say what to do with the rollout: pause, resume or undo");
     }
-    const bool halted = rollout.state() == Rollout::STATE_HALTED;
-    if (!RolloutUnderway(rollout) && !(halted && !pause)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cluster '", cluster, "' has no rollout ",
-          halted ? "to pause: it halted (resume retries it, undo rolls it back)" : "underway",
-          rollout.state() == Rollout::STATE_DONE ? " (the last one is done)" : ""));
+    if (rollout.state() == Rollout::STATE_HALTED) {
+      // Not resumable: the failed instance's last status is the failure, and a report made
+      // before a retry could not be told from one made after it. A new apply plans afresh.
+      return absl::FailedPreconditionError(
+          absl::StrCat("the rollout of cluster '", cluster, "' halted (", rollout.message(),
+                       "): apply a mended spec, or `bdcoord rollout undo`"));
+    }
+    if (!RolloutUnderway(rollout)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cluster '", cluster, "' has no rollout underway",
+                       rollout.state() == Rollout::STATE_DONE ? " (the last one is done)" : ""));
     }
     const Rollout::State wanted = pause ? Rollout::STATE_PAUSED : Rollout::STATE_ROLLING;
     if (rollout.state() == wanted) return cluster;  // already so
     rollout.set_state(wanted);
-    rollout.clear_message();
-    for (RolloutStep& step : *rollout.mutable_steps()) {
-      if (step.phase() != RolloutStep::PHASE_FAILED) continue;
-      // A retry: the instance is replaced again (the apply time tells its agent to retry).
-      step.set_phase(RolloutStep::PHASE_UPDATING);
-      step.clear_message();
-      step.clear_ready_since();
-    }
-    absl::Status stored;
-    if (halted) {
-      // As a re-apply (a halted rollout does not change under the controller): the new apply
-      // time tells the agents to retry what they gave up on.
-      AppliedCluster retried = *found;
-      retried.applied_at = now_();
-      rollout.set_revision(rollout.revision() + 1);
-      retried.rollout = rollout;
-      stored = store_.ApplyCluster(retried);
-    } else {
-      stored = store_.UpdateRollout(cluster, rollout);
-    }
+    const absl::Status stored = store_.UpdateRollout(cluster, rollout);
     if (absl::IsAborted(stored) && attempt < 3) continue;
     if (!stored.ok()) return stored;
     controller_.Wake();

@@ -132,8 +132,8 @@ TEST_F(RolloutOpsTest, AFailingNewSpecHaltsThenUndoRollsTheUpdatedOnesBack) {
   const auto pause = ops_->ChangeRollout("chain", ChangeRolloutRequest::ACTION_PAUSE);
   EXPECT_EQ(pause.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(pause.status().message(),
-            "cluster 'chain' has no rollout to pause: it halted (resume retries it, undo rolls it "
-            "back)");
+            "the rollout of cluster 'chain' halted (instance zk1 failed with the new spec: exited "
+            "with code 3): apply a mended spec, or `bdcoord rollout undo`");
 
   agents_.SetAnswerHook(nullptr);
   ASSERT_TRUE(ops_->ChangeRollout("chain", ChangeRolloutRequest::ACTION_UNDO).ok());
@@ -150,6 +150,37 @@ TEST_F(RolloutOpsTest, AFailingNewSpecHaltsThenUndoRollsTheUpdatedOnesBack) {
   EXPECT_EQ(ops_->Progress("chain")->failures_size(), 0);
   // Undo of the undo brings the change back (it is the spec before the current one).
   EXPECT_THAT(store_->GetCluster("chain")->previous_spec_yaml, HasSubstr("ZOO_CFG"));
+}
+
+TEST_F(RolloutOpsTest, AHaltedRolloutIsNotResumedButAMendedSpecRollsOn) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  RunUntilSettled();
+  agents_.SetAnswerHook(
+      [](const bdcoord::v1::DesiredInstance& instance, bdcoord::v1::InstanceStatus* status) {
+        for (const auto& var : instance.env()) {
+          if (var.value() == "v2") status->set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+        }
+      });
+  ASSERT_TRUE(Apply(ChangedZk()).ok());
+  Pass();
+  Pass();
+  ASSERT_EQ(StoredRollout().state(), Rollout::STATE_HALTED);
+  const Rollout halted = StoredRollout();
+  // The failed instance's last status is its failure: a resume would halt again at once.
+  const auto resume = ops_->ChangeRollout("chain", ChangeRolloutRequest::ACTION_RESUME);
+  EXPECT_EQ(resume.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(resume.status().message(),
+            "the rollout of cluster 'chain' halted (instance zk1 failed with the new spec: "
+            "failed): apply a mended spec, or `bdcoord rollout undo`");
+  EXPECT_EQ(StoredRollout().SerializeAsString(), halted.SerializeAsString());  // unchanged
+
+  // A mended spec is a new rollout: zk1 (failed on v2) and zk2 (still on v1) both go to v3.
+  ASSERT_TRUE(Apply(absl::StrReplaceAll(ChangedZk(), {{"ZOO_CFG: v2", "ZOO_CFG: v3"}})).ok());
+  EXPECT_EQ(StoredRollout().steps_size(), 2);
+  RunUntilSettled(6);
+  EXPECT_THAT(ZkVersions(), ElementsAre("zk1=v3", "zk2=v3"));
+  EXPECT_EQ(StoredRollout().state(), Rollout::STATE_DONE);
 }
 
 TEST_F(RolloutOpsTest, OnFailureRevertUndoesByItself) {
