@@ -10,6 +10,7 @@
 #include "coordinator/grpc/coordinator.h"
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/state/store_sqlite.h"
+#include "coordinator/web/status_page.h"
 #include "proto/rpc/daemon.h"
 #include "proto/rpc/metrics_endpoint.h"
 
@@ -84,6 +85,12 @@ int main(int argc, char** argv) {
          "instances still refer to it; inf for never")
       ->type_name("DURATION")
       ->default_str("24h");
+  std::string http_listen;
+  app.add_option("--http-listen", http_listen,
+                 "Serve a read-only status page (racks, hosts, instances, events, logs) at "
+                 "http://HOST:PORT/. Needs --token-file (the page asks for the token once); off "
+                 "loopback also --tls-cert and --tls-key (it is then HTTPS). Off by default")
+      ->type_name("HOST:PORT");
   std::string metrics_listen;
   bdcoord::rpc::AddMetricsListenFlag(&app, &metrics_listen);
   bdcoord::rpc::AddLogLevelFlag(&app, &log_level);
@@ -95,6 +102,12 @@ int main(int argc, char** argv) {
     if (auto bind = bdcoord::rpc::MetricsBindAddress(metrics_listen); !bind.ok()) {
       return Fail(bind.status(), 2);
     }
+  }
+  std::optional<coord::HttpBind> http_bind;
+  if (!http_listen.empty()) {
+    auto bind = coord::ParseHttpListen(http_listen, !listen.tls_cert.empty(), !token_file.empty());
+    if (!bind.ok()) return Fail(bind.status(), 2);
+    http_bind = *bind;
   }
   listen.token = !token_file.empty();
   auto endpoint = coord::PrepareListenEndpoint(listen);
@@ -130,9 +143,27 @@ int main(int argc, char** argv) {
                endpoint->mutual_tls ? " with mutual TLS" : "",
                token->empty() ? "" : ", bearer token required");
   if (*metrics_endpoint != nullptr) logger->info("metrics at http://{}/metrics", metrics_listen);
+  std::unique_ptr<coord::StatusPage> status_page;
+  if (http_bind) {
+    auto page =
+        coord::StatusPage::Start({.bind = *http_bind,
+                                  .tls_cert = listen.tls_cert,
+                                  .tls_key = listen.tls_key,
+                                  .token = *token},
+                                 bdcoord::v1::ClusterService::NewStub(
+                                     (*server)->InProcessChannel(grpc::ChannelArguments())));
+    if (!page.ok()) {
+      coordinator.Shutdown(**server);
+      coord::StopServer(**server, *endpoint);
+      return Fail(page.status(), absl::IsInvalidArgument(page.status()) ? 2 : 1);
+    }
+    status_page = *std::move(page);
+    logger->info("status page at {}", status_page->url());
+  }
 
   const int signal_number = bdcoord::rpc::WaitForStopSignal();
   logger->info("stopping on signal {}", signal_number);
+  if (status_page) status_page->Stop();  // its event watch is a stream of the coordinator's
   coordinator.Shutdown(**server);  // ends streams and agent sessions first: no waiting on them
   coord::StopServer(**server, *endpoint);
   return 0;

@@ -15,6 +15,9 @@ PACKAGES=(
   # Prometheus metrics of bdcoordd and bdagent (--metrics-listen): the client library and its
   # HTTP exposer, not a hand-written exposition format.
   prometheus-cpp-dev
+  # bdcoordd's status page (--http-listen): the HTTP server; the demo e2e drives the page in
+  # headless Chromium through ChromeDriver and Selenium.
+  libcpp-httplib-dev chromium chromium-driver python3-selenium
   # tests/e2e/metrics_testbed_test.sh scrapes those endpoints with curl (deploy/testbed.sh uses it).
   curl
   # Debian's /usr/bin/python3 with gRPC; protobuf-compiler-grpc above has grpc_python_plugin:

@@ -57,6 +57,9 @@ expect "bdcoordd a name that only looks like loopback" 2 \
 expect "bdcoordd mutual TLS without a token" 2 \
   "bdcoordd: mutual TLS without --token-file: every agent certificate could then call ClusterService (apply, down)" \
   "${BDCOORDD}" --listen 0.0.0.0:7070 --tls-cert c --tls-key k --tls-ca a --data-dir "${work}/data"
+expect "bdcoordd status page without a token" 2 \
+  "bdcoordd: refusing to serve the status page on '127.0.0.1:8080' without a token: any user who can reach it could read the cluster and its logs" \
+  "${BDCOORDD}" --listen "${sock}" --http-listen 127.0.0.1:8080 --data-dir "${work}/data"
 : >"${work}/empty"
 expect "bdcoordd empty token file" 2 "bdcoordd: --token-file '${work}/empty': the token is empty" \
   "${BDCOORDD}" --listen "${sock}" --token-file "${work}/empty" --data-dir "${work}/data"

@@ -1,8 +1,10 @@
-// ClusterService.StreamLogs and WatchEvents over real gRPC on a unix socket, with the real SQLite
-// store and fake agents that serve log requests from scripted lines (follow: a tick every 20 ms
-// until cancelled) and send status reports on demand. No Docker needed. Every wait is on a
-// condition with a deadline.
+// ClusterService.StreamLogs and WatchEvents over real gRPC, and the status page that shows them
+// (bdcoordd --http-listen: real HTTP on loopback, answering from that gRPC service), on a unix
+// socket, with the real SQLite store and fake agents that serve log requests from scripted lines
+// (follow: a tick every 20 ms until cancelled) and send status reports on demand. No Docker needed.
+// Every wait is on a condition with a deadline.
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 #include <stdlib.h>
 
 #include <chrono>
@@ -22,8 +24,10 @@
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "coordinator/grpc/agent_service.h"
 #include "coordinator/state/inventory.h"
+#include "coordinator/web/status_page.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 #include "tests/integration/wait_for.h"
 #include "tests/testing/coordinator_harness.h"
@@ -434,6 +438,163 @@ TEST_F(CoordinatorLogsTest, StatusChangesAndHostsBecomeEvents) {
   while (reader->Read(&event)) {
   }
   reader->Finish();
+}
+
+// The status page in front of this coordinator: a real HTTP server on a free loopback port,
+// talking to the harness's ClusterService over its unix socket (bdcoordd uses an in-process
+// channel; the calls are the same).
+class StatusPageTest : public CoordinatorLogsTest {
+ protected:
+  static constexpr char kPageToken[] = "page-token";
+  // The page as bdcoordd --http-listen 127.0.0.1:0 --token-file serves it, and a client that
+  // brings the token (StatusPageTokenTest: one that does not).
+  void StartPage() {
+    auto bind = coordinator::ParseHttpListen("127.0.0.1:0", false, true);
+    ASSERT_TRUE(bind.ok()) << bind.status();
+    auto page = coordinator::StatusPage::Start(
+        {.bind = *bind, .tls_cert = "", .tls_key = "", .token = kPageToken},
+        bdcoord::v1::ClusterService::NewStub(
+            grpc::CreateChannel(harness_.address(), grpc::InsecureChannelCredentials())));
+    ASSERT_TRUE(page.ok()) << page.status();
+    page_ = *std::move(page);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", page_->port());
+    client_->set_default_headers({{"Authorization", absl::StrCat("Bearer ", kPageToken)}});
+  }
+  void TearDown() override {
+    if (page_ != nullptr) page_->Stop();
+    CoordinatorLogsTest::TearDown();
+  }
+  nlohmann::json GetJson(const std::string& path, int expected_status = 200) {
+    auto response = client_->Get(path);
+    EXPECT_TRUE(response) << path << ": " << httplib::to_string(response.error());
+    if (!response) return nullptr;
+    EXPECT_EQ(response->status, expected_status) << path << ": " << response->body;
+    return nlohmann::json::parse(response->body, nullptr, false);
+  }
+
+  std::unique_ptr<coordinator::StatusPage> page_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(StatusPageTest, ShowsHostsInstancesStatesEventsAndLogs) {
+  StartPage();
+  // The page says whether it is subscribed to the events (it shows the ones from then on).
+  ASSERT_TRUE(WaitFor([&] { return GetJson("/api/status")["events_live"] == true; }));
+  StartAgents();
+  ASSERT_TRUE(h1_->SendStatus("logs", {Status("zk1", bdcoord::v1::INSTANCE_STATE_RUNNING, true),
+                                       Status("web1", bdcoord::v1::INSTANCE_STATE_CREATED)}));
+  // What the controller (off in these tests) stores from that report.
+  ASSERT_TRUE(harness_.store()
+                  .MarkInstance("logs", Status("zk1", bdcoord::v1::INSTANCE_STATE_RUNNING, true))
+                  .ok());
+  // The page's data: each placed instance with its host, IP and the state its host reported.
+  auto zk1_ready = [&] {
+    const nlohmann::json body = GetJson("/api/status");
+    if (!body.is_object() || body["clusters"].size() != 1) return false;
+    for (const auto& view : body["clusters"][0]["instances"]) {
+      if (view["placed"]["name"] == "zk1") {
+        return view["placed"]["host"] == "h1" && view["placed"]["ip"] == "10.70.0.1" &&
+               view.contains("status") && view["status"]["state"] == "INSTANCE_STATE_RUNNING" &&
+               view["status"]["ready"] == true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(WaitFor(zk1_ready)) << GetJson("/api/status").dump(2);
+  nlohmann::json body = GetJson("/api/status");
+  EXPECT_EQ(body["clusters"][0]["instances"].size(), 3u);
+  std::set<std::string> hosts;
+  for (const auto& host : body["hosts"]) {
+    if (host["connected"] == true) hosts.insert(host["name"]);
+  }
+  EXPECT_THAT(hosts, ::testing::ElementsAre("h1", "h2"));
+  // The events the page keeps: web1's and zk1's, seen by its own watch.
+  auto has_event = [&](const std::string& kind, const std::string& instance) {
+    const nlohmann::json events = GetJson("/api/status")["events"];
+    for (const auto& event : events) {
+      if (event["kind"] == kind && event["instance"] == instance) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(WaitFor([&] { return has_event("ready", "zk1") && has_event("created", "web1"); }));
+
+  // One instance's recent logs, through its host's agent.
+  body = GetJson("/api/logs?cluster=logs&target=zk1&tail=10");
+  ASSERT_TRUE(body.contains("lines")) << body.dump();
+  std::vector<std::string> texts;
+  for (const auto& line : body["lines"]) texts.push_back(line["text"]);
+  EXPECT_THAT(texts, ElementsAre("zk1 starting", "zk1 warning", "zk1 serving"));
+  EXPECT_EQ(GetJson("/api/logs?cluster=logs&target=nosuch", 404)["error"],
+            "no instance or service named 'nosuch' in cluster 'logs'");
+  EXPECT_EQ(GetJson("/api/logs?cluster=logs", 400)["error"],
+            "target (an instance or a service) is required");
+  EXPECT_EQ(GetJson("/api/logs?cluster=logs&target=zk1&tail=5000", 400)["error"],
+            "tail must be a number from 1 to 1000");
+}
+
+TEST_F(StatusPageTest, ServesItsOwnFilesWithHeadersThatKeepOtherSitesOut) {
+  StartPage();
+  auto response = client_->Get("/");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_THAT(response->body, HasSubstr("<script src=\"/status.js\" defer></script>"));
+  EXPECT_EQ(response->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_THAT(response->get_header_value("Content-Security-Policy"),
+              HasSubstr("default-src 'self'"));
+  EXPECT_EQ(response->get_header_value("X-Content-Type-Options"), "nosniff");
+  response = client_->Get("/status.js");
+  ASSERT_TRUE(response);
+  EXPECT_THAT(response->body, HasSubstr("/api/status"));
+  // DNS rebinding: a page of another site whose name resolves to 127.0.0.1.
+  response = client_->Get("/api/status", {{"Host", "attacker.example"}});
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 403);
+  EXPECT_THAT(response->body, HasSubstr("answers loopback names only, not 'attacker.example'"));
+  EXPECT_EQ(client_->Get("/nosuch")->status, 404);
+  EXPECT_EQ(client_->Post("/api/status", "", "application/json")->status, 404);  // read-only
+}
+
+TEST_F(StatusPageTest, AnotherProgramOnThePortIsAClearError) {
+  StartPage();
+  auto bind = coordinator::ParseHttpListen(absl::StrCat("127.0.0.1:", page_->port()), false, true);
+  ASSERT_TRUE(bind.ok());
+  auto second =
+      coordinator::StatusPage::Start({.bind = *bind, .tls_cert = "", .tls_key = "", .token = "t"},
+                                     bdcoord::v1::ClusterService::NewStub(grpc::CreateChannel(
+                                         harness_.address(), grpc::InsecureChannelCredentials())));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().message(),
+            absl::StrCat("--http-listen: cannot listen on '127.0.0.1:", page_->port(),
+                         "' (in use, or not an address of this machine)"));
+}
+
+// With bdcoordd --token-file the page's data needs the token, as every API call does.
+TEST(StatusPageTokenTest, TheDataNeedsTheCoordinatorsToken) {
+  CoordinatorHarness harness;
+  CoordinatorHarness::Options options;
+  options.name = "pagetoken";
+  options.token = "s3cret-token";
+  ASSERT_TRUE(harness.Start(options).ok());
+  auto bind = coordinator::ParseHttpListen("127.0.0.1:0", false, true);
+  ASSERT_TRUE(bind.ok());
+  auto page = coordinator::StatusPage::Start(
+      {.bind = *bind, .tls_cert = "", .tls_key = "", .token = "s3cret-token"},
+      bdcoord::v1::ClusterService::NewStub(
+          grpc::CreateChannel(harness.address(), grpc::InsecureChannelCredentials())));
+  ASSERT_TRUE(page.ok()) << page.status();
+  httplib::Client client("127.0.0.1", (*page)->port());
+  auto response = client.Get("/api/status");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 401);
+  EXPECT_EQ(nlohmann::json::parse(response->body)["error"],
+            "missing or invalid bearer token: open the page as /#token=TOKEN (the token of "
+            "bdcoordd --token-file)");
+  EXPECT_EQ(client.Get("/")->status, 200);  // the page itself asks for the token
+  response = client.Get("/api/status", {{"Authorization", "Bearer s3cret-token"}});
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200) << response->body;
+  EXPECT_EQ(nlohmann::json::parse(response->body)["clusters"], nlohmann::json::array());
+  (*page)->Stop();
 }
 
 }  // namespace

@@ -29,8 +29,10 @@ RULES = {
     "coordinator/ops": ["proto", "net", "coordinator/state"] + PURE_CORE,
     "coordinator/grpc": ["proto", "proto/rpc", "net", "coordinator/state", "coordinator/ops"]
     + PURE_CORE,
+    # The status page is a client of ClusterService, like the CLI: nothing of bdcoordd below it.
+    "coordinator/web": ["proto", "proto/rpc"],
     "coordinator": ["proto", "proto/rpc", "net", "coordinator/state", "coordinator/ops",
-                    "coordinator/grpc"] + PURE_CORE,
+                    "coordinator/grpc", "coordinator/web"] + PURE_CORE,
     "cli": ["proto", "proto/rpc", "net"] + PURE_CORE,
     "agent/docker": ["proto/rpc"],
     "agent/probes": ["proto", "proto/rpc", "agent/docker"],
