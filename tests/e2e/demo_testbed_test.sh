@@ -4,7 +4,10 @@
 # instance runs on its planned host with its planned IP (Docker's own view), that names resolve
 # across hosts both ways (ping NAME, getent hosts IP gives the FQDN), that the depends_on order
 # held (Docker's start and finish times), that `logs` reads a container on another host, and
-# that `down` leaves nothing. Debian's /usr/bin/python3 reads the spec (python3-yaml).
+# that `down` leaves nothing. Debian's /usr/bin/python3 reads the spec (python3-yaml). Meanwhile
+# headless Chromium watches bdcoordd's status page (--http-listen): all 36 instances with their
+# hosts and IPs, states changing without a reload, a click to logs; its screenshot is kept in
+# ${BDCOORD_TEST_ARTIFACTS} (default /tmp/bdcoord-test-artifacts).
 # Usage: demo_testbed_test.sh BDCOORDD BDAGENT BDCOORD SOURCE_DIR
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3 SRC=$4
@@ -12,12 +15,26 @@ source "${SRC}/tests/e2e/testbed_lib.sh"
 testbed_setup demo bigdata lan all
 ((${#HOSTS[@]} >= 4)) || fail "the demo needs the 4-host testbed, have ${#HOSTS[@]}"
 
-start_coordinator
+# The status page needs the API's token; the CLI reads it from BDCOORD_TOKEN_FILE.
+page_address="127.0.0.1:$((20000 + RANDOM % 20000))"
+(umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"${work}/token")
+export BDCOORD_TOKEN_FILE="${work}/token"
+start_coordinator --http-listen "${page_address}" --token-file "${work}/token"
 for h in "${HOSTS[@]}"; do
   labels_var="BDCOORD_TESTBED_${h^^}_LABELS"
-  start_agent "${h}" --label "${!labels_var}"
+  start_agent "${h}" --label "${!labels_var}" --token-file "${work}/token"
 done
 wait_until 30 "the agents did not connect" all_connected
+
+# The status page, open in a browser from before the apply until everything is ready.
+mkdir -p "${work}/page"
+/usr/bin/python3 "${SRC}/tests/e2e/status_page_browser.py" "http://${page_address}/#token=$(cat "${work}/token")" 36 "${work}/page" 300 \
+  >"${work}/page.out" 2>&1 &
+page_pid=$!
+pids+=("${page_pid}")
+page_open() { [[ -f ${work}/page/page.started ]] || ! kill -0 "${page_pid}" 2>/dev/null; }
+wait_until 60 "the browser did not open the status page" page_open
+[[ -f ${work}/page/page.started ]] || fail "the browser: $(cat "${work}/page.out")"
 
 timeout 300 "${BDCOORD}" apply "${SRC}/deploy/examples/bigdata-demo.yaml" --coordinator "${sock}" \
   >"${work}/apply.out" 2>&1 || fail "apply: $(tail -30 "${work}/apply.out")"
@@ -67,6 +84,22 @@ for service, body in spec["services"].items():
         checked += 1
 print(f"ok: {checked} depends_on edges held (Docker's start/finish times)")
 PY
+
+# The page's view against the coordinator's.
+wait "${page_pid}" || fail "$(cat "${work}/page.out")"
+cat "${work}/page.out"
+/usr/bin/python3 - "${work}/status.json" "${work}/page/rows.json" <<'PY' || fail "the status page's hosts or IPs"
+import json, sys
+planned = {i["name"]: i for c in json.load(open(sys.argv[1]))["clusters"] for i in c["instances"]}
+rows = {r["name"]: r for r in json.load(open(sys.argv[2]))}
+assert set(rows) == set(planned), set(rows) ^ set(planned)
+for name, row in rows.items():
+    assert (row["host"], row["ip"]) == (planned[name]["host"], planned[name]["ip"]), (row, planned[name])
+print(f"ok: the page's {len(rows)} hosts and IPs are the coordinator's")
+PY
+artifacts=${BDCOORD_TEST_ARTIFACTS:-/tmp/bdcoord-test-artifacts}
+mkdir -p "${artifacts}" && cp "${work}/page/status-page.png" "${artifacts}/status-page.png"
+echo "ok: the page's screenshot is ${artifacts}/status-page.png"
 
 # status --probe: every running instance's readiness probe, run on its host now, passes.
 "${BDCOORD}" status --probe --coordinator "${sock}" -o json >"${work}/probe.json" || fail "status --probe"
