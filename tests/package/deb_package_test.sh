@@ -112,6 +112,23 @@ done
 grep -qx /etc/bdcoord/agent.yaml "${WORK}/control/bdagent/conffiles" &&
   ok "bdagent: /etc/bdcoord/agent.yaml is a conffile" || fail "bdagent has no conffile agent.yaml"
 
+# cmake --install (no package): the units name the binaries where the prefix put them.
+for prefix in /usr/local /opt/bdcoord; do
+  dest=${WORK}/install${prefix//\//-}
+  DESTDIR=${dest} cmake --install "${BUILD_DIR}" --prefix "${prefix}" >"${WORK}/install.log" 2>&1 || {
+    cat "${WORK}/install.log"
+    fail "cmake --install --prefix ${prefix}"
+  }
+  for unit in bdcoordd bdagent; do
+    exec_start=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' \
+      "${dest}${prefix}/lib/systemd/system/${unit}.service" 2>/dev/null || true)
+    [[ ${exec_start} == "${prefix}/bin/${unit}" && -x ${dest}${exec_start} ]] &&
+      ok "cmake --install --prefix ${prefix}: ${unit}.service runs ${exec_start}, installed" ||
+      fail "cmake --install --prefix ${prefix}: ${unit}.service ExecStart '${exec_start}'"
+  done
+  [[ -f ${dest}/etc/bdcoord/agent.yaml ]] || fail "cmake --install: no /etc/bdcoord/agent.yaml"
+done
+
 # --- the clean root ---------------------------------------------------------------------------
 # minbase with systemd and man-db: a host's systemd-analyze checks the units, man their
 # Documentation= pages.
@@ -253,6 +270,27 @@ else
   fail "user bdcoord: uid '${uid}' gid '${gid}' home '${home}' shell '${shell}'"
 fi
 
+# The coordinator needs no root: as bdcoord (what the unit's User= does, with the directories
+# systemd would make it), it serves the CLI on its default socket and owns its state.
+status=0
+in_root sh -c '
+  install -d -o bdcoord -g bdcoord -m 0700 /var/lib/bdcoord
+  install -d -o bdcoord -g bdcoord -m 0755 /run/bdcoord
+  setpriv --reuid=bdcoord --regid=bdcoord --init-groups bdcoordd --data-dir /var/lib/bdcoord \
+    2>/tmp/bdcoordd.log &
+  pid=$!
+  for i in $(seq 100); do [ -S /run/bdcoord/bdcoordd.sock ] && break; sleep 0.1; done
+  bdcoord hosts -o json || exit 1
+  echo "state.db: $(stat -c "%U %a" /var/lib/bdcoord/state.db)"
+  echo "socket: $(stat -c "%U %a" /run/bdcoord/bdcoordd.sock)"
+  kill "${pid}" && wait "${pid}"' >"${WORK}/as-user.out" 2>&1 || status=$?
+if [[ ${status} -eq 0 ]] && grep -qx 'state.db: bdcoord 600' "${WORK}/as-user.out" &&
+  grep -qx 'socket: bdcoord 600' "${WORK}/as-user.out"; then
+  ok "bdcoordd as bdcoord answers bdcoord hosts on its socket ($(tail -n 2 "${WORK}/as-user.out" | paste -sd, -))"
+else
+  fail "bdcoordd as bdcoord (exit ${status}): $(cat "${WORK}/as-user.out" "${ROOT}/tmp/bdcoordd.log")"
+fi
+
 # The installed units: ExecStart on the installed binary, bdcoordd as bdcoord; verified by the
 # root's systemd (its binaries, its man pages), every warning a failure.
 for unit in bdcoordd bdagent; do
@@ -309,6 +347,11 @@ in_root dpkg --purge bdcoord bdcoordd bdagent >"${WORK}/purge.log" 2>&1 || {
 }
 [[ ! -e ${ROOT}/etc/bdcoord ]] && ok "dpkg --purge removed /etc/bdcoord" ||
   fail "after dpkg --purge: $(find "${ROOT}/etc/bdcoord")"
+# The coordinator's state (made above) goes with the purge; the user stays (Debian's custom).
+[[ -e ${ROOT}/var/lib/bdcoord/state.db ]] && fail "dpkg --purge left /var/lib/bdcoord" ||
+  ok "dpkg --purge removed /var/lib/bdcoord"
+in_root getent passwd bdcoord >/dev/null && ok "the user bdcoord stays" ||
+  fail "the user bdcoord went with the purge"
 known=$(in_root dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' bdcoord bdcoordd bdagent 2>/dev/null |
   grep -v '^un' || true)
 [[ -z ${known} ]] && ok "dpkg knows none of them any more" || fail "dpkg still has: ${known}"
