@@ -4,7 +4,8 @@
 # as a tarball) and checks, in a chroot: the programs run (--version, bdagent --facts without
 # Docker), the man pages and the completion are there, the bdcoord user exists, the installed
 # units pass `systemd-analyze verify`, nothing was started or enabled, `dpkg -r` removes every
-# file but the edited conffile and `dpkg --purge` that too. `--help` for the settings.
+# file but the edited conffile and `dpkg --purge` that too. Also `cmake --install` to two
+# prefixes: the units name the installed binaries. `--help` for the settings.
 set -euo pipefail
 
 CACHE_DIR=${BDCOORD_PACKAGE_TEST_CACHE:-/var/cache/bdcoord-test}
@@ -115,8 +116,8 @@ grep -qx /etc/bdcoord/agent.yaml "${WORK}/control/bdagent/conffiles" &&
 # cmake --install (no package): the units name the binaries where the prefix put them.
 for prefix in /usr/local /opt/bdcoord; do
   dest=${WORK}/install${prefix//\//-}
-  DESTDIR=${dest} cmake --install "${BUILD_DIR}" --prefix "${prefix}" >"${WORK}/install.log" 2>&1 || {
-    cat "${WORK}/install.log"
+  DESTDIR=${dest} cmake --install "${BUILD_DIR}" --prefix "${prefix}" >"${WORK}/cmake-install.log" 2>&1 || {
+    cat "${WORK}/cmake-install.log"
     fail "cmake --install --prefix ${prefix}"
   }
   for unit in bdcoordd bdagent; do
