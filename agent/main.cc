@@ -54,7 +54,14 @@ int main(int argc, char** argv) {
                                             agent::DockerMetrics::Register(*registry));
   agent::DockerClient* const docker = &metered_docker;
   if (flags.print_facts) {
-    std::cout << agent::PrettyJson(agent::CollectHostFacts(docker, *labels));
+    const bdcoord::v1::HostFacts facts = agent::CollectHostFacts(docker, *labels);
+    // Still the host's facts (exit 0), but an operator checking a new host should know why the
+    // Docker version is missing.
+    if (facts.docker_version().empty()) {
+      std::cerr << "bdagent: Docker did not answer on " << flags.docker_socket
+                << ": these facts have no Docker version (is dockerd running?)\n";
+    }
+    std::cout << agent::PrettyJson(facts);
     return 0;
   }
 

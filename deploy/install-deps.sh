@@ -24,6 +24,10 @@ PACKAGES=(
   # tests/e2e/python_client_test.sh drives the API from Python with them.
   python3 python3-grpcio python3-protobuf python3-yaml
   docker.io busybox-static iproute2 debootstrap procps
+  # Packaging (CMake's CPack DEB, deploy/deb/): the man pages made from --help at build time,
+  # the .debs' Depends (dpkg-shlibdeps, in dpkg-dev), and the package test's clean Debian 12
+  # root (debootstrap, above) checked with systemd-analyze (systemd, below).
+  help2man dpkg-dev
   # tests/bench/bringup.sh: docker-compose on one host, a peer of bdcoord's bring-up.
   docker-compose
   # systemd-analyze checks deploy/systemd/*.service (tests/unit/systemd_units_test.sh).

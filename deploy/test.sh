@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds, and runs every test (ctest labels unit,
-# integration, e2e, real). Unit tests run under AddressSanitizer and UndefinedBehaviorSanitizer;
-# then the fuzz targets run briefly (BDCOORD_FUZZ_SECONDS each, default 15, 0 skips).
+# integration, e2e, real, package). Unit tests run under AddressSanitizer and
+# UndefinedBehaviorSanitizer; then the fuzz targets run briefly (BDCOORD_FUZZ_SECONDS each,
+# default 15, 0 skips).
 # Exits non-zero on any failure. `test.sh --help` for the settings.
 set -euo pipefail
 
@@ -12,7 +13,8 @@ Usage: deploy/test.sh
 As root on Debian 12 (safe to re-run): installs the Debian packages (deploy/install-deps.sh),
 builds BUILD_DIR (RelWithDebInfo) and BUILD_DIR-asan (ASan/UBSan), runs the unit tests under the
 sanitizers, each fuzz target briefly (in BUILD_DIR-fuzz), then the integration, e2e and
-real-cluster tests. Exits non-zero on any failure. Takes no arguments.
+real-cluster tests, then the .debs installed into a clean Debian 12 root (label package).
+Exits non-zero on any failure. Takes no arguments.
 
 Environment:
   BDCOORD_BUILD_DIR     the build directory, BUILD_DIR (default: build)
@@ -60,5 +62,8 @@ fi
 
 echo "== integration, e2e and real-cluster tests"
 ctest --test-dir "${BUILD_DIR}" -L 'integration|e2e|real' --output-on-failure
+
+echo "== the .debs in a clean Debian 12 root"
+ctest --test-dir "${BUILD_DIR}" -L package --output-on-failure
 
 echo "== all tests passed"
