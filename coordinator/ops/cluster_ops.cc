@@ -17,6 +17,7 @@
 #include "coordinator/plan/rollout.h"
 #include "coordinator/render/desired_state.h"
 #include "coordinator/spec/diagnostics.h"
+#include "coordinator/state/reported_status.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -130,7 +131,7 @@ absl::StatusOr<ClusterState> ReadClusterState(Store& store, const std::string& n
   state.applied = std::move(*applied);
   auto statuses = store.InstanceStatuses(name);
   if (!statuses.ok()) return statuses.status();
-  state.statuses = std::move(*statuses);
+  state.statuses = StatusesOnPlacement(state.applied.placement, *statuses);
   state.completed = CompletedInstances(store, state.applied.spec, state.applied.placement);
   OrchestratorInput input;
   input.spec = &state.applied.spec;
@@ -680,7 +681,9 @@ absl::StatusOr<std::vector<ClusterOps::LogTarget>> ClusterOps::LogTargets(
         closest.empty() ? "" : "; did you mean '", closest, closest.empty() ? "" : "'?"));
   }
   std::map<std::string, InstanceStatus> statuses;
-  if (auto stored = store_.InstanceStatuses(*cluster_name); stored.ok()) statuses = *stored;
+  if (auto stored = store_.InstanceStatuses(*cluster_name); stored.ok()) {
+    statuses = StatusesOnPlacement(cluster->placement, *stored);
+  }
   std::vector<LogTarget> targets;
   for (const auto& instance : placed) {
     const auto host = inventory_.Find(instance.host());
