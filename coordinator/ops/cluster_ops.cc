@@ -341,11 +341,11 @@ absl::StatusOr<ClusterOps::DrainResult> ClusterOps::DrainHost(const std::string&
   for (const std::string& name : *names) {
     auto applied = store_.GetCluster(name);
     if (!applied.ok()) return applied.status();
-    uint32_t moved = 0;
+    std::set<std::string> moving;  // its instances on the host
     for (const auto& instance : applied->placement.instances()) {
-      if (instance.host() == host->name) ++moved;
+      if (instance.host() == host->name) moving.insert(instance.name());
     }
-    if (moved == 0) continue;
+    if (moving.empty()) continue;
     const LoadedSpec loaded = AsLoaded(*applied);
     absl::StatusOr<Plan> plan = PlanOn(loaded, applied->spec_file, host->name);
     if (!plan.ok()) {
@@ -354,8 +354,15 @@ absl::StatusOr<ClusterOps::DrainResult> ClusterOps::DrainHost(const std::string&
                                        "' does not fit on the other hosts; nothing moved\n",
                                        plan.status().message()));
     }
-    result.moved += moved;
+    result.moved += static_cast<uint32_t>(moving.size());
     result.clusters.push_back(name);
+    for (const auto& instance : plan->placement.instances()) {
+      if (!moving.contains(instance.name())) continue;
+      bdcoord::v1::MovedInstance& out = result.instances.emplace_back();
+      out.set_cluster(name);
+      out.set_instance(instance.name());
+      out.set_host(instance.host());
+    }
     replanned.push_back(Applied(loaded, TextOf(*applied), *plan, &*applied));
   }
   if (absl::Status drained = store_.DrainHost(host->name, host->facts, now_(), true, replanned);

@@ -241,6 +241,20 @@ TEST_F(OpsTest, DrainMovesEveryInstanceOffTheHostAtOnce) {
   EXPECT_EQ(drained->moved, static_cast<uint32_t>(on_h1));
   EXPECT_THAT(drained->clusters, ElementsAre("chain"));
   EXPECT_EQ(InstancesOn("chain", "h1"), 0);
+  // Each moved instance with its new host, as stored.
+  ASSERT_EQ(drained->instances.size(), static_cast<size_t>(on_h1));
+  absl::StatusOr<AppliedCluster> after = store_->GetCluster("chain");
+  ASSERT_TRUE(after.ok()) << after.status();
+  for (const auto& moved : drained->instances) {
+    EXPECT_EQ(moved.cluster(), "chain");
+    bool found = false;
+    for (const auto& instance : after->placement.instances()) {
+      if (instance.name() != moved.instance()) continue;
+      found = true;
+      EXPECT_EQ(instance.host(), moved.host()) << moved.instance();
+    }
+    EXPECT_TRUE(found) << moved.instance();
+  }
   EXPECT_TRUE(store_->ListHosts()->at(0).drained);
   const auto event = events->Next(absl::InfinitePast());
   ASSERT_TRUE(event.has_value());
