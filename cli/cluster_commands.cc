@@ -347,8 +347,8 @@ int RunDrain(const DrainOptions& options, std::ostream& out, std::ostream& err) 
     return kExitOk;
   }
   const size_t total = static_cast<size_t>(response.instances_size());
-  out << "host " << options.host << " drained: " << Plural(total, "instance", "instances")
-      << " move to other hosts (" << (response.clusters_size() == 1 ? "cluster " : "clusters ")
+  out << "host " << options.host << " drained: moving " << Plural(total, "instance", "instances")
+      << " to other hosts (" << (response.clusters_size() == 1 ? "cluster " : "clusters ")
       << absl::StrJoin(response.clusters(), ", ") << "); " << UndoHint(options.host) << "\n"
       << std::flush;
 

@@ -261,8 +261,8 @@ TEST_F(StreamingCommandsTest, DrainShowsProgressLikeApplyUntilTheMovedInstancesA
   EXPECT_EQ(RunDrain(options, out, err), kExitOk);
   // Without a terminal, a service's line only when it changed, as apply prints them.
   EXPECT_EQ(out.str(),
-            "host h4 drained: 2 instances move to other hosts (cluster big); nothing new goes to "
-            "it until `bdcoord drain --undo h4`\n"
+            "host h4 drained: moving 2 instances to other hosts (cluster big); nothing new goes "
+            "to it until `bdcoord drain --undo h4`\n"
             "zk: 1/2 ready\n"
             "kafka: 0/1 ready\n"
             "kafka: 0/1 ready, 1 started\n"
