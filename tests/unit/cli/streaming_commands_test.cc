@@ -87,6 +87,24 @@ class StreamingCommandsTest : public ::testing::Test {
     if (server_ != nullptr) server_->Shutdown();
   }
 
+  // `bdcoord drain HOST` against this coordinator, asking for statuses without a pause.
+  DrainOptions DrainOf(const std::string& host) {
+    DrainOptions options;
+    options.host = host;
+    options.coordinator.address = address_;
+    options.poll_interval = absl::Milliseconds(1);
+    return options;
+  }
+  struct Ran {
+    int code;
+    std::string out, err;
+  };
+  static Ran Drain(const DrainOptions& options) {
+    std::ostringstream out, err;
+    const int code = RunDrain(options, out, err);
+    return {.code = code, .out = out.str(), .err = err.str()};
+  }
+
   test_util::TempDir dir_{"streaming_commands_test"};
   CannedClusterService service_;
   std::string address_;
@@ -216,14 +234,11 @@ bdcoord::v1::GetStatusResponse MovedStatus(bdcoord::v1::InstanceState kafka2, bo
   cluster->set_cluster("big");
   auto add = [&](const char* name, const char* service, const char* host,
                  bdcoord::v1::InstanceState state, bool ready) {
-    auto* view = cluster->add_instances();
-    view->mutable_placed()->set_name(name);
-    view->mutable_placed()->set_service(service);
-    view->mutable_placed()->set_host(host);
-    view->mutable_status()->set_name(name);
-    view->mutable_status()->set_service(service);
-    view->mutable_status()->set_state(state);
-    view->mutable_status()->set_ready(ready);
+    bdcoord::v1::InstanceStatus* status =
+        AddInstance(cluster, name, service, host, "", state)->mutable_status();
+    status->set_name(name);
+    status->set_service(service);
+    status->set_ready(ready);
   };
   add("kafka2", "kafka", "h1", kafka2, kafka2_ready);
   add("zk1", "zk", "h2", zk1, zk1_ready);
@@ -253,14 +268,10 @@ TEST_F(StreamingCommandsTest, DrainShowsProgressLikeApplyUntilTheMovedInstancesA
                        MovedStatus(INSTANCE_STATE_RUNNING, true, INSTANCE_STATE_RUNNING, false),
                        MovedStatus(INSTANCE_STATE_RUNNING, true, INSTANCE_STATE_RUNNING, true)};
   ASSERT_NO_FATAL_FAILURE(StartCoordinator());
-  DrainOptions options;
-  options.host = "h4";
-  options.coordinator.address = address_;
-  options.poll_interval = absl::Milliseconds(1);
-  std::ostringstream out, err;
-  EXPECT_EQ(RunDrain(options, out, err), kExitOk);
+  const Ran ran = Drain(DrainOf("h4"));
+  EXPECT_EQ(ran.code, kExitOk);
   // Without a terminal, a service's line only when it changed, as apply prints them.
-  EXPECT_EQ(out.str(),
+  EXPECT_EQ(ran.out,
             "host h4 drained: moving 2 instances to other hosts (cluster big); nothing new goes "
             "to it until `bdcoord drain --undo h4`\n"
             "zk: 1/2 ready\n"
@@ -270,7 +281,7 @@ TEST_F(StreamingCommandsTest, DrainShowsProgressLikeApplyUntilTheMovedInstancesA
             "kafka: 1/1 ready\n"
             "zk: 2/2 ready\n"
             "host h4 drained: 2/2 moved instances ready on their new hosts\n");
-  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(ran.err, "");
   EXPECT_EQ(service_.status_calls, 6);
   ASSERT_EQ(service_.drain_requests.size(), 1u);
   EXPECT_EQ(service_.drain_requests[0].host(), "h4");
@@ -282,19 +293,17 @@ TEST_F(StreamingCommandsTest, DrainNamesTheMovedInstancesNotReadyInTime) {
   service_.statuses = {MovedStatus(bdcoord::v1::INSTANCE_STATE_RUNNING, false,
                                    bdcoord::v1::INSTANCE_STATE_PENDING, false)};
   ASSERT_NO_FATAL_FAILURE(StartCoordinator());
-  DrainOptions options;
-  options.host = "h4";
-  options.coordinator.address = address_;
+  DrainOptions options = DrainOf("h4");
   options.timeout_seconds = 1;  // waited out: this is what is tested
   options.poll_interval = absl::Milliseconds(50);
-  std::ostringstream out, err;
-  EXPECT_EQ(RunDrain(options, out, err), kExitRuntimeError);
-  EXPECT_EQ(err.str(),
+  const Ran ran = Drain(options);
+  EXPECT_EQ(ran.code, kExitRuntimeError);
+  EXPECT_EQ(ran.err,
             "bdcoord: 2 of 2 moved instances not ready after 1 s: kafka2 (h1: running, not "
             "ready), zk1 (h2: pending)\n"
             "  hint: they keep moving: `bdcoord status` shows where they are, `bdcoord events` "
             "what happens to them\n");
-  EXPECT_THAT(out.str(), ::testing::EndsWith("kafka: 0/1 ready, 1 started\n"));
+  EXPECT_THAT(ran.out, ::testing::EndsWith("kafka: 0/1 ready, 1 started\n"));
 }
 
 TEST_F(StreamingCommandsTest, DrainStopsAtAMovedInstanceThatFailed) {
@@ -307,12 +316,9 @@ TEST_F(StreamingCommandsTest, DrainStopsAtAMovedInstanceThatFailed) {
   kafka2->add_last_log_lines("boom");
   service_.statuses = {failed};
   ASSERT_NO_FATAL_FAILURE(StartCoordinator());
-  DrainOptions options;
-  options.host = "h4";
-  options.coordinator.address = address_;
-  std::ostringstream out, err;
-  EXPECT_EQ(RunDrain(options, out, err), kExitRuntimeError);
-  EXPECT_EQ(err.str(),
+  const Ran ran = Drain(DrainOf("h4"));
+  EXPECT_EQ(ran.code, kExitRuntimeError);
+  EXPECT_EQ(ran.err,
             "bdcoord: 1 of 2 moved instances failed on its new host\n"
             "  kafka2 (service kafka): exited with code 1\n"
             "    | boom\n");
@@ -320,24 +326,23 @@ TEST_F(StreamingCommandsTest, DrainStopsAtAMovedInstanceThatFailed) {
 
 TEST_F(StreamingCommandsTest, DrainOfAnEmptyHostAndUndoSayWhatTheyDo) {
   ASSERT_NO_FATAL_FAILURE(StartCoordinator());
-  DrainOptions options;
-  options.host = "h4";
-  options.coordinator.address = address_;
-  std::ostringstream out, err;
-  EXPECT_EQ(RunDrain(options, out, err), kExitOk);
-  EXPECT_EQ(out.str(),
+  DrainOptions options = DrainOf("h4");
+  Ran ran = Drain(options);
+  EXPECT_EQ(ran.code, kExitOk);
+  EXPECT_EQ(ran.out,
             "host h4 drained: no instances were on it; nothing new goes to it until `bdcoord "
             "drain --undo h4`\n");
+  EXPECT_EQ(ran.err, "");
   EXPECT_EQ(service_.status_calls, 0);
   options.undo = true;
-  out.str("");
-  EXPECT_EQ(RunDrain(options, out, err), kExitOk);
-  EXPECT_EQ(out.str(),
+  ran = Drain(options);
+  EXPECT_EQ(ran.code, kExitOk);
+  EXPECT_EQ(ran.out,
             "host h4 takes placements again: new instances (apply, scale) may go there; nothing "
             "moves back by itself\n");
+  EXPECT_EQ(ran.err, "");
   ASSERT_EQ(service_.drain_requests.size(), 2u);
   EXPECT_TRUE(service_.drain_requests[1].undo());
-  EXPECT_EQ(err.str(), "");
 }
 
 }  // namespace
