@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -94,6 +95,13 @@ std::string ChangedProgressLines::Next(const bdcoord::v1::ApplyProgress& progres
   return out;
 }
 
+std::string FailureLines(const bdcoord::v1::InstanceStatus& failure) {
+  std::string out = absl::StrCat("  ", failure.name(), " (service ", failure.service(), ")",
+                                 failure.message().empty() ? "" : ": ", failure.message(), "\n");
+  for (const auto& line : failure.last_log_lines()) absl::StrAppend(&out, "    | ", line, "\n");
+  return out;
+}
+
 std::string ApplySummary(const bdcoord::v1::ApplyProgress& progress) {
   uint32_t desired = 0, ready = 0;
   for (const auto& service : progress.services()) {
@@ -104,11 +112,7 @@ std::string ApplySummary(const bdcoord::v1::ApplyProgress& progress) {
     std::string out =
         absl::StrCat("cluster ", progress.cluster(), ": failed, ", progress.failures_size(), " of ",
                      desired, " instances failed\n");
-    for (const auto& failure : progress.failures()) {
-      absl::StrAppend(&out, "  ", failure.name(), " (service ", failure.service(), ")",
-                      failure.message().empty() ? "" : ": ", failure.message(), "\n");
-      for (const auto& line : failure.last_log_lines()) absl::StrAppend(&out, "    | ", line, "\n");
-    }
+    for (const auto& failure : progress.failures()) out += FailureLines(failure);
     return out;
   }
   return absl::StrCat("cluster ", progress.cluster(), ": ", ready, "/", desired, " instances ready",
@@ -152,16 +156,44 @@ namespace {
 
 bool IsTerminal(const std::ostream& out) { return &out == &std::cout && ::isatty(1) == 1; }
 
+grpc::Status GetStatus(const Coordinator& coordinator, const StatusOptions& options,
+                       bdcoord::v1::GetStatusResponse* response) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  bdcoord::v1::GetStatusRequest request;
+  request.set_cluster(options.cluster);
+  request.set_probe(options.probe);
+  return coordinator.stub->GetStatus(&context, request, response);
+}
+
 }  // namespace
+
+ProgressView::ProgressView(std::ostream& out)
+    : out_(out), tty_(IsTerminal(out)), start_(std::chrono::steady_clock::now()) {}
+
+void ProgressView::Show(const bdcoord::v1::ApplyProgress& progress) {
+  if (!tty_) {
+    out_ << changed_lines_.Next(progress) << std::flush;
+    return;
+  }
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const std::string view = ProgressBars(progress, elapsed);
+  // Back over the previous view, then redraw it line by line.
+  if (drawn_lines_ > 0) out_ << "\x1b[" << drawn_lines_ << "F";
+  for (size_t begin = 0, end; (end = view.find('\n', begin)) != std::string::npos;
+       begin = end + 1) {
+    out_ << "\x1b[2K" << view.substr(begin, end - begin + 1);
+  }
+  drawn_lines_ = static_cast<int>(std::count(view.begin(), view.end(), '\n'));
+  out_ << std::flush;
+}
 
 int FollowApplyProgress(
     const Coordinator& coordinator,
     std::unique_ptr<grpc::ClientReaderInterface<bdcoord::v1::ApplyProgress>> reader,
     std::ostream& out, std::ostream& err) {
-  const bool tty = IsTerminal(out);
-  const auto start = std::chrono::steady_clock::now();
-  int drawn_lines = 0;
-  ChangedProgressLines changed_lines;
+  ProgressView view(out);
   bdcoord::v1::ApplyProgress progress, last;
   bool any = false;
   std::optional<bdcoord::v1::Rejection> rejection;
@@ -170,21 +202,7 @@ int FollowApplyProgress(
       rejection = std::move(*progress.mutable_rejection());
       continue;
     }
-    if (tty) {
-      const double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const std::string view = ProgressBars(progress, elapsed);
-      // Back over the previous view, then redraw it line by line.
-      if (drawn_lines > 0) out << "\x1b[" << drawn_lines << "F";
-      for (size_t begin = 0, end; (end = view.find('\n', begin)) != std::string::npos;
-           begin = end + 1) {
-        out << "\x1b[2K" << view.substr(begin, end - begin + 1);
-      }
-      drawn_lines = static_cast<int>(std::count(view.begin(), view.end(), '\n'));
-      out << std::flush;
-    } else {
-      out << changed_lines.Next(progress) << std::flush;
-    }
+    view.Show(progress);
     last = progress;
     any = true;
   }
@@ -253,6 +271,59 @@ int RunDown(const DownOptions& options, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+DrainWait WaitOfDrain(const bdcoord::v1::DrainHostResponse& drained,
+                      const bdcoord::v1::GetStatusResponse& status) {
+  DrainWait wait;
+  std::map<std::string, std::set<std::string>> moved;  // cluster -> instances
+  for (const auto& instance : drained.instances()) {
+    moved[instance.cluster()].insert(instance.instance());
+  }
+  const bool several = moved.size() > 1;
+  if (!several && !moved.empty()) wait.progress.set_cluster(moved.begin()->first);
+  for (const auto& cluster : status.clusters()) {
+    auto names = moved.find(cluster.cluster());
+    if (names == moved.end()) continue;  // not drained, or taken down meanwhile
+    std::set<std::string> services;
+    for (const auto& view : cluster.instances()) {
+      if (!names->second.contains(view.placed().name())) continue;
+      services.insert(view.placed().service());
+      const bdcoord::v1::InstanceStatus& now = view.status();
+      const std::string name = several ? absl::StrCat(cluster.cluster(), "/", view.placed().name())
+                                       : view.placed().name();
+      if (now.state() == bdcoord::v1::INSTANCE_STATE_COMPLETED ||
+          (now.state() == bdcoord::v1::INSTANCE_STATE_RUNNING && now.ready())) {
+        ++wait.ready;
+      } else if (now.state() == bdcoord::v1::INSTANCE_STATE_FAILED) {
+        bdcoord::v1::InstanceStatus& failed = wait.failed.emplace_back(now);
+        failed.set_name(name);
+      } else {
+        wait.waiting.push_back(absl::StrCat(
+            name, " (", view.placed().host(), ": ", StateName(now.state()),
+            now.state() == bdcoord::v1::INSTANCE_STATE_RUNNING ? ", not ready" : "", ")"));
+      }
+    }
+    for (const auto& service : cluster.services()) {
+      if (!services.contains(service.service())) continue;
+      bdcoord::v1::ServiceProgress* shown = wait.progress.add_services();
+      *shown = service;
+      if (several) shown->set_service(absl::StrCat(cluster.cluster(), "/", service.service()));
+    }
+  }
+  return wait;
+}
+
+namespace {
+
+std::string Plural(size_t n, const char* one, const char* many) {
+  return absl::StrCat(n, " ", n == 1 ? one : many);
+}
+
+std::string UndoHint(const std::string& host) {
+  return absl::StrCat("nothing new goes to it until `bdcoord drain --undo ", host, "`");
+}
+
+}  // namespace
+
 int RunDrain(const DrainOptions& options, std::ostream& out, std::ostream& err) {
   absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
   if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
@@ -265,16 +336,61 @@ int RunDrain(const DrainOptions& options, std::ostream& out, std::ostream& err) 
   const grpc::Status status = coordinator->stub->DrainHost(&context, request, &response);
   if (!status.ok()) return ReportCallError(*coordinator, status, err);
   if (options.undo) {
-    out << "host " << options.host << " takes new instances again\n";
-  } else {
-    out << "host " << options.host << " drained: " << response.moved()
-        << " instances moved to other hosts";
-    if (response.clusters_size() > 0) {
-      out << " (clusters " << absl::StrJoin(response.clusters(), ", ") << ")";
-    }
-    out << "\n";
+    out << "host " << options.host
+        << " takes placements again: new instances (apply, scale) may go there; nothing moves "
+           "back by itself\n";
+    return kExitOk;
   }
-  return kExitOk;
+  if (response.instances().empty()) {
+    out << "host " << options.host << " drained: no instances were on it; "
+        << UndoHint(options.host) << "\n";
+    return kExitOk;
+  }
+  const size_t total = static_cast<size_t>(response.instances_size());
+  out << "host " << options.host << " drained: moving " << Plural(total, "instance", "instances")
+      << " to other hosts (" << (response.clusters_size() == 1 ? "cluster " : "clusters ")
+      << absl::StrJoin(response.clusters(), ", ") << "); " << UndoHint(options.host) << "\n"
+      << std::flush;
+
+  // Until every moved instance is ready on its new host: its status there, as `status` shows.
+  ProgressView view(out);
+  std::string shown;
+  StatusOptions asked;
+  const absl::Time deadline = absl::Now() + absl::Seconds(options.timeout_seconds);
+  while (true) {
+    bdcoord::v1::GetStatusResponse now;
+    if (const grpc::Status got = GetStatus(*coordinator, asked, &now); !got.ok()) {
+      ReportCallError(*coordinator, got, err);
+      err << "  hint: the instances move on all the same: `bdcoord status` shows where they are\n";
+      return kExitRuntimeError;
+    }
+    const DrainWait wait = WaitOfDrain(response, now);
+    if (std::string progress = wait.progress.SerializeAsString(); progress != shown) {
+      view.Show(wait.progress);
+      shown = std::move(progress);
+    }
+    if (!wait.failed.empty()) {
+      err << "bdcoord: " << wait.failed.size() << " of "
+          << Plural(total, "moved instance", "moved instances") << " failed on "
+          << (wait.failed.size() == 1 ? "its" : "their") << " new host\n";
+      for (const auto& failed : wait.failed) err << FailureLines(failed);
+      return kExitRuntimeError;
+    }
+    if (wait.waiting.empty()) {
+      out << "host " << options.host << " drained: " << wait.ready << "/" << total
+          << " moved instances ready on their new hosts\n";
+      return kExitOk;
+    }
+    if (absl::Now() >= deadline) {
+      err << "bdcoord: " << wait.waiting.size() << " of "
+          << Plural(total, "moved instance", "moved instances") << " not ready after "
+          << options.timeout_seconds << " s: " << absl::StrJoin(wait.waiting, ", ") << "\n"
+          << "  hint: they keep moving: `bdcoord status` shows where they are, `bdcoord events` "
+             "what happens to them\n";
+      return kExitRuntimeError;
+    }
+    absl::SleepFor(std::min(options.poll_interval, deadline - absl::Now()));
+  }
 }
 
 static std::string Restarts(const bdcoord::v1::InstanceStatus& status) {
@@ -367,16 +483,6 @@ std::string StatusJson(const bdcoord::v1::GetStatusResponse& response) {
 }
 
 namespace {
-
-grpc::Status GetStatus(const Coordinator& coordinator, const StatusOptions& options,
-                       bdcoord::v1::GetStatusResponse* response) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  bdcoord::v1::GetStatusRequest request;
-  request.set_cluster(options.cluster);
-  request.set_probe(options.probe);
-  return coordinator.stub->GetStatus(&context, request, response);
-}
 
 std::string FormatStatus(const StatusOptions& options,
                          const bdcoord::v1::GetStatusResponse& response) {

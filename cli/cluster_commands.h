@@ -3,11 +3,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <ostream>
 #include <string>
+#include <vector>
 
+#include "absl/time/time.h"
 #include "bdcoord/v1/cluster.pb.h"
 #include "cli/coordinator_client.h"
 
@@ -35,6 +38,8 @@ struct DrainOptions {
   std::string host;
   bool undo = false;
   CoordinatorFlags coordinator;
+  int timeout_seconds = 300;  // for the moved instances to be ready on their new hosts
+  absl::Duration poll_interval = absl::Milliseconds(250);  // asking for their statuses
 };
 
 struct StatusOptions {
@@ -71,8 +76,22 @@ int RunScale(const ScaleOptions& options, std::ostream& out, std::ostream& err);
 int RunDown(const DownOptions& options, std::ostream& out, std::ostream& err);
 
 // `bdcoord drain HOST`: nothing new goes to HOST and its instances move to other hosts (keeping
-// their IPs); `--undo` makes it placeable again.
+// their IPs); then shows their progress as apply does until every moved instance is ready on its
+// new host: exit 0; 1 when one failed there or `timeout_seconds` passed (naming those not
+// ready). `--undo` makes the host placeable again; nothing moves back by itself.
 int RunDrain(const DrainOptions& options, std::ostream& out, std::ostream& err);
+
+// Where the moved instances of a drain are, from the coordinator's status. Pure.
+struct DrainWait {
+  // The services with moved instances, as apply shows them (`cluster/service` when the drain
+  // moved instances of several clusters).
+  bdcoord::v1::ApplyProgress progress;
+  uint32_t ready = 0;                // ready (or completed) on their new hosts
+  std::vector<std::string> waiting;  // each one not ready yet: `kafka3 (host2: pending)`
+  std::vector<bdcoord::v1::InstanceStatus> failed;  // those that failed on their new hosts
+};
+DrainWait WaitOfDrain(const bdcoord::v1::DrainHostResponse& drained,
+                      const bdcoord::v1::GetStatusResponse& status);
 
 // Reads an Apply, Scale or rollout undo progress stream to its end: a redrawn view on a TTY,
 // plain lines otherwise; then the summary. Returns the exit code.
@@ -87,6 +106,8 @@ std::string ProgressBars(const bdcoord::v1::ApplyProgress& progress, double elap
 std::string ProgressLines(const bdcoord::v1::ApplyProgress& progress);  // `zk: 3/3 ready`
 std::string ProgressLine(const bdcoord::v1::ServiceProgress& service);  // one of them
 std::string ApplySummary(const bdcoord::v1::ApplyProgress& progress);
+// `  kafka3 (service kafka): message` and its last log lines, as apply reports a failure.
+std::string FailureLines(const bdcoord::v1::InstanceStatus& failure);
 std::string StateName(bdcoord::v1::InstanceState state);  // running, completed, ...
 std::string StatusTable(const bdcoord::v1::GetStatusResponse& response);
 std::string StatusJson(const bdcoord::v1::GetStatusResponse& response);
@@ -99,6 +120,21 @@ class ChangedProgressLines {
 
  private:
   std::map<std::string, std::string> last_lines_;  // by service
+};
+
+// Shows progress as apply does: on a terminal one view redrawn in place (ProgressBars), else
+// the lines of the services that changed (ChangedProgressLines).
+class ProgressView {
+ public:
+  explicit ProgressView(std::ostream& out);
+  void Show(const bdcoord::v1::ApplyProgress& progress);
+
+ private:
+  std::ostream& out_;
+  const bool tty_;
+  const std::chrono::steady_clock::time_point start_;
+  int drawn_lines_ = 0;
+  ChangedProgressLines changed_lines_;
 };
 
 }  // namespace bdcoord::cli

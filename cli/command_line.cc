@@ -184,9 +184,18 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
   drain_cmd_ = app->add_subcommand(
       "drain", "Move a host's instances to other hosts; --undo makes it placeable again");
   drain_cmd_->footer(
-      "The instances keep their names and IPs; nothing new goes to the host until --undo.");
+      "The instances keep their names and IPs; nothing new goes to the host until --undo.\n"
+      "Shows their progress as apply does and exits 0 once every moved instance is ready on its\n"
+      "new host; 1 when one failed there or --timeout passed (they keep moving all the same).\n"
+      "--undo: new instances may go to the host again; nothing moves back by itself.");
   drain_cmd_->add_option("host", drain_.host, "The host, as `bdcoord hosts` names it")->required();
-  drain_cmd_->add_flag("--undo", drain_.undo, "Make the host placeable again");
+  drain_cmd_->add_flag("--undo", drain_.undo,
+                       "Make the host placeable again (nothing moves back by itself)");
+  drain_cmd_
+      ->add_option("--timeout", drain_.timeout_seconds,
+                   "Seconds to wait for the moved instances to be ready")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   AddCoordinatorFlags(drain_cmd_, &drain_.coordinator);
 
   rollout_cmd_ =

@@ -148,6 +148,7 @@ grpc::Status ClusterServiceImpl::DrainHost(grpc::ServerContext*,
   if (!drained.ok()) return ToGrpc(drained.status());
   response->set_moved(drained->moved);
   for (const std::string& cluster : drained->clusters) response->add_clusters(cluster);
+  for (const auto& instance : drained->instances) *response->add_instances() = instance;
   return grpc::Status::OK;
 }
 

@@ -17,6 +17,7 @@
 #include "coordinator/plan/rollout.h"
 #include "coordinator/render/desired_state.h"
 #include "coordinator/spec/diagnostics.h"
+#include "coordinator/state/reported_status.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -130,7 +131,7 @@ absl::StatusOr<ClusterState> ReadClusterState(Store& store, const std::string& n
   state.applied = std::move(*applied);
   auto statuses = store.InstanceStatuses(name);
   if (!statuses.ok()) return statuses.status();
-  state.statuses = std::move(*statuses);
+  state.statuses = StatusesOnPlacement(state.applied.placement, *statuses);
   state.completed = CompletedInstances(store, state.applied.spec, state.applied.placement);
   OrchestratorInput input;
   input.spec = &state.applied.spec;
@@ -340,11 +341,11 @@ absl::StatusOr<ClusterOps::DrainResult> ClusterOps::DrainHost(const std::string&
   for (const std::string& name : *names) {
     auto applied = store_.GetCluster(name);
     if (!applied.ok()) return applied.status();
-    uint32_t moved = 0;
+    std::set<std::string> moving;  // its instances on the host
     for (const auto& instance : applied->placement.instances()) {
-      if (instance.host() == host->name) ++moved;
+      if (instance.host() == host->name) moving.insert(instance.name());
     }
-    if (moved == 0) continue;
+    if (moving.empty()) continue;
     const LoadedSpec loaded = AsLoaded(*applied);
     absl::StatusOr<Plan> plan = PlanOn(loaded, applied->spec_file, host->name);
     if (!plan.ok()) {
@@ -353,8 +354,15 @@ absl::StatusOr<ClusterOps::DrainResult> ClusterOps::DrainHost(const std::string&
                                        "' does not fit on the other hosts; nothing moved\n",
                                        plan.status().message()));
     }
-    result.moved += moved;
+    result.moved += static_cast<uint32_t>(moving.size());
     result.clusters.push_back(name);
+    for (const auto& instance : plan->placement.instances()) {
+      if (!moving.contains(instance.name())) continue;
+      bdcoord::v1::MovedInstance& out = result.instances.emplace_back();
+      out.set_cluster(name);
+      out.set_instance(instance.name());
+      out.set_host(instance.host());
+    }
     replanned.push_back(Applied(loaded, TextOf(*applied), *plan, &*applied));
   }
   if (absl::Status drained = store_.DrainHost(host->name, host->facts, now_(), true, replanned);
@@ -680,7 +688,9 @@ absl::StatusOr<std::vector<ClusterOps::LogTarget>> ClusterOps::LogTargets(
         closest.empty() ? "" : "; did you mean '", closest, closest.empty() ? "" : "'?"));
   }
   std::map<std::string, InstanceStatus> statuses;
-  if (auto stored = store_.InstanceStatuses(*cluster_name); stored.ok()) statuses = *stored;
+  if (auto stored = store_.InstanceStatuses(*cluster_name); stored.ok()) {
+    statuses = StatusesOnPlacement(cluster->placement, *stored);
+  }
   std::vector<LogTarget> targets;
   for (const auto& instance : placed) {
     const auto host = inventory_.Find(instance.host());

@@ -54,8 +54,9 @@ class ClusterOps {
                                     uint32_t count);
 
   struct DrainResult {
-    uint32_t moved = 0;                 // instances that left the host
-    std::vector<std::string> clusters;  // the clusters re-planned
+    uint32_t moved = 0;                                 // instances that left the host
+    std::vector<std::string> clusters;                  // the clusters re-planned
+    std::vector<bdcoord::v1::MovedInstance> instances;  // the moved ones, with their new hosts
   };
   // Marks the host drained and moves every instance off it, all or nothing; with `undo`, takes
   // the drain back (nothing moves back).

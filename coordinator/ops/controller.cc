@@ -11,6 +11,7 @@
 #include "coordinator/plan/orchestrator.h"
 #include "coordinator/plan/rollout.h"
 #include "coordinator/spec/instance_names.h"
+#include "coordinator/state/reported_status.h"
 #include "google/protobuf/util/time_util.h"
 #include "policy/spec_hash.h"
 
@@ -159,9 +160,10 @@ void ClusterController::SyncCluster(const std::string& cluster,
                                     const std::map<std::string, uint64_t>& connected) {
   auto applied = store_.GetCluster(cluster);
   if (!applied.ok()) return;  // deleted meanwhile
+  // Only what the hosts of this placement reported: a moved instance starts afresh.
   auto stored = store_.InstanceStatuses(cluster);
   std::map<std::string, InstanceStatus> statuses;
-  if (stored.ok()) statuses = std::move(*stored);
+  if (stored.ok()) statuses = StatusesOnPlacement(applied->placement, *stored);
   std::set<std::string> completed = CompletedInstances(store_, applied->spec, applied->placement);
   std::map<std::string, std::string> host_of;  // instance -> host
   for (const auto& instance : applied->placement.instances()) {
@@ -184,7 +186,7 @@ void ClusterController::SyncCluster(const std::string& cluster,
       if (known.SerializeAsString() == status.SerializeAsString()) continue;
       known = status;
       if (status.state() == bdcoord::v1::INSTANCE_STATE_COMPLETED) completed.insert(status.name());
-      if (absl::Status marked = store_.MarkInstance(cluster, status); !marked.ok()) {
+      if (absl::Status marked = store_.MarkInstance(cluster, host, status); !marked.ok()) {
         logger_->warn("cannot record the status of '{}': {}", status.name(),
                       std::string(marked.message()));
       }

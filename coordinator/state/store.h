@@ -11,6 +11,7 @@
 #include "bdcoord/v1/agent.pb.h"
 #include "bdcoord/v1/cluster.pb.h"
 #include "bdcoord/v1/spec.pb.h"
+#include "coordinator/state/reported_status.h"
 
 namespace bdcoord::coordinator {
 
@@ -98,14 +99,15 @@ class Store {
 
   // Instances.
 
-  // Records the latest status of a placed instance (NotFound for an unknown cluster or an
-  // instance not in its placement). A status in INSTANCE_STATE_COMPLETED (a run-once instance
-  // that exited 0) also records the instance as completed, for good: later statuses replace the
-  // status but never clear that.
-  virtual absl::Status MarkInstance(const std::string& cluster,
+  // Records the latest status of a placed instance as `host` reported it (NotFound for an
+  // unknown cluster or an instance not in its placement). A status in INSTANCE_STATE_COMPLETED
+  // (a run-once instance that exited 0) also records the instance as completed, for good: later
+  // statuses replace the status but never clear that.
+  virtual absl::Status MarkInstance(const std::string& cluster, const std::string& host,
                                     const bdcoord::v1::InstanceStatus& status) = 0;
-  // The latest status of every instance that reported one, by instance name.
-  virtual absl::StatusOr<std::map<std::string, bdcoord::v1::InstanceStatus>> InstanceStatuses(
+  // The latest status of every instance that reported one, by instance name, with the host that
+  // reported it (StatusesOnPlacement keeps those of the hosts the instances are placed on now).
+  virtual absl::StatusOr<std::map<std::string, ReportedStatus>> InstanceStatuses(
       const std::string& cluster) = 0;
   // Whether the instance ever reported INSTANCE_STATE_COMPLETED (NotFound for an unknown
   // cluster).

@@ -119,8 +119,18 @@ CREATE TABLE rollouts (
 UPDATE schema_version SET version = 3;
 )sql";
 
+// Version 4 records which host reported each instance's status: after a move only the new
+// host's counts (StatusesOnPlacement). A status stored before is taken as its placed host's, as
+// the coordinator took reports only from there.
+constexpr char kSchemaV4[] = R"sql(
+ALTER TABLE instance_states ADD COLUMN host TEXT NOT NULL DEFAULT '';
+UPDATE instance_states SET host = COALESCE((SELECT p.host FROM placements p
+  WHERE p.cluster = instance_states.cluster AND p.name = instance_states.name), '');
+UPDATE schema_version SET version = 4;
+)sql";
+
 // The upgrade scripts in order: script i brings version i + 1 to i + 2.
-constexpr const char* kUpgrades[] = {kSchemaV2, kSchemaV3};
+constexpr const char* kUpgrades[] = {kSchemaV2, kSchemaV3, kSchemaV4};
 
 absl::StatusCode CodeFor(int rc) {
   switch (rc & 0xff) {
@@ -251,9 +261,9 @@ class SqliteStore final : public Store {
   absl::Status DeleteCluster(const std::string& name) override;
   absl::StatusOr<std::map<std::string, IpOwner>> AllocatedIps() override;
 
-  absl::Status MarkInstance(const std::string& cluster,
+  absl::Status MarkInstance(const std::string& cluster, const std::string& host,
                             const bdcoord::v1::InstanceStatus& status) override;
-  absl::StatusOr<std::map<std::string, bdcoord::v1::InstanceStatus>> InstanceStatuses(
+  absl::StatusOr<std::map<std::string, ReportedStatus>> InstanceStatuses(
       const std::string& cluster) override;
   absl::StatusOr<bool> RunOnceCompleted(const std::string& cluster,
                                         const std::string& instance) override;
@@ -1007,7 +1017,7 @@ absl::StatusOr<std::map<std::string, IpOwner>> SqliteStore::AllocatedIps() {
 
 // Instances.
 
-absl::Status SqliteStore::MarkInstance(const std::string& cluster,
+absl::Status SqliteStore::MarkInstance(const std::string& cluster, const std::string& host,
                                        const bdcoord::v1::InstanceStatus& status) {
   const std::string& name = status.name();
   if (name.empty()) {
@@ -1042,16 +1052,18 @@ absl::Status SqliteStore::MarkInstance(const std::string& cluster,
         {
           absl::StatusOr<Query> query =
               Sql("INSERT INTO instance_states (cluster, name, state, ready, container_id, "
-                  "status) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (cluster, name) DO UPDATE "
-                  "SET state = excluded.state, ready = excluded.ready, "
-                  "container_id = excluded.container_id, status = excluded.status");
+                  "status, host) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (cluster, name) "
+                  "DO UPDATE SET state = excluded.state, ready = excluded.ready, "
+                  "container_id = excluded.container_id, status = excluded.status, "
+                  "host = excluded.host");
           if (!query.ok()) return query.status();
           query->Text(1, cluster)
               .Text(2, name)
               .Int(3, status.state())
               .Int(4, status.ready() ? 1 : 0)
               .Text(5, status.container_id())
-              .Blob(6, bytes);
+              .Blob(6, bytes)
+              .Text(7, host);
           STORE_RETURN_IF_ERROR(query->Run().status());
         }
         if (completed) {
@@ -1072,10 +1084,10 @@ absl::Status SqliteStore::MarkInstance(const std::string& cluster,
   return result;
 }
 
-absl::StatusOr<std::map<std::string, bdcoord::v1::InstanceStatus>> SqliteStore::InstanceStatuses(
+absl::StatusOr<std::map<std::string, ReportedStatus>> SqliteStore::InstanceStatuses(
     const std::string& cluster) {
   absl::MutexLock lock(&mu_);
-  std::map<std::string, bdcoord::v1::InstanceStatus> statuses;
+  std::map<std::string, ReportedStatus> statuses;
   STORE_RETURN_IF_ERROR(Transaction(
       absl::StrCat("InstanceStatuses ", Quoted(cluster)), /*write=*/false,
       [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
@@ -1083,12 +1095,14 @@ absl::StatusOr<std::map<std::string, bdcoord::v1::InstanceStatus>> SqliteStore::
         if (!exists.ok()) return exists.status();
         if (!*exists) return ClusterNotFound(cluster);
         absl::StatusOr<Query> query =
-            Sql("SELECT name, status FROM instance_states WHERE cluster = ?1");
+            Sql("SELECT name, status, host FROM instance_states WHERE cluster = ?1");
         if (!query.ok()) return query.status();
         query->Text(1, cluster);
         return query->ForEachRow([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
           std::string name = query->TextAt(0);
-          if (!query->ParseAt(1, &statuses[name])) {
+          ReportedStatus& reported = statuses[name];
+          reported.host = query->TextAt(2);
+          if (!query->ParseAt(1, &reported.status)) {
             return Damaged(absl::StrCat("the status of instance ", Quoted(name), " of cluster ",
                                         Quoted(cluster), " does not parse"));
           }

@@ -10,8 +10,9 @@
 namespace bdcoord::coordinator {
 
 // The schema version this build writes and reads. A database with a newer one is refused.
-// Version 2 added the hosts' shim addresses; a version 1 database is upgraded when opened.
-inline constexpr int kStoreSchemaVersion = 3;
+// Version 2 added the hosts' shim addresses, 3 the rollouts, 4 the host that reported each
+// instance's status; an older database is upgraded when opened.
+inline constexpr int kStoreSchemaVersion = 4;
 // PRAGMA application_id of a bdcoord database ("bdcd").
 inline constexpr int kStoreApplicationId = 0x62646364;
 

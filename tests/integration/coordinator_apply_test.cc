@@ -787,10 +787,29 @@ TEST_F(CoordinatorApplyTest, DrainMovesInstancesKeepingTheirIps) {
   EXPECT_THAT(response.clusters(), ::testing::ElementsAre("chain"));
   auto after = store_->GetCluster("chain");
   ASSERT_TRUE(after.ok());
+  std::map<std::string, std::string> host_of;
   for (const auto& i : after->placement.instances()) {
     EXPECT_NE(i.host(), busy) << i.name();
     EXPECT_EQ(i.ip(), ip_of[i.name()]) << i.name();
+    host_of[i.name()] = i.host();
   }
+  // Each moved instance with its new host: what `bdcoord drain` waits on.
+  ASSERT_EQ(response.instances_size(), static_cast<int>(on_busy));
+  for (const auto& moved : response.instances()) {
+    EXPECT_EQ(moved.cluster(), "chain");
+    EXPECT_EQ(moved.host(), host_of[moved.instance()]) << moved.instance();
+  }
+  // Their new hosts' agents report them: GetStatus shows them running and ready there.
+  EXPECT_TRUE(WaitFor([&] {
+    bdcoord::v1::GetStatusResponse status;
+    if (!GetStatus("chain", &status).ok()) return false;
+    for (const auto& view : status.clusters(0).instances()) {
+      if (view.status().state() != bdcoord::v1::INSTANCE_STATE_RUNNING || !view.status().ready()) {
+        return false;
+      }
+    }
+    return true;
+  }));
   // The drained host is told to run nothing of the cluster.
   ASSERT_TRUE(WaitFor([&] { return LatestDesired(busy, "chain").instances_size() == 0; }));
   bdcoord::v1::ListHostsResponse hosts;

@@ -1,6 +1,7 @@
 #include "cli/cluster_commands.h"
 
 #include <sstream>
+#include <utility>
 
 #include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
@@ -10,19 +11,6 @@
 
 namespace bdcoord::cli {
 namespace {
-
-// An instance of `cluster` placed on `host` at `ip`, in `state`.
-bdcoord::v1::InstanceView* AddInstance(bdcoord::v1::ClusterStatus* cluster, const std::string& name,
-                                       const std::string& service, const std::string& host,
-                                       const std::string& ip, bdcoord::v1::InstanceState state) {
-  auto* view = cluster->add_instances();
-  view->mutable_placed()->set_name(name);
-  view->mutable_placed()->set_service(service);
-  view->mutable_placed()->set_host(host);
-  view->mutable_placed()->set_ip(ip);
-  view->mutable_status()->set_state(state);
-  return view;
-}
 
 TEST(ClusterCommandsTest, ProgressLinesOnePerService) {
   bdcoord::v1::ApplyProgress progress;
@@ -244,6 +232,43 @@ TEST(ClusterCommandsTest, WithoutATerminalOnlyChangedServicesArePrinted) {
             "kafka: 0/2 ready\n");
   *progress.mutable_services(1) = Progress("kafka", 2, 2, 2);
   EXPECT_EQ(changed.Next(progress), "kafka: 2/2 ready\n");
+}
+
+// Moved instances of two clusters: names and services say their cluster; an instance no
+// longer placed (its cluster taken down, a scale) is not waited for.
+TEST(ClusterCommandsTest, WaitOfADrainAcrossClusters) {
+  bdcoord::v1::DrainHostResponse drained;
+  for (const auto& [cluster, name] : {std::pair{"a", "zk1"}, std::pair{"b", "zk1"},
+                                      std::pair{"b", "job1"}, std::pair{"b", "gone1"}}) {
+    bdcoord::v1::MovedInstance* moved = drained.add_instances();
+    moved->set_cluster(cluster);
+    moved->set_instance(name);
+  }
+  bdcoord::v1::GetStatusResponse status;
+  bdcoord::v1::ClusterStatus* a = status.add_clusters();
+  a->set_cluster("a");
+  AddInstance(a, "zk1", "zk", "h2", "10.0.0.1", bdcoord::v1::INSTANCE_STATE_RUNNING)
+      ->mutable_status()
+      ->set_ready(true);
+  *a->add_services() = Progress("zk", 1, 1, 1);
+  bdcoord::v1::ClusterStatus* b = status.add_clusters();
+  b->set_cluster("b");
+  AddInstance(b, "zk1", "zk", "h3", "10.0.1.1", bdcoord::v1::INSTANCE_STATE_CREATED);
+  AddInstance(b, "job1", "job", "h3", "10.0.1.2", bdcoord::v1::INSTANCE_STATE_COMPLETED);
+  *b->add_services() = Progress("zk", 1, 0, 0);
+  *b->add_services() = Progress("job", 1, 1, 1);
+  bdcoord::v1::ClusterStatus* c = status.add_clusters();  // nothing of it moved
+  c->set_cluster("c");
+  *c->add_services() = Progress("zk", 1, 1, 1);
+
+  const DrainWait wait = WaitOfDrain(drained, status);
+  EXPECT_EQ(wait.ready, 2u);
+  EXPECT_THAT(wait.waiting, ::testing::ElementsAre("b/zk1 (h3: created)"));
+  EXPECT_TRUE(wait.failed.empty());
+  EXPECT_EQ(ProgressLines(wait.progress),
+            "a/zk: 1/1 ready\n"
+            "b/zk: 0/1 ready\n"
+            "b/job: 1/1 ready\n");
 }
 
 }  // namespace

@@ -99,6 +99,24 @@ TEST(CommandLineTest, ACommandsHelpEndsWithItsDetails) {
   EXPECT_THAT(parsed.out, HasSubstr("Changes nothing: offline from the spec's own hosts"));
 }
 
+TEST(CommandLineTest, DrainSaysItWaitsAndWhatUndoDoes) {
+  const Parsed parsed = Parse({"drain", "--help"});
+  EXPECT_EQ(parsed.exit_code, kExitOk);
+  EXPECT_THAT(parsed.out, HasSubstr("--undo                      Make the host placeable again "
+                                    "(nothing moves back by itself)\n"));
+  EXPECT_THAT(parsed.out, HasSubstr("Seconds to wait for the moved instances to be ready\n"));
+  EXPECT_THAT(parsed.out,
+              HasSubstr("The instances keep their names and IPs; nothing new goes to the host "
+                        "until --undo.\nShows their progress as apply does and exits 0 once "
+                        "every moved instance is ready on its\nnew host; 1 when one failed there "
+                        "or --timeout passed (they keep moving all the same).\n--undo: new "
+                        "instances may go to the host again; nothing moves back by itself.\n"));
+  EXPECT_EQ(Parse({"drain", "h4", "--timeout", "60"}).exit_code, std::nullopt);
+  const Parsed zero = Parse({"drain", "h4", "--timeout", "0"});
+  EXPECT_EQ(zero.exit_code, kExitInvalidInput);
+  EXPECT_THAT(zero.err, HasSubstr("--timeout"));
+}
+
 TEST(CommandLineTest, AKnownCommandsOwnErrorsStayCli11s) {
   const Parsed parsed = Parse({"place"});
   EXPECT_EQ(parsed.exit_code, kExitInvalidInput);

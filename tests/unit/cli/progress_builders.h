@@ -23,6 +23,20 @@ inline bdcoord::v1::ServiceProgress Progress(const std::string& name, uint32_t d
   return progress;
 }
 
+// An instance of `cluster` placed on `host` at `ip`, in `state`.
+inline bdcoord::v1::InstanceView* AddInstance(bdcoord::v1::ClusterStatus* cluster,
+                                              const std::string& name, const std::string& service,
+                                              const std::string& host, const std::string& ip,
+                                              bdcoord::v1::InstanceState state) {
+  auto* view = cluster->add_instances();
+  view->mutable_placed()->set_name(name);
+  view->mutable_placed()->set_service(service);
+  view->mutable_placed()->set_host(host);
+  view->mutable_placed()->set_ip(ip);
+  view->mutable_status()->set_state(state);
+  return view;
+}
+
 }  // namespace bdcoord::cli
 
 #endif  // BDCOORD_TESTS_UNIT_CLI_PROGRESS_BUILDERS_H_

@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bdcoord/v1/cluster.grpc.pb.h"
@@ -55,6 +56,16 @@ class CannedClusterService final : public bdcoord::v1::ClusterService::Service {
     return grpc::Status::OK;
   }
 
+  bdcoord::v1::DrainHostResponse drained;  // DrainHost's answer
+  std::vector<bdcoord::v1::DrainHostRequest> drain_requests;
+
+  grpc::Status DrainHost(grpc::ServerContext*, const bdcoord::v1::DrainHostRequest* request,
+                         bdcoord::v1::DrainHostResponse* response) override {
+    drain_requests.push_back(*request);
+    *response = drained;
+    return grpc::Status::OK;
+  }
+
   grpc::Status Apply(grpc::ServerContext*, const bdcoord::v1::ApplyRequest*,
                      grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) override {
     for (const auto& update : progress) writer->Write(update);
@@ -74,6 +85,24 @@ class StreamingCommandsTest : public ::testing::Test {
   }
   void TearDown() override {
     if (server_ != nullptr) server_->Shutdown();
+  }
+
+  // `bdcoord drain HOST` against this coordinator, asking for statuses without a pause.
+  DrainOptions DrainOf(const std::string& host) {
+    DrainOptions options;
+    options.host = host;
+    options.coordinator.address = address_;
+    options.poll_interval = absl::Milliseconds(1);
+    return options;
+  }
+  struct Ran {
+    int code;
+    std::string out, err;
+  };
+  static Ran Drain(const DrainOptions& options) {
+    std::ostringstream out, err;
+    const int code = RunDrain(options, out, err);
+    return {.code = code, .out = out.str(), .err = err.str()};
   }
 
   test_util::TempDir dir_{"streaming_commands_test"};
@@ -182,6 +211,138 @@ TEST_F(StreamingCommandsTest, StatusWatchPrintsEachChangeOnceAndSaysWhenTheCoord
   EXPECT_THAT(said, ::testing::StartsWith("bdcoord: cannot reach the coordinator at "));
   EXPECT_THAT(said, ::testing::EndsWith("\n(asking again every 10ms)\n"));
   EXPECT_EQ(said.find("connection refused"), said.rfind("connection refused")) << "said once";
+}
+
+// A drain that moved kafka2 and zk1 of cluster "big" off h4, and the status of those two:
+// `kafka2` and `zk1` in the given states (running ones ready when `ready`), zk3 unmoved and ready.
+bdcoord::v1::DrainHostResponse DrainedTwo() {
+  bdcoord::v1::DrainHostResponse drained;
+  drained.set_moved(2);
+  drained.add_clusters("big");
+  for (const auto& [name, host] : {std::pair{"kafka2", "h1"}, std::pair{"zk1", "h2"}}) {
+    bdcoord::v1::MovedInstance* moved = drained.add_instances();
+    moved->set_cluster("big");
+    moved->set_instance(name);
+    moved->set_host(host);
+  }
+  return drained;
+}
+bdcoord::v1::GetStatusResponse MovedStatus(bdcoord::v1::InstanceState kafka2, bool kafka2_ready,
+                                           bdcoord::v1::InstanceState zk1, bool zk1_ready) {
+  bdcoord::v1::GetStatusResponse response;
+  bdcoord::v1::ClusterStatus* cluster = response.add_clusters();
+  cluster->set_cluster("big");
+  auto add = [&](const char* name, const char* service, const char* host,
+                 bdcoord::v1::InstanceState state, bool ready) {
+    bdcoord::v1::InstanceStatus* status =
+        AddInstance(cluster, name, service, host, "", state)->mutable_status();
+    status->set_name(name);
+    status->set_service(service);
+    status->set_ready(ready);
+  };
+  add("kafka2", "kafka", "h1", kafka2, kafka2_ready);
+  add("zk1", "zk", "h2", zk1, zk1_ready);
+  add("zk3", "zk", "h3", bdcoord::v1::INSTANCE_STATE_RUNNING, true);
+  auto counted = [](bdcoord::v1::InstanceState state, bool ready, uint32_t* started,
+                    uint32_t* ready_count) {
+    *started += state == bdcoord::v1::INSTANCE_STATE_RUNNING;
+    *ready_count += state == bdcoord::v1::INSTANCE_STATE_RUNNING && ready;
+  };
+  uint32_t kafka_started = 0, kafka_ready = 0, zk_started = 1, zk_ready = 1;
+  counted(kafka2, kafka2_ready, &kafka_started, &kafka_ready);
+  counted(zk1, zk1_ready, &zk_started, &zk_ready);
+  *cluster->add_services() = Progress("zk", 2, zk_started, zk_ready);
+  *cluster->add_services() = Progress("kafka", 1, kafka_started, kafka_ready);
+  *cluster->add_services() = Progress("web", 1, 1, 1);  // nothing of it moved: not shown
+  return response;
+}
+
+TEST_F(StreamingCommandsTest, DrainShowsProgressLikeApplyUntilTheMovedInstancesAreReady) {
+  using bdcoord::v1::INSTANCE_STATE_PENDING;
+  using bdcoord::v1::INSTANCE_STATE_RUNNING;
+  service_.drained = DrainedTwo();
+  service_.statuses = {MovedStatus(INSTANCE_STATE_PENDING, false, INSTANCE_STATE_PENDING, false),
+                       MovedStatus(INSTANCE_STATE_PENDING, false, INSTANCE_STATE_PENDING, false),
+                       MovedStatus(INSTANCE_STATE_RUNNING, false, INSTANCE_STATE_PENDING, false),
+                       MovedStatus(INSTANCE_STATE_RUNNING, true, INSTANCE_STATE_RUNNING, false),
+                       MovedStatus(INSTANCE_STATE_RUNNING, true, INSTANCE_STATE_RUNNING, false),
+                       MovedStatus(INSTANCE_STATE_RUNNING, true, INSTANCE_STATE_RUNNING, true)};
+  ASSERT_NO_FATAL_FAILURE(StartCoordinator());
+  const Ran ran = Drain(DrainOf("h4"));
+  EXPECT_EQ(ran.code, kExitOk);
+  // Without a terminal, a service's line only when it changed, as apply prints them.
+  EXPECT_EQ(ran.out,
+            "host h4 drained: moving 2 instances to other hosts (cluster big); nothing new goes "
+            "to it until `bdcoord drain --undo h4`\n"
+            "zk: 1/2 ready\n"
+            "kafka: 0/1 ready\n"
+            "kafka: 0/1 ready, 1 started\n"
+            "zk: 1/2 ready, 2 started\n"
+            "kafka: 1/1 ready\n"
+            "zk: 2/2 ready\n"
+            "host h4 drained: 2/2 moved instances ready on their new hosts\n");
+  EXPECT_EQ(ran.err, "");
+  EXPECT_EQ(service_.status_calls, 6);
+  ASSERT_EQ(service_.drain_requests.size(), 1u);
+  EXPECT_EQ(service_.drain_requests[0].host(), "h4");
+  EXPECT_FALSE(service_.drain_requests[0].undo());
+}
+
+TEST_F(StreamingCommandsTest, DrainNamesTheMovedInstancesNotReadyInTime) {
+  service_.drained = DrainedTwo();
+  service_.statuses = {MovedStatus(bdcoord::v1::INSTANCE_STATE_RUNNING, false,
+                                   bdcoord::v1::INSTANCE_STATE_PENDING, false)};
+  ASSERT_NO_FATAL_FAILURE(StartCoordinator());
+  DrainOptions options = DrainOf("h4");
+  options.timeout_seconds = 1;  // waited out: this is what is tested
+  options.poll_interval = absl::Milliseconds(50);
+  const Ran ran = Drain(options);
+  EXPECT_EQ(ran.code, kExitRuntimeError);
+  EXPECT_EQ(ran.err,
+            "bdcoord: 2 of 2 moved instances not ready after 1 s: kafka2 (h1: running, not "
+            "ready), zk1 (h2: pending)\n"
+            "  hint: they keep moving: `bdcoord status` shows where they are, `bdcoord events` "
+            "what happens to them\n");
+  EXPECT_THAT(ran.out, ::testing::EndsWith("kafka: 0/1 ready, 1 started\n"));
+}
+
+TEST_F(StreamingCommandsTest, DrainStopsAtAMovedInstanceThatFailed) {
+  service_.drained = DrainedTwo();
+  bdcoord::v1::GetStatusResponse failed = MovedStatus(bdcoord::v1::INSTANCE_STATE_FAILED, false,
+                                                      bdcoord::v1::INSTANCE_STATE_RUNNING, true);
+  bdcoord::v1::InstanceStatus* kafka2 =
+      failed.mutable_clusters(0)->mutable_instances(0)->mutable_status();
+  kafka2->set_message("exited with code 1");
+  kafka2->add_last_log_lines("boom");
+  service_.statuses = {failed};
+  ASSERT_NO_FATAL_FAILURE(StartCoordinator());
+  const Ran ran = Drain(DrainOf("h4"));
+  EXPECT_EQ(ran.code, kExitRuntimeError);
+  EXPECT_EQ(ran.err,
+            "bdcoord: 1 of 2 moved instances failed on its new host\n"
+            "  kafka2 (service kafka): exited with code 1\n"
+            "    | boom\n");
+}
+
+TEST_F(StreamingCommandsTest, DrainOfAnEmptyHostAndUndoSayWhatTheyDo) {
+  ASSERT_NO_FATAL_FAILURE(StartCoordinator());
+  DrainOptions options = DrainOf("h4");
+  Ran ran = Drain(options);
+  EXPECT_EQ(ran.code, kExitOk);
+  EXPECT_EQ(ran.out,
+            "host h4 drained: no instances were on it; nothing new goes to it until `bdcoord "
+            "drain --undo h4`\n");
+  EXPECT_EQ(ran.err, "");
+  EXPECT_EQ(service_.status_calls, 0);
+  options.undo = true;
+  ran = Drain(options);
+  EXPECT_EQ(ran.code, kExitOk);
+  EXPECT_EQ(ran.out,
+            "host h4 takes placements again: new instances (apply, scale) may go there; nothing "
+            "moves back by itself\n");
+  EXPECT_EQ(ran.err, "");
+  ASSERT_EQ(service_.drain_requests.size(), 2u);
+  EXPECT_TRUE(service_.drain_requests[1].undo());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -240,6 +241,20 @@ TEST_F(OpsTest, DrainMovesEveryInstanceOffTheHostAtOnce) {
   EXPECT_EQ(drained->moved, static_cast<uint32_t>(on_h1));
   EXPECT_THAT(drained->clusters, ElementsAre("chain"));
   EXPECT_EQ(InstancesOn("chain", "h1"), 0);
+  // Each moved instance with its new host, as stored.
+  ASSERT_EQ(drained->instances.size(), static_cast<size_t>(on_h1));
+  absl::StatusOr<AppliedCluster> after = store_->GetCluster("chain");
+  ASSERT_TRUE(after.ok()) << after.status();
+  for (const auto& moved : drained->instances) {
+    EXPECT_EQ(moved.cluster(), "chain");
+    bool found = false;
+    for (const auto& instance : after->placement.instances()) {
+      if (instance.name() != moved.instance()) continue;
+      found = true;
+      EXPECT_EQ(instance.host(), moved.host()) << moved.instance();
+    }
+    EXPECT_TRUE(found) << moved.instance();
+  }
   EXPECT_TRUE(store_->ListHosts()->at(0).drained);
   const auto event = events->Next(absl::InfinitePast());
   ASSERT_TRUE(event.has_value());
@@ -251,6 +266,56 @@ TEST_F(OpsTest, DrainMovesEveryInstanceOffTheHostAtOnce) {
   EXPECT_EQ(drained->moved, 0u);
   EXPECT_FALSE(store_->ListHosts()->at(0).drained);
   EXPECT_EQ(InstancesOn("chain", "h1"), 0);
+}
+
+// Issue 14: after a drain, `status` paired the moved instances' new hosts with what their old
+// host had reported (`running yes`). A moved instance has no status until its new host reports.
+TEST_F(OpsTest, AMovedInstanceShowsNothingItsNewHostDidNotReport) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  RunUntilSettled();
+  absl::StatusOr<AppliedCluster> before = store_->GetCluster("chain");
+  ASSERT_TRUE(before.ok()) << before.status();
+  std::set<std::string> moved;
+  for (const auto& instance : before->placement.instances()) {
+    if (instance.host() == "h1") moved.insert(instance.name());
+  }
+  ASSERT_FALSE(moved.empty());
+  ASSERT_TRUE(ops_->DrainHost("h1", false).ok());
+
+  auto states = [&] {
+    std::map<std::string, std::string> out;  // instance -> "HOST STATE READY"
+    absl::StatusOr<std::vector<bdcoord::v1::ClusterStatus>> status = ops_->Status("chain", false);
+    EXPECT_TRUE(status.ok()) << status.status();
+    if (!status.ok()) return out;
+    for (const auto& view : status->at(0).instances()) {
+      out[view.placed().name()] = absl::StrCat(view.placed().host(), " ", view.status().state(),
+                                               " ", view.status().ready());
+    }
+    return out;
+  };
+  for (const auto& [name, state] : states()) {
+    EXPECT_THAT(state, Not(HasSubstr("h1"))) << name;
+    if (moved.contains(name)) {
+      EXPECT_THAT(state, HasSubstr(absl::StrCat(" ", bdcoord::v1::INSTANCE_STATE_PENDING, " 0")))
+          << name;
+    } else {
+      EXPECT_THAT(state, HasSubstr(absl::StrCat(" ", bdcoord::v1::INSTANCE_STATE_RUNNING, " 1")))
+          << name;
+    }
+  }
+  // Also once the old host's report of them comes in again: it is not where they are.
+  controller_->RunPass();
+  for (const std::string& name : moved) {
+    EXPECT_THAT(states()[name], HasSubstr(absl::StrCat(" ", bdcoord::v1::INSTANCE_STATE_PENDING)))
+        << name;
+  }
+  // Their new hosts' reports count.
+  RunUntilSettled();
+  for (const auto& [name, state] : states()) {
+    EXPECT_THAT(state, HasSubstr(absl::StrCat(" ", bdcoord::v1::INSTANCE_STATE_RUNNING, " 1")))
+        << name;
+  }
 }
 
 TEST_F(OpsTest, ImpossibleDrainChangesNothingAndSaysWhy) {

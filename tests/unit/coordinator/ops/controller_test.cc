@@ -81,7 +81,7 @@ TEST_F(ControllerTest, ReleasesServicesAlongDependsOn) {
   auto statuses = store_->InstanceStatuses("chain");
   ASSERT_TRUE(statuses.ok()) << statuses.status();
   EXPECT_EQ(statuses->size(), 5u);  // drill answered while held
-  EXPECT_EQ(statuses->at("drill1").state(), bdcoord::v1::INSTANCE_STATE_CREATED);
+  EXPECT_EQ(statuses->at("drill1").status.state(), bdcoord::v1::INSTANCE_STATE_CREATED);
 }
 
 TEST_F(ControllerTest, SendsAHostOnlyWhatChanged) {

@@ -197,7 +197,7 @@ TEST_F(StoreTest, CreatesTheSchema) {
   Open();
   ASSERT_TRUE(std::filesystem::exists(path_));
   RawDb raw(path_);
-  EXPECT_EQ(raw.One("SELECT version FROM schema_version"), "3");
+  EXPECT_EQ(raw.One("SELECT version FROM schema_version"), "4");
   EXPECT_EQ(raw.One("PRAGMA application_id"), absl::StrCat(kStoreApplicationId));
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");
   EXPECT_THAT(raw.Column("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
@@ -209,14 +209,15 @@ TEST_F(StoreTest, UpgradesAVersion1DatabaseKeepingItsClusters) {
   ASSERT_TRUE(Open().ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
   store_.reset();
   {
-    // What version 1 was: no shim addresses, no rollouts.
+    // What version 1 was: no shim addresses, no rollouts, no reporting hosts.
     RawDb raw(path_);
     raw.Exec(
-        "DROP TABLE shim_addresses; DROP TABLE rollouts; UPDATE schema_version SET version = 1;");
+        "DROP TABLE shim_addresses; DROP TABLE rollouts; ALTER TABLE instance_states DROP COLUMN "
+        "host; UPDATE schema_version SET version = 1;");
   }
   Store& store = Open();
   RawDb raw(path_);
-  EXPECT_EQ(raw.One("SELECT version FROM schema_version"), "3");
+  EXPECT_EQ(raw.One("SELECT version FROM schema_version"), "4");
   absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_THAT(Names(*got), ElementsAre("zk1", "zk2", "zk3"));
@@ -231,14 +232,41 @@ TEST_F(StoreTest, UpgradesAVersion2DatabaseWhoseClustersHaveNoRolloutYet) {
   store_.reset();
   {
     RawDb raw(path_);
-    raw.Exec("DROP TABLE rollouts; UPDATE schema_version SET version = 2;");
+    raw.Exec(
+        "DROP TABLE rollouts; ALTER TABLE instance_states DROP COLUMN host; UPDATE "
+        "schema_version SET version = 2;");
   }
   Store& store = Open();
-  EXPECT_EQ(RawDb(path_).One("SELECT version FROM schema_version"), "3");
+  EXPECT_EQ(RawDb(path_).One("SELECT version FROM schema_version"), "4");
   absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->rollout.state(), bdcoord::v1::Rollout::STATE_UNSPECIFIED);
   EXPECT_TRUE(got->previous_spec_yaml.empty());
+}
+
+// Version 3 kept no reporting host: a stored status is taken as its placed host's, as the
+// coordinator took reports only from there.
+TEST_F(StoreTest, UpgradesAVersion3DatabaseGivingEachStatusItsPlacedHost) {
+  {
+    Store& store = Open();
+    ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 2}})).ok());
+    ASSERT_TRUE(
+        store.MarkInstance("demo", "h9", MakeStatus("zk2", bdcoord::v1::INSTANCE_STATE_RUNNING))
+            .ok());
+  }
+  store_.reset();
+  {
+    RawDb raw(path_);
+    raw.Exec(
+        "ALTER TABLE instance_states DROP COLUMN host; UPDATE schema_version SET version = 3;");
+  }
+  Store& store = Open();
+  EXPECT_EQ(RawDb(path_).One("SELECT version FROM schema_version"), "4");
+  absl::StatusOr<std::map<std::string, ReportedStatus>> statuses = store.InstanceStatuses("demo");
+  ASSERT_TRUE(statuses.ok()) << statuses.status();
+  EXPECT_THAT(Keys(*statuses), ElementsAre("zk2"));
+  EXPECT_EQ(statuses->at("zk2").host, "h2");  // where MakeCluster places zk2
+  EXPECT_EQ(statuses->at("zk2").status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
 }
 
 TEST_F(StoreTest, KeepsTheRolloutAndThePreviousSpecWithTheCluster) {
@@ -629,19 +657,25 @@ TEST_F(StoreTest, MarksInstancesAndReadsTheLatestStatus) {
   failed.mutable_started_at()->set_seconds(1700000001);
   failed.mutable_finished_at()->set_seconds(1700000002);
   ASSERT_TRUE(
-      store.MarkInstance("demo", MakeStatus("zk1", bdcoord::v1::INSTANCE_STATE_CREATED)).ok());
-  ASSERT_TRUE(store.MarkInstance("demo", failed).ok());
+      store.MarkInstance("demo", "h1", MakeStatus("zk1", bdcoord::v1::INSTANCE_STATE_CREATED))
+          .ok());
+  ASSERT_TRUE(store.MarkInstance("demo", "h1", failed).ok());
   bdcoord::v1::InstanceStatus running = MakeStatus("zk2", bdcoord::v1::INSTANCE_STATE_RUNNING);
   running.set_ready(true);
-  ASSERT_TRUE(store.MarkInstance("demo", running).ok());
+  bdcoord::v1::InstanceStatus elsewhere = running;  // zk2 as another host reported it
+  elsewhere.set_ready(false);
+  ASSERT_TRUE(store.MarkInstance("demo", "h3", elsewhere).ok());
+  ASSERT_TRUE(store.MarkInstance("demo", "h2", running).ok());
 
-  absl::StatusOr<std::map<std::string, bdcoord::v1::InstanceStatus>> statuses =
-      store.InstanceStatuses("demo");
+  absl::StatusOr<std::map<std::string, ReportedStatus>> statuses = store.InstanceStatuses("demo");
   ASSERT_TRUE(statuses.ok()) << statuses.status();
   EXPECT_THAT(Keys(*statuses), ElementsAre("zk1", "zk2"));
-  EXPECT_EQ(statuses->at("zk1").SerializeAsString(), failed.SerializeAsString());
-  EXPECT_TRUE(statuses->at("zk2").ready());
-  EXPECT_EQ(statuses->at("zk2").state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(statuses->at("zk1").status.SerializeAsString(), failed.SerializeAsString());
+  EXPECT_EQ(statuses->at("zk1").host, "h1");
+  // The latest report wins, with the host that made it.
+  EXPECT_TRUE(statuses->at("zk2").status.ready());
+  EXPECT_EQ(statuses->at("zk2").status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(statuses->at("zk2").host, "h2");
 
   RawDb raw(path_);
   EXPECT_EQ(raw.One("SELECT state || ' ' || ready || ' ' || container_id FROM instance_states "
@@ -652,14 +686,14 @@ TEST_F(StoreTest, MarksInstancesAndReadsTheLatestStatus) {
 TEST_F(StoreTest, MarkInstanceNeedsAPlacedInstance) {
   Store& store = Open();
   absl::Status status =
-      store.MarkInstance("demo", MakeStatus("zk1", bdcoord::v1::INSTANCE_STATE_RUNNING));
+      store.MarkInstance("demo", "h1", MakeStatus("zk1", bdcoord::v1::INSTANCE_STATE_RUNNING));
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(status.message(), HasSubstr("cluster 'demo' not found"));
   ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 1}})).ok());
-  status = store.MarkInstance("demo", MakeStatus("zk9", bdcoord::v1::INSTANCE_STATE_RUNNING));
+  status = store.MarkInstance("demo", "h1", MakeStatus("zk9", bdcoord::v1::INSTANCE_STATE_RUNNING));
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(status.message(), HasSubstr("instance 'zk9' is not placed in cluster 'demo'"));
-  EXPECT_EQ(store.MarkInstance("demo", bdcoord::v1::InstanceStatus()).code(),
+  EXPECT_EQ(store.MarkInstance("demo", "h1", bdcoord::v1::InstanceStatus()).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store.InstanceStatuses("nope").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store.RunOnceCompleted("nope", "x").status().code(), absl::StatusCode::kNotFound);
@@ -670,22 +704,25 @@ TEST_F(StoreTest, ReapplyKeepsTheStatesOfSurvivorsAndDropsTheRemoved) {
   ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}, {"kafka", 2}})).ok());
   for (const char* name : {"zk1", "zk2", "zk3", "kafka1", "kafka2"}) {
     ASSERT_TRUE(
-        store.MarkInstance("demo", MakeStatus(name, bdcoord::v1::INSTANCE_STATE_RUNNING)).ok());
+        store.MarkInstance("demo", "h1", MakeStatus(name, bdcoord::v1::INSTANCE_STATE_RUNNING))
+            .ok());
   }
   // zk3 and kafka go; zk1 and zk2 move to other IPs and hosts; web is new.
   ASSERT_TRUE(
       store.ApplyCluster(MakeCluster("demo", 1, {{"web", 1}, {"zk", 2}}, /*ip_shift=*/1)).ok());
-  absl::StatusOr<std::map<std::string, bdcoord::v1::InstanceStatus>> statuses =
-      store.InstanceStatuses("demo");
+  // Kept as reported (by h1): StatusesOnPlacement drops those of the hosts they left.
+  absl::StatusOr<std::map<std::string, ReportedStatus>> statuses = store.InstanceStatuses("demo");
   ASSERT_TRUE(statuses.ok()) << statuses.status();
   EXPECT_THAT(Keys(*statuses), ElementsAre("zk1", "zk2"));
-  EXPECT_EQ(statuses->at("zk1").state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(statuses->at("zk1").status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(statuses->at("zk1").host, "h1");
   absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
   ASSERT_TRUE(got.ok());
   EXPECT_THAT(Names(*got), ElementsAre("web1", "zk1", "zk2"));
   // A removed instance takes no status any more.
   EXPECT_EQ(
-      store.MarkInstance("demo", MakeStatus("kafka1", bdcoord::v1::INSTANCE_STATE_REMOVED)).code(),
+      store.MarkInstance("demo", "h1", MakeStatus("kafka1", bdcoord::v1::INSTANCE_STATE_REMOVED))
+          .code(),
       absl::StatusCode::kNotFound);
 }
 
@@ -696,10 +733,11 @@ TEST_F(StoreTest, RunOnceCompletionIsSticky) {
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_FALSE(*done);
   ASSERT_TRUE(
-      store.MarkInstance("hdfs", MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_RUNNING)).ok());
+      store.MarkInstance("hdfs", "h1", MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_RUNNING))
+          .ok());
   EXPECT_FALSE(*store.RunOnceCompleted("hdfs", "format1"));
   ASSERT_TRUE(
-      store.MarkInstance("hdfs", MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_COMPLETED))
+      store.MarkInstance("hdfs", "h1", MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_COMPLETED))
           .ok());
   EXPECT_TRUE(*store.RunOnceCompleted("hdfs", "format1"));
   EXPECT_FALSE(*store.RunOnceCompleted("hdfs", "nn1"));
@@ -707,15 +745,16 @@ TEST_F(StoreTest, RunOnceCompletionIsSticky) {
   // Later statuses replace the status, never the completion.
   for (auto state : {bdcoord::v1::INSTANCE_STATE_REMOVED, bdcoord::v1::INSTANCE_STATE_FAILED,
                      bdcoord::v1::INSTANCE_STATE_PENDING}) {
-    ASSERT_TRUE(store.MarkInstance("hdfs", MakeStatus("format1", state, "second")).ok());
+    ASSERT_TRUE(store.MarkInstance("hdfs", "h1", MakeStatus("format1", state, "second")).ok());
     EXPECT_TRUE(*store.RunOnceCompleted("hdfs", "format1"));
   }
-  EXPECT_EQ(store.InstanceStatuses("hdfs")->at("format1").state(),
+  EXPECT_EQ(store.InstanceStatuses("hdfs")->at("format1").status.state(),
             bdcoord::v1::INSTANCE_STATE_PENDING);
   // A second completion keeps the first record.
-  ASSERT_TRUE(
-      store.MarkInstance("hdfs", MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_COMPLETED, "x"))
-          .ok());
+  ASSERT_TRUE(store
+                  .MarkInstance("hdfs", "h1",
+                                MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_COMPLETED, "x"))
+                  .ok());
   RawDb raw(path_);
   EXPECT_EQ(raw.One("SELECT container_id FROM run_once_completions"), "c0ffee");
 
@@ -743,7 +782,7 @@ TEST_F(StoreTest, DeleteClusterRemovesAllItsRows) {
   ASSERT_TRUE(store.ApplyCluster(MakeCluster("b", 2, {{"job", 1, true}})).ok());
   for (const char* cluster : {"a", "b"}) {
     ASSERT_TRUE(
-        store.MarkInstance(cluster, MakeStatus("job1", bdcoord::v1::INSTANCE_STATE_COMPLETED))
+        store.MarkInstance(cluster, "h1", MakeStatus("job1", bdcoord::v1::INSTANCE_STATE_COMPLETED))
             .ok());
   }
   ASSERT_TRUE(store.DeleteCluster("a").ok());
@@ -774,11 +813,13 @@ TEST_F(StoreTest, EverythingSurvivesAReopen) {
     ASSERT_TRUE(store.SetHostDrained("h1", true).ok());
     ASSERT_TRUE(store.ApplyCluster(MakeCluster("kafka", 1, {{"broker", 3}})).ok());
     ASSERT_TRUE(store.ApplyCluster(MakeCluster("hdfs", 2, {{"format", 1, true}})).ok());
+    ASSERT_TRUE(store
+                    .MarkInstance("hdfs", "h1",
+                                  MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_COMPLETED))
+                    .ok());
     ASSERT_TRUE(
-        store.MarkInstance("hdfs", MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_COMPLETED))
-            .ok());
-    ASSERT_TRUE(
-        store.MarkInstance("kafka", MakeStatus("broker2", bdcoord::v1::INSTANCE_STATE_RUNNING))
+        store
+            .MarkInstance("kafka", "h1", MakeStatus("broker2", bdcoord::v1::INSTANCE_STATE_RUNNING))
             .ok());
   }
   Store& store = Open();
@@ -807,7 +848,8 @@ TEST_F(StoreTest, SharesOneConnectionBetweenThreads) {
       for (int i = 0; i < 20; ++i) {
         const std::string name = absl::StrCat("a", 1 + (t * 2 + i % 2));
         EXPECT_TRUE(
-            store.MarkInstance("demo", MakeStatus(name, bdcoord::v1::INSTANCE_STATE_RUNNING)).ok());
+            store.MarkInstance("demo", "h1", MakeStatus(name, bdcoord::v1::INSTANCE_STATE_RUNNING))
+                .ok());
         EXPECT_TRUE(store.InstanceStatuses("demo").ok());
         EXPECT_TRUE(store.AllocatedIps().ok());
       }
@@ -949,7 +991,7 @@ AppliedCluster CrashCluster(int k) {
     int i = 0;
     for (const auto& instance : cluster.placement.instances()) {
       const auto state = static_cast<bdcoord::v1::InstanceState>(1 + (k + i++) % 5);
-      if (!store.MarkInstance(name, MakeStatus(instance.name(), state)).ok()) {
+      if (!store.MarkInstance(name, "h1", MakeStatus(instance.name(), state)).ok()) {
         say('E');
         _exit(2);
       }
@@ -1040,8 +1082,7 @@ TEST_F(StoreTest, SurvivesSigkillAtAnyMoment) {
       EXPECT_EQ(cluster->placement.SerializeAsString(),
                 CrashCluster(seq).placement.SerializeAsString())
           << name;
-      absl::StatusOr<std::map<std::string, bdcoord::v1::InstanceStatus>> statuses =
-          store.InstanceStatuses(name);
+      absl::StatusOr<std::map<std::string, ReportedStatus>> statuses = store.InstanceStatuses(name);
       ASSERT_TRUE(statuses.ok()) << statuses.status();
       const std::vector<std::string> placed = Names(*cluster);
       for (const auto& [instance, status] : *statuses) {
