@@ -484,9 +484,10 @@ TEST_F(StatusPageTest, ShowsHostsInstancesStatesEventsAndLogs) {
   ASSERT_TRUE(h1_->SendStatus("logs", {Status("zk1", bdcoord::v1::INSTANCE_STATE_RUNNING, true),
                                        Status("web1", bdcoord::v1::INSTANCE_STATE_CREATED)}));
   // What the controller (off in these tests) stores from that report.
-  ASSERT_TRUE(harness_.store()
-                  .MarkInstance("logs", Status("zk1", bdcoord::v1::INSTANCE_STATE_RUNNING, true))
-                  .ok());
+  ASSERT_TRUE(
+      harness_.store()
+          .MarkInstance("logs", "h1", Status("zk1", bdcoord::v1::INSTANCE_STATE_RUNNING, true))
+          .ok());
   // The page's data: each placed instance with its host, IP and the state its host reported.
   auto zk1_ready = [&] {
     const nlohmann::json body = GetJson("/api/status");
