@@ -1,7 +1,6 @@
 #include "coordinator/web/http_access.h"
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "proto/rpc/bearer_token.h"
 #include "proto/rpc/loopback.h"
@@ -22,20 +21,12 @@ absl::string_view HostOf(absl::string_view host_port) {
 
 absl::StatusOr<HttpBind> ParseHttpListen(const std::string& listen, bool tls_configured,
                                          bool token_configured) {
-  const size_t colon = listen.rfind(':');
-  uint32_t port = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--http-listen '", listen, "' is not HOST:PORT (such as 127.0.0.1:8080)"));
-  }
-  std::string host = listen.substr(0, colon);
-  if (host.find(':') != std::string::npos && !absl::StartsWith(host, "[")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--http-listen '", listen, "': an IPv6 address goes in brackets, such as [::1]:", port));
-  }
+  absl::StatusOr<rpc::ListenAddress> address =
+      rpc::ParseListenAddress("--http-listen", listen, "127.0.0.1:8080");
+  if (!address.ok()) return address.status();
+  const std::string& host = address->host;
   HttpBind bind{.host = host,
-                .port = static_cast<int>(port),
+                .port = address->port,
                 .tls = tls_configured,
                 .loopback = rpc::IsLoopbackHost(host)};
   if (!bind.loopback && !tls_configured) {

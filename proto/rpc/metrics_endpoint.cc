@@ -2,7 +2,6 @@
 
 #include <exception>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "proto/rpc/loopback.h"
 
@@ -16,18 +15,10 @@ void AddMetricsListenFlag(CLI::App* app, std::string* listen) {
 }
 
 absl::StatusOr<std::string> MetricsBindAddress(const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  uint32_t port = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--metrics-listen '", listen, "' is not HOST:PORT (such as 127.0.0.1:9464)"));
-  }
-  std::string host = listen.substr(0, colon);
-  if (host.find(':') != std::string::npos && !host.starts_with("[")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--metrics-listen '", listen, "': an IPv6 address goes in brackets, such as [::1]:", port));
-  }
+  absl::StatusOr<ListenAddress> address =
+      ParseListenAddress("--metrics-listen", listen, "127.0.0.1:9464");
+  if (!address.ok()) return address.status();
+  std::string host = address->host;
   if (!IsLoopbackHost(host)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "refusing to serve metrics on '", listen,
@@ -36,7 +27,7 @@ absl::StatusOr<std::string> MetricsBindAddress(const std::string& listen) {
         "or through a proxy that adds TLS"));
   }
   if (host == "localhost") host = "127.0.0.1";  // the HTTP server binds literal addresses only
-  return absl::StrCat(host, ":", port);
+  return absl::StrCat(host, ":", address->port);
 }
 
 absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetricsEndpoint(
