@@ -37,16 +37,32 @@ bool ReadyWith(const bdcoord::v1::InstanceStatus& status, const std::string& has
 bool UpdateStep(const bdcoord::v1::InstanceStatus* status, const std::string& hash,
                 const RollingPolicy& policy, absl::Time now, RolloutStep* step,
                 RolloutAdvance* advance) {
-  if (status == nullptr || hash.empty()) return false;
-  if (status->spec_hash() == hash && status->state() == bdcoord::v1::INSTANCE_STATE_FAILED) {
+  if (hash.empty()) return false;
+  auto fail = [&](std::string message) {
     step->set_phase(RolloutStep::PHASE_FAILED);
-    step->set_message(status->message().empty() ? "failed" : status->message());
+    step->set_message(std::move(message));
+    step->clear_ready_since();
     advance->events.push_back({step->instance(), "rollout-failed",
                                absl::StrCat("the new spec failed: ", step->message())});
     return true;
+  };
+  if (status != nullptr && status->spec_hash() == hash &&
+      status->state() == bdcoord::v1::INSTANCE_STATE_FAILED) {
+    return fail(status->message().empty() ? "failed" : status->message());
   }
-  if (!ReadyWith(*status, hash, policy)) {
-    if (!step->has_ready_since()) return false;
+  if (status == nullptr || !ReadyWith(*status, hash, policy)) {
+    // Not waited for forever: a host that went down (no status at all), an image that never
+    // comes, a probe that never passes.
+    if (step->has_released_at()) {
+      const absl::Time deadline = TimeOf(step->released_at()) + policy.progress_deadline;
+      if (now >= deadline) {
+        return fail(absl::StrCat("not ready within ",
+                                 absl::FormatDuration(policy.progress_deadline),
+                                 " of its release (update.progress_deadline)"));
+      }
+      advance->recheck_at = std::min(advance->recheck_at, deadline);
+    }
+    if (status == nullptr || !step->has_ready_since()) return false;
     step->clear_ready_since();  // min_healthy counts again from the next time it is ready
     return true;
   }
@@ -78,6 +94,9 @@ std::optional<RollingPolicy> RollingPolicyOf(const bdcoord::v1::Service& service
   const bdcoord::v1::UpdatePolicy& update = service.update();
   if (update.max_parallel() > 0) policy.max_parallel = update.max_parallel();
   if (update.has_min_healthy()) policy.min_healthy = DurationOf(update.min_healthy());
+  if (update.has_progress_deadline()) {
+    policy.progress_deadline = DurationOf(update.progress_deadline());
+  }
   policy.revert = update.on_failure() == bdcoord::v1::UpdatePolicy::ON_FAILURE_REVERT;
   policy.leader_last = update.order() == bdcoord::v1::UpdatePolicy::ORDER_LEADER_LAST;
   return policy;

@@ -22,6 +22,8 @@ struct RollingPolicy {
   bool revert = false;       // on_failure: revert
   bool has_probe = false;    // ready means its probe passed; without one, running
   bool leader_last = false;  // its leader (by its leader probe) is replaced last
+  // A released step not ready with the new spec within this fails.
+  absl::Duration progress_deadline = absl::Minutes(10);
 };
 
 // The service's rolling policy; nullopt when its changed instances are replaced at once (no
@@ -70,11 +72,12 @@ struct RolloutAdvance {
 
 // One step of the controller: updating steps whose instance reports the new spec (`target_hash`
 // by instance) ready for its service's min_healthy become done, or failed when it reports FAILED
-// (the rollout halts); then, while rolling, each service releases waiting steps up to its
-// max_parallel, the services one after another in spec order (a later service waits until every
-// step of the earlier ones is done); a leader_last service releases the instances in `leaders`
-// (whose leader probe passed) only when no other is waiting, and nothing while `leaders` is null
-// (see probe_leaders). Every step done: the rollout is done. Pure; `now` is given.
+// or is not ready within its service's progress_deadline of its release (the rollout halts); then,
+// while rolling, each service releases waiting steps up to its max_parallel, the services one after
+// another in spec order (a later service waits until every step of the earlier ones is done); a
+// leader_last service releases the instances in `leaders` (whose leader probe passed) only when no
+// other is waiting, and nothing while `leaders` is null (see probe_leaders). Every step done: the
+// rollout is done. Pure; `now` is given.
 RolloutAdvance AdvanceRollout(const bdcoord::v1::ClusterSpec& spec,
                               const std::map<std::string, std::string>& target_hash,
                               const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses,

@@ -1057,7 +1057,8 @@ class Loader {
     const std::string what = absl::StrCat("update of ", owner);
     if (node.IsNull()) return;  // `update:` alone: the defaults
     ForEachKey(
-        node, what, {"max_parallel", "min_healthy", "on_failure", "order", "leader"}, path,
+        node, what,
+        {"max_parallel", "min_healthy", "progress_deadline", "on_failure", "order", "leader"}, path,
         [&](const std::string& key, const YAML::Node& value, const std::string& p) {
           const std::string field = absl::StrCat(Quote(key), " of ", what);
           if (key == "max_parallel") {
@@ -1080,6 +1081,16 @@ class Loader {
               return;
             }
             SetDuration(duration, update->mutable_min_healthy());
+          } else if (key == "progress_deadline") {
+            absl::Duration duration;
+            if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
+                duration < absl::Seconds(1) || duration > absl::Hours(24)) {
+              Error(value, absl::StrCat(Describe(value), " is not a duration for ", field),
+                    "how long a replaced instance may take to be ready before its step fails: "
+                    "1s to 24h, e.g. 5m (default 10m)");
+              return;
+            }
+            SetDuration(duration, update->mutable_progress_deadline());
           } else if (key == "on_failure") {
             std::string mode;
             if (!ReadString(value, p, field, &mode)) return;

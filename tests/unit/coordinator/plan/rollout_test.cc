@@ -244,6 +244,47 @@ TEST_F(AdvanceRolloutTest, AFailureOfTheNewSpecHaltsTheRestOnTheirPreviousSpec) 
   EXPECT_FALSE(Advance().changed);
 }
 
+// Its host went down (no status at all), or the new spec never gets ready: the step fails at
+// its progress_deadline instead of holding the rollout forever.
+TEST_F(AdvanceRolloutTest, AStepNotReadyWithinItsProgressDeadlineFails) {
+  Plan("  zk: {image: i, count: 2, ready: {tcp: 2181}, update: {progress_deadline: 1m}}\n", 2, 0);
+  Advance(kT0);
+  statuses_.erase("zk1");  // its host stopped reporting
+  RolloutAdvance advance = Advance(kT0 + absl::Seconds(30));
+  EXPECT_FALSE(advance.changed);
+  EXPECT_EQ(advance.recheck_at, kT0 + absl::Minutes(1));  // the controller looks again then
+  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:UPDATING", "zk2:WAITING"));
+  advance = Advance(kT0 + absl::Minutes(1));
+  EXPECT_EQ(rollout_.state(), Rollout::STATE_HALTED);
+  EXPECT_EQ(rollout_.message(),
+            "instance zk1 failed with the new spec: not ready within 1m of its release "
+            "(update.progress_deadline)");
+  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:FAILED", "zk2:WAITING"));
+  ASSERT_GE(advance.events.size(), 2u);
+  EXPECT_EQ(advance.events[0].kind, "rollout-failed");
+
+  // Without the field: 10 minutes. Replaced but never ready (a probe that never passes).
+  Plan("  zk: {image: i, count: 2, ready: {tcp: 2181}}\n", 2, 0);
+  Advance(kT0);
+  Replaced("zk1", /*ready=*/false);
+  EXPECT_EQ(Advance(kT0 + absl::Minutes(9)).recheck_at, kT0 + absl::Minutes(10));
+  EXPECT_EQ(rollout_.state(), Rollout::STATE_ROLLING);
+  Advance(kT0 + absl::Minutes(10));
+  EXPECT_EQ(rollout_.state(), Rollout::STATE_HALTED);
+  // Ready in time, min_healthy still counting: not failed by the deadline.
+  Plan(
+      "  zk: {image: i, count: 2, ready: {tcp: 2181},"
+      " update: {progress_deadline: 5s, min_healthy: 30s}}\n",
+      2, 0);
+  Advance(kT0);
+  Replaced("zk1");
+  Advance(kT0 + absl::Seconds(1));
+  Advance(kT0 + absl::Seconds(20));
+  EXPECT_EQ(rollout_.state(), Rollout::STATE_ROLLING);
+  Advance(kT0 + absl::Seconds(31));
+  EXPECT_THAT(Steps(rollout_), ElementsAre("zk1:DONE", "zk2:UPDATING"));
+}
+
 TEST_F(AdvanceRolloutTest, OnFailureRevertAsksForTheUndo) {
   Plan("  zk: {image: i, count: 2, ready: {tcp: 2181}, update: {on_failure: revert}}\n", 2, 0);
   Advance();
