@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
+#include "tests/integration/tls_test_util.h"
 #include "tests/integration/wait_for.h"
 #include "tests/testing/coordinator_harness.h"
 
@@ -596,6 +597,54 @@ TEST(StatusPageTokenTest, TheDataNeedsTheCoordinatorsToken) {
   EXPECT_EQ(response->status, 200) << response->body;
   EXPECT_EQ(nlohmann::json::parse(response->body)["clusters"], nlohmann::json::array());
   (*page)->Stop();
+}
+
+// With --tls-cert and --tls-key the page is HTTPS with the coordinator's certificate (a browser
+// checks it like any site's); a pair that cannot serve is refused at start, saying which files.
+TEST(StatusPageTlsTest, ServesHttpsWithTheCoordinatorsCertificate) {
+  ASSERT_TRUE(test_util::HaveOpenssl());
+  CoordinatorHarness harness;
+  CoordinatorHarness::Options options;
+  options.name = "pagetls";
+  options.token = "tls-token";
+  ASSERT_TRUE(harness.Start(options).ok());
+  const std::string dir = harness.dir();
+  ASSERT_TRUE(test_util::MakeTestCertificates(dir));
+  auto bind = coordinator::ParseHttpListen("127.0.0.1:0", true, true);
+  ASSERT_TRUE(bind.ok()) << bind.status();
+  auto stub = [&] {
+    return bdcoord::v1::ClusterService::NewStub(
+        grpc::CreateChannel(harness.address(), grpc::InsecureChannelCredentials()));
+  };
+  auto page = coordinator::StatusPage::Start({.bind = *bind,
+                                              .tls_cert = dir + "/server.pem",
+                                              .tls_key = dir + "/server.key",
+                                              .token = "tls-token"},
+                                             stub());
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ((*page)->url(), absl::StrCat("https://127.0.0.1:", (*page)->port(), "/"));
+  httplib::SSLClient client("127.0.0.1", (*page)->port());
+  client.set_ca_cert_path((dir + "/ca.pem").c_str());
+  client.enable_server_certificate_verification(true);
+  auto response = client.Get("/api/status", {{"Authorization", "Bearer tls-token"}});
+  ASSERT_TRUE(response) << httplib::to_string(response.error());
+  EXPECT_EQ(response->status, 200) << response->body;
+  // Plain HTTP gets no page.
+  httplib::Client plain("127.0.0.1", (*page)->port());
+  auto refused = plain.Get("/");
+  EXPECT_TRUE(!refused || refused->status != 200);
+  (*page)->Stop();
+
+  auto mismatched = coordinator::StatusPage::Start({.bind = *bind,
+                                                    .tls_cert = dir + "/server.pem",
+                                                    .tls_key = dir + "/client.key",
+                                                    .token = "tls-token"},
+                                                   stub());
+  ASSERT_FALSE(mismatched.ok());
+  EXPECT_EQ(mismatched.status().message(),
+            absl::StrCat("--http-listen: cannot serve HTTPS with --tls-cert '", dir,
+                         "/server.pem' and --tls-key '", dir,
+                         "/client.key' (unreadable, or not a PEM pair)"));
 }
 
 }  // namespace
