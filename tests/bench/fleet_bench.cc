@@ -36,10 +36,13 @@
 #include "bdcoord/v1/agent.grpc.pb.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "proto/rpc/limits.h"
+#include "tests/bench/proc_stat.h"
 #include "tests/testing/sim_agent.h"
 
 namespace {
 
+using bdcoord::bench::CpuSeconds;
+using bdcoord::bench::StatusField;
 using bdcoord::test_util::SimAgent;
 
 struct Options {
@@ -127,31 +130,6 @@ std::string FleetSpec(const Options& options) {
     if (s % 4 == 3) absl::StrAppend(&yaml, "    depends_on: {s000: ready}\n");
   }
   return yaml;
-}
-
-// utime + stime in seconds (/proc/PID/stat fields 14 and 15).
-double CpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t paren = text.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(text.substr(paren + 2));
-  std::string field;
-  long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stol(field);
-    if (i == 15) stime = std::stol(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// A /proc/PID/status field in KiB (VmRSS, VmHWM) or a count (Threads).
-long StatusField(pid_t pid, const std::string& name) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + ":", 0) == 0) return std::stol(line.substr(name.size() + 1));
-  }
-  return -1;
 }
 
 double Median(std::vector<double> values) {

@@ -148,6 +148,8 @@ void SimAgent::OnReadDone(bool ok) {
       report = true;
     }
   }
+  incoming_ =
+      bdcoord::v1::CoordinatorMessage();  // a thousand agents need not keep a hosts file each
   if (report) Enqueue(std::move(message));
   StartRead(&incoming_);
 }
