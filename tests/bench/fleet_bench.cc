@@ -55,14 +55,19 @@ struct Options {
   int idle_seconds = 10;
   int timeout_seconds = 600;
   bool check = false;
+  std::string log_level = "warn";  // bdcoordd's
+  std::string keep_log;            // where to copy bdcoordd's log of the last round
+  std::string dir = "/tmp";        // where each round's directory (socket, state) goes
 };
 
 constexpr char kUsage[] =
     "usage: fleet_bench --bdcoordd PATH [--hosts 1000] [--instances 20000] [--services 100]\n"
     "                   [--racks 20] [--rounds 1] [--idle 10] [--timeout 600] [--check]\n"
+    "                   [--log-level warn] [--keep-log FILE] [--dir /tmp]\n"
     "A real bdcoordd, N simulated agents (in-memory Docker: every desired state reported running\n"
     "and ready at once), the apply of M instances and a scale by one; prints one table.\n"
-    "--check: exit 1 unless every round converged.\n";
+    "--check: exit 1 unless every round converged. --dir: where each round's bdcoordd keeps its\n"
+    "state (its SQLite store: /dev/shm takes the disk's fsyncs out).\n";
 
 // -1: usage error (exit 2), 0: go on, 1: --help (exit 0).
 int ParseFlags(int argc, char** argv, Options* options) {
@@ -75,8 +80,11 @@ int ParseFlags(int argc, char** argv, Options* options) {
     }
     if (i + 1 >= argc) return -1;
     const std::string value = argv[++i];
-    if (flag == "--bdcoordd") {
-      options->bdcoordd = value;
+    if (flag == "--bdcoordd" || flag == "--log-level" || flag == "--keep-log" || flag == "--dir") {
+      (flag == "--bdcoordd"    ? options->bdcoordd
+       : flag == "--log-level" ? options->log_level
+       : flag == "--dir"       ? options->dir
+                               : options->keep_log) = value;
       continue;
     }
     int* number = flag == "--hosts"       ? &options->hosts
@@ -244,19 +252,20 @@ bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
 
 Round RunRound(const Options& options, const std::string& spec) {
   Round round;
-  char dir_template[] = "/tmp/fleet-bench-XXXXXX";
-  if (mkdtemp(dir_template) == nullptr) {
+  std::string dir_template = options.dir + "/fleet-bench-XXXXXX";
+  if (mkdtemp(dir_template.data()) == nullptr) {
     round.error = "mkdtemp failed";
     return round;
   }
   const std::string dir = dir_template;
+  const double bench_cpu = CpuSeconds(getpid());
   const std::string address = "unix://" + dir + "/bdcoordd.sock";
   const std::string log = dir + "/bdcoordd.log";
   const pid_t pid = fork();
   if (pid == 0) {
     if (freopen(log.c_str(), "w", stderr) == nullptr) _exit(126);
     execl(options.bdcoordd.c_str(), options.bdcoordd.c_str(), "--listen", address.c_str(),
-          "--data-dir", (dir + "/data").c_str(), "--log-level", "warn",
+          "--data-dir", (dir + "/data").c_str(), "--log-level", options.log_level.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -386,11 +395,17 @@ Round RunRound(const Options& options, const std::string& spec) {
     }
     fleet.reset();
   }
+  round.figures["bench.cpu"] = CpuSeconds(getpid()) - bench_cpu;
   round.figures["rss.peak"] = static_cast<double>(StatusField(pid, "VmHWM")) / 1024;
   round.figures["cpu.total"] = CpuSeconds(pid);
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
+  if (!options.keep_log.empty()) {
+    std::error_code error;
+    std::filesystem::copy_file(log, options.keep_log,
+                               std::filesystem::copy_options::overwrite_existing, error);
+  }
   std::filesystem::remove_all(dir);
   return round;
 }
@@ -429,6 +444,7 @@ constexpr Row kRows[] = {
     {"rss.peak", "peak RSS, VmHWM (MiB)", 1, ""},
     {"cpu.total", "bdcoordd CPU over the round", 2, " s"},
     {"threads", "bdcoordd threads", 0, ""},
+    {"bench.cpu", "the simulated fleet's CPU over the round (same 2 cores)", 2, " s"},
 };
 
 }  // namespace
