@@ -424,7 +424,7 @@ std::string Format(const Row& row, double value) {
 
 constexpr Row kRows[] = {
     {"connect", "hosts connected (hello to ListHosts)", 2, " s"},
-    {"apply.accepted", "apply: planned and stored (first progress)", 2, " s"},
+    {"apply.accepted", "apply: its first progress message", 2, " s"},
     {"apply.running", "apply: every instance reported running", 2, " s"},
     {"apply.ready", "apply: returned, every instance ready", 2, " s"},
     {"apply.cpu", "apply: bdcoordd CPU", 2, " s"},
