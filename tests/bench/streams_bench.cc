@@ -16,48 +16,18 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bdcoord/v1/cluster.grpc.pb.h"
+#include "tests/bench/proc_stat.h"
 
 namespace {
 
-// utime + stime of the process, in clock ticks (/proc/PID/stat fields 14 and 15).
-long CpuTicks(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t paren = text.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(text.substr(paren + 2));
-  std::string field;
-  long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stol(field);
-    if (i == 15) stime = std::stol(field);
-  }
-  return utime + stime;
-}
-
-int Threads(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
-}
-
-long RssKib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
+using bdcoord::bench::CpuSeconds;
+using bdcoord::bench::StatusField;
 
 }  // namespace
 
@@ -95,8 +65,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto stub = bdcoord::v1::ClusterService::NewStub(channel);
-  const int threads_before = Threads(pid);
-  const long rss_before = RssKib(pid);
+  const int threads_before = static_cast<int>(StatusField(pid, "Threads"));
+  const long rss_before = StatusField(pid, "VmRSS");
 
   struct Watch {
     grpc::ClientContext context;
@@ -114,13 +84,12 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count();
 
   std::this_thread::sleep_for(std::chrono::seconds(1));  // settle
-  const long ticks_start = CpuTicks(pid);
+  const double cpu_start = CpuSeconds(pid);
   std::this_thread::sleep_for(std::chrono::seconds(idle_seconds));
-  const long ticks_end = CpuTicks(pid);
-  const int threads_open = Threads(pid);
-  const long rss_open = RssKib(pid);
-  const double cpu_percent =
-      100.0 * static_cast<double>(ticks_end - ticks_start) / sysconf(_SC_CLK_TCK) / idle_seconds;
+  const double cpu_end = CpuSeconds(pid);
+  const int threads_open = static_cast<int>(StatusField(pid, "Threads"));
+  const long rss_open = StatusField(pid, "VmRSS");
+  const double cpu_percent = 100.0 * (cpu_end - cpu_start) / idle_seconds;
 
   for (auto& watch : watches) watch->context.TryCancel();
   for (auto& watch : watches) watch->reader->Finish();
