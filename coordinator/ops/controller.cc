@@ -179,6 +179,7 @@ void ClusterController::SyncCluster(const std::string& cluster,
     if (report->instances_size() > 0) hosts.insert(host);
     Sent& sent = sent_[{host, cluster}];
     if (report->generation() != sent.generation) continue;  // made against an older state
+    std::vector<InstanceStatus> changed;
     for (const InstanceStatus& status : report->instances()) {
       auto where = host_of.find(status.name());
       if (where == host_of.end() || where->second != host) continue;  // moved or scaled away
@@ -186,10 +187,11 @@ void ClusterController::SyncCluster(const std::string& cluster,
       if (known.SerializeAsString() == status.SerializeAsString()) continue;
       known = status;
       if (status.state() == bdcoord::v1::INSTANCE_STATE_COMPLETED) completed.insert(status.name());
-      if (absl::Status marked = store_.MarkInstance(cluster, host, status); !marked.ok()) {
-        logger_->warn("cannot record the status of '{}': {}", status.name(),
-                      std::string(marked.message()));
-      }
+      changed.push_back(status);
+    }
+    if (absl::Status marked = store_.MarkInstances(cluster, host, changed); !marked.ok()) {
+      logger_->warn("cannot record {} statuses from '{}': {}", changed.size(), host,
+                    std::string(marked.message()));
     }
     sent.recorded = report->generation();
   }

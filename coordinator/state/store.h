@@ -99,12 +99,16 @@ class Store {
 
   // Instances.
 
-  // Records the latest status of a placed instance as `host` reported it (NotFound for an
-  // unknown cluster or an instance not in its placement). A status in INSTANCE_STATE_COMPLETED
-  // (a run-once instance that exited 0) also records the instance as completed, for good: later
-  // statuses replace the status but never clear that.
-  virtual absl::Status MarkInstance(const std::string& cluster, const std::string& host,
-                                    const bdcoord::v1::InstanceStatus& status) = 0;
+  // Records the latest statuses of placed instances as `host` reported them, in one transaction:
+  // all or none (NotFound for an unknown cluster or an instance not in its placement). A status
+  // in INSTANCE_STATE_COMPLETED (a run-once instance that exited 0) also records the instance as
+  // completed, for good: later statuses replace the status but never clear that.
+  virtual absl::Status MarkInstances(const std::string& cluster, const std::string& host,
+                                     const std::vector<bdcoord::v1::InstanceStatus>& statuses) = 0;
+  absl::Status MarkInstance(const std::string& cluster, const std::string& host,
+                            const bdcoord::v1::InstanceStatus& status) {
+    return MarkInstances(cluster, host, {status});
+  }
   // The latest status of every instance that reported one, by instance name, with the host that
   // reported it (StatusesOnPlacement keeps those of the hosts the instances are placed on now).
   virtual absl::StatusOr<std::map<std::string, ReportedStatus>> InstanceStatuses(

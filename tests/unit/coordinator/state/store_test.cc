@@ -683,6 +683,31 @@ TEST_F(StoreTest, MarksInstancesAndReadsTheLatestStatus) {
             "3 1 c0ffee");
 }
 
+// A host's report is one transaction: every status recorded, or none of them.
+TEST_F(StoreTest, MarkInstancesRecordsAReportWhole) {
+  Store& store = Open();
+  ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
+  ASSERT_TRUE(store
+                  .MarkInstances("demo", "h1",
+                                 {MakeStatus("zk1", bdcoord::v1::INSTANCE_STATE_RUNNING),
+                                  MakeStatus("zk2", bdcoord::v1::INSTANCE_STATE_CREATED)})
+                  .ok());
+  auto statuses = store.InstanceStatuses("demo");
+  ASSERT_TRUE(statuses.ok());
+  EXPECT_THAT(Keys(*statuses), ElementsAre("zk1", "zk2"));
+  // zk9 is not placed: the whole report is refused, zk3 not recorded either.
+  const absl::Status refused =
+      store.MarkInstances("demo", "h1",
+                          {MakeStatus("zk3", bdcoord::v1::INSTANCE_STATE_RUNNING),
+                           MakeStatus("zk9", bdcoord::v1::INSTANCE_STATE_RUNNING)});
+  EXPECT_EQ(refused.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(refused.message(), HasSubstr("instance 'zk9' is not placed in cluster 'demo'"));
+  statuses = store.InstanceStatuses("demo");
+  ASSERT_TRUE(statuses.ok());
+  EXPECT_THAT(Keys(*statuses), ElementsAre("zk1", "zk2"));
+  EXPECT_TRUE(store.MarkInstances("demo", "h1", {}).ok());
+}
+
 TEST_F(StoreTest, MarkInstanceNeedsAPlacedInstance) {
   Store& store = Open();
   absl::Status status =
