@@ -50,6 +50,13 @@ void AddCoordinatorFlags(CLI::App* command, CoordinatorFlags* flags) {
       ->type_name("FILE");
 }
 
+// -o table (the default) or json.
+void AddTableOrJsonOption(CLI::App* command, std::string* output) {
+  command->add_option("-o,--output", *output, "table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->type_name("FORMAT");
+}
+
 }  // namespace
 
 std::string MissingCommandMessage(const CLI::App& app, const std::vector<std::string>& unparsed) {
@@ -122,9 +129,7 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
   hosts_cmd_ = app->add_subcommand(
       "hosts", "List the coordinator's hosts: connected or not, labels, capacity");
   hosts_cmd_->footer("Also each host's instances, CPUs, memory and Docker version.");
-  hosts_cmd_->add_option("-o,--output", hosts_.output, "table (default) or json")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->type_name("FORMAT");
+  AddTableOrJsonOption(hosts_cmd_, &hosts_.output);
   AddCoordinatorFlags(hosts_cmd_, &hosts_.coordinator);
 
   apply_cmd_ = app->add_subcommand(
@@ -146,9 +151,7 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
   status_cmd_->add_flag("--probe", status_.probe,
                         "Also run each running instance's readiness probe now, on its host (a "
                         "PROBE column: ok, or why not)");
-  status_cmd_->add_option("-o,--output", status_.output, "table (default) or json")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->type_name("FORMAT");
+  AddTableOrJsonOption(status_cmd_, &status_.output);
   status_cmd_->add_flag("-w,--watch", status_.watch,
                         "Ask again every --interval and print the status when it changed, until "
                         "Ctrl-C (a terminal is redrawn)");
@@ -279,9 +282,7 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
   images_ls_cmd_ = images_cmd_->add_subcommand("ls", "Each host's images: tags, ID, size");
   images_ls_cmd_->add_option("--host", images_.hosts, "Only this host (repeatable)")
       ->type_name("HOST");
-  images_ls_cmd_->add_option("-o,--output", images_.output, "table (default) or json")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->type_name("FORMAT");
+  AddTableOrJsonOption(images_ls_cmd_, &images_.output);
   AddCoordinatorFlags(images_ls_cmd_, &images_.coordinator);
 
   completion_cmd_ = app->add_subcommand("completion", "Print the shell completion script (bash)");

@@ -132,6 +132,19 @@ absl::StatusOr<bdcoord::v1::PushImageProgress> ImagePush::Start(
   return progress_;
 }
 
+void ImagePush::SendToReceiving(bdcoord::v1::CoordinatorMessage& message) {
+  message.mutable_image()->set_image(name_);
+  for (Target& target : targets_) {
+    if (!target.receiving) continue;
+    message.mutable_image()->set_request_id(target.request_id);
+    const std::string& host = progress_.hosts(target.index).host();
+    if (absl::Status sent = agents_.Send(host, message); !sent.ok()) {
+      agents_.AwaitResult(target.request_id, absl::InfinitePast()).IgnoreError();
+      Fail(target, std::string(sent.message()));
+    }
+  }
+}
+
 absl::Status ImagePush::Forward(const std::string& data) {
   if (progress_.bytes_forwarded() + static_cast<int64_t>(data.size()) > limits_.max_bytes) {
     Abort();
@@ -141,17 +154,8 @@ absl::Status ImagePush::Forward(const std::string& data) {
         "; hint: start bdcoordd with a larger --max-image-size, or make the image smaller"));
   }
   bdcoord::v1::CoordinatorMessage message;
-  message.mutable_image()->set_image(name_);
   message.mutable_image()->set_data(data);
-  for (Target& target : targets_) {
-    if (!target.receiving) continue;
-    message.mutable_image()->set_request_id(target.request_id);
-    const std::string& host = progress_.hosts(target.index).host();
-    if (absl::Status sent = agents_.Send(host, message); !sent.ok()) {
-      agents_.AwaitResult(target.request_id, absl::InfinitePast()).IgnoreError();
-      Fail(target, std::string(sent.message()));
-    }
-  }
+  SendToReceiving(message);
   progress_.set_bytes_forwarded(progress_.bytes_forwarded() + static_cast<int64_t>(data.size()));
   return absl::OkStatus();
 }
@@ -159,17 +163,8 @@ absl::Status ImagePush::Forward(const std::string& data) {
 bdcoord::v1::PushImageProgress ImagePush::Finish() {
   over_ = true;
   bdcoord::v1::CoordinatorMessage message;
-  message.mutable_image()->set_image(name_);
   message.mutable_image()->set_end(true);
-  for (Target& target : targets_) {
-    if (!target.receiving) continue;
-    message.mutable_image()->set_request_id(target.request_id);
-    const std::string& host = progress_.hosts(target.index).host();
-    if (absl::Status sent = agents_.Send(host, message); !sent.ok()) {
-      agents_.AwaitResult(target.request_id, absl::InfinitePast()).IgnoreError();
-      Fail(target, std::string(sent.message()));
-    }
-  }
+  SendToReceiving(message);
   const absl::Time deadline = now_() + limits_.load_timeout;
   for (Target& target : targets_) {
     if (!target.receiving) continue;

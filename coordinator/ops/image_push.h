@@ -74,6 +74,9 @@ class ImagePush {
     bool receiving = true;
   };
   void Fail(Target& target, std::string message);
+  // `message` (an ImageChunk) to every host still receiving, each with its request id; a host
+  // that cannot be sent to fails.
+  void SendToReceiving(bdcoord::v1::CoordinatorMessage& message);
 
   const Inventory& inventory_;
   AgentSessions& agents_;
