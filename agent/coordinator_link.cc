@@ -93,6 +93,12 @@ bool CoordinatorLink::SendResult(const bdcoord::v1::CommandResult& result) {
   return connected_ && Write(message);
 }
 
+bool CoordinatorLink::SendImageList(const bdcoord::v1::ImageList& list) {
+  bdcoord::v1::AgentMessage message;
+  *message.mutable_images() = list;
+  return connected_ && Write(message);
+}
+
 void CoordinatorLink::SleepUnlessStopped(absl::Duration duration) {
   absl::MutexLock lock(&mu_);
   mu_.AwaitWithTimeout(absl::Condition(&stop_), duration);
@@ -156,6 +162,10 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
           options_.on_logs(message.logs());
         } else if (message.has_probe() && options_.on_probe) {
           options_.on_probe(message.probe());
+        } else if (message.has_image() && options_.on_image) {
+          options_.on_image(message.image());
+        } else if (message.has_list_images() && options_.on_list_images) {
+          options_.on_list_images(message.list_images());
         }
       }
       absl::MutexLock lock(&mu_);

@@ -33,6 +33,10 @@ struct CoordinatorLinkOptions {
   std::function<void(const bdcoord::v1::LogRequest&)> on_logs;
   // Every ProbeRequest, on the link's reader thread: answer it elsewhere with SendResult.
   std::function<void(const bdcoord::v1::ProbeRequest&)> on_probe;
+  // Every ImageChunk, on the link's reader thread, which it may block (backpressure: an
+  // ImageLoader waiting for Docker); every ImageListRequest (answer elsewhere with SendImageList).
+  std::function<void(const bdcoord::v1::ImageChunk&)> on_image;
+  std::function<void(const bdcoord::v1::ImageListRequest&)> on_list_images;
   // The stream to the coordinator ended (after it was connected): what it asked for is void.
   std::function<void()> on_disconnected;
   // The clock: required (main wires absl::Now; tests a FakeClock, so they need no sleeps).
@@ -76,6 +80,8 @@ class CoordinatorLink : public Uplink {
   bool SendLogChunk(const bdcoord::v1::AgentLogChunk& chunk) override;
   // Sends a command's result on the current stream; false when not connected.
   bool SendResult(const bdcoord::v1::CommandResult& result) override;
+  // Sends this host's image list on the current stream; false when not connected.
+  bool SendImageList(const bdcoord::v1::ImageList& list);
   bool connected() const { return connected_; }
 
  private:

@@ -6,13 +6,14 @@
 #include "agent/agent.h"
 #include "agent/coordinator_link.h"
 #include "agent/docker/docker_client.h"
+#include "agent/image_loader.h"
 #include "agent/log_server.h"
 
 namespace bdcoord::agent {
 
 // The agent run by a coordinator: the link to it, whose desired states and probe requests go to
-// the agent, the agent's reports going up on it, and `bdcoord logs` served over it (each request
-// on its own thread).
+// the agent, the agent's reports going up on it, `bdcoord logs` served over it (each request
+// on its own thread) and `bdcoord images push` loaded from it.
 class CoordinatorSession {
  public:
   CoordinatorSession(Agent* agent, DockerClient* docker, CoordinatorLinkOptions options);
@@ -27,6 +28,7 @@ class CoordinatorSession {
   // The log server sends on the link and the link hands it requests: each is set up with a
   // pointer to the other, and the log server goes first.
   std::unique_ptr<LogServer> log_server_;
+  std::unique_ptr<ImageLoader> image_loader_;  // the same way
   std::unique_ptr<CoordinatorLink> link_;
 };
 

@@ -50,6 +50,13 @@ void AddCoordinatorFlags(CLI::App* command, CoordinatorFlags* flags) {
       ->type_name("FILE");
 }
 
+// -o table (the default) or json.
+void AddTableOrJsonOption(CLI::App* command, std::string* output) {
+  command->add_option("-o,--output", *output, "table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->type_name("FORMAT");
+}
+
 }  // namespace
 
 std::string MissingCommandMessage(const CLI::App& app, const std::vector<std::string>& unparsed) {
@@ -122,9 +129,7 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
   hosts_cmd_ = app->add_subcommand(
       "hosts", "List the coordinator's hosts: connected or not, labels, capacity");
   hosts_cmd_->footer("Also each host's instances, CPUs, memory and Docker version.");
-  hosts_cmd_->add_option("-o,--output", hosts_.output, "table (default) or json")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->type_name("FORMAT");
+  AddTableOrJsonOption(hosts_cmd_, &hosts_.output);
   AddCoordinatorFlags(hosts_cmd_, &hosts_.coordinator);
 
   apply_cmd_ = app->add_subcommand(
@@ -146,9 +151,7 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
   status_cmd_->add_flag("--probe", status_.probe,
                         "Also run each running instance's readiness probe now, on its host (a "
                         "PROBE column: ok, or why not)");
-  status_cmd_->add_option("-o,--output", status_.output, "table (default) or json")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->type_name("FORMAT");
+  AddTableOrJsonOption(status_cmd_, &status_.output);
   status_cmd_->add_flag("-w,--watch", status_.watch,
                         "Ask again every --interval and print the status when it changed, until "
                         "Ctrl-C (a terminal is redrawn)");
@@ -253,6 +256,35 @@ CommandLine::CommandLine(CLI::App* app, std::function<absl::Time()> now) : app_(
       ->type_name("FORMAT");
   AddCoordinatorFlags(events_cmd_, &events_.coordinator);
 
+  images_cmd_ = app->add_subcommand(
+      "images", "Push images to the hosts without a registry; list which host has which");
+  images_cmd_->require_subcommand(1);
+  images_cmd_->footer(
+      "  push IMAGE...  each image (of the local Docker, or a `docker save` file) through the\n"
+      "                 coordinator to every connected host that lacks it (--host to limit)\n"
+      "  ls             each host's images: tags, ID, size");
+  images_push_cmd_ = images_cmd_->add_subcommand(
+      "push", "Send images to the hosts that lack them, through the coordinator");
+  images_push_cmd_->footer(
+      "IMAGE is an image of the local Docker ($DOCKER_HOST, else /var/run/docker.sock), saved\n"
+      "as it is sent, or a file made by `docker save IMAGE -o FILE.tar`. Hosts that have the\n"
+      "image (its ID with its tags) are skipped. The coordinator bounds the size\n"
+      "(bdcoordd --max-image-size, 4Gi by default).");
+  images_push_cmd_->add_option("image", images_.images, "Images or `docker save` files")
+      ->required()
+      ->type_name("IMAGE|FILE");
+  images_push_cmd_
+      ->add_option("--host", images_.hosts,
+                   "Only this host (repeatable; default: every connected "
+                   "host)")
+      ->type_name("HOST");
+  AddCoordinatorFlags(images_push_cmd_, &images_.coordinator);
+  images_ls_cmd_ = images_cmd_->add_subcommand("ls", "Each host's images: tags, ID, size");
+  images_ls_cmd_->add_option("--host", images_.hosts, "Only this host (repeatable)")
+      ->type_name("HOST");
+  AddTableOrJsonOption(images_ls_cmd_, &images_.output);
+  AddCoordinatorFlags(images_ls_cmd_, &images_.coordinator);
+
   completion_cmd_ = app->add_subcommand("completion", "Print the shell completion script (bash)");
   completion_cmd_->footer(
       "bdcoord completion bash > /etc/bash_completion.d/bdcoord (or source it from ~/.bashrc): "
@@ -303,6 +335,8 @@ int CommandLine::Run(std::ostream& out, std::ostream& err) {
   if (down_cmd_->parsed()) return RunDown(down_, out, err);
   if (drain_cmd_->parsed()) return RunDrain(drain_, out, err);
   if (rollout_cmd_->parsed()) return RunRollout(rollout_, out, err);
+  if (images_push_cmd_->parsed()) return RunImagesPush(images_, out, err);
+  if (images_ls_cmd_->parsed()) return RunImagesLs(images_, out, err);
   if (logs_cmd_->parsed() || events_cmd_->parsed()) {
     // Before gRPC starts any thread: they all inherit the blocked signals.
     InstallInterruptHandler();

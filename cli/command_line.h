@@ -9,6 +9,7 @@
 
 #include "cli/cluster_commands.h"
 #include "cli/hosts_command.h"
+#include "cli/images_command.h"
 #include "cli/place_command.h"
 #include "cli/rollout_command.h"
 #include "cli/watch_commands.h"
@@ -51,6 +52,10 @@ class CommandLine {
   CLI::App* logs_cmd_ = nullptr;
   EventsOptions events_;
   CLI::App* events_cmd_ = nullptr;
+  ImagesOptions images_;
+  CLI::App* images_cmd_ = nullptr;
+  CLI::App* images_push_cmd_ = nullptr;
+  CLI::App* images_ls_cmd_ = nullptr;
   std::string completion_shell_;
   CLI::App* completion_cmd_ = nullptr;
 };

@@ -9,6 +9,8 @@
 #include "absl/time/time.h"
 #include "coordinator/grpc/coordinator.h"
 #include "coordinator/grpc/token_auth.h"
+#include "coordinator/ops/image_push.h"
+#include "coordinator/spec/spec_loader.h"
 #include "coordinator/state/store_sqlite.h"
 #include "coordinator/web/status_page.h"
 #include "proto/rpc/daemon.h"
@@ -85,6 +87,18 @@ int main(int argc, char** argv) {
          "instances still refer to it; inf for never")
       ->type_name("DURATION")
       ->default_str("24h");
+  int64_t max_image_bytes = coord::kDefaultMaxImageBytes;
+  app.add_option_function<std::string>(
+         "--max-image-size",
+         [&max_image_bytes](const std::string& text) {
+           if (!coord::ParseMemoryBytes(text, &max_image_bytes) || max_image_bytes <= 0) {
+             throw CLI::ValidationError("--max-image-size",
+                                        "'" + text + "' is not a size (such as 4Gi, 512Mi)");
+           }
+         },
+         "The largest image archive `bdcoord images push` may send through the coordinator")
+      ->type_name("SIZE")
+      ->default_str("4Gi");
   std::string http_listen;
   app.add_option("--http-listen", http_listen,
                  "Serve a read-only status page (racks, hosts, instances, events, logs) at "
@@ -137,6 +151,7 @@ int main(int argc, char** argv) {
                                   .forget_hosts_after = forget_hosts_after,
                                   .controller_metrics = &controller_metrics,
                                   .apply_duration = &apply_duration});
+  coordinator.ops().SetImagePushLimits({.max_bytes = max_image_bytes});
   auto server = coordinator.Serve(listen, *endpoint);
   if (!server.ok()) return Fail(server.status(), 1);
   logger->info("listening on '{}'{}{}", listen.listen,

@@ -53,6 +53,17 @@ struct ImageInfo {
   std::string user;  // Config.User: the image's default user; empty means root
 };
 
+// An image as GET /images/json lists it.
+struct ImageSummary {
+  std::string id;  // sha256:...
+  std::vector<std::string> repo_tags;
+  int64_t size_bytes = 0;
+};
+
+// The pieces of a `docker save` archive for LoadImage, in order: each call gives the next one,
+// std::nullopt at the end; an error aborts the load with it.
+using ImageSource = std::function<absl::StatusOr<std::optional<std::string>>()>;
+
 struct VolumeInfo {
   bool created = false;    // made by this call (false: it existed and is left as it is)
   std::string mountpoint;  // its directory on the host
@@ -166,6 +177,13 @@ class DockerClient {
 
   // The image's id and default user; NotFound when the image is not on this host.
   virtual absl::StatusOr<ImageInfo> InspectImage(const std::string& image) = 0;
+  // Every image on this host (GET /images/json), untagged ones included.
+  virtual absl::StatusOr<std::vector<ImageSummary>> ListImages() = 0;
+  // Loads a `docker save` archive streamed from `source` (POST /images/load), never holding it
+  // whole: each piece is pulled when Docker takes more. Returns what Docker said it loaded
+  // ("Loaded image: x:1"); Docker's error (an archive it cannot read, a full disk) with its
+  // message, and the source's error as it is.
+  virtual absl::StatusOr<std::string> LoadImage(const ImageSource& source) = 0;
 
   // Creates the named volume unless it exists (one that existed is left as it is).
   virtual absl::StatusOr<VolumeInfo> CreateVolume(

@@ -184,6 +184,9 @@ struct HttpRequest {
   // When set, the body of a 2xx response goes here as it arrives instead of into
   // HttpResponse::body; returning false ends the transfer.
   std::function<bool(absl::string_view)> on_data;
+  // When set, the request's body is streamed from it (chunked transfer encoding): it fills the
+  // buffer and returns how many bytes it put there, 0 at the end, CURL_READFUNC_ABORT to abort.
+  std::function<size_t(char*, size_t)> read_body;
   // When set, polled by curl while the transfer runs (also when no data comes, about once a
   // second); true aborts it like on_data returning false.
   std::function<bool()> stop;
@@ -206,6 +209,11 @@ struct SlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
+
+size_t ReadCallback(char* buffer, size_t size, size_t count, void* user) {
+  const auto* read_body = static_cast<const std::function<size_t(char*, size_t)>*>(user);
+  return (*read_body)(buffer, size * count);
+}
 
 struct WriteContext {
   CURL* curl = nullptr;
@@ -439,6 +447,8 @@ class DockerClientImpl final : public DockerClient {
       const std::map<std::string, std::string>& label_filter) override;
   absl::Status RemoveNetwork(const std::string& name) override;
   absl::StatusOr<ImageInfo> InspectImage(const std::string& image) override;
+  absl::StatusOr<std::vector<ImageSummary>> ListImages() override;
+  absl::StatusOr<std::string> LoadImage(const ImageSource& source) override;
   absl::StatusOr<VolumeInfo> CreateVolume(
       const std::string& name, const std::map<std::string, std::string>& labels) override;
   absl::StatusOr<std::vector<std::string>> ListVolumes() override;
@@ -565,7 +575,10 @@ absl::StatusOr<HttpResponse> DockerClientImpl::Perform(const HttpRequest& reques
     }
   };
   add_header("Expect:");  // no 100-continue round trip for large bodies
-  if (request.body.has_value()) add_header("Content-Type: " + request.content_type);
+  if (request.body.has_value() || request.read_body) {
+    add_header("Content-Type: " + request.content_type);
+  }
+  if (request.read_body) add_header("Transfer-Encoding: chunked");
 
   curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, options_.socket_path.c_str());
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -589,7 +602,11 @@ absl::StatusOr<HttpResponse> DockerClientImpl::Perform(const HttpRequest& reques
     case TimeoutMode::kNone:
       break;
   }
-  if (request.method == "GET") {
+  if (request.read_body) {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, &ReadCallback);
+    curl_easy_setopt(h, CURLOPT_READDATA, &request.read_body);
+  } else if (request.method == "GET") {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
   } else {
     if (request.method != "POST") {
@@ -843,6 +860,85 @@ absl::StatusOr<ImageInfo> DockerClientImpl::InspectImage(const std::string& imag
   info.id = Str(*body, "Id");
   info.user = Str(Obj(*body, "Config"), "User");
   return info;
+}
+
+absl::StatusOr<std::vector<ImageSummary>> DockerClientImpl::ListImages() {
+  HttpRequest request;
+  request.path = "/images/json";
+  absl::StatusOr<json> body = GetJson(request.path);
+  if (!body.ok()) return body.status();
+  return Interpret(request, [&]() -> absl::StatusOr<std::vector<ImageSummary>> {
+    std::vector<ImageSummary> images;
+    if (!body->is_array()) return images;
+    for (const json& image : *body) {
+      ImageSummary summary{
+          .id = Str(image, "Id"), .repo_tags = {}, .size_bytes = Int(image, "Size")};
+      for (const json& tag : Arr(image, "RepoTags")) {
+        // Docker lists an untagged image as "<none>:<none>".
+        if (tag.is_string() && tag.get<std::string>() != "<none>:<none>") {
+          summary.repo_tags.push_back(tag.get<std::string>());
+        }
+      }
+      images.push_back(std::move(summary));
+    }
+    return images;
+  });
+}
+
+absl::StatusOr<std::string> DockerClientImpl::LoadImage(const ImageSource& source) {
+  HttpRequest request;
+  request.method = "POST";
+  request.path = "/images/load";
+  request.content_type = "application/x-tar";
+  // As long as the archive takes to come: only a Docker that stops answering times out.
+  request.timeout = TimeoutMode::kIdle;
+  std::string piece;
+  size_t offset = 0;
+  bool ended = false;
+  absl::Status source_error;
+  request.read_body = [&](char* buffer, size_t room) -> size_t {
+    while (offset == piece.size() && !ended) {
+      absl::StatusOr<std::optional<std::string>> next = source();
+      if (!next.ok()) {
+        source_error = next.status();
+        return CURL_READFUNC_ABORT;
+      }
+      if (!next->has_value()) {
+        ended = true;
+        break;
+      }
+      piece = **std::move(next);
+      offset = 0;
+    }
+    const size_t n = std::min(room, piece.size() - offset);
+    std::memcpy(buffer, piece.data() + offset, n);
+    offset += n;
+    return n;  // 0 once ended: the end of the body
+  };
+  absl::StatusOr<HttpResponse> response = Perform(request);
+  if (!source_error.ok()) return source_error;
+  if (!response.ok()) return response.status();
+  if (!Is2xx(*response)) return HttpError(request, *response);
+  // A stream of JSON messages, HTTP 200 even when the load failed: {"stream": "Loaded image:
+  // x:1\n"}, or {"errorDetail": {"message": ...}, "error": ...}.
+  std::vector<std::string> loaded;
+  std::string error;
+  JsonObjectSplitter splitter;
+  splitter.Feed(response->body, [&](absl::string_view object) {
+    try {
+      const json message = json::parse(object.begin(), object.end());
+      if (std::string text = Str(message, "error"); !text.empty()) {
+        error = std::move(text);
+      } else if (std::string line(absl::StripAsciiWhitespace(Str(message, "stream")));
+                 !line.empty()) {
+        loaded.push_back(std::move(line));
+      }
+    } catch (const json::exception&) {
+    }
+    return true;
+  });
+  if (!error.empty()) return absl::InternalError(absl::StrCat(request.What(), ": ", error));
+  return absl::StrJoin(loaded, "; ");
 }
 
 absl::StatusOr<VolumeInfo> DockerClientImpl::CreateVolume(

@@ -62,6 +62,13 @@ absl::Status MeteredDockerClient::RemoveNetwork(const std::string& name) {
 absl::StatusOr<ImageInfo> MeteredDockerClient::InspectImage(const std::string& image) {
   return Metered("InspectImage", true, [&] { return inner_->InspectImage(image); });
 }
+absl::StatusOr<std::vector<ImageSummary>> MeteredDockerClient::ListImages() {
+  return Metered("ListImages", true, [&] { return inner_->ListImages(); });
+}
+absl::StatusOr<std::string> MeteredDockerClient::LoadImage(const ImageSource& source) {
+  // As long as the archive takes to arrive: counted, not timed.
+  return Metered("LoadImage", false, [&] { return inner_->LoadImage(source); });
+}
 absl::StatusOr<VolumeInfo> MeteredDockerClient::CreateVolume(
     const std::string& name, const std::map<std::string, std::string>& labels) {
   return Metered("CreateVolume", true, [&] { return inner_->CreateVolume(name, labels); });

@@ -42,6 +42,8 @@ class MeteredDockerClient : public DockerClient {
       const std::map<std::string, std::string>& label_filter) override;
   absl::Status RemoveNetwork(const std::string& name) override;
   absl::StatusOr<ImageInfo> InspectImage(const std::string& image) override;
+  absl::StatusOr<std::vector<ImageSummary>> ListImages() override;
+  absl::StatusOr<std::string> LoadImage(const ImageSource& source) override;
   absl::StatusOr<VolumeInfo> CreateVolume(
       const std::string& name, const std::map<std::string, std::string>& labels) override;
   absl::StatusOr<std::vector<std::string>> ListVolumes() override;

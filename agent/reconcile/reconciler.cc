@@ -70,6 +70,11 @@ InstanceStatus Failed(const DesiredInstance& instance, std::string message) {
 
 }  // namespace
 
+std::string MissingImageMessage(const std::string& image) {
+  return absl::StrCat("image '", image, "' is not on this host (no registry is assumed); ",
+                      "hint: bdcoord images push ", image, " (or build it and `docker load` it)");
+}
+
 Reconciler::Reconciler(DockerClient* docker, HostFiles* host_files, net::LinkManager* links,
                        ReconcilerOptions options)
     : docker_(docker),
@@ -411,9 +416,7 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
   }
   const absl::StatusOr<ImageInfo>& image = images.at(instance.image());
   if (absl::IsNotFound(image.status())) {
-    acted.status = Failed(instance, absl::StrCat("image '", instance.image(),
-                                                 "' is not on this host: build it and `docker "
-                                                 "load` it (no registry is assumed)"));
+    acted.status = Failed(instance, MissingImageMessage(instance.image()));
     return acted;
   }
   if (!image.ok()) {

@@ -54,6 +54,10 @@ struct ReconcilerOptions {
   std::string state_dir = "/var/lib/bdagent";
 };
 
+// An instance's failure when its image is not on this host: names the image and how to get it
+// there without a registry.
+std::string MissingImageMessage(const std::string& image);
+
 // What a pass did with one desired instance.
 struct InstanceOutcome {
   InstanceAction action = InstanceAction::kKeep;  // what was decided

@@ -203,6 +203,13 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
           it->second->result = message.result();
         break;
       }
+      case bdcoord::v1::AgentMessage::kImages: {
+        absl::MutexLock lock(&commands_mu_);
+        auto it = commands_.find(message.images().request_id());
+        if (it != commands_.end() && it->second->host == host)
+          it->second->images = message.images();
+        break;
+      }
       case bdcoord::v1::AgentMessage::kHello:
         logger_->warn("host '{}' sent a second hello; ignored", host);
         break;
@@ -262,32 +269,81 @@ std::optional<bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatus(
   return report->second;
 }
 
-absl::StatusOr<bdcoord::v1::CommandResult> AgentServiceImpl::RunProbe(
-    const std::string& host, bdcoord::v1::ProbeRequest request, absl::Time deadline) {
+uint64_t AgentServiceImpl::ExpectResult(const std::string& host) {
   auto command = std::make_shared<PendingCommand>();
   command->host = host;
-  {
-    absl::MutexLock lock(&commands_mu_);
-    request.set_request_id(next_command_++);
-    commands_[request.request_id()] = command;
-  }
-  bdcoord::v1::CoordinatorMessage message;
-  *message.mutable_probe() = request;
-  absl::Status sent = Send(host, message);
   absl::MutexLock lock(&commands_mu_);
-  if (sent.ok()) {
-    auto answered = [&command]() { return command->result.has_value() || command->host_gone; };
-    commands_mu_.AwaitWithDeadline(absl::Condition(&answered), deadline);
-  }
-  commands_.erase(request.request_id());
-  if (!sent.ok()) return sent;
-  if (command->result.has_value()) return *command->result;
-  if (command->host_gone) {
+  const uint64_t id = next_command_++;
+  commands_[id] = std::move(command);
+  return id;
+}
+
+absl::Status AgentServiceImpl::AwaitAnswer(uint64_t request_id, absl::Time deadline,
+                                           const char* what,
+                                           std::shared_ptr<PendingCommand>* command) {
+  absl::MutexLock lock(&commands_mu_);
+  auto it = commands_.find(request_id);
+  if (it == commands_.end()) return absl::NotFoundError("no such request");
+  *command = it->second;
+  const PendingCommand* pending = command->get();
+  auto answered = [pending]() {
+    return pending->result.has_value() || pending->images.has_value() || pending->host_gone;
+  };
+  commands_mu_.AwaitWithDeadline(absl::Condition(&answered), deadline);
+  commands_.erase(request_id);
+  if (pending->result.has_value() || pending->images.has_value()) return absl::OkStatus();
+  if (pending->host_gone) {
     return absl::UnavailableError(
-        absl::StrCat("host '", host, "' went away before answering the probe"));
+        absl::StrCat("host '", pending->host, "' went away before answering the ", what));
   }
   return absl::DeadlineExceededError(
-      absl::StrCat("host '", host, "' did not answer the probe in time"));
+      absl::StrCat("host '", pending->host, "' did not answer the ", what, " in time"));
+}
+
+absl::StatusOr<bdcoord::v1::CommandResult> AgentServiceImpl::AwaitResult(uint64_t request_id,
+                                                                         absl::Time deadline) {
+  std::shared_ptr<PendingCommand> command;
+  if (absl::Status answered = AwaitAnswer(request_id, deadline, "request", &command);
+      !answered.ok()) {
+    return answered;
+  }
+  if (!command->result.has_value()) return absl::InternalError("the answer is not a result");
+  return *command->result;
+}
+
+absl::StatusOr<bdcoord::v1::CommandResult> AgentServiceImpl::RunProbe(
+    const std::string& host, bdcoord::v1::ProbeRequest request, absl::Time deadline) {
+  request.set_request_id(ExpectResult(host));
+  bdcoord::v1::CoordinatorMessage message;
+  *message.mutable_probe() = request;
+  std::shared_ptr<PendingCommand> command;
+  if (absl::Status sent = Send(host, message); !sent.ok()) {
+    AwaitAnswer(request.request_id(), absl::InfinitePast(), "probe", &command).IgnoreError();
+    return sent;
+  }
+  if (absl::Status answered = AwaitAnswer(request.request_id(), deadline, "probe", &command);
+      !answered.ok()) {
+    return answered;
+  }
+  if (!command->result.has_value()) return absl::InternalError("the answer is not a result");
+  return *command->result;
+}
+
+absl::StatusOr<bdcoord::v1::ImageList> AgentServiceImpl::ListImages(const std::string& host,
+                                                                    absl::Time deadline) {
+  bdcoord::v1::CoordinatorMessage message;
+  message.mutable_list_images()->set_request_id(ExpectResult(host));
+  const uint64_t id = message.list_images().request_id();
+  std::shared_ptr<PendingCommand> command;
+  if (absl::Status sent = Send(host, message); !sent.ok()) {
+    AwaitAnswer(id, absl::InfinitePast(), "image list", &command).IgnoreError();
+    return sent;
+  }
+  if (absl::Status answered = AwaitAnswer(id, deadline, "image list", &command); !answered.ok()) {
+    return answered;
+  }
+  if (!command->images.has_value()) return absl::InternalError("the answer is not an image list");
+  return *command->images;
 }
 
 std::map<std::string, bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatuses(

@@ -47,6 +47,11 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   absl::StatusOr<bdcoord::v1::CommandResult> RunProbe(const std::string& host,
                                                       bdcoord::v1::ProbeRequest request,
                                                       absl::Time deadline) override;
+  absl::StatusOr<bdcoord::v1::ImageList> ListImages(const std::string& host,
+                                                    absl::Time deadline) override;
+  uint64_t ExpectResult(const std::string& host) override;
+  absl::StatusOr<bdcoord::v1::CommandResult> AwaitResult(uint64_t request_id,
+                                                         absl::Time deadline) override;
 
   // Log requests to the agents, answered over their streams.
   LogRouter* logs() { return &log_router_; }
@@ -88,12 +93,18 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   EventBus& events_;
   LogRouter log_router_;
   std::function<void()> on_change_ = [] {};
-  // Probe requests waiting for their CommandResult.
+  // Requests to agents waiting for their answer: a CommandResult (probes, image loads) or an
+  // ImageList.
   struct PendingCommand {
     std::string host;
     std::optional<bdcoord::v1::CommandResult> result;
+    std::optional<bdcoord::v1::ImageList> images;
     bool host_gone = false;
   };
+  // Waits for the command's answer (`answered`) until `deadline`, then forgets it; `what` names
+  // it in the errors.
+  absl::Status AwaitAnswer(uint64_t request_id, absl::Time deadline, const char* what,
+                           std::shared_ptr<PendingCommand>* command);
   absl::Mutex commands_mu_;
   uint64_t next_command_ ABSL_GUARDED_BY(commands_mu_) = 1;
   absl::flat_hash_map<uint64_t, std::shared_ptr<PendingCommand>> commands_

@@ -7,8 +7,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "proto/rpc/limits.h"
 #include "proto/rpc/status_limits.h"
 #include "spdlog/spdlog.h"
 
@@ -174,6 +176,65 @@ grpc::ServerWriteReactor<bdcoord::v1::Event>* ClusterServiceImpl::WatchEvents(
   spdlog::default_logger()->debug("events watcher subscribed (cluster '{}', peer '{}')",
                                   request->cluster(), context->peer());
   return NewEventStream(context, *request, events_, streams_);
+}
+
+grpc::Status ClusterServiceImpl::PushImage(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<bdcoord::v1::PushImageProgress, bdcoord::v1::PushImageRequest>*
+        stream) {
+  bdcoord::v1::PushImageRequest request;
+  if (!stream->Read(&request) || !request.has_header()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "a push starts with its header (the image's name, IDs and tags)");
+  }
+  std::unique_ptr<ImagePush> push = ops_.NewImagePush();
+  absl::StatusOr<bdcoord::v1::PushImageProgress> plan = push->Start(request.header());
+  if (!plan.ok()) return ToGrpc(plan.status());
+  spdlog::info("image push of '{}': {} hosts, {} to send to", request.header().name(),
+               plan->hosts_size(), push->sending() ? "some" : "none");
+  if (!stream->Write(*plan)) {
+    push->Abort();
+    return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+  }
+  if (!push->sending()) {
+    bdcoord::v1::PushImageProgress done = *plan;
+    done.set_done(true);
+    stream->Write(done);
+    return grpc::Status::OK;
+  }
+  while (stream->Read(&request)) {
+    if (!request.has_data() || request.data().size() > static_cast<size_t>(rpc::kImageChunkBytes)) {
+      push->Abort();
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("after the header a push sends the archive in pieces of at most ",
+                       rpc::kImageChunkBytes, " bytes"));
+    }
+    if (absl::Status forwarded = push->Forward(request.data()); !forwarded.ok()) {
+      return ToGrpc(forwarded);
+    }
+    if (!push->sending()) break;  // every host failed: nothing to send to
+  }
+  if (context->IsCancelled()) {
+    push->Abort();
+    return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+  }
+  const bdcoord::v1::PushImageProgress done = push->Finish();
+  for (const auto& host : done.hosts()) {
+    spdlog::info("image push of '{}' to '{}': {} {}", request.header().name(), host.host(),
+                 bdcoord::v1::HostPush::State_Name(host.state()), host.message());
+  }
+  stream->Write(done);
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterServiceImpl::ListImages(grpc::ServerContext*,
+                                            const bdcoord::v1::ListImagesRequest* request,
+                                            bdcoord::v1::ListImagesResponse* response) {
+  absl::StatusOr<std::vector<bdcoord::v1::HostImages>> hosts = ops_.HostImages(request->hosts());
+  if (!hosts.ok()) return ToGrpc(hosts.status());
+  for (bdcoord::v1::HostImages& host : *hosts) *response->add_hosts() = std::move(host);
+  return grpc::Status::OK;
 }
 
 }  // namespace bdcoord::coordinator

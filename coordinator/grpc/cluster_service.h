@@ -56,6 +56,13 @@ class ClusterServiceImpl final : public ClusterServiceBase {
                              grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) override;
   grpc::Status DrainHost(grpc::ServerContext*, const bdcoord::v1::DrainHostRequest*,
                          bdcoord::v1::DrainHostResponse*) override;
+  // The header, the hosts' plan, then each piece forwarded as it is read (one at a time: the
+  // client's writes wait for the slowest host), then every host's result.
+  grpc::Status PushImage(grpc::ServerContext*,
+                         grpc::ServerReaderWriter<bdcoord::v1::PushImageProgress,
+                                                  bdcoord::v1::PushImageRequest>*) override;
+  grpc::Status ListImages(grpc::ServerContext*, const bdcoord::v1::ListImagesRequest*,
+                          bdcoord::v1::ListImagesResponse*) override;
 
  private:
   // Streams the cluster's progress until it is done or failed, or the client goes.

@@ -111,6 +111,21 @@ grpc::Status TokenClusterService::DrainHost(grpc::ServerContext* context,
   return Checked(token_, inner_, &ClusterService::Service::DrainHost, context, request, response);
 }
 
+grpc::Status TokenClusterService::PushImage(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<bdcoord::v1::PushImageProgress, bdcoord::v1::PushImageRequest>*
+        stream) {
+  // Checked before a byte of the archive is read: only ClusterService callers push images.
+  if (grpc::Status status = CheckBearerToken(*context, token_); !status.ok()) return status;
+  return inner_->PushImage(context, stream);
+}
+
+grpc::Status TokenClusterService::ListImages(grpc::ServerContext* context,
+                                             const bdcoord::v1::ListImagesRequest* request,
+                                             bdcoord::v1::ListImagesResponse* response) {
+  return Checked(token_, inner_, &ClusterService::Service::ListImages, context, request, response);
+}
+
 grpc::Status TokenAgentService::Connect(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<bdcoord::v1::CoordinatorMessage, bdcoord::v1::AgentMessage>* stream) {

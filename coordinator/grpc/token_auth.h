@@ -55,6 +55,11 @@ class TokenClusterService final : public ClusterServiceBase {
                              grpc::ServerWriter<bdcoord::v1::ApplyProgress>*) override;
   grpc::Status DrainHost(grpc::ServerContext*, const bdcoord::v1::DrainHostRequest*,
                          bdcoord::v1::DrainHostResponse*) override;
+  grpc::Status PushImage(grpc::ServerContext*,
+                         grpc::ServerReaderWriter<bdcoord::v1::PushImageProgress,
+                                                  bdcoord::v1::PushImageRequest>*) override;
+  grpc::Status ListImages(grpc::ServerContext*, const bdcoord::v1::ListImagesRequest*,
+                          bdcoord::v1::ListImagesResponse*) override;
 
  private:
   ClusterServiceBase* inner_;

@@ -37,6 +37,18 @@ class AgentSessions {
   virtual absl::StatusOr<bdcoord::v1::CommandResult> RunProbe(const std::string& host,
                                                               bdcoord::v1::ProbeRequest request,
                                                               absl::Time deadline) = 0;
+
+  // Asks the host's agent for its images (an ImageListRequest) and waits for the list until
+  // `deadline`; errors as RunProbe's. A list whose `error` is set: its Docker could not list them.
+  virtual absl::StatusOr<bdcoord::v1::ImageList> ListImages(const std::string& host,
+                                                            absl::Time deadline) = 0;
+  // A new request id whose CommandResult from `host` is kept until AwaitResult takes it (an
+  // image load: its chunks carry the id, the agent answers after the last one).
+  virtual uint64_t ExpectResult(const std::string& host) = 0;
+  // Waits for the result of ExpectResult's request until `deadline`, then forgets the request.
+  // Unavailable when the host went away first, DeadlineExceeded when no answer came.
+  virtual absl::StatusOr<bdcoord::v1::CommandResult> AwaitResult(uint64_t request_id,
+                                                                 absl::Time deadline) = 0;
 };
 
 }  // namespace bdcoord::coordinator

@@ -2,6 +2,7 @@
 #define BDCOORD_COORDINATOR_OPS_CLUSTER_OPS_H_
 
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "bdcoord/v1/cluster.pb.h"
 #include "coordinator/ops/agent_sessions.h"
 #include "coordinator/ops/controller.h"
+#include "coordinator/ops/image_push.h"
 #include "coordinator/plan/planner.h"
 #include "coordinator/spec/host_policy.h"
 #include "coordinator/spec/spec_loader.h"
@@ -114,6 +116,16 @@ class ClusterOps {
   absl::StatusOr<std::vector<LogTarget>> LogTargets(const std::string& requested_cluster,
                                                     const std::string& target);
 
+  // Images (`bdcoord images`): a push of one archive, with the limits SetImagePushLimits set
+  // (bdcoordd --max-image-size), and each host's images, asked of its agent now (those named,
+  // else every connected host; errors as ImageHosts').
+  std::unique_ptr<ImagePush> NewImagePush() {
+    return std::make_unique<ImagePush>(inventory_, agents_, now_, image_push_limits_);
+  }
+  void SetImagePushLimits(ImagePushLimits limits) { image_push_limits_ = limits; }
+  absl::StatusOr<std::vector<bdcoord::v1::HostImages>> HostImages(
+      const google::protobuf::RepeatedPtrField<std::string>& hosts);
+
   // How often waits look whether their client went away.
   static constexpr absl::Duration kCancelCheckPeriod = absl::Milliseconds(100);
   static constexpr absl::Duration kProbeTimeout = absl::Seconds(5);
@@ -136,6 +148,7 @@ class ClusterOps {
   Inventory& inventory_;
   Store& store_;
   AgentSessions& agents_;
+  ImagePushLimits image_push_limits_;
   EventBus& events_;
   ClusterController& controller_;
   std::function<absl::Time()> now_;

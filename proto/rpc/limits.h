@@ -12,6 +12,11 @@ namespace bdcoord::rpc {
 // desired state) and the status caps (4 MiB per report, 8 MiB per reply) stay well inside it.
 inline constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
 
+// The largest piece of an image archive in one message (PushImage's data, the agents'
+// ImageChunk): the coordinator refuses larger ones, and an agent's queue of pieces waiting for
+// its Docker is bounded by a few of them.
+inline constexpr int kImageChunkBytes = 1024 * 1024;
+
 // The limits on a server (bdcoordd) and on a client channel (bdcoord, bdagent).
 void ApplyMessageLimits(grpc::ServerBuilder& builder);
 void ApplyMessageLimits(grpc::ChannelArguments& arguments);

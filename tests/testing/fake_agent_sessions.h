@@ -70,7 +70,44 @@ class FakeAgentSessions final : public coordinator::AgentSessions {
     return result->second;
   }
 
+  absl::StatusOr<bdcoord::v1::ImageList> ListImages(const std::string& host, absl::Time) override {
+    absl::MutexLock lock(&mu_);
+    if (unreachable_.contains(host)) {
+      return absl::UnavailableError(absl::StrCat("host '", host, "' is not connected"));
+    }
+    bdcoord::v1::ImageList list;
+    for (const auto& image : images_[host]) *list.add_images() = image;
+    return list;
+  }
+  uint64_t ExpectResult(const std::string& host) override {
+    absl::MutexLock lock(&mu_);
+    expected_[next_request_] = host;
+    return next_request_++;
+  }
+  // The scripted load result of the host (SetLoadResult), else ok.
+  absl::StatusOr<bdcoord::v1::CommandResult> AwaitResult(uint64_t request_id, absl::Time) override {
+    absl::MutexLock lock(&mu_);
+    const std::string host = expected_[request_id];
+    expected_.erase(request_id);
+    auto scripted = load_results_.find(host);
+    if (scripted != load_results_.end()) return scripted->second;
+    bdcoord::v1::CommandResult result;
+    result.set_request_id(request_id);
+    result.set_ok(true);
+    result.set_message("Loaded image: app:1");
+    return result;
+  }
+
   // Scripting.
+
+  void AddImage(const std::string& host, bdcoord::v1::ImageSummary image) {
+    absl::MutexLock lock(&mu_);
+    images_[host].push_back(std::move(image));
+  }
+  void SetLoadResult(const std::string& host, absl::StatusOr<bdcoord::v1::CommandResult> result) {
+    absl::MutexLock lock(&mu_);
+    load_results_.insert_or_assign(host, std::move(result));
+  }
 
   void SetReport(const std::string& host, bdcoord::v1::StatusReport report) {
     absl::MutexLock lock(&mu_);
@@ -155,6 +192,11 @@ class FakeAgentSessions final : public coordinator::AgentSessions {
       answer_hook_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, bdcoord::v1::ProbeRequest>> probes_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> unreachable_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<bdcoord::v1::ImageSummary>> images_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::string> expected_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_request_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<std::string, absl::StatusOr<bdcoord::v1::CommandResult>> load_results_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace bdcoord::test_util

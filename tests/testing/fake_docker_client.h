@@ -195,6 +195,61 @@ class FakeDockerClient : public DockerClient {
     if (it == images_.end()) return absl::NotFoundError(absl::StrCat("No such image: ", image));
     return ImageInfo{absl::StrCat("sha256:", image), it->second};
   }
+  // Each image as its own ID ("sha256:" + name) with its name as the one tag.
+  absl::StatusOr<std::vector<ImageSummary>> ListImages() override {
+    absl::MutexLock lock(&mu_);
+    ++calls_["ListImages"];
+    if (!fail_all_.ok()) return fail_all_;
+    std::vector<ImageSummary> out;
+    for (const auto& [image, user] : images_) {
+      out.push_back({.id = absl::StrCat("sha256:", image), .repo_tags = {image}, .size_bytes = 0});
+    }
+    return out;
+  }
+  // Pulls every piece (on_load_piece sees each, as Docker reading the archive), then fails with
+  // the scripted load error, or adds the scripted image.
+  absl::StatusOr<std::string> LoadImage(const ImageSource& source) override {
+    std::function<void(const std::string&)> on_piece;
+    {
+      absl::MutexLock lock(&mu_);
+      ++calls_["LoadImage"];
+      on_piece = on_load_piece_;
+    }
+    std::string archive;
+    while (true) {
+      absl::StatusOr<std::optional<std::string>> piece = source();
+      if (!piece.ok()) return piece.status();
+      if (!piece->has_value()) break;
+      if (on_piece) on_piece(**piece);
+      absl::MutexLock lock(&mu_);
+      load_pieces_.push_back((*piece)->size());
+      archive += **piece;
+    }
+    absl::MutexLock lock(&mu_);
+    loaded_archives_.push_back(archive);
+    if (!load_error_.ok()) return load_error_;
+    images_[load_image_] = "nobody";
+    return absl::StrCat("Loaded image: ", load_image_);
+  }
+  // What LoadImage loads: an image of this name, or this error once the archive is read.
+  void SetLoadResult(const std::string& image, absl::Status error = absl::OkStatus()) {
+    absl::MutexLock lock(&mu_);
+    load_image_ = image;
+    load_error_ = std::move(error);
+  }
+  // Called with each piece LoadImage pulls, outside the lock (may block, as a slow Docker).
+  void OnLoadPiece(std::function<void(const std::string&)> on_piece) {
+    absl::MutexLock lock(&mu_);
+    on_load_piece_ = std::move(on_piece);
+  }
+  std::vector<size_t> load_pieces() {
+    absl::MutexLock lock(&mu_);
+    return load_pieces_;
+  }
+  std::vector<std::string> loaded_archives() {
+    absl::MutexLock lock(&mu_);
+    return loaded_archives_;
+  }
   absl::StatusOr<VolumeInfo> CreateVolume(
       const std::string& name, const std::map<std::string, std::string>& labels) override {
     absl::MutexLock lock(&mu_);
@@ -395,6 +450,11 @@ class FakeDockerClient : public DockerClient {
   std::map<std::string, Container> containers_;
   std::map<std::string, NetworkConfig> networks_;
   std::map<std::string, std::string> images_;  // image -> its default user
+  std::string load_image_ = "loaded:latest";
+  absl::Status load_error_;
+  std::function<void(const std::string&)> on_load_piece_;
+  std::vector<size_t> load_pieces_;
+  std::vector<std::string> loaded_archives_;
   std::map<std::string, std::map<std::string, ArchiveFile>> image_files_;
   std::function<void(const ContainerConfig&)> before_create_;
   std::set<std::string> volumes_;

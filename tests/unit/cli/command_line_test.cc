@@ -48,6 +48,7 @@ constexpr char kCommandList[] =
     "  rollout     Show, pause, resume or undo a cluster's rolling update\n"
     "  logs        Print the container logs of an instance, or of a whole service merged\n"
     "  events      Watch instances and hosts change from now on, until Ctrl-C\n"
+    "  images      Push images to the hosts without a registry; list which host has which\n"
     "  completion  Print the shell completion script (bash)\n"
     "\n"
     "Run `bdcoord COMMAND --help` for a command's options.\n";

@@ -657,8 +657,8 @@ TEST_F(ReconcilerTest, MissingImageIsAPerInstanceError) {
   const ReconcileResult result = reconciler_.Reconcile(desired);
   EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
   EXPECT_EQ(result.statuses[0].message(),
-            "image 'nowhere:1' is not on this host: build it and `docker load` it (no registry "
-            "is assumed)");
+            "image 'nowhere:1' is not on this host (no registry is assumed); hint: bdcoord images "
+            "push nowhere:1 (or build it and `docker load` it)");
   EXPECT_EQ(result.statuses[1].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
 }
 
