@@ -10,6 +10,7 @@ CoordinatorSession::CoordinatorSession(Agent* agent, DockerClient* docker,
   });
   options.on_logs = [this](const v1::LogRequest& request) { log_server_->Handle(request); };
   options.on_disconnected = [this] { log_server_->CancelAll(); };
+  options.on_contact = [agent] { agent->Contact(); };
   options.on_probe = [agent](const v1::ProbeRequest& request) {
     agent->HandleProbeRequest(request);
   };

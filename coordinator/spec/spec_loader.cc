@@ -761,7 +761,7 @@ class Loader {
         node, what,
         {"image", "count", "network", "hostname", "ips", "command", "env", "files", "volumes",
          "user", "resources", "placement", "depends_on", "ready", "run_once", "restart",
-         "stop_timeout", "update"},
+         "stop_timeout", "update", "reschedule"},
         path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
           const std::string field = absl::StrCat(Quote(key), " of ", what);
           if (key == "image") {
@@ -828,6 +828,8 @@ class Loader {
             LoadRestart(value, p, field, service->mutable_restart());
           } else if (key == "update") {
             LoadUpdate(value, p, what, service->mutable_update());
+          } else if (key == "reschedule") {
+            LoadReschedule(value, p, what, service->mutable_reschedule());
           }
         });
     // Pinned IPs imply the count when it is not given.
@@ -1049,6 +1051,39 @@ class Loader {
       return false;
     }
     return true;
+  }
+
+  // `reschedule: {after: 60s, allow_volumes: true}`: moved off a host lost for `after`.
+  void LoadReschedule(const YAML::Node& node, const std::string& path, const std::string& owner,
+                      bdcoord::v1::ReschedulePolicy* reschedule) {
+    const std::string what = absl::StrCat("reschedule of ", owner);
+    bool has_after = false;
+    ForEachKey(node, what, {"after", "allow_volumes"}, path,
+               [&](const std::string& key, const YAML::Node& value, const std::string&) {
+                 const std::string field = absl::StrCat(Quote(key), " of ", what);
+                 if (key == "after") {
+                   has_after = true;
+                   // Below a few heartbeats a slow network would move healthy instances; whole
+                   // seconds, so that half of it (the agent's fence) is exact.
+                   absl::Duration duration;
+                   if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
+                       duration < kMinRescheduleAfter || duration > absl::Hours(24) ||
+                       duration != absl::Trunc(duration, absl::Seconds(1))) {
+                     Error(value, absl::StrCat(Describe(value), " is not a duration for ", field),
+                           "how long a host may be lost before its instances move: whole "
+                           "seconds from 20s to 24h, e.g. 60s");
+                     return;
+                   }
+                   SetDuration(duration, reschedule->mutable_after());
+                 } else if (key == "allow_volumes") {
+                   bool allow = false;
+                   if (ReadBool(value, field, &allow)) reschedule->set_allow_volumes(allow);
+                 }
+               });
+    if (!has_after && (node.IsMap() || node.IsNull())) {
+      Error(node, absl::StrCat(what, " has no `after`"),
+            "say how long a host may be lost before its instances move, e.g. `after: 60s`");
+    }
   }
 
   // `update: {max_parallel: 1, min_healthy: 10s, on_failure: halt}`: a rolling update.
