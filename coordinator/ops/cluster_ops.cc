@@ -17,6 +17,7 @@
 #include "coordinator/plan/rollout.h"
 #include "coordinator/render/desired_state.h"
 #include "coordinator/spec/diagnostics.h"
+#include "coordinator/spec/instance_names.h"
 #include "coordinator/state/reported_status.h"
 
 namespace bdcoord::coordinator {
@@ -633,6 +634,11 @@ absl::StatusOr<std::vector<bdcoord::v1::ClusterStatus>> ClusterOps::Status(
     if (!cluster.ok()) return cluster.status();
     names.push_back(*cluster);
   }
+  std::map<std::string, absl::Time> lost;  // host -> its last heartbeat
+  for (const InventoryHost& host : inventory_.Hosts()) {
+    if (!host.connected || host.down) lost[host.name] = host.last_heartbeat;
+  }
+  const absl::Time now = now_();
   std::vector<bdcoord::v1::ClusterStatus> clusters;
   for (const std::string& name : names) {
     auto state = ReadClusterState(store_, name);
@@ -651,6 +657,21 @@ absl::StatusOr<std::vector<bdcoord::v1::ClusterStatus>> ClusterOps::Status(
         view->mutable_status()->set_state(state->completed.contains(instance.name())
                                               ? bdcoord::v1::INSTANCE_STATE_COMPLETED
                                               : bdcoord::v1::INSTANCE_STATE_PENDING);
+      }
+      if (auto down = lost.find(instance.host()); down != lost.end()) {
+        // What its host last said is old news: say why, and whether it will move.
+        const bdcoord::v1::Service* service = FindService(state->applied.spec, instance.service());
+        const absl::Duration after =
+            service == nullptr ? absl::ZeroDuration() : RescheduleAfter(*service);
+        view->mutable_status()->set_message(absl::StrCat(
+            "host ", instance.host(), " is down: no heartbeat for ",
+            absl::FormatDuration(absl::Trunc(now - down->second, absl::Seconds(1))),
+            after > absl::ZeroDuration()
+                ? absl::StrCat("; rescheduled elsewhere once it is lost for ",
+                               absl::FormatDuration(after))
+                : absl::StrCat("; '", instance.service(),
+                               "' has no reschedule: it stays placed there until the host is "
+                               "back")));
       }
     }
     for (const auto& progress : state->orchestration.services) *out.add_services() = progress;
