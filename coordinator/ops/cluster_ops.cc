@@ -395,6 +395,22 @@ absl::StatusOr<std::vector<bdcoord::v1::MovedInstance>> ClusterOps::Reschedule(
   for (const auto& instance : plan->placement.instances()) {
     host_of[instance.name()] = instance.host();
   }
+  // Only the due instances may move: one without reschedule that a rule makes follow them
+  // (colocate_with) may still run on the lost host, and its IP must not run twice.
+  std::set<std::string> leaving_names;
+  for (const RescheduledInstance& leaving : due.instances) leaving_names.insert(leaving.instance);
+  for (const auto& instance : applied->placement.instances()) {
+    auto to = host_of.find(instance.name());
+    if (leaving_names.contains(instance.name()) || to == host_of.end() ||
+        to->second == instance.host()) {
+      continue;
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot reschedule ", due.instances.size(), " instances of cluster '", cluster,
+                     "' off lost hosts: ", instance.name(), " would have to move too (from ",
+                     instance.host(), " to ", to->second, "), and its service '",
+                     instance.service(), "' has no reschedule; nothing moved"));
+  }
   std::vector<bdcoord::v1::MovedInstance> moved;
   for (const RescheduledInstance& leaving : due.instances) {
     auto to = host_of.find(leaving.instance);
