@@ -899,6 +899,59 @@ TEST_F(CoordinatorApplyTest, ALostHostsReschedulableInstancesMoveWithTheirIpsAft
   }));
 }
 
+// A service without reschedule that a rule ties to a rescheduled one (colocate_with) would have
+// to move too while it may still run on the lost host: nothing moves, and the controller says
+// why once (a reschedule-failed event).
+TEST_F(CoordinatorApplyTest, ARescheduleThatWouldMoveAnInstanceWithoutRescheduleIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents(2));
+  std::string spec = kLossSpec;
+  spec.replace(spec.rfind("placement: {distinct_hosts: true}"),
+               std::string("placement: {distinct_hosts: true}").size(),
+               "placement: {distinct_hosts: true, colocate_with: zk}");
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(spec, &updates, "loss.yaml").ok());
+  h3_ = std::make_unique<FakeAgent>(agents_, "h3", &journal_);
+  ASSERT_TRUE(WaitFor([&] { return inventory_->Find("h3").has_value(); }));
+  auto before = store_->GetCluster("loss");
+  ASSERT_TRUE(before.ok());
+  std::string lost;
+  std::string web_there;
+  for (const auto& i : before->placement.instances()) {
+    if (i.name() == "zk1") lost = i.host();
+  }
+  for (const auto& i : before->placement.instances()) {
+    if (i.service() == "web" && i.host() == lost) web_there = i.name();
+  }
+  ASSERT_FALSE(web_there.empty());
+
+  grpc::ClientContext events_context;
+  auto events = cluster_->WatchEvents(&events_context, bdcoord::v1::WatchEventsRequest());
+  (lost == "h1" ? h1_ : h2_).reset();
+  ASSERT_TRUE(WaitFor([&] { return !inventory_->Find(lost)->connected; }));
+  for (int step = 0; step < 16; ++step) {  // 32 s
+    skipped_seconds_ += 2;
+    for (const auto& host : inventory_->Hosts()) {
+      if (host.name != lost) {
+        inventory_->Heartbeat(host.name, absl::Now() + absl::Seconds(skipped_seconds_.load()));
+      }
+    }
+  }
+  bdcoord::v1::Event event;
+  bool refused = false;
+  while (!refused && events->Read(&event)) {
+    if (event.kind() != "reschedule-failed") continue;
+    refused = true;
+    EXPECT_EQ(event.message(),
+              absl::StrCat("cannot reschedule 1 instances of cluster 'loss' off lost hosts: ",
+                           web_there, " would have to move too (from ", lost,
+                           " to h3), and its service 'web' has no reschedule; nothing moved"));
+  }
+  EXPECT_TRUE(refused);
+  events_context.TryCancel();
+  EXPECT_EQ(store_->GetCluster("loss")->placement.SerializeAsString(),
+            before->placement.SerializeAsString());
+}
+
 TEST_F(CoordinatorApplyTest, DrainMovesInstancesKeepingTheirIps) {
   ASSERT_NO_FATAL_FAILURE(StartAgents(3));
   std::vector<bdcoord::v1::ApplyProgress> updates;
