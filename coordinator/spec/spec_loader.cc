@@ -480,6 +480,26 @@ class Loader {
     return true;
   }
 
+  struct DurationRange {
+    absl::Duration min;
+    absl::Duration max;
+    bool whole_seconds = false;
+  };
+  // A duration in `range` into `out`, else an error at the value with `hint`; whether it was.
+  bool ReadDurationIn(const YAML::Node& value, absl::string_view field, const DurationRange& range,
+                      absl::string_view hint, google::protobuf::Duration* out) {
+    absl::Duration duration;
+    if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
+        duration < range.min || duration > range.max ||
+        (range.whole_seconds && duration != absl::Trunc(duration, absl::Seconds(1)))) {
+      Error(value, absl::StrCat(Describe(value), " is not a duration for ", field),
+            std::string(hint));
+      return false;
+    }
+    SetDuration(duration, out);
+    return true;
+  }
+
   bool ReadBool(const YAML::Node& node, absl::string_view what, bool* out) {
     const std::string text = node.IsScalar() ? absl::AsciiStrToLower(node.Scalar()) : "";
     if (text == "true" || text == "yes" || text == "on") {
@@ -1065,16 +1085,10 @@ class Loader {
                    has_after = true;
                    // Below a few heartbeats a slow network would move healthy instances; whole
                    // seconds, so that half of it (the agent's fence) is exact.
-                   absl::Duration duration;
-                   if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
-                       duration < kMinRescheduleAfter || duration > absl::Hours(24) ||
-                       duration != absl::Trunc(duration, absl::Seconds(1))) {
-                     Error(value, absl::StrCat(Describe(value), " is not a duration for ", field),
-                           "how long a host may be lost before its instances move: whole "
-                           "seconds from 20s to 24h, e.g. 60s");
-                     return;
-                   }
-                   SetDuration(duration, reschedule->mutable_after());
+                   ReadDurationIn(value, field, {kMinRescheduleAfter, absl::Hours(24), true},
+                                  "how long a host may be lost before its instances move: whole "
+                                  "seconds from 20s to 24h, e.g. 60s",
+                                  reschedule->mutable_after());
                  } else if (key == "allow_volumes") {
                    bool allow = false;
                    if (ReadBool(value, field, &allow)) reschedule->set_allow_volumes(allow);
@@ -1106,15 +1120,10 @@ class Loader {
             }
             update->set_max_parallel(max_parallel);
           } else if (key == "min_healthy") {
-            absl::Duration duration;
-            if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
-                duration < absl::ZeroDuration() || duration > absl::Hours(1)) {
-              Error(value, absl::StrCat(Describe(value), " is not a duration for ", field),
-                    "how long a replaced instance stays ready before the next one goes: 0s to "
-                    "1h, e.g. 10s");
-              return;
-            }
-            SetDuration(duration, update->mutable_min_healthy());
+            ReadDurationIn(value, field, {absl::ZeroDuration(), absl::Hours(1), false},
+                           "how long a replaced instance stays ready before the next one goes: "
+                           "0s to 1h, e.g. 10s",
+                           update->mutable_min_healthy());
           } else if (key == "on_failure") {
             std::string mode;
             if (!ReadString(value, p, field, &mode)) return;

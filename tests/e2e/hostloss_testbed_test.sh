@@ -20,18 +20,18 @@ domain: loss.lan
 networks:
   bdcoord-loss: {driver: macvlan, parent: eth0, subnet: ${BDCOORD_TESTBED_SUBNET}, ip_range: 10.251.0.112/28}
 services:
-  zk:
-    image: ${BDCOORD_TESTBED_IMAGE}
-    count: 2
-    command: ["--listen", "2181"]
-    placement: {distinct_hosts: true}
-    restart: unless-stopped
-    ready: {tcp: 2181, interval: 1s}
+  zk:   # moves after 20 s without its host
     reschedule: {after: 20s}
-  web:
     image: ${BDCOORD_TESTBED_IMAGE}
+    command: ["--listen", "2181"]
+    ready: {tcp: 2181, interval: 1s}
+    restart: unless-stopped
     count: 2
+    placement: {distinct_hosts: true}
+  web:  # stays placed on a lost host
+    image: ${BDCOORD_TESTBED_IMAGE}
     command: ["--listen", "8080"]
+    count: 2
     placement: {distinct_hosts: true}
 YAML
 
