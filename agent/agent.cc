@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
@@ -30,7 +31,49 @@ absl::Duration NextEventBackoff(absl::Duration current) {
 }
 
 Agent::Agent(DockerClient* docker, Reconciler* reconciler, Prober* prober, AgentOptions options)
-    : docker_(docker), reconciler_(reconciler), prober_(prober), options_(std::move(options)) {}
+    : docker_(docker), reconciler_(reconciler), prober_(prober), options_(std::move(options)) {
+  last_contact_ = options_.now();  // a restarted agent counts its fence from its start
+}
+
+void Agent::Contact() {
+  absl::Duration was_lost;
+  bool fenced = false;
+  {
+    absl::MutexLock lock(&contact_mu_);
+    const absl::Time now = options_.now();
+    was_lost = now - last_contact_;
+    last_contact_ = now;
+    fenced = std::exchange(lost_logged_, false);
+  }
+  if (fenced) {
+    Logger()->info(
+        "the coordinator is back after {} without it: fenced instances start again "
+        "unless they were moved away",
+        absl::FormatDuration(absl::Trunc(was_lost, absl::Seconds(1))));
+    Wake();
+  }
+}
+
+absl::Duration Agent::LostFor() const {
+  if (uplink_.load() == nullptr) return absl::ZeroDuration();
+  absl::MutexLock lock(&contact_mu_);
+  return std::max(absl::ZeroDuration(), options_.now() - last_contact_);
+}
+
+absl::Time Agent::NextFenceDue() const {
+  if (uplink_.load() == nullptr) return absl::InfiniteFuture();
+  absl::Duration shortest = absl::InfiniteDuration();
+  {
+    absl::MutexLock lock(&desired_mu_);
+    for (const auto& [cluster, desired] : desired_by_cluster_) {
+      shortest = std::min(shortest, ShortestFence(desired));
+    }
+  }
+  if (shortest == absl::InfiniteDuration()) return absl::InfiniteFuture();
+  absl::MutexLock lock(&contact_mu_);
+  // Once a pass fenced, those at the interval keep it so (and fence longer fence_afters).
+  return lost_logged_ ? absl::InfiniteFuture() : last_contact_ + shortest;
+}
 
 Agent::~Agent() {
   Stop();
@@ -76,7 +119,21 @@ PassSummary Agent::RunPass() {
     rpc::BoundStatusReport(&report);  // long lines must not make it too large to send
     return uplink != nullptr && uplink->SendStatus(report);
   };
+  const absl::Duration lost_for = LostFor();
   for (const auto& [cluster, desired] : snapshot) {
+    std::set<std::string> fenced = FencedNow(desired, lost_for);
+    if (auto held = fenced_.find(cluster); held != fenced_.end()) {
+      if (held->second.generation == desired.generation()) {
+        fenced.insert(held->second.instances.begin(), held->second.instances.end());
+      } else {
+        fenced_.erase(held);  // the coordinator's word since: it decides what runs here
+      }
+    }
+    if (!fenced.empty()) {
+      fenced_[cluster] = {desired.generation(), fenced};
+      absl::MutexLock lock(&contact_mu_);
+      lost_logged_ = true;
+    }
     // An instance's news goes up as soon as it is done (its dependents wait for it), and a newer
     // desired state ends the pass early: both keep a long pass from holding the cluster back.
     PassProgress progress(desired, previous[cluster].statuses);
@@ -95,7 +152,7 @@ PassSummary Agent::RunPass() {
         auto it = desired_by_cluster_.find(name);
         return it == desired_by_cluster_.end() || it->second.generation() != generation;
       };
-      pass.result = reconciler_->Reconcile(desired, hooks);
+      pass.result = reconciler_->Reconcile(desired, hooks, {fenced, lost_for});
     }  // the sender sends what it still had before the pass's own report
     for (const auto& network : desired.networks()) wanted_networks.push_back(network.name());
     LogPass(cluster, pass.result);
@@ -178,7 +235,7 @@ void Agent::RunDueProbes() {
 
 bool Agent::OnlyProbesDue() const {
   const absl::Time now = options_.now();
-  return !woken_ && now < next_pass_ && reconciler_->NextRestartDue() > now;
+  return !woken_ && now < next_pass_ && reconciler_->NextRestartDue() > now && NextFenceDue() > now;
 }
 
 void Agent::Run(const RefreshDesired& refresh, const std::function<void()>& on_ready) {
@@ -221,7 +278,8 @@ void Agent::LogPass(const std::string& cluster, const ReconcileResult& result) {
 }
 
 absl::Duration Agent::UntilNextPass() const {
-  const absl::Duration until = std::min(reconciler_->NextDue(), next_pass_) - options_.now();
+  const absl::Duration until =
+      std::min({reconciler_->NextDue(), next_pass_, NextFenceDue()}) - options_.now();
   // Overdue right after a pass: soon, but not in a busy loop; a probe's quick retry on time.
   if (until <= absl::ZeroDuration()) return absl::Milliseconds(100);
   return std::clamp(until, absl::Milliseconds(10), options_.interval);

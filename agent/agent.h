@@ -64,8 +64,13 @@ class Agent {
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
-  // Before the first pass; null: reports go nowhere.
+  // Before the first pass; null: reports go nowhere. With an uplink, instances with fence_after
+  // are fenced (stopped) once the coordinator has not been heard for that long (Contact).
   void SetUplink(Uplink* uplink);
+
+  // The coordinator was heard from (any message, a heartbeat's answer included): fencing counts
+  // from the last time, or from the agent's start.
+  void Contact();
 
   // Replaces the desired state of its cluster and wakes the loop.
   void SetDesired(const bdcoord::v1::DesiredState& desired);
@@ -158,9 +163,26 @@ class Agent {
     std::vector<bdcoord::v1::InstanceStatus> statuses;
   };
   std::map<std::string, LastPass> last_pass_;
+  // Per cluster, the instances fenced and the generation of the desired state they were fenced
+  // under: they stay fenced until a newer desired state comes (the coordinator's word after it is
+  // back, which no longer has those it moved away). Only on the loop's thread.
+  struct Fenced {
+    uint64_t generation = 0;
+    std::set<std::string> instances;
+  };
+  std::map<std::string, Fenced> fenced_;
   std::set<std::map<std::string, std::string>> published_instances_;  // the gauge's label sets
   absl::Time next_pass_ = absl::InfiniteFuture();
   bool woken_ = true;
+
+  // How long the coordinator has not been heard from (zero without an uplink: no fencing).
+  absl::Duration LostFor() const;
+  // When the soonest fence is due if the coordinator stays silent (InfiniteFuture: none).
+  absl::Time NextFenceDue() const;
+
+  mutable absl::Mutex contact_mu_;
+  absl::Time last_contact_ ABSL_GUARDED_BY(contact_mu_) = absl::InfinitePast();
+  bool lost_logged_ ABSL_GUARDED_BY(contact_mu_) = false;  // a fence was logged since contact
 
   mutable absl::Mutex desired_mu_;
   std::map<std::string, bdcoord::v1::DesiredState> desired_by_cluster_ ABSL_GUARDED_BY(desired_mu_);

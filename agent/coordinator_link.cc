@@ -154,6 +154,7 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
     reader = std::thread([&] {
       bdcoord::v1::CoordinatorMessage message;
       while (stream->Read(&message)) {
+        if (options_.on_contact) options_.on_contact();
         if (message.has_desired()) {
           logger->info("desired state of cluster '{}': {} instances", message.desired().cluster(),
                        message.desired().instances_size());

@@ -25,7 +25,7 @@ struct CoordinatorLinkOptions {
   std::string host_name;  // the name in the inventory
   // Called at each (re)connection for the hello.
   std::function<bdcoord::v1::HostFacts()> facts = [] { return bdcoord::v1::HostFacts(); };
-  absl::Duration heartbeat_interval = absl::Seconds(5);
+  absl::Duration heartbeat_interval = absl::Seconds(2);
   absl::Duration min_backoff = absl::Seconds(1);
   absl::Duration max_backoff = absl::Seconds(30);
   // Every LogRequest received (new requests and cancels), on the link's reader thread: keep it
@@ -39,6 +39,9 @@ struct CoordinatorLinkOptions {
   std::function<void(const bdcoord::v1::ImageListRequest&)> on_list_images;
   // The stream to the coordinator ended (after it was connected): what it asked for is void.
   std::function<void()> on_disconnected;
+  // Every message from the coordinator (its answers to heartbeats included), on the link's reader
+  // thread: what the agent's fencing counts from.
+  std::function<void()> on_contact;
   // The clock: required (main wires absl::Now; tests a FakeClock, so they need no sleeps).
   std::function<absl::Time()> now;
   // Set to 1 while connected, 0 otherwise (bdagent_coordinator_connected); none when null.

@@ -23,6 +23,7 @@ CoordinatorSession::CoordinatorSession(Agent* agent, DockerClient* docker,
     log_server_->CancelAll();
     image_loader_->AbortAll();
   };
+  options.on_contact = [agent] { agent->Contact(); };
   options.on_probe = [agent](const v1::ProbeRequest& request) {
     agent->HandleProbeRequest(request);
   };

@@ -30,7 +30,7 @@ struct AgentFlags {
   std::string log_level = "info";
   std::string coordinator = "unix:///run/bdcoord/bdcoordd.sock";
   std::string host_name;
-  double heartbeat_seconds = 5;
+  double heartbeat_seconds = 2;
   rpc::ClientChannelOptions channel;
   std::string token_file;
   policy::HostPolicy policy = {};  // --allow-root, --allow-host-path: deny by default

@@ -12,6 +12,7 @@ std::string SpecHash(const bdcoord::v1::DesiredInstance& instance) {
   copy.clear_spec_hash();
   copy.clear_completed();
   copy.clear_hold();
+  copy.clear_fence_after();
   // A file that is rewritten in place when it changes (on_change signal or none) does not make a
   // new container: its content is left out, its path, mode and on_change stay. A file with the
   // default (restart, "") is serialized as before, so such instances keep their hash.

@@ -10,6 +10,13 @@
 
 namespace bdcoord::agent {
 
+absl::Duration FenceOf(const bdcoord::v1::DesiredInstance& instance) {
+  if (!instance.has_fence_after()) return absl::InfiniteDuration();
+  const absl::Duration fence = absl::Seconds(instance.fence_after().seconds()) +
+                               absl::Nanoseconds(instance.fence_after().nanos());
+  return fence > absl::ZeroDuration() ? fence : absl::InfiniteDuration();
+}
+
 namespace {
 
 std::string LabelOf(const ContainerInfo& container, const std::string& key) {
@@ -18,7 +25,8 @@ std::string LabelOf(const ContainerInfo& container, const std::string& key) {
 }
 
 InstanceDecision DecideInstance(const bdcoord::v1::DesiredInstance& instance,
-                                const std::vector<ContainerInfo>& managed) {
+                                const std::vector<ContainerInfo>& managed, bool fenced,
+                                bool unfenced) {
   InstanceDecision decision;
   decision.spec_hash =
       instance.spec_hash().empty() ? policy::SpecHash(instance) : instance.spec_hash();
@@ -27,26 +35,31 @@ InstanceDecision DecideInstance(const bdcoord::v1::DesiredInstance& instance,
   }
   if (instance.completed()) {
     decision.action = InstanceAction::kReportCompleted;
+  } else if (fenced) {
+    decision.action = InstanceAction::kFence;
   } else if (!decision.existing) {
     decision.action = InstanceAction::kCreate;
   } else if (LabelOf(*decision.existing, kSpecHashLabel) != decision.spec_hash) {
     decision.action = InstanceAction::kReplace;
   } else {
-    decision.action = decision.existing->state == "created" && !instance.hold()
-                          ? InstanceAction::kStart
-                          : InstanceAction::kKeep;
+    const bool stopped_by_fence = unfenced && decision.existing->state == "exited";
+    decision.action =
+        (decision.existing->state == "created" || stopped_by_fence) && !instance.hold()
+            ? InstanceAction::kStart
+            : InstanceAction::kKeep;
   }
   return decision;
 }
 
 }  // namespace
 
-Decision Decide(const bdcoord::v1::DesiredState& desired,
-                const std::vector<ContainerInfo>& managed) {
+Decision Decide(const bdcoord::v1::DesiredState& desired, const std::vector<ContainerInfo>& managed,
+                const std::set<std::string>& fenced, const std::set<std::string>& unfenced) {
   Decision decision;
   absl::flat_hash_set<std::string> wanted;
   for (const auto& instance : desired.instances()) {
-    decision.instances.push_back(DecideInstance(instance, managed));
+    decision.instances.push_back(DecideInstance(instance, managed, fenced.contains(instance.name()),
+                                                unfenced.contains(instance.name())));
     wanted.insert(instance.name());
   }
   for (const ContainerInfo& container : managed) {
@@ -56,6 +69,22 @@ Decision Decide(const bdcoord::v1::DesiredState& desired,
     }
   }
   return decision;
+}
+
+std::set<std::string> FencedNow(const bdcoord::v1::DesiredState& desired, absl::Duration lost_for) {
+  std::set<std::string> fenced;
+  for (const auto& instance : desired.instances()) {
+    if (!instance.completed() && !instance.run_once() && FenceOf(instance) <= lost_for) {
+      fenced.insert(instance.name());
+    }
+  }
+  return fenced;
+}
+
+absl::Duration ShortestFence(const bdcoord::v1::DesiredState& desired) {
+  absl::Duration shortest = absl::InfiniteDuration();
+  for (const auto& instance : desired.instances()) shortest = std::min(shortest, FenceOf(instance));
+  return shortest;
 }
 
 namespace {

@@ -2,6 +2,7 @@
 #define BDCOORD_AGENT_RECONCILE_DECIDE_H_
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ enum class InstanceAction {
   kStart,            // its container has its spec but was only created: start it, then as kKeep
   kCreate,           // no container: create and start one (held: create only)
   kReplace,          // its container has another spec: remove it, then as kCreate
+  // Fenced: the agent has not heard from the coordinator for the instance's fence_after, which
+  // may be starting it elsewhere with the same IP: its container is stopped (not removed) and
+  // nothing is created or started.
+  kFence,
 };
 
 struct InstanceDecision {
@@ -36,8 +41,21 @@ struct Decision {
 
 // The pure diff of one cluster on this host: desired instances against the containers that carry
 // the cluster's label (found by label, never by name). No I/O: the reconciler acts on it.
-Decision Decide(const bdcoord::v1::DesiredState& desired,
-                const std::vector<ContainerInfo>& managed);
+// `fenced`: the instances to fence now (FencedNow); `unfenced`: those fenced by an earlier pass
+// and not now, whose stopped container is started again (kStart) when it still has its spec.
+Decision Decide(const bdcoord::v1::DesiredState& desired, const std::vector<ContainerInfo>& managed,
+                const std::set<std::string>& fenced = {},
+                const std::set<std::string>& unfenced = {});
+
+// The instances of `desired` to fence when the agent has not heard from the coordinator for
+// `lost_for`: those whose fence_after is set and at most `lost_for`. Pure.
+std::set<std::string> FencedNow(const bdcoord::v1::DesiredState& desired, absl::Duration lost_for);
+
+// The instance's fence_after; absl::InfiniteDuration() when it has none.
+absl::Duration FenceOf(const bdcoord::v1::DesiredInstance& instance);
+
+// The shortest fence_after of `desired`'s instances; absl::InfiniteDuration() when none has one.
+absl::Duration ShortestFence(const bdcoord::v1::DesiredState& desired);
 
 // A container restarted this often (by Docker's restart policy and by the agent) and that is still
 // failing is reported failed and stopped, whatever its restart policy: crash loops are surfaced,

@@ -117,7 +117,8 @@ void Reconciler::SyncShims(const DesiredState& desired, ReconcileResult* result)
   }
 }
 
-ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHooks& hooks) {
+ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHooks& hooks,
+                                      const Fencing& fencing) {
   ReconcileResult result;
   auto managed = docker_->ListContainers({{kClusterLabel, desired.cluster()}});
   if (!managed.ok()) {
@@ -156,7 +157,35 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHoo
 
   // Decide on the state listed once, then act: independent instances in parallel, a bounded
   // number at a time.
-  const Decision decision = Decide(desired, *managed);
+  std::set<std::string> unfenced;  // fenced by the last pass, not by this one: started again
+  {
+    absl::MutexLock lock(&mu_);
+    std::set<std::string>& before = fenced_[desired.cluster()];
+    for (const std::string& name : before) {
+      if (!fencing.instances.contains(name)) unfenced.insert(name);
+    }
+    before = fencing.instances;
+    if (before.empty()) fenced_.erase(desired.cluster());
+  }
+  if (!unfenced.empty()) {
+    Logger()->info("the coordinator is back: starting again {} fenced instance(s) of cluster '{}'",
+                   unfenced.size(), desired.cluster());
+  }
+  const Decision decision = Decide(desired, *managed, fencing.instances, unfenced);
+
+  // Containers no longer desired go first, before anything starts: an instance moved away while
+  // this host was cut off runs elsewhere with the same IP now.
+  std::vector<std::string> still_there;  // instances whose containers could not be removed
+  for (const ContainerInfo& container : decision.remove) {
+    Logger()->info("removing '{}': no longer desired", container.name);
+    if (absl::Status s = StopAndRemove(container.id); !s.ok()) {
+      result.errors.push_back(absl::StrCat("cannot remove '", container.name, "': ", s.message()));
+      auto instance = container.labels.find(kInstanceLabel);
+      if (instance != container.labels.end()) still_there.push_back(instance->second);
+    } else {
+      ++result.removed;
+    }
+  }
   pass.images = InspectImages(desired, decision.instances);
   pass.volumes = ListVolumesIfNeeded(desired, decision.instances);
   // The hosts map before any container: a new one mounts it, a running one sees it change.
@@ -185,7 +214,9 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHoo
         acted[i].status.set_service(desired.instances(i).service());
         continue;
       }
-      acted[i] = Act(desired, desired.instances(i), decision.instances[i], pass);
+      acted[i] = decision.instances[i].action == InstanceAction::kFence
+                     ? Fence(desired.instances(i), decision.instances[i], fencing.lost_for)
+                     : Act(desired, desired.instances(i), decision.instances[i], pass);
       // Which spec the instance runs (or failed to run): a rollout's progress.
       acted[i].status.set_spec_hash(decision.instances[i].spec_hash);
       ++done;
@@ -220,18 +251,6 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHoo
     result.outcomes.push_back(one.outcome);
   }
   if (interrupted) return result;
-
-  std::vector<std::string> still_there;  // instances whose containers could not be removed
-  for (const ContainerInfo& container : decision.remove) {
-    Logger()->info("removing '{}': no longer desired", container.name);
-    if (absl::Status s = StopAndRemove(container.id); !s.ok()) {
-      result.errors.push_back(absl::StrCat("cannot remove '", container.name, "': ", s.message()));
-      auto instance = container.labels.find(kInstanceLabel);
-      if (instance != container.labels.end()) still_there.push_back(instance->second);
-    } else {
-      ++result.removed;
-    }
-  }
   PruneInstanceFiles(desired, still_there, &result);
   return result;
 }
@@ -341,6 +360,40 @@ std::optional<absl::flat_hash_set<std::string>> Reconciler::ListVolumesIfNeeded(
   return absl::flat_hash_set<std::string>(names->begin(), names->end());
 }
 
+Reconciler::Acted Reconciler::Fence(const DesiredInstance& instance,
+                                    const InstanceDecision& decision, absl::Duration lost_for) {
+  Acted acted;
+  acted.outcome.action = InstanceAction::kFence;
+  acted.status.set_name(instance.name());
+  acted.status.set_service(instance.service());
+  acted.status.set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+  const std::string why = absl::StrCat(
+      "fenced: no word from the coordinator for ",
+      absl::FormatDuration(absl::Trunc(lost_for, absl::Seconds(1))), " (fence_after ",
+      absl::FormatDuration(FenceOf(instance)),
+      "), so it may run elsewhere with the same IP: stopped until the coordinator is back");
+  if (!decision.existing) {
+    acted.status.set_message(absl::StrCat(why, " (no container here)"));
+    return acted;
+  }
+  acted.status.set_container_id(decision.existing->id);
+  if (decision.existing->state == "running" || decision.existing->state == "restarting") {
+    Logger()->warn("stopping '{}': {}", instance.name(), why);
+    const int timeout = instance.has_stop_timeout()
+                            ? static_cast<int>(instance.stop_timeout().seconds())
+                            : options_.stop_timeout_seconds;
+    absl::Status stopped =
+        docker_->StopContainer(decision.existing->id, std::chrono::seconds(timeout));
+    inspect_cache_->Changed(decision.existing->id);
+    if (!stopped.ok()) {
+      acted.status.set_message(absl::StrCat(why, "; the stop failed: ", stopped.message()));
+      return acted;
+    }
+  }
+  acted.status.set_message(why);
+  return acted;
+}
+
 Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInstance& instance,
                                   const InstanceDecision& decision, const Pass& pass) {
   const ImageInspections& images = pass.images;
@@ -402,6 +455,8 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
       break;
     case InstanceAction::kCreate:
       break;
+    case InstanceAction::kFence:  // Reconcile hands these to Fence
+      return Fence(instance, decision, absl::ZeroDuration());
   }
 
   if (auto error = pass.network_errors.find(instance.network());

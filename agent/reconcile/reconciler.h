@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,14 @@ struct PassHooks {
   std::function<bool()> interrupted;
 };
 
+// What the agent fences in a pass: the instances (FencedNow: the agent has not heard from the
+// coordinator for their fence_after) are stopped, not removed, and nothing is started for them;
+// one fenced by the cluster's previous pass and not by this one is started again.
+struct Fencing {
+  std::set<std::string> instances;
+  absl::Duration lost_for = absl::ZeroDuration();  // for the messages
+};
+
 struct ReconcileResult {
   std::vector<bdcoord::v1::InstanceStatus> statuses;  // one per desired instance, in order
   // One per desired instance, in order; none when Docker was unavailable (nothing was decided).
@@ -118,7 +127,8 @@ class Reconciler {
   Reconciler(DockerClient* docker, HostFiles* host_files, net::LinkManager* links = nullptr,
              ReconcilerOptions options = {});
 
-  ReconcileResult Reconcile(const bdcoord::v1::DesiredState& desired, const PassHooks& hooks = {});
+  ReconcileResult Reconcile(const bdcoord::v1::DesiredState& desired, const PassHooks& hooks = {},
+                            const Fencing& fencing = {});
 
   // The soonest moment a readiness probe or a restart is due (absl::InfiniteFuture() when none):
   // the agent runs its next pass then rather than at its regular interval.
@@ -166,6 +176,10 @@ class Reconciler {
   };
   Acted Act(const bdcoord::v1::DesiredState& desired, const bdcoord::v1::DesiredInstance& instance,
             const InstanceDecision& decision, const Pass& pass);
+  // Stops the fenced instance's container if it runs (docker stop, kept for when the coordinator
+  // is back); its status says so.
+  Acted Fence(const bdcoord::v1::DesiredInstance& instance, const InstanceDecision& decision,
+              absl::Duration lost_for);
   // Starts the instance's created container: RUNNING as Docker's answer says (no inspect), or
   // FAILED with why.
   bdcoord::v1::InstanceStatus Start(const bdcoord::v1::DesiredInstance& instance,
@@ -259,6 +273,8 @@ class Reconciler {
       ABSL_GUARDED_BY(mu_);
   // The numbers of a `user:` per image id and user (see UserOf).
   absl::flat_hash_map<std::string, NumericUser> users_ ABSL_GUARDED_BY(mu_);
+  // The instances each cluster's last pass fenced (PassHooks::fenced).
+  absl::flat_hash_map<std::string, std::set<std::string>> fenced_ ABSL_GUARDED_BY(mu_);
   // The desired state's applied_at per cluster: when it changes, the give-ups are forgotten.
   absl::flat_hash_map<std::string, std::string> applied_at_ ABSL_GUARDED_BY(mu_);
   // On a new apply of the cluster (its applied_at changed): its containers' restart counts start

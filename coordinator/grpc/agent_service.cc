@@ -177,6 +177,11 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
           logger_->info("host '{}' is back", host);
           PublishHost(host, kEventHostUp, "back: heartbeats again");
         }
+        // The agent counts its fence (fence_after) from the last answer it had.
+        bdcoord::v1::CoordinatorMessage ack;
+        ack.mutable_heartbeat_ack();
+        absl::MutexLock lock(&session->write_mu);
+        if (session->stream != nullptr) session->stream->Write(ack);
         break;
       }
       case bdcoord::v1::AgentMessage::kStatus: {

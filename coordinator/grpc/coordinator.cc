@@ -24,6 +24,9 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
           std::clamp(options_.heartbeat_timeout / 4, absl::Milliseconds(100), absl::Seconds(1)),
           options_.now, events_, [this] { ForgetGoneHosts(); }) {
   agent_service_.OnChange([this] { controller_.Wake(); });
+  controller_.SetRescheduleHook([this](const std::string& cluster, const RescheduleDecision& due) {
+    return ops_.Reschedule(cluster, due);
+  });
   controller_.SetRolloutHooks(&events_, [this](const std::string& cluster, const std::string& why) {
     if (absl::StatusOr<std::string> undone = ops_.Undo(cluster, why); !undone.ok()) {
       options_.logger->error("cannot revert the rollout of '{}': {}", cluster,

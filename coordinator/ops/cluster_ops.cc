@@ -17,6 +17,7 @@
 #include "coordinator/plan/rollout.h"
 #include "coordinator/render/desired_state.h"
 #include "coordinator/spec/diagnostics.h"
+#include "coordinator/spec/instance_names.h"
 #include "coordinator/state/reported_status.h"
 
 namespace bdcoord::coordinator {
@@ -171,7 +172,7 @@ ClusterOps::ClusterOps(Inventory& inventory, Store& store, AgentSessions& agents
       policy_(std::move(policy)) {}
 
 std::vector<bdcoord::v1::Host> ClusterOps::LiveHosts(const bdcoord::v1::ClusterSpec& spec,
-                                                     const std::string& draining) {
+                                                     const std::string& draining, bool with_lost) {
   std::set<std::string> drained = {draining};
   if (auto records = store_.ListHosts(); records.ok()) {
     for (const HostRecord& record : *records) {
@@ -182,7 +183,7 @@ std::vector<bdcoord::v1::Host> ClusterOps::LiveHosts(const bdcoord::v1::ClusterS
   // facts; per-network parents from the spec's host of the same name.
   std::vector<bdcoord::v1::Host> hosts;
   for (const InventoryHost& live : inventory_.Hosts()) {
-    if (!live.connected || live.down || drained.contains(live.name)) continue;
+    if ((!with_lost && (!live.connected || live.down)) || drained.contains(live.name)) continue;
     bdcoord::v1::Host host;
     host.set_name(live.name);
     for (const auto& [key, value] : live.labels) (*host.mutable_labels())[key] = value;
@@ -203,9 +204,11 @@ absl::StatusOr<Plan> ClusterOps::PlanLive(const SpecText& spec) {
   return PlanOn(LoadSpec(spec.yaml), spec.file_name, /*draining=*/"");
 }
 
-absl::StatusOr<Plan> ClusterOps::PlanOn(const LoadedSpec& loaded, const std::string& file_name,
-                                        const std::string& draining) {
-  const std::vector<bdcoord::v1::Host> hosts = LiveHosts(loaded.spec, draining);
+absl::StatusOr<Plan> ClusterOps::PlanOn(
+    const LoadedSpec& loaded, const std::string& file_name, const std::string& draining,
+    const std::map<std::string, std::set<std::string>>* moving_off) {
+  const std::vector<bdcoord::v1::Host> hosts =
+      LiveHosts(loaded.spec, draining, /*with_lost=*/moving_off != nullptr);
   const std::string& cluster = loaded.spec.cluster();
   PreviousPlacement previous;
   bool has_previous = false;
@@ -234,6 +237,7 @@ absl::StatusOr<Plan> ClusterOps::PlanOn(const LoadedSpec& loaded, const std::str
   options.previous = has_previous ? &previous : nullptr;
   options.taken_ips = &taken;
   options.other_networks = &other_networks;
+  options.moving_off = moving_off;
   Plan plan = MakePlan(loaded, options);
   for (Diagnostic& d : CheckHostPolicy(loaded.spec, loaded.positions, policy_)) {
     plan.diagnostics.push_back(std::move(d));
@@ -371,6 +375,57 @@ absl::StatusOr<ClusterOps::DrainResult> ClusterOps::DrainHost(const std::string&
   }
   for (const AppliedCluster& applied : replanned) Placed(applied);
   return result;
+}
+
+absl::StatusOr<std::vector<bdcoord::v1::MovedInstance>> ClusterOps::Reschedule(
+    const std::string& cluster, const RescheduleDecision& due) {
+  auto applied = store_.GetCluster(cluster);
+  if (!applied.ok()) return applied.status();
+  const LoadedSpec loaded = AsLoaded(*applied);
+  absl::StatusOr<Plan> plan = PlanOn(loaded, applied->spec_file, /*draining=*/"", &due.moving_off);
+  if (!plan.ok()) {
+    return absl::Status(
+        plan.status().code(),
+        absl::StrCat("cannot reschedule ", due.instances.size(), " instances of cluster '", cluster,
+                     "' off lost hosts: they do not fit on the other hosts; "
+                     "nothing moved\n",
+                     plan.status().message()));
+  }
+  std::map<std::string, std::string> host_of;
+  for (const auto& instance : plan->placement.instances()) {
+    host_of[instance.name()] = instance.host();
+  }
+  // Only the due instances may move: one without reschedule that a rule makes follow them
+  // (colocate_with) may still run on the lost host, and its IP must not run twice.
+  std::set<std::string> leaving_names;
+  for (const RescheduledInstance& leaving : due.instances) leaving_names.insert(leaving.instance);
+  for (const auto& instance : applied->placement.instances()) {
+    auto to = host_of.find(instance.name());
+    if (leaving_names.contains(instance.name()) || to == host_of.end() ||
+        to->second == instance.host()) {
+      continue;
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot reschedule ", due.instances.size(), " instances of cluster '", cluster,
+                     "' off lost hosts: ", instance.name(), " would have to move too (from ",
+                     instance.host(), " to ", to->second, "), and its service '",
+                     instance.service(), "' has no reschedule; nothing moved"));
+  }
+  std::vector<bdcoord::v1::MovedInstance> moved;
+  for (const RescheduledInstance& leaving : due.instances) {
+    auto to = host_of.find(leaving.instance);
+    if (to == host_of.end() || to->second == leaving.from) continue;
+    bdcoord::v1::MovedInstance& out = moved.emplace_back();
+    out.set_cluster(cluster);
+    out.set_instance(leaving.instance);
+    out.set_host(to->second);
+  }
+  AppliedCluster next = Applied(loaded, TextOf(*applied), *plan, &*applied);
+  // Not a new apply: the agents keep their give-ups.
+  next.applied_at = applied->applied_at;
+  if (absl::Status stored = store_.ApplyCluster(next); !stored.ok()) return stored;
+  Placed(next);
+  return moved;
 }
 
 absl::StatusOr<ClusterOps::DownResult> ClusterOps::Down(const std::string& requested,
@@ -595,6 +650,11 @@ absl::StatusOr<std::vector<bdcoord::v1::ClusterStatus>> ClusterOps::Status(
     if (!cluster.ok()) return cluster.status();
     names.push_back(*cluster);
   }
+  std::map<std::string, absl::Time> lost;  // host -> its last heartbeat
+  for (const InventoryHost& host : inventory_.Hosts()) {
+    if (!host.connected || host.down) lost[host.name] = host.last_heartbeat;
+  }
+  const absl::Time now = now_();
   std::vector<bdcoord::v1::ClusterStatus> clusters;
   for (const std::string& name : names) {
     auto state = ReadClusterState(store_, name);
@@ -613,6 +673,21 @@ absl::StatusOr<std::vector<bdcoord::v1::ClusterStatus>> ClusterOps::Status(
         view->mutable_status()->set_state(state->completed.contains(instance.name())
                                               ? bdcoord::v1::INSTANCE_STATE_COMPLETED
                                               : bdcoord::v1::INSTANCE_STATE_PENDING);
+      }
+      if (auto down = lost.find(instance.host()); down != lost.end()) {
+        // What its host last said is old news: say why, and whether it will move.
+        const bdcoord::v1::Service* service = FindService(state->applied.spec, instance.service());
+        const absl::Duration after =
+            service == nullptr ? absl::ZeroDuration() : RescheduleAfter(*service);
+        view->mutable_status()->set_message(absl::StrCat(
+            "host ", instance.host(), " is down: no heartbeat for ",
+            absl::FormatDuration(absl::Trunc(now - down->second, absl::Seconds(1))),
+            after > absl::ZeroDuration()
+                ? absl::StrCat("; rescheduled elsewhere once it is lost for ",
+                               absl::FormatDuration(after))
+                : absl::StrCat("; '", instance.service(),
+                               "' has no reschedule: it stays placed there until the host is "
+                               "back")));
       }
     }
     for (const auto& progress : state->orchestration.services) *out.add_services() = progress;

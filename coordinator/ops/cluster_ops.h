@@ -2,6 +2,7 @@
 #define BDCOORD_COORDINATOR_OPS_CLUSTER_OPS_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -15,6 +16,7 @@
 #include "coordinator/ops/controller.h"
 #include "coordinator/ops/image_push.h"
 #include "coordinator/plan/planner.h"
+#include "coordinator/plan/reschedule.h"
 #include "coordinator/spec/host_policy.h"
 #include "coordinator/spec/spec_loader.h"
 #include "coordinator/state/event_bus.h"
@@ -63,6 +65,13 @@ class ClusterOps {
   // Marks the host drained and moves every instance off it, all or nothing; with `undo`, takes
   // the drain back (nothing moves back).
   absl::StatusOr<DrainResult> DrainHost(const std::string& host, bool undo);
+
+  // Moves the instances `due` names off their lost hosts as DrainHost moves them (same names and
+  // IPs, placed on the live hosts), while every other instance on those hosts stays placed there;
+  // one store operation. The moved instances with their new hosts; FailedPrecondition, nothing
+  // moved, when they do not fit elsewhere. Called by the controller's pass.
+  absl::StatusOr<std::vector<bdcoord::v1::MovedInstance>> Reschedule(const std::string& cluster,
+                                                                     const RescheduleDecision& due);
 
   struct DownResult {
     uint32_t removed = 0;
@@ -131,11 +140,15 @@ class ClusterOps {
   static constexpr absl::Duration kProbeTimeout = absl::Seconds(5);
 
  private:
-  // Plans on the live hosts minus `draining`.
-  absl::StatusOr<Plan> PlanOn(const LoadedSpec& loaded, const std::string& file_name,
-                              const std::string& draining);
+  // Plans on the live hosts minus `draining`. With `moving_off` (service -> lost hosts it
+  // leaves), the lost hosts are listed too, so that only those services leave them.
+  absl::StatusOr<Plan> PlanOn(
+      const LoadedSpec& loaded, const std::string& file_name, const std::string& draining,
+      const std::map<std::string, std::set<std::string>>* moving_off = nullptr);
+  // Connected hosts that are not down or drained (`draining` counts as drained); `with_lost`:
+  // also those not connected or down (not drained), as they last said hello.
   std::vector<bdcoord::v1::Host> LiveHosts(const bdcoord::v1::ClusterSpec& spec,
-                                           const std::string& draining);
+                                           const std::string& draining, bool with_lost = false);
   absl::StatusOr<AppliedCluster> FindCluster(const std::string& requested);
   // The cluster to store for `plan`; with `before` (the stored one), the rollout from it to this
   // and the spec to undo to.

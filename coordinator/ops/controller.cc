@@ -68,6 +68,10 @@ void ClusterController::SetRolloutHooks(
   revert_ = std::move(revert);
 }
 
+void ClusterController::SetRescheduleHook(RescheduleFn reschedule) {
+  reschedule_ = std::move(reschedule);
+}
+
 ClusterController::~ClusterController() {
   {
     absl::MutexLock lock(&mu_);
@@ -120,9 +124,11 @@ absl::Time ClusterController::SyncAll() {
   absl::MutexLock lock(&pass_mu_);
   next_pass_at_ = absl::InfiniteFuture();
   std::map<std::string, uint64_t> connected;  // host -> session
+  std::map<std::string, absl::Time> lost;     // host -> its last heartbeat
   const std::vector<InventoryHost> hosts = inventory_.Hosts();
   for (const InventoryHost& host : hosts) {
     if (host.connected) connected[host.name] = host.session;
+    if (!host.connected || host.down) lost[host.name] = host.last_heartbeat;
   }
   auto clusters = store_.ListClusters();
   if (!clusters.ok()) {
@@ -130,7 +136,7 @@ absl::Time ClusterController::SyncAll() {
     return absl::InfiniteFuture();
   }
   instances_.clear();
-  for (const std::string& cluster : *clusters) SyncCluster(cluster, connected);
+  for (const std::string& cluster : *clusters) SyncCluster(cluster, connected, lost);
   ClearUnknown(std::set<std::string>(clusters->begin(), clusters->end()), connected);
   if (metrics_ != nullptr) PublishGauges(hosts);
   return next_pass_at_;
@@ -157,9 +163,15 @@ void ClusterController::PublishGauges(const std::vector<InventoryHost>& hosts) {
 }
 
 void ClusterController::SyncCluster(const std::string& cluster,
-                                    const std::map<std::string, uint64_t>& connected) {
+                                    const std::map<std::string, uint64_t>& connected,
+                                    const std::map<std::string, absl::Time>& lost) {
   auto applied = store_.GetCluster(cluster);
   if (!applied.ok()) return;  // deleted meanwhile
+  if (reschedule_) {
+    const RescheduleDecision due = DueReschedules(applied->spec, applied->placement, lost, now_());
+    next_pass_at_ = std::min(next_pass_at_, due.next_due);
+    if (!due.empty() && RescheduleLost(cluster, due)) return;
+  }
   // Only what the hosts of this placement reported: a moved instance starts afresh.
   auto stored = store_.InstanceStatuses(cluster);
   std::map<std::string, InstanceStatus> statuses;
@@ -237,6 +249,46 @@ void ClusterController::SyncCluster(const std::string& cluster,
         absl::ToUnixMicros(applied->applied_at));
     SendIfChanged(host, session->second, desired);
   }
+}
+
+bool ClusterController::RescheduleLost(const std::string& cluster, const RescheduleDecision& due) {
+  absl::StatusOr<std::vector<bdcoord::v1::MovedInstance>> moved = reschedule_(cluster, due);
+  if (!moved.ok()) {
+    std::string why(moved.status().message());
+    if (reschedule_failed_[cluster] != why) {
+      logger_->warn("{}", why);
+      if (events_ != nullptr) {
+        bdcoord::v1::Event event;
+        event.set_cluster(cluster);
+        event.set_kind(kEventRescheduleFailed);
+        event.set_message(why);
+        events_->Publish(std::move(event));
+      }
+      reschedule_failed_[cluster] = std::move(why);
+    }
+    return false;
+  }
+  reschedule_failed_.erase(cluster);
+  std::map<std::string, const RescheduledInstance*> leaving;
+  for (const RescheduledInstance& instance : due.instances) leaving[instance.instance] = &instance;
+  for (const bdcoord::v1::MovedInstance& instance : *moved) {
+    const RescheduledInstance& from = *leaving.at(instance.instance());
+    const std::string message = absl::StrCat(
+        "from ", from.from, " to ", instance.host(), ": host ", from.from,
+        " lost (no heartbeat for ",
+        absl::FormatDuration(absl::Trunc(from.lost_for, absl::Seconds(1))), "), same name and IP");
+    logger_->info("cluster '{}': rescheduled {} {}", cluster, instance.instance(), message);
+    if (events_ == nullptr) continue;
+    bdcoord::v1::Event event;
+    event.set_cluster(cluster);
+    event.set_instance(instance.instance());
+    event.set_host(instance.host());
+    event.set_kind(kEventRescheduled);
+    event.set_message(message);
+    events_->Publish(std::move(event));
+  }
+  Wake();
+  return true;
 }
 
 bool ClusterController::AdvanceClusterRollout(

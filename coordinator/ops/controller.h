@@ -8,14 +8,18 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "bdcoord/v1/agent.pb.h"
+#include "bdcoord/v1/cluster.pb.h"
 #include "bdcoord/v1/spec.pb.h"
 #include "coordinator/ops/agent_sessions.h"
 #include "coordinator/ops/controller_metrics.h"
 #include "coordinator/plan/planner.h"
+#include "coordinator/plan/reschedule.h"
 #include "coordinator/render/desired_state.h"
 #include "coordinator/state/event_bus.h"
 #include "coordinator/state/inventory.h"
@@ -50,6 +54,13 @@ class ClusterController {
   void SetRolloutHooks(EventBus* events,
                        std::function<void(const std::string&, const std::string&)> revert);
 
+  // Host loss: each pass works out which instances leave a lost host now (DueReschedules) and
+  // hands them to `reschedule` (ClusterOps::Reschedule: the cluster re-planned and stored, the
+  // moved instances with their new hosts); each move is published as `rescheduled`. Before Start.
+  using RescheduleFn = std::function<absl::StatusOr<std::vector<bdcoord::v1::MovedInstance>>(
+      const std::string&, const RescheduleDecision&)>;
+  void SetRescheduleHook(RescheduleFn reschedule);
+
   void Start();  // passes every `period`, or at once after Wake()
   void Wake();
   void RunPass();  // one pass, on the caller's thread (tests)
@@ -76,7 +87,12 @@ class ClusterController {
 
  private:
   absl::Time SyncAll();  // the pass itself; when the next one is due at the latest
-  void SyncCluster(const std::string& cluster, const std::map<std::string, uint64_t>& connected);
+  void SyncCluster(const std::string& cluster, const std::map<std::string, uint64_t>& connected,
+                   const std::map<std::string, absl::Time>& lost);
+  // Moves the cluster's instances that are due off their lost hosts; whether it did (the next
+  // pass sends the new placement).
+  bool RescheduleLost(const std::string& cluster, const RescheduleDecision& due)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_);
   void ClearUnknown(const std::set<std::string>& clusters,
                     const std::map<std::string, uint64_t>& connected);
   // The hosts and the instances counted in this pass into the gauges; label sets of the last
@@ -118,6 +134,9 @@ class ClusterController {
   static constexpr absl::Duration kLeaderProbeTimeout = absl::Seconds(5);
   EventBus* events_ = nullptr;
   std::function<void(const std::string&, const std::string&)> revert_;
+  RescheduleFn reschedule_;
+  // The last reschedule failure per cluster, said once (every pass would say it again).
+  std::map<std::string, std::string> reschedule_failed_ ABSL_GUARDED_BY(pass_mu_);
   std::function<absl::Time()> now_;
   std::map<std::string, Rendered> rendered_ ABSL_GUARDED_BY(pass_mu_);
   uint64_t next_generation_ ABSL_GUARDED_BY(pass_mu_);

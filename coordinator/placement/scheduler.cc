@@ -66,6 +66,7 @@ class Scheduler {
       : spec_(*input.spec),
         hosts_(*input.hosts),
         previous_(input.previous),
+        avoid_(input.avoid),
         num_hosts_(static_cast<int>(hosts_.size())) {
     state_.hosts = &hosts_;
     state_.total.assign(num_hosts_, 0);
@@ -184,6 +185,17 @@ class Scheduler {
       if (!filter->Static()) continue;
       for (int h = 0; h < num_hosts_; ++h) {
         if (eligible[h] && !filter->Feasible(h)) eligible[h] = 0;
+      }
+    }
+
+    // Hosts the service leaves (lost hosts it is rescheduled off): neither kept nor chosen.
+    if (avoid_ != nullptr) {
+      if (auto off = avoid_->find(service.name()); off != avoid_->end()) {
+        for (const std::string& name : off->second) {
+          if (auto host = host_index_.find(name); host != host_index_.end()) {
+            eligible[host->second] = 0;
+          }
+        }
       }
     }
 
@@ -334,6 +346,7 @@ class Scheduler {
   const ClusterSpec& spec_;
   const std::vector<Host>& hosts_;
   const absl::flat_hash_map<std::string, std::string>* previous_;
+  const std::map<std::string, std::set<std::string>>* avoid_;
   const int num_hosts_;
 
   absl::flat_hash_map<std::string_view, int> host_index_;  // name -> first index

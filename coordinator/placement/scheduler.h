@@ -2,6 +2,8 @@
 #define BDCOORD_COORDINATOR_PLACEMENT_SCHEDULER_H_
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,9 @@ struct ScheduleInput {
   const std::vector<bdcoord::v1::Host>* hosts = nullptr;  // inventory (spec.hosts offline)
   // instance name -> host name of the previous placement; may be empty.
   const absl::flat_hash_map<std::string, std::string>* previous = nullptr;
+  // Service name -> hosts none of its instances may be on (a lost host it is rescheduled off,
+  // still listed in `hosts` so that what stays there keeps its place); may be null.
+  const std::map<std::string, std::set<std::string>>* avoid = nullptr;
 };
 
 struct ScheduleResult {

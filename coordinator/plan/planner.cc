@@ -212,6 +212,7 @@ Plan MakePlan(const LoadedSpec& loaded, const PlanOptions& options) {
   input.spec = &spec;
   input.hosts = &hosts;
   input.previous = options.previous ? &options.previous->host_of : &no_previous;
+  input.avoid = options.moving_off;
   ScheduleResult scheduled = Schedule(input);
   if (!scheduled.failures.empty()) {
     plan.failures = std::move(scheduled.failures);

@@ -2,6 +2,7 @@
 #define BDCOORD_COORDINATOR_PLAN_PLANNER_H_
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct PlanOptions {
   // The hosts to place on; when null, the spec's own `hosts` (offline planning).
   const std::vector<bdcoord::v1::Host>* inventory = nullptr;
   const PreviousPlacement* previous = nullptr;
+  // Service name -> hosts its instances leave (rescheduled off a lost host, which `inventory`
+  // still lists for the instances that stay there); they keep their IPs (previous).
+  const std::map<std::string, std::set<std::string>>* moving_off = nullptr;
   // Addresses held by other clusters on the same LAN (IP -> who holds it, e.g. "instance zk1
   // of cluster 'a'"): never allocated here; pinning one is an error naming the holder.
   const absl::flat_hash_map<std::string, std::string>* taken_ips = nullptr;

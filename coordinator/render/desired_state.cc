@@ -36,12 +36,22 @@ bdcoord::v1::DesiredInstance MakeDesiredInstance(const bdcoord::v1::ClusterSpec&
   desired.set_network(rendered.placed.network());
   desired.set_ip(rendered.placed.ip());
   *desired.mutable_dns() = dns;
+  if (service.has_reschedule()) {
+    const absl::Duration fence =
+        FenceAfter(absl::Seconds(service.reschedule().after().seconds()) +
+                   absl::Nanoseconds(service.reschedule().after().nanos()));
+    desired.mutable_fence_after()->set_seconds(absl::ToInt64Seconds(fence));
+    desired.mutable_fence_after()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(fence % absl::Seconds(1))));
+  }
   // spec_hash stays empty: the agent hashes the instance itself (agent::SpecHash, stable across
   // builds), so both sides always agree on what "changed" means.
   return desired;
 }
 
 }  // namespace
+
+absl::Duration FenceAfter(absl::Duration after) { return after / 2; }
 
 bdcoord::v1::Dns ContainerDns(const bdcoord::v1::ClusterSpec& spec) {
   bdcoord::v1::Dns dns = spec.dns();

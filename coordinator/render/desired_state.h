@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "absl/time/time.h"
 #include "bdcoord/v1/agent.pb.h"
 #include "bdcoord/v1/spec.pb.h"
 #include "coordinator/render/rendered_plan.h"
@@ -15,6 +16,11 @@ namespace bdcoord::coordinator {
 // the defaults for what it leaves out (search: none; options: fail fast, see
 // README). Pure.
 bdcoord::v1::Dns ContainerDns(const bdcoord::v1::ClusterSpec& spec);
+
+// How long the agent of an instance whose service reschedules after `after` goes without hearing
+// from the coordinator before it stops the instance (DesiredInstance.fence_after): half of
+// `after`, so the container is stopped well before the coordinator starts it elsewhere. Pure.
+absl::Duration FenceAfter(absl::Duration after);
 
 // What each instance of the plan is to run, by instance name (hold and completed unset). Pure.
 std::map<std::string, bdcoord::v1::DesiredInstance> DesiredInstances(

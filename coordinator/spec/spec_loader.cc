@@ -480,6 +480,26 @@ class Loader {
     return true;
   }
 
+  struct DurationRange {
+    absl::Duration min;
+    absl::Duration max;
+    bool whole_seconds = false;
+  };
+  // A duration in `range` into `out`, else an error at the value with `hint`; whether it was.
+  bool ReadDurationIn(const YAML::Node& value, absl::string_view field, const DurationRange& range,
+                      absl::string_view hint, google::protobuf::Duration* out) {
+    absl::Duration duration;
+    if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
+        duration < range.min || duration > range.max ||
+        (range.whole_seconds && duration != absl::Trunc(duration, absl::Seconds(1)))) {
+      Error(value, absl::StrCat(Describe(value), " is not a duration for ", field),
+            std::string(hint));
+      return false;
+    }
+    SetDuration(duration, out);
+    return true;
+  }
+
   bool ReadBool(const YAML::Node& node, absl::string_view what, bool* out) {
     const std::string text = node.IsScalar() ? absl::AsciiStrToLower(node.Scalar()) : "";
     if (text == "true" || text == "yes" || text == "on") {
@@ -761,7 +781,7 @@ class Loader {
         node, what,
         {"image", "count", "network", "hostname", "ips", "command", "env", "files", "volumes",
          "user", "resources", "placement", "depends_on", "ready", "run_once", "restart",
-         "stop_timeout", "update"},
+         "stop_timeout", "update", "reschedule"},
         path, [&](const std::string& key, const YAML::Node& value, const std::string& p) {
           const std::string field = absl::StrCat(Quote(key), " of ", what);
           if (key == "image") {
@@ -828,6 +848,8 @@ class Loader {
             LoadRestart(value, p, field, service->mutable_restart());
           } else if (key == "update") {
             LoadUpdate(value, p, what, service->mutable_update());
+          } else if (key == "reschedule") {
+            LoadReschedule(value, p, what, service->mutable_reschedule());
           }
         });
     // Pinned IPs imply the count when it is not given.
@@ -1051,6 +1073,33 @@ class Loader {
     return true;
   }
 
+  // `reschedule: {after: 60s, allow_volumes: true}`: moved off a host lost for `after`.
+  void LoadReschedule(const YAML::Node& node, const std::string& path, const std::string& owner,
+                      bdcoord::v1::ReschedulePolicy* reschedule) {
+    const std::string what = absl::StrCat("reschedule of ", owner);
+    bool has_after = false;
+    ForEachKey(node, what, {"after", "allow_volumes"}, path,
+               [&](const std::string& key, const YAML::Node& value, const std::string&) {
+                 const std::string field = absl::StrCat(Quote(key), " of ", what);
+                 if (key == "after") {
+                   has_after = true;
+                   // Below a few heartbeats a slow network would move healthy instances; whole
+                   // seconds, so that half of it (the agent's fence) is exact.
+                   ReadDurationIn(value, field, {kMinRescheduleAfter, absl::Hours(24), true},
+                                  "how long a host may be lost before its instances move: whole "
+                                  "seconds from 20s to 24h, e.g. 60s",
+                                  reschedule->mutable_after());
+                 } else if (key == "allow_volumes") {
+                   bool allow = false;
+                   if (ReadBool(value, field, &allow)) reschedule->set_allow_volumes(allow);
+                 }
+               });
+    if (!has_after && (node.IsMap() || node.IsNull())) {
+      Error(node, absl::StrCat(what, " has no `after`"),
+            "say how long a host may be lost before its instances move, e.g. `after: 60s`");
+    }
+  }
+
   // `update: {max_parallel: 1, min_healthy: 10s, on_failure: halt}`: a rolling update.
   void LoadUpdate(const YAML::Node& node, const std::string& path, const std::string& owner,
                   bdcoord::v1::UpdatePolicy* update) {
@@ -1072,25 +1121,15 @@ class Loader {
             }
             update->set_max_parallel(max_parallel);
           } else if (key == "min_healthy") {
-            absl::Duration duration;
-            if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
-                duration < absl::ZeroDuration() || duration > absl::Hours(1)) {
-              Error(value, absl::StrCat(Describe(value), " is not a duration for ", field),
-                    "how long a replaced instance stays ready before the next one goes: 0s to "
-                    "1h, e.g. 10s");
-              return;
-            }
-            SetDuration(duration, update->mutable_min_healthy());
+            ReadDurationIn(value, field, {absl::ZeroDuration(), absl::Hours(1), false},
+                           "how long a replaced instance stays ready before the next one goes: "
+                           "0s to 1h, e.g. 10s",
+                           update->mutable_min_healthy());
           } else if (key == "progress_deadline") {
-            absl::Duration duration;
-            if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &duration) ||
-                duration < absl::Seconds(1) || duration > absl::Hours(24)) {
-              Error(value, absl::StrCat(Describe(value), " is not a duration for ", field),
-                    "how long a replaced instance may take to be ready before its step fails: "
-                    "1s to 24h, e.g. 5m (default 10m)");
-              return;
-            }
-            SetDuration(duration, update->mutable_progress_deadline());
+            ReadDurationIn(value, field, {absl::Seconds(1), absl::Hours(24), false},
+                           "how long a replaced instance may take to be ready before its step "
+                           "fails: 1s to 24h, e.g. 5m (default 10m)",
+                           update->mutable_progress_deadline());
           } else if (key == "on_failure") {
             std::string mode;
             if (!ReadString(value, p, field, &mode)) return;

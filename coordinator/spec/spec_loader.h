@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
 #include "bdcoord/v1/spec.pb.h"
 #include "coordinator/spec/diagnostics.h"
 
@@ -40,7 +41,10 @@ struct LoadedSpec {
 // Limits on what a spec may ask for, checked before anything is allocated per instance or per
 // character (README, "Limits").
 inline constexpr size_t kMaxSpecBytes = 1 << 20;
-inline constexpr uint32_t kMaxCount = 10000;      // instances of one service
+inline constexpr uint32_t kMaxCount = 10000;  // instances of one service
+// The shortest `reschedule: {after: ...}`: its half, the agents' fence, is 5 of their 2 s
+// heartbeats.
+inline constexpr absl::Duration kMinRescheduleAfter = absl::Seconds(20);
 inline constexpr uint64_t kMaxInstances = 20000;  // instances of a spec
 inline constexpr size_t kMaxServices = 1000;
 inline constexpr size_t kMaxHosts = 1000;

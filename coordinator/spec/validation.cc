@@ -479,6 +479,20 @@ class Validator {
               absl::StrCat(what, " runs once but its restart policy would restart it forever"),
               "use `restart: on-failure:N` or drop restart");
       }
+      if (service.has_reschedule() && service.volumes_size() > 0 &&
+          !service.reschedule().allow_volumes()) {
+        Error(path + ".reschedule",
+              absl::StrCat(what,
+                           " has volumes and reschedule: a moved instance starts with new, empty "
+                           "volumes, its data stays on the lost host"),
+              "say `allow_volumes: true` in reschedule if that is what you want, or drop "
+              "reschedule");
+      }
+      if (service.run_once() && service.has_reschedule()) {
+        Error(path + ".reschedule",
+              absl::StrCat(what, " runs once: it is not rescheduled (a job is not moved)"),
+              "drop `reschedule`, or `run_once` to keep it running");
+      }
       if (service.run_once() && service.has_update()) {
         Error(path + ".update",
               absl::StrCat(what,

@@ -30,6 +30,9 @@ inline constexpr char kEventRemoved[] = "removed";
 inline constexpr char kEventRestarted[] = "restarted";
 // Cluster-wide: a spec applied, scaled or re-planned (placed), a cluster taken down (down).
 inline constexpr char kEventPlaced[] = "placed";
+// Instances moved off a lost host by `reschedule` (per instance), or why they could not be.
+inline constexpr char kEventRescheduled[] = "rescheduled";
+inline constexpr char kEventRescheduleFailed[] = "reschedule-failed";
 inline constexpr char kEventDown[] = "down";
 // Sent to a subscriber in place of the events it was too slow to take.
 inline constexpr char kEventDropped[] = "dropped";

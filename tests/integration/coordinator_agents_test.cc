@@ -67,6 +67,10 @@ struct FakeAgent {
   }
   grpc::Status Close() {
     stream->WritesDone();
+    // Finish waits for every message to be read: the answers to the heartbeats, say.
+    bdcoord::v1::CoordinatorMessage unread;
+    while (stream->Read(&unread)) {
+    }
     return stream->Finish();
   }
 };

@@ -157,6 +157,8 @@ class CoordinatorApplyTest : public ::testing::Test {
   void SetUp() override {
     CoordinatorHarness::Options options;
     options.name = "apply";
+    // Real time plus what a test skips (host loss: minutes without waiting for them).
+    options.now = [this] { return absl::Now() + absl::Seconds(skipped_seconds_.load()); };
     ASSERT_TRUE(harness_.Start(options).ok());
     store_ = &harness_.store();
     inventory_ = &harness_.inventory();
@@ -258,6 +260,7 @@ class CoordinatorApplyTest : public ::testing::Test {
   bdcoord::v1::AgentService::Stub* agents_ = nullptr;
   bdcoord::v1::ClusterService::Stub* cluster_ = nullptr;
   Journal journal_;
+  std::atomic<int64_t> skipped_seconds_{0};
   std::unique_ptr<FakeAgent> h1_;
   std::unique_ptr<FakeAgent> h2_;
   std::unique_ptr<FakeAgent> h3_;
@@ -763,6 +766,190 @@ TEST_F(CoordinatorApplyTest, ClustersSideBySideShareOneIpAllocation) {
   EXPECT_EQ(ambiguous.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ambiguous.error_message(),
             "2 clusters are applied (chain, other): name one with -c/--cluster");
+}
+
+constexpr char kLossSpec[] = R"(cluster: loss
+domain: loss.lan
+networks:
+  lan: {driver: macvlan, parent: eth0, subnet: 10.61.0.0/24, ip_range: 10.61.0.64/27}
+services:
+  zk:
+    image: busybox
+    count: 2
+    placement: {distinct_hosts: true}
+    reschedule: {after: 30s}
+  web:
+    image: busybox
+    count: 2
+    placement: {distinct_hosts: true}
+)";
+
+// Host loss: a host that stops heartbeating has its instances of services with reschedule placed
+// on another host after `after` (same names and IPs, every hosts file unchanged), the others stay
+// placed on it; each move is a `rescheduled` event; the host, when back, is told to run only
+// what stayed.
+TEST_F(CoordinatorApplyTest, ALostHostsReschedulableInstancesMoveWithTheirIpsAfterAfter) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents(2));
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(kLossSpec, &updates, "loss.yaml").ok());
+  h3_ = std::make_unique<FakeAgent>(agents_, "h3", &journal_);  // the spare
+  ASSERT_TRUE(WaitFor([&] { return inventory_->Find("h3").has_value(); }));
+  auto before = store_->GetCluster("loss");
+  ASSERT_TRUE(before.ok());
+  const std::string lost = before->placement.instances(0).host();  // zk1's
+  std::map<std::string, bdcoord::v1::PlacedInstance> placed;
+  for (const auto& i : before->placement.instances()) placed[i.name()] = i;
+  const std::string hosts_file = LatestDesired(lost, "loss").hosts_file();
+  ASSERT_FALSE(hosts_file.empty());
+  const bdcoord::v1::DesiredState on_lost = LatestDesired(lost, "loss");
+  for (const auto& instance : on_lost.instances()) {
+    EXPECT_EQ(instance.has_fence_after(), instance.service() == "zk") << instance.name();
+    if (instance.service() == "zk") {
+      EXPECT_EQ(instance.fence_after().seconds(), 15);
+    }
+  }
+
+  grpc::ClientContext events_context;
+  bdcoord::v1::WatchEventsRequest watch;
+  auto events = cluster_->WatchEvents(&events_context, watch);
+
+  // The host goes away; the others keep heartbeating while time goes on.
+  (lost == "h1" ? h1_ : h2_).reset();
+  ASSERT_TRUE(WaitFor([&] { return !inventory_->Find(lost)->connected; }));
+  auto heartbeat_others = [&] {
+    for (const auto& host : inventory_->Hosts()) {
+      if (host.name != lost) {
+        inventory_->Heartbeat(host.name, absl::Now() + absl::Seconds(skipped_seconds_.load()));
+      }
+    }
+  };
+  for (int step = 0; step < 14; ++step) {  // 28 s: not yet
+    skipped_seconds_ += 2;
+    heartbeat_others();
+  }
+  harness_.coordinator().controller().RunPass();
+  EXPECT_EQ(store_->GetCluster("loss")->placement.SerializeAsString(),
+            before->placement.SerializeAsString())
+      << "nothing moves before `after`";
+  for (int step = 0; step < 2; ++step) {  // 32 s
+    skipped_seconds_ += 2;
+    heartbeat_others();
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    auto now = store_->GetCluster("loss");
+    return now.ok() && now->placement.SerializeAsString() != before->placement.SerializeAsString();
+  }));
+  auto after = store_->GetCluster("loss");
+  ASSERT_TRUE(after.ok());
+  std::string moved_to;
+  for (const auto& i : after->placement.instances()) {
+    EXPECT_EQ(i.ip(), placed[i.name()].ip()) << i.name();
+    const bool was_on_lost = placed[i.name()].host() == lost;
+    if (i.service() == "zk" && was_on_lost) {
+      EXPECT_EQ(i.host(), "h3") << "the one host without a zk";
+      moved_to = i.host();
+    } else {
+      EXPECT_EQ(i.host(), placed[i.name()].host()) << i.name() << " stays";
+    }
+  }
+  ASSERT_EQ(moved_to, "h3");
+  ASSERT_TRUE(WaitFor([&] {
+    const bdcoord::v1::DesiredState on_h3 = LatestDesired("h3", "loss");
+    for (const auto& instance : on_h3.instances()) {
+      if (instance.name() == "zk1") return true;
+    }
+    return false;
+  }));
+  EXPECT_EQ(LatestDesired("h3", "loss").hosts_file(), hosts_file) << "every /etc/hosts the same";
+  EXPECT_EQ(LatestDesired("h3", "loss").instances(0).ip(), placed["zk1"].ip());
+
+  bdcoord::v1::Event event;
+  bool rescheduled = false;
+  while (!rescheduled && events->Read(&event)) {
+    if (event.kind() != "rescheduled") continue;
+    rescheduled = true;
+    EXPECT_EQ(event.instance(), "zk1");
+    EXPECT_EQ(event.host(), "h3");
+    EXPECT_EQ(event.message(), absl::StrCat("from ", lost, " to h3: host ", lost,
+                                            " lost (no heartbeat for 32s), same name and IP"));
+  }
+  EXPECT_TRUE(rescheduled);
+  events_context.TryCancel();
+
+  // Status says why the instance left on the lost host is not heard of.
+  bdcoord::v1::GetStatusResponse status;
+  ASSERT_TRUE(GetStatus("loss", &status).ok());
+  for (const auto& view : status.clusters(0).instances()) {
+    if (view.placed().host() == lost) {
+      EXPECT_EQ(view.placed().service(), "web");
+      EXPECT_THAT(view.status().message(),
+                  ::testing::MatchesRegex(absl::StrCat(
+                      "host ", lost,
+                      " is down: no heartbeat for 3[0-9]s; 'web' has no reschedule: it stays "
+                      "placed there until the host is back")))
+          << view.placed().name();
+    }
+  }
+
+  // The host comes back: it is told to run only what stayed on it (web), not zk1.
+  (lost == "h1" ? h1_ : h2_) = std::make_unique<FakeAgent>(agents_, lost, &journal_);
+  ASSERT_TRUE(WaitFor([&] {
+    const auto desired = LatestDesired(lost, "loss");
+    return desired.instances_size() == 1 && desired.instances(0).service() == "web";
+  }));
+}
+
+// A service without reschedule that a rule ties to a rescheduled one (colocate_with) would have
+// to move too while it may still run on the lost host: nothing moves, and the controller says
+// why once (a reschedule-failed event).
+TEST_F(CoordinatorApplyTest, ARescheduleThatWouldMoveAnInstanceWithoutRescheduleIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents(2));
+  std::string spec = kLossSpec;
+  spec.replace(spec.rfind("placement: {distinct_hosts: true}"),
+               std::string("placement: {distinct_hosts: true}").size(),
+               "placement: {distinct_hosts: true, colocate_with: zk}");
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(spec, &updates, "loss.yaml").ok());
+  h3_ = std::make_unique<FakeAgent>(agents_, "h3", &journal_);
+  ASSERT_TRUE(WaitFor([&] { return inventory_->Find("h3").has_value(); }));
+  auto before = store_->GetCluster("loss");
+  ASSERT_TRUE(before.ok());
+  std::string lost;
+  std::string web_there;
+  for (const auto& i : before->placement.instances()) {
+    if (i.name() == "zk1") lost = i.host();
+  }
+  for (const auto& i : before->placement.instances()) {
+    if (i.service() == "web" && i.host() == lost) web_there = i.name();
+  }
+  ASSERT_FALSE(web_there.empty());
+
+  grpc::ClientContext events_context;
+  auto events = cluster_->WatchEvents(&events_context, bdcoord::v1::WatchEventsRequest());
+  (lost == "h1" ? h1_ : h2_).reset();
+  ASSERT_TRUE(WaitFor([&] { return !inventory_->Find(lost)->connected; }));
+  for (int step = 0; step < 16; ++step) {  // 32 s
+    skipped_seconds_ += 2;
+    for (const auto& host : inventory_->Hosts()) {
+      if (host.name != lost) {
+        inventory_->Heartbeat(host.name, absl::Now() + absl::Seconds(skipped_seconds_.load()));
+      }
+    }
+  }
+  bdcoord::v1::Event event;
+  bool refused = false;
+  while (!refused && events->Read(&event)) {
+    if (event.kind() != "reschedule-failed") continue;
+    refused = true;
+    EXPECT_EQ(event.message(),
+              absl::StrCat("cannot reschedule 1 instances of cluster 'loss' off lost hosts: ",
+                           web_there, " would have to move too (from ", lost,
+                           " to h3), and its service 'web' has no reschedule; nothing moved"));
+  }
+  EXPECT_TRUE(refused);
+  events_context.TryCancel();
+  EXPECT_EQ(store_->GetCluster("loss")->placement.SerializeAsString(),
+            before->placement.SerializeAsString());
 }
 
 TEST_F(CoordinatorApplyTest, DrainMovesInstancesKeepingTheirIps) {

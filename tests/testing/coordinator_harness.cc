@@ -34,7 +34,7 @@ absl::Status CoordinatorHarness::Start(Options options) {
   coordinator::CoordinatorOptions wiring;
   wiring.logger = std::make_shared<spdlog::logger>("bdcoordd-test",
                                                    std::make_shared<spdlog::sinks::null_sink_mt>());
-  wiring.now = [] { return absl::Now(); };
+  wiring.now = options.now ? options.now : [] { return absl::Now(); };
   wiring.controller_period = options.controller_period;
   wiring.token = options.token;
   wiring.max_streams = options.max_streams;

@@ -3,6 +3,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,8 @@ class CoordinatorHarness {
     size_t max_streams = coordinator::kDefaultMaxStreams;
     size_t max_streams_per_client = coordinator::kDefaultMaxStreamsPerClient;
     size_t log_stream_queue_bytes = coordinator::kLogStreamQueueBytes;
+    // The coordinator's clock; unset: absl::Now (a test moves time on with an offset on it).
+    std::function<absl::Time()> now;
   };
 
   CoordinatorHarness() = default;

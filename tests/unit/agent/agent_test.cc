@@ -249,6 +249,59 @@ TEST_F(AgentTest, SoleDesiredReplacesEveryOtherCluster) {
   EXPECT_THAT(agent_.clusters(), ElementsAre("b"));
 }
 
+// Fencing: the coordinator silent for fence_after (counted from the agent's start or its last
+// message) stops the instances that have one, kept; a new desired state once it is back starts
+// them again, or removes those it no longer wants (moved away) first.
+TEST_F(AgentTest, InstancesAreFencedAfterFenceAfterWithoutTheCoordinator) {
+  bdcoord::v1::DesiredState desired = Desired("a", 1, 2);
+  desired.mutable_instances(0)->mutable_fence_after()->set_seconds(10);
+  agent_.SetDesired(desired);
+  agent_.RunPass();
+  ASSERT_EQ(docker_.containers().size(), 2u);
+  EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(10)) << "the interval, or the fence, is next";
+
+  clock_.Advance(absl::Seconds(9));
+  agent_.Contact();  // a heartbeat's answer: the fence counts from here
+  clock_.Advance(absl::Seconds(9));
+  agent_.RunPass();
+  EXPECT_TRUE(docker_.stops().empty()) << "9 s of silence: not yet";
+  EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(1)) << "a pass when the fence is due";
+
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_FALSE(agent_.OnlyProbesDue());
+  agent_.RunPass();
+  ASSERT_EQ(docker_.stops().size(), 1u);
+  EXPECT_EQ(docker_.stops()[0].first, "a-zk1") << "only the instance with a fence_after";
+  EXPECT_EQ(docker_.FindByName("a-zk1")->info.state, "exited") << "stopped, not removed";
+  const bdcoord::v1::StatusReport fenced = uplink_.statuses().back();
+  EXPECT_EQ(fenced.instances(0).state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(fenced.instances(0).message(),
+            "fenced: no word from the coordinator for 10s (fence_after 10s), so it may run "
+            "elsewhere with the same IP: stopped until the coordinator is back");
+  EXPECT_EQ(fenced.instances(1).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+
+  // Back: still fenced until the coordinator's new word; then started again.
+  agent_.Contact();
+  agent_.RunPass();
+  EXPECT_EQ(docker_.FindByName("a-zk1")->info.state, "exited");
+  desired.set_generation(2);
+  agent_.SetDesired(desired);
+  agent_.RunPass();
+  EXPECT_EQ(docker_.FindByName("a-zk1")->info.state, "running");
+
+  // Fenced again, and moved away meanwhile: the new desired state lacks it, it is removed.
+  clock_.Advance(absl::Seconds(10));
+  agent_.RunPass();
+  ASSERT_EQ(docker_.FindByName("a-zk1")->info.state, "exited");
+  agent_.Contact();
+  desired.set_generation(3);
+  desired.mutable_instances()->erase(desired.mutable_instances()->begin());
+  agent_.SetDesired(desired);
+  agent_.RunPass();
+  EXPECT_FALSE(docker_.FindByName("a-zk1").has_value());
+  EXPECT_EQ(docker_.FindByName("a-zk2")->info.state, "running");
+}
+
 TEST_F(AgentTest, TheNextPassIsDueAtTheIntervalWithoutProbes) {
   EXPECT_EQ(agent_.UntilNextPass(), absl::Seconds(10));
 }

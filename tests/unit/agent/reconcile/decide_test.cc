@@ -164,5 +164,40 @@ TEST(DecideRestart, CountsDockersRestartsSinceTheAgentsLastStartAndBacksOff) {
   EXPECT_EQ(DecideRestart(instance, container, history, start).action, RestartAction::kGiveUp);
 }
 
+// Fencing: an instance with fence_after is fenced once the agent has not heard from the
+// coordinator for that long; not before, and never one without it or a run-once job.
+TEST(Fence, FencedOnceTheCoordinatorIsSilentForFenceAfter) {
+  bdcoord::v1::DesiredState desired = Desired(3);
+  desired.mutable_instances(0)->mutable_fence_after()->set_seconds(10);
+  desired.mutable_instances(1)->mutable_fence_after()->set_seconds(30);
+  EXPECT_EQ(ShortestFence(desired), absl::Seconds(10));
+  EXPECT_THAT(FencedNow(desired, absl::Seconds(9)), IsEmpty());
+  EXPECT_THAT(FencedNow(desired, absl::Seconds(10)), ::testing::ElementsAre("zk1"));
+  EXPECT_THAT(FencedNow(desired, absl::Seconds(31)), ::testing::ElementsAre("zk1", "zk2"));
+  desired.mutable_instances(0)->set_run_once(true);
+  EXPECT_THAT(FencedNow(desired, absl::Hours(1)), ::testing::ElementsAre("zk2"));
+  EXPECT_EQ(ShortestFence(Desired(2)), absl::InfiniteDuration());
+  EXPECT_THAT(FencedNow(Desired(2), absl::Hours(1)), IsEmpty());
+}
+
+TEST(Fence, AFencedInstanceIsStoppedAndStartedAgainWhenUnfenced) {
+  const bdcoord::v1::DesiredState desired = Desired(2);
+  const std::string hash = SpecHash(desired.instances(0));
+  const Decision fenced = Decide(
+      desired, {Container("zk1", hash), Container("zk2", SpecHash(desired.instances(1)))}, {"zk1"});
+  EXPECT_EQ(fenced.instances[0].action, InstanceAction::kFence);
+  EXPECT_EQ(fenced.instances[1].action, InstanceAction::kKeep);
+  // The coordinator is back and still wants it: its stopped container starts again.
+  const Decision back = Decide(desired, {Container("zk1", hash, "exited")}, {}, {"zk1"});
+  EXPECT_EQ(back.instances[0].action, InstanceAction::kStart);
+  // Exited for another reason: the restart policy decides, as before.
+  EXPECT_EQ(Decide(desired, {Container("zk1", hash, "exited")}).instances[0].action,
+            InstanceAction::kKeep);
+  // The fence_after is not part of what the container runs.
+  bdcoord::v1::DesiredInstance with_fence = desired.instances(0);
+  with_fence.mutable_fence_after()->set_seconds(10);
+  EXPECT_EQ(SpecHash(with_fence), hash);
+}
+
 }  // namespace
 }  // namespace bdcoord::agent

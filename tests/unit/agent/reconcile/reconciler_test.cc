@@ -220,9 +220,9 @@ TEST_F(ReconcilerTest, WithTheEventStreamLiveARunningContainerIsInspectedOnce) {
   EXPECT_GE(inspections(), 4 + 3);
 }
 
-// A newer desired state ends a pass after the instances in hand: the rest, and the removals,
-// are left to the next pass (nothing of theirs is forgotten).
-TEST_F(ReconcilerTest, AnInterruptedPassLeavesTheRestAndTheRemovalsToTheNext) {
+// A newer desired state ends a pass after the instances in hand: the rest are left to the next
+// pass (nothing of theirs is forgotten). Removals come first, before anything starts.
+TEST_F(ReconcilerTest, AnInterruptedPassLeavesTheRestToTheNext) {
   Reconciler reconciler(&docker_, &hosts_, nullptr,
                         ReconcilerOptions{.parallelism = 1, .now = test_util::RealClock()});
   reconciler.Reconcile(Desired(1));
@@ -239,14 +239,13 @@ TEST_F(ReconcilerTest, AnInterruptedPassLeavesTheRestAndTheRemovalsToTheNext) {
   EXPECT_FALSE(interrupted.outcomes[1].reached);
   EXPECT_FALSE(interrupted.outcomes[2].reached);
   EXPECT_EQ(interrupted.statuses[1].name(), "zk3");
-  EXPECT_EQ(interrupted.removed, 0);
-  EXPECT_TRUE(docker_.FindByName("zk1")) << "its removal waits for a whole pass";
+  EXPECT_EQ(interrupted.removed, 1) << "removals come before anything else";
+  EXPECT_FALSE(docker_.FindByName("zk1"));
 
   const ReconcileResult next = reconciler.Reconcile(desired);
   EXPECT_FALSE(next.interrupted());
   EXPECT_EQ(next.created, 2);
-  EXPECT_EQ(next.removed, 1);
-  EXPECT_FALSE(docker_.FindByName("zk1"));
+  EXPECT_EQ(next.removed, 0);
 }
 
 TEST_F(ReconcilerTest, WithoutTheEventStreamEveryPassInspects) {
