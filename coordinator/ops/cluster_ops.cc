@@ -382,14 +382,14 @@ absl::StatusOr<std::vector<bdcoord::v1::MovedInstance>> ClusterOps::Reschedule(
   auto applied = store_.GetCluster(cluster);
   if (!applied.ok()) return applied.status();
   const LoadedSpec loaded = AsLoaded(*applied);
+  const std::string what = absl::StrCat("cannot reschedule ", due.instances.size(),
+                                        due.instances.size() == 1 ? " instance" : " instances",
+                                        " of cluster '", cluster, "' off lost hosts: ");
   absl::StatusOr<Plan> plan = PlanOn(loaded, applied->spec_file, /*draining=*/"", &due.moving_off);
   if (!plan.ok()) {
-    return absl::Status(
-        plan.status().code(),
-        absl::StrCat("cannot reschedule ", due.instances.size(), " instances of cluster '", cluster,
-                     "' off lost hosts: they do not fit on the other hosts; "
-                     "nothing moved\n",
-                     plan.status().message()));
+    return absl::Status(plan.status().code(),
+                        absl::StrCat(what, "they do not fit on the other hosts; nothing moved\n",
+                                     plan.status().message()));
   }
   std::map<std::string, std::string> host_of;
   for (const auto& instance : plan->placement.instances()) {
@@ -406,10 +406,9 @@ absl::StatusOr<std::vector<bdcoord::v1::MovedInstance>> ClusterOps::Reschedule(
       continue;
     }
     return absl::FailedPreconditionError(
-        absl::StrCat("cannot reschedule ", due.instances.size(), " instances of cluster '", cluster,
-                     "' off lost hosts: ", instance.name(), " would have to move too (from ",
-                     instance.host(), " to ", to->second, "), and its service '",
-                     instance.service(), "' has no reschedule; nothing moved"));
+        absl::StrCat(what, instance.name(), " would have to move too (from ", instance.host(),
+                     " to ", to->second, "), and its service '", instance.service(),
+                     "' has no reschedule; nothing moved"));
   }
   std::vector<bdcoord::v1::MovedInstance> moved;
   for (const RescheduledInstance& leaving : due.instances) {

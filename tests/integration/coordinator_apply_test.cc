@@ -942,7 +942,7 @@ TEST_F(CoordinatorApplyTest, ARescheduleThatWouldMoveAnInstanceWithoutReschedule
     if (event.kind() != "reschedule-failed") continue;
     refused = true;
     EXPECT_EQ(event.message(),
-              absl::StrCat("cannot reschedule 1 instances of cluster 'loss' off lost hosts: ",
+              absl::StrCat("cannot reschedule 1 instance of cluster 'loss' off lost hosts: ",
                            web_there, " would have to move too (from ", lost,
                            " to h3), and its service 'web' has no reschedule; nothing moved"));
   }
