@@ -253,6 +253,27 @@ class CoordinatorApplyTest : public ::testing::Test {
     return cluster_->GetStatus(&context, request, response);
   }
 
+  // Time goes on by `seconds` in steps of 2 s while every host but `lost` heartbeats.
+  void SkipWithoutHost(const std::string& lost, int seconds) {
+    for (int step = 0; step < seconds / 2; ++step) {
+      skipped_seconds_ += 2;
+      for (const auto& host : inventory_->Hosts()) {
+        if (host.name != lost) {
+          inventory_->Heartbeat(host.name, absl::Now() + absl::Seconds(skipped_seconds_.load()));
+        }
+      }
+    }
+  }
+  // The message of the first `kind` event `events` reads ("" when the stream ends first).
+  static std::string FirstEvent(grpc::ClientReaderInterface<bdcoord::v1::Event>* events,
+                                const std::string& kind) {
+    bdcoord::v1::Event event;
+    while (events->Read(&event)) {
+      if (event.kind() == kind) return event.message();
+    }
+    return "";
+  }
+
   CoordinatorHarness harness_;
   coordinator::Store* store_ = nullptr;
   coordinator::Inventory* inventory_ = nullptr;
@@ -816,25 +837,12 @@ TEST_F(CoordinatorApplyTest, ALostHostsReschedulableInstancesMoveWithTheirIpsAft
   // The host goes away; the others keep heartbeating while time goes on.
   (lost == "h1" ? h1_ : h2_).reset();
   ASSERT_TRUE(WaitFor([&] { return !inventory_->Find(lost)->connected; }));
-  auto heartbeat_others = [&] {
-    for (const auto& host : inventory_->Hosts()) {
-      if (host.name != lost) {
-        inventory_->Heartbeat(host.name, absl::Now() + absl::Seconds(skipped_seconds_.load()));
-      }
-    }
-  };
-  for (int step = 0; step < 14; ++step) {  // 28 s: not yet
-    skipped_seconds_ += 2;
-    heartbeat_others();
-  }
+  SkipWithoutHost(lost, 28);  // not yet
   harness_.coordinator().controller().RunPass();
   EXPECT_EQ(store_->GetCluster("loss")->placement.SerializeAsString(),
             before->placement.SerializeAsString())
       << "nothing moves before `after`";
-  for (int step = 0; step < 2; ++step) {  // 32 s
-    skipped_seconds_ += 2;
-    heartbeat_others();
-  }
+  SkipWithoutHost(lost, 4);  // 32 s
   ASSERT_TRUE(WaitFor([&] {
     auto now = store_->GetCluster("loss");
     return now.ok() && now->placement.SerializeAsString() != before->placement.SerializeAsString();
@@ -925,28 +933,38 @@ TEST_F(CoordinatorApplyTest, ARescheduleThatWouldMoveAnInstanceWithoutReschedule
   ASSERT_FALSE(web_there.empty());
 
   grpc::ClientContext events_context;
+  events_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   auto events = cluster_->WatchEvents(&events_context, bdcoord::v1::WatchEventsRequest());
   (lost == "h1" ? h1_ : h2_).reset();
   ASSERT_TRUE(WaitFor([&] { return !inventory_->Find(lost)->connected; }));
-  for (int step = 0; step < 16; ++step) {  // 32 s
-    skipped_seconds_ += 2;
-    for (const auto& host : inventory_->Hosts()) {
-      if (host.name != lost) {
-        inventory_->Heartbeat(host.name, absl::Now() + absl::Seconds(skipped_seconds_.load()));
-      }
-    }
-  }
-  bdcoord::v1::Event event;
-  bool refused = false;
-  while (!refused && events->Read(&event)) {
-    if (event.kind() != "reschedule-failed") continue;
-    refused = true;
-    EXPECT_EQ(event.message(),
-              absl::StrCat("cannot reschedule 1 instance of cluster 'loss' off lost hosts: ",
-                           web_there, " would have to move too (from ", lost,
-                           " to h3), and its service 'web' has no reschedule; nothing moved"));
-  }
-  EXPECT_TRUE(refused);
+  SkipWithoutHost(lost, 32);
+  EXPECT_EQ(FirstEvent(events.get(), "reschedule-failed"),
+            absl::StrCat("cannot reschedule 1 instance of cluster 'loss' off lost hosts: ",
+                         web_there, " would have to move too (from ", lost,
+                         " to h3), and its service 'web' has no reschedule; nothing moved"));
+  events_context.TryCancel();
+  EXPECT_EQ(store_->GetCluster("loss")->placement.SerializeAsString(),
+            before->placement.SerializeAsString());
+}
+
+// With no other host that its placement rules allow (zk on distinct hosts, two hosts), the lost
+// host's zk stays placed there and the controller says why.
+TEST_F(CoordinatorApplyTest, ARescheduleThatDoesNotFitMovesNothingAndSaysWhy) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents(2));
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(kLossSpec, &updates, "loss.yaml").ok());
+  auto before = store_->GetCluster("loss");
+  ASSERT_TRUE(before.ok());
+  const std::string lost = before->placement.instances(0).host();  // zk1's
+  grpc::ClientContext events_context;
+  events_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto events = cluster_->WatchEvents(&events_context, bdcoord::v1::WatchEventsRequest());
+  (lost == "h1" ? h1_ : h2_).reset();
+  ASSERT_TRUE(WaitFor([&] { return !inventory_->Find(lost)->connected; }));
+  SkipWithoutHost(lost, 32);
+  EXPECT_THAT(FirstEvent(events.get(), "reschedule-failed"),
+              ::testing::StartsWith("cannot reschedule 1 instance of cluster 'loss' off lost "
+                                    "hosts: they do not fit on the other hosts; nothing moved\n"));
   events_context.TryCancel();
   EXPECT_EQ(store_->GetCluster("loss")->placement.SerializeAsString(),
             before->placement.SerializeAsString());
