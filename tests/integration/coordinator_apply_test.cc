@@ -264,9 +264,17 @@ class CoordinatorApplyTest : public ::testing::Test {
       }
     }
   }
-  // The message of the first `kind` event `events` reads ("" when the stream ends first).
-  static std::string FirstEvent(grpc::ClientReaderInterface<bdcoord::v1::Event>* events,
-                                const std::string& kind) {
+  // Host `lost` (h1 or h2) disconnects and `seconds` go by without it; the message of the first
+  // `kind` event from then on ("" when none came within 20 s).
+  std::string LoseHostForAndFirstEvent(const std::string& lost, int seconds,
+                                       const std::string& kind) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    auto events = cluster_->WatchEvents(&context, bdcoord::v1::WatchEventsRequest());
+    events->WaitForInitialMetadata();  // subscribed from here on
+    (lost == "h1" ? h1_ : h2_).reset();
+    if (!WaitFor([&] { return !inventory_->Find(lost)->connected; })) return "";
+    SkipWithoutHost(lost, seconds);
     bdcoord::v1::Event event;
     while (events->Read(&event)) {
       if (event.kind() == kind) return event.message();
@@ -932,17 +940,10 @@ TEST_F(CoordinatorApplyTest, ARescheduleThatWouldMoveAnInstanceWithoutReschedule
   }
   ASSERT_FALSE(web_there.empty());
 
-  grpc::ClientContext events_context;
-  events_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  auto events = cluster_->WatchEvents(&events_context, bdcoord::v1::WatchEventsRequest());
-  (lost == "h1" ? h1_ : h2_).reset();
-  ASSERT_TRUE(WaitFor([&] { return !inventory_->Find(lost)->connected; }));
-  SkipWithoutHost(lost, 32);
-  EXPECT_EQ(FirstEvent(events.get(), "reschedule-failed"),
+  EXPECT_EQ(LoseHostForAndFirstEvent(lost, 32, "reschedule-failed"),
             absl::StrCat("cannot reschedule 1 instance of cluster 'loss' off lost hosts: ",
                          web_there, " would have to move too (from ", lost,
                          " to h3), and its service 'web' has no reschedule; nothing moved"));
-  events_context.TryCancel();
   EXPECT_EQ(store_->GetCluster("loss")->placement.SerializeAsString(),
             before->placement.SerializeAsString());
 }
@@ -956,16 +957,9 @@ TEST_F(CoordinatorApplyTest, ARescheduleThatDoesNotFitMovesNothingAndSaysWhy) {
   auto before = store_->GetCluster("loss");
   ASSERT_TRUE(before.ok());
   const std::string lost = before->placement.instances(0).host();  // zk1's
-  grpc::ClientContext events_context;
-  events_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  auto events = cluster_->WatchEvents(&events_context, bdcoord::v1::WatchEventsRequest());
-  (lost == "h1" ? h1_ : h2_).reset();
-  ASSERT_TRUE(WaitFor([&] { return !inventory_->Find(lost)->connected; }));
-  SkipWithoutHost(lost, 32);
-  EXPECT_THAT(FirstEvent(events.get(), "reschedule-failed"),
+  EXPECT_THAT(LoseHostForAndFirstEvent(lost, 32, "reschedule-failed"),
               ::testing::StartsWith("cannot reschedule 1 instance of cluster 'loss' off lost "
                                     "hosts: they do not fit on the other hosts; nothing moved\n"));
-  events_context.TryCancel();
   EXPECT_EQ(store_->GetCluster("loss")->placement.SerializeAsString(),
             before->placement.SerializeAsString());
 }
