@@ -45,8 +45,8 @@ class ClusterOps {
   // Every collaborator is required and must outlive this. `policy` is what specs may do to the
   // hosts (deny by default).
   ClusterOps(Inventory& inventory, Store& store, AgentSessions& agents, EventBus& events,
-             ClusterController& controller, std::function<absl::Time()> now,
-             HostPolicy policy = {});
+             ClusterController& controller, std::function<absl::Time()> now, HostPolicy policy = {},
+             const ControllerMetrics* metrics = nullptr);
 
   // Validates and plans the spec on the live hosts.
   absl::StatusOr<Plan> PlanLive(const SpecText& spec);
@@ -166,6 +166,7 @@ class ClusterOps {
   ClusterController& controller_;
   std::function<absl::Time()> now_;
   const HostPolicy policy_;
+  const ControllerMetrics* metrics_;  // bdcoord_placement_duration_seconds; none when null
 };
 
 // Payloads of an error Status are keyed by this prefix and the detail's full proto name (as

@@ -40,6 +40,7 @@ absl::Status CoordinatorHarness::Start(Options options) {
   wiring.max_streams = options.max_streams;
   wiring.max_streams_per_client = options.max_streams_per_client;
   wiring.log_stream_queue_bytes = options.log_stream_queue_bytes;
+  wiring.service_metrics = options.service_metrics;
   coordinator_ = std::make_unique<coordinator::Coordinator>(*store_, std::move(wiring));
   if (options.controller) coordinator_->StartController();
   if (absl::Status started = StartServer(); !started.ok()) return started;
