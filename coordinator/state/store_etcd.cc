@@ -155,8 +155,8 @@ class Batch {
 
 class EtcdStore final : public Store {
  public:
-  EtcdStore(std::unique_ptr<EtcdKv> kv, std::string prefix)
-      : kv_(std::move(kv)), keys_{std::move(prefix)} {}
+  EtcdStore(std::unique_ptr<EtcdKv> kv, std::string prefix, const LeaderFence* fence)
+      : kv_(std::move(kv)), keys_{std::move(prefix)}, fence_(fence) {}
 
   absl::Status Init();
 
@@ -201,6 +201,8 @@ class EtcdStore final : public Store {
   template <typename Build>
   absl::StatusOr<int64_t> Commit(const std::string& op, Build&& build)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // FailedPrecondition naming the leader (from the leader key) when there is one.
+  absl::Status NotLeader() const;
   // One key's value and mod_revision (0 when it does not exist).
   absl::StatusOr<std::pair<std::string, int64_t>> Read(const std::string& key);
 
@@ -225,7 +227,9 @@ class EtcdStore final : public Store {
 
   const std::unique_ptr<EtcdKv> kv_;
   const Keys keys_;
-  absl::Mutex mu_;  // one operation at a time, as SQLite's one connection
+  const LeaderFence* const fence_;  // null: writes are not fenced
+  bool opening_ = true;             // the schema key is written unfenced
+  absl::Mutex mu_;                  // one operation at a time, as SQLite's one connection
   std::map<std::string, Placed> placed_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -234,12 +238,36 @@ absl::StatusOr<int64_t> EtcdStore::Commit(const std::string& op, Build&& build) 
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     Batch batch;
     if (absl::Status built = build(batch); !built.ok()) return built;
+    const bool fenced = fence_ != nullptr && !opening_;
+    const int64_t leading = fenced ? fence_->revision() : 0;
+    if (fenced) {
+      if (leading == 0) return Error(op, NotLeader());
+      batch.Expect({fence_->key(), "", EtcdCompare::Target::kCreateRevision,
+                    EtcdCompare::Result::kEqual, leading, ""});
+    }
     absl::StatusOr<EtcdTxnResult> result = kv_->Txn(batch.compares(), batch.ops(), {});
     if (!result.ok()) return Error(op, result.status());
     if (result->succeeded) return result->revision;
+    if (fenced) {
+      // Lost the leadership, or only a conflict with what was read?
+      absl::StatusOr<EtcdRangeResult> key = kv_->Range(fence_->key(), "");
+      if (!key.ok()) return Error(op, key.status());
+      if (key->kvs.empty() || key->kvs[0].create_revision != leading) return Error(op, NotLeader());
+    }
   }
   return Error(op, absl::AbortedError(absl::StrCat("what it read kept changing under it (",
                                                    kAttempts, " attempts)")));
+}
+
+absl::Status EtcdStore::NotLeader() const {
+  std::string leader;
+  if (absl::StatusOr<EtcdRangeResult> key = kv_->Range(fence_->key(), ""); key.ok()) {
+    if (!key->kvs.empty()) leader = key->kvs[0].value;
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("this coordinator is not the leader",
+                   leader.empty() ? std::string(" (there is none right now)")
+                                  : absl::StrCat("; the leader is ", Quoted(leader))));
 }
 
 absl::StatusOr<std::pair<std::string, int64_t>> EtcdStore::Read(const std::string& key) {
@@ -304,6 +332,7 @@ absl::Status EtcdStore::Init() {
     batch.Put(keys_.Schema(), version);
     return absl::OkStatus();
   });
+  opening_ = false;
   if (!created.ok()) return created.status();
   Logger()->info("store {} prefix '{}' (schema version {})", kv_->Describe(), keys_.p,
                  kEtcdStoreSchemaVersion);
@@ -752,10 +781,10 @@ absl::StatusOr<bool> EtcdStore::RunOnceCompleted(const std::string& cluster,
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> OpenEtcdStore(std::unique_ptr<EtcdKv> kv,
-                                                     std::string prefix) {
+absl::StatusOr<std::unique_ptr<Store>> OpenEtcdStore(std::unique_ptr<EtcdKv> kv, std::string prefix,
+                                                     const LeaderFence* fence) {
   if (prefix.empty() || prefix.back() != '/') prefix += '/';
-  auto store = std::make_unique<EtcdStore>(std::move(kv), std::move(prefix));
+  auto store = std::make_unique<EtcdStore>(std::move(kv), std::move(prefix), fence);
   if (absl::Status status = store->Init(); !status.ok()) return status;
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "coordinator/state/etcd_kv_http.h"
+#include "coordinator/state/leader_election.h"
 #include "tests/testing/etcd_process.h"
 #include "tests/unit/coordinator/state/store_contract.h"
 
@@ -155,6 +157,69 @@ TEST(EtcdKvTest, ADeadEndpointIsPassedOver) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenEtcdStore(*std::move(kv), "/two-endpoints/");
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_TRUE((*store)->ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
+}
+
+// A fence pinned to a revision: a leader that does not know it lost.
+class PinnedFence : public LeaderFence {
+ public:
+  PinnedFence(std::string key, int64_t revision) : key_(std::move(key)), revision_(revision) {}
+  std::string key() const override { return key_; }
+  int64_t revision() const override { return revision_; }
+
+ private:
+  std::string key_;
+  int64_t revision_;
+};
+
+// Two coordinators' elections on the real etcd, a 2 s lease: the leader dies without resigning
+// (as under kill -9), the follower takes over within the lease and a third of it; the dead
+// leader's term writes nothing. Several rounds; the takeover times are printed.
+TEST(LeaderElectionOnEtcdTest, AFollowerTakesOverWithinTheLeaseAndTheOldTermCannotWrite) {
+  const absl::Duration ttl = absl::Seconds(2);
+  std::unique_ptr<EtcdKv> kv_a = Client();
+  std::unique_ptr<EtcdKv> kv_b = Client();
+  std::vector<absl::Duration> takeovers;
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    const std::string key = absl::StrCat("/election-", round, "/leader");
+    auto options = [&](const std::string& advertise) {
+      return LeaderElectionOptions{
+          .key = key, .advertise = advertise, .ttl = ttl, .now = [] { return absl::Now(); }};
+    };
+    LeaderElection a(kv_a.get(), options("a:7443"));
+    a.Start();
+    ASSERT_TRUE(a.AwaitLeadership(absl::Seconds(5)));
+    LeaderElection b(kv_b.get(), options("b:7443"));
+    b.Start();
+    absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (b.Leader() != "a:7443" && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+    ASSERT_EQ(b.Leader(), "a:7443");
+    const int64_t old_term = a.revision();
+
+    const absl::Time killed = absl::Now();
+    a.Abandon();
+    ASSERT_TRUE(b.AwaitLeadership(ttl * 3));
+    takeovers.push_back(absl::Now() - killed);
+    EXPECT_LT(takeovers.back(), ttl + ttl / 3 + absl::Seconds(1));
+
+    const PinnedFence fence(key, old_term);
+    absl::StatusOr<std::unique_ptr<Store>> stale =
+        OpenEtcdStore(Client(), absl::StrCat("/election-", round, "/"), &fence);
+    ASSERT_TRUE(stale.ok()) << stale.status();
+    const absl::Status refused = (*stale)->ApplyCluster(MakeCluster("demo", 1, {{"zk", 1}}));
+    EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+    EXPECT_THAT(refused.message(), HasSubstr("this coordinator is not the leader; the leader is "
+                                             "'b:7443'"));
+    absl::StatusOr<std::unique_ptr<Store>> current =
+        OpenEtcdStore(Client(), absl::StrCat("/election-", round, "/"), &b);
+    ASSERT_TRUE(current.ok()) << current.status();
+    EXPECT_TRUE((*current)->ApplyCluster(MakeCluster("demo", 1, {{"zk", 1}})).ok());
+  }
+  std::sort(takeovers.begin(), takeovers.end());
+  std::printf("takeover after the leader died, lease %s: median %s, max %s\n",
+              absl::FormatDuration(ttl).c_str(),
+              absl::FormatDuration(takeovers[takeovers.size() / 2]).c_str(),
+              absl::FormatDuration(takeovers.back()).c_str());
 }
 
 // bdcoordd --store: a URL it cannot use is refused at start, before anything listens.

@@ -120,6 +120,17 @@ class FakeEtcdKv : public coordinator::EtcdKv {
       it = it->second.lease == lease ? kvs_.erase(it) : std::next(it);
     }
   }
+  // The lease of `key` ends (as when its holder died and its TTL passed).
+  void ExpireAllLeasesOf(const std::string& key) {
+    int64_t lease = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = kvs_.find(key);
+      if (it == kvs_.end()) return;
+      lease = it->second.lease;
+    }
+    if (lease != 0) ExpireLease(lease);
+  }
   // The next calls fail with these, one each, before doing anything.
   void FailNext(absl::Status status) {
     absl::MutexLock lock(&mu_);
