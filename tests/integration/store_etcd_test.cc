@@ -22,6 +22,7 @@
 #include "coordinator/state/etcd_kv_http.h"
 #include "coordinator/state/leader_election.h"
 #include "tests/testing/etcd_process.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/unit/coordinator/state/store_contract.h"
 
 namespace bdcoord::coordinator {
@@ -220,6 +221,39 @@ TEST(LeaderElectionOnEtcdTest, AFollowerTakesOverWithinTheLeaseAndTheOldTermCann
               absl::FormatDuration(ttl).c_str(),
               absl::FormatDuration(takeovers[takeovers.size() / 2]).c_str(),
               absl::FormatDuration(takeovers.back()).c_str());
+}
+
+// bdcoordd --store etcd://... --etcd-ca --etcd-cert --etcd-key: https to an etcd that wants
+// client certificates; without one, the open fails naming the store.
+TEST(EtcdTlsTest, TheStoreTalksTlsWithAClientCertificate) {
+  if (!test_util::HaveOpenssl()) GTEST_SKIP() << "openssl is not installed";
+  test_util::TempDir dir("etcd_tls");
+  ASSERT_TRUE(test_util::MakeTestCertificates(dir.path()));
+  const test_util::EtcdTls tls{dir.path() + "/server.pem", dir.path() + "/server.key",
+                               dir.path() + "/ca.pem"};
+  absl::StatusOr<std::unique_ptr<test_util::EtcdProcess>> etcd =
+      test_util::EtcdProcess::Start(dir.path(), &tls);
+  ASSERT_TRUE(etcd.ok()) << etcd.status();
+
+  absl::StatusOr<EtcdHttpOptions> options = ParseEtcdUrl((*etcd)->url());
+  ASSERT_TRUE(options.ok()) << options.status();
+  options->tls_ca = dir.path() + "/ca.pem";
+  options->tls_cert = dir.path() + "/client.pem";
+  options->tls_key = dir.path() + "/client.key";
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      OpenEtcdStore(*NewEtcdHttpKv(*options), options->prefix);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->ApplyCluster(MakeCluster("demo", 1, {{"zk", 2}})).ok());
+  EXPECT_EQ((*store)->GetCluster("demo")->placement.instances_size(), 2);
+
+  options->tls_cert.clear();
+  options->tls_key.clear();
+  store = OpenEtcdStore(*NewEtcdHttpKv(*options), options->prefix);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(store.status().message(),
+              HasSubstr(absl::StrCat("store etcd at https://", (*etcd)->endpoint(),
+                                     " prefix '/bdcoord/': open: etcd at https://",
+                                     (*etcd)->endpoint(), "/v3/kv/range: ")));
 }
 
 // bdcoordd --store: a URL it cannot use is refused at start, before anything listens.

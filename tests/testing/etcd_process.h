@@ -2,9 +2,7 @@
 #define BDCOORD_TESTS_TESTING_ETCD_PROCESS_H_
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,38 +16,33 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "coordinator/state/etcd_kv_http.h"
+#include "tests/integration/tls_test_util.h"  // FreeLoopbackPort
 
 namespace bdcoord::test_util {
 
-// A loopback TCP port that was free a moment ago (bind to port 0, read it, close).
-inline int FreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
+// TLS of an etcd: its certificate and key, and the CA that client certificates must be signed by.
+struct EtcdTls {
+  std::string cert;
+  std::string key;
+  std::string client_ca;
+};
 
 // A single-member etcd (Debian's etcd-server) of its own, on free loopback ports with its data
-// in `dir`; killed by its PID when this goes. Transactions may hold 10,000 operations.
+// in `dir`; killed by its PID when this goes. Transactions may hold 10,000 operations. With
+// `tls`, clients must come over https with a certificate signed by tls.client_ca.
 class EtcdProcess {
  public:
   // Starts it and waits (up to `timeout`) until it answers a range.
   static absl::StatusOr<std::unique_ptr<EtcdProcess>> Start(
-      const std::string& dir, absl::Duration timeout = absl::Seconds(20)) {
+      const std::string& dir, const EtcdTls* tls = nullptr,
+      absl::Duration timeout = absl::Seconds(20)) {
     auto etcd = std::unique_ptr<EtcdProcess>(new EtcdProcess());
     etcd->client_port_ = FreeLoopbackPort();
     const int peer_port = FreeLoopbackPort();
-    const std::string client = absl::StrCat("http://127.0.0.1:", etcd->client_port_);
+    const std::string client =
+        absl::StrCat(tls != nullptr ? "https" : "http", "://127.0.0.1:", etcd->client_port_);
     const std::string peer = absl::StrCat("http://127.0.0.1:", peer_port);
-    const std::vector<std::string> args = {
+    std::vector<std::string> args = {
         "etcd",
         "--name=test",
         "--data-dir=" + dir + "/etcd",
@@ -61,6 +54,10 @@ class EtcdProcess {
         "--max-txn-ops=10000",
         "--max-request-bytes=10485760",
     };
+    if (tls != nullptr) {
+      args.insert(args.end(), {"--cert-file=" + tls->cert, "--key-file=" + tls->key,
+                               "--client-cert-auth", "--trusted-ca-file=" + tls->client_ca});
+    }
     const std::string log = dir + "/etcd.log";
     const pid_t pid = ::fork();
     if (pid < 0) return absl::InternalError("fork failed");
@@ -79,6 +76,11 @@ class EtcdProcess {
     etcd->pid_ = pid;
     coordinator::EtcdHttpOptions options;
     options.endpoints = {etcd->endpoint()};
+    if (tls != nullptr) {  // the server's own pair serves as a client certificate here
+      options.tls_ca = tls->client_ca;
+      options.tls_cert = tls->cert;
+      options.tls_key = tls->key;
+    }
     absl::StatusOr<std::unique_ptr<coordinator::EtcdKv>> kv = coordinator::NewEtcdHttpKv(options);
     if (!kv.ok()) return kv.status();
     const absl::Time deadline = absl::Now() + timeout;
