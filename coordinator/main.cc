@@ -4,14 +4,19 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <memory>
+#include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "coordinator/grpc/coordinator.h"
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/ops/image_push.h"
 #include "coordinator/spec/spec_loader.h"
+#include "coordinator/state/etcd_kv_http.h"
 #include "coordinator/state/metered_store.h"
+#include "coordinator/state/store_etcd.h"
 #include "coordinator/state/store_sqlite.h"
 #include "coordinator/web/status_page.h"
 #include "proto/rpc/daemon.h"
@@ -49,6 +54,18 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--data-dir", data_dir, "Where the coordinator keeps its state")
       ->capture_default_str();
+  std::string store_url = "sqlite";
+  coord::EtcdHttpOptions etcd;
+  app.add_option("--store", store_url,
+                 "Where the state is: sqlite (state.db in --data-dir), or "
+                 "etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (keys under PREFIX, default /bdcoord/)")
+      ->capture_default_str();
+  app.add_option("--etcd-ca", etcd.tls_ca, "CA (PEM) of etcd's server certificates: TLS to etcd")
+      ->type_name("FILE");
+  app.add_option("--etcd-cert", etcd.tls_cert, "Client certificate (PEM) for etcd")
+      ->type_name("FILE");
+  app.add_option("--etcd-key", etcd.tls_key, "Client private key (PEM) for etcd")
+      ->type_name("FILE");
   coord::HostPolicy policy;
   app.add_flag("--allow-root", policy.allow_root,
                "Let specs run containers as root (`user: 0`); refused by default");
@@ -111,6 +128,20 @@ int main(int argc, char** argv) {
   bdcoord::rpc::AddLogLevelFlag(&app, &log_level);
   bdcoord::rpc::AddVersionFlag(&app, "bdcoordd");
   if (auto code = bdcoord::rpc::ParseCommandLine(&app, argc, argv)) return *code;
+  if (store_url != "sqlite") {
+    auto parsed = coord::ParseEtcdUrl(store_url);
+    if (!parsed.ok()) {
+      return Fail(
+          absl::InvalidArgumentError(absl::StrCat(
+              "--store: ", parsed.status().message(),
+              store_url.find("://") == std::string::npos ? " (or sqlite, the default)" : "")),
+          2);
+    }
+    parsed->tls_ca = etcd.tls_ca;
+    parsed->tls_cert = etcd.tls_cert;
+    parsed->tls_key = etcd.tls_key;
+    etcd = *std::move(parsed);
+  }
   auto logger = bdcoord::rpc::SetUpDaemonLogger("bdcoordd", log_level);
 
   if (!metrics_listen.empty()) {
@@ -130,9 +161,16 @@ int main(int argc, char** argv) {
     return Fail(endpoint.status(), absl::IsInvalidArgument(endpoint.status()) ? 2 : 1);
   auto token = coord::ReadServerToken(token_file, *logger);
   if (!token.ok()) return Fail(token.status(), 2);
-  auto store = coord::OpenSqliteStoreInDir(data_dir);
+  absl::StatusOr<std::unique_ptr<coord::Store>> store;
+  if (store_url == "sqlite") {
+    store = coord::OpenSqliteStoreInDir(data_dir);
+    if (store.ok()) logger->info("state in '{}/state.db'", data_dir);
+  } else {
+    auto kv = coord::NewEtcdHttpKv(etcd);
+    store = kv.ok() ? coord::OpenEtcdStore(*std::move(kv), etcd.prefix) : kv.status();
+    if (store.ok()) logger->info("state in {} under '{}'", store_url, etcd.prefix);
+  }
   if (!store.ok()) return Fail(store.status(), 1);
-  logger->info("state in '{}/state.db'", data_dir);
 
   bdcoord::rpc::BlockStopSignals();  // before any thread starts: only WaitForStopSignal takes them
   auto registry = std::make_shared<prometheus::Registry>();

@@ -35,6 +35,9 @@ PACKAGES=(
   # deploy/images/build.sh: the real systems' jars from Maven Central (the `real` tests), and
   # ZooKeeper's Python client for their checks from the root namespace.
   maven openjdk-17-jdk-headless python3-kazoo
+  # bdcoordd --store etcd://... (etcd 3.4): store_etcd_test starts its own etcd on loopback
+  # ports; etcdctl to look at the keys. The etcd service Debian starts on install is stopped.
+  etcd-server etcd-client
 )
 
 usage() {
@@ -60,6 +63,20 @@ if [[ ${EUID} -ne 0 ]]; then
   exit 1
 fi
 
+# Debian starts etcd as a service when it installs etcd-server; bdcoord's tests start their own
+# (a system one would hold port 2379 and a data directory nobody uses). Stopped and disabled.
+stop_system_etcd() {
+  if [[ -f /lib/systemd/system/etcd.service ]] && command -v systemctl >/dev/null &&
+    systemctl is-enabled --quiet etcd 2>/dev/null; then
+    echo "install-deps.sh: stopping and disabling the etcd service (tests start their own)"
+    systemctl stop etcd >/dev/null 2>&1 || true  # fails harmlessly where systemd is not running
+    systemctl disable etcd >/dev/null 2>&1 || true
+  elif [[ -x /etc/init.d/etcd ]] && ! command -v systemctl >/dev/null; then
+    /etc/init.d/etcd stop >/dev/null 2>&1 || true
+    update-rc.d etcd disable >/dev/null 2>&1 || true
+  fi
+}
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'install ok installed' ||
@@ -68,6 +85,7 @@ done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps.sh: all ${#PACKAGES[@]} packages already installed"
+  stop_system_etcd
   exit 0
 fi
 
@@ -75,3 +93,4 @@ echo "install-deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+stop_system_etcd

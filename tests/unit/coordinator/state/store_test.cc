@@ -32,6 +32,7 @@
 #include "coordinator/state/store_sqlite.h"
 #include "spdlog/spdlog.h"
 #include "tests/testing/metrics.h"
+#include "tests/unit/coordinator/state/store_contract.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -39,77 +40,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-// A service of a test cluster.
-struct TestService {
-  std::string name;
-  int count = 1;
-  bool run_once = false;
-};
-
-// A cluster whose instances are `<service><index>` on hosts h1..h3, with IPs 10.<octet>.0.<n>
-// (n from 1 + ip_shift), in service then index order; host hK has shim address 10.<octet>.0.25K.
-AppliedCluster MakeCluster(const std::string& name, int octet,
-                           const std::vector<TestService>& services, int ip_shift = 0) {
-  AppliedCluster cluster;
-  cluster.name = name;
-  cluster.spec_file = absl::StrCat(name, ".yaml");
-  cluster.spec_yaml = absl::StrCat("cluster: ", name, "\n");
-  cluster.applied_at = absl::FromUnixSeconds(1700000000);
-  cluster.spec.set_cluster(name);
-  cluster.spec.set_domain(absl::StrCat(name, ".lan"));
-  cluster.placement.set_cluster(name);
-  int total = 0;
-  for (const TestService& service : services) total += service.count;
-  int n = 0;
-  for (const TestService& service : services) {
-    bdcoord::v1::Service* s = cluster.spec.add_services();
-    s->set_name(service.name);
-    s->set_count(static_cast<uint32_t>(service.count));
-    s->set_run_once(service.run_once);
-    for (int index = 1; index <= service.count; ++index, ++n) {
-      bdcoord::v1::PlacedInstance* instance = cluster.placement.add_instances();
-      instance->set_name(absl::StrCat(service.name, index));
-      instance->set_service(service.name);
-      instance->set_index(static_cast<uint32_t>(index));
-      instance->set_host(absl::StrCat("h", 1 + n % 3));
-      instance->set_ip(absl::StrCat("10.", octet, ".0.", 1 + (n + ip_shift) % total));
-      instance->set_network("lan");
-      instance->set_fqdn(absl::StrCat(instance->name(), ".", name, ".lan"));
-    }
-  }
-  // One shim address per host with instances (host_shim on "lan").
-  for (int h = 1; h <= std::min(n, 3); ++h) {
-    bdcoord::v1::ShimAddress* shim = cluster.placement.add_shims();
-    shim->set_network("lan");
-    shim->set_host(absl::StrCat("h", h));
-    shim->set_address(absl::StrCat("10.", octet, ".0.", 250 + h));
-  }
-  return cluster;
-}
-
-bdcoord::v1::InstanceStatus MakeStatus(const std::string& name, bdcoord::v1::InstanceState state,
-                                       const std::string& container_id = "c0ffee") {
-  bdcoord::v1::InstanceStatus status;
-  status.set_name(name);
-  status.set_service(name.substr(0, name.find_first_of("0123456789")));
-  status.set_state(state);
-  status.set_container_id(container_id);
-  return status;
-}
-
-std::vector<std::string> Names(const AppliedCluster& cluster) {
-  std::vector<std::string> names;
-  for (const auto& instance : cluster.placement.instances()) names.push_back(instance.name());
-  return names;
-}
-
-template <typename Map>
-std::vector<std::string> Keys(const Map& map) {
-  std::vector<std::string> keys;
-  for (const auto& [key, value] : map) keys.push_back(key);
-  return keys;
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -195,6 +125,63 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
+// The contract (store_contract.cc) on SQLite: a database in a fresh directory.
+class SqliteBackend : public StoreBackend {
+ public:
+  SqliteBackend() {
+    std::string pattern = ::testing::TempDir() + "store_contract.XXXXXX";
+    if (mkdtemp(pattern.data()) != nullptr) dir_ = pattern;
+  }
+  ~SqliteBackend() override {
+    std::error_code error;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, error);
+  }
+  absl::StatusOr<std::unique_ptr<Store>> Open() override {
+    return OpenSqliteStore(dir_ + "/state.db");
+  }
+  std::vector<std::string> Leftovers(const std::string& cluster) override {
+    RawDb raw(dir_ + "/state.db");
+    std::vector<std::string> rows;
+    for (const char* table : {"clusters", "placements", "instance_states", "run_once_completions",
+                              "shim_addresses", "rollouts"}) {
+      const std::string count = raw.One(absl::StrCat(
+          "SELECT count(*) FROM ", table, " WHERE ",
+          std::string(table) == "clusters" ? "name" : "cluster", " = '", cluster, "'"));
+      if (count != "0") rows.push_back(absl::StrCat(table, ": ", count, " rows"));
+    }
+    return rows;
+  }
+
+ private:
+  std::string dir_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, StoreContractTest,
+    ::testing::Values(StoreBackendParam{
+        "Sqlite", [] { return std::unique_ptr<StoreBackend>(std::make_unique<SqliteBackend>()); }}),
+    BackendName);
+
+// What the contract cannot see: the columns kept beside the blobs, the first completion's record.
+TEST_F(StoreTest, KeepsTheQueriedColumnsAndTheFirstCompletion) {
+  Store& store = Open();
+  ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 2}, {"format", 1, true}})).ok());
+  bdcoord::v1::InstanceStatus running = MakeStatus("zk2", bdcoord::v1::INSTANCE_STATE_RUNNING);
+  running.set_ready(true);
+  ASSERT_TRUE(store.MarkInstance("demo", "h2", running).ok());
+  for (const char* id : {"c0ffee", "x"}) {
+    ASSERT_TRUE(store
+                    .MarkInstance("demo", "h1",
+                                  MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_COMPLETED, id))
+                    .ok());
+  }
+  RawDb raw(path_);
+  EXPECT_EQ(raw.One("SELECT state || ' ' || ready || ' ' || container_id FROM instance_states "
+                    "WHERE name = 'zk2'"),
+            "3 1 c0ffee");
+  EXPECT_EQ(raw.One("SELECT container_id FROM run_once_completions"), "c0ffee");
+}
+
 TEST_F(StoreTest, CreatesTheSchema) {
   Open();
   ASSERT_TRUE(std::filesystem::exists(path_));
@@ -271,54 +258,6 @@ TEST_F(StoreTest, UpgradesAVersion3DatabaseGivingEachStatusItsPlacedHost) {
   EXPECT_EQ(statuses->at("zk2").status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
 }
 
-TEST_F(StoreTest, KeepsTheRolloutAndThePreviousSpecWithTheCluster) {
-  Store& store = Open();
-  AppliedCluster cluster = MakeCluster("demo", 1, {{"zk", 2}});
-  cluster.rollout.set_state(bdcoord::v1::Rollout::STATE_ROLLING);
-  cluster.rollout.set_revision(4);
-  bdcoord::v1::RolloutStep* step = cluster.rollout.add_steps();
-  step->set_instance("zk1");
-  step->set_phase(bdcoord::v1::RolloutStep::PHASE_WAITING);
-  step->mutable_previous()->add_command("old");
-  cluster.previous_spec_file = "old.yaml";
-  cluster.previous_spec_yaml = "cluster: demo\n";
-  cluster.previous_spec.set_cluster("demo");
-  ASSERT_TRUE(store.ApplyCluster(cluster).ok());
-  store_.reset();
-  absl::StatusOr<AppliedCluster> got = Open().GetCluster("demo");  // after a restart
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(got->rollout.SerializeAsString(), cluster.rollout.SerializeAsString());
-  EXPECT_EQ(got->previous_spec_file, "old.yaml");
-  EXPECT_EQ(got->previous_spec_yaml, "cluster: demo\n");
-  EXPECT_EQ(got->previous_spec.cluster(), "demo");
-}
-
-TEST_F(StoreTest, ARolloutChangeMadeAgainstAnOlderRevisionIsRefused) {
-  Store& store = Open();
-  AppliedCluster cluster = MakeCluster("demo", 1, {{"zk", 1}});
-  cluster.rollout.set_state(bdcoord::v1::Rollout::STATE_ROLLING);
-  cluster.rollout.set_revision(1);
-  ASSERT_TRUE(store.ApplyCluster(cluster).ok());
-
-  bdcoord::v1::Rollout paused = cluster.rollout;
-  paused.set_state(bdcoord::v1::Rollout::STATE_PAUSED);
-  ASSERT_TRUE(store.UpdateRollout("demo", paused).ok());
-  EXPECT_EQ(store.GetCluster("demo")->rollout.revision(), 2u);
-  EXPECT_EQ(store.GetCluster("demo")->rollout.state(), bdcoord::v1::Rollout::STATE_PAUSED);
-
-  // A second change made from revision 1 (a controller pass that read before the pause).
-  bdcoord::v1::Rollout stale = cluster.rollout;
-  stale.set_state(bdcoord::v1::Rollout::STATE_DONE);
-  const absl::Status refused = store.UpdateRollout("demo", stale);
-  EXPECT_TRUE(absl::IsAborted(refused)) << refused;
-  EXPECT_THAT(refused.message(), HasSubstr("changed meanwhile (revision 2"));
-  EXPECT_EQ(store.GetCluster("demo")->rollout.state(), bdcoord::v1::Rollout::STATE_PAUSED);
-  EXPECT_TRUE(absl::IsNotFound(store.UpdateRollout("nope", paused)));
-  // Down forgets it with the cluster.
-  ASSERT_TRUE(store.DeleteCluster("demo").ok());
-  EXPECT_EQ(RawDb(path_).One("SELECT count(*) FROM rollouts"), "0");
-}
-
 TEST_F(StoreTest, OpeningAnUpToDateStoreTakesNoWriteLock) {
   ASSERT_TRUE(Open().ApplyCluster(MakeCluster("demo", 1, {{"zk", 1}})).ok());
   store_.reset();
@@ -331,23 +270,6 @@ TEST_F(StoreTest, OpeningAnUpToDateStoreTakesNoWriteLock) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << "it waited for the lock";
   EXPECT_THAT(Names(*(*store)->GetCluster("demo")), ElementsAre("zk1"));
   writer.Exec("ROLLBACK");
-}
-
-TEST_F(StoreTest, ReadsBackShimAddressesInTheirOrder) {
-  Store& store = Open();
-  AppliedCluster applied = MakeCluster("demo", 1, {{"zk", 2}});
-  applied.placement.mutable_shims()->SwapElements(0, 1);  // any order is kept as it is
-  ASSERT_TRUE(store.ApplyCluster(applied).ok());
-  absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
-  ASSERT_TRUE(got.ok()) << got.status();
-  ASSERT_EQ(got->placement.shims_size(), 2);
-  EXPECT_EQ(got->placement.shims(0).host(), "h2");
-  EXPECT_EQ(got->placement.shims(0).address(), "10.1.0.252");
-  EXPECT_EQ(got->placement.shims(1).host(), "h1");
-  // A re-apply replaces them.
-  applied.placement.mutable_shims()->RemoveLast();
-  ASSERT_TRUE(store.ApplyCluster(applied).ok());
-  EXPECT_EQ(store.GetCluster("demo")->placement.shims_size(), 1);
 }
 
 TEST_F(StoreTest, OpenFailsInAMissingDirectoryNamingThePath) {
@@ -386,182 +308,7 @@ TEST_F(StoreTest, TheDataDirectoryAndTheDatabaseAreOwnerOnlyWhateverTheUmask) {
             perms::owner_read | perms::owner_write);
 }
 
-TEST_F(StoreTest, AdmitsListsAndDrainsHosts) {
-  Store& store = Open();
-  bdcoord::v1::HostFacts facts;
-  facts.set_hostname("h2.lan");
-  facts.set_cpus(8);
-  facts.set_docker_version("20.10.24");
-  (*facts.mutable_labels())["rack"] = "r1";
-  const absl::Time t0 = absl::FromUnixSeconds(1700000000);
-  ASSERT_TRUE(store.AdmitHost("h2", facts, t0).ok());
-  ASSERT_TRUE(store.AdmitHost("h1", bdcoord::v1::HostFacts(), t0).ok());
-
-  absl::StatusOr<std::vector<HostRecord>> hosts = store.ListHosts();
-  ASSERT_TRUE(hosts.ok()) << hosts.status();
-  ASSERT_EQ(hosts->size(), 2u);
-  EXPECT_EQ((*hosts)[0].name, "h1");
-  EXPECT_EQ((*hosts)[1].name, "h2");
-  EXPECT_EQ((*hosts)[1].facts.cpus(), 8u);
-  EXPECT_EQ((*hosts)[1].facts.labels().at("rack"), "r1");
-  EXPECT_EQ((*hosts)[1].last_seen, t0);
-  EXPECT_FALSE((*hosts)[1].drained);
-
-  ASSERT_TRUE(store.SetHostDrained("h2", true).ok());
-  ASSERT_TRUE(store.MarkHostSeen("h2", t0 + absl::Seconds(5)).ok());
-  // Re-admission updates the facts and keeps the drain.
-  facts.set_cpus(16);
-  ASSERT_TRUE(store.AdmitHost("h2", facts, t0 + absl::Seconds(9)).ok());
-  hosts = store.ListHosts();
-  ASSERT_TRUE(hosts.ok()) << hosts.status();
-  EXPECT_EQ((*hosts)[1].facts.cpus(), 16u);
-  EXPECT_EQ((*hosts)[1].last_seen, t0 + absl::Seconds(9));
-  EXPECT_TRUE((*hosts)[1].drained);
-
-  ASSERT_TRUE(store.MarkHostSeen("h1", t0 + absl::Seconds(3)).ok());
-  ASSERT_TRUE(store.SetHostDrained("h2", false).ok());
-  hosts = store.ListHosts();
-  ASSERT_TRUE(hosts.ok()) << hosts.status();
-  EXPECT_EQ((*hosts)[0].last_seen, t0 + absl::Seconds(3));
-  EXPECT_FALSE((*hosts)[1].drained);
-}
-
 // A drain is one transaction: the host's flag and every re-planned cluster, or nothing.
-TEST_F(StoreTest, DrainHostStoresTheFlagAndEveryReplanAtOnce) {
-  Store& store = Open();
-  const absl::Time t0 = absl::FromUnixSeconds(1700000000);
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("a", 1, {{"zk", 3}})).ok());
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("b", 2, {{"kafka", 2}})).ok());
-  AppliedCluster a = MakeCluster("a", 1, {{"zk", 3}});
-  AppliedCluster b = MakeCluster("b", 2, {{"kafka", 2}});
-  for (AppliedCluster* cluster : {&a, &b}) {
-    for (auto& instance : *cluster->placement.mutable_instances()) instance.set_host("h2");
-  }
-  ASSERT_TRUE(store.DrainHost("h1", bdcoord::v1::HostFacts(), t0, true, {a, b}).ok());
-  absl::StatusOr<std::vector<HostRecord>> hosts = store.ListHosts();
-  ASSERT_TRUE(hosts.ok()) << hosts.status();
-  ASSERT_EQ(hosts->size(), 1u);
-  EXPECT_TRUE((*hosts)[0].drained);
-  EXPECT_EQ((*hosts)[0].last_seen, t0);
-  for (const char* name : {"a", "b"}) {
-    absl::StatusOr<AppliedCluster> stored = store.GetCluster(name);
-    ASSERT_TRUE(stored.ok()) << stored.status();
-    for (const auto& instance : stored->placement.instances()) EXPECT_EQ(instance.host(), "h2");
-  }
-  ASSERT_TRUE(store.DrainHost("h1", bdcoord::v1::HostFacts(), t0, false, {}).ok());
-  hosts = store.ListHosts();
-  ASSERT_TRUE(hosts.ok()) << hosts.status();
-  EXPECT_FALSE((*hosts)[0].drained);
-}
-
-TEST_F(StoreTest, DrainHostFailingHalfWayChangesNothing) {
-  Store& store = Open();
-  const absl::Time t0 = absl::FromUnixSeconds(1700000000);
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("a", 1, {{"zk", 3}})).ok());
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("b", 2, {{"kafka", 2}})).ok());
-  AppliedCluster a = MakeCluster("a", 1, {{"zk", 3}});
-  for (auto& instance : *a.placement.mutable_instances()) instance.set_host("h2");
-  // The second re-plan takes an IP of cluster a: the store refuses it after a is written.
-  AppliedCluster b = MakeCluster("b", 2, {{"kafka", 2}});
-  b.placement.mutable_instances(0)->set_ip("10.1.0.1");
-  const absl::Status status = store.DrainHost("h1", bdcoord::v1::HostFacts(), t0, true, {a, b});
-  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_THAT(status.message(), HasSubstr("10.1.0.1"));
-  absl::StatusOr<std::vector<HostRecord>> hosts = store.ListHosts();
-  ASSERT_TRUE(hosts.ok()) << hosts.status();
-  EXPECT_THAT(*hosts, IsEmpty());  // not even admitted
-  absl::StatusOr<AppliedCluster> stored = store.GetCluster("a");
-  ASSERT_TRUE(stored.ok()) << stored.status();
-  EXPECT_EQ(stored->placement.SerializeAsString(),
-            MakeCluster("a", 1, {{"zk", 3}}).placement.SerializeAsString());
-}
-
-TEST_F(StoreTest, UnknownHostIsNotFound) {
-  Store& store = Open();
-  absl::Status status = store.MarkHostSeen("ghost", absl::Now());
-  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(status.message(), HasSubstr("'ghost'"));
-  status = store.SetHostDrained("ghost", true);
-  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(status.message(), HasSubstr("'ghost'"));
-  EXPECT_EQ(store.AdmitHost("", bdcoord::v1::HostFacts(), absl::Now()).code(),
-            absl::StatusCode::kInvalidArgument);
-  absl::StatusOr<std::vector<HostRecord>> hosts = store.ListHosts();
-  ASSERT_TRUE(hosts.ok());
-  EXPECT_THAT(*hosts, IsEmpty());
-}
-
-TEST_F(StoreTest, AppliesAndReadsBackACluster) {
-  Store& store = Open();
-  AppliedCluster applied = MakeCluster("demo", 1, {{"zk", 3}, {"format", 1, true}});
-  applied.spec_yaml = "cluster: demo\nservices: {}\n";
-  ASSERT_TRUE(store.ApplyCluster(applied).ok());
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("alpha", 2, {{"web", 1}})).ok());
-
-  absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(got->name, "demo");
-  EXPECT_EQ(got->spec_file, "demo.yaml");
-  EXPECT_EQ(got->spec_yaml, applied.spec_yaml);
-  EXPECT_EQ(got->applied_at, applied.applied_at);
-  EXPECT_EQ(got->spec.SerializeAsString(), applied.spec.SerializeAsString());
-  EXPECT_EQ(got->placement.SerializeAsString(), applied.placement.SerializeAsString());
-  EXPECT_THAT(Names(*got), ElementsAre("zk1", "zk2", "zk3", "format1"));
-  EXPECT_EQ(got->placement.instances(1).fqdn(), "zk2.demo.lan");
-  EXPECT_EQ(got->placement.instances(1).host(), "h2");
-  EXPECT_EQ(got->placement.instances(1).index(), 2u);
-
-  absl::StatusOr<std::vector<std::string>> names = store.ListClusters();
-  ASSERT_TRUE(names.ok()) << names.status();
-  EXPECT_THAT(*names, ElementsAre("alpha", "demo"));
-
-  got = store.GetCluster("nope");
-  EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(got.status().message(), HasSubstr("'nope'"));
-}
-
-TEST_F(StoreTest, AnInstanceWithoutIpIsStored) {
-  Store& store = Open();
-  AppliedCluster applied = MakeCluster("demo", 1, {{"a", 2}});
-  applied.placement.mutable_instances(0)->clear_ip();
-  applied.placement.mutable_instances(1)->clear_ip();
-  ASSERT_TRUE(store.ApplyCluster(applied).ok());
-  absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(got->placement.instances(1).ip(), "");
-  absl::StatusOr<std::map<std::string, IpOwner>> ips = store.AllocatedIps();
-  ASSERT_TRUE(ips.ok());
-  EXPECT_THAT(*ips, IsEmpty());
-}
-
-TEST_F(StoreTest, RejectsAnIpThatAnotherClusterHolds) {
-  Store& store = Open();
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("kafka", 1, {{"broker", 3}})).ok());
-  // zk2 would get 10.1.0.2, held by broker2 of cluster kafka.
-  AppliedCluster clash = MakeCluster("zk", 1, {{"zk", 2}});
-  clash.placement.mutable_instances(0)->set_ip("10.9.0.1");
-  absl::Status status = store.ApplyCluster(clash);
-  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(status.message(),
-            "IP 10.1.0.2 of instance 'zk2' of cluster 'zk' is already allocated to instance "
-            "'broker2' of cluster 'kafka'");
-  // Nothing of it was stored.
-  absl::StatusOr<std::vector<std::string>> names = store.ListClusters();
-  ASSERT_TRUE(names.ok());
-  EXPECT_THAT(*names, ElementsAre("kafka"));
-
-  // A re-apply that clashes leaves the previous version in place.
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("zk", 2, {{"zk", 2}})).ok());
-  AppliedCluster grown = MakeCluster("zk", 2, {{"zk", 3}});
-  grown.placement.mutable_instances(2)->set_ip("10.1.0.3");
-  status = store.ApplyCluster(grown);
-  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_THAT(status.message(), HasSubstr("'broker3' of cluster 'kafka'"));
-  absl::StatusOr<AppliedCluster> got = store.GetCluster("zk");
-  ASSERT_TRUE(got.ok());
-  EXPECT_THAT(Names(*got), ElementsAre("zk1", "zk2"));
-}
-
 TEST_F(StoreTest, TheUniqueConstraintOnIpsIsTheSafetyNet) {
   Store& store = Open();
   ASSERT_TRUE(store.ApplyCluster(MakeCluster("kafka", 1, {{"broker", 1}})).ok());
@@ -577,317 +324,7 @@ TEST_F(StoreTest, TheUniqueConstraintOnIpsIsTheSafetyNet) {
   sqlite3_close(db);
 }
 
-TEST_F(StoreTest, ReapplyMaySwapIpsWithinACluster) {
-  Store& store = Open();
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"a", 3}})).ok());
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"a", 3}}, /*ip_shift=*/1)).ok());
-  absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(got->placement.instances(0).ip(), "10.1.0.2");
-  EXPECT_EQ(got->placement.instances(2).ip(), "10.1.0.1");
-}
-
-TEST_F(StoreTest, RejectsAClusterThatContradictsItself) {
-  Store& store = Open();
-  AppliedCluster twice = MakeCluster("demo", 1, {{"a", 2}});
-  twice.placement.mutable_instances(1)->set_name("a1");
-  absl::Status status = store.ApplyCluster(twice);
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("instance 'a1' is placed twice"));
-
-  AppliedCluster same_ip = MakeCluster("demo", 1, {{"a", 2}});
-  same_ip.placement.mutable_instances(1)->set_ip("10.1.0.1");
-  status = store.ApplyCluster(same_ip);
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("IP 10.1.0.1 is given to both 'a1' and 'a2'"));
-
-  AppliedCluster same_shim = MakeCluster("demo", 1, {{"a", 2}});
-  same_shim.placement.mutable_shims(1)->set_address("10.1.0.251");
-  status = store.ApplyCluster(same_shim);
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("shim address 10.1.0.251 of network 'lan' is given to "
-                                          "both 'h1' and 'h2'"));
-  same_shim.placement.mutable_shims(1)->clear_host();
-  EXPECT_THAT(store.ApplyCluster(same_shim).message(),
-              HasSubstr("a shim address lacks its network, host or address"));
-  AppliedCluster two_shims = MakeCluster("demo", 1, {{"a", 2}});
-  two_shims.placement.mutable_shims(1)->set_host("h1");
-  status = store.ApplyCluster(two_shims);
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("host 'h1' has two shim addresses on network 'lan'"));
-
-  AppliedCluster renamed = MakeCluster("demo", 1, {{"a", 1}});
-  renamed.spec.set_cluster("other");
-  EXPECT_EQ(store.ApplyCluster(renamed).code(), absl::StatusCode::kInvalidArgument);
-  renamed = MakeCluster("demo", 1, {{"a", 1}});
-  renamed.placement.set_cluster("other");
-  EXPECT_EQ(store.ApplyCluster(renamed).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store.ApplyCluster(AppliedCluster()).code(), absl::StatusCode::kInvalidArgument);
-
-  absl::StatusOr<std::vector<std::string>> names = store.ListClusters();
-  ASSERT_TRUE(names.ok());
-  EXPECT_THAT(*names, IsEmpty());
-}
-
-TEST_F(StoreTest, AllocatedIpsAcrossClusters) {
-  Store& store = Open();
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("kafka", 1, {{"broker", 2}})).ok());
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("zk", 2, {{"zk", 1}})).ok());
-  absl::StatusOr<std::map<std::string, IpOwner>> ips = store.AllocatedIps();
-  ASSERT_TRUE(ips.ok()) << ips.status();
-  EXPECT_THAT(Keys(*ips), ElementsAre("10.1.0.1", "10.1.0.2", "10.2.0.1"));
-  EXPECT_EQ(ips->at("10.1.0.2").cluster, "kafka");
-  EXPECT_EQ(ips->at("10.1.0.2").instance, "broker2");
-  EXPECT_EQ(ips->at("10.2.0.1").cluster, "zk");
-
-  ASSERT_TRUE(store.DeleteCluster("kafka").ok());
-  ips = store.AllocatedIps();
-  ASSERT_TRUE(ips.ok());
-  EXPECT_THAT(Keys(*ips), ElementsAre("10.2.0.1"));
-  // The freed IPs can go to another cluster.
-  EXPECT_TRUE(store.ApplyCluster(MakeCluster("other", 1, {{"x", 2}})).ok());
-}
-
-TEST_F(StoreTest, MarksInstancesAndReadsTheLatestStatus) {
-  Store& store = Open();
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 2}})).ok());
-  bdcoord::v1::InstanceStatus failed = MakeStatus("zk1", bdcoord::v1::INSTANCE_STATE_FAILED, "abc");
-  failed.set_exit_code(137);
-  failed.set_message("OOM killed");
-  failed.add_last_log_lines("line 1");
-  failed.add_last_log_lines("line 2");
-  failed.mutable_started_at()->set_seconds(1700000001);
-  failed.mutable_finished_at()->set_seconds(1700000002);
-  ASSERT_TRUE(
-      store.MarkInstance("demo", "h1", MakeStatus("zk1", bdcoord::v1::INSTANCE_STATE_CREATED))
-          .ok());
-  ASSERT_TRUE(store.MarkInstance("demo", "h1", failed).ok());
-  bdcoord::v1::InstanceStatus running = MakeStatus("zk2", bdcoord::v1::INSTANCE_STATE_RUNNING);
-  running.set_ready(true);
-  bdcoord::v1::InstanceStatus elsewhere = running;  // zk2 as another host reported it
-  elsewhere.set_ready(false);
-  ASSERT_TRUE(store.MarkInstance("demo", "h3", elsewhere).ok());
-  ASSERT_TRUE(store.MarkInstance("demo", "h2", running).ok());
-
-  absl::StatusOr<std::map<std::string, ReportedStatus>> statuses = store.InstanceStatuses("demo");
-  ASSERT_TRUE(statuses.ok()) << statuses.status();
-  EXPECT_THAT(Keys(*statuses), ElementsAre("zk1", "zk2"));
-  EXPECT_EQ(statuses->at("zk1").status.SerializeAsString(), failed.SerializeAsString());
-  EXPECT_EQ(statuses->at("zk1").host, "h1");
-  // The latest report wins, with the host that made it.
-  EXPECT_TRUE(statuses->at("zk2").status.ready());
-  EXPECT_EQ(statuses->at("zk2").status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
-  EXPECT_EQ(statuses->at("zk2").host, "h2");
-
-  RawDb raw(path_);
-  EXPECT_EQ(raw.One("SELECT state || ' ' || ready || ' ' || container_id FROM instance_states "
-                    "WHERE name = 'zk2'"),
-            "3 1 c0ffee");
-}
-
 // A host's report is one transaction: every status recorded, or none of them.
-TEST_F(StoreTest, MarkInstancesRecordsAReportWhole) {
-  Store& store = Open();
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
-  ASSERT_TRUE(store
-                  .MarkInstances("demo", "h1",
-                                 {MakeStatus("zk1", bdcoord::v1::INSTANCE_STATE_RUNNING),
-                                  MakeStatus("zk2", bdcoord::v1::INSTANCE_STATE_CREATED)})
-                  .ok());
-  auto statuses = store.InstanceStatuses("demo");
-  ASSERT_TRUE(statuses.ok());
-  EXPECT_THAT(Keys(*statuses), ElementsAre("zk1", "zk2"));
-  // zk9 is not placed: the whole report is refused, zk3 not recorded either.
-  const absl::Status refused =
-      store.MarkInstances("demo", "h1",
-                          {MakeStatus("zk3", bdcoord::v1::INSTANCE_STATE_RUNNING),
-                           MakeStatus("zk9", bdcoord::v1::INSTANCE_STATE_RUNNING)});
-  EXPECT_EQ(refused.code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(refused.message(), HasSubstr("instance 'zk9' is not placed in cluster 'demo'"));
-  statuses = store.InstanceStatuses("demo");
-  ASSERT_TRUE(statuses.ok());
-  EXPECT_THAT(Keys(*statuses), ElementsAre("zk1", "zk2"));
-  EXPECT_TRUE(store.MarkInstances("demo", "h1", {}).ok());
-}
-
-TEST_F(StoreTest, MarkInstanceNeedsAPlacedInstance) {
-  Store& store = Open();
-  absl::Status status =
-      store.MarkInstance("demo", "h1", MakeStatus("zk1", bdcoord::v1::INSTANCE_STATE_RUNNING));
-  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(status.message(), HasSubstr("cluster 'demo' not found"));
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 1}})).ok());
-  status = store.MarkInstance("demo", "h1", MakeStatus("zk9", bdcoord::v1::INSTANCE_STATE_RUNNING));
-  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(status.message(), HasSubstr("instance 'zk9' is not placed in cluster 'demo'"));
-  EXPECT_EQ(store.MarkInstance("demo", "h1", bdcoord::v1::InstanceStatus()).code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store.InstanceStatuses("nope").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(store.RunOnceCompleted("nope", "x").status().code(), absl::StatusCode::kNotFound);
-}
-
-TEST_F(StoreTest, ReapplyKeepsTheStatesOfSurvivorsAndDropsTheRemoved) {
-  Store& store = Open();
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}, {"kafka", 2}})).ok());
-  for (const char* name : {"zk1", "zk2", "zk3", "kafka1", "kafka2"}) {
-    ASSERT_TRUE(
-        store.MarkInstance("demo", "h1", MakeStatus(name, bdcoord::v1::INSTANCE_STATE_RUNNING))
-            .ok());
-  }
-  // zk3 and kafka go; zk1 and zk2 move to other IPs and hosts; web is new.
-  ASSERT_TRUE(
-      store.ApplyCluster(MakeCluster("demo", 1, {{"web", 1}, {"zk", 2}}, /*ip_shift=*/1)).ok());
-  // Kept as reported (by h1): StatusesOnPlacement drops those of the hosts they left.
-  absl::StatusOr<std::map<std::string, ReportedStatus>> statuses = store.InstanceStatuses("demo");
-  ASSERT_TRUE(statuses.ok()) << statuses.status();
-  EXPECT_THAT(Keys(*statuses), ElementsAre("zk1", "zk2"));
-  EXPECT_EQ(statuses->at("zk1").status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
-  EXPECT_EQ(statuses->at("zk1").host, "h1");
-  absl::StatusOr<AppliedCluster> got = store.GetCluster("demo");
-  ASSERT_TRUE(got.ok());
-  EXPECT_THAT(Names(*got), ElementsAre("web1", "zk1", "zk2"));
-  // A removed instance takes no status any more.
-  EXPECT_EQ(
-      store.MarkInstance("demo", "h1", MakeStatus("kafka1", bdcoord::v1::INSTANCE_STATE_REMOVED))
-          .code(),
-      absl::StatusCode::kNotFound);
-}
-
-TEST_F(StoreTest, RunOnceCompletionIsSticky) {
-  Store& store = Open();
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("hdfs", 1, {{"format", 1, true}, {"nn", 1}})).ok());
-  absl::StatusOr<bool> done = store.RunOnceCompleted("hdfs", "format1");
-  ASSERT_TRUE(done.ok()) << done.status();
-  EXPECT_FALSE(*done);
-  ASSERT_TRUE(
-      store.MarkInstance("hdfs", "h1", MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_RUNNING))
-          .ok());
-  EXPECT_FALSE(*store.RunOnceCompleted("hdfs", "format1"));
-  ASSERT_TRUE(
-      store.MarkInstance("hdfs", "h1", MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_COMPLETED))
-          .ok());
-  EXPECT_TRUE(*store.RunOnceCompleted("hdfs", "format1"));
-  EXPECT_FALSE(*store.RunOnceCompleted("hdfs", "nn1"));
-
-  // Later statuses replace the status, never the completion.
-  for (auto state : {bdcoord::v1::INSTANCE_STATE_REMOVED, bdcoord::v1::INSTANCE_STATE_FAILED,
-                     bdcoord::v1::INSTANCE_STATE_PENDING}) {
-    ASSERT_TRUE(store.MarkInstance("hdfs", "h1", MakeStatus("format1", state, "second")).ok());
-    EXPECT_TRUE(*store.RunOnceCompleted("hdfs", "format1"));
-  }
-  EXPECT_EQ(store.InstanceStatuses("hdfs")->at("format1").status.state(),
-            bdcoord::v1::INSTANCE_STATE_PENDING);
-  // A second completion keeps the first record.
-  ASSERT_TRUE(store
-                  .MarkInstance("hdfs", "h1",
-                                MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_COMPLETED, "x"))
-                  .ok());
-  RawDb raw(path_);
-  EXPECT_EQ(raw.One("SELECT container_id FROM run_once_completions"), "c0ffee");
-
-  // Re-applies keep it, even one that drops the instance for a while.
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("hdfs", 1, {{"format", 1, true}, {"nn", 2}})).ok());
-  EXPECT_TRUE(*store.RunOnceCompleted("hdfs", "format1"));
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("hdfs", 1, {{"nn", 2}})).ok());
-  EXPECT_TRUE(*store.RunOnceCompleted("hdfs", "format1"));
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("hdfs", 1, {{"format", 1, true}, {"nn", 1}})).ok());
-  EXPECT_TRUE(*store.RunOnceCompleted("hdfs", "format1"));
-
-  // And a restarted coordinator sees it.
-  Store& reopened = Open();
-  EXPECT_TRUE(*reopened.RunOnceCompleted("hdfs", "format1"));
-
-  // Deleting the cluster forgets it.
-  ASSERT_TRUE(reopened.DeleteCluster("hdfs").ok());
-  ASSERT_TRUE(reopened.ApplyCluster(MakeCluster("hdfs", 1, {{"format", 1, true}, {"nn", 1}})).ok());
-  EXPECT_FALSE(*reopened.RunOnceCompleted("hdfs", "format1"));
-}
-
-TEST_F(StoreTest, DeleteClusterRemovesAllItsRows) {
-  Store& store = Open();
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("a", 1, {{"job", 2, true}})).ok());
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("b", 2, {{"job", 1, true}})).ok());
-  for (const char* cluster : {"a", "b"}) {
-    ASSERT_TRUE(
-        store.MarkInstance(cluster, "h1", MakeStatus("job1", bdcoord::v1::INSTANCE_STATE_COMPLETED))
-            .ok());
-  }
-  ASSERT_TRUE(store.DeleteCluster("a").ok());
-  RawDb raw(path_);
-  for (const char* table :
-       {"clusters", "placements", "instance_states", "run_once_completions", "shim_addresses"}) {
-    EXPECT_EQ(
-        raw.One(absl::StrCat("SELECT count(*) FROM ", table, " WHERE ",
-                             std::string(table) == "clusters" ? "name" : "cluster", " = 'a'")),
-        "0")
-        << table;
-    EXPECT_NE(raw.One(absl::StrCat("SELECT count(*) FROM ", table)), "0") << table;
-  }
-  absl::Status status = store.DeleteCluster("a");
-  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(status.message(), HasSubstr("'a'"));
-  absl::StatusOr<std::vector<std::string>> names = store.ListClusters();
-  ASSERT_TRUE(names.ok());
-  EXPECT_THAT(*names, ElementsAre("b"));
-}
-
-TEST_F(StoreTest, EverythingSurvivesAReopen) {
-  {
-    Store& store = Open();
-    bdcoord::v1::HostFacts facts;
-    facts.set_cpus(4);
-    ASSERT_TRUE(store.AdmitHost("h1", facts, absl::FromUnixSeconds(100)).ok());
-    ASSERT_TRUE(store.SetHostDrained("h1", true).ok());
-    ASSERT_TRUE(store.ApplyCluster(MakeCluster("kafka", 1, {{"broker", 3}})).ok());
-    ASSERT_TRUE(store.ApplyCluster(MakeCluster("hdfs", 2, {{"format", 1, true}})).ok());
-    ASSERT_TRUE(store
-                    .MarkInstance("hdfs", "h1",
-                                  MakeStatus("format1", bdcoord::v1::INSTANCE_STATE_COMPLETED))
-                    .ok());
-    ASSERT_TRUE(
-        store
-            .MarkInstance("kafka", "h1", MakeStatus("broker2", bdcoord::v1::INSTANCE_STATE_RUNNING))
-            .ok());
-  }
-  Store& store = Open();
-  absl::StatusOr<std::vector<HostRecord>> hosts = store.ListHosts();
-  ASSERT_TRUE(hosts.ok());
-  ASSERT_EQ(hosts->size(), 1u);
-  EXPECT_EQ((*hosts)[0].facts.cpus(), 4u);
-  EXPECT_TRUE((*hosts)[0].drained);
-  EXPECT_EQ((*hosts)[0].last_seen, absl::FromUnixSeconds(100));
-  EXPECT_THAT(*store.ListClusters(), ElementsAre("hdfs", "kafka"));
-  absl::StatusOr<AppliedCluster> kafka = store.GetCluster("kafka");
-  ASSERT_TRUE(kafka.ok());
-  EXPECT_EQ(kafka->placement.SerializeAsString(),
-            MakeCluster("kafka", 1, {{"broker", 3}}).placement.SerializeAsString());
-  EXPECT_EQ(store.AllocatedIps()->size(), 4u);
-  EXPECT_THAT(Keys(*store.InstanceStatuses("kafka")), ElementsAre("broker2"));
-  EXPECT_TRUE(*store.RunOnceCompleted("hdfs", "format1"));
-}
-
-TEST_F(StoreTest, SharesOneConnectionBetweenThreads) {
-  Store& store = Open();
-  ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"a", 8}})).ok());
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&store, t] {
-      for (int i = 0; i < 20; ++i) {
-        const std::string name = absl::StrCat("a", 1 + (t * 2 + i % 2));
-        EXPECT_TRUE(
-            store.MarkInstance("demo", "h1", MakeStatus(name, bdcoord::v1::INSTANCE_STATE_RUNNING))
-                .ok());
-        EXPECT_TRUE(store.InstanceStatuses("demo").ok());
-        EXPECT_TRUE(store.AllocatedIps().ok());
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(store.InstanceStatuses("demo")->size(), 8u);
-}
-
-// Refusals: a file that is not ours is never changed.
-
 TEST_F(StoreTest, RefusesAFileThatIsNotADatabase) {
   std::string garbage = "cluster: demo\nthis is a YAML file, not a database\n";
   while (garbage.size() < 8192) garbage += garbage;
