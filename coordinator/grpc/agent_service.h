@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -47,8 +48,8 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   absl::StatusOr<bdcoord::v1::CommandResult> RunProbe(const std::string& host,
                                                       bdcoord::v1::ProbeRequest request,
                                                       absl::Time deadline) override;
-  absl::StatusOr<bdcoord::v1::ImageList> ListImages(const std::string& host,
-                                                    absl::Time deadline) override;
+  std::map<std::string, absl::StatusOr<bdcoord::v1::ImageList>> ListImages(
+      const std::vector<std::string>& hosts, absl::Time deadline) override;
   uint64_t ExpectResult(const std::string& host) override;
   absl::StatusOr<bdcoord::v1::CommandResult> AwaitResult(uint64_t request_id,
                                                          absl::Time deadline) override;

@@ -790,12 +790,13 @@ absl::StatusOr<std::vector<bdcoord::v1::HostImages>> ClusterOps::HostImages(
     const google::protobuf::RepeatedPtrField<std::string>& hosts) {
   absl::StatusOr<std::vector<std::string>> names = ImageHosts(inventory_, hosts);
   if (!names.ok()) return names.status();
-  const absl::Time deadline = now_() + ImagePushLimits().list_timeout;
+  std::map<std::string, absl::StatusOr<bdcoord::v1::ImageList>> lists =
+      agents_.ListImages(*names, now_() + ImagePushLimits().list_timeout);
   std::vector<bdcoord::v1::HostImages> out;
   for (const std::string& name : *names) {
     bdcoord::v1::HostImages& host = out.emplace_back();
     host.set_host(name);
-    absl::StatusOr<bdcoord::v1::ImageList> images = agents_.ListImages(name, deadline);
+    const absl::StatusOr<bdcoord::v1::ImageList>& images = lists.at(name);
     if (!images.ok()) {
       host.set_error(std::string(images.status().message()));
       continue;
