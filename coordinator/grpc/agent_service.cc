@@ -163,6 +163,7 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
   }
   logger_->info("host '{}' connected ({} cpus, docker '{}')", host, message.hello().facts().cpus(),
                 message.hello().facts().docker_version());
+  on_hello_(host, message.hello().facts());
   on_change_();
   PublishHost(host, kEventHostUp,
               absl::StrCat("connected (", message.hello().facts().cpus(), " cpus, docker ",

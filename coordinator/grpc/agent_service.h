@@ -64,6 +64,12 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   // controller's cue to look again. Set it before serving.
   void OnChange(std::function<void()> callback) { on_change_ = std::move(callback); }
 
+  // Called after every hello (on the stream's thread) with the host and its facts: the store
+  // remembers the hosts. Set it before serving.
+  void OnHello(std::function<void(const std::string&, const bdcoord::v1::HostFacts&)> callback) {
+    on_hello_ = std::move(callback);
+  }
+
   // While closed, Connect refuses agents with UNAVAILABLE (the coordinator is stopping).
   void SetClosed(bool closed);
   // Cancels every agent's stream (each ends as a disconnection): a server shutting down need
@@ -94,6 +100,8 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   EventBus& events_;
   LogRouter log_router_;
   std::function<void()> on_change_ = [] {};
+  std::function<void(const std::string&, const bdcoord::v1::HostFacts&)> on_hello_ =
+      [](const std::string&, const bdcoord::v1::HostFacts&) {};
   // Requests to agents waiting for their answer: a CommandResult (probes, image loads) or an
   // ImageList.
   struct PendingCommand {
