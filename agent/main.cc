@@ -12,6 +12,7 @@
 #include "agent/docker/metered_docker_client.h"
 #include "agent/flags.h"
 #include "agent/host_facts.h"
+#include "agent/probes/metered_prober.h"
 #include "agent/probes/probes.h"
 #include "agent/state_dir.h"
 #include "net/arp_prober.h"
@@ -74,7 +75,8 @@ int main(int argc, char** argv) {
   if (!state_dir.ok()) return fail(state_dir.status(), 1);
   agent::LocalHostFiles host_files;
   const std::unique_ptr<bdcoord::net::LinkManager> links = bdcoord::net::NewNetlinkLinkManager();
-  agent::DockerProber prober(docker);
+  agent::DockerProber docker_prober(docker);
+  agent::MeteredProber prober(&docker_prober, *registry);
   const std::unique_ptr<bdcoord::net::AddressProber> addresses = bdcoord::net::NewArpProber();
   const auto now = [] { return absl::Now(); };
   const int parallelism = agent::ParallelismFor(flags.parallelism, docker->Info());

@@ -11,6 +11,7 @@
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/ops/image_push.h"
 #include "coordinator/spec/spec_loader.h"
+#include "coordinator/state/metered_store.h"
 #include "coordinator/state/store_sqlite.h"
 #include "coordinator/web/status_page.h"
 #include "proto/rpc/daemon.h"
@@ -136,11 +137,12 @@ int main(int argc, char** argv) {
   bdcoord::rpc::BlockStopSignals();  // before any thread starts: only WaitForStopSignal takes them
   auto registry = std::make_shared<prometheus::Registry>();
   const coord::ControllerMetrics controller_metrics = coord::ControllerMetrics::Register(*registry);
-  prometheus::Histogram& apply_duration = coord::RegisterApplyDuration(*registry);
+  const coord::ServiceMetrics service_metrics = coord::ServiceMetrics::Register(*registry);
+  coord::MeteredStore metered_store(**store, *registry, [] { return absl::Now(); });
   auto metrics_endpoint = bdcoord::rpc::StartMetricsEndpoint(metrics_listen, registry);
   if (!metrics_endpoint.ok()) return Fail(metrics_endpoint.status(), 1);
 
-  coord::Coordinator coordinator(**store,
+  coord::Coordinator coordinator(metered_store,
                                  {.logger = logger,
                                   .now = [] { return absl::Now(); },
                                   .heartbeat_timeout = absl::Seconds(heartbeat_timeout_seconds),
@@ -150,7 +152,7 @@ int main(int argc, char** argv) {
                                   .max_streams_per_client = max_streams_per_client,
                                   .forget_hosts_after = forget_hosts_after,
                                   .controller_metrics = &controller_metrics,
-                                  .apply_duration = &apply_duration});
+                                  .service_metrics = &service_metrics});
   coordinator.ops().SetImagePushLimits({.max_bytes = max_image_bytes});
   auto server = coordinator.Serve(listen, *endpoint);
   if (!server.ok()) return Fail(server.status(), 1);

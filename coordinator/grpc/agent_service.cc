@@ -9,11 +9,13 @@
 namespace bdcoord::coordinator {
 
 AgentServiceImpl::AgentServiceImpl(Inventory& inventory, std::shared_ptr<spdlog::logger> logger,
-                                   std::function<absl::Time()> now, EventBus& events)
+                                   std::function<absl::Time()> now, EventBus& events,
+                                   prometheus::Gauge* open_streams)
     : inventory_(inventory),
       logger_(std::move(logger)),
       now_(std::move(now)),
       events_(events),
+      open_streams_(open_streams),
       log_router_([this](const std::string& host, const bdcoord::v1::CoordinatorMessage& message) {
         return Send(host, message);
       }) {}
@@ -161,6 +163,7 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
     sessions_[host] = session;
     statuses_.erase(host);  // a restarted agent reports afresh; old reports would mislead
   }
+  if (open_streams_ != nullptr) open_streams_->Increment();
   logger_->info("host '{}' connected ({} cpus, docker '{}')", host, message.hello().facts().cpus(),
                 message.hello().facts().docker_version());
   on_hello_(host, message.hello().facts());
@@ -233,6 +236,7 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
     absl::MutexLock lock(&session->write_mu);
     session->stream = nullptr;
   }
+  if (open_streams_ != nullptr) open_streams_->Decrement();
   inventory_.Disconnected(host, session->id);
   log_router_.HostDisconnected(host);
   {

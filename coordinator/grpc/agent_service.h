@@ -19,6 +19,7 @@
 #include "coordinator/state/event_bus.h"
 #include "coordinator/state/inventory.h"
 #include "coordinator/state/log_router.h"
+#include "prometheus/gauge.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::coordinator {
@@ -30,9 +31,11 @@ namespace bdcoord::coordinator {
 // changes seen in status reports are published on events().
 class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public AgentSessions {
  public:
-  // Every collaborator is required and must outlive this.
+  // Every collaborator is required and must outlive this, but `open_streams` (agents'
+  // streams open now, bdcoord_streams_open{kind="agent"}; none when null).
   AgentServiceImpl(Inventory& inventory, std::shared_ptr<spdlog::logger> logger,
-                   std::function<absl::Time()> now, EventBus& events);
+                   std::function<absl::Time()> now, EventBus& events,
+                   prometheus::Gauge* open_streams = nullptr);
 
   grpc::Status Connect(grpc::ServerContext* context,
                        grpc::ServerReaderWriter<bdcoord::v1::CoordinatorMessage,
@@ -98,6 +101,7 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   std::shared_ptr<spdlog::logger> logger_;
   std::function<absl::Time()> now_;
   EventBus& events_;
+  prometheus::Gauge* open_streams_;
   LogRouter log_router_;
   std::function<void()> on_change_ = [] {};
   std::function<void(const std::string&, const bdcoord::v1::HostFacts&)> on_hello_ =

@@ -38,28 +38,16 @@ grpc::Status Refuse(const absl::Status& status,
 
 }  // namespace
 
-prometheus::Histogram& RegisterApplyDuration(prometheus::Registry& registry) {
-  // From a no-op re-apply (milliseconds) to a large cluster pulled up from nothing (minutes).
-  static const prometheus::Histogram::BucketBoundaries kBuckets = {0.1, 0.25, 0.5, 1,   2.5, 5,
-                                                                   10,  30,   60,  120, 300, 600};
-  return prometheus::BuildHistogram()
-      .Name("bdcoord_apply_duration_seconds")
-      .Help("From an Apply call to its progress being done (every service ready, or one failed)")
-      .Register(registry)
-      .Add({}, kBuckets);
-}
-
 ClusterServiceImpl::ClusterServiceImpl(ClusterOps& ops, LogRouter& logs, EventBus& events,
                                        StreamRegistry& streams, std::function<absl::Time()> now,
-                                       size_t log_queue_bytes,
-                                       prometheus::Histogram* apply_duration)
+                                       size_t log_queue_bytes, const ServiceMetrics* metrics)
     : ops_(ops),
       logs_(logs),
       events_(events),
       streams_(streams),
       log_queue_bytes_(log_queue_bytes),
       now_(std::move(now)),
-      apply_duration_(apply_duration) {}
+      metrics_(metrics) {}
 
 grpc::Status ClusterServiceImpl::ListHosts(grpc::ServerContext*,
                                            const bdcoord::v1::ListHostsRequest*,
@@ -85,14 +73,19 @@ grpc::Status ClusterServiceImpl::Place(grpc::ServerContext*,
 
 grpc::Status ClusterServiceImpl::FollowProgress(
     grpc::ServerContext* context, const std::string& cluster,
-    grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
-  return ToGrpc(ops_.FollowProgress(
+    grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer, absl::Time started,
+    prometheus::Histogram* duration) {
+  absl::Status followed = ops_.FollowProgress(
       cluster,
       [writer](bdcoord::v1::ApplyProgress progress) {
         rpc::TrimProgress(&progress);
         return writer->Write(progress);
       },
-      [context] { return context->IsCancelled(); }));
+      [context] { return context->IsCancelled(); });
+  if (followed.ok() && duration != nullptr) {
+    duration->Observe(absl::ToDoubleSeconds(now_() - started));
+  }
+  return ToGrpc(followed);
 }
 
 grpc::Status ClusterServiceImpl::Apply(grpc::ServerContext* context,
@@ -101,20 +94,19 @@ grpc::Status ClusterServiceImpl::Apply(grpc::ServerContext* context,
   const absl::Time started = now_();
   absl::StatusOr<std::string> cluster = ops_.Apply(TextOf(request->spec()));
   if (!cluster.ok()) return Refuse(cluster.status(), writer);
-  grpc::Status followed = FollowProgress(context, *cluster, writer);
-  if (followed.ok() && apply_duration_ != nullptr) {
-    apply_duration_->Observe(absl::ToDoubleSeconds(now_() - started));
-  }
-  return followed;
+  return FollowProgress(context, *cluster, writer, started,
+                        metrics_ != nullptr ? &metrics_->apply_duration : nullptr);
 }
 
 grpc::Status ClusterServiceImpl::Scale(grpc::ServerContext* context,
                                        const bdcoord::v1::ScaleRequest* request,
                                        grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) {
+  const absl::Time started = now_();
   absl::StatusOr<std::string> cluster =
       ops_.Scale(request->cluster(), request->service(), request->count());
   if (!cluster.ok()) return Refuse(cluster.status(), writer);
-  return FollowProgress(context, *cluster, writer);
+  return FollowProgress(context, *cluster, writer, started,
+                        metrics_ != nullptr ? &metrics_->scale_duration : nullptr);
 }
 
 grpc::Status ClusterServiceImpl::ChangeRollout(

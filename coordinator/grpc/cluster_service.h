@@ -7,12 +7,11 @@
 #include "absl/time/time.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "coordinator/grpc/error_details.h"  // ToGrpc
+#include "coordinator/grpc/service_metrics.h"
 #include "coordinator/grpc/streams.h"
 #include "coordinator/ops/cluster_ops.h"
 #include "coordinator/state/event_bus.h"
 #include "coordinator/state/log_router.h"
-#include "prometheus/histogram.h"
-#include "prometheus/registry.h"
 
 namespace bdcoord::coordinator {
 
@@ -21,19 +20,15 @@ using ClusterServiceBase = bdcoord::v1::ClusterService::WithCallbackMethod_Strea
     bdcoord::v1::ClusterService::WithCallbackMethod_WatchEvents<
         bdcoord::v1::ClusterService::Service>>;
 
-// bdcoord_apply_duration_seconds: from an Apply call to its progress being done (ready or
-// failed); not observed for a refused apply or a client that left first.
-prometheus::Histogram& RegisterApplyDuration(prometheus::Registry& registry);
-
 // ClusterService, the public API for the CLI and other tools: proto to ClusterOps and back, and
 // the streams (progress, logs, events) written as they come.
 class ClusterServiceImpl final : public ClusterServiceBase {
  public:
   // Every collaborator is required and must outlive this (and every stream it opened), but
-  // `apply_duration` (none when null).
+  // `metrics` (none when null).
   ClusterServiceImpl(ClusterOps& ops, LogRouter& logs, EventBus& events, StreamRegistry& streams,
                      std::function<absl::Time()> now, size_t log_queue_bytes = kLogStreamQueueBytes,
-                     prometheus::Histogram* apply_duration = nullptr);
+                     const ServiceMetrics* metrics = nullptr);
 
   grpc::Status ListHosts(grpc::ServerContext* context, const bdcoord::v1::ListHostsRequest* request,
                          bdcoord::v1::ListHostsResponse* response) override;
@@ -65,9 +60,12 @@ class ClusterServiceImpl final : public ClusterServiceBase {
                           bdcoord::v1::ListImagesResponse*) override;
 
  private:
-  // Streams the cluster's progress until it is done or failed, or the client goes.
+  // Streams the cluster's progress until it is done or failed, or the client goes; once done,
+  // the time since `started` goes into `duration` (when there is one).
   grpc::Status FollowProgress(grpc::ServerContext* context, const std::string& cluster,
-                              grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer);
+                              grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer,
+                              absl::Time started = absl::InfinitePast(),
+                              prometheus::Histogram* duration = nullptr);
 
   ClusterOps& ops_;
   LogRouter& logs_;
@@ -75,7 +73,7 @@ class ClusterServiceImpl final : public ClusterServiceBase {
   StreamRegistry& streams_;
   size_t log_queue_bytes_;
   std::function<absl::Time()> now_;
-  prometheus::Histogram* apply_duration_;
+  const ServiceMetrics* metrics_;
 };
 
 }  // namespace bdcoord::coordinator

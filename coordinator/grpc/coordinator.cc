@@ -11,14 +11,17 @@ namespace bdcoord::coordinator {
 Coordinator::Coordinator(Store& store, CoordinatorOptions options)
     : options_(std::move(options)),
       events_(options_.now),
-      streams_(options_.max_streams, options_.max_streams_per_client),
-      agent_service_(inventory_, options_.logger, options_.now, events_),
+      streams_(options_.max_streams, options_.max_streams_per_client, options_.service_metrics),
+      agent_service_(inventory_, options_.logger, options_.now, events_,
+                     options_.service_metrics != nullptr
+                         ? &options_.service_metrics->Streams("agent")
+                         : nullptr),
       controller_(inventory_, agent_service_, store, options_.logger, options_.now,
                   options_.controller_period, options_.controller_metrics),
       ops_(inventory_, store, agent_service_, events_, controller_, options_.now,
-           options_.host_policy),
+           options_.host_policy, options_.controller_metrics),
       cluster_service_(ops_, *agent_service_.logs(), events_, streams_, options_.now,
-                       options_.log_stream_queue_bytes, options_.apply_duration),
+                       options_.log_stream_queue_bytes, options_.service_metrics),
       token_agent_service_(&agent_service_, options_.token),
       token_cluster_service_(&cluster_service_, options_.token),
       monitor_(

@@ -11,6 +11,7 @@
 #include "coordinator/grpc/agent_service.h"
 #include "coordinator/grpc/cluster_service.h"
 #include "coordinator/grpc/listen_endpoint.h"
+#include "coordinator/grpc/service_metrics.h"
 #include "coordinator/grpc/streams.h"
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/ops/cluster_ops.h"
@@ -40,8 +41,8 @@ struct CoordinatorOptions {
   absl::Duration forget_hosts_after = absl::Hours(24);
   // The controller's gauges and counters (none without); outlives the coordinator.
   const ControllerMetrics* controller_metrics = nullptr;
-  // bdcoord_apply_duration_seconds (RegisterApplyDuration; none when null); outlives it too.
-  prometheus::Histogram* apply_duration = nullptr;
+  // The services' durations and stream gauges (none without); outlives the coordinator too.
+  const ServiceMetrics* service_metrics = nullptr;
 };
 
 // bdcoordd's parts wired together over one store: the live inventory, the event bus, the agent

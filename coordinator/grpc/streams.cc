@@ -30,8 +30,9 @@ std::string StreamClient(const grpc::ServerContextBase& context) {
   return peer;
 }
 
-StreamRegistry::StreamRegistry(size_t max_streams, size_t max_per_client)
-    : max_streams_(max_streams), max_per_client_(max_per_client) {
+StreamRegistry::StreamRegistry(size_t max_streams, size_t max_per_client,
+                               const ServiceMetrics* metrics)
+    : max_streams_(max_streams), max_per_client_(max_per_client), metrics_(metrics) {
   worker_ = std::thread([this] { RunDeferred(); });
 }
 
@@ -77,7 +78,8 @@ void StreamRegistry::SetClosed(const grpc::Status& status) {
   closed_ = status;
 }
 
-absl::Status StreamRegistry::Open(const std::string& client, Stream* stream) {
+absl::Status StreamRegistry::Open(const std::string& client, std::string_view kind,
+                                  Stream* stream) {
   absl::MutexLock lock(&mu_);
   if (!closed_.ok()) {
     return absl::Status(static_cast<absl::StatusCode>(closed_.error_code()),
@@ -98,7 +100,12 @@ absl::Status StreamRegistry::Open(const std::string& client, Stream* stream) {
                      "(--max-streams-per-client); end some first"));
   }
   ++mine;
-  streams_[stream] = client;
+  OpenStream& open = streams_[stream];
+  open.client = client;
+  if (metrics_ != nullptr) {
+    open.gauge = &metrics_->Streams(kind);
+    open.gauge->Increment();
+  }
   return absl::OkStatus();
 }
 
@@ -106,14 +113,15 @@ void StreamRegistry::Close(Stream* stream) {
   absl::MutexLock lock(&mu_);
   auto it = streams_.find(stream);
   if (it == streams_.end()) return;
-  auto count = per_client_.find(it->second);
+  auto count = per_client_.find(it->second.client);
   if (count != per_client_.end() && --count->second == 0) per_client_.erase(count);
+  if (it->second.gauge != nullptr) it->second.gauge->Decrement();
   streams_.erase(it);
 }
 
 void StreamRegistry::StopAll(const grpc::Status& status) {
   absl::MutexLock lock(&mu_);
-  for (const auto& [stream, client] : streams_) stream->Stop(status);
+  for (const auto& [stream, open] : streams_) stream->Stop(status);
 }
 
 size_t StreamRegistry::open() const {
@@ -180,8 +188,8 @@ class PumpedStream : public grpc::ServerWriteReactor<Message>, public StreamRegi
   }
   // Derived constructors call this first: from here StopAll may reach the stream, so the
   // object is whole (its final type) by then. The error is the refusal (a cap).
-  const absl::Status& Register(const grpc::CallbackServerContext& context) {
-    registered_ = registry_.Open(StreamClient(context), this);
+  const absl::Status& Register(const grpc::CallbackServerContext& context, std::string_view kind) {
+    registered_ = registry_.Open(StreamClient(context), kind, this);
     return registered_;
   }
 
@@ -235,7 +243,7 @@ class EventStream final : public PumpedStream<bdcoord::v1::Event> {
   EventStream(grpc::CallbackServerContext* context, const bdcoord::v1::WatchEventsRequest& request,
               EventBus& events, StreamRegistry& registry)
       : PumpedStream(registry) {
-    if (const absl::Status& registered = Register(*context); !registered.ok()) {
+    if (const absl::Status& registered = Register(*context, "events"); !registered.ok()) {
       Stop(ToGrpc(registered));
     } else {
       subscription_ = events.Subscribe(request.cluster(), [this] { Pump(); });
@@ -265,7 +273,7 @@ class LogStream final : public PumpedStream<bdcoord::v1::LogLine> {
   LogStream(grpc::CallbackServerContext* context, const bdcoord::v1::StreamLogsRequest& request,
             ClusterOps& ops, LogRouter& logs, StreamRegistry& registry, size_t queue_bytes)
       : PumpedStream(registry), logs_(logs), queue_bytes_(queue_bytes) {
-    if (const absl::Status& registered = Register(*context); !registered.ok()) {
+    if (const absl::Status& registered = Register(*context, "logs"); !registered.ok()) {
       Stop(ToGrpc(registered));
       Started();
       return;

@@ -7,12 +7,14 @@
 #include <deque>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
+#include "coordinator/grpc/service_metrics.h"
 #include "coordinator/ops/cluster_ops.h"
 #include "coordinator/state/event_bus.h"
 #include "coordinator/state/log_router.h"
@@ -45,12 +47,14 @@ class StreamRegistry {
     virtual void Stop(const grpc::Status& status) = 0;
   };
 
-  StreamRegistry(size_t max_streams, size_t max_per_client);
+  // `metrics` (none when null) counts the open streams by kind; it outlives the registry.
+  StreamRegistry(size_t max_streams, size_t max_per_client,
+                 const ServiceMetrics* metrics = nullptr);
   ~StreamRegistry();  // runs what is deferred, then stops its thread
 
-  // Counts the stream in, or ResourceExhausted naming the cap and its bdcoordd flag (the
-  // closing status while closed).
-  absl::Status Open(const std::string& client, Stream* stream);
+  // Counts the stream in (`kind` for bdcoord_streams_open: "events", "logs"), or
+  // ResourceExhausted naming the cap and its bdcoordd flag (the closing status while closed).
+  absl::Status Open(const std::string& client, std::string_view kind, Stream* stream);
   // While `status` is not OK every Open fails with it (the coordinator is stopping).
   void SetClosed(const grpc::Status& status);
   void Close(Stream* stream);
@@ -68,10 +72,16 @@ class StreamRegistry {
  private:
   void RunDeferred();
 
+  struct OpenStream {
+    std::string client;
+    prometheus::Gauge* gauge = nullptr;  // its kind's bdcoord_streams_open
+  };
+
   const size_t max_streams_;
   const size_t max_per_client_;
+  const ServiceMetrics* metrics_;
   mutable absl::Mutex mu_;  // held while Stop runs, so a stream is not deleted under it
-  absl::flat_hash_map<Stream*, std::string> streams_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<Stream*, OpenStream> streams_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, size_t> per_client_ ABSL_GUARDED_BY(mu_);
   grpc::Status closed_ ABSL_GUARDED_BY(mu_);
 

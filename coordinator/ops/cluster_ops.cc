@@ -163,14 +163,15 @@ std::set<std::string> HostsOf(const bdcoord::v1::Placement& placement) {
 
 ClusterOps::ClusterOps(Inventory& inventory, Store& store, AgentSessions& agents, EventBus& events,
                        ClusterController& controller, std::function<absl::Time()> now,
-                       HostPolicy policy)
+                       HostPolicy policy, const ControllerMetrics* metrics)
     : inventory_(inventory),
       store_(store),
       agents_(agents),
       events_(events),
       controller_(controller),
       now_(std::move(now)),
-      policy_(std::move(policy)) {}
+      policy_(std::move(policy)),
+      metrics_(metrics) {}
 
 std::vector<bdcoord::v1::Host> ClusterOps::LiveHosts(const bdcoord::v1::ClusterSpec& spec,
                                                      const std::string& draining, bool with_lost) {
@@ -239,7 +240,11 @@ absl::StatusOr<Plan> ClusterOps::PlanOn(
   options.taken_ips = &taken;
   options.other_networks = &other_networks;
   options.moving_off = moving_off;
+  const absl::Time placing = now_();
   Plan plan = MakePlan(loaded, options);
+  if (metrics_ != nullptr) {
+    metrics_->placement_duration.Observe(absl::ToDoubleSeconds(now_() - placing));
+  }
   for (Diagnostic& d : CheckHostPolicy(loaded.spec, loaded.positions, policy_)) {
     plan.diagnostics.push_back(std::move(d));
   }

@@ -46,8 +46,8 @@ class ClusterOps {
   // Every collaborator is required and must outlive this. `policy` is what specs may do to the
   // hosts (deny by default).
   ClusterOps(Inventory& inventory, Store& store, AgentSessions& agents, EventBus& events,
-             ClusterController& controller, std::function<absl::Time()> now,
-             HostPolicy policy = {});
+             ClusterController& controller, std::function<absl::Time()> now, HostPolicy policy = {},
+             const ControllerMetrics* metrics = nullptr);
 
   // Validates and plans the spec on the live hosts.
   absl::StatusOr<Plan> PlanLive(const SpecText& spec);
@@ -175,6 +175,7 @@ class ClusterOps {
   ClusterController& controller_;
   std::function<absl::Time()> now_;
   const HostPolicy policy_;
+  const ControllerMetrics* metrics_;  // bdcoord_placement_duration_seconds; none when null
   absl::Mutex stored_facts_mu_;
   // host -> the facts the store has, so that a hello with the same facts writes nothing.
   std::map<std::string, bdcoord::v1::HostFacts> stored_facts_ ABSL_GUARDED_BY(stored_facts_mu_);

@@ -295,6 +295,7 @@ bool ClusterController::AdvanceClusterRollout(
     AppliedCluster& applied, const Rendered& rendered,
     const std::map<std::string, InstanceStatus>& statuses) {
   if (!RolloutUnderway(applied.rollout)) return true;
+  const bdcoord::v1::Rollout::State state_before = applied.rollout.state();
   bdcoord::v1::Rollout rollout = applied.rollout;
   RolloutAdvance advance =
       AdvanceRollout(applied.spec, rendered.target_hash, statuses, nullptr, now_(), &rollout);
@@ -321,6 +322,7 @@ bool ClusterController::AdvanceClusterRollout(
   }
   rollout.set_revision(rollout.revision() + 1);
   applied.rollout = std::move(rollout);
+  if (applied.rollout.state() != state_before) ObserveRolloutEnd(applied.rollout);
   for (RolloutEvent& step : advance.events) {
     logger_->info("cluster '{}' rollout: {} {}{}", applied.name, step.kind, step.instance,
                   step.instance.empty() ? step.message : ": " + step.message);
@@ -337,6 +339,17 @@ bool ClusterController::AdvanceClusterRollout(
     return false;  // the next pass sends the reverting version
   }
   return true;
+}
+
+void ClusterController::ObserveRolloutEnd(const bdcoord::v1::Rollout& rollout) {
+  if (metrics_ == nullptr) return;
+  prometheus::Histogram* outcome = nullptr;
+  if (rollout.state() == bdcoord::v1::Rollout::STATE_DONE) outcome = &metrics_->rollout_done;
+  if (rollout.state() == bdcoord::v1::Rollout::STATE_HALTED) outcome = &metrics_->rollout_halted;
+  if (outcome == nullptr || !rollout.has_started_at() || !rollout.has_finished_at()) return;
+  const auto took = google::protobuf::util::TimeUtil::DurationToMilliseconds(rollout.finished_at() -
+                                                                             rollout.started_at());
+  outcome->Observe(static_cast<double>(took) / 1000);
 }
 
 std::set<std::string> ClusterController::Leaders(

@@ -126,6 +126,8 @@ class ClusterController {
   bool AdvanceClusterRollout(AppliedCluster& applied, const Rendered& rendered,
                              const std::map<std::string, bdcoord::v1::InstanceStatus>& statuses)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_);
+  // A rollout that has just ended (done or halted) into bdcoord_rollout_duration_seconds.
+  void ObserveRolloutEnd(const bdcoord::v1::Rollout& rollout);
   absl::Time next_pass_at_ ABSL_GUARDED_BY(pass_mu_) = absl::InfiniteFuture();
   // Which of `names` pass their service's leader probe, run now on their hosts.
   std::set<std::string> Leaders(const AppliedCluster& applied,

@@ -227,6 +227,7 @@ RolloutAdvance AdvanceRollout(const bdcoord::v1::ClusterSpec& spec,
   }
   if (failed != nullptr && rollout->state() == Rollout::STATE_ROLLING) {
     rollout->set_state(Rollout::STATE_HALTED);
+    *rollout->mutable_finished_at() = Stamp(now);
     rollout->set_message(absl::StrCat("instance ", failed->instance(),
                                       " failed with the new spec: ", failed->message()));
     advance.revert_requested = policy_of(*failed).revert && !rollout->undo();

@@ -2,7 +2,8 @@
 # The Prometheus endpoints (--metrics-listen) of bdcoordd and of one bdagent per testbed host,
 # scraped with curl during an apply: bdcoordd and bdagent refuse a non-loopback address; the
 # running instances go from 0 to N on both sides; a Docker call that fails (an image missing on
-# the host) raises the agents' error counter; the apply is timed. Usage: metrics_testbed_test.sh BDCOORDD BDAGENT BDCOORD
+# the host) raises the agents' error counter; the apply, the scale, the placements, the store's
+# operations and the probes are counted. Usage: metrics_testbed_test.sh BDCOORDD BDAGENT BDCOORD
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -65,6 +66,7 @@ services:
     image: ${BDCOORD_TESTBED_IMAGE}
     count: ${#HOSTS[@]}
     command: ["--listen", "8080"]
+    ready: {tcp: 8080, interval: 250ms}
     placement: {distinct_hosts: true}
 YAML
 timeout 60 "${BDCOORD}" apply "${work}/cluster.yaml" --coordinator "${sock}" >"${work}/apply.out" 2>&1 ||
@@ -75,6 +77,12 @@ metrics=$(scrape_coordinator)
 (($(value bdcoord_desired_states_sent_total <<<"${metrics}") >= ${#HOSTS[@]})) || fail "desired states sent: ${metrics}"
 (($(value bdcoord_desired_state_sent_bytes_total <<<"${metrics}") > 0)) || fail "desired state bytes: ${metrics}"
 [[ $(value bdcoord_apply_duration_seconds_count <<<"${metrics}") == 1 ]] || fail "apply not timed: ${metrics}"
+[[ $(value 'bdcoord_streams_open{kind="agent"}' <<<"${metrics}") == "${#HOSTS[@]}" ]] || fail "agent streams: ${metrics}"
+(($(value 'bdcoord_store_operation_duration_seconds_count{operation="apply_cluster"}' <<<"${metrics}") >= 1)) ||
+  fail "the store's apply_cluster not timed: ${metrics}"
+(($(value bdcoord_placement_duration_seconds_count <<<"${metrics}") >= 1)) || fail "placement not timed: ${metrics}"
+ready_checks=$(sum_agents 'bdagent_probe_checks_total{kind="tcp",result="ready"}')
+((ready_checks >= ${#HOSTS[@]})) || fail "tcp probes that passed: ${ready_checks}"
 creates=$(sum_agents 'bdagent_docker_api_calls_total{endpoint="CreateContainer",outcome="ok"}')
 ((creates == ${#HOSTS[@]})) || fail "CreateContainer calls: ${creates}"
 timed=$(sum_agents 'bdagent_docker_api_call_duration_seconds_count{endpoint="CreateContainer"}')
@@ -82,6 +90,12 @@ timed=$(sum_agents 'bdagent_docker_api_call_duration_seconds_count{endpoint="Cre
 passes=$(sum_agents bdagent_reconcile_pass_duration_seconds_count)
 ((passes > 0)) || fail "no reconcile pass timed"
 echo "ok: running instances 0 -> ${#HOSTS[@]} on the coordinator and the agents; ${creates} creates timed, ${passes} passes"
+
+# A scale is timed like an apply.
+timeout 60 "${BDCOORD}" scale web $((${#HOSTS[@]} - 1)) --coordinator "${sock}" >"${work}/scale.out" 2>&1 ||
+  fail "scale: $(cat "${work}/scale.out")"
+[[ $(scrape_coordinator | value bdcoord_scale_duration_seconds_count) == 1 ]] || fail "scale not timed"
+echo "ok: ${ready_checks} tcp probes passed; the apply, the scale, the placements and the store's operations timed"
 
 # An image that no host has: Docker answers 404 to the inspect, the agents count an error.
 inspect_errors='bdagent_docker_api_calls_total{endpoint="InspectImage",outcome="error"}'

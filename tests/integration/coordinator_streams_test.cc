@@ -20,12 +20,14 @@
 #include "absl/time/time.h"
 #include "bdcoord/v1/agent.grpc.pb.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
+#include "coordinator/grpc/service_metrics.h"
 #include "coordinator/grpc/streams.h"
 #include "coordinator/grpc/token_auth.h"
 #include "gtest/gtest.h"
 #include "proto/rpc/bearer_token.h"
 #include "tests/integration/wait_for.h"
 #include "tests/testing/coordinator_harness.h"
+#include "tests/testing/metrics.h"
 
 namespace bdcoord {
 namespace {
@@ -237,6 +239,37 @@ TEST_F(CoordinatorStreamsTest, EventsWakeTheStreamWithoutPolling) {
   std::printf("slowest of 20 event wake-ups: %s\n", absl::FormatDuration(slowest).c_str());
   watch.context->TryCancel();
   End(watch);
+}
+
+TEST_F(CoordinatorStreamsTest, OpenStreamsAreCountedByKind) {
+  prometheus::Registry registry;
+  const coordinator::ServiceMetrics metrics = coordinator::ServiceMetrics::Register(registry);
+  CoordinatorHarness::Options options;
+  options.service_metrics = &metrics;
+  Start(options);
+  auto open = [&](const std::string& kind) {
+    return test_util::MetricValue(registry, "bdcoord_streams_open", {{"kind", kind}});
+  };
+  EXPECT_EQ(open("events"), 0);
+  EXPECT_EQ(open("agent"), 0);
+  EXPECT_EQ(open("logs"), 0);
+
+  Watch watch = OpenWatch();
+  ASSERT_TRUE(WaitFor([&] { return open("events") == 1; }));
+  grpc::ClientContext agent_context;
+  std::unique_ptr<AgentStream> agent = harness_.agents().Connect(&agent_context);
+  bdcoord::v1::AgentMessage hello;
+  hello.mutable_hello()->set_host("h1");
+  ASSERT_TRUE(agent->Write(hello));
+  ASSERT_TRUE(WaitFor([&] { return open("agent") == 1; }));
+
+  watch.context->TryCancel();
+  End(watch);
+  EXPECT_TRUE(WaitFor([&] { return open("events") == 0; }));
+  agent_context.TryCancel();
+  agent->Finish();
+  EXPECT_TRUE(WaitFor([&] { return open("agent") == 0; }));
+  EXPECT_EQ(open("logs"), 0);
 }
 
 TEST_F(CoordinatorStreamsTest, SlowLogReaderGetsTheDroppedMarker) {

@@ -52,6 +52,7 @@ absl::Status CoordinatorHarness::OpenCoordinator() {
   wiring.max_streams = options_.max_streams;
   wiring.max_streams_per_client = options_.max_streams_per_client;
   wiring.log_stream_queue_bytes = options_.log_stream_queue_bytes;
+  wiring.service_metrics = options_.service_metrics;
   coordinator_ = std::make_unique<coordinator::Coordinator>(*store_, std::move(wiring));
   if (options_.controller) coordinator_->StartController();
   return absl::OkStatus();

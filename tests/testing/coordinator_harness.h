@@ -31,6 +31,8 @@ class CoordinatorHarness {
     size_t log_stream_queue_bytes = coordinator::kLogStreamQueueBytes;
     // The coordinator's clock; unset: absl::Now (a test moves time on with an offset on it).
     std::function<absl::Time()> now;
+    // The services' metrics (none when null); outlives the harness.
+    const coordinator::ServiceMetrics* service_metrics = nullptr;
   };
 
   CoordinatorHarness() = default;

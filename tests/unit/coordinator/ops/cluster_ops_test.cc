@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tests/testing/metrics.h"
 #include "tests/unit/coordinator/ops/ops_fixture.h"
 
 namespace bdcoord::coordinator {
@@ -207,6 +208,21 @@ TEST_F(OpsTest, ScaleReplansWithTheNewCountAndKeepsTheOthersWhereTheyAre) {
     EXPECT_TRUE(kept) << old.name();
   }
   EXPECT_EQ(after.spec_yaml, before.spec_yaml);  // the text as applied; the count is in the spec
+}
+
+TEST_F(OpsTest, EachPlacementIsTimed) {
+  ConnectAll();
+  const std::string kPlacement = "bdcoord_placement_duration_seconds";
+  EXPECT_EQ(test_util::MetricValue(registry_, kPlacement), 0);
+  ASSERT_TRUE(ops_->PlanLive({"chain.yaml", kChainSpec}).ok());  // `bdcoord place`
+  EXPECT_EQ(test_util::MetricValue(registry_, kPlacement), 1);
+  ASSERT_TRUE(Apply().ok());
+  EXPECT_EQ(test_util::MetricValue(registry_, kPlacement), 2);
+  ASSERT_TRUE(ops_->Scale("chain", "kafka", 3).ok());
+  EXPECT_EQ(test_util::MetricValue(registry_, kPlacement), 3);
+  // Unknown service: refused before any placement.
+  EXPECT_FALSE(ops_->Scale("chain", "kafak", 3).ok());
+  EXPECT_EQ(test_util::MetricValue(registry_, kPlacement), 3);
 }
 
 TEST_F(OpsTest, ScaleErrorsNameTheProblem) {

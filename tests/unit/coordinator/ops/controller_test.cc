@@ -11,6 +11,7 @@
 #include <string>
 
 #include "google/protobuf/util/time_util.h"
+#include "tests/testing/metrics.h"
 #include "tests/unit/coordinator/ops/ops_fixture.h"
 
 namespace bdcoord::coordinator {
@@ -40,21 +41,7 @@ std::set<std::string> Desired(const test_util::FakeAgentSessions& agents,
 
 using ControllerTest = OpsTest;
 
-// The value of the gauge or counter `name` with exactly `labels`, or nullopt when it has none.
-std::optional<double> MetricValue(prometheus::Registry& registry, const std::string& name,
-                                  const std::map<std::string, std::string>& labels = {}) {
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      std::map<std::string, std::string> its;
-      for (const auto& label : metric.label) its[label.name] = label.value;
-      if (its != labels) continue;
-      return family.type == prometheus::MetricType::Counter ? metric.counter.value
-                                                            : metric.gauge.value;
-    }
-  }
-  return std::nullopt;
-}
+using test_util::MetricValue;
 
 std::optional<double> Instances(prometheus::Registry& registry, const std::string& service,
                                 const std::string& state) {

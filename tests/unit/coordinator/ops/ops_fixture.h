@@ -50,7 +50,7 @@ class OpsTest : public ::testing::Test {
                                                       clock_.AsFunction(), absl::Milliseconds(200),
                                                       &metrics_);
     ops_ = std::make_unique<ClusterOps>(inventory_, *store_, agents_, events_, *controller_,
-                                        clock_.AsFunction());
+                                        clock_.AsFunction(), HostPolicy{}, &metrics_);
     // As the coordinator wires them.
     controller_->SetRolloutHooks(&events_,
                                  [this](const std::string& cluster, const std::string& why) {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
+#include "tests/testing/metrics.h"
 #include "tests/unit/coordinator/ops/ops_fixture.h"
 
 namespace bdcoord::coordinator {
@@ -44,6 +45,12 @@ class RolloutOpsTest : public OpsTest {
     agents_.AnswerEveryDesiredState(bdcoord::v1::INSTANCE_STATE_RUNNING);
   }
   Rollout StoredRollout() { return store_->GetCluster("chain")->rollout; }
+  // Rollouts that ended with `outcome` (done, halted), as bdcoord_rollout_duration_seconds says.
+  double RolloutsTimed(const std::string& outcome) {
+    return test_util::MetricValue(registry_, "bdcoord_rollout_duration_seconds",
+                                  {{"outcome", outcome}})
+        .value_or(-1);
+  }
 };
 
 TEST_F(RolloutOpsTest, AReapplyReplacesTheChangedInstancesOneAtATimeEachReadyFirst) {
@@ -60,10 +67,18 @@ TEST_F(RolloutOpsTest, AReapplyReplacesTheChangedInstancesOneAtATimeEachReadyFir
   Pass();  // zk1 reported ready with the new spec: zk2 goes
   EXPECT_THAT(ZkVersions(), ElementsAre("zk1=v2", "zk2=v2"));
   EXPECT_FALSE(ops_->Progress("chain")->done());
+  EXPECT_EQ(RolloutsTimed("done"), 0);
+  clock_.Advance(absl::Seconds(90));
   Pass();
   controller_->RunPass();
   EXPECT_EQ(StoredRollout().state(), Rollout::STATE_DONE);
   EXPECT_TRUE(ops_->Progress("chain")->done());
+  // Timed once, from the re-apply to the pass that saw it done.
+  EXPECT_EQ(RolloutsTimed("done"), 1);
+  EXPECT_EQ(
+      test_util::HistogramSum(registry_, "bdcoord_rollout_duration_seconds", {{"outcome", "done"}}),
+      90);
+  EXPECT_EQ(RolloutsTimed("halted"), 0);
   // Kafka and drill did not change: never replaced, never steps.
   std::vector<std::string> kinds;
   while (auto event = subscription->TryNext()) {
@@ -124,6 +139,8 @@ TEST_F(RolloutOpsTest, AFailingNewSpecHaltsThenUndoRollsTheUpdatedOnesBack) {
   EXPECT_EQ(StoredRollout().state(), Rollout::STATE_HALTED);
   EXPECT_EQ(StoredRollout().message(), "instance zk1 failed with the new spec: exited with code 3");
   EXPECT_THAT(ZkVersions(), ElementsAre("zk1=v2", "zk2=none"));  // zk2 never touched
+  EXPECT_EQ(RolloutsTimed("halted"), 1);
+  EXPECT_EQ(RolloutsTimed("done"), 0);
   auto progress = ops_->Progress("chain");
   EXPECT_TRUE(progress->done()) << progress->DebugString();
   ASSERT_EQ(progress->failures_size(), 1);

@@ -28,8 +28,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "coordinator/state/metered_store.h"
 #include "coordinator/state/store_sqlite.h"
 #include "spdlog/spdlog.h"
+#include "tests/testing/metrics.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -1119,6 +1121,46 @@ TEST_F(StoreTest, SurvivesSigkillAtAnyMoment) {
     }
     first = std::max(k, max_seq + 1);
   }
+}
+
+// MeteredStore: each operation of the store it wraps timed by name, real failures counted, the
+// answers callers expect (not found, a taken IP) not.
+TEST_F(StoreTest, MeteredStoreTimesEachOperationAndCountsOnlyRealFailures) {
+  Store& sqlite = Open();
+  prometheus::Registry registry;
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  // Every reading of the clock is 250 ms after the previous one: each operation takes 250 ms.
+  MeteredStore store(sqlite, registry, [&now] { return now += absl::Milliseconds(250); });
+  const std::string kDurations = "bdcoord_store_operation_duration_seconds";
+
+  ASSERT_TRUE(store.ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
+  absl::StatusOr<AppliedCluster> read = store.GetCluster("demo");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->placement.instances_size(), 3);  // the inner store's answer, passed on
+  EXPECT_EQ(test_util::MetricValue(registry, kDurations, {{"operation", "apply_cluster"}}), 1);
+  EXPECT_EQ(test_util::HistogramSum(registry, kDurations, {{"operation", "apply_cluster"}}), 0.25);
+  EXPECT_EQ(test_util::MetricValue(registry, kDurations, {{"operation", "get_cluster"}}), 1);
+
+  // Expected answers: an unknown cluster, another cluster's IP.
+  EXPECT_TRUE(absl::IsNotFound(store.GetCluster("nope").status()));
+  EXPECT_TRUE(absl::IsAlreadyExists(store.ApplyCluster(MakeCluster("other", 1, {{"zk", 1}}))));
+  EXPECT_EQ(test_util::MetricValue(registry, kDurations, {{"operation", "get_cluster"}}), 2);
+  EXPECT_EQ(test_util::MetricValue(registry, "bdcoord_store_errors_total",
+                                   {{"operation", "get_cluster"}}),
+            std::nullopt);
+  EXPECT_EQ(test_util::MetricValue(registry, "bdcoord_store_errors_total",
+                                   {{"operation", "apply_cluster"}}),
+            std::nullopt);
+
+  // A real failure: the hosts table gone under the store.
+  RawDb(path_).Exec("DROP TABLE hosts");
+  absl::StatusOr<std::vector<HostRecord>> hosts = store.ListHosts();
+  ASSERT_FALSE(hosts.ok());
+  EXPECT_THAT(hosts.status().message(), HasSubstr("hosts"));
+  EXPECT_EQ(
+      test_util::MetricValue(registry, "bdcoord_store_errors_total", {{"operation", "list_hosts"}}),
+      1);
+  EXPECT_EQ(test_util::MetricValue(registry, kDurations, {{"operation", "list_hosts"}}), 1);
 }
 
 }  // namespace
