@@ -15,6 +15,7 @@
 #include "agent/probes/metered_prober.h"
 #include "agent/probes/probes.h"
 #include "agent/state_dir.h"
+#include "net/arp_prober.h"
 #include "net/link_manager_netlink.h"
 #include "proto/rpc/daemon.h"
 #include "proto/rpc/metrics_endpoint.h"
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
   const std::unique_ptr<bdcoord::net::LinkManager> links = bdcoord::net::NewNetlinkLinkManager();
   agent::DockerProber docker_prober(docker);
   agent::MeteredProber prober(&docker_prober, *registry);
+  const std::unique_ptr<bdcoord::net::AddressProber> addresses = bdcoord::net::NewArpProber();
   const auto now = [] { return absl::Now(); };
   const int parallelism = agent::ParallelismFor(flags.parallelism, docker->Info());
   logger->info("working on {} instances at once{}", parallelism,
@@ -86,7 +88,8 @@ int main(int argc, char** argv) {
                                 .prober = &prober,
                                 .policy = flags.policy,
                                 .host_name = agent::HostName(flags),
-                                .state_dir = flags.state_dir});
+                                .state_dir = flags.state_dir,
+                                .address_prober = addresses.get()});
   const agent::AgentMetrics agent_metrics = agent::AgentMetrics::Register(*registry);
   agent::Agent runtime(docker, &reconciler, &prober,
                        {.interval = absl::Seconds(flags.interval_seconds),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <numeric>
 #include <thread>
 
@@ -186,6 +187,7 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHoo
       ++result.removed;
     }
   }
+  pass.address_refusals = RefusedAddresses(desired, decision.instances);
   pass.images = InspectImages(desired, decision.instances);
   pass.volumes = ListVolumesIfNeeded(desired, decision.instances);
   // The hosts map before any container: a new one mounts it, a running one sees it change.
@@ -253,6 +255,60 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHoo
   if (interrupted) return result;
   PruneInstanceFiles(desired, still_there, &result);
   return result;
+}
+
+absl::flat_hash_map<std::string, std::string> Reconciler::RefusedAddresses(
+    const DesiredState& desired, const std::vector<InstanceDecision>& decisions) {
+  absl::flat_hash_map<std::string, std::string> refusals;
+  if (options_.address_prober == nullptr) return refusals;
+  std::map<std::string, std::string> parent_of;  // network -> parent
+  for (const auto& network : desired.networks()) parent_of[network.name()] = network.parent();
+  // parent -> ip -> instance: a first start is a create, or the start of a container that was
+  // only ever created (held); the agent's own restarts are not first starts.
+  std::map<std::string, std::map<std::string, std::string>> first_starts;
+  for (size_t i = 0; i < decisions.size(); ++i) {
+    const DesiredInstance& instance = desired.instances(static_cast<int>(i));
+    const InstanceDecision& decision = decisions[i];
+    const bool first_start =
+        (decision.action == InstanceAction::kCreate && !instance.hold()) ||
+        (decision.action == InstanceAction::kStart && decision.existing.has_value() &&
+         decision.existing->state == "created");
+    auto parent = parent_of.find(instance.network());
+    if (!first_start || !instance.has_fence_after() || instance.ip().empty() ||
+        parent == parent_of.end() || parent->second.empty()) {
+      continue;
+    }
+    first_starts[parent->second][instance.ip()] = instance.name();
+  }
+  if (first_starts.empty()) return refusals;
+  const absl::Time deadline = options_.now() + options_.address_probe_wait;
+  std::vector<std::future<absl::StatusOr<std::map<std::string, std::string>>>> answers;
+  for (const auto& entry : first_starts) {
+    const std::string parent = entry.first;
+    std::vector<std::string> ips;
+    for (const auto& ip_and_instance : entry.second) ips.push_back(ip_and_instance.first);
+    answers.push_back(std::async(std::launch::async, [this, parent, ips, deadline] {
+      return options_.address_prober->Answering(parent, ips, deadline);
+    }));
+  }
+  size_t n = 0;
+  for (const auto& entry : first_starts) {
+    absl::StatusOr<std::map<std::string, std::string>> answering = answers[n++].get();
+    for (const auto& ip_and_instance : entry.second) {
+      const std::string& ip = ip_and_instance.first;
+      const std::string& name = ip_and_instance.second;
+      if (!answering.ok()) {
+        refusals[name] = absl::StrCat("not starting '", name, "': cannot tell whether ", ip,
+                                      " already answers on the LAN (", entry.first,
+                                      "): ", answering.status().message(), "; retrying");
+      } else if (auto mac = answering->find(ip); mac != answering->end()) {
+        refusals[name] = absl::StrCat("not starting '", name, "': ", ip,
+                                      " already answers on the LAN (from MAC ", mac->second,
+                                      "): another host may still run it; retrying");
+      }
+    }
+  }
+  return refusals;
 }
 
 std::string Reconciler::ClusterDir(const std::string& cluster) const {
@@ -414,6 +470,12 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
       acted.status = Failed(instance, std::move(refused));
       return acted;
     }
+  }
+  if (auto refused = pass.address_refusals.find(instance.name());
+      refused != pass.address_refusals.end()) {
+    Logger()->warn("{}", refused->second);
+    acted.status = Failed(instance, refused->second);
+    return acted;
   }
   switch (decision.action) {
     case InstanceAction::kReportCompleted:  // a run-once job that did its work

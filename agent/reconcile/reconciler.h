@@ -23,6 +23,7 @@
 #include "agent/reconcile/host_files.h"
 #include "agent/reconcile/inspect_cache.h"
 #include "bdcoord/v1/agent.pb.h"
+#include "net/arp_prober.h"
 #include "net/link_manager.h"
 #include "policy/host_policy.h"
 
@@ -53,6 +54,12 @@ struct ReconcilerOptions {
   // Where the instances' files and each cluster's hosts map are kept on this host, bind-mounted
   // into the containers (bdagent --state-dir): STATE/clusters/CLUSTER/{hosts,instances/NAME/}.
   std::string state_dir = "/var/lib/bdagent";
+  // Duplicate address detection (null: none): before an instance of a service with reschedule
+  // starts on this host for the first time (it may have been moved off a lost host that still
+  // runs it), its IP is probed on its network's parent, all such instances of a pass at once,
+  // for `address_probe_wait`; one whose IP answers is not started (FAILED, retried next pass).
+  net::AddressProber* address_prober = nullptr;
+  absl::Duration address_probe_wait = absl::Seconds(1);
 };
 
 // An instance's failure when its image is not on this host: names the image and how to get it
@@ -173,7 +180,14 @@ class Reconciler {
     // The host's volumes, listed once when a container to create mounts a named one (nullopt:
     // not listed, or the list failed: each volume is then asked about).
     std::optional<absl::flat_hash_set<std::string>> volumes;
+    // Instances not started because their IP answers on the LAN (or could not be probed): why.
+    absl::flat_hash_map<std::string, std::string> address_refusals;
   };
+  // Probes the IPs of the instances about to start here for the first time that have a
+  // fence_after (their service reschedules), each network's parent in parallel; why each one
+  // that must not start now may not.
+  absl::flat_hash_map<std::string, std::string> RefusedAddresses(
+      const bdcoord::v1::DesiredState& desired, const std::vector<InstanceDecision>& decisions);
   Acted Act(const bdcoord::v1::DesiredState& desired, const bdcoord::v1::DesiredInstance& instance,
             const InstanceDecision& decision, const Pass& pass);
   // Stops the fenced instance's container if it runs (docker stop, kept for when the coordinator

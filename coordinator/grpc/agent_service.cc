@@ -166,6 +166,7 @@ grpc::Status AgentServiceImpl::Connect(grpc::ServerContext* context, Stream* str
   if (open_streams_ != nullptr) open_streams_->Increment();
   logger_->info("host '{}' connected ({} cpus, docker '{}')", host, message.hello().facts().cpus(),
                 message.hello().facts().docker_version());
+  on_hello_(host, message.hello().facts());
   on_change_();
   PublishHost(host, kEventHostUp,
               absl::StrCat("connected (", message.hello().facts().cpus(), " cpus, docker ",
@@ -338,21 +339,33 @@ absl::StatusOr<bdcoord::v1::CommandResult> AgentServiceImpl::RunProbe(
   return *command->result;
 }
 
-absl::StatusOr<bdcoord::v1::ImageList> AgentServiceImpl::ListImages(const std::string& host,
-                                                                    absl::Time deadline) {
-  bdcoord::v1::CoordinatorMessage message;
-  message.mutable_list_images()->set_request_id(ExpectResult(host));
-  const uint64_t id = message.list_images().request_id();
-  std::shared_ptr<PendingCommand> command;
-  if (absl::Status sent = Send(host, message); !sent.ok()) {
-    AwaitAnswer(id, absl::InfinitePast(), "image list", &command).IgnoreError();
-    return sent;
+std::map<std::string, absl::StatusOr<bdcoord::v1::ImageList>> AgentServiceImpl::ListImages(
+    const std::vector<std::string>& hosts, absl::Time deadline) {
+  std::map<std::string, absl::StatusOr<bdcoord::v1::ImageList>> lists;
+  std::map<std::string, uint64_t> asked;
+  for (const std::string& host : hosts) {
+    bdcoord::v1::CoordinatorMessage message;
+    message.mutable_list_images()->set_request_id(ExpectResult(host));
+    const uint64_t id = message.list_images().request_id();
+    if (absl::Status sent = Send(host, message); !sent.ok()) {
+      std::shared_ptr<PendingCommand> command;
+      AwaitAnswer(id, absl::InfinitePast(), "image list", &command).IgnoreError();
+      lists.insert_or_assign(host, sent);
+      continue;
+    }
+    asked[host] = id;
   }
-  if (absl::Status answered = AwaitAnswer(id, deadline, "image list", &command); !answered.ok()) {
-    return answered;
+  for (const auto& [host, id] : asked) {
+    std::shared_ptr<PendingCommand> command;
+    if (absl::Status answered = AwaitAnswer(id, deadline, "image list", &command); !answered.ok()) {
+      lists.insert_or_assign(host, answered);
+    } else if (!command->images.has_value()) {
+      lists.insert_or_assign(host, absl::InternalError("the answer is not an image list"));
+    } else {
+      lists.insert_or_assign(host, *command->images);
+    }
   }
-  if (!command->images.has_value()) return absl::InternalError("the answer is not an image list");
-  return *command->images;
+  return lists;
 }
 
 std::map<std::string, bdcoord::v1::StatusReport> AgentServiceImpl::LatestStatuses(

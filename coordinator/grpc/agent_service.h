@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -50,8 +51,8 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   absl::StatusOr<bdcoord::v1::CommandResult> RunProbe(const std::string& host,
                                                       bdcoord::v1::ProbeRequest request,
                                                       absl::Time deadline) override;
-  absl::StatusOr<bdcoord::v1::ImageList> ListImages(const std::string& host,
-                                                    absl::Time deadline) override;
+  std::map<std::string, absl::StatusOr<bdcoord::v1::ImageList>> ListImages(
+      const std::vector<std::string>& hosts, absl::Time deadline) override;
   uint64_t ExpectResult(const std::string& host) override;
   absl::StatusOr<bdcoord::v1::CommandResult> AwaitResult(uint64_t request_id,
                                                          absl::Time deadline) override;
@@ -65,6 +66,12 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   // Called after every hello, status report and disconnection (on the stream's thread): the
   // controller's cue to look again. Set it before serving.
   void OnChange(std::function<void()> callback) { on_change_ = std::move(callback); }
+
+  // Called after every hello (on the stream's thread) with the host and its facts: the store
+  // remembers the hosts. Set it before serving.
+  void OnHello(std::function<void(const std::string&, const bdcoord::v1::HostFacts&)> callback) {
+    on_hello_ = std::move(callback);
+  }
 
   // While closed, Connect refuses agents with UNAVAILABLE (the coordinator is stopping).
   void SetClosed(bool closed);
@@ -97,6 +104,8 @@ class AgentServiceImpl final : public bdcoord::v1::AgentService::Service, public
   prometheus::Gauge* open_streams_;
   LogRouter log_router_;
   std::function<void()> on_change_ = [] {};
+  std::function<void(const std::string&, const bdcoord::v1::HostFacts&)> on_hello_ =
+      [](const std::string&, const bdcoord::v1::HostFacts&) {};
   // Requests to agents waiting for their answer: a CommandResult (probes, image loads) or an
   // ImageList.
   struct PendingCommand {

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <utility>
 
+#include "absl/strings/str_join.h"
+
 namespace bdcoord::coordinator {
 
 Coordinator::Coordinator(Store& store, CoordinatorOptions options)
@@ -26,6 +28,19 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
           inventory_, options_.logger, options_.heartbeat_timeout,
           std::clamp(options_.heartbeat_timeout / 4, absl::Milliseconds(100), absl::Seconds(1)),
           options_.now, events_, [this] { ForgetGoneHosts(); }) {
+  // Hosts placed instances are on are known before they say hello: one that never does is lost.
+  if (absl::StatusOr<std::vector<std::string>> restored = ops_.RestoreHosts(); !restored.ok()) {
+    options_.logger->error("cannot read the hosts from the store: {}",
+                           std::string(restored.status().message()));
+  } else if (!restored->empty()) {
+    options_.logger->info("hosts known from the store, down until they say hello: {}",
+                          absl::StrJoin(*restored, ", "));
+  }
+  agent_service_.OnHello([this](const std::string& host, const bdcoord::v1::HostFacts& facts) {
+    if (absl::Status remembered = ops_.RememberHost(host, facts); !remembered.ok()) {
+      options_.logger->error("cannot store host '{}': {}", host, std::string(remembered.message()));
+    }
+  });
   agent_service_.OnChange([this] { controller_.Wake(); });
   controller_.SetRescheduleHook([this](const std::string& cluster, const RescheduleDecision& due) {
     return ops_.Reschedule(cluster, due);

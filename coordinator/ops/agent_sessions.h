@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -38,10 +39,12 @@ class AgentSessions {
                                                               bdcoord::v1::ProbeRequest request,
                                                               absl::Time deadline) = 0;
 
-  // Asks the host's agent for its images (an ImageListRequest) and waits for the list until
-  // `deadline`; errors as RunProbe's. A list whose `error` is set: its Docker could not list them.
-  virtual absl::StatusOr<bdcoord::v1::ImageList> ListImages(const std::string& host,
-                                                            absl::Time deadline) = 0;
+  // Asks each host's agent for its images (an ImageListRequest), all of them before waiting for
+  // any answer, and waits for the lists until `deadline`: one slow host costs its own wait, not
+  // the others'. Each host's list or error (as RunProbe's), by host. A list whose `error` is set:
+  // its Docker could not list them.
+  virtual std::map<std::string, absl::StatusOr<bdcoord::v1::ImageList>> ListImages(
+      const std::vector<std::string>& hosts, absl::Time deadline) = 0;
   // A new request id whose CommandResult from `host` is kept until AwaitResult takes it (an
   // image load: its chunks carry the id, the agent answers after the last one).
   virtual uint64_t ExpectResult(const std::string& host) = 0;

@@ -19,6 +19,7 @@
 #include "coordinator/spec/diagnostics.h"
 #include "coordinator/spec/instance_names.h"
 #include "coordinator/state/reported_status.h"
+#include "google/protobuf/util/message_differencer.h"
 
 namespace bdcoord::coordinator {
 namespace {
@@ -626,6 +627,48 @@ std::vector<bdcoord::v1::HostView> ClusterOps::Hosts() {
   return views;
 }
 
+absl::StatusOr<std::vector<std::string>> ClusterOps::RestoreHosts() {
+  absl::StatusOr<std::vector<HostRecord>> records = store_.ListHosts();
+  if (!records.ok()) return records.status();
+  std::map<std::string, bdcoord::v1::HostFacts> facts;
+  {
+    absl::MutexLock lock(&stored_facts_mu_);
+    for (const HostRecord& record : *records) {
+      facts[record.name] = record.facts;
+      stored_facts_[record.name] = record.facts;
+    }
+  }
+  absl::StatusOr<std::vector<std::string>> names = store_.ListClusters();
+  if (!names.ok()) return names.status();
+  std::set<std::string> placed;
+  for (const std::string& name : *names) {
+    absl::StatusOr<AppliedCluster> cluster = store_.GetCluster(name);
+    if (!cluster.ok()) return cluster.status();
+    placed.merge(HostsOf(cluster->placement));
+  }
+  const absl::Time now = now_();
+  std::vector<std::string> restored;
+  for (const std::string& host : placed) {
+    if (inventory_.Remember(host, facts[host], now)) restored.push_back(host);
+  }
+  return restored;
+}
+
+absl::Status ClusterOps::RememberHost(const std::string& name,
+                                      const bdcoord::v1::HostFacts& facts) {
+  absl::MutexLock lock(&stored_facts_mu_);
+  if (auto it = stored_facts_.find(name);
+      it != stored_facts_.end() &&
+      google::protobuf::util::MessageDifferencer::Equals(it->second, facts)) {
+    return absl::OkStatus();
+  }
+  if (absl::Status admitted = store_.AdmitHost(name, facts, now_()); !admitted.ok()) {
+    return admitted;
+  }
+  stored_facts_[name] = facts;
+  return absl::OkStatus();
+}
+
 std::vector<std::string> ClusterOps::ForgetGoneHosts(absl::Duration after) {
   const absl::Time now = now_();
   std::vector<std::string> gone = inventory_.GoneFor(now, after);
@@ -795,12 +838,13 @@ absl::StatusOr<std::vector<bdcoord::v1::HostImages>> ClusterOps::HostImages(
     const google::protobuf::RepeatedPtrField<std::string>& hosts) {
   absl::StatusOr<std::vector<std::string>> names = ImageHosts(inventory_, hosts);
   if (!names.ok()) return names.status();
-  const absl::Time deadline = now_() + ImagePushLimits().list_timeout;
+  std::map<std::string, absl::StatusOr<bdcoord::v1::ImageList>> lists =
+      agents_.ListImages(*names, now_() + ImagePushLimits().list_timeout);
   std::vector<bdcoord::v1::HostImages> out;
   for (const std::string& name : *names) {
     bdcoord::v1::HostImages& host = out.emplace_back();
     host.set_host(name);
-    absl::StatusOr<bdcoord::v1::ImageList> images = agents_.ListImages(name, deadline);
+    const absl::StatusOr<bdcoord::v1::ImageList>& images = lists.at(name);
     if (!images.ok()) {
       host.set_error(std::string(images.status().message()));
       continue;

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "bdcoord/v1/cluster.pb.h"
 #include "coordinator/ops/agent_sessions.h"
@@ -100,6 +101,14 @@ class ClusterOps {
   // undo with `why`, default: by `bdcoord rollout undo`); the cluster's name.
   absl::StatusOr<std::string> Undo(const std::string& cluster, std::string why);
 
+  // A restarted coordinator's inventory: every host that a placed instance is on enters it as
+  // down, counted lost from now (its last heartbeat before the restart is not known), with the
+  // facts it last said hello with; the controller then reschedules off those that never come
+  // back as off any lost host. Call before serving. The hosts restored, sorted.
+  absl::StatusOr<std::vector<std::string>> RestoreHosts();
+  // An agent said hello: its facts are stored for RestoreHosts (only when they changed).
+  absl::Status RememberHost(const std::string& name, const bdcoord::v1::HostFacts& facts);
+
   // Every host of the inventory with its drain flag and instance count.
   std::vector<bdcoord::v1::HostView> Hosts();
   // Removes from the inventory the hosts disconnected for at least `after` (by their last
@@ -167,6 +176,9 @@ class ClusterOps {
   std::function<absl::Time()> now_;
   const HostPolicy policy_;
   const ControllerMetrics* metrics_;  // bdcoord_placement_duration_seconds; none when null
+  absl::Mutex stored_facts_mu_;
+  // host -> the facts the store has, so that a hello with the same facts writes nothing.
+  std::map<std::string, bdcoord::v1::HostFacts> stored_facts_ ABSL_GUARDED_BY(stored_facts_mu_);
 };
 
 // Payloads of an error Status are keyed by this prefix and the detail's full proto name (as

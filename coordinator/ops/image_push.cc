@@ -104,12 +104,13 @@ absl::StatusOr<bdcoord::v1::PushImageProgress> ImagePush::Start(
   }
   absl::StatusOr<std::vector<std::string>> hosts = ImageHosts(inventory_, header.hosts());
   if (!hosts.ok()) return hosts.status();
-  const absl::Time deadline = now_() + limits_.list_timeout;
+  std::map<std::string, absl::StatusOr<bdcoord::v1::ImageList>> lists =
+      agents_.ListImages(*hosts, now_() + limits_.list_timeout);
   for (const std::string& name : *hosts) {
     bdcoord::v1::HostPush* host = progress_.add_hosts();
     host->set_host(name);
     Target target{.index = progress_.hosts_size() - 1, .request_id = 0, .receiving = false};
-    absl::StatusOr<bdcoord::v1::ImageList> images = agents_.ListImages(name, deadline);
+    const absl::StatusOr<bdcoord::v1::ImageList>& images = lists.at(name);
     if (!images.ok() || !images->error().empty()) {
       targets_.push_back(target);
       Fail(targets_.back(),

@@ -19,6 +19,20 @@ uint64_t Inventory::Hello(const std::string& name, const bdcoord::v1::HostFacts&
   return entry.host.session;
 }
 
+bool Inventory::Remember(const std::string& name, const bdcoord::v1::HostFacts& facts,
+                         absl::Time since) {
+  absl::MutexLock lock(&mu_);
+  auto [it, added] = hosts_.try_emplace(name);
+  if (!added) return false;
+  InventoryHost& host = it->second.host;
+  host.name = name;
+  host.facts = facts;
+  host.labels = std::map<std::string, std::string>(facts.labels().begin(), facts.labels().end());
+  host.down = true;
+  host.last_heartbeat = since;
+  return true;
+}
+
 bool Inventory::Heartbeat(const std::string& name, absl::Time now) {
   absl::MutexLock lock(&mu_);
   auto it = hosts_.find(name);

@@ -32,6 +32,10 @@ class Inventory {
   // An agent said hello: registers the host or refreshes its facts; it is connected and up.
   // Returns the session number of this connection (for Disconnected).
   uint64_t Hello(const std::string& name, const bdcoord::v1::HostFacts& facts, absl::Time now);
+  // A host known from before a coordinator restart that has not said hello yet: registered, not
+  // connected and down, as if its last heartbeat were at `since`. False (nothing changes) for a
+  // host already known.
+  bool Remember(const std::string& name, const bdcoord::v1::HostFacts& facts, absl::Time since);
   // False for a host that never said hello.
   bool Heartbeat(const std::string& name, absl::Time now);
   // The agent's stream ended. With a session, only when that session is still the host's

@@ -5,7 +5,10 @@
 # host with the same IP (the time is measured and printed), its name resolves unchanged from
 # another container, web (no reschedule) stays placed on the lost host, and the lost host's agent
 # stopped (fenced) its zk1 before that. When the host is back its zk1 is removed and no IP is on
-# two running containers.
+# two running containers. Then the agent of zk1's new host is killed with its containers left
+# running (it cannot fence): the next move of zk1 is refused by the new host's ARP probe (the
+# IP still answers on the LAN), said in its status, an event and its agent's log, until the
+# old host's containers are removed; then zk1 runs with its IP again.
 # Usage: hostloss_testbed_test.sh BDCOORDD BDAGENT BDCOORD
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3
@@ -118,3 +121,45 @@ for h in "${HOSTS[@]}"; do
 done | sort | uniq -d >"${work}/dups.out"
 [[ ! -s ${work}/dups.out ]] || fail "IPs on two running containers: $(cat "${work}/dups.out")"
 echo "ok: ${lost} is back, removed its old zk1; no IP on two running containers"
+
+# The agent of zk1's host dies (killed by its PID), its containers keep running: nothing fences
+# them, so only the address check stands between zk1 and its IP twice.
+events_out=${work}/events.out
+"${BDCOORD}" events --coordinator "${sock}" >"${events_out}" 2>&1 &
+pids+=($!)
+dead=${to}
+kill -KILL "${agent_pid[${dead}]}"
+killed=${EPOCHREALTIME}
+refused_on() {  # refused_on: the host whose agent refused to start zk1, if any
+  local h
+  for h in "${HOSTS[@]}"; do
+    [[ ${h} == "${dead}" ]] && continue
+    grep -q "not starting 'zk1': ${zk1_ip} already answers on the LAN (from MAC " "${work}/agent-${h}.log" &&
+      { echo "${h}"; return 0; }
+  done
+  return 1
+}
+refused_quietly() { refused_on >/dev/null; }
+wait_until 40 "no host refused to start zk1 while it still runs on ${dead}" refused_quietly
+refused=${EPOCHREALTIME}
+next=$(refused_on)
+printf 'ok: the agent of %s killed; zk1 moved to %s %.1f s later and was not started there: its IP answers on the LAN\n' \
+  "${dead}" "${next}" "$(echo "${refused} - ${killed}" | bc)"
+[[ $(dockerh "${next}" inspect -f '{{.State.Running}}' zk1 2>/dev/null) != true ]] ||
+  fail "zk1 runs on ${next} while its IP still answers from ${dead}"
+refused_status() {
+  "${BDCOORD}" status --coordinator "${sock}" |
+    grep -E "^zk1 .* ${next} .*not starting 'zk1': ${zk1_ip//./\\.} already answers on the LAN \(from MAC ([0-9a-f]{2}:){5}[0-9a-f]{2}\): another host may still run it; retrying" >/dev/null
+}
+wait_until 10 "the status does not say why zk1 is not started: $("${BDCOORD}" status --coordinator "${sock}")" refused_status
+wait_until 10 "no event says why zk1 is not started" grep -q "already answers on the LAN" "${events_out}"
+echo "ok: the status and an event say why: $(grep -o "not starting 'zk1'.*" "${work}/agent-${next}.log" | head -1)"
+
+# The old host's containers go: the next retry starts zk1 with its IP.
+for c in $(dockerh "${dead}" ps -aq --filter label=io.bdcoord.cluster=e2eloss); do dockerh "${dead}" rm -f "${c}" >/dev/null; done
+removed=${EPOCHREALTIME}
+runs_on_next() { [[ $(dockerh "${next}" inspect -f '{{.State.Running}}' zk1 2>/dev/null) == true ]]; }
+wait_until 30 "zk1 did not start on ${next} once ${dead} no longer ran it" runs_on_next
+[[ $(ip_of "${next}" zk1) == "${zk1_ip}" ]] || fail "zk1 runs with $(ip_of "${next}" zk1), not ${zk1_ip}"
+printf 'ok: %s removed its containers; zk1 runs on %s with %s %.1f s later\n' \
+  "${dead}" "${next}" "${zk1_ip}" "$(echo "${EPOCHREALTIME} - ${removed}" | bc)"

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -913,6 +914,63 @@ TEST_F(CoordinatorApplyTest, ALostHostsReschedulableInstancesMoveWithTheirIpsAft
     const auto desired = LatestDesired(lost, "loss");
     return desired.instances_size() == 1 && desired.instances(0).service() == "web";
   }));
+}
+
+// bdcoordd restarts while a host is away: the hosts that placed instances are on are known from
+// the store (down, with the facts they last said hello with), so one that never comes back is
+// lost `after` from the restart and its reschedulable instances move as off any lost host.
+TEST_F(CoordinatorApplyTest, AHostThatDoesNotComeBackAfterACoordinatorRestartIsLostToo) {
+  ASSERT_NO_FATAL_FAILURE(StartAgents(2));
+  std::vector<bdcoord::v1::ApplyProgress> updates;
+  ASSERT_TRUE(Apply(kLossSpec, &updates, "loss.yaml").ok());
+  h3_ = std::make_unique<FakeAgent>(agents_, "h3", &journal_);  // the spare, nothing on it
+  ASSERT_TRUE(WaitFor([&] { return inventory_->Find("h3").has_value(); }));
+  auto before = store_->GetCluster("loss");
+  ASSERT_TRUE(before.ok());
+  const std::string lost = before->placement.instances(0).host();  // zk1's
+  const std::string zk1_ip = before->placement.instances(0).ip();
+  const std::string stays = lost == "h1" ? "h2" : "h1";
+
+  // Every agent goes, bdcoordd restarts, and all but the lost host come back.
+  h1_.reset();
+  h2_.reset();
+  h3_.reset();
+  ASSERT_TRUE(harness_.RestartCoordinator().ok());
+  store_ = &harness_.store();
+  inventory_ = &harness_.inventory();
+  std::optional<coordinator::InventoryHost> known = inventory_->Find(lost);
+  ASSERT_TRUE(known.has_value()) << "known from the store before any hello";
+  EXPECT_FALSE(known->connected);
+  EXPECT_TRUE(known->down);
+  EXPECT_EQ(known->facts.cpus(), 8u) << "with the facts of its last hello";
+  EXPECT_FALSE(inventory_->Find("h3").has_value()) << "no instance on it: known at its hello";
+  (stays == "h1" ? h1_ : h2_) = std::make_unique<FakeAgent>(agents_, stays, &journal_);
+  h3_ = std::make_unique<FakeAgent>(agents_, "h3", &journal_);
+  ASSERT_TRUE(WaitFor([&] {
+    auto spare = inventory_->Find("h3");
+    auto other = inventory_->Find(stays);
+    return spare.has_value() && spare->connected && other.has_value() && other->connected;
+  }));
+
+  grpc::ClientContext events_context;
+  events_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto events = cluster_->WatchEvents(&events_context, bdcoord::v1::WatchEventsRequest());
+  events->WaitForInitialMetadata();
+  SkipWithoutHost(lost, 32);
+  bdcoord::v1::Event event;
+  std::string rescheduled;
+  while (rescheduled.empty() && events->Read(&event)) {
+    if (event.kind() == "rescheduled") rescheduled = event.instance() + " " + event.message();
+  }
+  EXPECT_EQ(rescheduled, absl::StrCat("zk1 from ", lost, " to h3: host ", lost,
+                                      " lost (no heartbeat for 32s), same name and IP"));
+  auto after = store_->GetCluster("loss");
+  ASSERT_TRUE(after.ok());
+  for (const auto& i : after->placement.instances()) {
+    if (i.name() != "zk1") continue;
+    EXPECT_EQ(i.host(), "h3");
+    EXPECT_EQ(i.ip(), zk1_ip);
+  }
 }
 
 // A service without reschedule that a rule ties to a rescheduled one (colocate_with) would have

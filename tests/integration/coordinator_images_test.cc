@@ -25,11 +25,38 @@ namespace {
 using test_util::WaitFor;
 using ::testing::ElementsAre;
 
-// An agent that answers image lists and loads with the agent's own ImageLoader.
+// Slow agents: each holds its image list until every agent of the gate has been asked for
+// one (or until a deadline), and notes whether they all were. Asked one after another, the
+// first would wait alone.
+class ListGate {
+ public:
+  explicit ListGate(int agents) : agents_(agents) {}
+  // Called by an agent asked for its list: waits for the others to be asked too.
+  void AskedAndWaitForTheOthers() {
+    absl::MutexLock lock(&mu_);
+    ++asked_;
+    auto all_asked = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return asked_ >= agents_; };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&all_asked), absl::Seconds(5))) ++answered_alone_;
+  }
+  // Agents that answered before every agent was asked.
+  int answered_alone() {
+    absl::MutexLock lock(&mu_);
+    return answered_alone_;
+  }
+
+ private:
+  const int agents_;
+  absl::Mutex mu_;
+  int asked_ ABSL_GUARDED_BY(mu_) = 0;
+  int answered_alone_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// An agent that answers image lists and loads with the agent's own ImageLoader (its lists
+// held by `gate` when there is one).
 class ImageAgent {
  public:
   ImageAgent(bdcoord::v1::AgentService::Stub* stub, const std::string& name,
-             const std::string& token) {
+             const std::string& token, ListGate* gate = nullptr) {
     if (!token.empty()) context_.AddMetadata("authorization", "Bearer " + token);
     stream_ = stub->Connect(&context_);
     loader_ = std::make_unique<agent::ImageLoader>(
@@ -48,11 +75,14 @@ class ImageAgent {
     bdcoord::v1::AgentMessage hello;
     hello.mutable_hello()->set_host(name);
     EXPECT_TRUE(Write(hello));
-    reader_ = std::thread([this] {
+    reader_ = std::thread([this, gate] {
       bdcoord::v1::CoordinatorMessage message;
       while (stream_->Read(&message)) {
         if (message.has_image()) loader_->HandleChunk(message.image());
-        if (message.has_list_images()) loader_->HandleList(message.list_images());
+        if (message.has_list_images()) {
+          if (gate != nullptr) gate->AskedAndWaitForTheOthers();
+          loader_->HandleList(message.list_images());
+        }
       }
       loader_->AbortAll();
     });
@@ -144,6 +174,13 @@ class CoordinatorImagesTest : public ::testing::Test {
     }));
   }
   void SetUp() override { StartWith({}); }
+  void AddAgent(const std::string& name, ListGate* gate) {
+    agents_.push_back(std::make_unique<ImageAgent>(&harness_.agents(), name, "", gate));
+    ASSERT_TRUE(WaitFor([&] {
+      const auto host = harness_.inventory().Find(name);
+      return host.has_value() && host->connected;
+    }));
+  }
 
   test_util::CoordinatorHarness harness_;
   std::vector<std::unique_ptr<ImageAgent>> agents_;
@@ -235,6 +272,34 @@ TEST_F(CoordinatorImagesTest, RefusesUnknownHostsAndTooLargeArchives) {
   EXPECT_EQ(pushed.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(pushed.status.error_message(),
             "after the header a push sends the archive in pieces of at most 1048576 bytes");
+}
+
+TEST_F(CoordinatorImagesTest, AsksEveryHostForItsImagesAtOnce) {
+  // Three slow hosts, each answering only once all three were asked.
+  ListGate gate(3);
+  for (const char* name : {"slow1", "slow2", "slow3"}) AddAgent(name, &gate);
+  agents_[3]->docker().AddImage("app:1");
+
+  grpc::ClientContext context;
+  bdcoord::v1::ListImagesRequest request;
+  for (const char* name : {"slow1", "slow2", "slow3"}) request.add_hosts(name);
+  bdcoord::v1::ListImagesResponse listed;
+  ASSERT_TRUE(harness_.cluster().ListImages(&context, request, &listed).ok());
+  EXPECT_EQ(gate.answered_alone(), 0);
+  ASSERT_EQ(listed.hosts_size(), 3);
+  for (const auto& host : listed.hosts()) EXPECT_EQ(host.error(), "") << host.host();
+  EXPECT_EQ(listed.hosts(0).images_size(), 1);
+
+  // A push asks them the same way: all at once, each list in time.
+  ListGate push_gate(3);
+  for (const char* name : {"slow4", "slow5", "slow6"}) AddAgent(name, &push_gate);
+  for (int i = 6; i < 9; ++i) agents_[i]->docker().AddImage("app:1");
+  PushOutcome pushed = Push(harness_.cluster(), Header("app:1", {"slow4", "slow5", "slow6"}), "");
+  EXPECT_EQ(push_gate.answered_alone(), 0);
+  ASSERT_TRUE(pushed.status.ok()) << pushed.status.error_message();
+  EXPECT_THAT(States(pushed.progress.back()), ElementsAre("slow4 STATE_SKIPPED has it already",
+                                                          "slow5 STATE_SKIPPED has it already",
+                                                          "slow6 STATE_SKIPPED has it already"));
 }
 
 class CoordinatorImagesTokenTest : public CoordinatorImagesTest {

@@ -28,21 +28,8 @@ absl::Status CoordinatorHarness::Start(Options options) {
   }
   dir_ = pattern;
   address_ = absl::StrCat("unix://", dir_, "/bdcoordd.sock");
-  auto store = coordinator::OpenSqliteStore(dir_ + "/state.db");
-  if (!store.ok()) return store.status();
-  store_ = *std::move(store);
-  coordinator::CoordinatorOptions wiring;
-  wiring.logger = std::make_shared<spdlog::logger>("bdcoordd-test",
-                                                   std::make_shared<spdlog::sinks::null_sink_mt>());
-  wiring.now = options.now ? options.now : [] { return absl::Now(); };
-  wiring.controller_period = options.controller_period;
-  wiring.token = options.token;
-  wiring.max_streams = options.max_streams;
-  wiring.max_streams_per_client = options.max_streams_per_client;
-  wiring.log_stream_queue_bytes = options.log_stream_queue_bytes;
-  wiring.service_metrics = options.service_metrics;
-  coordinator_ = std::make_unique<coordinator::Coordinator>(*store_, std::move(wiring));
-  if (options.controller) coordinator_->StartController();
+  options_ = std::move(options);
+  if (absl::Status opened = OpenCoordinator(); !opened.ok()) return opened;
   if (absl::Status started = StartServer(); !started.ok()) return started;
   grpc::ChannelArguments arguments;
   bdcoord::rpc::ApplyMessageLimits(arguments);
@@ -50,6 +37,33 @@ absl::Status CoordinatorHarness::Start(Options options) {
   agents_ = bdcoord::v1::AgentService::NewStub(channel);
   cluster_ = bdcoord::v1::ClusterService::NewStub(channel);
   return absl::OkStatus();
+}
+
+absl::Status CoordinatorHarness::OpenCoordinator() {
+  auto store = coordinator::OpenSqliteStore(dir_ + "/state.db");
+  if (!store.ok()) return store.status();
+  store_ = *std::move(store);
+  coordinator::CoordinatorOptions wiring;
+  wiring.logger = std::make_shared<spdlog::logger>("bdcoordd-test",
+                                                   std::make_shared<spdlog::sinks::null_sink_mt>());
+  wiring.now = options_.now ? options_.now : [] { return absl::Now(); };
+  wiring.controller_period = options_.controller_period;
+  wiring.token = options_.token;
+  wiring.max_streams = options_.max_streams;
+  wiring.max_streams_per_client = options_.max_streams_per_client;
+  wiring.log_stream_queue_bytes = options_.log_stream_queue_bytes;
+  wiring.service_metrics = options_.service_metrics;
+  coordinator_ = std::make_unique<coordinator::Coordinator>(*store_, std::move(wiring));
+  if (options_.controller) coordinator_->StartController();
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorHarness::RestartCoordinator() {
+  StopServer();
+  coordinator_.reset();
+  store_.reset();
+  if (absl::Status opened = OpenCoordinator(); !opened.ok()) return opened;
+  return StartServer();
 }
 
 absl::Status CoordinatorHarness::StartServer() {

@@ -44,6 +44,10 @@ class CoordinatorHarness {
   // Serving stops and starts again with the same coordinator (agents see a restart).
   void StopServer();
   absl::Status StartServer();
+  // bdcoordd restarted: serving stops, the coordinator and the store are closed, then opened
+  // again on the same database with the same options and served (everything in memory is new;
+  // references to the old store, coordinator and inventory are invalid).
+  absl::Status RestartCoordinator();
 
   const std::string& dir() const { return dir_; }
   const std::string& address() const { return address_; }  // unix:///DIR/bdcoordd.sock
@@ -55,6 +59,10 @@ class CoordinatorHarness {
   bdcoord::v1::ClusterService::Stub& cluster() { return *cluster_; }
 
  private:
+  // Opens the store in dir_ and wires the coordinator with options_.
+  absl::Status OpenCoordinator();
+
+  Options options_;
   std::string dir_;
   std::string address_;
   std::unique_ptr<coordinator::Store> store_;

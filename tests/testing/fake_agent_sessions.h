@@ -70,14 +70,21 @@ class FakeAgentSessions final : public coordinator::AgentSessions {
     return result->second;
   }
 
-  absl::StatusOr<bdcoord::v1::ImageList> ListImages(const std::string& host, absl::Time) override {
+  std::map<std::string, absl::StatusOr<bdcoord::v1::ImageList>> ListImages(
+      const std::vector<std::string>& hosts, absl::Time) override {
     absl::MutexLock lock(&mu_);
-    if (unreachable_.contains(host)) {
-      return absl::UnavailableError(absl::StrCat("host '", host, "' is not connected"));
+    std::map<std::string, absl::StatusOr<bdcoord::v1::ImageList>> lists;
+    for (const std::string& host : hosts) {
+      if (unreachable_.contains(host)) {
+        lists.insert_or_assign(
+            host, absl::UnavailableError(absl::StrCat("host '", host, "' is not connected")));
+        continue;
+      }
+      bdcoord::v1::ImageList list;
+      for (const auto& image : images_[host]) *list.add_images() = image;
+      lists.insert_or_assign(host, std::move(list));
     }
-    bdcoord::v1::ImageList list;
-    for (const auto& image : images_[host]) *list.add_images() = image;
-    return list;
+    return lists;
   }
   uint64_t ExpectResult(const std::string& host) override {
     absl::MutexLock lock(&mu_);

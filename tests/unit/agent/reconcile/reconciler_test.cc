@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "tests/testing/fake_address_prober.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
 #include "tests/testing/fake_host_files.h"
@@ -880,6 +881,95 @@ TEST(ReconcilerProber, ReadinessGoesThroughTheInjectedProber) {
   ASSERT_EQ(prober.checked().size(), 1u);
   EXPECT_EQ(prober.checked()[0].ip, "10.1.0.11");
   EXPECT_EQ(prober.checked()[0].container_id, status.container_id());
+}
+
+// Duplicate address detection: instances of services with reschedule (fence_after set) are
+// probed on the LAN before their first start on this host.
+class ReconcilerAddressTest : public ::testing::Test {
+ protected:
+  ReconcilerAddressTest()
+      : reconciler_(
+            &docker_, &hosts_, nullptr,
+            ReconcilerOptions{.now = test_util::RealClock(), .address_prober = &addresses_}) {
+    docker_.AddImage("standin");
+  }
+  // Desired(count) whose instances have a fence_after (their service reschedules).
+  static bdcoord::v1::DesiredState Rescheduled(int count) {
+    bdcoord::v1::DesiredState desired = Desired(count);
+    for (auto& instance : *desired.mutable_instances()) {
+      instance.mutable_fence_after()->set_seconds(10);
+    }
+    return desired;
+  }
+
+  FakeHostFiles hosts_;
+  FakeDockerClient docker_{&hosts_};
+  net::testing::FakeAddressProber addresses_;
+  Reconciler reconciler_;
+};
+
+TEST_F(ReconcilerAddressTest, AnInstanceWhoseAddressAnswersIsNotStartedAndIsRetried) {
+  addresses_.SetAnswering("10.1.0.11", "02:42:0a:01:00:0b");
+  ReconcileResult result = reconciler_.Reconcile(Rescheduled(2));
+  ASSERT_EQ(result.statuses.size(), 2u);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(result.statuses[0].message(),
+            "not starting 'zk1': 10.1.0.11 already answers on the LAN (from MAC "
+            "02:42:0a:01:00:0b): another host may still run it; retrying");
+  EXPECT_FALSE(docker_.FindByName("zk1")) << "nothing made for it";
+  EXPECT_EQ(result.statuses[1].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(result.created, 1);
+  // Both addresses in one probe of their parent, at once.
+  ASSERT_EQ(addresses_.calls().size(), 1u);
+  EXPECT_EQ(addresses_.calls()[0].parent, "eth0");
+  EXPECT_THAT(addresses_.calls()[0].ips, ElementsAre("10.1.0.11", "10.1.0.12"));
+
+  // The old host let it go: the next pass starts it, having probed only zk1 (zk2 runs here).
+  addresses_.ClearAnswering();
+  result = reconciler_.Reconcile(Rescheduled(2));
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_TRUE(docker_.FindByName("zk1"));
+  ASSERT_EQ(addresses_.calls().size(), 2u);
+  EXPECT_THAT(addresses_.calls()[1].ips, ElementsAre("10.1.0.11"));
+}
+
+TEST_F(ReconcilerAddressTest, OwnContainersAndServicesWithoutRescheduleAreNotProbed) {
+  bdcoord::v1::DesiredState desired = Rescheduled(2);
+  desired.mutable_instances(1)->clear_fence_after();  // zk2's service has no reschedule
+  ASSERT_EQ(reconciler_.Reconcile(desired).created, 2);
+  ASSERT_EQ(addresses_.calls().size(), 1u);
+  EXPECT_THAT(addresses_.calls()[0].ips, ElementsAre("10.1.0.11"));
+  // zk1 exits and is started again: its own container, which ran here, is not probed.
+  docker_.Exit("zk1", 1);
+  addresses_.SetAnswering("10.1.0.11", "02:42:0a:01:00:0b");
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(addresses_.calls().size(), 1u);
+  EXPECT_THAT(result.statuses[0].message(), ::testing::Not(HasSubstr("not starting")));
+}
+
+TEST_F(ReconcilerAddressTest, AnAddressThatCannotBeProbedIsNotStartedEither) {
+  addresses_.SetError(absl::PermissionDeniedError(
+      "cannot open an ARP socket (AF_PACKET): Operation not permitted"));
+  const ReconcileResult result = reconciler_.Reconcile(Rescheduled(1));
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(result.statuses[0].message(),
+            "not starting 'zk1': cannot tell whether 10.1.0.11 already answers on the LAN (eth0): "
+            "cannot open an ARP socket (AF_PACKET): Operation not permitted; retrying");
+  EXPECT_FALSE(docker_.FindByName("zk1"));
+}
+
+TEST_F(ReconcilerAddressTest, EachParentIsProbedAtTheSameTime) {
+  bdcoord::v1::DesiredState desired = Rescheduled(2);
+  auto* second = desired.add_networks();
+  *second = desired.networks(0);
+  second->set_name("lan2");
+  second->set_parent("eth1");
+  desired.mutable_instances(1)->set_network("lan2");
+  addresses_.HoldUntilInFlight(2);  // each probe answers only once both are asked
+  const ReconcileResult result = reconciler_.Reconcile(desired);
+  EXPECT_EQ(addresses_.waited_alone(), 0);
+  ASSERT_EQ(addresses_.calls().size(), 2u);
+  EXPECT_EQ(result.created, 2);
 }
 
 }  // namespace

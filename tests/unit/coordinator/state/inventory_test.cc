@@ -48,6 +48,23 @@ TEST(InventoryTest, HelloAgainReplacesFacts) {
   EXPECT_EQ(inventory.Hosts().size(), 1u);
 }
 
+TEST(InventoryTest, ARememberedHostIsDownSinceThenUntilItsHello) {
+  Inventory inventory;
+  inventory.Hello("bd1", Facts(4, "r1"), kT0);
+  EXPECT_FALSE(inventory.Remember("bd1", Facts(16, "r9"), kT0)) << "known: unchanged";
+  EXPECT_EQ(inventory.Find("bd1")->facts.cpus(), 4u);
+  EXPECT_TRUE(inventory.Remember("bd2", Facts(8, "r2"), kT0 + absl::Seconds(3)));
+  auto host = inventory.Find("bd2");
+  ASSERT_TRUE(host.has_value());
+  EXPECT_FALSE(host->connected);
+  EXPECT_TRUE(host->down);
+  EXPECT_EQ(host->labels.at("rack"), "r2");
+  EXPECT_THAT(inventory.GoneFor(kT0 + absl::Seconds(23), absl::Seconds(20)), ElementsAre("bd2"));
+  inventory.Hello("bd2", Facts(8, "r2"), kT0 + absl::Seconds(5));
+  EXPECT_TRUE(inventory.Find("bd2")->connected);
+  EXPECT_FALSE(inventory.Find("bd2")->down);
+}
+
 TEST(InventoryTest, HeartbeatOfUnknownHostIsRefused) {
   Inventory inventory;
   EXPECT_FALSE(inventory.Heartbeat("nope", kT0));
