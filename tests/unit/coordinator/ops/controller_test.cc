@@ -121,6 +121,7 @@ TEST_F(ControllerTest, ACurrentHostGetsOnlyTheHostsDeltaAndAReconnectedOneTheWho
   ASSERT_NE(version, 0u);
   const size_t before = sent.size();
 
+  clock_.Advance(absl::Minutes(1));  // a scale is no new apply: applied_at stays
   ASSERT_TRUE(ops_->Scale("chain", "drill", 2).ok());
   controller_->RunPass();
   sent = agents_.sent();
