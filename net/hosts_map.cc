@@ -1,8 +1,12 @@
 #include "net/hosts_map.h"
 
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 
 namespace bdcoord::net {
 namespace {
@@ -86,15 +90,27 @@ HostsDelta Diff(const HostsMap& from, const HostsMap& to) {
 bdcoord::v1::HostsMap ToProto(const HostsMap& map) {
   bdcoord::v1::HostsMap out;
   out.set_version(map.version());
-  out.mutable_entries()->Reserve(static_cast<int>(map.size()));
-  for (const HostsEntry& entry : map.Entries()) EntryToProto(entry, out.add_entries());
+  std::string& lines = *out.mutable_entries();
+  for (const HostsEntry& entry : map.Entries()) {
+    absl::StrAppend(&lines, entry.ip.ToString(), " ", entry.fqdn, " ", entry.name, "\n");
+  }
   return out;
 }
 
 absl::StatusOr<HostsMap> FromProto(const bdcoord::v1::HostsMap& map) {
   std::vector<HostsEntry> entries;
-  entries.reserve(map.entries_size());
-  for (const bdcoord::v1::HostsEntry& entry : map.entries()) {
+  int number = 0;
+  for (absl::string_view line : absl::StrSplit(map.entries(), '\n', absl::SkipEmpty())) {
+    ++number;
+    const std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+    if (fields.size() != 3 || fields[1].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("hosts map line ", number, ": '", line, "' is not 'IP FQDN NAME'"));
+    }
+    bdcoord::v1::HostsEntry entry;
+    entry.set_ip(std::string(fields[0]));
+    entry.set_fqdn(std::string(fields[1]));
+    entry.set_name(std::string(fields[2]));
     absl::StatusOr<HostsEntry> parsed = EntryFromProto(entry);
     if (!parsed.ok()) return parsed.status();
     entries.push_back(*std::move(parsed));

@@ -29,7 +29,7 @@ TEST(UpdateDesiredTest, TheWholeMapIsRenderedAndOnlyItsVersionKept) {
   ASSERT_TRUE(update.hosts.ok()) << update.hosts;
   EXPECT_EQ(update.kept.desired.hosts_file(), hosts.Render());
   EXPECT_EQ(update.kept.desired.hosts_map().version(), 5u);
-  EXPECT_EQ(update.kept.desired.hosts_map().entries_size(), 0);
+  EXPECT_EQ(update.kept.desired.hosts_map().entries(), "");
   EXPECT_TRUE(update.kept.hosts.SameEntries(hosts));
 }
 

@@ -140,17 +140,28 @@ TEST(HostsMapTest, WireFormsRoundTrip) {
   EXPECT_THAT(Fqdns(parsed->upserted), ElementsAre("six.lab"));
 }
 
-TEST(HostsMapTest, AnEntryWhoseIpDoesNotParseIsAnError) {
+TEST(HostsMapTest, TheWholeMapIsALineAnEntry) {
+  EXPECT_EQ(ToProto(HostsMap(3, {Entry("10.0.50.9", "kafka1.lab", "kafka1"),
+                                 Entry("10.0.50.3", "x.lab", "")}))
+                .entries(),
+            "10.0.50.9 kafka1.lab kafka1\n10.0.50.3 x.lab \n");
+}
+
+TEST(HostsMapTest, AnEntryThatDoesNotParseIsAnError) {
   bdcoord::v1::HostsMap wire;
   wire.set_version(1);
-  bdcoord::v1::HostsEntry* entry = wire.add_entries();
-  entry->set_ip("10.0.0.300");
-  entry->set_fqdn("bad.lab");
-  const absl::StatusOr<HostsMap> map = FromProto(wire);
+  wire.set_entries("10.0.0.1 good.lab good\n10.0.0.300 bad.lab bad\n");
+  absl::StatusOr<HostsMap> map = FromProto(wire);
   ASSERT_FALSE(map.ok());
   EXPECT_EQ(map.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(map.status().message()),
               ::testing::StartsWith("hosts entry 'bad.lab': "));
+
+  wire.set_entries("10.0.0.1 good.lab good\n10.0.0.2 two words here\n");
+  map = FromProto(wire);
+  ASSERT_FALSE(map.ok());
+  EXPECT_EQ(map.status().message(),
+            "hosts map line 2: '10.0.0.2 two words here' is not 'IP FQDN NAME'");
 }
 
 }  // namespace
