@@ -1,11 +1,13 @@
 #include "agent/agent.h"
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
+#include "agent/desired_update.h"
 #include "agent/latest_report_sender.h"
 #include "agent/pass_progress.h"
 #include "agent/probes/probes.h"
@@ -85,14 +87,38 @@ void Agent::SetUplink(Uplink* uplink) { uplink_ = uplink; }
 void Agent::SetDesired(const bdcoord::v1::DesiredState& desired) {
   {
     absl::MutexLock lock(&desired_mu_);
-    desired_by_cluster_[desired.cluster()] = desired;
+    const std::string& cluster = desired.cluster();
+    auto kept_desired = desired_by_cluster_.find(cluster);
+    std::optional<KeptDesired> kept;
+    if (kept_desired != desired_by_cluster_.end()) {
+      kept = KeptDesired{std::move(kept_desired->second), std::move(hosts_by_cluster_[cluster])};
+    }
+    DesiredUpdate update = UpdateDesired(kept ? &*kept : nullptr, desired);
+    if (!update.hosts.ok()) {
+      // The report of this generation carries the map's version as it was: the coordinator
+      // answers it with the whole map.
+      Logger()->warn("cluster '{}': hosts map not updated, asking for the whole map: {}", cluster,
+                     std::string(update.hosts.message()));
+    }
+    if (update.unusable) return;  // a coordinator that never sent a state would not do this
+    desired_by_cluster_[cluster] = std::move(update.kept.desired);
+    hosts_by_cluster_[cluster] = std::move(update.kept.hosts);
   }
   Wake();
 }
 
 void Agent::SetSoleDesired(const bdcoord::v1::DesiredState& desired) {
+  DesiredUpdate update = UpdateDesired(nullptr, desired);
+  if (!update.hosts.ok()) {
+    Logger()->warn("cluster '{}': no hosts map: {}", desired.cluster(),
+                   std::string(update.hosts.message()));
+  }
   absl::MutexLock lock(&desired_mu_);
-  desired_by_cluster_ = {{desired.cluster(), desired}};
+  desired_by_cluster_.clear();
+  hosts_by_cluster_.clear();
+  if (update.unusable) return;
+  desired_by_cluster_[desired.cluster()] = std::move(update.kept.desired);
+  hosts_by_cluster_[desired.cluster()] = std::move(update.kept.hosts);
 }
 
 std::vector<std::string> Agent::clusters() const {
@@ -172,6 +198,7 @@ PassSummary Agent::RunPass() {
       auto it = desired_by_cluster_.find(cluster);
       if (it != desired_by_cluster_.end() && it->second.generation() == desired.generation()) {
         desired_by_cluster_.erase(it);
+        hosts_by_cluster_.erase(cluster);
         pass.forgotten = true;
       }
     }
@@ -227,6 +254,7 @@ void Agent::RunDueProbes() {
     bdcoord::v1::StatusReport report;
     report.set_cluster(cluster);
     report.set_generation(desired.generation());
+    report.set_hosts_version(desired.hosts_map().version());
     for (const auto& status : last->second.statuses) *report.add_instances() = status;
     rpc::BoundStatusReport(&report);
     if (Uplink* uplink = uplink_.load(); uplink != nullptr) uplink->SendStatus(report);

@@ -20,6 +20,7 @@
 #include "agent/reconcile/reconciler.h"
 #include "agent/uplink.h"
 #include "bdcoord/v1/agent.pb.h"
+#include "net/hosts_map.h"
 
 namespace bdcoord::agent {
 
@@ -186,6 +187,9 @@ class Agent {
 
   mutable absl::Mutex desired_mu_;
   std::map<std::string, bdcoord::v1::DesiredState> desired_by_cluster_ ABSL_GUARDED_BY(desired_mu_);
+  // Each cluster's hosts map, which the next delta applies to (its text is the desired state's
+  // hosts_file).
+  std::map<std::string, net::HostsMap> hosts_by_cluster_ ABSL_GUARDED_BY(desired_mu_);
 };
 
 // The event stream's backoff after `current`: doubled, at most 30 s.

@@ -8,6 +8,7 @@ PassProgress::PassProgress(const bdcoord::v1::DesiredState& desired,
                            const std::vector<bdcoord::v1::InstanceStatus>& last_reported) {
   header_.set_cluster(desired.cluster());
   header_.set_generation(desired.generation());
+  header_.set_hosts_version(desired.hosts_map().version());  // the kept map's (UpdateDesired)
   absl::flat_hash_map<std::string, const bdcoord::v1::InstanceStatus*> last;
   for (const auto& status : last_reported) last[status.name()] = &status;
   statuses_.reserve(desired.instances_size());

@@ -12,6 +12,8 @@ struct HostsEntry {
   Ipv4 ip;
   std::string fqdn;  // first: it is what a reverse lookup returns
   std::string name;
+
+  friend bool operator==(const HostsEntry&, const HostsEntry&) = default;
 };
 
 // Renders an /etc/hosts: the localhost lines, then one `IP FQDN name` line per entry sorted by

@@ -320,7 +320,10 @@ absl::StatusOr<std::string> ClusterOps::Scale(const std::string& requested,
   service->set_count(count);
   absl::StatusOr<Plan> plan = PlanOn(loaded, found->spec_file, /*draining=*/"");
   if (!plan.ok()) return plan.status();
-  const AppliedCluster applied = Applied(loaded, TextOf(*found), *plan, &*found);
+  AppliedCluster applied = Applied(loaded, TextOf(*found), *plan, &*found);
+  // Not a new apply: the agents keep their give-ups, and a host whose instances stay as they
+  // were is sent only the hosts map's delta (a new applied_at would be news to every host).
+  applied.applied_at = found->applied_at;
   if (absl::Status stored = store_.ApplyCluster(applied); !stored.ok()) return stored;
   Placed(applied);
   return applied.name;

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -60,6 +61,7 @@ ClusterController::ClusterController(Inventory& inventory, AgentSessions& agents
       now_(std::move(now)),
       // Distinct across coordinator restarts, so no report made before one matches after it.
       next_generation_(static_cast<uint64_t>(absl::ToUnixMicros(now_()))),
+      next_hosts_version_(next_generation_),
       metrics_(metrics) {}
 
 void ClusterController::SetRolloutHooks(
@@ -191,6 +193,13 @@ void ClusterController::SyncCluster(const std::string& cluster,
     if (report->instances_size() > 0) hosts.insert(host);
     Sent& sent = sent_[{host, cluster}];
     if (report->generation() != sent.generation) continue;  // made against an older state
+    // Made against the last state sent, with another hosts map than that one's delta led to: the
+    // host did not take the delta (its map was not the delta's base) and gets the whole map.
+    if (sent.hosts_delta && report->hosts_version() != sent.hosts_version && !sent.resync) {
+      logger_->info("host '{}' has hosts map version {} of cluster '{}', not {}: sending it whole",
+                    host, report->hosts_version(), cluster, sent.hosts_version);
+      sent.resync = true;
+    }
     std::vector<InstanceStatus> changed;
     for (const InstanceStatus& status : report->instances()) {
       auto where = host_of.find(status.name());
@@ -233,6 +242,16 @@ void ClusterController::SyncCluster(const std::string& cluster,
       rendered.target_hash[name] = policy::SpecHash(instance);
     }
     rendered.key = std::move(key);
+    net::HostsMap hosts(next_hosts_version_ + 1, HostsEntries(applied->placement));
+    if (rendered.hosts.version() == 0 || !rendered.hosts.SameEntries(hosts)) {
+      ++next_hosts_version_;
+      rendered.delta_proto.reset();
+      if (rendered.hosts.version() != 0) {
+        rendered.delta_proto = net::ToProto(net::Diff(rendered.hosts, hosts));
+      }
+      rendered.hosts_proto = net::ToProto(hosts);
+      rendered.hosts = std::move(hosts);
+    }
   }
   if (!AdvanceClusterRollout(*applied, rendered, statuses)) return;
   InstanceOverrides overrides;
@@ -247,7 +266,7 @@ void ClusterController::SyncCluster(const std::string& cluster,
     // A new apply (even of the same spec) is news to the agent: it retries what it gave up on.
     *desired.mutable_applied_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
         absl::ToUnixMicros(applied->applied_at));
-    SendIfChanged(host, session->second, desired);
+    SendIfChanged(host, session->second, std::move(desired), &rendered);
   }
 }
 
@@ -400,7 +419,7 @@ void ClusterController::ClearUnknown(const std::set<std::string>& clusters,
       if (clusters.contains(cluster) || report.instances_size() == 0) continue;
       bdcoord::v1::DesiredState empty;
       empty.set_cluster(cluster);
-      SendIfChanged(host, session, empty);
+      SendIfChanged(host, session, std::move(empty), nullptr);
     }
   }
   for (auto it = rendered_.begin(); it != rendered_.end();) {
@@ -409,27 +428,57 @@ void ClusterController::ClearUnknown(const std::set<std::string>& clusters,
 }
 
 void ClusterController::SendIfChanged(const std::string& host, uint64_t session,
-                                      const bdcoord::v1::DesiredState& desired) {
+                                      bdcoord::v1::DesiredState desired, const Rendered* rendered) {
   Sent& sent = sent_[{host, desired.cluster()}];
-  std::string serialized = desired.SerializeAsString();
-  if (sent.session == session && sent.desired == serialized) return;
+  const size_t desired_hash = absl::HashOf(desired.SerializeAsString());
+  // The hosts map only matters where the cluster has containers: a host told to run none of it
+  // may forget it, and gets the whole map again when it has some.
+  const bool with_hosts = rendered != nullptr && desired.instances_size() > 0;
+  const uint64_t hosts_version = with_hosts ? rendered->hosts.version() : 0;
+  // Messages of one session arrive in order: the host has what it was last sent in it.
+  const bool current = sent.session == session && sent.generation != 0 && !sent.resync;
+  const bool same_desired = current && sent.desired_hash == desired_hash;
+  const bool same_hosts = current && sent.hosts_version == hosts_version;
+  if (same_desired && same_hosts) return;
   bdcoord::v1::CoordinatorMessage message;
-  *message.mutable_desired() = desired;
+  bdcoord::v1::DesiredState& out = *message.mutable_desired();
+  if (same_desired) {
+    out.set_cluster(desired.cluster());
+    out.set_hosts_only(true);
+  } else {
+    out = std::move(desired);
+  }
+  bool delta = false;
+  if (with_hosts && !same_hosts) {
+    delta = current && rendered->delta_proto.has_value() && sent.hosts_version != 0 &&
+            rendered->delta_proto->from_version() == sent.hosts_version;
+    if (delta) {
+      *out.mutable_hosts_delta() = *rendered->delta_proto;
+    } else {
+      *out.mutable_hosts_map() = rendered->hosts_proto;
+    }
+  }
   const uint64_t generation = ++next_generation_;
-  message.mutable_desired()->set_generation(generation);
+  out.set_generation(generation);
   if (absl::Status status = agents_.Send(host, message); !status.ok()) {
-    logger_->warn("cannot send the desired state of cluster '{}' to '{}': {}", desired.cluster(),
-                  host, std::string(status.message()));
+    logger_->warn("cannot send the desired state of cluster '{}' to '{}': {}", out.cluster(), host,
+                  std::string(status.message()));
     return;
   }
-  logger_->debug("sent host '{}' cluster '{}': {} instances", host, desired.cluster(),
-                 desired.instances_size());
+  logger_->debug("sent host '{}' cluster '{}': {}, hosts map {}", host, out.cluster(),
+                 same_desired ? "hosts only" : absl::StrCat(out.instances_size(), " instances"),
+                 out.has_hosts_delta() ? "delta"
+                 : out.has_hosts_map() ? "whole"
+                                       : "unchanged");
   if (metrics_ != nullptr) {
     metrics_->desired_states_sent.Increment();
     metrics_->desired_state_bytes.Increment(static_cast<double>(message.ByteSizeLong()));
   }
   sent.session = session;
-  sent.desired = std::move(serialized);
+  sent.desired_hash = desired_hash;
+  sent.hosts_version = hosts_version;
+  sent.hosts_delta = delta;
+  sent.resync = false;
   sent.generation = generation;
 }
 

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "coordinator/state/event_bus.h"
 #include "coordinator/state/inventory.h"
 #include "coordinator/state/store.h"
+#include "net/hosts_map.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::coordinator {
@@ -98,9 +100,13 @@ class ClusterController {
   // The hosts and the instances counted in this pass into the gauges; label sets of the last
   // pass that are gone (a cluster taken down, a state left) are removed.
   void PublishGauges(const std::vector<InventoryHost>& hosts);
-  // Sends unless the host already has exactly this (in its current session).
-  void SendIfChanged(const std::string& host, uint64_t session,
-                     const bdcoord::v1::DesiredState& desired);
+  struct Rendered;
+  // Sends unless the host already has exactly this (in its current session), with the cluster's
+  // hosts map from `rendered` (null: none, the cluster is gone) where it has instances: nothing
+  // of it when the host has this version, the delta when it has the one before (and only that
+  // when nothing else changed: hosts_only), else the whole map.
+  void SendIfChanged(const std::string& host, uint64_t session, bdcoord::v1::DesiredState desired,
+                     const Rendered* rendered);
 
   Inventory& inventory_;
   AgentSessions& agents_;
@@ -111,7 +117,14 @@ class ClusterController {
   absl::Mutex pass_mu_;  // one pass at a time
   struct Sent {
     uint64_t session = 0;
-    std::string desired;  // serialized, without the generation
+    // The hash of what was sent besides the generation and the hosts map (the state itself, with
+    // the hosts file, was 750 KB per host at 20,000 instances; issue 13).
+    size_t desired_hash = 0;
+    // The hosts map the host has, as far as this session's ordered stream goes (0: none sent);
+    // whether it went as a delta; whether the host's report says it did not take it.
+    uint64_t hosts_version = 0;
+    bool hosts_delta = false;
+    bool resync = false;
     uint64_t generation = 0;
     uint64_t recorded = 0;  // the generation whose report is in the store
   };
@@ -120,6 +133,11 @@ class ClusterController {
     std::string key;  // the spec and placement it was rendered from
     Plan plan;
     std::map<std::string, std::string> target_hash;  // what each instance is to run, by name
+    // The hosts map (a new version when its entries change), in its wire form, and the delta
+    // from the version before (none after the first).
+    net::HostsMap hosts;
+    bdcoord::v1::HostsMap hosts_proto;
+    std::optional<bdcoord::v1::HostsDelta> delta_proto;
   };
   // Moves the cluster's rollout on (stored, its steps published); false when it changed under
   // this pass (re-read next pass).
@@ -142,6 +160,7 @@ class ClusterController {
   std::function<absl::Time()> now_;
   std::map<std::string, Rendered> rendered_ ABSL_GUARDED_BY(pass_mu_);
   uint64_t next_generation_ ABSL_GUARDED_BY(pass_mu_);
+  uint64_t next_hosts_version_ ABSL_GUARDED_BY(pass_mu_);  // seeded like the generations
   const ControllerMetrics* metrics_;
   // Instances by cluster, service and state in this pass; those published by the last one.
   using InstanceLabels = std::map<std::string, std::string>;

@@ -100,7 +100,6 @@ bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec,
       (*state.mutable_shim_addresses())[shim.network()] = absl::StrCat(shim.address(), "/32");
     }
   }
-  state.set_hosts_file(plan.hosts_file);
   const bdcoord::v1::Dns dns = ContainerDns(spec);
   for (const RenderedInstance& rendered : plan.instances) {
     if (rendered.placed.host() != host) continue;

@@ -35,8 +35,8 @@ struct InstanceOverrides {
 };
 
 // One host's desired state for a cluster: the instances placed on `host` (as `overrides` say),
-// with the networks (parents from the spec's host of that name), the cluster's hosts file and
-// this host's shim addresses (as /32s). Pure.
+// with the networks (parents from the spec's host of that name) and this host's shim addresses
+// (as /32s). Not the hosts map: the controller sends it, or what changed in it, on its own. Pure.
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
                                            const std::string& host,
                                            const InstanceOverrides& overrides);

@@ -241,10 +241,7 @@ std::vector<Diagnostic> CheckTemplates(const LoadedSpec& loaded) {
   return diagnostics;
 }
 
-Plan RenderPlan(const LoadedSpec& loaded, const bdcoord::v1::Placement& placement,
-                const RenderOptions& options) {
-  Plan plan;
-  plan.placement = placement;
+std::vector<net::HostsEntry> HostsEntries(const bdcoord::v1::Placement& placement) {
   std::vector<net::HostsEntry> entries;
   entries.reserve(placement.instances_size());
   for (const auto& instance : placement.instances()) {
@@ -252,7 +249,14 @@ Plan RenderPlan(const LoadedSpec& loaded, const bdcoord::v1::Placement& placemen
       entries.push_back({*ip, instance.fqdn(), instance.name()});
     }
   }
-  plan.hosts_file = net::RenderHostsFile(std::move(entries));
+  return entries;
+}
+
+Plan RenderPlan(const LoadedSpec& loaded, const bdcoord::v1::Placement& placement,
+                const RenderOptions& options) {
+  Plan plan;
+  plan.placement = placement;
+  plan.hosts_file = net::RenderHostsFile(HostsEntries(placement));
   if (!options.instances) return plan;
 
   struct ServiceEntry {

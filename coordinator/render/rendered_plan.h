@@ -9,6 +9,7 @@
 #include "coordinator/placement/scheduler.h"
 #include "coordinator/spec/diagnostics.h"
 #include "coordinator/spec/spec_loader.h"
+#include "net/hosts_file.h"
 
 namespace bdcoord::coordinator {
 
@@ -28,6 +29,9 @@ struct Plan {
   std::string hosts_file;                   // the /etc/hosts of every container
   std::vector<RenderedInstance> instances;  // same order as placement.instances
 };
+
+// The hosts map's entries of a placement: every instance with an IP, by FQDN and name. Pure.
+std::vector<net::HostsEntry> HostsEntries(const bdcoord::v1::Placement& placement);
 
 // Every template of every service rendered once against a sample instance, so template errors
 // are found before placing (and independently of the cluster's size). Pure.

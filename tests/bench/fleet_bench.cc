@@ -9,7 +9,9 @@
 //   fleet_bench --bdcoordd PATH [--hosts 1000] [--instances 20000] [--services 100]
 //               [--racks 20] [--rounds 1] [--idle 10] [--timeout 600] [--check]
 //
-// --check: exit 1 unless every round converged (for ctest; the figures are printed, not checked).
+// --check: exit 1 unless every round converged and, in each, the scale sent under 1 KB to every
+// agent but the one the new instance went to (issue 13's target; the other figures are printed,
+// not checked).
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -66,7 +68,8 @@ constexpr char kUsage[] =
     "                   [--log-level warn] [--keep-log FILE] [--dir /tmp]\n"
     "A real bdcoordd, N simulated agents (in-memory Docker: every desired state reported running\n"
     "and ready at once), the apply of M instances and a scale by one; prints one table.\n"
-    "--check: exit 1 unless every round converged. --dir: where each round's bdcoordd keeps its\n"
+    "--check: exit 1 unless every round converged and the scale sent under 1 KB to every agent\n"
+    "but the new instance's. --dir: where each round's bdcoordd keeps its\n"
     "state (its SQLite store: /dev/shm takes the disk's fsyncs out).\n";
 
 // -1: usage error (exit 2), 0: go on, 1: --help (exit 0).
@@ -140,6 +143,9 @@ std::string FleetSpec(const Options& options) {
   return yaml;
 }
 
+// A one-instance scale costs each agent less than this, but the one the instance goes to.
+constexpr double kScaleBytesPerAgent = 1024;
+
 double Median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -151,7 +157,7 @@ double Median(std::vector<double> values) {
 struct Reads {
   std::vector<double> bytes;
   std::vector<double> desired;
-  double hosts_file_bytes = 0;  // in all, of the desired states read
+  double hosts_bytes = 0;  // in all: hosts files, maps and deltas of the desired states read
 };
 
 Reads Delta(const std::vector<SimAgent::Counters>& before,
@@ -161,8 +167,7 @@ Reads Delta(const std::vector<SimAgent::Counters>& before,
     reads.bytes.push_back(static_cast<double>(after[i].bytes - before[i].bytes));
     reads.desired.push_back(
         static_cast<double>(after[i].desired_states - before[i].desired_states));
-    reads.hosts_file_bytes +=
-        static_cast<double>(after[i].hosts_file_bytes - before[i].hosts_file_bytes);
+    reads.hosts_bytes += static_cast<double>(after[i].hosts_bytes - before[i].hosts_bytes);
   }
   return reads;
 }
@@ -338,7 +343,7 @@ Round RunRound(const Options& options, const std::string& spec) {
         round.figures["apply.desired.median"] = Median(reads.desired);
         double total = 0;
         for (double bytes : reads.bytes) total += bytes;
-        round.figures["apply.hosts_file.share"] = total > 0 ? reads.hosts_file_bytes / total : 0;
+        round.figures["apply.hosts.share"] = total > 0 ? reads.hosts_bytes / total : 0;
         round.figures["rss.idle"] = static_cast<double>(rss_idle) / 1024;
         round.figures["rss.converged"] = static_cast<double>(StatusField(pid, "VmRSS")) / 1024;
 
@@ -374,12 +379,20 @@ Round RunRound(const Options& options, const std::string& spec) {
           round.figures["scale.bytes.median"] = Median(scale_reads.bytes);
           round.figures["scale.bytes.max"] =
               *std::max_element(scale_reads.bytes.begin(), scale_reads.bytes.end());
-          double told = 0, total = 0;
+          double told = 0, over = 0, total = 0;
           for (double bytes : scale_reads.bytes) {
             told += bytes > 0;
+            over += bytes >= kScaleBytesPerAgent;
             total += bytes;
           }
           round.figures["scale.hosts_told"] = told;
+          round.figures["scale.hosts_over"] = over;
+          // Issue 13's target: under 1 KB to each agent but the one that runs the new instance
+          // (it is sent its instances).
+          if (options.check && over > 1) {
+            fail(absl::StrFormat("scale +1: %.0f agents read %.0f bytes or more (at most 1 may)",
+                                 over, kScaleBytesPerAgent));
+          }
           round.figures["scale.bytes.total"] = total;
 
           // Idle: only the controller's periodic passes and the heartbeats.
@@ -389,7 +402,7 @@ Round RunRound(const Options& options, const std::string& spec) {
             round.figures["idle.cpu"] = (CpuSeconds(pid) - cpu) / options.idle_seconds;
           }
           round.figures["threads"] = static_cast<double>(StatusField(pid, "Threads"));
-          round.converged = true;
+          round.converged = round.error.empty();  // the scale's bytes, under --check
         }
       }
     }
@@ -431,13 +444,14 @@ constexpr Row kRows[] = {
     {"apply.desired.median", "apply: desired states per agent (median)", 0, ""},
     {"apply.bytes.median", "apply: bytes read per agent (median)", 0, ""},
     {"apply.bytes.max", "apply: bytes read per agent (max)", 0, ""},
-    {"apply.hosts_file.share", "apply: share of those bytes in hosts_file", 2, ""},
+    {"apply.hosts.share", "apply: share of those bytes in the hosts (file, map or delta)", 2, ""},
     {"scale.ready", "scale +1: returned, the new instance ready", 2, " s"},
     {"scale.cpu", "scale +1: bdcoordd CPU", 2, " s"},
     {"scale.hosts_told", "scale +1: agents sent a desired state", 0, ""},
     {"scale.bytes.median", "scale +1: bytes read per agent (median)", 0, ""},
     {"scale.bytes.max", "scale +1: bytes read per agent (max)", 0, ""},
     {"scale.bytes.total", "scale +1: bytes read by all agents", 0, ""},
+    {"scale.hosts_over", "scale +1: agents that read 1 KB or more", 0, ""},
     {"idle.cpu", "idle: bdcoordd CPU (share of a core)", 3, ""},
     {"rss.idle", "RSS with the hosts connected, before apply (MiB)", 1, ""},
     {"rss.converged", "RSS after apply (MiB)", 1, ""},

@@ -106,8 +106,9 @@ class ContainerDnsTest : public ::testing::Test {
     const coordinator::Plan plan = coordinator::MakePlan(loaded, {});
     EXPECT_THAT(plan.diagnostics, IsEmpty())
         << coordinator::FormatDiagnostics("spec", plan.diagnostics);
-    const bdcoord::v1::DesiredState desired =
+    bdcoord::v1::DesiredState desired =
         coordinator::MakeDesiredState(loaded.spec, plan, "host1", {});
+    desired.set_hosts_file(plan.hosts_file);
     const ReconcileResult result =
         Reconciler(docker_.get(), &hosts_, nullptr,
                    ReconcilerOptions{.now = test_util::RealClock(), .state_dir = state_.path()})

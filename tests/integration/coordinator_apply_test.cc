@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "agent/desired_update.h"
 #include "bdcoord/v1/agent.grpc.pb.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "coordinator/grpc/agent_service.h"
@@ -91,21 +92,31 @@ class FakeAgent {
         continue;
       }
       if (!message.has_desired()) continue;
+      // As bdagent keeps it: hosts deltas applied, the hosts file rendered.
+      const std::string cluster = message.desired().cluster();
+      auto kept = kept_.find(cluster);
+      agent::DesiredUpdate update =
+          agent::UpdateDesired(kept == kept_.end() ? nullptr : &kept->second, message.desired());
+      EXPECT_TRUE(update.hosts.ok()) << update.hosts;
+      if (update.unusable) continue;
+      kept_[cluster] = std::move(update.kept);
+      const bdcoord::v1::DesiredState& desired = kept_[cluster].desired;
       bdcoord::v1::AgentMessage report;
-      report.mutable_status()->set_cluster(message.desired().cluster());
-      report.mutable_status()->set_generation(message.desired().generation());
+      report.mutable_status()->set_cluster(cluster);
+      report.mutable_status()->set_generation(desired.generation());
+      report.mutable_status()->set_hosts_version(desired.hosts_map().version());
       {
         absl::MutexLock lock(&journal_->mu);
         ++journal_->desired_states[name_];
-        journal_->latest[name_][message.desired().cluster()] = message.desired();
-        for (const auto& instance : message.desired().instances()) {
+        journal_->latest[name_][cluster] = desired;
+        for (const auto& instance : desired.instances()) {
           if (instance.hold()) continue;
           if (journal_->seen.insert(instance.name()).second) {
             journal_->first_seen.push_back({name_, instance.name(), instance.service()});
           }
         }
       }
-      for (const auto& instance : message.desired().instances()) {
+      for (const auto& instance : desired.instances()) {
         auto* status = report.mutable_status()->add_instances();
         status->set_name(instance.name());
         status->set_service(instance.service());
@@ -120,6 +131,7 @@ class FakeAgent {
 
   std::string name_;
   Journal* journal_;
+  std::map<std::string, agent::KeptDesired> kept_;  // by cluster; only on the reader's thread
   grpc::ClientContext context_;
   std::unique_ptr<AgentStream> stream_;
   std::thread reader_;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/desired_update.h"
 #include "bdcoord/v1/agent.pb.h"
 #include "coordinator/ops/agent_sessions.h"
 #include "policy/spec_hash.h"
@@ -128,15 +129,12 @@ class FakeAgentSessions final : public coordinator::AgentSessions {
   // instances in `state` (ready when running), made against that desired state's generation.
   void AnswerEveryDesiredState(bdcoord::v1::InstanceState state) {
     absl::MutexLock lock(&mu_);
-    std::map<std::pair<std::string, std::string>, const bdcoord::v1::DesiredState*> latest;
-    for (const Sent& sent : sent_) {
-      if (!sent.message.has_desired()) continue;
-      latest[{sent.host, sent.message.desired().cluster()}] = &sent.message.desired();
-    }
-    for (const auto& [key, desired] : latest) {
+    for (const auto& [key, kept] : KeptDesiredStates()) {
+      const bdcoord::v1::DesiredState* desired = &kept.desired;
       bdcoord::v1::StatusReport report;
       report.set_cluster(desired->cluster());
       report.set_generation(desired->generation());
+      report.set_hosts_version(desired->hosts_map().version());
       for (const auto& instance : desired->instances()) {
         bdcoord::v1::InstanceStatus* status = report.add_instances();
         status->set_name(instance.name());
@@ -172,17 +170,15 @@ class FakeAgentSessions final : public coordinator::AgentSessions {
     absl::MutexLock lock(&mu_);
     return sent_;
   }
-  // The latest desired state sent to the host for the cluster, if any.
+  // The desired state the host has for the cluster after every message sent to it, as the
+  // agent keeps it (hosts_only and hosts deltas applied, hosts_file rendered), if any.
   std::optional<bdcoord::v1::DesiredState> LatestDesired(const std::string& host,
                                                          const std::string& cluster) const {
     absl::MutexLock lock(&mu_);
-    for (auto it = sent_.rbegin(); it != sent_.rend(); ++it) {
-      if (it->host == host && it->message.has_desired() &&
-          it->message.desired().cluster() == cluster) {
-        return it->message.desired();
-      }
-    }
-    return std::nullopt;
+    const auto kept = KeptDesiredStates();
+    auto it = kept.find({host, cluster});
+    if (it == kept.end()) return std::nullopt;
+    return it->second.desired;
   }
   std::vector<std::pair<std::string, bdcoord::v1::ProbeRequest>> probes() const {
     absl::MutexLock lock(&mu_);
@@ -190,6 +186,21 @@ class FakeAgentSessions final : public coordinator::AgentSessions {
   }
 
  private:
+  // Every desired-state message sent, applied in order per host and cluster as an agent does.
+  std::map<std::pair<std::string, std::string>, agent::KeptDesired> KeptDesiredStates() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::map<std::pair<std::string, std::string>, agent::KeptDesired> kept;
+    for (const Sent& sent : sent_) {
+      if (!sent.message.has_desired()) continue;
+      const std::pair<std::string, std::string> key{sent.host, sent.message.desired().cluster()};
+      auto it = kept.find(key);
+      agent::DesiredUpdate update =
+          agent::UpdateDesired(it == kept.end() ? nullptr : &it->second, sent.message.desired());
+      if (!update.unusable) kept[key] = std::move(update.kept);
+    }
+    return kept;
+  }
+
   mutable absl::Mutex mu_;
   std::vector<Sent> sent_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::map<std::string, bdcoord::v1::StatusReport>> reports_

@@ -130,10 +130,29 @@ void SimAgent::OnReadDone(bool ok) {
     ++counters_.messages;
     counters_.bytes += size;
     if (incoming_.has_desired()) {
-      const bdcoord::v1::DesiredState& desired = incoming_.desired();
+      bdcoord::v1::DesiredState& incoming = *incoming_.mutable_desired();
       ++counters_.desired_states;
-      counters_.hosts_file_bytes += desired.hosts_file().size();
+      counters_.hosts_bytes += incoming.hosts_file().size() + incoming.hosts_map().ByteSizeLong() +
+                               incoming.hosts_delta().ByteSizeLong();
+      // As bdagent keeps it (agent::UpdateDesired) without the map itself, which a thousand
+      // agents need not hold: the state, and the version of the map it would have.
+      Kept& kept = kept_[incoming.cluster()];
+      if (incoming.has_hosts_map()) {
+        kept.hosts_version = incoming.hosts_map().version();
+      } else if (incoming.has_hosts_delta() &&
+                 incoming.hosts_delta().from_version() == kept.hosts_version) {
+        kept.hosts_version = incoming.hosts_delta().to_version();
+      }
+      if (incoming.hosts_only()) {
+        kept.desired.set_generation(incoming.generation());
+      } else {
+        incoming.clear_hosts();
+        incoming.clear_hosts_file();
+        kept.desired = std::move(incoming);
+      }
+      const bdcoord::v1::DesiredState& desired = kept.desired;
       *message.mutable_status() = ReportEverythingUp(desired);
+      message.mutable_status()->set_hosts_version(kept.hosts_version);
       uint64_t running = 0;
       for (const bdcoord::v1::InstanceStatus& status : message.status().instances()) {
         running += status.state() == bdcoord::v1::INSTANCE_STATE_RUNNING ||

@@ -26,7 +26,8 @@ bdcoord::v1::AgentMessage SimHello(const std::string& host,
                                    const std::map<std::string, std::string>& labels);
 
 // A simulated bdagent on gRPC's callback API, so that a thousand of them need no thread each:
-// one AgentService.Connect stream that says hello, answers every desired state at once with
+// one AgentService.Connect stream that says hello, keeps each cluster's desired state as bdagent
+// does (hosts_only, the hosts map's version moved by deltas from it), answers it at once with
 // ReportEverythingUp (the latest report per cluster: one not yet written is replaced), and
 // heartbeats when told to. It counts what it reads (each CoordinatorMessage's serialized size)
 // and what it reported. Thread-safe.
@@ -34,11 +35,11 @@ class SimAgent
     : public grpc::ClientBidiReactor<bdcoord::v1::AgentMessage, bdcoord::v1::CoordinatorMessage> {
  public:
   struct Counters {
-    uint64_t messages = 0;          // CoordinatorMessages read
-    uint64_t bytes = 0;             // their serialized sizes
-    uint64_t desired_states = 0;    // of them, desired states
-    uint64_t hosts_file_bytes = 0;  // the hosts files in those desired states
-    uint64_t running = 0;           // instances running or completed in the last reports
+    uint64_t messages = 0;        // CoordinatorMessages read
+    uint64_t bytes = 0;           // their serialized sizes
+    uint64_t desired_states = 0;  // of them, desired states
+    uint64_t hosts_bytes = 0;     // their hosts files, hosts maps and hosts deltas
+    uint64_t running = 0;         // instances running or completed in the last reports
     absl::Time running_changed = absl::InfinitePast();  // when `running` last changed
   };
 
@@ -74,6 +75,12 @@ class SimAgent
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, uint64_t> running_by_cluster_ ABSL_GUARDED_BY(mu_);
+  // Per cluster: the last desired state without its hosts, and the hosts map's version.
+  struct Kept {
+    bdcoord::v1::DesiredState desired;
+    uint64_t hosts_version = 0;
+  };
+  std::map<std::string, Kept> kept_ ABSL_GUARDED_BY(mu_);
   Counters counters_ ABSL_GUARDED_BY(mu_);
 };
 

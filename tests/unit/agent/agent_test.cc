@@ -7,8 +7,12 @@
 
 #include <map>
 #include <optional>
+#include <set>
+#include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "net/hosts_map.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_docker_client.h"
 #include "tests/testing/fake_host_files.h"
@@ -65,6 +69,64 @@ class AgentTest : public ::testing::Test {
   Reconciler reconciler_;
   Agent agent_;
 };
+
+// The content of every hosts file the agent wrote into a container.
+std::set<std::string> HostsFiles(testing::FakeHostFiles& files) {
+  std::set<std::string> contents;
+  for (const auto& [path, file] : files.Under("")) {
+    if (absl::StartsWith(file.content, "127.0.0.1\tlocalhost")) contents.insert(file.content);
+  }
+  return contents;
+}
+
+net::HostsEntry Entry(const char* ip, const std::string& name) {
+  return {*net::Ipv4::Parse(ip), name + ".lab", name};
+}
+
+TEST_F(AgentTest, TheHostsMapComesWholeThenAsDeltasAndAMissedBaseIsReported) {
+  const net::HostsMap v1(10, {Entry("10.1.0.11", "a-zk1")});
+  bdcoord::v1::DesiredState whole = Desired("a", 1, 1);
+  *whole.mutable_hosts_map() = net::ToProto(v1);
+  agent_.SetDesired(whole);
+  agent_.RunPass();
+  EXPECT_EQ(uplink_.statuses().back().hosts_version(), 10u);
+  EXPECT_THAT(HostsFiles(hosts_), ElementsAre(v1.Render()));
+
+  // Only the hosts changed: the delta alone, the instances kept.
+  const net::HostsMap v2(11, {Entry("10.1.0.11", "a-zk1"), Entry("10.1.0.12", "b1")});
+  bdcoord::v1::DesiredState delta;
+  delta.set_cluster("a");
+  delta.set_generation(2);
+  delta.set_hosts_only(true);
+  *delta.mutable_hosts_delta() = net::ToProto(net::Diff(v1, v2));
+  agent_.SetDesired(delta);
+  agent_.RunPass();
+  EXPECT_EQ(uplink_.statuses().back().generation(), 2u);
+  EXPECT_EQ(uplink_.statuses().back().hosts_version(), 11u);
+  ASSERT_EQ(uplink_.statuses().back().instances_size(), 1);
+  EXPECT_EQ(uplink_.statuses().back().instances(0).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_THAT(HostsFiles(hosts_), ElementsAre(v2.Render()));
+
+  // A delta from a version it does not have (12): refused, the file left as it is, and the
+  // report on this generation says version 11, which the coordinator answers with the whole map.
+  const net::HostsMap v3(12, {Entry("10.1.0.11", "a-zk1")});
+  const net::HostsMap v4(13, {Entry("10.1.0.11", "a-zk1"), Entry("10.1.0.14", "d1")});
+  *delta.mutable_hosts_delta() = net::ToProto(net::Diff(v3, v4));
+  delta.set_generation(3);
+  agent_.SetDesired(delta);
+  agent_.RunPass();
+  EXPECT_EQ(uplink_.statuses().back().generation(), 3u);
+  EXPECT_EQ(uplink_.statuses().back().hosts_version(), 11u);
+  EXPECT_THAT(HostsFiles(hosts_), ElementsAre(v2.Render()));
+
+  delta.clear_hosts_delta();
+  *delta.mutable_hosts_map() = net::ToProto(v4);
+  delta.set_generation(4);
+  agent_.SetDesired(delta);
+  agent_.RunPass();
+  EXPECT_EQ(uplink_.statuses().back().hosts_version(), 13u);
+  EXPECT_THAT(HostsFiles(hosts_), ElementsAre(v4.Render()));
+}
 
 TEST_F(AgentTest, APassReconcilesAndReportsEveryCluster) {
   agent_.SetDesired(Desired("a", 3, 2));

@@ -9,8 +9,10 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "google/protobuf/util/time_util.h"
+#include "net/hosts_map.h"
 #include "tests/testing/metrics.h"
 #include "tests/unit/coordinator/ops/ops_fixture.h"
 
@@ -85,6 +87,107 @@ TEST_F(ControllerTest, SendsAHostOnlyWhatChanged) {
   controller_->RunPass();
   EXPECT_EQ(agents_.sent().size(), sent + 1);
   EXPECT_EQ(agents_.sent().back().host, host);
+}
+
+// The entries of the whole hosts map the desired state carries (0: none).
+size_t WholeMapSize(const bdcoord::v1::DesiredState& desired) {
+  absl::StatusOr<net::HostsMap> map = net::FromProto(desired.hosts_map());
+  EXPECT_TRUE(map.ok()) << map.status();
+  return map.ok() ? map->size() : 0;
+}
+
+// The hosts map's version the host was last sent, whole or by delta (0: none).
+uint64_t HostsVersionSent(const test_util::FakeAgentSessions& agents, const std::string& host) {
+  const auto desired = agents.LatestDesired(host, "chain");
+  return desired.has_value() ? desired->hosts_map().version() : 0;
+}
+
+TEST_F(ControllerTest, ACurrentHostGetsOnlyTheHostsDeltaAndAReconnectedOneTheWholeMap) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  RunUntilSettled();
+  std::vector<test_util::FakeAgentSessions::Sent> sent = agents_.sent();
+  for (const auto& message : sent) {  // the first state of each host has the whole map
+    EXPECT_TRUE(message.message.desired().has_hosts_map()) << message.host;
+    EXPECT_EQ(WholeMapSize(message.message.desired()), 5u) << message.host;
+    break;
+  }
+  const uint64_t version = HostsVersionSent(agents_, "h1");
+  ASSERT_NE(version, 0u);
+  const size_t before = sent.size();
+
+  clock_.Advance(absl::Minutes(1));  // a scale is no new apply: applied_at stays
+  ASSERT_TRUE(ops_->Scale("chain", "drill", 2).ok());
+  controller_->RunPass();
+  sent = agents_.sent();
+  ASSERT_GT(sent.size(), before);
+  int hosts_only = 0;
+  for (size_t i = before; i < sent.size(); ++i) {
+    const bdcoord::v1::DesiredState& desired = sent[i].message.desired();
+    EXPECT_FALSE(desired.has_hosts_map()) << sent[i].host << " needs no whole map";
+    ASSERT_TRUE(desired.has_hosts_delta()) << sent[i].host;
+    EXPECT_EQ(desired.hosts_delta().from_version(), version);
+    ASSERT_EQ(desired.hosts_delta().changes_size(), 1);
+    EXPECT_EQ(desired.hosts_delta().changes(0).entry().fqdn(), "drill2.chain.lan");
+    if (desired.hosts_only()) {
+      ++hosts_only;
+      EXPECT_EQ(desired.instances_size(), 0);
+      EXPECT_LT(sent[i].message.ByteSizeLong(), 200u) << sent[i].message.DebugString();
+    }
+  }
+  EXPECT_EQ(hosts_only, static_cast<int>(sent.size() - before) - 1)
+      << "all but the host of drill2 get the delta alone";
+  for (const char* host : {"h1", "h2", "h3"}) {
+    const auto desired = agents_.LatestDesired(host, "chain");
+    ASSERT_TRUE(desired.has_value()) << host;
+    EXPECT_THAT(desired->hosts_file(), ::testing::HasSubstr("\tdrill2.chain.lan drill2\n"));
+    EXPECT_GT(desired->instances_size(), 0) << host << " keeps its instances";
+  }
+
+  // A reconnected host (a new session) may have missed anything: the whole map.
+  agents_.AnswerEveryDesiredState(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  controller_->RunPass();
+  const size_t settled = agents_.sent().size();
+  Connect("h2");
+  controller_->RunPass();
+  sent = agents_.sent();
+  ASSERT_EQ(sent.size(), settled + 1);
+  EXPECT_EQ(sent.back().host, "h2");
+  EXPECT_FALSE(sent.back().message.desired().hosts_only());
+  EXPECT_GT(sent.back().message.desired().instances_size(), 0);
+  EXPECT_EQ(WholeMapSize(sent.back().message.desired()), 6u);
+}
+
+TEST_F(ControllerTest, AHostThatDidNotTakeADeltaGetsTheWholeMapOnce) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  RunUntilSettled();
+  const uint64_t version = HostsVersionSent(agents_, "h1");
+  ASSERT_TRUE(ops_->Scale("chain", "drill", 2).ok());
+  controller_->RunPass();
+  agents_.AnswerEveryDesiredState(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  // h1 says, against the delta's generation, that it still has the version before.
+  std::optional<bdcoord::v1::StatusReport> report = agents_.LatestStatus("h1", "chain");
+  ASSERT_TRUE(report.has_value());
+  ASSERT_NE(report->hosts_version(), version);
+  report->set_hosts_version(version);
+  agents_.SetReport("h1", *report);
+  const size_t before = agents_.sent().size();
+  controller_->RunPass();
+  std::vector<test_util::FakeAgentSessions::Sent> sent = agents_.sent();
+  ASSERT_EQ(sent.size(), before + 1);
+  EXPECT_EQ(sent.back().host, "h1");
+  EXPECT_EQ(WholeMapSize(sent.back().message.desired()), 6u);
+  EXPECT_GT(sent.back().message.desired().instances_size(), 0);
+
+  // Should it still report another version after the whole map, it is not sent again and again.
+  agents_.AnswerEveryDesiredState(bdcoord::v1::INSTANCE_STATE_RUNNING);
+  report = agents_.LatestStatus("h1", "chain");
+  report->set_hosts_version(1);
+  agents_.SetReport("h1", *report);
+  controller_->RunPass();
+  controller_->RunPass();
+  EXPECT_EQ(agents_.sent().size(), before + 1);
 }
 
 TEST_F(ControllerTest, GenerationsStartFromTheClockAndReportsOnOlderOnesAreIgnored) {
