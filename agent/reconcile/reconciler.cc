@@ -35,12 +35,15 @@ namespace {
 // A held instance's container (DesiredInstance.hold), created and not started.
 constexpr char kHeldMessage[] = "created; starts when its dependencies are met";
 
-std::shared_ptr<spdlog::logger> Logger() {
+// A plain pointer, not a shared_ptr copy: a temporary shared_ptr per log line inside Act's switch
+// is what clang's ASan reported as a stack-use-after-scope (a false positive of its scope tracking
+// across case labels), and a copy per line costs two atomic operations for nothing.
+spdlog::logger* Logger() {
   static const std::shared_ptr<spdlog::logger> logger = [] {
     auto existing = spdlog::get("reconciler");
     return existing ? existing : spdlog::default_logger()->clone("reconciler");
   }();
-  return logger;
+  return logger.get();
 }
 
 std::string DriverName(bdcoord::v1::NetworkDriver driver) {
