@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "agent/coordinator_link.h"
 #include "bdcoord/v1/agent.grpc.pb.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -69,6 +70,7 @@ class CoordinatorProcess {
   bool alive() const { return pid_ > 0; }
   const std::string& address() const { return address_; }
   bdcoord::v1::AgentService::Stub* agents() { return agents_.get(); }
+  bdcoord::v1::ClusterService::Stub* cluster() { return cluster_.get(); }
 
   // A ListHosts call: its status and the bdcoord-leader trailer ("" without).
   struct Answer {
@@ -106,6 +108,18 @@ class CoordinatorProcess {
   std::unique_ptr<bdcoord::v1::ClusterService::Stub> cluster_;
   std::unique_ptr<bdcoord::v1::AgentService::Stub> agents_;
 };
+
+// Whether `host` is connected to the coordinator as its ListHosts says.
+bool Connected(CoordinatorProcess& coordinator, const std::string& host) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  bdcoord::v1::ListHostsResponse hosts;
+  if (!coordinator.cluster()->ListHosts(&context, {}, &hosts).ok()) return false;
+  for (const auto& listed : hosts.hosts()) {
+    if (listed.name() == host) return listed.connected();
+  }
+  return false;
+}
 
 // The one live coordinator that serves while every other live one refuses naming it; null until
 // the coordinators agree so.
@@ -186,6 +200,19 @@ TEST(HaCoordinatorsTest, OneLeadsTheOthersReferToItAndAnotherTakesOverAfterKill9
   output = RunCli("hosts --coordinator " + absl::StrJoin(addresses, ","), &code);
   EXPECT_EQ(code, 0) << output;
 
+  // bdagent's link given every address finds the leader, and follows it after each failover.
+  agent::CoordinatorLinkOptions link_options;
+  link_options.address = addresses.front();
+  link_options.addresses = addresses;
+  link_options.host_name = "linked";
+  link_options.heartbeat_interval = absl::Milliseconds(500);
+  link_options.min_backoff = absl::Milliseconds(100);
+  link_options.max_backoff = absl::Milliseconds(500);
+  link_options.now = [] { return absl::Now(); };
+  agent::CoordinatorLink link(link_options, [](const bdcoord::v1::DesiredState&) {});
+  link.Start();
+  EXPECT_TRUE(WaitFor([&] { return Connected(*leader, "linked"); }));
+
   // kill -9 of the leader, twice: each time another leads within the lease and a margin.
   std::vector<double> failovers;
   for (int round = 0; round < 2; ++round) {
@@ -200,6 +227,10 @@ TEST(HaCoordinatorsTest, OneLeadsTheOthersReferToItAndAnotherTakesOverAfterKill9
                 next->address().c_str(), failovers.back(), leader->address().c_str());
     EXPECT_LT(failovers.back(), 2.0 * 2 + 1) << "lease 2 s";
     leader = next;
+    EXPECT_TRUE(WaitFor([&] { return Connected(*leader, "linked"); }))
+        << "the agent's link did not follow the leader";
+    std::printf("  the agent's link was connected to it %.2f s after the kill\n",
+                absl::ToDoubleSeconds(absl::Now() - killed));
   }
   std::sort(failovers.begin(), failovers.end());
   std::printf("failover over %zu rounds (lease %s): median %.2f s, max %.2f s\n", failovers.size(),
@@ -207,6 +238,7 @@ TEST(HaCoordinatorsTest, OneLeadsTheOthersReferToItAndAnotherTakesOverAfterKill9
               failovers.back());
 
   // Agents on the new leader; an apply through the CLI given every address (two dead) completes.
+  link.Stop();
   std::vector<std::unique_ptr<SimAgent>> agents;
   for (const char* host : {"h1", "h2"}) {
     agents.push_back(std::make_unique<SimAgent>(host, std::map<std::string, std::string>{}));
