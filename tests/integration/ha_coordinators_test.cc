@@ -280,5 +280,21 @@ TEST(HaCoordinatorsTest, OneLeadsTheOthersReferToItAndAnotherTakesOverAfterKill9
       << output;
 }
 
+// A lease etcd cannot keep (under its 1 s granularity) or absurdly long is refused at start.
+TEST(HaCoordinatorsTest, ALeaseOutOfRangeIsRefused) {
+  const std::string command = std::string(BDCOORD_BINARY_DIR "/coordinator/bdcoordd") +
+                              " --listen unix:///tmp/unused.sock --store etcd://127.0.0.1:1"
+                              " --leader-lease 0.5s 2>&1; echo rc=$?";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  ::pclose(pipe);
+  EXPECT_EQ(output,
+            "--leader-lease: '0.5s' is not a duration between 1s and 1h (such as 5s)\n"
+            "Run with --help for more information.\nrc=2\n");
+}
+
 }  // namespace
 }  // namespace bdcoord::test_util
