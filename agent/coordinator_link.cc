@@ -2,9 +2,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <map>
+#include <optional>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "proto/rpc/client_channel.h"
+#include "proto/rpc/coordinator_addresses.h"
 #include "proto/rpc/limits.h"
 #include "spdlog/spdlog.h"
 
@@ -106,36 +111,63 @@ void CoordinatorLink::SleepUnlessStopped(absl::Duration duration) {
 
 void CoordinatorLink::Run() {
   auto logger = spdlog::default_logger();
-  const std::shared_ptr<grpc::Channel> channel =
-      options_.channel != nullptr ? options_.channel : InsecureChannel(options_.address);
-  const std::unique_ptr<bdcoord::v1::AgentService::Stub> stub =
-      bdcoord::v1::AgentService::NewStub(channel);
+  const std::vector<std::string> addresses =
+      options_.addresses.empty() ? std::vector<std::string>{options_.address} : options_.addresses;
+  std::map<std::string, std::unique_ptr<bdcoord::v1::AgentService::Stub>> stubs;
+  auto stub_for = [&](const std::string& address) {
+    std::unique_ptr<bdcoord::v1::AgentService::Stub>& stub = stubs[address];
+    if (stub == nullptr) {
+      std::shared_ptr<grpc::Channel> channel =
+          address == options_.address && options_.channel != nullptr ? options_.channel
+          : options_.dial != nullptr                                 ? options_.dial(address)
+                                                                     : nullptr;
+      stub = bdcoord::v1::AgentService::NewStub(channel != nullptr ? channel
+                                                                   : InsecureChannel(address));
+    }
+    return stub.get();
+  };
   absl::Duration backoff = options_.min_backoff;
+  rpc::LeaderSearch search(addresses);
+  std::string address = *search.Next();
+  std::string named;                            // the leader a standby named last
+  absl::Duration lived = absl::ZeroDuration();  // the longest stream of this round
   while (true) {
     {
       absl::MutexLock lock(&mu_);
       if (stop_) return;
     }
     const absl::Time started = options_.now();
-    RunStream(stub.get());
+    const std::string leader = RunStream(stub_for(address), address);
     {
       absl::MutexLock lock(&mu_);
       if (stop_) return;
     }
-    const absl::Duration delay = ReconnectDelay(options_, backoff, options_.now() - started);
-    logger->debug("reconnecting to the coordinator at '{}' in {}", options_.address,
+    lived = std::max(lived, options_.now() - started);
+    if (!leader.empty()) named = leader;
+    search.Redirected(leader);
+    if (std::optional<std::string> next = search.Next()) {  // another coordinator, at once
+      address = *next;
+      continue;
+    }
+    search = rpc::LeaderSearch(addresses);  // each was tried: a new round after the backoff
+    search.Redirected(named);
+    address = *search.Next();
+    const absl::Duration delay = ReconnectDelay(options_, backoff, lived);
+    lived = absl::ZeroDuration();
+    logger->debug("reconnecting to the coordinator at '{}' in {}", address,
                   absl::FormatDuration(delay));
     SleepUnlessStopped(delay);
     backoff = NextLinkBackoff(options_, delay);
   }
 }
 
-void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
+std::string CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub,
+                                       const std::string& address) {
   auto logger = spdlog::default_logger();
   grpc::ClientContext context;
   {
     absl::MutexLock lock(&mu_);
-    if (stop_) return;
+    if (stop_) return "";
     context_ = &context;
     stream_done_ = false;
   }
@@ -148,9 +180,8 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
   if (Write(HelloMessage(options_))) {
     connected_ = true;
     if (options_.connected_gauge != nullptr) options_.connected_gauge->Set(1);
-    last_error_.clear();
-    logger->info("connected to the coordinator at '{}' as '{}'", options_.address,
-                 options_.host_name);
+    errors_said_.clear();
+    logger->info("connected to the coordinator at '{}' as '{}'", address, options_.host_name);
     reader = std::thread([&] {
       bdcoord::v1::CoordinatorMessage message;
       while (stream->Read(&message)) {
@@ -209,11 +240,14 @@ void CoordinatorLink::RunStream(bdcoord::v1::AgentService::Stub* stub) {
     absl::MutexLock lock(&mu_);
     stopping = stop_;
   }
-  if (!stopping && error != last_error_) {  // said once, not at every retry
-    logger->warn("no stream to the coordinator at '{}': {}{}", options_.address, error,
+  // Said once, not at every retry.
+  if (!stopping && errors_said_.insert(absl::StrCat(address, " ", error)).second) {
+    logger->warn("no stream to the coordinator at '{}': {}{}", address, error,
                  StreamErrorHint(status));
-    last_error_ = std::move(error);
   }
+  const auto& trailers = context.GetServerTrailingMetadata();
+  const auto leader = trailers.find(rpc::kLeaderTrailer);
+  return leader != trailers.end() ? std::string(leader->second.data(), leader->second.size()) : "";
 }
 
 }  // namespace bdcoord::agent

@@ -6,8 +6,10 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -22,6 +24,12 @@ struct CoordinatorLinkOptions {
   std::string address = "unix:///run/bdcoord/bdcoordd.sock";  // a gRPC target
   // The channel to `address`, with its TLS and token (rpc::NewClientChannel); null: plaintext.
   std::shared_ptr<grpc::Channel> channel;
+  // Several coordinators sharing an etcd (--coordinator a,b,c; `address` is the first): the
+  // link looks for the leader among them, a leader named by a standby's refusal first, and
+  // waits (backoff) only after each was tried. `dial` makes the channel to one of them (null:
+  // plaintext).
+  std::vector<std::string> addresses;
+  std::function<std::shared_ptr<grpc::Channel>(const std::string&)> dial;
   std::string host_name;  // the name in the inventory
   // Called at each (re)connection for the hello.
   std::function<bdcoord::v1::HostFacts()> facts = [] { return bdcoord::v1::HostFacts(); };
@@ -89,8 +97,9 @@ class CoordinatorLink : public Uplink {
 
  private:
   void Run();
-  // One connection: returns when the stream ends or Stop() is called.
-  void RunStream(bdcoord::v1::AgentService::Stub* stub);
+  // One connection to `address`: returns when the stream ends or Stop() is called, with the
+  // leader a standby named when it refused ("" otherwise).
+  std::string RunStream(bdcoord::v1::AgentService::Stub* stub, const std::string& address);
   void SleepUnlessStopped(absl::Duration duration);
   bool Write(const bdcoord::v1::AgentMessage& message);
   bool StopOrStreamDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || stream_done_; }
@@ -99,7 +108,8 @@ class CoordinatorLink : public Uplink {
   DesiredCallback on_desired_;
   std::atomic<bool> connected_{false};
   std::thread thread_;
-  std::string last_error_;  // the last connection error logged (only on the link's thread)
+  // The connection errors logged since the last connection, by address (the link's thread only).
+  std::set<std::string> errors_said_;
 
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "proto/rpc/bearer_token.h"
+#include "proto/rpc/coordinator_addresses.h"
 #include "proto/rpc/metrics_endpoint.h"
 
 namespace bdcoord::agent {
@@ -17,8 +18,10 @@ void AddAgentFlags(CLI::App* app, AgentFlags* flags) {
                   "agent.proto) instead of a coordinator; re-read when it changes")
       ->type_name("FILE");
   app->add_option("--coordinator", flags->coordinator,
-                  "Without --desired: the coordinator to dial (unix:///PATH or HOST:PORT); its "
-                  "desired states are run, a status report goes back after every pass")
+                  "Without --desired: the coordinator to dial (unix:///PATH or HOST:PORT), or "
+                  "several separated by commas (coordinators sharing an etcd: the leader is "
+                  "followed); its desired states are run, a status report goes back after every "
+                  "pass")
       ->capture_default_str()
       ->excludes("--desired");
   app->add_option("--tls-cert", flags->channel.tls_cert,
@@ -94,12 +97,19 @@ absl::Status ValidateAgentFlags(const AgentFlags& flags) {
   if (flags.once && flags.desired_file.empty()) {
     return absl::InvalidArgumentError("--once needs --desired FILE.json");
   }
-  if (!flags.metrics_listen.empty()) return rpc::MetricsBindAddress(flags.metrics_listen).status();
-  return absl::OkStatus();
+  if (!flags.metrics_listen.empty()) {
+    if (absl::Status bind = rpc::MetricsBindAddress(flags.metrics_listen).status(); !bind.ok()) {
+      return bind;
+    }
+  }
+  return rpc::ParseCoordinatorAddresses("--coordinator", flags.coordinator).status();
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> CoordinatorChannel(AgentFlags* flags) {
-  flags->channel.address = flags->coordinator;
+  absl::StatusOr<std::vector<std::string>> addresses =
+      rpc::ParseCoordinatorAddresses("--coordinator", flags->coordinator);
+  if (!addresses.ok()) return addresses.status();
+  flags->channel.address = addresses->front();
   if (!flags->token_file.empty()) {
     absl::StatusOr<std::string> token = rpc::ReadTokenFile("--token-file", flags->token_file);
     if (!token.ok()) return token.status();
@@ -118,8 +128,15 @@ std::string HostName(const AgentFlags& flags) {
 CoordinatorLinkOptions LinkOptions(const AgentFlags& flags,
                                    std::shared_ptr<grpc::Channel> channel) {
   CoordinatorLinkOptions options;
-  options.address = flags.coordinator;
+  options.addresses = rpc::ParseCoordinatorAddresses("--coordinator", flags.coordinator)
+                          .value_or(std::vector<std::string>{});
+  options.address = options.addresses.empty() ? flags.coordinator : options.addresses.front();
   options.channel = std::move(channel);
+  options.dial = [channel_options = flags.channel](const std::string& address) {
+    rpc::ClientChannelOptions to = channel_options;
+    to.address = address;
+    return rpc::NewClientChannel(to).value_or(nullptr);
+  };
   options.host_name = HostName(flags);
   options.heartbeat_interval = absl::Seconds(flags.heartbeat_seconds);
   return options;

@@ -22,9 +22,10 @@ void AddClusterOption(CLI::App* command, std::string* cluster) {
 void AddCoordinatorFlags(CLI::App* command, CoordinatorFlags* flags) {
   command
       ->add_option("--coordinator", flags->address,
-                   "The coordinator's address: unix:///PATH or HOST:PORT (default: "
+                   "The coordinator's address: unix:///PATH or HOST:PORT, or several separated "
+                   "by commas (coordinators sharing an etcd: the leader is found) (default: "
                    "$BDCOORD_ADDR, else unix:///run/bdcoord/bdcoordd.sock)")
-      ->type_name("ADDR");
+      ->type_name("ADDR[,ADDR...]");
   command
       ->add_option("--tls-cert", flags->tls_cert,
                    "Client certificate (PEM) for mutual TLS with a TCP coordinator "

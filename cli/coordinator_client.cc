@@ -1,5 +1,6 @@
 #include "cli/coordinator_client.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <optional>
 #include <utility>
@@ -9,9 +10,12 @@
 #include "coordinator/spec/spec_loader.h"
 #include "proto/rpc/bearer_token.h"
 #include "proto/rpc/client_channel.h"
+#include "proto/rpc/coordinator_addresses.h"
 
 namespace bdcoord::cli {
 namespace {
+
+constexpr std::chrono::seconds kLeaderProbeTimeout{3};
 
 std::string OrEnv(const std::string& flag, const char* variable) {
   if (!flag.empty()) return flag;
@@ -35,6 +39,44 @@ int RefusalExitCode(grpc::StatusCode code) {
   return code == grpc::StatusCode::FAILED_PRECONDITION ? kExitPlacementFailed : kExitInvalidInput;
 }
 
+absl::StatusOr<Coordinator> Dial(const bdcoord::rpc::ClientChannelOptions& options) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = bdcoord::rpc::NewClientChannel(options);
+  if (!channel.ok()) return channel.status();
+  Coordinator coordinator;
+  coordinator.address = options.address;
+  coordinator.tls = !options.tls_cert.empty();
+  coordinator.token = !options.token.empty();
+  coordinator.stub = bdcoord::v1::ClusterService::NewStub(*channel);
+  return coordinator;
+}
+
+// Several coordinators: the leader, found by a cheap call (ListHosts) to each in turn, a leader
+// named by a standby first. None serving: the last one tried, whose error the command reports.
+absl::StatusOr<Coordinator> FindLeader(bdcoord::rpc::ClientChannelOptions options,
+                                       std::vector<std::string> addresses) {
+  bdcoord::rpc::LeaderSearch search(std::move(addresses));
+  absl::StatusOr<Coordinator> last = absl::UnavailableError("no coordinator address");
+  while (std::optional<std::string> address = search.Next()) {
+    options.address = *address;
+    last = Dial(options);
+    if (!last.ok()) return last.status();  // the TLS or token flags: the same for every address
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kLeaderProbeTimeout);
+    bdcoord::v1::ListHostsResponse hosts;
+    const grpc::Status status = last->stub->ListHosts(&context, {}, &hosts);
+    // Served, or refused for a reason the command reports (a token): this is the one.
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return last;
+    }
+    const auto& trailers = context.GetServerTrailingMetadata();
+    if (auto leader = trailers.find(bdcoord::rpc::kLeaderTrailer); leader != trailers.end()) {
+      search.Redirected(std::string(leader->second.data(), leader->second.size()));
+    }
+  }
+  return last;
+}
+
 }  // namespace
 
 absl::StatusOr<Coordinator> ConnectCoordinator(const CoordinatorFlags& flags) {
@@ -54,14 +96,16 @@ absl::StatusOr<Coordinator> ConnectCoordinator(const CoordinatorFlags& flags) {
     if (!token.ok()) return token.status();
     options.token = *std::move(token);
   }
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = bdcoord::rpc::NewClientChannel(options);
-  if (!channel.ok()) return channel.status();
-  Coordinator coordinator;
-  coordinator.address = options.address;
-  coordinator.tls = !options.tls_cert.empty();
-  coordinator.token = !options.token.empty();
-  coordinator.stub = bdcoord::v1::ClusterService::NewStub(*channel);
-  return coordinator;
+  absl::StatusOr<std::vector<std::string>> addresses = bdcoord::rpc::ParseCoordinatorAddresses(
+      flags.address.empty() && std::getenv("BDCOORD_ADDR") != nullptr ? "BDCOORD_ADDR"
+                                                                      : "--coordinator",
+      options.address);
+  if (!addresses.ok()) return addresses.status();
+  if (addresses->size() == 1) {
+    options.address = addresses->front();
+    return Dial(options);
+  }
+  return FindLeader(std::move(options), *std::move(addresses));
 }
 
 int ReportConnectError(const absl::Status& status, std::ostream& err) {
@@ -77,6 +121,14 @@ int ReportRpcError(const Coordinator& coordinator, const grpc::Status& status, s
         << (coordinator.token ? "the token is not the coordinator's: check --token-file"
                               : "the coordinator requires a token: pass --token-file FILE")
         << " (or set BDCOORD_TOKEN_FILE)\n";
+    return kExitRuntimeError;
+  }
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      status.error_message().find("is a standby") != std::string::npos) {
+    err << "bdcoord: the coordinator at " << coordinator.address
+        << " refused the call: " << status.error_message()
+        << "\n  hint: pass every coordinator's address, --coordinator ADDR,ADDR,... (or set "
+           "BDCOORD_ADDR so): the leader is then found\n";
     return kExitRuntimeError;
   }
   // UNAVAILABLE also means "a host the plan needs is not connected": that is not about us.

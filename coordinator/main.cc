@@ -11,10 +11,12 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "coordinator/grpc/coordinator.h"
+#include "coordinator/grpc/leader_gate.h"
 #include "coordinator/grpc/token_auth.h"
 #include "coordinator/ops/image_push.h"
 #include "coordinator/spec/spec_loader.h"
 #include "coordinator/state/etcd_kv_http.h"
+#include "coordinator/state/leader_election.h"
 #include "coordinator/state/metered_store.h"
 #include "coordinator/state/store_etcd.h"
 #include "coordinator/state/store_sqlite.h"
@@ -66,6 +68,27 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--etcd-key", etcd.tls_key, "Client private key (PEM) for etcd")
       ->type_name("FILE");
+  absl::Duration leader_lease = absl::Seconds(5);
+  app.add_option_function<std::string>(
+         "--leader-lease",
+         [&leader_lease](const std::string& text) {
+           if (!absl::ParseDuration(text, &leader_lease) || leader_lease < absl::Seconds(1) ||
+               leader_lease > absl::Hours(1)) {
+             throw CLI::ValidationError("--leader-lease", "'" + text +
+                                                              "' is not a duration between 1s "
+                                                              "and 1h (such as 5s)");
+           }
+         },
+         "With --store etcd://: the leader's lease. Several bdcoordd on one etcd prefix elect one "
+         "leader; the others stand by and take over within about this long after it dies")
+      ->type_name("DURATION")
+      ->default_str("5s");
+  std::string advertise;
+  app.add_option("--advertise", advertise,
+                 "With --store etcd://: the address clients and agents should use for this "
+                 "coordinator, what standbys name as the leader (default: --listen, which must "
+                 "then not be a wildcard such as 0.0.0.0:PORT)")
+      ->type_name("ADDR");
   coord::HostPolicy policy;
   app.add_flag("--allow-root", policy.allow_root,
                "Let specs run containers as root (`user: 0`); refused by default");
@@ -161,14 +184,34 @@ int main(int argc, char** argv) {
     return Fail(endpoint.status(), absl::IsInvalidArgument(endpoint.status()) ? 2 : 1);
   auto token = coord::ReadServerToken(token_file, *logger);
   if (!token.ok()) return Fail(token.status(), 2);
+  std::unique_ptr<coord::EtcdKv> election_kv;  // both outlive the store, which they fence
+  std::unique_ptr<coord::LeaderElection> election;
   absl::StatusOr<std::unique_ptr<coord::Store>> store;
   if (store_url == "sqlite") {
     store = coord::OpenSqliteStoreInDir(data_dir);
     if (store.ok()) logger->info("state in '{}/state.db'", data_dir);
   } else {
+    absl::StatusOr<std::string> advertised = coord::AdvertisedAddress(advertise, listen.listen);
+    if (!advertised.ok()) return Fail(advertised.status(), 2);
     auto kv = coord::NewEtcdHttpKv(etcd);
-    store = kv.ok() ? coord::OpenEtcdStore(*std::move(kv), etcd.prefix) : kv.status();
-    if (store.ok()) logger->info("state in {} under '{}'", store_url, etcd.prefix);
+    auto own_kv = coord::NewEtcdHttpKv(etcd);  // the election's renewals wait on no store call
+    if (kv.ok() && own_kv.ok()) {
+      election_kv = *std::move(own_kv);
+      std::string key = etcd.prefix;
+      if (key.empty() || key.back() != '/') key += '/';
+      election = std::make_unique<coord::LeaderElection>(
+          election_kv.get(), coord::LeaderElectionOptions{.key = key + "leader",
+                                                          .advertise = *advertised,
+                                                          .ttl = leader_lease,
+                                                          .now = [] { return absl::Now(); }});
+    }
+    store = !kv.ok()       ? kv.status()
+            : !own_kv.ok() ? own_kv.status()
+                           : coord::OpenEtcdStore(*std::move(kv), etcd.prefix, election.get());
+    if (store.ok()) {
+      logger->info("state in {} under '{}'; campaigning as '{}' (lease {})", store_url, etcd.prefix,
+                   *advertised, absl::FormatDuration(leader_lease));
+    }
   }
   if (!store.ok()) return Fail(store.status(), 1);
 
@@ -190,8 +233,10 @@ int main(int argc, char** argv) {
                                   .max_streams_per_client = max_streams_per_client,
                                   .forget_hosts_after = forget_hosts_after,
                                   .controller_metrics = &controller_metrics,
-                                  .service_metrics = &service_metrics});
+                                  .service_metrics = &service_metrics,
+                                  .leadership = election.get()});
   coordinator.ops().SetImagePushLimits({.max_bytes = max_image_bytes});
+  if (election != nullptr) election->Start();
   auto server = coordinator.Serve(listen, *endpoint);
   if (!server.ok()) return Fail(server.status(), 1);
   logger->info("listening on '{}'{}{}", listen.listen,
@@ -221,5 +266,6 @@ int main(int argc, char** argv) {
   if (status_page) status_page->Stop();  // its event watch is a stream of the coordinator's
   coordinator.Shutdown(**server);  // ends streams and agent sessions first: no waiting on them
   coord::StopServer(**server, *endpoint);
+  if (election != nullptr) election->Resign();  // a standby takes over at once
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_join.h"
+#include "coordinator/grpc/leader_gate.h"
 
 namespace bdcoord::coordinator {
 
@@ -22,8 +23,8 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
            options_.host_policy, options_.controller_metrics),
       cluster_service_(ops_, *agent_service_.logs(), events_, streams_, options_.now,
                        options_.log_stream_queue_bytes, options_.service_metrics),
-      token_agent_service_(&agent_service_, options_.token),
-      token_cluster_service_(&cluster_service_, options_.token),
+      token_agent_service_(&agent_service_, options_.token, options_.leadership),
+      token_cluster_service_(&cluster_service_, options_.token, options_.leadership),
       monitor_(
           inventory_, options_.logger, options_.heartbeat_timeout,
           std::clamp(options_.heartbeat_timeout / 4, absl::Milliseconds(100), absl::Seconds(1)),
@@ -42,6 +43,10 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
     }
   });
   agent_service_.OnChange([this] { controller_.Wake(); });
+  if (options_.leadership != nullptr) {
+    controller_.SetActingGate([this] { return Leads(); });
+    leadership_watch_ = std::thread([this] { WatchLeadership(); });
+  }
   controller_.SetRescheduleHook([this](const std::string& cluster, const RescheduleDecision& due) {
     return ops_.Reschedule(cluster, due);
   });
@@ -53,6 +58,36 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
   });
 }
 
+Coordinator::~Coordinator() {
+  {
+    absl::MutexLock lock(&watch_mu_);
+    stop_watch_ = true;
+  }
+  if (leadership_watch_.joinable()) leadership_watch_.join();
+  streams_.AwaitDeferred();  // the streams' cleanups use the other parts
+}
+
+void Coordinator::WatchLeadership() {
+  bool led = false;
+  absl::MutexLock lock(&watch_mu_);
+  while (!watch_mu_.AwaitWithTimeout(absl::Condition(&stop_watch_), options_.leadership_check)) {
+    const bool leads = options_.leadership->IsLeader();
+    if (leads && !led) {
+      options_.logger->info("leading: the controller acts, agents and clients are served");
+      controller_.Wake();
+    } else if (!leads && led) {
+      // New calls are refused by the services already; these would go on serving.
+      const std::string leader = options_.leadership->Leader();
+      options_.logger->warn("no longer the leader ({}): ending every stream and agent session",
+                            leader.empty() ? "none known" : leader);
+      const grpc::Status standby(grpc::StatusCode::UNAVAILABLE, StandbyMessage(leader));
+      streams_.StopAll(standby);
+      agent_service_.DisconnectAll();
+    }
+    led = leads;
+  }
+}
+
 absl::StatusOr<std::unique_ptr<grpc::Server>> Coordinator::Serve(const ListenFlags& flags,
                                                                  const ListenEndpoint& endpoint) {
   StartController();
@@ -62,6 +97,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Coordinator::Serve(const ListenFla
 
 void Coordinator::ForgetGoneHosts() {
   // A gone host that instances still refer to would have the store read every period.
+  if (!Leads()) return;  // the store would refuse the writes
   const absl::Time now = options_.now();
   if (now - last_forget_check_ < std::min(absl::Seconds(30), options_.forget_hosts_after)) return;
   last_forget_check_ = now;
@@ -86,7 +122,7 @@ void Coordinator::Shutdown(grpc::Server& server, absl::Duration grace) {
 }
 
 void Coordinator::RegisterServices(grpc::ServerBuilder& builder) {
-  if (options_.token.empty()) {
+  if (options_.token.empty() && options_.leadership == nullptr) {
     builder.RegisterService(&agent_service_);
     builder.RegisterService(&cluster_service_);
   } else {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/time/time.h"
 #include "coordinator/grpc/agent_service.h"
@@ -18,6 +19,7 @@
 #include "coordinator/ops/controller.h"
 #include "coordinator/state/event_bus.h"
 #include "coordinator/state/inventory.h"
+#include "coordinator/state/leader_fence.h"
 #include "coordinator/state/store.h"
 #include "spdlog/spdlog.h"
 
@@ -43,6 +45,12 @@ struct CoordinatorOptions {
   const ControllerMetrics* controller_metrics = nullptr;
   // The services' durations and stream gauges (none without); outlives the coordinator too.
   const ServiceMetrics* service_metrics = nullptr;
+  // One of several coordinators on one etcd (the election, outliving the coordinator); null: the
+  // only one, always the leader. While it does not lead, the controller runs no pass, the
+  // services refuse every call (leader_gate.h), and on losing the lead the open streams and
+  // agent sessions end (checked every `leadership_check`).
+  const Leadership* leadership = nullptr;
+  absl::Duration leadership_check = absl::Milliseconds(100);
 };
 
 // bdcoordd's parts wired together over one store: the live inventory, the event bus, the agent
@@ -52,7 +60,7 @@ class Coordinator {
  public:
   // `store` must outlive this. Stop serving before destroying it.
   Coordinator(Store& store, CoordinatorOptions options);
-  ~Coordinator() { streams_.AwaitDeferred(); }  // the streams' cleanups use the other parts
+  ~Coordinator();
 
   // Starts the controller's passes (tests of the agent stream alone leave it idle).
   void StartController() { controller_.Start(); }
@@ -79,6 +87,9 @@ class Coordinator {
  private:
   // Hosts gone for --forget-hosts-after leave the inventory (on the heartbeat monitor's thread).
   void ForgetGoneHosts();
+  bool Leads() const { return options_.leadership == nullptr || options_.leadership->IsLeader(); }
+  // Ends the streams and agent sessions when the lead is lost, until `stop_watch_`.
+  void WatchLeadership();
 
   CoordinatorOptions options_;
   absl::Time last_forget_check_ = absl::InfinitePast();  // the monitor's thread only
@@ -93,6 +104,9 @@ class Coordinator {
   TokenClusterService token_cluster_service_;
   // Destroyed first (members go in reverse order): the threads stop before what they use goes.
   HeartbeatMonitor monitor_;
+  absl::Mutex watch_mu_;
+  bool stop_watch_ ABSL_GUARDED_BY(watch_mu_) = false;
+  std::thread leadership_watch_;
 };
 
 }  // namespace bdcoord::coordinator

@@ -9,6 +9,7 @@
 #include "bdcoord/v1/agent.grpc.pb.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "coordinator/grpc/cluster_service.h"
+#include "coordinator/state/leader_fence.h"
 #include "spdlog/spdlog.h"
 
 namespace bdcoord::coordinator {
@@ -23,17 +24,20 @@ grpc::Status CheckBearerToken(const grpc::ServerContextBase& context, const std:
 // on `logger` when users other than the owner can read the file.
 absl::StatusOr<std::string> ReadServerToken(const std::string& path, spdlog::logger& logger);
 
-// These wrap the real services and are what the server registers when a token is configured
-// (gRPC 1.51 offers no other place that can reject a call on every kind of listener: server
-// interceptors cannot end a call, and AuthMetadataProcessor needs TLS credentials).
+// These wrap the real services and are what the server registers when a token is configured or
+// the coordinator is one of several (a `leadership`: a standby refuses every call with
+// CheckLeadership, leader_gate.h, after the token check) (gRPC 1.51 offers no other place that can
+// reject a call on every kind of listener: server interceptors cannot end a call, and
+// AuthMetadataProcessor needs TLS credentials).
 //
 // ClusterService (the CLI, tools): every call needs the token. A method added to the proto and
 // not forwarded here stays UNIMPLEMENTED, never open. The streams on the callback API are
 // checked the same way: a refused one ends at once, before any stream slot is taken.
 class TokenClusterService final : public ClusterServiceBase {
  public:
-  TokenClusterService(ClusterServiceBase* inner, std::string token)
-      : inner_(inner), token_(std::move(token)) {}
+  TokenClusterService(ClusterServiceBase* inner, std::string token,
+                      const Leadership* leadership = nullptr)
+      : inner_(inner), token_(std::move(token)), leadership_(leadership) {}
 
   grpc::Status Place(grpc::ServerContext*, const bdcoord::v1::PlaceRequest*,
                      bdcoord::v1::PlaceResponse*) override;
@@ -62,8 +66,12 @@ class TokenClusterService final : public ClusterServiceBase {
                           bdcoord::v1::ListImagesResponse*) override;
 
  private:
+  // The token (when configured), then the leadership.
+  grpc::Status Admit(grpc::ServerContextBase* context) const;
+
   ClusterServiceBase* inner_;
   const std::string token_;
+  const Leadership* const leadership_;
 };
 
 // AgentService (bdagent): an agent that presented a client certificate the server verified
@@ -71,8 +79,9 @@ class TokenClusterService final : public ClusterServiceBase {
 // token like any other client.
 class TokenAgentService final : public bdcoord::v1::AgentService::Service {
  public:
-  TokenAgentService(bdcoord::v1::AgentService::Service* inner, std::string token)
-      : inner_(inner), token_(std::move(token)) {}
+  TokenAgentService(bdcoord::v1::AgentService::Service* inner, std::string token,
+                    const Leadership* leadership = nullptr)
+      : inner_(inner), token_(std::move(token)), leadership_(leadership) {}
 
   grpc::Status Connect(grpc::ServerContext* context,
                        grpc::ServerReaderWriter<bdcoord::v1::CoordinatorMessage,
@@ -81,6 +90,7 @@ class TokenAgentService final : public bdcoord::v1::AgentService::Service {
  private:
   bdcoord::v1::AgentService::Service* inner_;
   const std::string token_;
+  const Leadership* const leadership_;
 };
 
 }  // namespace bdcoord::coordinator

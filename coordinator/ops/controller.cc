@@ -94,6 +94,7 @@ void ClusterController::Start() {
         if (stop_) return;
         wake_ = false;
       }
+      if (acting_ && !acting_()) continue;  // a standby coordinator: the leader's controller acts
       RunPass();
     }
   });

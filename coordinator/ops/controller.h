@@ -63,6 +63,9 @@ class ClusterController {
       const std::string&, const RescheduleDecision&)>;
   void SetRescheduleHook(RescheduleFn reschedule);
 
+  // Passes run only while `acting` says so (the coordinator leads; always without). Before Start.
+  void SetActingGate(std::function<bool()> acting) { acting_ = std::move(acting); }
+
   void Start();  // passes every `period`, or at once after Wake()
   void Wake();
   void RunPass();  // one pass, on the caller's thread (tests)
@@ -155,6 +158,7 @@ class ClusterController {
   EventBus* events_ = nullptr;
   std::function<void(const std::string&, const std::string&)> revert_;
   RescheduleFn reschedule_;
+  std::function<bool()> acting_;
   // The last reschedule failure per cluster, said once (every pass would say it again).
   std::map<std::string, std::string> reschedule_failed_ ABSL_GUARDED_BY(pass_mu_);
   std::function<absl::Time()> now_;

@@ -27,7 +27,7 @@ struct LeaderElectionOptions {
 // key with a lease only if it does not exist (create_revision == 0), renew the lease a third of
 // its TTL apart, step down when it may have ended, campaign again as a follower; Resign() (also
 // on destruction) revokes the lease so that another takes over at once. One thread.
-class LeaderElection final : public LeaderFence {
+class LeaderElection final : public LeaderFence, public Leadership {
  public:
   LeaderElection(EtcdKv* kv, LeaderElectionOptions options);
   ~LeaderElection() override;
@@ -40,9 +40,9 @@ class LeaderElection final : public LeaderFence {
   // Stops without giving anything up, as a coordinator killed by SIGKILL would (tests).
   void Abandon();
 
-  bool IsLeader() const;
+  bool IsLeader() const override;
   // The leader's address as last seen (this one's when it leads; "" when unknown).
-  std::string Leader() const;
+  std::string Leader() const override;
   // Waits until it leads or `timeout` passes.
   bool AwaitLeadership(absl::Duration timeout) const;
 

@@ -16,6 +16,16 @@ class LeaderFence {
   virtual int64_t revision() const = 0;
 };
 
+// Whether this coordinator leads now, and who does: what its services and controller ask
+// (bdcoordd over etcd; with SQLite there is none and it always leads).
+class Leadership {
+ public:
+  virtual ~Leadership() = default;
+  virtual bool IsLeader() const = 0;
+  // The leader's address as last seen (this one's when it leads; "" when unknown).
+  virtual std::string Leader() const = 0;
+};
+
 }  // namespace bdcoord::coordinator
 
 #endif  // BDCOORD_COORDINATOR_STATE_LEADER_FENCE_H_

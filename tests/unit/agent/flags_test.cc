@@ -9,6 +9,7 @@
 namespace bdcoord::agent {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // Parses `args` as bdagent would; returns the flags.
@@ -101,6 +102,21 @@ TEST(LinkOptions, TheHostNameDefaultsToTheHostname) {
   char name[256] = {};
   ::gethostname(name, sizeof(name) - 1);
   EXPECT_EQ(LinkOptions(Parse({}), nullptr).host_name, name);
+}
+
+TEST(ValidateAgentFlags, SeveralCoordinatorsSeparatedByCommas) {
+  AgentFlags flags = Parse({"--coordinator", "unix:///tmp/a.sock,unix:///tmp/b.sock"});
+  EXPECT_TRUE(ValidateAgentFlags(flags).ok());
+  ASSERT_TRUE(CoordinatorChannel(&flags).ok());
+  EXPECT_EQ(flags.channel.address, "unix:///tmp/a.sock");
+  const CoordinatorLinkOptions options = LinkOptions(flags, nullptr);
+  EXPECT_EQ(options.address, "unix:///tmp/a.sock");
+  EXPECT_THAT(options.addresses, ElementsAre("unix:///tmp/a.sock", "unix:///tmp/b.sock"));
+  EXPECT_NE(options.dial("unix:///tmp/b.sock"), nullptr);
+  EXPECT_EQ(ValidateAgentFlags(Parse({"--coordinator", "unix:///tmp/a.sock,"})),
+            absl::InvalidArgumentError(
+                "--coordinator 'unix:///tmp/a.sock,' has an empty address: give one or more "
+                "addresses separated by commas (such as unix:///run/a.sock,10.0.0.2:7443)"));
 }
 
 }  // namespace
