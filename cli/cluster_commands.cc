@@ -189,32 +189,137 @@ void ProgressView::Show(const bdcoord::v1::ApplyProgress& progress) {
   out_ << std::flush;
 }
 
+namespace {
+
+// What a progress stream ended with.
+struct ProgressOutcome {
+  grpc::Status status;
+  std::optional<bdcoord::v1::Rejection> rejection;
+  std::optional<bdcoord::v1::ApplyProgress> last;
+};
+
+ProgressOutcome ReadProgress(
+    std::unique_ptr<grpc::ClientReaderInterface<bdcoord::v1::ApplyProgress>> reader,
+    ProgressView& view) {
+  ProgressOutcome outcome;
+  bdcoord::v1::ApplyProgress progress;
+  while (reader->Read(&progress)) {
+    if (progress.has_rejection()) {  // the last message of a refused spec: its whole report
+      outcome.rejection = std::move(*progress.mutable_rejection());
+      continue;
+    }
+    view.Show(progress);
+    outcome.last = progress;
+  }
+  outcome.status = reader->Finish();
+  return outcome;
+}
+
+int ReportProgressOutcome(const Coordinator& coordinator, const ProgressOutcome& outcome,
+                          std::ostream& out, std::ostream& err) {
+  if (!outcome.status.ok() && outcome.rejection) return ReportRejection(*outcome.rejection, err);
+  if (!outcome.status.ok()) return ReportCallError(coordinator, outcome.status, err);
+  if (!outcome.last) {
+    err << "bdcoord: the coordinator ended without progress\n";
+    return kExitRuntimeError;
+  }
+  out << ApplySummary(*outcome.last);
+  return outcome.last->failures_size() == 0 && outcome.last->done() ? kExitOk : kExitRuntimeError;
+}
+
+// The hosts of `wanted` that `hosts` does not show connected.
+std::vector<std::string> NotBack(const std::vector<std::string>& wanted,
+                                 const bdcoord::v1::ListHostsResponse& hosts) {
+  std::set<std::string> connected;
+  for (const auto& host : hosts.hosts()) {
+    if (host.connected()) connected.insert(host.name());
+  }
+  std::vector<std::string> missing;
+  for (const std::string& host : wanted) {
+    if (!connected.contains(host)) missing.push_back(host);
+  }
+  return missing;
+}
+
+// After the coordinator serving a command went away: the coordinator that leads now, once every
+// host of `wanted` is connected to it (a command sent sooner would be planned without them and
+// move their instances). FailedPrecondition saying what is missing when `timeout` passes.
+absl::StatusOr<Coordinator> AwaitNewLeader(const CoordinatorFlags& flags,
+                                           const std::vector<std::string>& wanted,
+                                           const FailoverOptions& failover) {
+  const absl::Time deadline = absl::Now() + failover.timeout;
+  std::string missing = "no coordinator leads";
+  for (;;) {
+    absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(flags);
+    if (!coordinator.ok()) return coordinator.status();
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    bdcoord::v1::ListHostsResponse hosts;
+    if (coordinator->stub->ListHosts(&context, {}, &hosts).ok()) {
+      const std::vector<std::string> not_back = NotBack(wanted, hosts);
+      if (not_back.empty()) return coordinator;
+      missing = absl::StrCat(coordinator->address, " leads but ", absl::StrJoin(not_back, ", "),
+                             not_back.size() == 1 ? " has" : " have", " not connected to it");
+    }
+    if (absl::Now() + failover.poll_interval > deadline) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(missing, " after ", absl::FormatDuration(failover.timeout)));
+    }
+    absl::SleepFor(failover.poll_interval);
+  }
+}
+
+// The coordinator went away (killed, cut off, no longer the leader) or could not reach its store,
+// as opposed to refusing the command: UNAVAILABLE that is not about a host the plan needs.
+bool WentAway(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         status.error_message().find("not connected") == std::string::npos;
+}
+
+using ProgressCall =
+    std::function<std::unique_ptr<grpc::ClientReaderInterface<bdcoord::v1::ApplyProgress>>(
+        Coordinator&, grpc::ClientContext&)>;
+
+// Apply and Scale ask for a state, so the same request sent twice is the same change: when the
+// coordinator serving one goes away mid-stream and there are several coordinators, it is sent
+// again to the one that leads next (the change may have been stored before, or not).
+int FollowAcrossFailovers(const CoordinatorFlags& flags, const std::string& what,
+                          const FailoverOptions& failover, const ProgressCall& call,
+                          std::ostream& out, std::ostream& err) {
+  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(flags);
+  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
+  ProgressView view(out);
+  for (int failovers = 0;; ++failovers) {
+    grpc::ClientContext context;
+    const ProgressOutcome outcome = ReadProgress(call(*coordinator, context), view);
+    if (!coordinator->several || !WentAway(outcome.status) || outcome.rejection ||
+        failovers == failover.max_failovers) {
+      return ReportProgressOutcome(*coordinator, outcome, out, err);
+    }
+    err << "bdcoord: the coordinator at " << coordinator->address << " stopped serving the " << what
+        << " (" << outcome.status.error_message() << "): waiting for the next leader\n";
+    absl::StatusOr<Coordinator> next =
+        AwaitNewLeader(flags, coordinator->connected_hosts, failover);
+    if (!next.ok()) {
+      err << "bdcoord: " << next.status().message() << ": the " << what
+          << " was not sent again\n  hint: `bdcoord status` shows what runs; run the " << what
+          << " again once a coordinator leads\n";
+      return kExitRuntimeError;
+    }
+    coordinator = *std::move(next);
+    err << "bdcoord: " << coordinator->address << " leads, every host is back: sending the " << what
+        << " again\n";
+  }
+}
+
+}  // namespace
+
 int FollowApplyProgress(
     const Coordinator& coordinator,
     std::unique_ptr<grpc::ClientReaderInterface<bdcoord::v1::ApplyProgress>> reader,
     std::ostream& out, std::ostream& err) {
   ProgressView view(out);
-  bdcoord::v1::ApplyProgress progress, last;
-  bool any = false;
-  std::optional<bdcoord::v1::Rejection> rejection;
-  while (reader->Read(&progress)) {
-    if (progress.has_rejection()) {  // the last message of a refused spec: its whole report
-      rejection = std::move(*progress.mutable_rejection());
-      continue;
-    }
-    view.Show(progress);
-    last = progress;
-    any = true;
-  }
-  const grpc::Status status = reader->Finish();
-  if (!status.ok() && rejection) return ReportRejection(*rejection, err);
-  if (!status.ok()) return ReportCallError(coordinator, status, err);
-  if (!any) {
-    err << "bdcoord: the coordinator ended without progress\n";
-    return kExitRuntimeError;
-  }
-  out << ApplySummary(last);
-  return last.failures_size() == 0 && last.done() ? kExitOk : kExitRuntimeError;
+  return ReportProgressOutcome(coordinator, ReadProgress(std::move(reader), view), out, err);
 }
 
 int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) {
@@ -226,24 +331,28 @@ int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err) 
   std::ostringstream text;
   text << in.rdbuf();
   if (ReportEncodingError(options.spec_file, text.str(), err)) return kExitInvalidInput;
-  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
-  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
-  grpc::ClientContext context;
   bdcoord::v1::ApplyRequest request;
   request.mutable_spec()->set_file_name(options.spec_file);
   request.mutable_spec()->set_yaml(text.str());
-  return FollowApplyProgress(*coordinator, coordinator->stub->Apply(&context, request), out, err);
+  return FollowAcrossFailovers(
+      options.coordinator, "apply", options.failover,
+      [&](Coordinator& coordinator, grpc::ClientContext& context) {
+        return coordinator.stub->Apply(&context, request);
+      },
+      out, err);
 }
 
 int RunScale(const ScaleOptions& options, std::ostream& out, std::ostream& err) {
-  absl::StatusOr<Coordinator> coordinator = ConnectCoordinator(options.coordinator);
-  if (!coordinator.ok()) return ReportConnectError(coordinator.status(), err);
-  grpc::ClientContext context;
   bdcoord::v1::ScaleRequest request;
   request.set_cluster(options.cluster);
   request.set_service(options.service);
   request.set_count(options.count);
-  return FollowApplyProgress(*coordinator, coordinator->stub->Scale(&context, request), out, err);
+  return FollowAcrossFailovers(
+      options.coordinator, "scale", options.failover,
+      [&](Coordinator& coordinator, grpc::ClientContext& context) {
+        return coordinator.stub->Scale(&context, request);
+      },
+      out, err);
 }
 
 int RunDown(const DownOptions& options, std::ostream& out, std::ostream& err) {

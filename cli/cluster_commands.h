@@ -16,9 +16,18 @@
 
 namespace bdcoord::cli {
 
+// Apply and scale given several coordinators, when the one serving them goes away: how long to
+// wait for the next leader with every host back, how often to ask, how many times to follow.
+struct FailoverOptions {
+  absl::Duration timeout = absl::Seconds(30);
+  absl::Duration poll_interval = absl::Milliseconds(200);
+  int max_failovers = 3;
+};
+
 struct ApplyOptions {
   std::string spec_file;
   CoordinatorFlags coordinator;
+  FailoverOptions failover;
 };
 
 struct ScaleOptions {
@@ -26,6 +35,7 @@ struct ScaleOptions {
   std::string service;
   uint32_t count = 0;
   CoordinatorFlags coordinator;
+  FailoverOptions failover;
 };
 
 struct DownOptions {
@@ -54,7 +64,9 @@ struct StatusOptions {
 // `bdcoord apply FILE`: sends the spec to the coordinator and prints its progress (redrawn on a
 // terminal; otherwise a service's line each time it changes), then a summary. Exit 0 when done, 1
 // when something failed or on connection errors, 2 for an invalid spec (the coordinator's
-// `file:line:col` lines as they are), 3 when the placement is impossible.
+// `file:line:col` lines as they are), 3 when the placement is impossible. Given several
+// coordinators, one that goes away mid-apply is followed: the spec goes again to the next leader
+// once the hosts connected before are back with it (see FailoverOptions).
 int RunApply(const ApplyOptions& options, std::ostream& out, std::ostream& err);
 
 // `bdcoord status`: every placed instance with its latest status, then each host's shim address
@@ -69,7 +81,8 @@ int WatchStatus(const StatusOptions& options, std::ostream& out, std::ostream& e
                 const std::function<bool()>& stop);
 
 // `bdcoord scale SERVICE N`: re-plans the cluster with N instances of SERVICE (others stay where
-// they are) and follows the progress like apply; the new members join every /etc/hosts.
+// they are) and follows the progress like apply (across failovers too); the new members join
+// every /etc/hosts.
 int RunScale(const ScaleOptions& options, std::ostream& out, std::ostream& err);
 
 // `bdcoord down`: removes every container, network and shim of the cluster and forgets it.

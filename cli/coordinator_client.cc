@@ -67,6 +67,10 @@ absl::StatusOr<Coordinator> FindLeader(bdcoord::rpc::ClientChannelOptions option
     // Served, or refused for a reason the command reports (a token): this is the one.
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
         status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      last->several = true;
+      for (const auto& host : hosts.hosts()) {
+        if (host.connected()) last->connected_hosts.push_back(host.name());
+      }
       return last;
     }
     const auto& trailers = context.GetServerTrailingMetadata();

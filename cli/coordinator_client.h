@@ -6,6 +6,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,6 +34,10 @@ struct Coordinator {
   bool tls = false;
   bool token = false;
   std::unique_ptr<bdcoord::v1::ClusterService::Stub> stub;
+  // Given several addresses: the leader was searched for, and these hosts were connected to it
+  // then (what a new leader must have back before a command is sent to it again).
+  bool several = false;
+  std::vector<std::string> connected_hosts;
 };
 
 // A stub whose channel has the flags' mutual TLS and bearer token. InvalidArgument for flags that

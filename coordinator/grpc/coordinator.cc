@@ -29,14 +29,7 @@ Coordinator::Coordinator(Store& store, CoordinatorOptions options)
           inventory_, options_.logger, options_.heartbeat_timeout,
           std::clamp(options_.heartbeat_timeout / 4, absl::Milliseconds(100), absl::Seconds(1)),
           options_.now, events_, [this] { ForgetGoneHosts(); }) {
-  // Hosts placed instances are on are known before they say hello: one that never does is lost.
-  if (absl::StatusOr<std::vector<std::string>> restored = ops_.RestoreHosts(); !restored.ok()) {
-    options_.logger->error("cannot read the hosts from the store: {}",
-                           std::string(restored.status().message()));
-  } else if (!restored->empty()) {
-    options_.logger->info("hosts known from the store, down until they say hello: {}",
-                          absl::StrJoin(*restored, ", "));
-  }
+  RestoreHosts();
   agent_service_.OnHello([this](const std::string& host, const bdcoord::v1::HostFacts& facts) {
     if (absl::Status remembered = ops_.RememberHost(host, facts); !remembered.ok()) {
       options_.logger->error("cannot store host '{}': {}", host, std::string(remembered.message()));
@@ -74,6 +67,7 @@ void Coordinator::WatchLeadership() {
     const bool leads = options_.leadership->IsLeader();
     if (leads && !led) {
       options_.logger->info("leading: the controller acts, agents and clients are served");
+      RestoreHosts();  // placed since this one started: a host that never comes back is lost
       controller_.Wake();
     } else if (!leads && led) {
       // New calls are refused by the services already; these would go on serving.
@@ -93,6 +87,17 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Coordinator::Serve(const ListenFla
   StartController();
   return StartServer(flags, endpoint,
                      [this](grpc::ServerBuilder& builder) { RegisterServices(builder); });
+}
+
+void Coordinator::RestoreHosts() {
+  // Hosts placed instances are on are known before they say hello: one that never does is lost.
+  if (absl::StatusOr<std::vector<std::string>> restored = ops_.RestoreHosts(); !restored.ok()) {
+    options_.logger->error("cannot read the hosts from the store: {}",
+                           std::string(restored.status().message()));
+  } else if (!restored->empty()) {
+    options_.logger->info("hosts known from the store, down until they say hello: {}",
+                          absl::StrJoin(*restored, ", "));
+  }
 }
 
 void Coordinator::ForgetGoneHosts() {

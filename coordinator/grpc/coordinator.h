@@ -87,6 +87,9 @@ class Coordinator {
  private:
   // Hosts gone for --forget-hosts-after leave the inventory (on the heartbeat monitor's thread).
   void ForgetGoneHosts();
+  // The hosts of placed instances enter the inventory (down until they say hello): at start,
+  // and when this coordinator comes to lead (clusters may have been applied meanwhile).
+  void RestoreHosts();
   bool Leads() const { return options_.leadership == nullptr || options_.leadership->IsLeader(); }
   // Ends the streams and agent sessions when the lead is lost, until `stop_watch_`.
   void WatchLeadership();

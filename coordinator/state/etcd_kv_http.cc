@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -195,9 +196,13 @@ class EtcdHttpKv final : public EtcdKv {
   }
 
  private:
-  // POSTs to the current endpoint, moving on to the next ones while they cannot be reached.
+  // POSTs to the current endpoint, moving on to the next ones while they cannot be reached. An
+  // endpoint that took the request but gave no HTTP answer (a member dying, a proxy in front of
+  // a dead one) is left for the next request; a read goes on to the next endpoint at once, where
+  // anything else may have been done and fails.
   absl::StatusOr<Json> Post(const char* path, const Json& request) {
     const std::string body = request.dump();
+    const bool read = std::string_view(path) == "/v3/kv/range";
     size_t first;
     {
       absl::MutexLock lock(&mu_);
@@ -206,11 +211,14 @@ class EtcdHttpKv final : public EtcdKv {
     std::vector<std::string> unreachable;
     for (size_t i = 0; i < urls_.size(); ++i) {
       const size_t index = (first + i) % urls_.size();
-      bool reached = false;
-      absl::StatusOr<Json> response = PostTo(urls_[index], path, body, &reached);
-      if (reached) {
-        if (i > 0) {
-          absl::MutexLock lock(&mu_);
+      Delivery delivery = Delivery::kNotSent;
+      absl::StatusOr<Json> response = PostTo(urls_[index], path, body, &delivery);
+      const bool last = i + 1 == urls_.size();
+      if (delivery == Delivery::kAnswered || (delivery == Delivery::kNoAnswer && (!read || last))) {
+        absl::MutexLock lock(&mu_);
+        if (delivery == Delivery::kNoAnswer) {
+          current_ = (index + 1) % urls_.size();
+        } else if (i > 0) {
           current_ = index;
         }
         return response;
@@ -221,8 +229,11 @@ class EtcdHttpKv final : public EtcdKv {
         absl::StrCat(path, ": no etcd endpoint answers: ", absl::StrJoin(unreachable, "; ")));
   }
 
+  // How far a request went: not sent (no connection), sent without an HTTP answer, answered.
+  enum class Delivery { kNotSent, kNoAnswer, kAnswered };
+
   absl::StatusOr<Json> PostTo(const std::string& url, const char* path, const std::string& body,
-                              bool* reached) {
+                              Delivery* delivery) {
     CurlPtr curl = Acquire();
     if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
     CURL* h = curl.get();
@@ -259,7 +270,7 @@ class EtcdHttpKv final : public EtcdKv {
          absl::StrContains(curl_text, "onnect"))) {
       return absl::UnavailableError(absl::StrCat(url, ": ", curl_text));  // not sent
     }
-    *reached = true;
+    *delivery = status == 0 ? Delivery::kNoAnswer : Delivery::kAnswered;
     if (code == CURLE_OPERATION_TIMEDOUT) {
       return absl::UnavailableError(absl::StrCat(
           "etcd at ", url, path, ": no answer in ", absl::FormatDuration(options_.request_timeout),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Host loss end to end on the 4-host testbed with real dockerd: each agent reaches bdcoordd through
-# a relay (tests/e2e/unix_relay.py); the host of zk1 is cut off (its relay stopped: no heartbeat,
+# a relay (tests/e2e/relay.py); the host of zk1 is cut off (its relay stopped: no heartbeat,
 # no answer; its veth down: off the LAN). After `reschedule: {after: 20s}` zk1 runs on another
 # host with the same IP (the time is measured and printed), its name resolves unchanged from
 # another container, web (no reschedule) stays placed on the lost host, and the lost host's agent
@@ -41,7 +41,7 @@ YAML
 start_coordinator --heartbeat-timeout 5
 declare -A relay_pid=()
 for h in "${HOSTS[@]}"; do
-  /usr/bin/python3 "${HERE}/unix_relay.py" "${work}/relay-${h}.sock" "${sock#unix://}" &
+  /usr/bin/python3 "${HERE}/relay.py" "${work}/relay-${h}.sock" "${sock#unix://}" &
   relay_pid[${h}]=$!
   pids+=("${relay_pid[${h}]}")
 done

@@ -3,10 +3,14 @@
 // temporary directory, and kills by its PID at the end. Every test has a key prefix of its own.
 #include "coordinator/state/store_etcd.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -158,6 +163,59 @@ TEST(EtcdKvTest, ADeadEndpointIsPassedOver) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenEtcdStore(*std::move(kv), "/two-endpoints/");
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_TRUE((*store)->ApplyCluster(MakeCluster("demo", 1, {{"zk", 3}})).ok());
+}
+
+// Takes connections and closes them unanswered, as a dying member or a proxy in front of a dead
+// one does.
+class SilentEndpoint {
+ public:
+  SilentEndpoint() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 || ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      ADD_FAILURE() << "cannot listen on loopback";
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] {
+      for (int client; (client = ::accept(fd_, nullptr, nullptr)) >= 0;) ::close(client);
+    });
+  }
+  ~SilentEndpoint() {
+    ::shutdown(fd_, SHUT_RDWR);  // ends the accept
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string endpoint() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// An endpoint that takes a request and gives no answer: a read goes on to the next endpoint at
+// once; a write fails (whether it was done is not known) and the next goes to the next endpoint.
+TEST(EtcdKvTest, AnEndpointThatGivesNoAnswerIsLeftForTheNext) {
+  SilentEndpoint silent;
+  EtcdHttpOptions options;
+  options.endpoints = {silent.endpoint(), EtcdEnvironment::etcd().endpoint()};
+  absl::StatusOr<std::unique_ptr<EtcdKv>> reader = NewEtcdHttpKv(options);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE((*reader)->Range("/silent/key", "").ok());
+
+  absl::StatusOr<std::unique_ptr<EtcdKv>> writer = NewEtcdHttpKv(options);
+  ASSERT_TRUE(writer.ok());
+  absl::StatusOr<EtcdTxnResult> first = (*writer)->Txn({}, {EtcdOp::Put("/silent/key", "1")}, {});
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(first.status().message(), HasSubstr("etcd at http://" + silent.endpoint()));
+  absl::StatusOr<EtcdTxnResult> next = (*writer)->Txn({}, {EtcdOp::Put("/silent/key", "2")}, {});
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(next->succeeded);
 }
 
 // A fence pinned to a revision: a leader that does not know it lost.

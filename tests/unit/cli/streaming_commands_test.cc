@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "bdcoord/v1/cluster.grpc.pb.h"
 #include "cli/cluster_commands.h"
 #include "cli/exit_codes.h"
@@ -343,6 +344,170 @@ TEST_F(StreamingCommandsTest, DrainOfAnEmptyHostAndUndoSayWhatTheyDo) {
   EXPECT_EQ(ran.err, "");
   ASSERT_EQ(service_.drain_requests.size(), 2u);
   EXPECT_TRUE(service_.drain_requests[1].undo());
+}
+
+// One of several coordinators: ListHosts answers while it leads, with the hosts `connected` says
+// for that call (the last entry again and again), else it refuses as a standby naming `leader`;
+// Apply records the spec, sends `progress` and ends with `apply_end`, leading no more when that
+// is an error (as a coordinator that went away).
+class FailoverService final : public bdcoord::v1::ClusterService::Service {
+ public:
+  std::atomic<bool> leads{false};
+  std::string leader;
+  std::vector<std::vector<std::string>> connected = {{}};
+  std::vector<bdcoord::v1::ApplyProgress> progress;
+  grpc::Status apply_end = grpc::Status::OK;
+  std::atomic<int> list_calls{0};
+  absl::Mutex mu;
+  std::vector<std::string> applied ABSL_GUARDED_BY(mu);
+
+  grpc::Status ListHosts(grpc::ServerContext* context, const bdcoord::v1::ListHostsRequest*,
+                         bdcoord::v1::ListHostsResponse* response) override {
+    if (!leads) {
+      context->AddTrailingMetadata("bdcoord-leader", leader);
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "this coordinator is a standby; the leader is at " + leader);
+    }
+    const size_t call = std::min<size_t>(list_calls++, connected.size() - 1);
+    for (const std::string& name : connected[call]) {
+      auto* host = response->add_hosts();
+      host->set_name(name);
+      host->set_connected(true);
+    }
+    return grpc::Status::OK;
+  }
+  grpc::Status Apply(grpc::ServerContext*, const bdcoord::v1::ApplyRequest* request,
+                     grpc::ServerWriter<bdcoord::v1::ApplyProgress>* writer) override {
+    {
+      absl::MutexLock lock(&mu);
+      applied.push_back(request->spec().yaml());
+    }
+    for (const auto& update : progress) writer->Write(update);
+    if (!apply_end.ok()) leads = false;
+    return apply_end;
+  }
+  std::vector<std::string> Applied() {
+    absl::MutexLock lock(&mu);
+    return applied;
+  }
+};
+
+// Two coordinators on unix sockets: `a` leads with hosts h1 and h2, `b` stands by.
+class FailoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_address_ = "unix://" + dir_.path() + "/a.sock";
+    b_address_ = "unix://" + dir_.path() + "/b.sock";
+    a_.leads = true;
+    a_.leader = b_address_;
+    a_.connected = {{"h1", "h2"}};
+    b_.leader = a_address_;
+    spec_ = dir_.path() + "/zk.yaml";
+    std::ofstream(spec_) << "cluster: zk\n";
+    options_.spec_file = spec_;
+    options_.coordinator.address = a_address_ + "," + b_address_;
+    options_.failover.timeout = absl::Milliseconds(500);
+    options_.failover.poll_interval = absl::Milliseconds(5);
+  }
+  void Start() {
+    a_server_ = Serve(a_address_, a_);
+    b_server_ = Serve(b_address_, b_);
+  }
+  static std::unique_ptr<grpc::Server> Serve(const std::string& address, FailoverService& service) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(address, grpc::InsecureServerCredentials());
+    builder.RegisterService(&service);
+    return builder.BuildAndStart();
+  }
+  void TearDown() override {
+    for (auto* server : {a_server_.get(), b_server_.get()}) {
+      if (server != nullptr) server->Shutdown();
+    }
+  }
+  // `a` ends the apply after one update as a killed coordinator's stream ends.
+  void AGoesAwayMidApply() {
+    a_.progress = {ZkProgress(1, false)};
+    a_.apply_end = grpc::Status(grpc::StatusCode::UNAVAILABLE, "Socket closed");
+  }
+  static bdcoord::v1::ApplyProgress ZkProgress(uint32_t ready, bool done) {
+    bdcoord::v1::ApplyProgress progress;
+    progress.set_cluster("zk");
+    *progress.add_services() = Progress("zk", 3, 3, ready);
+    progress.set_done(done);
+    return progress;
+  }
+
+  test_util::TempDir dir_{"failover_test"};
+  std::string a_address_, b_address_, spec_;
+  FailoverService a_, b_;
+  std::unique_ptr<grpc::Server> a_server_, b_server_;
+  ApplyOptions options_;
+};
+
+TEST_F(FailoverTest, AnApplyWhoseCoordinatorGoesAwayIsSentAgainToTheNextLeaderOnceItsHostsAreBack) {
+  AGoesAwayMidApply();
+  b_.leads = true;
+  b_.connected = {{"h1"}, {"h1"}, {"h1"}, {"h1", "h2"}};  // h2 comes back on the fourth ask
+  b_.progress = {ZkProgress(3, true)};
+  Start();
+  std::ostringstream out, err;
+  EXPECT_EQ(RunApply(options_, out, err), kExitOk) << err.str();
+  EXPECT_EQ(err.str(), "bdcoord: the coordinator at " + a_address_ +
+                           " stopped serving the apply (Socket closed): waiting for the next "
+                           "leader\nbdcoord: " +
+                           b_address_ + " leads, every host is back: sending the apply again\n");
+  EXPECT_EQ(out.str(),
+            "zk: 1/3 ready, 3 started\nzk: 3/3 ready\ncluster zk: 3/3 instances ready, done\n");
+  EXPECT_EQ(b_.Applied(), std::vector<std::string>{"cluster: zk\n"});
+  EXPECT_GE(b_.list_calls.load(), 4);  // it waited for h2
+}
+
+TEST_F(FailoverTest, WithoutANextLeaderTheApplyIsNotSentAgainAndTheErrorSaysWhy) {
+  AGoesAwayMidApply();
+  b_.leader = "";  // nobody leads
+  Start();
+  std::ostringstream out, err;
+  EXPECT_EQ(RunApply(options_, out, err), kExitRuntimeError);
+  EXPECT_THAT(err.str(), ::testing::HasSubstr(
+                             "bdcoord: no coordinator leads after 500ms: the apply was not sent "
+                             "again\n  hint: `bdcoord status` shows what runs; run the apply again "
+                             "once a coordinator leads\n"));
+  EXPECT_TRUE(b_.Applied().empty());
+}
+
+TEST_F(FailoverTest, ANextLeaderWithoutEveryHostIsNotSentTheApply) {
+  AGoesAwayMidApply();
+  b_.leads = true;
+  b_.connected = {{"h1"}};  // h2 never comes back
+  Start();
+  std::ostringstream out, err;
+  EXPECT_EQ(RunApply(options_, out, err), kExitRuntimeError);
+  EXPECT_THAT(err.str(), ::testing::HasSubstr("bdcoord: " + b_address_ +
+                                              " leads but h2 has not connected to it after 500ms: "
+                                              "the apply was not sent again\n"));
+  EXPECT_TRUE(b_.Applied().empty());
+}
+
+TEST_F(FailoverTest, WithOneAddressALostCoordinatorIsReportedNotFollowed) {
+  AGoesAwayMidApply();
+  b_.leads = true;
+  Start();
+  options_.coordinator.address = a_address_;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunApply(options_, out, err), kExitRuntimeError);
+  EXPECT_THAT(err.str(), ::testing::HasSubstr("cannot reach the coordinator at " + a_address_ +
+                                              ": Socket closed"));
+  EXPECT_TRUE(b_.Applied().empty());
+}
+
+TEST_F(FailoverTest, AnApplyRefusedForAMissingHostIsReportedNotFollowed) {
+  a_.apply_end = grpc::Status(grpc::StatusCode::UNAVAILABLE, "host 'h2' is not connected");
+  b_.leads = true;
+  Start();
+  std::ostringstream out, err;
+  EXPECT_EQ(RunApply(options_, out, err), kExitRuntimeError);
+  EXPECT_EQ(err.str(), "bdcoord: host 'h2' is not connected\n");
+  EXPECT_TRUE(b_.Applied().empty());
 }
 
 }  // namespace
