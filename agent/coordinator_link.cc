@@ -27,8 +27,10 @@ std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& address) {
 
 absl::Duration ReconnectDelay(const CoordinatorLinkOptions& options, absl::Duration backoff,
                               absl::Duration lived) {
-  const bool was_real = lived > std::max(options.max_backoff, 2 * options.heartbeat_interval);
-  return was_real ? options.min_backoff : backoff;
+  // Two heartbeats answered: the coordinator served this agent, so the next failure (a failover,
+  // a restart) is news and is retried soon; only streams refused or cut at once keep backing off.
+  const bool was_served = lived > 2 * options.heartbeat_interval;
+  return was_served ? options.min_backoff : backoff;
 }
 
 absl::Duration NextLinkBackoff(const CoordinatorLinkOptions& options, absl::Duration delay) {

@@ -57,7 +57,7 @@ struct CoordinatorLinkOptions {
 };
 
 // The wait before dialling again after a stream that lived `lived`: `backoff`, or the minimum
-// again when the stream lived long enough to have been a real connection.
+// again when the stream outlived two heartbeats (it was served: the failure is news).
 absl::Duration ReconnectDelay(const CoordinatorLinkOptions& options, absl::Duration backoff,
                               absl::Duration lived);
 
