@@ -238,6 +238,7 @@ void ClusterController::SyncCluster(const std::string& cluster,
     LoadedSpec loaded;
     loaded.spec = applied->spec;
     rendered.plan = RenderPlan(loaded, applied->placement);
+    rendered.shares = SharesByHost(applied->spec, rendered.plan);
     rendered.target_hash.clear();
     for (const auto& [name, instance] : DesiredInstances(applied->spec, rendered.plan)) {
       rendered.target_hash[name] = policy::SpecHash(instance);
@@ -262,8 +263,10 @@ void ClusterController::SyncCluster(const std::string& cluster,
   for (const std::string& host : hosts) {
     auto session = connected.find(host);
     if (session == connected.end()) continue;  // told when it reconnects
+    const auto share = rendered.shares.find(host);
     bdcoord::v1::DesiredState desired =
-        MakeDesiredState(applied->spec, rendered.plan, host, overrides);
+        MakeDesiredState(applied->spec, rendered.plan,
+                         share == rendered.shares.end() ? HostShare{} : share->second, overrides);
     // A new apply (even of the same spec) is news to the agent: it retries what it gave up on.
     *desired.mutable_applied_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
         absl::ToUnixMicros(applied->applied_at));

@@ -135,6 +135,7 @@ class ClusterController {
   struct Rendered {
     std::string key;  // the spec and placement it was rendered from
     Plan plan;
+    std::map<std::string, HostShare> shares;         // each host's part of the plan
     std::map<std::string, std::string> target_hash;  // what each instance is to run, by name
     // The hosts map (a new version when its entries change), in its wire form, and the delta
     // from the version before (none after the first).
