@@ -1,5 +1,6 @@
 #include "coordinator/render/desired_state.h"
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "coordinator/spec/instance_names.h"
 
@@ -126,6 +127,22 @@ bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec,
     instance->set_hold(overrides.held.contains(name));
   }
   return state;
+}
+
+size_t OverridesHash(const Plan& plan, const HostShare& share, const InstanceOverrides& overrides) {
+  std::string read;  // a digit per instance, each pinned spec after its own, length first
+  read.reserve(share.instances.size());
+  for (const size_t i : share.instances) {
+    const std::string& name = plan.instances[i].placed.name();
+    const auto pinned = overrides.pinned.find(name);
+    read.push_back(static_cast<char>('0' + overrides.held.contains(name) +
+                                     2 * overrides.completed.contains(name) +
+                                     4 * (pinned != overrides.pinned.end())));
+    if (pinned == overrides.pinned.end()) continue;
+    const std::string spec = pinned->second.SerializeAsString();
+    absl::StrAppend(&read, spec.size(), ":", spec);
+  }
+  return absl::HashOf(read);
 }
 
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,

@@ -56,6 +56,12 @@ bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec,
                                            const HostShare& share,
                                            const InstanceOverrides& overrides);
 
+// A hash of what MakeDesiredState reads of `overrides` for `share`: whether each of its instances
+// is held, completed or pinned (and to what). For one spec and plan, equal hashes mean an equal
+// desired state: a controller pass need not build a host's state again to learn that it has not
+// changed (issue 13). Pure.
+size_t OverridesHash(const Plan& plan, const HostShare& share, const InstanceOverrides& overrides);
+
 // The same for `host`, its share found by scanning the plan (for one-offs and tests). Pure.
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
                                            const std::string& host,

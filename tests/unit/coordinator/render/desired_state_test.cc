@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "coordinator/plan/planner.h"
 #include "coordinator/spec/instance_names.h"
@@ -227,6 +229,36 @@ services:
     instances += indexed.instances_size();
   }
   EXPECT_EQ(instances, plan.instances.size()) << "every instance on exactly one host";
+}
+
+TEST(OverridesHash, ChangesWithWhatOfTheOverridesTheHostsInstancesTakeOnly) {
+  Plan plan;
+  for (const char* name : {"zk1", "zk2", "zk3"}) {
+    RenderedInstance& rendered = plan.instances.emplace_back();
+    rendered.placed.set_name(name);
+    rendered.placed.set_service("zk");
+    rendered.placed.set_host(std::string(name) == "zk3" ? "h2" : "h1");
+  }
+  const HostShare h1 = SharesByHost({}, plan).at("h1");
+  InstanceOverrides overrides;
+  const size_t none = OverridesHash(plan, h1, overrides);
+  overrides.held = {"zk3"};
+  overrides.completed = {"zk3"};
+  overrides.pinned["zk3"].add_command("old");
+  EXPECT_EQ(OverridesHash(plan, h1, overrides), none) << "zk3 is on h2";
+
+  std::set<size_t> seen = {none};
+  overrides.held.insert("zk1");
+  EXPECT_TRUE(seen.insert(OverridesHash(plan, h1, overrides)).second) << "zk1 held";
+  overrides.held = {"zk2"};
+  EXPECT_TRUE(seen.insert(OverridesHash(plan, h1, overrides)).second) << "zk2 held instead";
+  overrides.completed.insert("zk2");
+  EXPECT_TRUE(seen.insert(OverridesHash(plan, h1, overrides)).second) << "zk2 completed";
+  overrides.pinned["zk1"].add_command("old");
+  EXPECT_TRUE(seen.insert(OverridesHash(plan, h1, overrides)).second) << "zk1 pinned";
+  overrides.pinned["zk1"].add_command("older");
+  EXPECT_TRUE(seen.insert(OverridesHash(plan, h1, overrides)).second) << "pinned to another";
+  EXPECT_EQ(OverridesHash(plan, h1, overrides), OverridesHash(plan, h1, overrides));
 }
 
 }  // namespace
