@@ -238,11 +238,13 @@ void ClusterController::SyncCluster(const std::string& cluster,
     LoadedSpec loaded;
     loaded.spec = applied->spec;
     rendered.plan = RenderPlan(loaded, applied->placement);
+    rendered.shares = SharesByHost(applied->spec, rendered.plan);
     rendered.target_hash.clear();
     for (const auto& [name, instance] : DesiredInstances(applied->spec, rendered.plan)) {
       rendered.target_hash[name] = policy::SpecHash(instance);
     }
     rendered.key = std::move(key);
+    rendered.revision = ++renders_;
     net::HostsMap hosts(next_hosts_version_ + 1, HostsEntries(applied->placement));
     if (rendered.hosts.version() == 0 || !rendered.hosts.SameEntries(hosts)) {
       ++next_hosts_version_;
@@ -262,12 +264,24 @@ void ClusterController::SyncCluster(const std::string& cluster,
   for (const std::string& host : hosts) {
     auto session = connected.find(host);
     if (session == connected.end()) continue;  // told when it reconnects
-    bdcoord::v1::DesiredState desired =
-        MakeDesiredState(applied->spec, rendered.plan, host, overrides);
-    // A new apply (even of the same spec) is news to the agent: it retries what it gave up on.
-    *desired.mutable_applied_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-        absl::ToUnixMicros(applied->applied_at));
-    SendIfChanged(host, session->second, std::move(desired), &rendered);
+    static const HostShare kNothing;
+    const auto found = rendered.shares.find(host);
+    const HostShare& share = found == rendered.shares.end() ? kNothing : found->second;
+    const int64_t applied_at = absl::ToUnixMicros(applied->applied_at);
+    const size_t inputs =
+        absl::HashOf(rendered.revision, applied_at, OverridesHash(rendered.plan, share, overrides));
+    SendIfChanged(
+        host, session->second, cluster, inputs,
+        [&] {
+          bdcoord::v1::DesiredState desired =
+              MakeDesiredState(applied->spec, rendered.plan, share, overrides);
+          // A new apply (even of the same spec) is news to the agent: it retries what it gave up
+          // on.
+          *desired.mutable_applied_at() =
+              google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(applied_at);
+          return desired;
+        },
+        &rendered);
   }
 }
 
@@ -418,9 +432,15 @@ void ClusterController::ClearUnknown(const std::set<std::string>& clusters,
   for (const auto& [host, session] : connected) {
     for (const auto& [cluster, report] : agents_.LatestStatuses(host)) {
       if (clusters.contains(cluster) || report.instances_size() == 0) continue;
-      bdcoord::v1::DesiredState empty;
-      empty.set_cluster(cluster);
-      SendIfChanged(host, session, std::move(empty), nullptr);
+      const std::string& gone = cluster;  // clang 14: a lambda captures no structured binding
+      SendIfChanged(
+          host, session, gone, 0,
+          [&gone] {
+            bdcoord::v1::DesiredState empty;
+            empty.set_cluster(gone);
+            return empty;
+          },
+          nullptr);
     }
   }
   for (auto it = rendered_.begin(); it != rendered_.end();) {
@@ -429,22 +449,32 @@ void ClusterController::ClearUnknown(const std::set<std::string>& clusters,
 }
 
 void ClusterController::SendIfChanged(const std::string& host, uint64_t session,
-                                      bdcoord::v1::DesiredState desired, const Rendered* rendered) {
-  Sent& sent = sent_[{host, desired.cluster()}];
-  const size_t desired_hash = absl::HashOf(desired.SerializeAsString());
-  // The hosts map only matters where the cluster has containers: a host told to run none of it
-  // may forget it, and gets the whole map again when it has some.
-  const bool with_hosts = rendered != nullptr && desired.instances_size() > 0;
-  const uint64_t hosts_version = with_hosts ? rendered->hosts.version() : 0;
+                                      const std::string& cluster, size_t inputs,
+                                      absl::FunctionRef<bdcoord::v1::DesiredState()> build,
+                                      const Rendered* rendered) {
+  Sent& sent = sent_[{host, cluster}];
   // Messages of one session arrive in order: the host has what it was last sent in it.
   const bool current = sent.session == session && sent.generation != 0 && !sent.resync;
+  // Built from what the host's state was built from: the same state, not built again.
+  const bool same_inputs = current && inputs != 0 && sent.inputs == inputs;
+  bdcoord::v1::DesiredState desired;
+  if (!same_inputs) desired = build();
+  const size_t desired_hash =
+      same_inputs ? sent.desired_hash : absl::HashOf(desired.SerializeAsString());
+  const bool with_instances = same_inputs ? sent.with_instances : desired.instances_size() > 0;
+  // The hosts map only matters where the cluster has containers: a host told to run none of it
+  // may forget it, and gets the whole map again when it has some.
+  const bool with_hosts = rendered != nullptr && with_instances;
+  const uint64_t hosts_version = with_hosts ? rendered->hosts.version() : 0;
   const bool same_desired = current && sent.desired_hash == desired_hash;
   const bool same_hosts = current && sent.hosts_version == hosts_version;
+  // Other inputs that make the same state (another host's change re-rendered the plan).
+  if (same_desired) sent.inputs = inputs;
   if (same_desired && same_hosts) return;
   bdcoord::v1::CoordinatorMessage message;
   bdcoord::v1::DesiredState& out = *message.mutable_desired();
   if (same_desired) {
-    out.set_cluster(desired.cluster());
+    out.set_cluster(cluster);
     out.set_hosts_only(true);
   } else {
     out = std::move(desired);
@@ -477,6 +507,8 @@ void ClusterController::SendIfChanged(const std::string& host, uint64_t session,
   }
   sent.session = session;
   sent.desired_hash = desired_hash;
+  sent.inputs = inputs;
+  sent.with_instances = with_instances;
   sent.hosts_version = hosts_version;
   sent.hosts_delta = delta;
   sent.resync = false;

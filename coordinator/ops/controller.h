@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -104,11 +105,14 @@ class ClusterController {
   // pass that are gone (a cluster taken down, a state left) are removed.
   void PublishGauges(const std::vector<InventoryHost>& hosts);
   struct Rendered;
-  // Sends unless the host already has exactly this (in its current session), with the cluster's
-  // hosts map from `rendered` (null: none, the cluster is gone) where it has instances: nothing
-  // of it when the host has this version, the delta when it has the one before (and only that
-  // when nothing else changed: hosts_only), else the whole map.
-  void SendIfChanged(const std::string& host, uint64_t session, bdcoord::v1::DesiredState desired,
+  // Sends the desired state of `cluster` that `build` makes unless the host already has exactly
+  // that (in its current session), with the cluster's hosts map from `rendered` (null: none, the
+  // cluster is gone) where it has instances: nothing of it when the host has this version, the
+  // delta when it has the one before (and only that when nothing else changed: hosts_only), else
+  // the whole map. `inputs` identifies what `build` reads (0: unknown): when it is the one of
+  // what the host has, `build` is not called.
+  void SendIfChanged(const std::string& host, uint64_t session, const std::string& cluster,
+                     size_t inputs, absl::FunctionRef<bdcoord::v1::DesiredState()> build,
                      const Rendered* rendered);
 
   Inventory& inventory_;
@@ -123,6 +127,8 @@ class ClusterController {
     // The hash of what was sent besides the generation and the hosts map (the state itself, with
     // the hosts file, was 750 KB per host at 20,000 instances; issue 13).
     size_t desired_hash = 0;
+    size_t inputs = 0;            // what that state was built from (SendIfChanged's `inputs`)
+    bool with_instances = false;  // it had some of the cluster's instances
     // The hosts map the host has, as far as this session's ordered stream goes (0: none sent);
     // whether it went as a delta; whether the host's report says it did not take it.
     uint64_t hosts_version = 0;
@@ -133,8 +139,10 @@ class ClusterController {
   };
   std::map<std::pair<std::string, std::string>, Sent> sent_ ABSL_GUARDED_BY(pass_mu_);
   struct Rendered {
-    std::string key;  // the spec and placement it was rendered from
+    std::string key;        // the spec and placement it was rendered from
+    uint64_t revision = 0;  // distinct for each rendering in this controller's life
     Plan plan;
+    std::map<std::string, HostShare> shares;         // each host's part of the plan
     std::map<std::string, std::string> target_hash;  // what each instance is to run, by name
     // The hosts map (a new version when its entries change), in its wire form, and the delta
     // from the version before (none after the first).
@@ -163,6 +171,7 @@ class ClusterController {
   std::map<std::string, std::string> reschedule_failed_ ABSL_GUARDED_BY(pass_mu_);
   std::function<absl::Time()> now_;
   std::map<std::string, Rendered> rendered_ ABSL_GUARDED_BY(pass_mu_);
+  uint64_t renders_ ABSL_GUARDED_BY(pass_mu_) = 0;
   uint64_t next_generation_ ABSL_GUARDED_BY(pass_mu_);
   uint64_t next_hosts_version_ ABSL_GUARDED_BY(pass_mu_);  // seeded like the generations
   const ControllerMetrics* metrics_;

@@ -1,5 +1,6 @@
 #include "coordinator/render/desired_state.h"
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "coordinator/spec/instance_names.h"
 
@@ -77,15 +78,26 @@ std::map<std::string, bdcoord::v1::DesiredInstance> DesiredInstances(
   return instances;
 }
 
+std::map<std::string, HostShare> SharesByHost(const bdcoord::v1::ClusterSpec& spec,
+                                              const Plan& plan) {
+  std::map<std::string, HostShare> shares;
+  for (size_t i = 0; i < plan.instances.size(); ++i) {
+    shares[plan.instances[i].placed.host()].instances.push_back(i);
+  }
+  for (int i = 0; i < plan.placement.shims_size(); ++i) {
+    shares[plan.placement.shims(i).host()].shims.push_back(i);
+  }
+  // The last of a name, as a scan would find it (names are unique in a valid spec).
+  for (int i = 0; i < spec.hosts_size(); ++i) shares[spec.hosts(i).name()].spec_host = i;
+  return shares;
+}
+
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
-                                           const std::string& host,
+                                           const HostShare& share,
                                            const InstanceOverrides& overrides) {
   bdcoord::v1::DesiredState state;
   state.set_cluster(spec.cluster());
-  const bdcoord::v1::Host* spec_host = nullptr;
-  for (const auto& candidate : spec.hosts()) {
-    if (candidate.name() == host) spec_host = &candidate;
-  }
+  const bdcoord::v1::Host* spec_host = share.spec_host < 0 ? nullptr : &spec.hosts(share.spec_host);
   for (const auto& network : spec.networks()) {
     bdcoord::v1::Network* out = state.add_networks();
     *out = network;
@@ -95,14 +107,13 @@ bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec,
       }
     }
   }
-  for (const auto& shim : plan.placement.shims()) {
-    if (shim.host() == host) {
-      (*state.mutable_shim_addresses())[shim.network()] = absl::StrCat(shim.address(), "/32");
-    }
+  for (const int i : share.shims) {
+    const bdcoord::v1::ShimAddress& shim = plan.placement.shims(i);
+    (*state.mutable_shim_addresses())[shim.network()] = absl::StrCat(shim.address(), "/32");
   }
   const bdcoord::v1::Dns dns = ContainerDns(spec);
-  for (const RenderedInstance& rendered : plan.instances) {
-    if (rendered.placed.host() != host) continue;
+  for (const size_t i : share.instances) {
+    const RenderedInstance& rendered = plan.instances[i];
     const bdcoord::v1::Service* service = FindService(spec, rendered.placed.service());
     if (service == nullptr) continue;
     const std::string& name = rendered.placed.name();
@@ -116,6 +127,31 @@ bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec,
     instance->set_hold(overrides.held.contains(name));
   }
   return state;
+}
+
+size_t OverridesHash(const Plan& plan, const HostShare& share, const InstanceOverrides& overrides) {
+  std::string read;  // a digit per instance, each pinned spec after its own, length first
+  read.reserve(share.instances.size());
+  for (const size_t i : share.instances) {
+    const std::string& name = plan.instances[i].placed.name();
+    const auto pinned = overrides.pinned.find(name);
+    read.push_back(static_cast<char>('0' + overrides.held.contains(name) +
+                                     2 * overrides.completed.contains(name) +
+                                     4 * (pinned != overrides.pinned.end())));
+    if (pinned == overrides.pinned.end()) continue;
+    const std::string spec = pinned->second.SerializeAsString();
+    absl::StrAppend(&read, spec.size(), ":", spec);
+  }
+  return absl::HashOf(read);
+}
+
+bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
+                                           const std::string& host,
+                                           const InstanceOverrides& overrides) {
+  const std::map<std::string, HostShare> shares = SharesByHost(spec, plan);
+  const auto share = shares.find(host);
+  return MakeDesiredState(spec, plan, share == shares.end() ? HostShare{} : share->second,
+                          overrides);
 }
 
 }  // namespace bdcoord::coordinator
