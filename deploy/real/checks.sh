@@ -63,6 +63,63 @@ fi
 elapsed() { python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$1" "$2"; }
 since() { elapsed "$1" "$(date +%s.%N)"; }
 
+# --- images ------------------------------------------------------------------------------------
+
+# The images the spec FILE runs, one a line.
+real_spec_images() { sed -n 's/^ *image: *//p' "$1" | sort -u; }
+
+# real_push_images IMAGE...: `bdcoord images push` from DOCKER_HOST's Docker (default host1's,
+# where deploy/images/build.sh builds them) through the coordinator to every connected host that lacks
+# them; the hosts that have one are skipped. Fails unless each image ends on every host (loaded
+# or skipped), then prints the figure: MiB sent, image loads, hosts, seconds, MB/s.
+real_push_images() {
+  local hosts start took out=${REAL_WORK}/push.out
+  hosts=$("${BDCOORD}" hosts --coordinator "${REAL_ADDR}" -o json | grep -c '"connected": true') ||
+    fail "images: no host is connected"
+  start=$(date +%s.%N)
+  DOCKER_HOST=${DOCKER_HOST:-unix:///run/bdcoord-testbed/host1/docker.sock} \
+    "${BDCOORD}" images push "$@" --coordinator "${REAL_ADDR}" >"${out}" 2>&1 ||
+    fail "images: bdcoord images push $*: $(tail -15 "${out}")"
+  took=$(since "${start}")
+  python3 - "${out}" "${hosts}" "${took}" "$@" <<'PY' || fail "images: the push's output: $(cat "${out}")"
+import re, sys
+out, hosts, took, images = sys.argv[1], int(sys.argv[2]), max(float(sys.argv[3]), 0.1), sys.argv[4:]
+lacking, mib, state, image = {}, {}, {}, None
+for line in open(out):
+    m = re.match(r"(\S+) \([0-9a-f]{12}\): (\d+) of (\d+) hosts lack it$", line)
+    if m:
+        image = m[1]
+        assert int(m[3]) == hosts, f"{image}: {m[3]} hosts, not the {hosts} connected"
+        lacking[image], mib[image], state[image] = int(m[2]), 0.0, {}
+        continue
+    m = re.match(r"(\S+): ([0-9.]+) (MiB|GiB) of about", line)
+    if m and m[1] == image:  # a line per tenth: the last one counts
+        mib[image] = float(m[2]) * (1024 if m[3] == "GiB" else 1)
+        continue
+    m = re.match(r"  (\S+) +(\S+)", line)
+    if m and image:
+        state[image][m[1]] = m[2]
+got = set()
+for i in images:
+    assert i in state, f"{i}: not in the push's output"
+    assert len(state[i]) == hosts, f"{i}: {len(state[i])} hosts answered, not {hosts}"
+    bad = {h: s for h, s in state[i].items() if s not in ("loaded", "skipped")}
+    assert not bad, f"{i}: {bad}"
+    loaded = {h for h, s in state[i].items() if s == "loaded"}
+    assert len(loaded) == lacking[i], f"{i}: {len(loaded)} loaded, {lacking[i]} lacked it"
+    got |= loaded
+loads = sum(lacking[i] for i in images)
+if loads == 0:
+    print(f"figure: images: the {hosts} hosts had all {len(images)} images, every push skipped, in {took:.1f} s")
+else:
+    sent = sum(mib[i] for i in images if lacking[i]) * 1048576 / 1e6
+    fwd = sum(mib[i] * lacking[i] for i in images) * 1048576 / 1e6
+    print(f"figure: images: {sent:.0f} MB of archive ({len(images)} images) pushed to {len(got)} of "
+          f"{hosts} hosts ({loads} loads, {fwd:.0f} MB forwarded) in {took:.1f} s: "
+          f"{sent / took:.1f} MB/s of archive, {fwd / took:.1f} MB/s forwarded")
+PY
+}
+
 # --- ZooKeeper ---------------------------------------------------------------------------------
 declare -gA MODE
 read_modes() { local n; for n in zk1 zk2 zk3; do MODE[${n}]=$(zk mode "${n}"); done; }
