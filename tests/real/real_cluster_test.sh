@@ -25,8 +25,9 @@
 # The other crashes are SIGKILL to the container's process (the JVM); Docker's restart policy
 # brings it back. Prints the time from `apply` to every check passing and the RSS of every JVM.
 # Images: deploy/images/build.sh SYSTEM... builds what is missing on host1's dockerd (or
-# DOCKER_HOST's), then `bdcoord images push` sends the spec's images through bdcoordd to the
-# hosts that lack them (every host loaded or skipped), twice: the second push skips them all.
+# DOCKER_HOST's), then `bdcoord images push` sends the spec's images (one `docker save` archive)
+# through bdcoordd to the hosts that lack them (every host loaded or skipped); a second push, by
+# name, skips every host.
 # Usage: real_cluster_test.sh BDCOORDD BDAGENT BDCOORD SOURCE_DIR
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3 SRC=$4
@@ -78,12 +79,13 @@ for h in "${HOSTS[@]}"; do
 done
 wait_until 30 "the agents did not connect" all_connected
 
-# The spec's images from host1 to the hosts that lack them, then again: all skipped.
+# The spec's images from host1 to the hosts that lack them (one archive), then again by name:
+# every host skipped for every image (each ID with its tag is there).
 mapfile -t IMAGES < <(real_spec_images "${SPEC}")
 ((${#IMAGES[@]} == ${#SYSTEMS[@]})) || fail "the spec runs ${IMAGES[*]}, not one image per system"
 real_push_images "${IMAGES[@]}"
 cp "${work}/push.out" "${work}/push-first.out"
-real_push_images "${IMAGES[@]}"
+real_push "${IMAGES[@]}"
 grep -c "): 0 of ${#HOSTS[@]} hosts lack it$" "${work}/push.out" | grep -qx "${#IMAGES[@]}" ||
   fail "images: the second push sent: $(cat "${work}/push.out")"
 echo "ok: images: ${IMAGES[*]} on all ${#HOSTS[@]} hosts; a second push skips every host"
