@@ -54,7 +54,7 @@ up (the default), as root on Debian 12:
      from host1 to the hosts that lack it (no registry), applies ${SPEC}
      (36 containers: ZooKeeper, Kafka, HDFS, Flink, Drill stand-ins), prints the status and a
      cross-host name lookup
-  --no-apply   stops after step 5: everything runs, nothing is applied
+  --no-apply   stops after the push of step 6: everything runs, nothing is applied
   --real       the real systems instead of stand-ins: builds the images of deploy/images/
                (Debian 12, OpenJDK 17, the jars from Maven Central: about 5 min the first
                time, then seconds) on host1, pushes them to the other hosts with
