@@ -128,19 +128,23 @@ int PushOne(const Coordinator& coordinator, const ImagesOptions& options, const 
       << progress.hosts_size() << " hosts lack it\n";
   absl::Status read = absl::OkStatus();
   if (!progress.done()) {
-    PushProgress bar(out, name, sending, source->size_bytes);
-    int64_t sent = 0;
-    read = ReadImageArchive(*source, rpc::kImageChunkBytes, [&](std::string piece) {
-      const int64_t size = static_cast<int64_t>(piece.size());
-      bdcoord::v1::PushImageRequest data;
-      data.set_data(std::move(piece));
-      if (!stream->Write(data)) return false;  // the coordinator ended the push: its status says
-      sent += size;
-      bar.Update(sent);
-      return true;
-    });
-    bar.Update(sent, /*last=*/true);
-    if (!read.ok()) context.TryCancel();
+    // With no host to send to, the coordinator's next message is the result: the archive is not
+    // read at all (the local Docker would start saving the whole image for nothing).
+    if (sending > 0) {
+      PushProgress bar(out, name, sending, source->size_bytes);
+      int64_t sent = 0;
+      read = ReadImageArchive(*source, rpc::kImageChunkBytes, [&](std::string piece) {
+        const int64_t size = static_cast<int64_t>(piece.size());
+        bdcoord::v1::PushImageRequest data;
+        data.set_data(std::move(piece));
+        if (!stream->Write(data)) return false;  // the coordinator ended the push: its status says
+        sent += size;
+        bar.Update(sent);
+        return true;
+      });
+      bar.Update(sent, /*last=*/true);
+      if (!read.ok()) context.TryCancel();
+    }
     stream->WritesDone();
     while (stream->Read(&progress) && !progress.done()) {
     }

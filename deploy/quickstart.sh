@@ -45,17 +45,20 @@ Usage: deploy/quickstart.sh [up] [--no-apply | --real]
 up (the default), as root on Debian 12:
   1. deploy/install-deps.sh (Debian packages only)
   2. builds bdcoord, bdcoordd, bdagent in ${BUILD_DIR} (BDCOORD_BUILD_DIR, -j${JOBS})
-  3. deploy/testbed.sh up ${HOSTS}: hosts host1..host${HOSTS} (rack r1 r2 r3 r1), a dockerd each on
-     ${TESTBED_ROOT}/hostK/docker.sock, the image bdcoord/standin:latest
+  3. deploy/testbed.sh up ${HOSTS} --image-host1-only: hosts host1..host${HOSTS} (rack r1 r2 r3
+     r1), a dockerd each on ${TESTBED_ROOT}/hostK/docker.sock, the image
+     bdcoord/standin:latest made on host1
   4. bdcoordd on ${ADDR}, state in ${DATA_DIR}
   5. one bdagent per host, in the host's network namespace, labelled with its rack
-  6. waits until the ${HOSTS} hosts are connected, applies ${SPEC}
+  6. waits until the ${HOSTS} hosts are connected, \`bdcoord images push\`es the stand-in image
+     from host1 to the hosts that lack it (no registry), applies ${SPEC}
      (36 containers: ZooKeeper, Kafka, HDFS, Flink, Drill stand-ins), prints the status and a
      cross-host name lookup
-  --no-apply   stops after step 5: everything runs, nothing is applied
+  --no-apply   stops after the push of step 6: everything runs, nothing is applied
   --real       the real systems instead of stand-ins: builds the images of deploy/images/
                (Debian 12, OpenJDK 17, the jars from Maven Central: about 5 min the first
-               time, then seconds), loads them into the hosts, gives the LAN bridge the
+               time, then seconds) on host1, pushes them to the other hosts with
+               \`bdcoord images push\` (the hosts that have them skipped), gives the LAN bridge the
                network's gateway 10.0.50.1/24 (so this machine reaches the containers),
                applies ${REAL_SPEC} (18 containers: 3 ZooKeeper, 3 Kafka,
                NameNode and 3 DataNodes, 2 Flink JobManagers and 2 TaskManagers, 3 Drillbits;
@@ -309,12 +312,30 @@ show_lookup() {
     die_with_logs "no reverse lookup of ${ip} in ${from}"
 }
 
+# The stand-in image from host1 (testbed.sh made it there) to the hosts that lack it, through
+# bdcoordd: no registry, no `docker load` on each host.
+push_standin() {
+  local image=bdcoord/standin:latest
+  echo
+  echo "== bdcoord images push ${image}   # from host1's Docker to the hosts that lack it"
+  DOCKER_HOST=unix://${TESTBED_ROOT}/host1/docker.sock \
+    "${BDCOORD}" images push "${image}" --coordinator "${ADDR}" 2>&1 | tee "${RUN_DIR}/images-push.log" ||
+    die_with_logs "bdcoord images push ${image} failed (${RUN_DIR}/images-push.log)"
+}
+
 # --real: the images on every host, and this machine on the containers' network.
 prepare_real() {
-  log "building and loading the real systems' images (deploy/images/build.sh --load; log ${RUN_DIR}/images.log)"
-  DOCKER_HOST=unix://${TESTBED_ROOT}/host1/docker.sock "${REPO_DIR}/deploy/images/build.sh" --load \
-    >"${RUN_DIR}/images.log" 2>&1 || die_with_logs "deploy/images/build.sh --load failed (${RUN_DIR}/images.log)"
+  log "building the real systems' images on host1 (deploy/images/build.sh; log ${RUN_DIR}/images.log)"
+  DOCKER_HOST=unix://${TESTBED_ROOT}/host1/docker.sock "${REPO_DIR}/deploy/images/build.sh" \
+    >"${RUN_DIR}/images.log" 2>&1 || die_with_logs "deploy/images/build.sh failed (${RUN_DIR}/images.log)"
   source "${REPO_DIR}/deploy/real/checks.sh"
+  REAL_ADDR=${ADDR} REAL_WORK=${RUN_DIR}/real
+  mkdir -p "${REAL_WORK}"
+  fail() { die_with_logs "$*"; }
+  log "pushing them to the hosts that lack them (bdcoord images push; output ${REAL_WORK}/push.out)"
+  local images
+  mapfile -t images < <(real_spec_images "${REPO_DIR}/${REAL_SPEC}")
+  DOCKER_HOST=unix://${TESTBED_ROOT}/host1/docker.sock real_push_images "${images[@]}"
   real_gateway_up || die "cannot give ${REAL_BRIDGE} the address ${REAL_GATEWAY}"
 }
 
@@ -352,8 +373,8 @@ cmd_up() {
   log "installing Debian packages (deploy/install-deps.sh)"
   deploy/install-deps.sh || die "deploy/install-deps.sh failed"
   build
-  log "bringing up the ${HOSTS}-host testbed (deploy/testbed.sh up ${HOSTS})"
-  "${TESTBED}" up "${HOSTS}" 2>"${RUN_DIR}/testbed.log" ||
+  log "bringing up the ${HOSTS}-host testbed (deploy/testbed.sh up ${HOSTS} --image-host1-only)"
+  "${TESTBED}" up "${HOSTS}" --image-host1-only 2>"${RUN_DIR}/testbed.log" ||
     die_with_logs "deploy/testbed.sh up ${HOSTS} failed (${RUN_DIR}/testbed.log)"
   local env
   env=$("${TESTBED}" env) || die "deploy/testbed.sh env failed"
@@ -367,6 +388,7 @@ cmd_up() {
   wait_for_hosts
   echo
   "${BDCOORD}" hosts --coordinator "${ADDR}"
+  push_standin
 
   ((apply && real)) && prepare_real
   if ((apply)); then

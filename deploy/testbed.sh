@@ -37,12 +37,14 @@ Usage: testbed.sh COMMAND [ARGS]
 N simulated Docker hosts on this machine (run as root; Debian packages only).
 
 Commands:
-  up N [--driver macvlan|ipvlan] [--subnet CIDR]
+  up N [--driver macvlan|ipvlan] [--subnet CIDR] [--image-host1-only]
         Start hosts host1..hostN (keeps hosts that are already up, repairs half-made ones):
         network namespace ${NS_PREFIX}K with eth0 on the LAN bridge ${BRIDGE},
         address .(10+K) of the subnet (default ${DEFAULT_SUBNET}; the bridge is .1), its
         own dockerd on ${STATE_DIR}/hostK/docker.sock, label rack=r((K-1)%3+1), and the
-        test image ${IMAGE} (built from deploy/images/standin). --driver
+        test image ${IMAGE} (built from deploy/images/standin; \`docker load\`ed into
+        every host that lacks it, or with --image-host1-only made on host1 alone, for
+        \`bdcoord images push\` to take to the others). --driver
         (default ${DEFAULT_DRIVER}) is the container network driver tests should use; it
         is recorded, like the subnet, in ${STATE_DIR}/testbed.env, and up fails at once
         when the kernel cannot make such links (ipvlan needs CONFIG_IPVLAN).
@@ -599,7 +601,7 @@ ensure_image() {
     fi
   done
   if [[ ${#missing[@]} -eq 0 ]]; then
-    log "image ${IMAGE} (${hash:0:12}) already on every host"
+    log "image ${IMAGE} (${hash:0:12}) already on ${*/#/host}"
     return 0
   fi
   if [[ -z ${source} ]]; then
@@ -635,7 +637,7 @@ ensure_image() {
 }
 
 cmd_up() {
-  local n='' driver='' subnet=''
+  local n='' driver='' subnet='' image_hosts=all
   while [[ $# -gt 0 ]]; do
     case $1 in
       --driver)
@@ -648,6 +650,7 @@ cmd_up() {
         subnet=$2 && shift 2
         ;;
       --subnet=*) subnet=${1#*=} && shift ;;
+      --image-host1-only) image_hosts=host1 && shift ;;
       -h | --help) usage && exit 0 ;;
       -*) die_usage "unknown option $1 (see --help)" ;;
       *)
@@ -732,7 +735,11 @@ cmd_up() {
   read -r -a hosts <<<"$(existing_hosts)"
   wait_dockerds "${hosts[@]}"
   log "standin compiled, dockerd answers on every host ($(elapsed))"
-  ensure_image "${hosts[@]}"
+  if [[ ${image_hosts} == host1 ]]; then
+    ensure_image 1 # the others get it from `bdcoord images push` (deploy/quickstart.sh)
+  else
+    ensure_image "${hosts[@]}"
+  fi
   write_env_file "${subnet}" "${driver}" "${hosts[*]}"
   log "up: ${hosts[*]/#/host} on ${subnet} (${driver}) in $(elapsed)"
 }

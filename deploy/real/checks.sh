@@ -63,6 +63,77 @@ fi
 elapsed() { python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$1" "$2"; }
 since() { elapsed "$1" "$(date +%s.%N)"; }
 
+# --- images ------------------------------------------------------------------------------------
+
+# The images the spec FILE runs, one a line.
+real_spec_images() { sed -n 's/^ *image: *//p' "$1" | sort -u; }
+
+# real_push_images IMAGE...: the images from DOCKER_HOST's Docker (default host1's, where
+# deploy/images/build.sh builds them) to every connected host that lacks them, through the
+# coordinator: one `docker save` of the set (the shared base once), `bdcoord images push` of
+# that archive; hosts that have every image are skipped. Fails unless every host ends with it
+# (loaded or skipped), then prints the figure: MB, hosts, seconds, MB/s.
+real_push_images() {
+  local docker=${DOCKER_HOST:-unix:///run/bdcoord-testbed/host1/docker.sock} start saved
+  start=$(date +%s.%N)
+  DOCKER_HOST=${docker} docker save -o "${REAL_WORK}/images.tar" "$@" ||
+    fail "images: docker save $* (${docker})"
+  saved=$(since "${start}")
+  real_push "${REAL_WORK}/images.tar"
+  rm -f "${REAL_WORK}/images.tar"
+  echo "figure: images: the set of $# images saved in ${saved} s before the push"
+}
+
+# real_push ARG...: `bdcoord images push ARG...` (names of DOCKER_HOST's Docker, or files) to
+# every connected host; fails unless each ARG ends on every host, loaded or skipped, and prints
+# the figure. Output in ${REAL_WORK}/push.out.
+real_push() {
+  local hosts start took out=${REAL_WORK}/push.out
+  hosts=$("${BDCOORD}" hosts --coordinator "${REAL_ADDR}" -o json | grep -c '"connected": true') ||
+    fail "images: no host is connected"
+  start=$(date +%s.%N)
+  DOCKER_HOST=${DOCKER_HOST:-unix:///run/bdcoord-testbed/host1/docker.sock} \
+    "${BDCOORD}" images push "$@" --coordinator "${REAL_ADDR}" >"${out}" 2>&1 ||
+    fail "images: bdcoord images push $*: $(tail -15 "${out}")"
+  took=$(since "${start}")
+  python3 - "${out}" "${hosts}" "${took}" "$@" <<'PY' || fail "images: the push's output: $(cat "${out}")"
+import re, sys
+out, hosts, took, pushed = sys.argv[1], int(sys.argv[2]), max(float(sys.argv[3]), 0.1), sys.argv[4:]
+lacking, mib, state, name = {}, {}, {}, None
+for line in open(out):
+    m = re.match(r"(\S+) \([0-9a-f]{12}\): (\d+) of (\d+) hosts lack it$", line)
+    if m:
+        name = m[1]
+        assert int(m[3]) == hosts, f"{name}: {m[3]} hosts, not the {hosts} connected"
+        lacking[name], mib[name], state[name] = int(m[2]), 0.0, {}
+        continue
+    m = re.match(r"(\S+): ([0-9.]+) (MiB|GiB) of about", line)
+    if m and m[1] == name:  # a line per tenth: the last one counts
+        mib[name] = float(m[2]) * (1024 if m[3] == "GiB" else 1)
+        continue
+    m = re.match(r"  (\S+) +(\S+)", line)
+    if m and name:
+        state[name][m[1]] = m[2]
+got = set()
+for n in pushed:
+    assert n in state, f"{n}: not in the push's output"
+    assert len(state[n]) == hosts, f"{n}: {len(state[n])} hosts answered, not {hosts}"
+    bad = {h: s for h, s in state[n].items() if s not in ("loaded", "skipped")}
+    assert not bad, f"{n}: {bad}"
+    loaded = {h for h, s in state[n].items() if s == "loaded"}
+    assert len(loaded) == lacking[n], f"{n}: {len(loaded)} loaded, {lacking[n]} lacked it"
+    got |= loaded
+if not got:
+    print(f"figure: images: all {hosts} hosts had {' '.join(pushed)}: every one skipped, in {took:.1f} s")
+else:
+    sent = sum(mib[n] for n in pushed if lacking[n]) * 1048576 / 1e6
+    fwd = sum(mib[n] * lacking[n] for n in pushed) * 1048576 / 1e6
+    print(f"figure: images: {sent:.0f} MB of archive pushed to {len(got)} of {hosts} hosts (the others "
+          f"skipped; {fwd:.0f} MB forwarded) in {took:.1f} s: {sent / took:.1f} MB/s of archive, "
+          f"{fwd / took:.1f} MB/s forwarded")
+PY
+}
+
 # --- ZooKeeper ---------------------------------------------------------------------------------
 declare -gA MODE
 read_modes() { local n; for n in zk1 zk2 zk3; do MODE[${n}]=$(zk mode "${n}"); done; }

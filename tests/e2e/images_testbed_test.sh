@@ -2,9 +2,9 @@
 # `bdcoord images` on the 4-host testbed without a registry: an image made on host1 only (the
 # stand-in with a label of this run: a new image ID) is pushed from host1's Docker through
 # bdcoordd to the 3 other hosts (host1 skipped), each host's own `docker image inspect` then has
-# the same ID; a second push skips all 4; `images ls` shows it on all 4; the CLI's errors (an
-# image the local Docker lacks, a file that is not an archive, an unknown host). Prints the
-# push's MB/s. Usage: images_testbed_test.sh BDCOORDD BDAGENT BDCOORD
+# the same ID; a second push skips all 4 without reading the image; `images ls` shows it on
+# all 4; the CLI's errors (an image the local Docker lacks, a file that is not an archive, an
+# unknown host). Prints the push's MB/s. Usage: images_testbed_test.sh BDCOORDD BDAGENT BDCOORD
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -47,7 +47,8 @@ echo "ok: pushed ${bytes} bytes to 3 hosts in ${took} s: $(echo "scale=1; ${byte
   fail "the second push failed: $(cat "${work}/again.out")"
 grep -q "0 of 4 hosts lack it" "${work}/again.out" || fail "the second push sent: $(cat "${work}/again.out")"
 [[ $(grep -cE "host[1-4] +skipped" "${work}/again.out") -eq 4 ]] || fail "not all 4 skipped"
-echo "ok: a second push skips all 4"
+! grep -q "of about" "${work}/again.out" || fail "the second push read the image: $(cat "${work}/again.out")"
+echo "ok: a second push skips all 4, without reading the image"
 
 "${BDCOORD}" images ls --coordinator "${sock}" -o json >"${work}/ls.json"
 python3 - "${work}/ls.json" "${image}" "${id}" <<'PY' || fail "images ls: $(cat "${work}/ls.json")"

@@ -24,8 +24,10 @@
 #   restarted (the live /etc/hosts at work).
 # The other crashes are SIGKILL to the container's process (the JVM); Docker's restart policy
 # brings it back. Prints the time from `apply` to every check passing and the RSS of every JVM.
-# Images: deploy/images/build.sh SYSTEM... --load (builds what is missing on the dockerd of
-# DOCKER_HOST, loads what the testbed hosts lack).
+# Images: deploy/images/build.sh SYSTEM... builds what is missing on host1's dockerd (or
+# DOCKER_HOST's), then `bdcoord images push` sends the spec's images (one `docker save` archive)
+# through bdcoordd to the hosts that lack them (every host loaded or skipped); a second push, by
+# name, skips every host.
 # Usage: real_cluster_test.sh BDCOORDD BDAGENT BDCOORD SOURCE_DIR
 set -euo pipefail
 BDCOORDD=$1 BDAGENT=$2 BDCOORD=$3 SRC=$4
@@ -34,7 +36,7 @@ testbed_setup real bigdata lan all
 source "${SRC}/deploy/real/checks.sh"
 REAL_ADDR=${sock} REAL_WORK=${work}
 ((${#HOSTS[@]} >= 4)) || fail "the real cluster needs the 4-host testbed, have ${#HOSTS[@]}"
-# The images are built on host1's dockerd unless told otherwise, then loaded into the others.
+# The images are built on host1's dockerd unless told otherwise, then pushed to the others.
 export DOCKER_HOST=${DOCKER_HOST:-unix://${BDCOORD_TESTBED_HOST1_SOCK}}
 SPEC=${SRC}/deploy/examples/bigdata-real.yaml
 SYSTEMS=(zookeeper kafka hadoop flink drill)
@@ -60,9 +62,9 @@ trap real_cleanup EXIT
 trap 'fail "line ${LINENO}: \"${BASH_COMMAND}\" failed"' ERR
 
 start=${SECONDS}
-"${SRC}/deploy/images/build.sh" "${SYSTEMS[@]}" --load >"${work}/images.log" 2>&1 ||
-  fail "images: deploy/images/build.sh ${SYSTEMS[*]} --load: $(tail -15 "${work}/images.log")"
-echo "ok: images of ${SYSTEMS[*]} on every testbed host ($((SECONDS - start)) s)"
+"${SRC}/deploy/images/build.sh" "${SYSTEMS[@]}" >"${work}/images.log" 2>&1 ||
+  fail "images: deploy/images/build.sh ${SYSTEMS[*]}: $(tail -15 "${work}/images.log")"
+echo "ok: images of ${SYSTEMS[*]} built on ${DOCKER_HOST} ($((SECONDS - start)) s)"
 for h in "${HOSTS[@]}"; do
   [[ -z $(dockerh "${h}" ps -aq --filter label=io.bdcoord.cluster) ]] ||
     fail "${h} already runs bdcoord containers: the testbed is not clean"
@@ -76,6 +78,17 @@ for h in "${HOSTS[@]}"; do
   start_agent "${h}" --label "${!labels_var}"
 done
 wait_until 30 "the agents did not connect" all_connected
+
+# The spec's images from host1 to the hosts that lack them (one archive), then again by name:
+# every host skipped for every image (each ID with its tag is there).
+mapfile -t IMAGES < <(real_spec_images "${SPEC}")
+((${#IMAGES[@]} == ${#SYSTEMS[@]})) || fail "the spec runs ${IMAGES[*]}, not one image per system"
+real_push_images "${IMAGES[@]}"
+cp "${work}/push.out" "${work}/push-first.out"
+real_push "${IMAGES[@]}"
+grep -c "): 0 of ${#HOSTS[@]} hosts lack it$" "${work}/push.out" | grep -qx "${#IMAGES[@]}" ||
+  fail "images: the second push sent: $(cat "${work}/push.out")"
+echo "ok: images: ${IMAGES[*]} on all ${#HOSTS[@]} hosts; a second push skips every host"
 
 t_apply=$(date +%s.%N)
 timeout 420 "${BDCOORD}" apply "${SPEC}" --coordinator "${sock}" >"${work}/apply.out" 2>&1 ||
