@@ -16,21 +16,21 @@
 namespace bdcoord::agent {
 namespace {
 
-// With the message limits of every bdcoord channel (proto/rpc/limits.h).
+// With the arguments of every client channel to a coordinator (proto/rpc/limits.h).
 std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& address) {
   grpc::ChannelArguments arguments;
-  rpc::ApplyMessageLimits(arguments);
+  rpc::ApplyClientChannelArguments(arguments);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
 }
 
 }  // namespace
 
 absl::Duration ReconnectDelay(const CoordinatorLinkOptions& options, absl::Duration backoff,
-                              absl::Duration lived) {
-  // Two heartbeats answered: the coordinator served this agent, so the next failure (a failover,
-  // a restart) is news and is retried soon; only streams refused or cut at once keep backing off.
-  const bool was_served = lived > 2 * options.heartbeat_interval;
-  return was_served ? options.min_backoff : backoff;
+                              absl::Duration since_served) {
+  // Within the maximum backoff of a served stream's end (two heartbeats answered): a failover or
+  // a restart is under way and the next leader comes within a lease, so every round is retried
+  // soon; only an agent that has not been served for that long backs off.
+  return since_served < options.max_backoff ? options.min_backoff : backoff;
 }
 
 absl::Duration NextLinkBackoff(const CoordinatorLinkOptions& options, absl::Duration delay) {
@@ -131,8 +131,8 @@ void CoordinatorLink::Run() {
   absl::Duration backoff = options_.min_backoff;
   rpc::LeaderSearch search(addresses);
   std::string address = *search.Next();
-  std::string named;                            // the leader a standby named last
-  absl::Duration lived = absl::ZeroDuration();  // the longest stream of this round
+  std::string named;                               // the leader a standby named last
+  absl::Time served_until = absl::InfinitePast();  // the end of the last served stream
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -144,7 +144,10 @@ void CoordinatorLink::Run() {
       absl::MutexLock lock(&mu_);
       if (stop_) return;
     }
-    lived = std::max(lived, options_.now() - started);
+    if (const absl::Time ended = options_.now();
+        ended - started > 2 * options_.heartbeat_interval) {
+      served_until = ended;
+    }
     if (!leader.empty()) named = leader;
     search.Redirected(leader);
     if (std::optional<std::string> next = search.Next()) {  // another coordinator, at once
@@ -154,8 +157,7 @@ void CoordinatorLink::Run() {
     search = rpc::LeaderSearch(addresses);  // each was tried: a new round after the backoff
     search.Redirected(named);
     address = *search.Next();
-    const absl::Duration delay = ReconnectDelay(options_, backoff, lived);
-    lived = absl::ZeroDuration();
+    const absl::Duration delay = ReconnectDelay(options_, backoff, options_.now() - served_until);
     logger->debug("reconnecting to the coordinator at '{}' in {}", address,
                   absl::FormatDuration(delay));
     SleepUnlessStopped(delay);

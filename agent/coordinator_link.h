@@ -56,10 +56,11 @@ struct CoordinatorLinkOptions {
   prometheus::Gauge* connected_gauge = nullptr;
 };
 
-// The wait before dialling again after a stream that lived `lived`: `backoff`, or the minimum
-// again when the stream outlived two heartbeats (it was served: the failure is news).
+// The wait before dialling again, every coordinator having been tried: the minimum while the end
+// of the last served stream (one that outlived two heartbeats) is `since_served` ago, less than
+// the maximum backoff (a failover under way); `backoff` after that.
 absl::Duration ReconnectDelay(const CoordinatorLinkOptions& options, absl::Duration backoff,
-                              absl::Duration lived);
+                              absl::Duration since_served);
 
 // The backoff after waiting `delay`: doubled, at most the maximum.
 absl::Duration NextLinkBackoff(const CoordinatorLinkOptions& options, absl::Duration delay);

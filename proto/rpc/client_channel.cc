@@ -89,7 +89,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> NewClientChannel(
   }
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   grpc::ChannelArguments arguments;
-  ApplyMessageLimits(arguments);
+  ApplyClientChannelArguments(arguments);
   if (tls) {
     grpc::SslCredentialsOptions ssl;
     absl::StatusOr<std::string> cert = ReadPem("--tls-cert", options.tls_cert);

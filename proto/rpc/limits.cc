@@ -12,4 +12,11 @@ void ApplyMessageLimits(grpc::ChannelArguments& arguments) {
   arguments.SetMaxSendMessageSize(kMaxMessageBytes);
 }
 
+void ApplyClientChannelArguments(grpc::ChannelArguments& arguments) {
+  ApplyMessageLimits(arguments);
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+}
+
 }  // namespace bdcoord::rpc

@@ -21,6 +21,12 @@ inline constexpr int kImageChunkBytes = 1024 * 1024;
 void ApplyMessageLimits(grpc::ServerBuilder& builder);
 void ApplyMessageLimits(grpc::ChannelArguments& arguments);
 
+// A client channel to a coordinator (bdcoord, bdagent): the message limits, and gRPC's own
+// reconnect backoff kept at 1 s at most. The callers retry on their own terms (the agent's link,
+// the CLI following a failover); left at gRPC's default (up to 120 s), a channel to a coordinator
+// that was down failed every call at once for seconds after it was back and leading.
+void ApplyClientChannelArguments(grpc::ChannelArguments& arguments);
+
 }  // namespace bdcoord::rpc
 
 #endif  // BDCOORD_PROTO_RPC_LIMITS_H_

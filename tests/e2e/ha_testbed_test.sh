@@ -214,6 +214,12 @@ wait_until 15 "the agents are not all connected to ${new}" all_connected
 dups=$(running_names | uniq -d | paste -sd' ')
 [[ -z ${dups} ]] || fail "running twice: ${dups}"
 (( $(running_names | wc -l) == expected + 1 )) || fail "$(running_names | wc -l) containers run, not $((expected + 1))"
-echo "ok: ${cut_off} back; $((expected + 1)) instances, each once"
+# Back on etcd, it stands by and names the leader (its lease was lost: it does not lead again).
+names_new_leader() {
+  "${BDCOORD}" hosts --coordinator "${old}" >"${work}/back.out" 2>&1 && return 1
+  grep -q "this coordinator is a standby; the leader is at ${address_of[${new}]}" "${work}/back.out"
+}
+wait_until 15 "${cut_off}, back, does not name ${new} as the leader" names_new_leader
+echo "ok: ${cut_off} back, a standby naming ${new}; $((expected + 1)) instances, each once"
 "${BDCOORD}" down --coordinator "${all}" >"${work}/down.out" 2>&1 || fail "down: $(cat "${work}/down.out")"
 wait_until 30 "containers left after down" no_containers

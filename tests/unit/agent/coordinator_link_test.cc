@@ -18,18 +18,16 @@ CoordinatorLinkOptions Options() {
   return options;
 }
 
-TEST(ReconnectDelay, KeepsTheBackoffAfterAShortStream) {
-  EXPECT_EQ(ReconnectDelay(Options(), absl::Seconds(8), absl::Seconds(2)), absl::Seconds(8));
-  EXPECT_EQ(ReconnectDelay(Options(), absl::Seconds(8), absl::Seconds(10)), absl::Seconds(8));
+TEST(ReconnectDelay, RetriesSoonWhileAFailoverIsUnderWay) {
+  // Served 2 s or 29 s ago: the next leader is coming, whatever backoff the failed rounds grew.
+  EXPECT_EQ(ReconnectDelay(Options(), absl::Seconds(16), absl::Seconds(2)), absl::Seconds(1));
+  EXPECT_EQ(ReconnectDelay(Options(), absl::Seconds(16), absl::Seconds(29)), absl::Seconds(1));
 }
 
-TEST(ReconnectDelay, StartsOverAfterAServedStream) {
-  // Longer than two heartbeats, though shorter than the maximum backoff: a coordinator that led
-  // for 11 s and failed over must not leave its agents waiting out a backoff grown before.
-  EXPECT_EQ(ReconnectDelay(Options(), absl::Seconds(16), absl::Seconds(11)), absl::Seconds(1));
-  CoordinatorLinkOptions slow = Options();
-  slow.heartbeat_interval = absl::Seconds(20);
-  EXPECT_EQ(ReconnectDelay(slow, absl::Seconds(8), absl::Seconds(31)), absl::Seconds(8));
+TEST(ReconnectDelay, BacksOffWhenNotServedForLong) {
+  EXPECT_EQ(ReconnectDelay(Options(), absl::Seconds(8), absl::Seconds(31)), absl::Seconds(8));
+  EXPECT_EQ(ReconnectDelay(Options(), absl::Seconds(8), absl::InfiniteDuration()),
+            absl::Seconds(8));  // never served: an agent started before its coordinator
 }
 
 TEST(NextLinkBackoff, DoublesUpToTheMaximum) {
