@@ -30,6 +30,18 @@ services:
   return loaded.spec;
 }
 
+// zk1 and zk2 on h1, zk3 on h2.
+Plan ThreeZkOnTwoHosts() {
+  Plan plan;
+  for (const char* name : {"zk1", "zk2", "zk3"}) {
+    RenderedInstance& rendered = plan.instances.emplace_back();
+    rendered.placed.set_name(name);
+    rendered.placed.set_service("zk");
+    rendered.placed.set_host(std::string(name) == "zk3" ? "h2" : "h1");
+  }
+  return plan;
+}
+
 TEST(ContainerDns, WithoutADnsBlockSearchesNothingAndFailsFast) {
   const bdcoord::v1::Dns dns = ContainerDns(Spec(""));
   EXPECT_THAT(dns.nameservers(), IsEmpty());
@@ -76,13 +88,7 @@ TEST(MakeDesiredState, EveryInstanceCarriesTheClustersDns) {
 
 TEST(MakeDesiredState, ListsEveryInstanceOfTheHostWithTheHeldOnesHeld) {
   const bdcoord::v1::ClusterSpec spec = Spec("");
-  Plan plan;
-  for (const char* name : {"zk1", "zk2", "zk3"}) {
-    RenderedInstance& rendered = plan.instances.emplace_back();
-    rendered.placed.set_name(name);
-    rendered.placed.set_service("zk");
-    rendered.placed.set_host(std::string(name) == "zk3" ? "h2" : "h1");
-  }
+  const Plan plan = ThreeZkOnTwoHosts();
   InstanceOverrides overrides;
   overrides.held = {"zk2", "zk3"};
   const bdcoord::v1::DesiredState state = MakeDesiredState(spec, plan, "h1", overrides);
@@ -232,13 +238,7 @@ services:
 }
 
 TEST(OverridesHash, ChangesWithWhatOfTheOverridesTheHostsInstancesTakeOnly) {
-  Plan plan;
-  for (const char* name : {"zk1", "zk2", "zk3"}) {
-    RenderedInstance& rendered = plan.instances.emplace_back();
-    rendered.placed.set_name(name);
-    rendered.placed.set_service("zk");
-    rendered.placed.set_host(std::string(name) == "zk3" ? "h2" : "h1");
-  }
+  const Plan plan = ThreeZkOnTwoHosts();
   const HostShare h1 = SharesByHost({}, plan).at("h1");
   InstanceOverrides overrides;
   const size_t none = OverridesHash(plan, h1, overrides);
