@@ -22,9 +22,10 @@ void ApplyMessageLimits(grpc::ServerBuilder& builder);
 void ApplyMessageLimits(grpc::ChannelArguments& arguments);
 
 // A client channel to a coordinator (bdcoord, bdagent): the message limits, and gRPC's own
-// reconnect backoff kept at 1 s at most. The callers retry on their own terms (the agent's link,
-// the CLI following a failover); left at gRPC's default (up to 120 s), a channel to a coordinator
-// that was down failed every call at once for seconds after it was back and leading.
+// reconnect backoff kept at 1 s at most (its connect timeout left alone). The callers retry on
+// their own terms (the agent's link, the CLI following a failover); at gRPC's default (up to
+// 120 s) a channel to a coordinator that was down can fail calls at once for a while after it is
+// back and leading.
 void ApplyClientChannelArguments(grpc::ChannelArguments& arguments);
 
 }  // namespace bdcoord::rpc
