@@ -33,6 +33,10 @@ absl::Duration ReconnectDelay(const CoordinatorLinkOptions& options, absl::Durat
   return since_served < options.max_backoff ? options.min_backoff : backoff;
 }
 
+bool StreamWasServed(const CoordinatorLinkOptions& options, absl::Duration lived) {
+  return lived > 2 * options.heartbeat_interval;
+}
+
 absl::Duration NextLinkBackoff(const CoordinatorLinkOptions& options, absl::Duration delay) {
   return std::min(delay * 2, options.max_backoff);
 }
@@ -144,8 +148,7 @@ void CoordinatorLink::Run() {
       absl::MutexLock lock(&mu_);
       if (stop_) return;
     }
-    if (const absl::Time ended = options_.now();
-        ended - started > 2 * options_.heartbeat_interval) {
+    if (const absl::Time ended = options_.now(); StreamWasServed(options_, ended - started)) {
       served_until = ended;
     }
     if (!leader.empty()) named = leader;

@@ -62,6 +62,10 @@ struct CoordinatorLinkOptions {
 absl::Duration ReconnectDelay(const CoordinatorLinkOptions& options, absl::Duration backoff,
                               absl::Duration since_served);
 
+// Whether a stream that lived `lived` was served: it outlived two heartbeats (a standby's
+// refusal or a dead address ends it at once).
+bool StreamWasServed(const CoordinatorLinkOptions& options, absl::Duration lived);
+
 // The backoff after waiting `delay`: doubled, at most the maximum.
 absl::Duration NextLinkBackoff(const CoordinatorLinkOptions& options, absl::Duration delay);
 

@@ -264,9 +264,7 @@ void ClusterController::SyncCluster(const std::string& cluster,
   for (const std::string& host : hosts) {
     auto session = connected.find(host);
     if (session == connected.end()) continue;  // told when it reconnects
-    static const HostShare kNothing;
-    const auto found = rendered.shares.find(host);
-    const HostShare& share = found == rendered.shares.end() ? kNothing : found->second;
+    const HostShare& share = ShareOf(rendered.shares, host);
     const int64_t applied_at = absl::ToUnixMicros(applied->applied_at);
     const size_t inputs =
         absl::HashOf(rendered.revision, applied_at, OverridesHash(rendered.plan, share, overrides));

@@ -129,6 +129,12 @@ bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec,
   return state;
 }
 
+const HostShare& ShareOf(const std::map<std::string, HostShare>& shares, const std::string& host) {
+  static const HostShare kNothing;
+  const auto found = shares.find(host);
+  return found == shares.end() ? kNothing : found->second;
+}
+
 size_t OverridesHash(const Plan& plan, const HostShare& share, const InstanceOverrides& overrides) {
   std::string read;  // a digit per instance, each pinned spec after its own, length first
   read.reserve(share.instances.size());
@@ -148,10 +154,7 @@ size_t OverridesHash(const Plan& plan, const HostShare& share, const InstanceOve
 bdcoord::v1::DesiredState MakeDesiredState(const bdcoord::v1::ClusterSpec& spec, const Plan& plan,
                                            const std::string& host,
                                            const InstanceOverrides& overrides) {
-  const std::map<std::string, HostShare> shares = SharesByHost(spec, plan);
-  const auto share = shares.find(host);
-  return MakeDesiredState(spec, plan, share == shares.end() ? HostShare{} : share->second,
-                          overrides);
+  return MakeDesiredState(spec, plan, ShareOf(SharesByHost(spec, plan), host), overrides);
 }
 
 }  // namespace bdcoord::coordinator

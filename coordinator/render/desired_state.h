@@ -48,6 +48,9 @@ struct HostShare {
 std::map<std::string, HostShare> SharesByHost(const bdcoord::v1::ClusterSpec& spec,
                                               const Plan& plan);
 
+// `host`'s entry in `shares` (SharesByHost), or an empty share when it has none. Pure.
+const HostShare& ShareOf(const std::map<std::string, HostShare>& shares, const std::string& host);
+
 // One host's desired state for a cluster, from its `share` (its entry in SharesByHost(spec, plan);
 // empty when it has none): the instances placed on it (as `overrides` say), with the networks
 // (parents from the spec's host of its name) and its shim addresses (as /32s). Not the hosts map:

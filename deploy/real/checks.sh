@@ -73,8 +73,12 @@ real_spec_images() { sed -n 's/^ *image: *//p' "$1" | sort -u; }
 # coordinator: one `docker save` of the set (the shared base once), `bdcoord images push` of
 # that archive; hosts that have every image are skipped. Fails unless every host ends with it
 # (loaded or skipped), then prints the figure: MB, hosts, seconds, MB/s.
+# The Docker the images are pushed from: DOCKER_HOST, else host1's.
+real_image_docker() { echo "${DOCKER_HOST:-unix:///run/bdcoord-testbed/host1/docker.sock}"; }
+
 real_push_images() {
-  local docker=${DOCKER_HOST:-unix:///run/bdcoord-testbed/host1/docker.sock} start saved
+  local docker start saved
+  docker=$(real_image_docker)
   start=$(date +%s.%N)
   DOCKER_HOST=${docker} docker save -o "${REAL_WORK}/images.tar" "$@" ||
     fail "images: docker save $* (${docker})"
@@ -92,7 +96,7 @@ real_push() {
   hosts=$("${BDCOORD}" hosts --coordinator "${REAL_ADDR}" -o json | grep -c '"connected": true') ||
     fail "images: no host is connected"
   start=$(date +%s.%N)
-  DOCKER_HOST=${DOCKER_HOST:-unix:///run/bdcoord-testbed/host1/docker.sock} \
+  DOCKER_HOST=$(real_image_docker) \
     "${BDCOORD}" images push "$@" --coordinator "${REAL_ADDR}" >"${out}" 2>&1 ||
     fail "images: bdcoord images push $*: $(tail -15 "${out}")"
   took=$(since "${start}")

@@ -30,6 +30,12 @@ TEST(ReconnectDelay, BacksOffWhenNotServedForLong) {
             absl::Seconds(8));  // never served: an agent started before its coordinator
 }
 
+TEST(StreamWasServed, WhenItOutlivedTwoHeartbeats) {
+  EXPECT_FALSE(StreamWasServed(Options(), absl::Milliseconds(20)));  // a standby's refusal
+  EXPECT_FALSE(StreamWasServed(Options(), absl::Seconds(10)));       // heartbeat every 5 s
+  EXPECT_TRUE(StreamWasServed(Options(), absl::Seconds(11)));
+}
+
 TEST(NextLinkBackoff, DoublesUpToTheMaximum) {
   EXPECT_EQ(NextLinkBackoff(Options(), absl::Seconds(1)), absl::Seconds(2));
   EXPECT_EQ(NextLinkBackoff(Options(), absl::Seconds(16)), absl::Seconds(30));
