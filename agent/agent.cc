@@ -162,7 +162,8 @@ PassSummary Agent::RunPass() {
     }
     // An instance's news goes up as soon as it is done (its dependents wait for it), and a newer
     // desired state ends the pass early: both keep a long pass from holding the cluster back.
-    PassProgress progress(desired, previous[cluster].statuses);
+    PassProgress progress(desired, previous[cluster].statuses, previous[cluster].generation);
+    if (progress.CoordinatorWaits()) send(progress.Report());  // before the pass's slow work
     ClusterPass pass;
     pass.cluster = cluster;
     {

@@ -1,11 +1,14 @@
 #include "agent/pass_progress.h"
 
 #include "absl/container/flat_hash_map.h"
+#include "agent/reconcile/decide.h"
 
 namespace bdcoord::agent {
 
 PassProgress::PassProgress(const bdcoord::v1::DesiredState& desired,
-                           const std::vector<bdcoord::v1::InstanceStatus>& last_reported) {
+                           const std::vector<bdcoord::v1::InstanceStatus>& last_reported,
+                           uint64_t last_generation)
+    : coordinator_waits_(!last_reported.empty() && last_generation != desired.generation()) {
   header_.set_cluster(desired.cluster());
   header_.set_generation(desired.generation());
   header_.set_hosts_version(desired.hosts_map().version());  // the kept map's (UpdateDesired)
@@ -13,7 +16,11 @@ PassProgress::PassProgress(const bdcoord::v1::DesiredState& desired,
   for (const auto& status : last_reported) last[status.name()] = &status;
   statuses_.reserve(desired.instances_size());
   for (const auto& instance : desired.instances()) {
-    if (auto it = last.find(instance.name()); it != last.end()) {
+    auto it = last.find(instance.name());
+    // A status of another spec than the one wanted now would say "running" (or "ready") of what
+    // is about to be replaced.
+    if (it != last.end() &&
+        (it->second->spec_hash().empty() || it->second->spec_hash() == SpecHashOf(instance))) {
       statuses_.push_back(*it->second);
       continue;
     }
@@ -21,7 +28,9 @@ PassProgress::PassProgress(const bdcoord::v1::DesiredState& desired,
     pending.set_name(instance.name());
     pending.set_service(instance.service());
     pending.set_state(bdcoord::v1::INSTANCE_STATE_PENDING);
-    pending.set_message("waiting for this host's agent");
+    pending.set_message(it == last.end()
+                            ? "waiting for this host's agent"
+                            : "changing to its new spec: waiting for this host's agent");
     statuses_.push_back(std::move(pending));
   }
 }

@@ -17,6 +17,10 @@ absl::Duration FenceOf(const bdcoord::v1::DesiredInstance& instance) {
   return fence > absl::ZeroDuration() ? fence : absl::InfiniteDuration();
 }
 
+std::string SpecHashOf(const bdcoord::v1::DesiredInstance& instance) {
+  return instance.spec_hash().empty() ? policy::SpecHash(instance) : instance.spec_hash();
+}
+
 namespace {
 
 std::string LabelOf(const ContainerInfo& container, const std::string& key) {
@@ -28,8 +32,7 @@ InstanceDecision DecideInstance(const bdcoord::v1::DesiredInstance& instance,
                                 const std::vector<ContainerInfo>& managed, bool fenced,
                                 bool unfenced) {
   InstanceDecision decision;
-  decision.spec_hash =
-      instance.spec_hash().empty() ? policy::SpecHash(instance) : instance.spec_hash();
+  decision.spec_hash = SpecHashOf(instance);
   for (const ContainerInfo& container : managed) {
     if (LabelOf(container, kInstanceLabel) == instance.name()) decision.existing = container;
   }

@@ -51,6 +51,10 @@ Decision Decide(const bdcoord::v1::DesiredState& desired, const std::vector<Cont
 // `lost_for`: those whose fence_after is set and at most `lost_for`. Pure.
 std::set<std::string> FencedNow(const bdcoord::v1::DesiredState& desired, absl::Duration lost_for);
 
+// The spec hash the instance's container has or gets: the coordinator's when it set one, else
+// the agent's own (policy::SpecHash).
+std::string SpecHashOf(const bdcoord::v1::DesiredInstance& instance);
+
 // The instance's fence_after; absl::InfiniteDuration() when it has none.
 absl::Duration FenceOf(const bdcoord::v1::DesiredInstance& instance);
 
