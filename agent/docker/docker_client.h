@@ -121,6 +121,7 @@ struct ContainerInfo {
   std::string ipv4;              // inspect only: address on its network
   std::string started_at;        // inspect only, RFC 3339
   int stop_timeout_seconds = 0;  // inspect only: Config.StopTimeout, 0 when not set
+  int64_t nano_cpus = 0;         // inspect only: HostConfig.NanoCpus, 0 when no CPU limit
   std::string finished_at;
 };
 
@@ -198,6 +199,9 @@ class DockerClient {
   // for a directory), mode and "uid:gid". NotFound when the path does not exist.
   virtual absl::StatusOr<ArchiveFile> ReadPath(const std::string& id, const std::string& path) = 0;
   virtual absl::Status StartContainer(const std::string& id) = 0;
+  // Sets the container's CPU limit (POST /containers/{id}/update with NanoCpus), at once if it
+  // runs; Docker keeps it for its next starts.
+  virtual absl::Status SetCpuLimit(const std::string& id, int64_t nano_cpus) = 0;
   virtual absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) = 0;
   virtual absl::Status RemoveContainer(const std::string& id, bool force) = 0;
   // Sends a signal ("SIGHUP", ...) to the running container's main process

@@ -369,6 +369,7 @@ ContainerInfo ParseContainerInspect(const json& container) {
   info.finished_at = TimeOrEmpty(Str(state, "FinishedAt"));
   info.restart_count = Int32(container, "RestartCount");
   info.stop_timeout_seconds = Int32(config, "StopTimeout");
+  info.nano_cpus = Int(Obj(container, "HostConfig"), "NanoCpus");
   info.pid = Int32(state, "Pid");
   info.hosts_path = Str(container, "HostsPath");
   // The address on the container's own network; before the first start only the requested
@@ -456,6 +457,7 @@ class DockerClientImpl final : public DockerClient {
   absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) override;
   absl::StatusOr<ArchiveFile> ReadPath(const std::string& id, const std::string& path) override;
   absl::Status StartContainer(const std::string& id) override;
+  absl::Status SetCpuLimit(const std::string& id, int64_t nano_cpus) override;
   absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) override;
   absl::Status RemoveContainer(const std::string& id, bool force) override;
   absl::Status KillContainer(const std::string& id, const std::string& signal) override;
@@ -1113,6 +1115,17 @@ absl::Status DockerClientImpl::StartContainer(const std::string& id) {
   if (!Is2xx(*response)) {
     return HttpError(request, *response, absl::StatusCode::kFailedPrecondition);
   }
+  return absl::OkStatus();
+}
+
+absl::Status DockerClientImpl::SetCpuLimit(const std::string& id, int64_t nano_cpus) {
+  HttpRequest request;
+  request.method = "POST";
+  request.path = absl::StrCat("/containers/", Escape(id), "/update");
+  request.body = Dump({{"NanoCpus", nano_cpus}});
+  absl::StatusOr<HttpResponse> response = Perform(request);
+  if (!response.ok()) return response.status();
+  if (!Is2xx(*response)) return HttpError(request, *response);
   return absl::OkStatus();
 }
 

@@ -89,6 +89,9 @@ absl::StatusOr<ArchiveFile> MeteredDockerClient::ReadPath(const std::string& id,
 absl::Status MeteredDockerClient::StartContainer(const std::string& id) {
   return Metered("StartContainer", true, [&] { return inner_->StartContainer(id); });
 }
+absl::Status MeteredDockerClient::SetCpuLimit(const std::string& id, int64_t nano_cpus) {
+  return Metered("SetCpuLimit", true, [&] { return inner_->SetCpuLimit(id, nano_cpus); });
+}
 absl::Status MeteredDockerClient::StopContainer(const std::string& id,
                                                 std::chrono::seconds timeout) {
   return Metered("StopContainer", true, [&] { return inner_->StopContainer(id, timeout); });

@@ -51,6 +51,7 @@ class MeteredDockerClient : public DockerClient {
   absl::StatusOr<std::string> CreateContainer(const ContainerConfig& config) override;
   absl::StatusOr<ArchiveFile> ReadPath(const std::string& id, const std::string& path) override;
   absl::Status StartContainer(const std::string& id) override;
+  absl::Status SetCpuLimit(const std::string& id, int64_t nano_cpus) override;
   absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) override;
   absl::Status RemoveContainer(const std::string& id, bool force) override;
   absl::Status KillContainer(const std::string& id, const std::string& signal) override;

@@ -194,8 +194,11 @@ class Reconciler {
   // is back); its status says so.
   Acted Fence(const bdcoord::v1::DesiredInstance& instance, const InstanceDecision& decision,
               absl::Duration lost_for);
-  // Starts the instance's created container: RUNNING as Docker's answer says (no inspect), or
-  // FAILED with why.
+  // Sets the instance's CPU limit on its container (none: nothing to do). Failing, the container
+  // is stopped: it must not run without it.
+  absl::Status LimitCpu(const bdcoord::v1::DesiredInstance& instance, const std::string& id);
+  // Starts the instance's created container, then sets its CPU limit: RUNNING as Docker's answer
+  // says (no inspect), or FAILED with why.
   bdcoord::v1::InstanceStatus Start(const bdcoord::v1::DesiredInstance& instance,
                                     const std::string& id);
   // Creates the instance's container and starts it, unless the instance is held.

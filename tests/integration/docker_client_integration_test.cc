@@ -383,6 +383,13 @@ TEST_F(DockerClientIntegrationTest, ContainerLifecycle) {
   EXPECT_EQ(info->finished_at, "");
   EXPECT_EQ(info->labels.at(kLabel), run_);
   EXPECT_EQ(info->labels.at("bdcoord.it.role"), "app");
+  EXPECT_EQ(info->nano_cpus, 500'000'000);
+  // The CPU limit of a running container (how the agent sets it, after the start).
+  ASSERT_TRUE(client_->SetCpuLimit(*id, 250'000'000).ok());
+  absl::StatusOr<ContainerInfo> limited = client_->InspectContainer(*id);
+  ASSERT_TRUE(limited.ok()) << limited.status();
+  EXPECT_EQ(limited->nano_cpus, 250'000'000);
+  EXPECT_TRUE(limited->running);
 
   // Exec: the bind-mounted file (how the agent hands containers their files), read-only, and
   // exit codes.

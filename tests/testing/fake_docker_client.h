@@ -105,6 +105,11 @@ class FakeDockerClient : public DockerClient {
     absl::MutexLock lock(&mu_);
     start_error_ = std::move(status);
   }
+  // Every SetCpuLimit fails with `status` (OK: they work again).
+  void FailCpuLimits(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    cpu_limit_error_ = std::move(status);
+  }
   void SetNetworkError(absl::Status status) {
     absl::MutexLock lock(&mu_);
     network_error_ = std::move(status);
@@ -312,6 +317,7 @@ class FakeDockerClient : public DockerClient {
     c.info.ipv4 = config.ipv4;
     c.info.hosts_path = absl::StrCat("/fake/", c.info.id, "/hosts");
     c.info.stop_timeout_seconds = config.stop_timeout_seconds;
+    c.info.nano_cpus = config.nano_cpus;
     containers_[c.info.id] = c;
     ++creates_;
     return c.info.id;
@@ -344,6 +350,17 @@ class FakeDockerClient : public DockerClient {
         absl::RFC3339_full, absl::FromUnixSeconds(1700000000 + starts_), absl::UTCTimeZone());
     return absl::OkStatus();
   }
+  absl::Status SetCpuLimit(const std::string& id, int64_t nano_cpus) override {
+    absl::MutexLock lock(&mu_);
+    ++calls_["SetCpuLimit"];
+    if (!fail_all_.ok()) return fail_all_;
+    if (!cpu_limit_error_.ok()) return cpu_limit_error_;
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return absl::NotFoundError(id);
+    it->second.info.nano_cpus = nano_cpus;
+    return absl::OkStatus();
+  }
+
   absl::Status StopContainer(const std::string& id, std::chrono::seconds timeout) override {
     absl::MutexLock lock(&mu_);
     auto it = containers_.find(id);
@@ -465,6 +482,7 @@ class FakeDockerClient : public DockerClient {
   absl::Status fail_all_;
   absl::Status network_error_;
   absl::Status start_error_;
+  absl::Status cpu_limit_error_;
   absl::Status stop_error_;
   int next_id_ = 0;
   int creates_ = 0;

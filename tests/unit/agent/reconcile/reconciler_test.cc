@@ -173,6 +173,50 @@ TEST_F(ReconcilerTest, AReleasedInstanceWhoseStartIsRefusedIsFailedWithItsContai
   EXPECT_EQ(released.statuses[0].container_id(), docker_.FindByName("zk1")->info.id);
 }
 
+// The CPU limit comes right after the start, not with the create: under a small quota runc's
+// init, which runs in the container's cgroup, made each start (and each dependent's wait) 0.5 s
+// longer. A held container gets it when it is released.
+TEST_F(ReconcilerTest, TheCpuLimitIsSetRightAfterTheStart) {
+  bdcoord::v1::DesiredState desired = Desired(2);
+  for (auto& instance : *desired.mutable_instances()) {
+    instance.mutable_resources()->set_millicpus(25);
+  }
+  desired.mutable_instances(1)->set_hold(true);
+  const ReconcileResult first = reconciler_.Reconcile(desired);
+  EXPECT_EQ(first.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(docker_.FindByName("zk1")->config.nano_cpus, 0) << "not at the create";
+  EXPECT_EQ(docker_.FindByName("zk1")->info.nano_cpus, 25'000'000);
+  EXPECT_EQ(docker_.FindByName("zk2")->info.nano_cpus, 0) << "held: not started yet";
+  EXPECT_EQ(docker_.calls()["SetCpuLimit"], 1);
+
+  desired.mutable_instances(1)->set_hold(false);
+  reconciler_.Reconcile(desired);
+  EXPECT_EQ(docker_.FindByName("zk2")->info.nano_cpus, 25'000'000);
+  reconciler_.Reconcile(desired);
+  EXPECT_EQ(docker_.calls()["SetCpuLimit"], 2) << "once per start";
+}
+
+// Never running without it: a refused limit stops the container, and one that runs without it
+// (the agent stopped between the start and the limit, then Docker's restart policy started it)
+// gets it on the next pass.
+TEST_F(ReconcilerTest, AContainerDoesNotRunWithoutItsCpuLimit) {
+  bdcoord::v1::DesiredState desired = Desired(1);
+  desired.mutable_instances(0)->mutable_resources()->set_millicpus(500);
+  docker_.FailCpuLimits(absl::InternalError("POST /containers/id1/update: HTTP 500"));
+  const ReconcileResult refused = reconciler_.Reconcile(desired);
+  EXPECT_EQ(refused.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(refused.statuses[0].message(),
+            "stopped: its CPU limit could not be set (POST /containers/id1/update: HTTP 500)");
+  EXPECT_FALSE(docker_.FindByName("zk1")->info.running);
+
+  docker_.FailCpuLimits(absl::OkStatus());
+  ASSERT_TRUE(docker_.StartContainer(docker_.FindByName("zk1")->info.id).ok());
+  EXPECT_EQ(docker_.FindByName("zk1")->info.nano_cpus, 0);
+  const ReconcileResult next = reconciler_.Reconcile(desired);
+  EXPECT_EQ(next.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(docker_.FindByName("zk1")->info.nano_cpus, 500'000'000);
+}
+
 TEST_F(ReconcilerTest, HeldInstancesAreCreatedAfterTheOnesThatStartNow) {
   Reconciler reconciler(&docker_, &hosts_, nullptr,
                         ReconcilerOptions{.parallelism = 1, .now = test_util::RealClock()});
