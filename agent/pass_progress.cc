@@ -7,16 +7,17 @@ namespace bdcoord::agent {
 
 PassProgress::PassProgress(const bdcoord::v1::DesiredState& desired,
                            const std::vector<bdcoord::v1::InstanceStatus>& last_reported,
-                           uint64_t last_generation)
-    : coordinator_waits_(!last_reported.empty() && last_generation != desired.generation()) {
+                           uint64_t last_generation) {
   header_.set_cluster(desired.cluster());
   header_.set_generation(desired.generation());
   header_.set_hosts_version(desired.hosts_map().version());  // the kept map's (UpdateDesired)
   absl::flat_hash_map<std::string, const bdcoord::v1::InstanceStatus*> last;
   for (const auto& status : last_reported) last[status.name()] = &status;
+  size_t still_desired = 0;  // of the instances last reported
   statuses_.reserve(desired.instances_size());
   for (const auto& instance : desired.instances()) {
     auto it = last.find(instance.name());
+    if (it != last.end()) ++still_desired;
     // A status of another spec than the one wanted now would say "running" (or "ready") of what
     // is about to be replaced.
     if (it != last.end() &&
@@ -33,6 +34,10 @@ PassProgress::PassProgress(const bdcoord::v1::DesiredState& desired,
                             : "changing to its new spec: waiting for this host's agent");
     statuses_.push_back(std::move(pending));
   }
+  // Not when some are no longer desired: a report is whole, and would say they are gone before
+  // the pass removed them (`bdcoord down` waits for that).
+  coordinator_waits_ = !last_reported.empty() && last_generation != desired.generation() &&
+                       still_desired == last.size();
 }
 
 bool PassProgress::Update(int index, const bdcoord::v1::InstanceStatus& status) {

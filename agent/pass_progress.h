@@ -21,9 +21,9 @@ class PassProgress {
                uint64_t last_generation);
 
   // Whether the coordinator has statuses from this host that it disregards: reported against an
-  // older desired state (it counts only reports on the state it sent last). A readiness reported
-  // just before a new desired state came would wait for the new pass's first news otherwise,
-  // and the dependents it releases with it.
+  // older desired state (it counts only reports on the state it sent last), all of instances
+  // still desired. A readiness reported just before a new desired state came would wait for
+  // the new pass's first news otherwise, and the dependents it releases with it.
   bool CoordinatorWaits() const { return coordinator_waits_; }
 
   // The pass is done with instance `index`: whether what the coordinator is told of it changed

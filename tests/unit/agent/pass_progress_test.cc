@@ -65,6 +65,15 @@ TEST(PassProgressTest, TheCoordinatorWaitsOnlyWhenItsLastReportWasOnAnotherGener
   EXPECT_FALSE(PassProgress(desired, reported, 2).CoordinatorWaits()) << "it has them";
   EXPECT_FALSE(PassProgress(desired, {}, 1).CoordinatorWaits()) << "nothing to tell yet";
   EXPECT_FALSE(PassProgress(desired, {}, 0).CoordinatorWaits()) << "a first pass";
+  bdcoord::v1::DesiredState down = desired;
+  down.set_generation(3);
+  down.clear_instances();
+  EXPECT_FALSE(PassProgress(down, reported, 2).CoordinatorWaits())
+      << "a whole report without a-zk1 would say it is gone before the pass removed it";
+  bdcoord::v1::DesiredState scaled_down = desired;
+  scaled_down.set_generation(3);
+  scaled_down.mutable_instances()->DeleteSubrange(0, 1);
+  EXPECT_FALSE(PassProgress(scaled_down, reported, 2).CoordinatorWaits());
 }
 
 }  // namespace
