@@ -13,6 +13,8 @@ PassProgress::PassProgress(const bdcoord::v1::DesiredState& desired,
   header_.set_hosts_version(desired.hosts_map().version());  // the kept map's (UpdateDesired)
   absl::flat_hash_map<std::string, const bdcoord::v1::InstanceStatus*> last;
   for (const auto& status : last_reported) last[status.name()] = &status;
+  // The same desired state as the last pass's: the same specs, no hash to compare.
+  const bool same_state = last_generation == desired.generation();
   size_t still_desired = 0;  // of the instances last reported
   statuses_.reserve(desired.instances_size());
   for (const auto& instance : desired.instances()) {
@@ -20,8 +22,8 @@ PassProgress::PassProgress(const bdcoord::v1::DesiredState& desired,
     if (it != last.end()) ++still_desired;
     // A status of another spec than the one wanted now would say "running" (or "ready") of what
     // is about to be replaced.
-    if (it != last.end() &&
-        (it->second->spec_hash().empty() || it->second->spec_hash() == SpecHashOf(instance))) {
+    if (it != last.end() && (same_state || it->second->spec_hash().empty() ||
+                             it->second->spec_hash() == SpecHashOf(instance))) {
       statuses_.push_back(*it->second);
       continue;
     }
@@ -36,8 +38,7 @@ PassProgress::PassProgress(const bdcoord::v1::DesiredState& desired,
   }
   // Not when some are no longer desired: a report is whole, and would say they are gone before
   // the pass removed them (`bdcoord down` waits for that).
-  coordinator_waits_ = !last_reported.empty() && last_generation != desired.generation() &&
-                       still_desired == last.size();
+  coordinator_waits_ = !last_reported.empty() && !same_state && still_desired == last.size();
 }
 
 bool PassProgress::Update(int index, const bdcoord::v1::InstanceStatus& status) {

@@ -827,9 +827,10 @@ absl::Status Reconciler::LimitCpu(const DesiredInstance& instance, const std::st
   inspect_cache_->Changed(id);
   absl::Status set = docker_->SetCpuLimit(id, nano_cpus);
   if (set.ok()) return set;
-  (void)docker_->StopContainer(id, std::chrono::seconds(0));
+  const absl::Status stopped = docker_->StopContainer(id, std::chrono::seconds(0));
   return absl::UnavailableError(
-      absl::StrCat("stopped: its CPU limit could not be set (", set.message(), ")"));
+      absl::StrCat(stopped.ok() ? "stopped" : "not stopped, which failed too", ": its CPU limit ",
+                   "could not be set (", set.message(), ")"));
 }
 
 std::string Reconciler::Refusal(const DesiredInstance& instance,

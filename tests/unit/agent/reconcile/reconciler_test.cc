@@ -215,6 +215,14 @@ TEST_F(ReconcilerTest, AContainerDoesNotRunWithoutItsCpuLimit) {
   const ReconcileResult next = reconciler_.Reconcile(desired);
   EXPECT_EQ(next.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
   EXPECT_EQ(docker_.FindByName("zk1")->info.nano_cpus, 500'000'000);
+
+  // Nor says "stopped" of one that would not stop.
+  desired.mutable_instances(0)->mutable_command()->Add("--new");  // a new container
+  docker_.FailCpuLimits(absl::InternalError("HTTP 500"));
+  docker_.FailStops(absl::DeadlineExceededError("timeout"));
+  const ReconcileResult stuck = reconciler_.Reconcile(desired);
+  EXPECT_EQ(stuck.statuses[0].message(),
+            "not stopped, which failed too: its CPU limit could not be set (HTTP 500)");
 }
 
 TEST_F(ReconcilerTest, HeldInstancesAreCreatedAfterTheOnesThatStartNow) {
