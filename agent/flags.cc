@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "proto/rpc/bearer_token.h"
 #include "proto/rpc/coordinator_addresses.h"
 #include "proto/rpc/metrics_endpoint.h"
@@ -84,7 +85,34 @@ void AddAgentFlags(CLI::App* app, AgentFlags* flags) {
                   "and at most 16")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
+  app->add_option("--gate", flags->gate,
+                  "bdgate, the static program that a held instance's container starts with, so "
+                  "that Docker's start is done before its dependencies are met and its program "
+                  "runs the moment they are; 'none': held containers are only created, and "
+                  "started when released (default: bdgate beside bdagent, or "
+                  "../libexec/bdcoord/bdgate from it)")
+      ->type_name("PATH");
   rpc::AddMetricsListenFlag(app, &flags->metrics_listen);
+}
+
+absl::StatusOr<std::string> GateBinaryFor(
+    const std::string& flag, const std::string& agent_path,
+    const std::function<bool(const std::string&)>& executable) {
+  if (flag == "none") return std::string();
+  if (!flag.empty()) {
+    if (!flag.starts_with("/") || !executable(flag)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--gate ", flag,
+                       ": not an executable file given by its absolute path (build it with "
+                       "the agent: target bdgate; or --gate none)"));
+    }
+    return flag;
+  }
+  const std::string dir = agent_path.substr(0, agent_path.rfind('/') + 1);
+  for (const std::string& candidate : {dir + "bdgate", dir + "../libexec/bdcoord/bdgate"}) {
+    if (!dir.empty() && executable(candidate)) return candidate;
+  }
+  return std::string();
 }
 
 int ParallelismFor(int flag, const absl::StatusOr<DockerInfo>& docker) {

@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,7 @@ struct AgentFlags {
   std::string token_file;
   policy::HostPolicy policy = {};  // --allow-root, --allow-host-path: deny by default
   std::string metrics_listen;      // empty: no metrics endpoint
+  std::string gate;                // --gate: empty finds bdgate (GateBinaryFor), "none": none
 };
 
 void AddAgentFlags(CLI::App* app, AgentFlags* flags);
@@ -47,6 +49,14 @@ absl::Status ValidateAgentFlags(const AgentFlags& flags);
 // starting containers is CPU work in dockerd, containerd and runc) between 2 and 16, or 4 when
 // dockerd cannot say.
 int ParallelismFor(int flag, const absl::StatusOr<DockerInfo>& docker);
+
+// bdgate for the reconciler (ReconcilerOptions::gate_binary): --gate PATH as given (an error when
+// `executable` says it is not), "" for --gate none, else the first of AGENT_DIR/bdgate and
+// AGENT_DIR/../libexec/bdcoord/bdgate (the .deb's) that is, or "" when neither is. `agent_path`:
+// bdagent's own path.
+absl::StatusOr<std::string> GateBinaryFor(
+    const std::string& flag, const std::string& agent_path,
+    const std::function<bool(const std::string&)>& executable);
 
 // The channel to --coordinator with its TLS and the token of --token-file (read into
 // `flags->channel`); an error names the flag.

@@ -1,7 +1,9 @@
 // bdagent: the per-host agent. Turns the desired containers of this host into real ones through
 // the Docker Engine API and keeps every container's /etc/hosts current.
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_join.h"
@@ -79,6 +81,17 @@ int main(int argc, char** argv) {
   agent::MeteredProber prober(&docker_prober, *registry);
   const std::unique_ptr<bdcoord::net::AddressProber> addresses = bdcoord::net::NewArpProber();
   const auto now = [] { return absl::Now(); };
+  std::error_code no_path;
+  absl::StatusOr<std::string> gate = agent::GateBinaryFor(
+      flags.gate, std::filesystem::read_symlink("/proc/self/exe", no_path).string(),
+      [](const std::string& path) { return ::access(path.c_str(), X_OK) == 0; });
+  if (!gate.ok()) return fail(gate.status(), 2);
+  if (!gate->empty()) *gate = std::filesystem::weakly_canonical(*gate, no_path).string();
+  if (gate->empty()) {
+    logger->warn("no bdgate (--gate): held instances are only created, and started when released");
+  } else {
+    logger->info("held instances start behind {}", *gate);
+  }
   const int parallelism = agent::ParallelismFor(flags.parallelism, docker->Info());
   logger->info("working on {} instances at once{}", parallelism,
                flags.parallelism > 0 ? " (--parallelism)" : " (from dockerd's CPU count)");
@@ -89,7 +102,8 @@ int main(int argc, char** argv) {
                                 .policy = flags.policy,
                                 .host_name = agent::HostName(flags),
                                 .state_dir = flags.state_dir,
-                                .address_prober = addresses.get()});
+                                .address_prober = addresses.get(),
+                                .gate_binary = *gate});
   const agent::AgentMetrics agent_metrics = agent::AgentMetrics::Register(*registry);
   agent::Agent runtime(docker, &reconciler, &prober,
                        {.interval = absl::Seconds(flags.interval_seconds),

@@ -51,6 +51,9 @@ struct NetworkInfo {
 struct ImageInfo {
   std::string id;
   std::string user;  // Config.User: the image's default user; empty means root
+  // Config.Entrypoint and Config.Cmd: what a container of it runs when given no command.
+  std::vector<std::string> entrypoint;
+  std::vector<std::string> cmd;
 };
 
 // An image as GET /images/json lists it.
@@ -80,7 +83,8 @@ struct ContainerConfig {
   std::string image;
   std::string hostname;
   std::string domainname;
-  std::vector<std::string> command;  // empty: the image's default
+  std::vector<std::string> entrypoint;  // empty: the image's
+  std::vector<std::string> command;     // empty: the image's default
   std::vector<std::pair<std::string, std::string>> env;
   std::map<std::string, std::string> labels;
   std::string user;

@@ -127,6 +127,15 @@ const json& Arr(const json& object, const char* key) {
   return it != object.end() && it->is_array() ? *it : *kEmpty;
 }
 
+// The strings of an array (other elements skipped).
+std::vector<std::string> Strings(const json& array) {
+  std::vector<std::string> out;
+  for (const json& element : array) {
+    if (element.is_string()) out.push_back(element.get<std::string>());
+  }
+  return out;
+}
+
 std::map<std::string, std::string> StringMap(const json& object) {
   std::map<std::string, std::string> out;
   if (!object.is_object()) return out;
@@ -860,7 +869,10 @@ absl::StatusOr<ImageInfo> DockerClientImpl::InspectImage(const std::string& imag
   if (!body.ok()) return body.status();
   ImageInfo info;
   info.id = Str(*body, "Id");
-  info.user = Str(Obj(*body, "Config"), "User");
+  const json& config = Obj(*body, "Config");
+  info.user = Str(config, "User");
+  info.entrypoint = Strings(Arr(config, "Entrypoint"));
+  info.cmd = Strings(Arr(config, "Cmd"));
   return info;
 }
 
@@ -1046,6 +1058,7 @@ absl::StatusOr<std::string> DockerClientImpl::CreateContainer(const ContainerCon
   if (!config.domainname.empty()) body["Domainname"] = config.domainname;
   if (!config.user.empty()) body["User"] = config.user;
   if (config.stop_timeout_seconds > 0) body["StopTimeout"] = config.stop_timeout_seconds;
+  if (!config.entrypoint.empty()) body["Entrypoint"] = config.entrypoint;
   if (!config.command.empty()) body["Cmd"] = config.command;
   if (!config.network.empty()) {
     body["HostConfig"]["NetworkMode"] = config.network;

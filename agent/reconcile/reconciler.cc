@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -16,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "agent/probes/probes.h"
 #include "agent/reconcile/container_dns.h"
 #include "agent/reconcile/probe_schedule.h"
@@ -38,6 +40,30 @@ int64_t NanoCpusOf(const DesiredInstance& instance) {
 
 // A held instance's container (DesiredInstance.hold), created and not started.
 constexpr char kHeldMessage[] = "created; starts when its dependencies are met";
+// A held instance's container started behind bdgate (ReconcilerOptions::gate_binary).
+constexpr char kGatedMessage[] =
+    "started behind its gate; its program runs when its "
+    "dependencies are met";
+// Where bdgate and the instance's release file are in a gated container.
+constexpr char kGateInContainer[] = "/.bdcoord/bdgate";
+constexpr char kReleaseInContainer[] = "/.bdcoord/release";
+
+bool Gated(const ContainerInfo& container) { return container.labels.contains(kGateLabel); }
+// After a release, how often and how long the agent looks for bdgate's exec (1 s in all).
+constexpr int kExecLooks = 500;
+constexpr absl::Duration kExecLookInterval = absl::Milliseconds(2);
+
+// What a container of the instance runs: the image's entrypoint, then the instance's command or
+// else the image's (Docker's rule, spelt out because bdgate runs it).
+std::vector<std::string> ProgramOf(const DesiredInstance& instance, const ImageInfo& image) {
+  std::vector<std::string> program = image.entrypoint;
+  if (instance.command().empty()) {
+    program.insert(program.end(), image.cmd.begin(), image.cmd.end());
+  } else {
+    program.insert(program.end(), instance.command().begin(), instance.command().end());
+  }
+  return program;
+}
 
 // A plain pointer, not a shared_ptr copy: a temporary shared_ptr per log line inside Act's switch
 // is what clang's ASan reported as a stack-use-after-scope (a false positive of its scope tracking
@@ -276,8 +302,10 @@ absl::flat_hash_map<std::string, std::string> Reconciler::RefusedAddresses(
   for (size_t i = 0; i < decisions.size(); ++i) {
     const DesiredInstance& instance = desired.instances(static_cast<int>(i));
     const InstanceDecision& decision = decisions[i];
+    // A held instance's container starts at its create too when it is gated.
     const bool first_start =
-        (decision.action == InstanceAction::kCreate && !instance.hold()) ||
+        (decision.action == InstanceAction::kCreate &&
+         (!instance.hold() || !options_.gate_binary.empty())) ||
         (decision.action == InstanceAction::kStart && decision.existing.has_value() &&
          decision.existing->state == "created");
     auto parent = parent_of.find(instance.network());
@@ -324,6 +352,44 @@ std::string Reconciler::ClusterDir(const std::string& cluster) const {
 
 std::string Reconciler::InstanceDir(const DesiredInstance& instance) const {
   return absl::StrCat(ClusterDir(instance.cluster()), "/instances/", instance.name());
+}
+
+std::string Reconciler::ReleaseFileOf(const DesiredInstance& instance) const {
+  return absl::StrCat(InstanceDir(instance), "/release");
+}
+
+bool Reconciler::Released(const DesiredInstance& instance) {
+  absl::StatusOr<std::string> content = host_files_->Read(ReleaseFileOf(instance));
+  return content.ok() && !content->empty();
+}
+
+absl::Status Reconciler::ReleaseIfDue(const DesiredInstance& instance,
+                                      const ContainerInfo& container) {
+  if (!Gated(container) || instance.hold() || Released(instance)) return absl::OkStatus();
+  // In place: the container sees its bind mount change, and bdgate runs the program at once.
+  if (absl::Status s = host_files_->WriteInPlace(ReleaseFileOf(instance), "released\n"); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("cannot release it from its gate: ", s.message()));
+  }
+  // Its program runs once bdgate has exec'd it, a few ms later: until then a dependent on
+  // `started` must not be released, so the release is reported only once the container's first
+  // process is no longer bdgate (or has ended), bounded.
+  const absl::Time released = options_.now();
+  absl::StatusOr<ContainerInfo> info = Inspect(container.id);
+  const std::string cmdline = info.ok() ? absl::StrCat("/proc/", info->pid, "/cmdline") : "";
+  for (int look = 0; info.ok() && info->pid > 0 && look < kExecLooks; ++look) {
+    absl::StatusOr<std::string> running = host_files_->Read(cmdline);
+    if (!running.ok() || !absl::StartsWith(*running, kGateInContainer)) break;
+    absl::SleepFor(kExecLookInterval);
+  }
+  Logger()->info("released '{}' from its gate ({} to its program)", instance.name(),
+                 absl::FormatDuration(options_.now() - released));
+  return absl::OkStatus();
+}
+
+void Reconciler::ShowHeldBehindGate(const DesiredInstance& instance, InstanceStatus* status) {
+  if (status->state() != bdcoord::v1::INSTANCE_STATE_RUNNING || Released(instance)) return;
+  status->set_state(bdcoord::v1::INSTANCE_STATE_CREATED);
+  status->set_message(kGatedMessage);
 }
 
 absl::StatusOr<bool> Reconciler::SyncClusterHosts(const DesiredState& desired) {
@@ -498,10 +564,19 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
     case InstanceAction::kStart:  // e.g. a held instance released: only its start is left
       // A file changed while it was held: it starts with the new content, no signal needed.
       UpdateFilesInPlace(instance, *existing, /*running=*/false, &acted);
+      if (absl::Status s = ReleaseIfDue(instance, *existing); !s.ok()) {
+        acted.status = Failed(instance, std::string(s.message()));
+        return acted;
+      }
       acted.status = Start(instance, existing->id);
+      if (Gated(*existing)) ShowHeldBehindGate(instance, &acted.status);
       CheckReadiness(instance, &acted.status);
       return acted;
     case InstanceAction::kKeep:
+      if (absl::Status s = ReleaseIfDue(instance, *existing); !s.ok()) {
+        acted.status = Failed(instance, std::string(s.message()));
+        return acted;
+      }
       acted.status = StatusOf(instance, existing->id);
       if (acted.status.state() == bdcoord::v1::INSTANCE_STATE_RUNNING) {
         acted.outcome.hosts_file_rewritten =
@@ -656,12 +731,21 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   config.hostname = instance.name();
   config.domainname = instance.domain();
   config.command.assign(instance.command().begin(), instance.command().end());
+  // A held instance's container starts now behind bdgate, which runs its program once released:
+  // Docker's start is then off its dependencies' path.
+  const bool gated = instance.hold() && !options_.gate_binary.empty();
+  if (gated) {
+    config.entrypoint = {kGateInContainer};
+    config.command = ProgramOf(instance, image);
+    config.command.insert(config.command.begin(), kReleaseInContainer);
+  }
   for (const auto& env : instance.env()) config.env.emplace_back(env.name(), env.value());
   config.labels = {{kClusterLabel, instance.cluster()},
                    {kServiceLabel, instance.service()},
                    {kInstanceLabel, instance.name()},
                    {kSpecHashLabel, hash},
                    {kHostFilesLabel, "1"}};
+  if (gated) config.labels[kGateLabel] = "1";
   config.user = instance.user();
   config.network = instance.network();
   config.ipv4 = instance.ip();
@@ -699,6 +783,15 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
     }
     written.push_back(host_path);
     config.mounts.push_back({host_path, file.path(), /*read_only=*/false});
+  }
+  if (gated) {
+    // Empty while held; readable by any user (bdgate runs as the instance's), read-only inside.
+    const std::string release = ReleaseFileOf(instance);
+    if (absl::Status s = host_files_->Create(release, "", 0644, FileOwner()); !s.ok()) {
+      return fail(absl::StrCat("cannot write its release file: ", s.message()), "");
+    }
+    config.mounts.push_back({options_.gate_binary, kGateInContainer, /*read_only=*/true});
+    config.mounts.push_back({release, kReleaseInContainer, /*read_only=*/true});
   }
   // Every container of the cluster on this host shares its hosts file: a new map is one write.
   // Read-only: a container, even as root, must not rewrite its neighbours' /etc/hosts.
@@ -784,6 +877,15 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
                                owner.gid, ": ", given.message()),
                   *id);
     }
+  }
+  if (gated) {
+    InstanceStatus status = Start(instance, *id);
+    if (status.state() == bdcoord::v1::INSTANCE_STATE_RUNNING) {
+      Logger()->info("started '{}' behind its gate, held until its dependencies are met",
+                     instance.name());
+      ShowHeldBehindGate(instance, &status);
+    }
+    return status;
   }
   if (instance.hold()) {
     Logger()->info("created '{}', held until its dependencies are met", instance.name());
@@ -1015,6 +1117,7 @@ InstanceStatus Reconciler::StatusOf(const DesiredInstance& instance,
   }
   if (info->running || info->state == "restarting") {
     status.set_state(bdcoord::v1::INSTANCE_STATE_RUNNING);
+    if (Gated(*info)) ShowHeldBehindGate(instance, &status);
   } else if (info->state == "created") {
     status.set_state(bdcoord::v1::INSTANCE_STATE_CREATED);
     if (instance.hold()) status.set_message(kHeldMessage);

@@ -60,6 +60,11 @@ struct ReconcilerOptions {
   // for `address_probe_wait`; one whose IP answers is not started (FAILED, retried next pass).
   net::AddressProber* address_prober = nullptr;
   absl::Duration address_probe_wait = absl::Seconds(1);
+  // bdgate on this host (bdagent --gate). Set: a held instance's container is created and
+  // started at once behind it, and its program runs the moment the instance is released (a
+  // write to its release file) instead of after a Docker start then. Empty: a held instance's
+  // container is only created, and started when released.
+  std::string gate_binary = {};
 };
 
 // An instance's failure when its image is not on this host: names the image and how to get it
@@ -228,6 +233,15 @@ class Reconciler {
   void PruneInstanceFiles(const bdcoord::v1::DesiredState& desired,
                           const std::vector<std::string>& still_there, ReconcileResult* result);
   std::string ClusterDir(const std::string& cluster) const;
+  // The file bind-mounted read-only into a gated container: empty while the instance is held.
+  std::string ReleaseFileOf(const bdcoord::v1::DesiredInstance& instance) const;
+  bool Released(const bdcoord::v1::DesiredInstance& instance);
+  // A gated container's instance no longer held: writes its release file (once).
+  absl::Status ReleaseIfDue(const bdcoord::v1::DesiredInstance& instance,
+                            const ContainerInfo& container);
+  // A gated container not released yet is CREATED (its program has not run), not RUNNING.
+  void ShowHeldBehindGate(const bdcoord::v1::DesiredInstance& instance,
+                          bdcoord::v1::InstanceStatus* status);
   std::string InstanceDir(const bdcoord::v1::DesiredInstance& instance) const;
   // Why this host's policy refuses `instance` (empty when it does not): "refused by host H's
   // policy: ..." naming the rule. `image_user`: the image's default user, when the instance

@@ -3,8 +3,9 @@
 # 4-host testbed (deploy/testbed.sh up 4). Run by hand, as root, not by ctest. Per round: a fresh
 # coordinator and 4 agents, `bdcoord apply deploy/examples/bigdata-demo.yaml`, then per service
 # with depends_on: when its last condition came true (a dependency's instances all ready, as
-# their agents logged it; completed or started, as Docker recorded it) and when the service's
-# first container started (Docker's StartedAt; its containers are created earlier, held). Prints
+# their agents logged it; completed as Docker recorded it, started as below) and when the
+# service's first program began (its first log line: a held container is started earlier behind
+# bdgate, or created earlier without it, and its program runs on release). Prints
 # the gap per edge, its median over the rounds, and the apply's wall time. `readiness_gaps.sh
 # --help` for the arguments.
 set -euo pipefail
@@ -16,7 +17,7 @@ Usage: tests/bench/readiness_gaps.sh BUILD_DIR [ROUNDS]
 Needs the testbed with hosts host1..host4 (deploy/testbed.sh up 4), as root. Per round (default
 3): a fresh bdcoordd and 4 bdagents from BUILD_DIR, `bdcoord apply
 deploy/examples/bigdata-demo.yaml`, then for each depends_on edge the gap between its last
-condition coming true and the service's first container starting. Prints the gaps per
+condition coming true and the service's first program beginning (its first log line). Prints the gaps per
 round, their medians and the apply's wall time. KEEP=1 keeps the work directory
 (/tmp/bdcoord-gaps.*).
 EOF
@@ -94,6 +95,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
     ids=$(dk "${h}" ps -aq)
     # shellcheck disable=SC2086  # a list of IDs
     dk "${h}" inspect ${ids} >"${WORK}/r${r}-inspect-${h}.json"
+    # When each program began: its first log line (a held container starts early behind bdgate).
+    for id in ${ids}; do echo "${id} $(dk "${h}" logs -t "${id}" 2>&1 | head -1 | cut -d' ' -f1)"; done \
+      >"${WORK}/r${r}-program-${h}.txt"
   done
   stop_daemons
 done
@@ -121,6 +125,12 @@ for r in range(1, rounds + 1):
     for f in glob.glob("%s/r%d-inspect-*.json" % (work, r)):
         containers += json.load(open(f))
     svc = lambda c: c["Config"]["Labels"].get("io.bdcoord.service")
+    began = {}  # short id -> its program's first log line
+    for f in glob.glob("%s/r%d-program-*.txt" % (work, r)):
+        for line in open(f):
+            short_id, stamp = line.split()
+            began[short_id[:12]] = ts(stamp)
+    started = lambda c: began.get(c["Id"][:12], ts(c["State"]["StartedAt"]))
     ready = {}
     for f in glob.glob("%s/r%d-agent-*.log" % (work, r)):
         for line in open(f):
@@ -132,25 +142,25 @@ for r in range(1, rounds + 1):
         mine = [c for c in containers if svc(c) == dep]
         if cond == "ready":
             # Instances without a probe are ready once started.
-            return max(ready.get(c["Name"].lstrip("/"), ts(c["State"]["StartedAt"])) for c in mine)
+            return max(ready.get(c["Name"].lstrip("/"), started(c)) for c in mine)
         if cond == "completed":
             return max(ts(c["State"]["FinishedAt"]) for c in mine)
-        return max(ts(c["State"]["StartedAt"]) for c in mine)
+        return max(started(c) for c in mine)
     for c in containers:
         name = c["Name"].lstrip("/")
         if name in ready:
-            seen.setdefault(svc(c), []).append(ready[name] - ts(c["State"]["StartedAt"]))
+            seen.setdefault(svc(c), []).append(ready[name] - started(c))
     for service, conditions in deps.items():
         gate = max((holds(d, c), d, c) for d, c in conditions.items())
-        first = min(ts(c["State"]["StartedAt"]) for c in containers if svc(c) == service)
+        first = min(started(c) for c in containers if svc(c) == service)
         gaps.setdefault(service, []).append((first - gate[0], "%s: %s" % (gate[1], gate[2])))
-print("\nper service: its last condition to hold -> its first container started (ms), per round:")
+print("\nper service: its last condition to hold -> its first program began (ms), per round:")
 for service in deps:
     values = gaps[service]
     print("  %-12s %s  median %5.0f ms" % (service, "  ".join(
         "%5.0f (%s)" % (v * 1000, why) for v, why in values),
         statistics.median(v for v, _ in values) * 1000))
-print("\nper service with a probe: its container started -> the agent saw it ready (ms), over every round:")
+print("\nper service with a probe: its program began -> the agent saw it ready (ms), over every round:")
 for service, values in seen.items():
     print("  %-12s median %5.0f  max %5.0f  (%d instances)" % (service, statistics.median(values) * 1000,
           max(values) * 1000, len(values)))

@@ -3,7 +3,7 @@
 # (with its rack label), `bdcoord apply deploy/examples/bigdata-demo.yaml`. Checks that every
 # instance runs on its planned host with its planned IP (Docker's own view), that names resolve
 # across hosts both ways (ping NAME, getent hosts IP gives the FQDN), that the depends_on order
-# held (Docker's start and finish times), that `logs` reads a container on another host, and
+# held (the programs' first log lines, Docker's finish times), that `logs` reads a container on another host, and
 # that `down` leaves nothing. Debian's /usr/bin/python3 reads the spec (python3-yaml). Meanwhile
 # headless Chromium watches bdcoordd's status page (--http-listen): all 36 instances with their
 # hosts and IPs, states changing without a reload, a click to logs; its screenshot is kept in
@@ -46,12 +46,24 @@ echo "ok: the demo applies: 36/36 ready"
 for h in "${HOSTS[@]}"; do
   ids=$(dockerh "${h}" ps -aq --filter label=io.bdcoord.cluster=bigdata)
   dockerh "${h}" inspect ${ids} >"${work}/inspect-${h}.json"
+  for id in ${ids}; do echo "${id} $(program_started "${h}" "${id}")"; done >"${work}/program-${h}.txt"
 done
 /usr/bin/python3 - "${work}" "${SRC}/deploy/examples/bigdata-demo.yaml" "${HOSTS[@]}" <<'PY' || fail "placement or order"
 import json, sys, yaml
 work, spec_path, hosts = sys.argv[1], sys.argv[2], sys.argv[3:]
 planned = {i["name"]: i for c in json.load(open(f"{work}/status.json"))["clusters"] for i in c["instances"]}
 assert len(planned) == 36, len(planned)
+# RFC 3339 with up to 9 digits (Docker drops trailing zeros) -> nanoseconds since the epoch.
+def ns(stamp):
+    import datetime
+    date, _, fraction = stamp.rstrip("Z").partition(".")
+    seconds = datetime.datetime.fromisoformat(date).replace(tzinfo=datetime.timezone.utc).timestamp()
+    return int(seconds) * 10**9 + int((fraction + "000000000")[:9])
+programs = {}  # short id -> when its program began (its first log line)
+for h in hosts:
+    for line in open(f"{work}/program-{h}.txt"):
+        short_id, started = line.split()
+        programs[short_id[:12]] = int(started)
 seen = {}
 for h in hosts:
     for c in json.load(open(f"{work}/inspect-{h}.json")):
@@ -59,7 +71,8 @@ for h in hosts:
         assert name not in seen, f"{name} runs twice"
         ip = next(iter(c["NetworkSettings"]["Networks"].values()))["IPAMConfig"]["IPv4Address"]
         seen[name] = {"host": h, "ip": ip, "state": c["State"],
-                      "service": c["Config"]["Labels"]["io.bdcoord.service"]}
+                      "service": c["Config"]["Labels"]["io.bdcoord.service"],
+                      "program": programs[c["Id"][:12]]}
 assert set(seen) == set(planned), set(seen) ^ set(planned)
 for name, p in planned.items():
     s = seen[name]
@@ -69,20 +82,23 @@ for name, p in planned.items():
     assert s["state"]["Status"] == want, f"{name}: {s['state']['Status']}, want {want}"
 print(f"ok: all 36 instances run on their planned host with their planned IP")
 
-# depends_on: every instance of a dependent started after every instance of what it needs
-# started (started), or finished (completed); ready comes after started, so started is checked.
+# depends_on: every instance of a dependent's program began after every instance of what it
+# needs began (started), or finished (completed); ready comes after started, so started is
+# checked. A program's start is its first log line (a held container starts early behind
+# bdgate); a finish is Docker's FinishedAt.
 spec = yaml.safe_load(open(spec_path))
-def times(service, key):
-    return [s["state"][key] for s in seen.values() if s["service"] == service]
+def programs_of(service):
+    return [s["program"] for s in seen.values() if s["service"] == service]
+def finished(service):
+    return [ns(s["state"]["FinishedAt"]) for s in seen.values() if s["service"] == service]
 checked = 0
 for service, body in spec["services"].items():
     for dep, cond in (body.get("depends_on") or {}).items():
-        key = "FinishedAt" if cond == "completed" else "StartedAt"
-        last_dep = max(times(dep, key))
-        first = min(times(service, "StartedAt"))
-        assert last_dep < first, f"{service} started at {first}, before {dep} {cond} ({last_dep})"
+        last_dep = max(finished(dep) if cond == "completed" else programs_of(dep))
+        first = min(programs_of(service))
+        assert last_dep < first, f"{service} began at {first} ns, before {dep} {cond} ({last_dep} ns)"
         checked += 1
-print(f"ok: {checked} depends_on edges held (Docker's start/finish times)")
+print(f"ok: {checked} depends_on edges held (the programs' first log lines, Docker's finish times)")
 PY
 
 # The page's view against the coordinator's.

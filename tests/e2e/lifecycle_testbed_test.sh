@@ -76,9 +76,9 @@ spec life 5 10.251.0.128/27 >"${work}/life.yaml"
 timeout 180 "${BDCOORD}" apply "${work}/life.yaml" --coordinator "${sock}" >"${work}/apply.out" 2>&1 ||
   fail "apply: $(cat "${work}/apply.out")"
 grep -q "7/7 instances ready, done" "${work}/apply.out" || fail "apply summary: $(cat "${work}/apply.out")"
-latest_zk=$(for n in zk1 zk2; do dockerh "$(host_of ${n})" inspect -f '{{.State.StartedAt}}' ${n}; done | sort | tail -1)
-first_kafka=$(for i in 1 2 3 4 5; do dockerh "$(host_of kafka${i})" inspect -f '{{.State.StartedAt}}' kafka${i}; done | sort | head -1)
-[[ ${latest_zk} < ${first_kafka} ]] || fail "kafka started (${first_kafka}) before zk (${latest_zk})"
+latest_zk=$(for n in zk1 zk2; do program_started "$(host_of ${n})" ${n}; done | sort -n | tail -1)
+first_kafka=$(for i in 1 2 3 4 5; do program_started "$(host_of kafka${i})" kafka${i}; done | sort -n | head -1)
+((latest_zk < first_kafka)) || fail "kafka started (${first_kafka} ns) before zk (${latest_zk} ns)"
 echo "ok: apply starts zk (last at ${latest_zk}) before kafka (first at ${first_kafka})"
 
 # 3. Scale 5 -> 7: the new names resolve in old containers on both hosts, both ways.

@@ -39,6 +39,18 @@ testbed_cleanup() {
   [[ -n ${KEEP:-} ]] || rm -rf "${work}"
 }
 dockerh() { local h=$1; shift; docker -H "unix:///run/bdcoord-testbed/${h}/docker.sock" "$@"; }
+# program_started HOST CONTAINER: when the container's program began, as nanoseconds since the
+# epoch: the time Docker stamped on its first log line (standin's "started"). Not Docker's
+# StartedAt: a held instance's container starts early behind bdgate, its program on release.
+program_started() {
+  dockerh "$1" logs -t "$2" 2>&1 | head -1 | /usr/bin/python3 -c '
+import sys
+stamp = sys.stdin.read().split(" ", 1)[0]
+date, _, fraction = stamp.rstrip("Z").partition(".")
+import datetime
+seconds = datetime.datetime.fromisoformat(date).replace(tzinfo=datetime.timezone.utc).timestamp()
+print(int(seconds) * 10**9 + int((fraction + "000000000")[:9]))'
+}
 # fail MESSAGE: prints it and the end of every log of this run, and ends the test.
 fail() {
   echo "FAIL: $*" >&2

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -454,6 +455,49 @@ TEST_F(AgentLifecycleIntegrationTest, AKilledContainerIsRunningAgainWithinSecond
             << " after docker kill\n";
   EXPECT_EQ(docker_->InspectContainer("life1")->restart_count, 0)
       << "a start through the API resets Docker's count: the agent keeps its own";
+}
+
+// bdgate (issue 11): a held instance's container is started at its create but runs only the
+// gate; released by a write, the gate becomes the instance's program (the same PID 1, its user);
+// a held one stops on SIGTERM, not after the stop timeout's SIGKILL.
+TEST_F(AgentLifecycleIntegrationTest, AHeldInstanceRunsItsProgramOnlyOnceReleased) {
+  reconciler_ = std::make_unique<Reconciler>(docker_.get(), &hosts_, nullptr,
+                                             ReconcilerOptions{.now = test_util::RealClock(),
+                                                               .state_dir = state_.path(),
+                                                               .gate_binary = BDCOORD_GATE_PATH});
+  auto instance = Instance("gated1", "1000:1000");
+  instance.set_hold(true);
+  auto other = Instance("gated2", "1000:1000");
+  other.set_hold(true);
+  ReconcileResult held = Reconcile(Desired({instance, other}));
+  ASSERT_EQ(held.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_CREATED)
+      << held.statuses[0].message();
+  ASSERT_TRUE(docker_->InspectContainer("gated1")->running);
+  auto pid1 = [&](const std::string& container) {
+    std::string cmdline = Exec(container, {"cat", "/proc/1/cmdline"});
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    return cmdline;
+  };
+  EXPECT_EQ(pid1("gated1"),
+            "/.bdcoord/bdgate /.bdcoord/release /usr/local/bin/standin --listen 7000 ");
+  EXPECT_EQ(Exec("gated1", {"cat", "/conf/whoami"}), "gated1\n") << "its files are there already";
+
+  instance.set_hold(false);
+  const absl::Time released = absl::Now();
+  ReconcileResult run = Reconcile(Desired({instance, other}));
+  EXPECT_EQ(run.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING)
+      << run.statuses[0].message();
+  // Reported running once bdgate has become the program: a dependent on `started` may go.
+  EXPECT_EQ(pid1("gated1"), "/usr/local/bin/standin --listen 7000 ");
+  std::cout << "gated1's release took " << absl::FormatDuration(absl::Now() - released)
+            << " (a pass: the write, and the wait for bdgate's exec)\n";
+  EXPECT_EQ(Exec("gated1", {"id", "-u"}), "1000\n");
+  EXPECT_EQ(pid1("gated2").rfind("/.bdcoord/bdgate ", 0), 0u) << "still held: " << pid1("gated2");
+
+  ASSERT_TRUE(
+      docker_->StopContainer(docker_->InspectContainer("gated2")->id, std::chrono::seconds(30))
+          .ok());
+  EXPECT_EQ(docker_->InspectContainer("gated2")->exit_code, 128 + SIGTERM);
 }
 
 TEST_F(AgentLifecycleIntegrationTest, AUserNameIsResolvedFromTheImage) {

@@ -221,6 +221,12 @@ for program in bdcoord bdcoordd bdagent; do
 done
 in_root bdcoord --help | grep -q '^  apply ' && ok "bdcoord --help lists apply" ||
   fail "bdcoord --help does not list apply"
+# bdgate, where bdagent finds it (../libexec/bdcoord from /usr/bin), static: its usage, exit 2.
+status=0
+out=$(in_root /usr/libexec/bdcoord/bdgate 2>&1) || status=$?
+[[ ${status} -eq 2 && ${out} == "usage: bdgate RELEASE_FILE PROGRAM [ARG...]" ]] &&
+  ok "bdagent's bdgate is /usr/libexec/bdcoord/bdgate" ||
+  fail "/usr/libexec/bdcoord/bdgate (exit ${status}): ${out}"
 
 # The agent without Docker (the root has none): the facts, a note on stderr, exit 0. The labels
 # come from /etc/bdcoord/agent.yaml (edited like an operator would) and --label.

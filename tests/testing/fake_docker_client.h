@@ -198,7 +198,8 @@ class FakeDockerClient : public DockerClient {
     if (!fail_all_.ok()) return fail_all_;
     auto it = images_.find(image);
     if (it == images_.end()) return absl::NotFoundError(absl::StrCat("No such image: ", image));
-    return ImageInfo{absl::StrCat("sha256:", image), it->second};
+    // Every image runs "/entrypoint" with the default argument "default".
+    return ImageInfo{absl::StrCat("sha256:", image), it->second, {"/entrypoint"}, {"default"}};
   }
   // Each image as its own ID ("sha256:" + name) with its name as the one tag.
   absl::StatusOr<std::vector<ImageSummary>> ListImages() override {

@@ -4,7 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
 #include <vector>
+
+#include "absl/strings/str_cat.h"
 
 namespace bdcoord::agent {
 namespace {
@@ -52,6 +56,31 @@ TEST(AgentFlags, ParallelismComesFromDockersCpusUnlessGiven) {
   EXPECT_EQ(ParallelismFor(0, Cpus(64)), 16);
   EXPECT_EQ(ParallelismFor(0, Cpus(0)), 4) << "dockerd did not say";
   EXPECT_EQ(ParallelismFor(0, absl::UnavailableError("no dockerd")), 4);
+}
+
+TEST(GateBinaryFor, BesideTheAgentThenTheDebsLibexecUnlessGivenOrNone) {
+  std::vector<std::string> there;
+  auto executable = [&](const std::string& path) {
+    return std::find(there.begin(), there.end(), path) != there.end();
+  };
+  EXPECT_EQ(GateBinaryFor("", "/usr/bin/bdagent", executable).value(), "") << "none found";
+  there = {"/usr/bin/../libexec/bdcoord/bdgate"};
+  EXPECT_EQ(GateBinaryFor("", "/usr/bin/bdagent", executable).value(),
+            "/usr/bin/../libexec/bdcoord/bdgate");
+  there.push_back("/build/agent/bdgate");
+  EXPECT_EQ(GateBinaryFor("", "/build/agent/bdagent", executable).value(), "/build/agent/bdgate");
+  EXPECT_EQ(GateBinaryFor("none", "/build/agent/bdagent", executable).value(), "");
+  EXPECT_EQ(GateBinaryFor("/build/agent/bdgate", "/usr/bin/bdagent", executable).value(),
+            "/build/agent/bdgate");
+  EXPECT_EQ(Parse({"--gate", "none"}).gate, "none");
+  for (const char* wrong : {"/opt/bdgate", "bdgate"}) {
+    const absl::StatusOr<std::string> gate = GateBinaryFor(wrong, "/usr/bin/bdagent", executable);
+    ASSERT_FALSE(gate.ok()) << wrong;
+    EXPECT_EQ(gate.status().message(),
+              absl::StrCat("--gate ", wrong,
+                           ": not an executable file given by its absolute path (build it with "
+                           "the agent: target bdgate; or --gate none)"));
+  }
 }
 
 TEST(AgentFlags, TheHostsOwnPolicyDeniesByDefault) {

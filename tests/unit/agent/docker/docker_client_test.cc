@@ -48,6 +48,7 @@ namespace {
 using testing::BuildTar;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::StartsWith;
 using json = nlohmann::json;
 
@@ -682,10 +683,12 @@ TEST_F(DockerClientTest, NegotiatesOnFirstUse) {
   EXPECT_EQ(requests[2].target, "/v1.41/images/y/json");
 }
 
-TEST_F(DockerClientTest, InspectImageGivesItsDefaultUser) {
+TEST_F(DockerClientTest, InspectImageGivesItsDefaultUserAndProgram) {
   fake_.SetHandler([](const FakeRequest& request) {
     if (request.Path() == "/v1.41/images/zk:3.8/json") {
-      return Reply(200, R"({"Id": "sha256:abc", "Config": {"User": "zookeeper"}})");
+      return Reply(200, R"({"Id": "sha256:abc", "Config": {"User": "zookeeper",
+                            "Entrypoint": ["/docker-entrypoint.sh"], "Cmd": ["zkServer.sh",
+                            "start-foreground"]}})");
     }
     return Reply(200, R"({"Id": "sha256:def", "Config": {"Cmd": ["sh"]}})");
   });
@@ -694,9 +697,13 @@ TEST_F(DockerClientTest, InspectImageGivesItsDefaultUser) {
   ASSERT_TRUE(image.ok()) << image.status();
   EXPECT_EQ(image->id, "sha256:abc");
   EXPECT_EQ(image->user, "zookeeper");
-  image = client->InspectImage("busybox");  // no USER: root
+  EXPECT_THAT(image->entrypoint, ElementsAre("/docker-entrypoint.sh"));
+  EXPECT_THAT(image->cmd, ElementsAre("zkServer.sh", "start-foreground"));
+  image = client->InspectImage("busybox");  // no USER: root; no entrypoint (null)
   ASSERT_TRUE(image.ok()) << image.status();
   EXPECT_EQ(image->user, "");
+  EXPECT_THAT(image->entrypoint, IsEmpty());
+  EXPECT_THAT(image->cmd, ElementsAre("sh"));
 }
 
 TEST_F(DockerClientTest, NewerDaemonGetsOurNewestVersion) {
@@ -748,6 +755,7 @@ TEST_F(DockerClientTest, CreateContainerRequest) {
   config.image = "bdcoord/zookeeper:3.8";
   config.hostname = "zk1";
   config.domainname = "lab.example";
+  config.entrypoint = {"/.bdcoord/bdgate"};
   config.command = {"java", "-cp", "/usr/share/java/*"};
   config.env = {{"ZOO_MY_ID", "1"}, {"JAVA_OPTS", "-Xmx512m -Da=b"}};
   config.labels = {{"bdcoord.cluster", "c1"}};
@@ -773,6 +781,7 @@ TEST_F(DockerClientTest, CreateContainerRequest) {
   EXPECT_EQ(body["Hostname"], "zk1");
   EXPECT_EQ(body["Domainname"], "lab.example");
   EXPECT_EQ(body["User"], "1000:1000");
+  EXPECT_EQ(body["Entrypoint"], json({"/.bdcoord/bdgate"}));
   EXPECT_EQ(body["Cmd"], json({"java", "-cp", "/usr/share/java/*"}));
   EXPECT_EQ(body["Env"], json({"ZOO_MY_ID=1", "JAVA_OPTS=-Xmx512m -Da=b"}));
   EXPECT_EQ(body["Labels"], json({{"bdcoord.cluster", "c1"}}));

@@ -161,6 +161,110 @@ TEST_F(ReconcilerTest, AHeldInstanceIsCreatedNowAndStartedWhenReleased) {
   EXPECT_EQ(held_again.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
 }
 
+// With bdgate (bdagent --gate), a held instance's container is started at its create behind the
+// gate, so that Docker's start is off its dependencies' path: its release is one write.
+class ReconcilerGateTest : public ::testing::Test {
+ protected:
+  static constexpr char kGate[] = "/usr/libexec/bdcoord/bdgate";
+  ReconcilerGateTest()
+      : reconciler_(&docker_, &hosts_, nullptr,
+                    ReconcilerOptions{.now = test_util::RealClock(),
+                                      .address_prober = &addresses_,
+                                      .gate_binary = kGate}) {
+    docker_.AddImage("standin");
+    (void)hosts_.Create(kGate, "bdgate", 0755, FileOwner());  // a bind mount's source exists
+  }
+  static bdcoord::v1::DesiredState Held(int count) {
+    bdcoord::v1::DesiredState desired = Desired(count);
+    for (auto& instance : *desired.mutable_instances()) instance.set_hold(true);
+    return desired;
+  }
+  static std::string ReleaseFile(const std::string& instance) {
+    return absl::StrCat(kDemoDir, "/instances/", instance, "/release");
+  }
+
+  FakeHostFiles hosts_;
+  FakeDockerClient docker_{&hosts_};
+  net::testing::FakeAddressProber addresses_;
+  Reconciler reconciler_;
+};
+
+TEST_F(ReconcilerGateTest, AHeldInstanceStartsBehindItsGateAndIsReleasedByAWrite) {
+  bdcoord::v1::DesiredState held = Held(2);
+  held.mutable_instances(1)->add_command("--listen");
+  held.mutable_instances(1)->add_command("2181");
+  const ReconcileResult first = reconciler_.Reconcile(held);
+  EXPECT_EQ(first.created, 2);
+  EXPECT_EQ(docker_.calls()["StartContainer"], 2) << "started now, behind the gate";
+  for (const auto& status : first.statuses) {
+    EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_CREATED) << status.name();
+    EXPECT_EQ(status.message(),
+              "started behind its gate; its program runs when its dependencies are met");
+    EXPECT_FALSE(status.ready());
+  }
+  // The gate runs the image's entrypoint with the instance's command, or else the image's.
+  const auto zk1 = docker_.FindByName("zk1");
+  const auto zk2 = docker_.FindByName("zk2");
+  ASSERT_TRUE(zk1 && zk2);
+  EXPECT_THAT(zk1->config.entrypoint, ElementsAre("/.bdcoord/bdgate"));
+  EXPECT_THAT(zk1->config.command, ElementsAre("/.bdcoord/release", "/entrypoint", "default"));
+  EXPECT_THAT(zk2->config.command,
+              ElementsAre("/.bdcoord/release", "/entrypoint", "--listen", "2181"));
+  EXPECT_EQ(zk1->config.labels.at(kGateLabel), "1");
+  EXPECT_THAT(MountsOf(zk1->config),
+              ElementsAre(absl::StrCat(kDemoDir, "/instances/zk1/files/conf/myid -> /conf/myid"),
+                          absl::StrCat(kGate, " -> /.bdcoord/bdgate (ro)"),
+                          ReleaseFile("zk1") + " -> /.bdcoord/release (ro)",
+                          absl::StrCat(kDemoDir, "/hosts -> /etc/hosts (ro)")));
+  ASSERT_TRUE(hosts_.Get(ReleaseFile("zk1")));
+  EXPECT_EQ(hosts_.Get(ReleaseFile("zk1"))->content, "") << "empty while held";
+  EXPECT_EQ(hosts_.Get(ReleaseFile("zk1"))->mode, 0644u) << "bdgate runs as the instance's user";
+
+  const ReconcileResult again = reconciler_.Reconcile(held);
+  EXPECT_EQ(again.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_CREATED);
+  EXPECT_EQ(docker_.calls()["StartContainer"], 2);
+
+  // Released: one write each, in place (the container sees its bind mount change); no Docker
+  // call but the pass's list.
+  const std::map<std::string, int> before = docker_.calls();
+  bdcoord::v1::DesiredState release = held;
+  for (auto& instance : *release.mutable_instances()) instance.set_hold(false);
+  const ReconcileResult released = reconciler_.Reconcile(release);
+  for (const auto& status : released.statuses) {
+    EXPECT_EQ(status.state(), bdcoord::v1::INSTANCE_STATE_RUNNING) << status.name();
+    EXPECT_EQ(hosts_.Get(ReleaseFile(status.name()))->content, "released\n");
+  }
+  EXPECT_EQ(docker_.calls()["StartContainer"], before.at("StartContainer"));
+  EXPECT_EQ(docker_.calls()["CreateContainer"], before.at("CreateContainer"));
+  EXPECT_EQ(docker_.calls()["StopContainer"], 0);
+
+  // Held again (a dependency restarts): its program runs already, and keeps running.
+  const ReconcileResult held_again = reconciler_.Reconcile(held);
+  EXPECT_EQ(held_again.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(hosts_.Get(ReleaseFile("zk1"))->content, "released\n");
+}
+
+TEST_F(ReconcilerGateTest, AReleaseThatCannotBeWrittenFailsTheInstance) {
+  reconciler_.Reconcile(Held(1));
+  hosts_.FailWrites(absl::PermissionDeniedError("read-only file system"));
+  const ReconcileResult released = reconciler_.Reconcile(Desired(1));
+  EXPECT_EQ(released.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(released.statuses[0].message(),
+            "cannot release it from its gate: read-only file system");
+}
+
+// A gated container brings its IP up at its create: a rescheduled instance's address is probed
+// then, even while it is held.
+TEST_F(ReconcilerGateTest, AHeldInstanceWhoseAddressAnswersIsNotStarted) {
+  bdcoord::v1::DesiredState held = Held(1);
+  held.mutable_instances(0)->mutable_fence_after()->set_seconds(10);
+  addresses_.SetAnswering("10.1.0.11", "02:42:0a:01:00:0b");
+  const ReconcileResult result = reconciler_.Reconcile(held);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_THAT(result.statuses[0].message(), HasSubstr("10.1.0.11 already answers on the LAN"));
+  EXPECT_FALSE(docker_.FindByName("zk1"));
+}
+
 TEST_F(ReconcilerTest, AReleasedInstanceWhoseStartIsRefusedIsFailedWithItsContainer) {
   bdcoord::v1::DesiredState held = Desired(1);
   held.mutable_instances(0)->set_hold(true);
