@@ -81,8 +81,8 @@ void AddAgentFlags(CLI::App* app, AgentFlags* flags) {
       ->type_name("DIR")
       ->capture_default_str();
   app->add_option("--parallelism", flags->parallelism,
-                  "Instances worked on at once; 0 (the default): dockerd's CPU count, at least 2 "
-                  "and at most 16")
+                  "Instances worked on at once; 0 (the default): twice dockerd's CPU count, at "
+                  "least 4 and at most 32")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
   app->add_option("--gate", flags->gate,
@@ -118,7 +118,7 @@ absl::StatusOr<std::string> GateBinaryFor(
 int ParallelismFor(int flag, const absl::StatusOr<DockerInfo>& docker) {
   if (flag > 0) return flag;
   if (!docker.ok() || docker->cpus == 0) return 4;
-  return std::max(2, static_cast<int>(std::min<uint32_t>(docker->cpus, 16)));
+  return static_cast<int>(std::clamp<uint32_t>(2 * std::min<uint32_t>(docker->cpus, 16), 4, 32));
 }
 
 absl::Status ValidateAgentFlags(const AgentFlags& flags) {

@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   }
   const int parallelism = agent::ParallelismFor(flags.parallelism, docker->Info());
   logger->info("working on {} instances at once{}", parallelism,
-               flags.parallelism > 0 ? " (--parallelism)" : " (from dockerd's CPU count)");
+               flags.parallelism > 0 ? " (--parallelism)" : " (twice dockerd's CPU count)");
   agent::Reconciler reconciler(docker, &host_files, links.get(),
                                {.parallelism = parallelism,
                                 .now = now,

@@ -51,9 +51,10 @@ DockerInfo Cpus(uint32_t cpus) {
 TEST(AgentFlags, ParallelismComesFromDockersCpusUnlessGiven) {
   EXPECT_EQ(Parse({}).parallelism, 0);
   EXPECT_EQ(ParallelismFor(6, Cpus(32)), 6);
-  EXPECT_EQ(ParallelismFor(0, Cpus(8)), 8);
-  EXPECT_EQ(ParallelismFor(0, Cpus(1)), 2);
-  EXPECT_EQ(ParallelismFor(0, Cpus(64)), 16);
+  EXPECT_EQ(ParallelismFor(0, Cpus(8)), 16);
+  EXPECT_EQ(ParallelismFor(0, Cpus(2)), 4);
+  EXPECT_EQ(ParallelismFor(0, Cpus(1)), 4);
+  EXPECT_EQ(ParallelismFor(0, Cpus(64)), 32);
   EXPECT_EQ(ParallelismFor(0, Cpus(0)), 4) << "dockerd did not say";
   EXPECT_EQ(ParallelismFor(0, absl::UnavailableError("no dockerd")), 4);
 }
