@@ -46,8 +46,10 @@ InstanceDecision DecideInstance(const bdcoord::v1::DesiredInstance& instance,
     decision.action = InstanceAction::kReplace;
   } else {
     const bool stopped_by_fence = unfenced && decision.existing->state == "exited";
+    // A gated container starts whether held or not: held, it runs only bdgate.
+    const bool gated = decision.existing->labels.contains(kGateLabel);
     decision.action =
-        (decision.existing->state == "created" || stopped_by_fence) && !instance.hold()
+        (decision.existing->state == "created" || stopped_by_fence) && (!instance.hold() || gated)
             ? InstanceAction::kStart
             : InstanceAction::kKeep;
   }

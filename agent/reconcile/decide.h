@@ -19,9 +19,10 @@ using policy::SpecHash;  // the label its container gets
 enum class InstanceAction {
   kReportCompleted,  // a run-once job that did its work: report it, never run it again
   kKeep,             // its container has its spec (held: perhaps only created): report it
-  kStart,            // its container has its spec but was only created: start it, then as kKeep
-  kCreate,           // no container: create and start one (held: create only)
-  kReplace,          // its container has another spec: remove it, then as kCreate
+  kStart,   // its container has its spec but was only created (held: only behind bdgate): start it,
+            // then as kKeep
+  kCreate,  // no container: create and start one (held: create only)
+  kReplace,  // its container has another spec: remove it, then as kCreate
   // Fenced: the agent has not heard from the coordinator for the instance's fence_after, which
   // may be starting it elsewhere with the same IP: its container is stopped (not removed) and
   // nothing is created or started.

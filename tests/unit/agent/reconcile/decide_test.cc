@@ -70,6 +70,21 @@ TEST(Decide, AHeldInstanceIsCreatedButItsContainerNeverStarted) {
   EXPECT_EQ(decision.instances[2].action, InstanceAction::kCreate);
 }
 
+// A held instance's container made behind bdgate runs only the gate: it is started even while
+// held (its start failed, or it was fenced and is unfenced now).
+TEST(Decide, AGatedContainerIsStartedEvenWhileHeld) {
+  auto desired = Desired(3);
+  for (auto& instance : *desired.mutable_instances()) instance.set_hold(true);
+  std::vector<ContainerInfo> managed = {Container("zk1", SpecHash(desired.instances(0)), "created"),
+                                        Container("zk2", SpecHash(desired.instances(1)), "exited"),
+                                        Container("zk3", SpecHash(desired.instances(2)), "exited")};
+  for (ContainerInfo& container : managed) container.labels[kGateLabel] = "1";
+  const Decision decision = Decide(desired, managed, {}, {"zk2"});
+  EXPECT_EQ(decision.instances[0].action, InstanceAction::kStart);
+  EXPECT_EQ(decision.instances[1].action, InstanceAction::kStart) << "stopped by its fence";
+  EXPECT_EQ(decision.instances[2].action, InstanceAction::kKeep) << "its restart policy decides";
+}
+
 TEST(Decide, AGivenSpecHashWinsOverTheComputedOne) {
   auto desired = Desired(1);
   desired.mutable_instances(0)->set_spec_hash("from-the-coordinator");
