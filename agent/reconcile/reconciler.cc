@@ -42,8 +42,7 @@ int64_t NanoCpusOf(const DesiredInstance& instance) {
 constexpr char kHeldMessage[] = "created; starts when its dependencies are met";
 // A held instance's container started behind bdgate (ReconcilerOptions::gate_binary).
 constexpr char kGatedMessage[] =
-    "started behind its gate; its program runs when its "
-    "dependencies are met";
+    "started behind its gate; its program runs when its dependencies are met";
 // Where bdgate and the instance's release file are in a gated container.
 constexpr char kGateInContainer[] = "/.bdcoord/bdgate";
 constexpr char kReleaseInContainer[] = "/.bdcoord/release";
