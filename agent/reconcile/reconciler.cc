@@ -736,6 +736,11 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   if (gated) {
     config.entrypoint = {kGateInContainer};
     config.command = ProgramOf(instance, image);
+    if (config.command.empty()) {  // what Docker's create would refuse
+      return Failed(instance, absl::StrCat("no command: image '", instance.image(),
+                                           "' has no entrypoint or cmd, and service '",
+                                           instance.service(), "' gives no command"));
+    }
     config.command.insert(config.command.begin(), kReleaseInContainer);
   }
   for (const auto& env : instance.env()) config.env.emplace_back(env.name(), env.value());

@@ -35,6 +35,11 @@ class FakeDockerClient : public DockerClient {
     images_[image] = user;
   }
   // A file of the image, e.g. /etc/passwd, that ReadPath finds in its containers.
+  void SetImageProgram(const std::string& image, std::vector<std::string> entrypoint,
+                       std::vector<std::string> cmd) {
+    absl::MutexLock lock(&mu_);
+    image_programs_[image] = {std::move(entrypoint), std::move(cmd)};
+  }
   void AddImageFile(const std::string& image, const std::string& path, const std::string& content) {
     absl::MutexLock lock(&mu_);
     image_files_[image][path] = ArchiveFile{path, content, 0644, "0:0"};
@@ -198,7 +203,12 @@ class FakeDockerClient : public DockerClient {
     if (!fail_all_.ok()) return fail_all_;
     auto it = images_.find(image);
     if (it == images_.end()) return absl::NotFoundError(absl::StrCat("No such image: ", image));
-    // Every image runs "/entrypoint" with the default argument "default".
+    // An image runs "/entrypoint" with the default argument "default" unless SetImageProgram.
+    auto program = image_programs_.find(image);
+    if (program != image_programs_.end()) {
+      return ImageInfo{absl::StrCat("sha256:", image), it->second, program->second.first,
+                       program->second.second};
+    }
     return ImageInfo{absl::StrCat("sha256:", image), it->second, {"/entrypoint"}, {"default"}};
   }
   // Each image as its own ID ("sha256:" + name) with its name as the one tag.
@@ -468,6 +478,9 @@ class FakeDockerClient : public DockerClient {
   std::map<std::string, Container> containers_;
   std::map<std::string, NetworkConfig> networks_;
   std::map<std::string, std::string> images_;  // image -> its default user
+  // image -> its entrypoint and cmd, when not the default ones
+  std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>>
+      image_programs_;
   std::string load_image_ = "loaded:latest";
   absl::Status load_error_;
   std::function<void(const std::string&)> on_load_piece_;

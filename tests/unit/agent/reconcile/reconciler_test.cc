@@ -244,6 +244,19 @@ TEST_F(ReconcilerGateTest, AHeldInstanceStartsBehindItsGateAndIsReleasedByAWrite
   EXPECT_EQ(hosts_.Get(ReleaseFile("zk1"))->content, "released\n");
 }
 
+TEST_F(ReconcilerGateTest, AnImageWithNothingToRunIsRefusedAsDockerWould) {
+  docker_.AddImage("scratch-data");
+  docker_.SetImageProgram("scratch-data", {}, {});
+  bdcoord::v1::DesiredState held = Held(1);
+  held.mutable_instances(0)->set_image("scratch-data");
+  const ReconcileResult result = reconciler_.Reconcile(held);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(result.statuses[0].message(),
+            "no command: image 'scratch-data' has no entrypoint or cmd, and service 'zk' gives no "
+            "command");
+  EXPECT_FALSE(docker_.FindByName("zk1"));
+}
+
 TEST_F(ReconcilerGateTest, AReleaseThatCannotBeWrittenFailsTheInstance) {
   reconciler_.Reconcile(Held(1));
   hosts_.FailWrites(absl::PermissionDeniedError("read-only file system"));
