@@ -80,6 +80,8 @@ std::string Quote(absl::string_view text) {
   return absl::StrCat("'", Escape(text, kMaxQuoted), "'");
 }
 
+std::string OneLine(absl::string_view text) { return Escape(text, text.size()); }
+
 std::string ClosestMatch(absl::string_view word, const std::vector<std::string>& candidates) {
   if (word.size() > kMaxSuggested) return "";
   // Allow roughly one typo per three characters, at least one.

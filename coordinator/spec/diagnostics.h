@@ -30,6 +30,11 @@ std::string FormatDiagnostics(absl::string_view file, std::vector<Diagnostic> di
 inline constexpr size_t kMaxQuoted = 80;
 std::string Quote(absl::string_view text);
 
+// A whole message or hint on one line: control characters escaped as Quote does, nothing cut.
+// Messages built from other modules' errors (an IP parser's, quoting the user's text its own
+// way) may carry a raw newline; a diagnostic never does, wherever it is shown.
+std::string OneLine(absl::string_view text);
+
 // The closest candidate within a small edit distance, or "" (for "did you mean" hints). Words
 // and candidates longer than kMaxSuggested are skipped: the distance costs length squared.
 inline constexpr size_t kMaxSuggested = 64;

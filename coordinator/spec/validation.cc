@@ -141,7 +141,7 @@ class Validator {
 
  private:
   void Error(absl::string_view path, std::string message, std::string hint = "") {
-    diagnostics_.push_back({positions_.Find(path), std::move(message), std::move(hint)});
+    diagnostics_.push_back({positions_.Find(path), OneLine(message), OneLine(hint)});
   }
 
   std::vector<std::string> ServiceNames() const {

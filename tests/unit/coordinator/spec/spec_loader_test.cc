@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "coordinator/spec/validation.h"
+
 namespace bdcoord::coordinator {
 namespace {
 
@@ -221,6 +225,22 @@ TEST(Quote, KeepsUserTextOnOneLineAndShort) {
   for (int i = 0; i < 50; ++i) accents += "\xc3\xa9";
   EXPECT_EQ(Quote(accents), "'" + accents.substr(0, kMaxQuoted) + "...'");
   EXPECT_EQ(ClosestMatch(std::string(20000, 'h'), {std::string(20000, 'h')}), "");
+}
+
+// Found by the spec fuzzer: an IP parser's error quotes the user's text its own way (cut, not
+// escaped), and a validation message built from it carried a raw newline.
+TEST(ValidateSpec, AMessageBuiltFromAnotherModulesErrorStaysOnOneLine) {
+  const std::string text =
+      "cluster: demo\nnetworks:\n  lan: {driver: macvlan, parent: eth0, subnet: 10.1.0.0/24}\n"
+      "hosts:\n  - {name: h2, address: \"10.1.0.1\\n" +
+      std::string(100, '9') + "\"}\nservices:\n  zk: {image: zk}\n";
+  const LoadedSpec loaded = LoadSpec(text);
+  ASSERT_TRUE(loaded.diagnostics.empty()) << loaded.diagnostics[0].message;
+  const std::vector<Diagnostic> diagnostics = ValidateSpec(loaded.spec, loaded.positions);
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].message, "address of host 'h2': '10.1.0.1\\n" + std::string(55, '9') +
+                                        "...' is not an IPv4 address");
+  EXPECT_EQ(diagnostics[0].pos.line, 5);
 }
 
 TEST(LoadSpec, QuotesMustCloseAndDocumentsBeOne) {
