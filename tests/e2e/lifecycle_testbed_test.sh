@@ -78,6 +78,7 @@ timeout 180 "${BDCOORD}" apply "${work}/life.yaml" --coordinator "${sock}" >"${w
 grep -q "7/7 instances ready, done" "${work}/apply.out" || fail "apply summary: $(cat "${work}/apply.out")"
 latest_zk=$(for n in zk1 zk2; do program_started "$(host_of ${n})" ${n}; done | sort -n | tail -1)
 first_kafka=$(for i in 1 2 3 4 5; do program_started "$(host_of kafka${i})" kafka${i}; done | sort -n | head -1)
+[[ -n ${latest_zk} && -n ${first_kafka} ]] || fail "no start time of zk or kafka (their first log lines)"
 ((latest_zk < first_kafka)) || fail "kafka started (${first_kafka} ns) before zk (${latest_zk} ns)"
 echo "ok: apply starts zk (last at ${latest_zk}) before kafka (first at ${first_kafka})"
 

@@ -41,15 +41,22 @@ testbed_cleanup() {
 dockerh() { local h=$1; shift; docker -H "unix:///run/bdcoord-testbed/${h}/docker.sock" "$@"; }
 # program_started HOST CONTAINER: when the container's program began, as nanoseconds since the
 # epoch: the time Docker stamped on its first log line (standin's "started"). Not Docker's
-# StartedAt: a held instance's container starts early behind bdgate, its program on release.
+# StartedAt: a held instance's container starts early behind bdgate, its program on release. A
+# program reported running may not have written that line yet: waited for, 20 s at most.
 program_started() {
-  dockerh "$1" logs -t "$2" 2>&1 | head -1 | /usr/bin/python3 -c '
-import sys
-stamp = sys.stdin.read().split(" ", 1)[0]
-date, _, fraction = stamp.rstrip("Z").partition(".")
-import datetime
+  local line="" deadline=$((SECONDS + 20))
+  until line=$(dockerh "$1" logs -t "$2" 2>&1 | head -1) && [[ -n ${line} ]]; do
+    if ((SECONDS >= deadline)); then
+      echo "program_started: $2 on $1 logged nothing in 20 s" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  /usr/bin/python3 -c '
+import datetime, sys
+date, _, fraction = sys.argv[1].split(" ", 1)[0].rstrip("Z").partition(".")
 seconds = datetime.datetime.fromisoformat(date).replace(tzinfo=datetime.timezone.utc).timestamp()
-print(int(seconds) * 10**9 + int((fraction + "000000000")[:9]))'
+print(int(seconds) * 10**9 + int((fraction + "000000000")[:9]))' "${line}"
 }
 # fail MESSAGE: prints it and the end of every log of this run, and ends the test.
 fail() {
