@@ -109,8 +109,9 @@ absl::StatusOr<std::string> GateBinaryFor(
     return flag;
   }
   const std::string dir = agent_path.substr(0, agent_path.rfind('/') + 1);
+  if (dir.empty()) return std::string();
   for (const std::string& candidate : {dir + "bdgate", dir + "../libexec/bdcoord/bdgate"}) {
-    if (!dir.empty() && executable(candidate)) return candidate;
+    if (executable(candidate)) return candidate;
   }
   return std::string();
 }

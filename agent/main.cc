@@ -39,6 +39,13 @@ int main(int argc, char** argv) {
     return exit_code;
   };
   if (absl::Status valid = agent::ValidateAgentFlags(flags); !valid.ok()) return fail(valid, 2);
+  // A wrong --gate is a flag error: nothing is made (no state directory) before it is found.
+  std::error_code no_path;
+  absl::StatusOr<std::string> gate = agent::GateBinaryFor(
+      flags.gate, std::filesystem::read_symlink("/proc/self/exe", no_path).string(),
+      [](const std::string& path) { return ::access(path.c_str(), X_OK) == 0; });
+  if (!gate.ok()) return fail(gate.status(), 2);
+  if (!gate->empty()) *gate = std::filesystem::weakly_canonical(*gate, no_path).string();
   auto registry = std::make_shared<prometheus::Registry>();
   // SIGTERM and SIGINT stop a long-running agent (a thread of its own takes them).
   if (!flags.once && !flags.print_facts) bdcoord::rpc::BlockStopSignals();
@@ -81,12 +88,6 @@ int main(int argc, char** argv) {
   agent::MeteredProber prober(&docker_prober, *registry);
   const std::unique_ptr<bdcoord::net::AddressProber> addresses = bdcoord::net::NewArpProber();
   const auto now = [] { return absl::Now(); };
-  std::error_code no_path;
-  absl::StatusOr<std::string> gate = agent::GateBinaryFor(
-      flags.gate, std::filesystem::read_symlink("/proc/self/exe", no_path).string(),
-      [](const std::string& path) { return ::access(path.c_str(), X_OK) == 0; });
-  if (!gate.ok()) return fail(gate.status(), 2);
-  if (!gate->empty()) *gate = std::filesystem::weakly_canonical(*gate, no_path).string();
   if (gate->empty()) {
     logger->warn("no bdgate (--gate): held instances are only created, and started when released");
   } else {

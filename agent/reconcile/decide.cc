@@ -17,6 +17,8 @@ absl::Duration FenceOf(const bdcoord::v1::DesiredInstance& instance) {
   return fence > absl::ZeroDuration() ? fence : absl::InfiniteDuration();
 }
 
+bool Gated(const ContainerInfo& container) { return container.labels.contains(kGateLabel); }
+
 std::string SpecHashOf(const bdcoord::v1::DesiredInstance& instance) {
   return instance.spec_hash().empty() ? policy::SpecHash(instance) : instance.spec_hash();
 }
@@ -47,11 +49,10 @@ InstanceDecision DecideInstance(const bdcoord::v1::DesiredInstance& instance,
   } else {
     const bool stopped_by_fence = unfenced && decision.existing->state == "exited";
     // A gated container starts whether held or not: held, it runs only bdgate.
-    const bool gated = decision.existing->labels.contains(kGateLabel);
-    decision.action =
-        (decision.existing->state == "created" || stopped_by_fence) && (!instance.hold() || gated)
-            ? InstanceAction::kStart
-            : InstanceAction::kKeep;
+    decision.action = (decision.existing->state == "created" || stopped_by_fence) &&
+                              (!instance.hold() || Gated(*decision.existing))
+                          ? InstanceAction::kStart
+                          : InstanceAction::kKeep;
   }
   return decision;
 }

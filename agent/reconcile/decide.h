@@ -52,6 +52,9 @@ Decision Decide(const bdcoord::v1::DesiredState& desired, const std::vector<Cont
 // `lost_for`: those whose fence_after is set and at most `lost_for`. Pure.
 std::set<std::string> FencedNow(const bdcoord::v1::DesiredState& desired, absl::Duration lost_for);
 
+// Whether the container's first process is bdgate (kGateLabel): a held instance's, started early.
+bool Gated(const ContainerInfo& container);
+
 // The spec hash the instance's container has or gets: the coordinator's when it set one, else
 // the agent's own (policy::SpecHash).
 std::string SpecHashOf(const bdcoord::v1::DesiredInstance& instance);

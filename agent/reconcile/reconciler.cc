@@ -47,7 +47,6 @@ constexpr char kGatedMessage[] =
 constexpr char kGateInContainer[] = "/.bdcoord/bdgate";
 constexpr char kReleaseInContainer[] = "/.bdcoord/release";
 
-bool Gated(const ContainerInfo& container) { return container.labels.contains(kGateLabel); }
 // After a release, how often and how long the agent looks for bdgate's exec (1 s in all).
 constexpr int kExecLooks = 500;
 constexpr absl::Duration kExecLookInterval = absl::Milliseconds(2);
@@ -386,7 +385,12 @@ absl::Status Reconciler::ReleaseIfDue(const DesiredInstance& instance,
 }
 
 void Reconciler::ShowHeldBehindGate(const DesiredInstance& instance, InstanceStatus* status) {
-  if (status->state() != bdcoord::v1::INSTANCE_STATE_RUNNING || Released(instance)) return;
+  // Not held: ReleaseIfDue, which every path to here runs first, released it. Held: it may have
+  // been released before (a dependency restarting holds it again), so the file says.
+  if (status->state() != bdcoord::v1::INSTANCE_STATE_RUNNING || !instance.hold() ||
+      Released(instance)) {
+    return;
+  }
   status->set_state(bdcoord::v1::INSTANCE_STATE_CREATED);
   status->set_message(kGatedMessage);
 }

@@ -107,6 +107,17 @@ set -e
 grep -q "bad.json: not a desired state" "${WORK}/bad.err" || fail "bad desired file message: $(cat "${WORK}/bad.err")"
 [[ $(started_at w1) == "${before}" ]] || fail "a bad desired file touched w1"
 echo "ok: a bad desired file is rejected and changes nothing"
+set +e
+nsenter --net="${NETNS}" "${BDAGENT}" --docker-socket "${SOCK}" --config /dev/null \
+  --state-dir "${WORK}/gate-state" --desired "${WORK}/empty.json" --once --gate /nonexistent/bdgate \
+  >/dev/null 2>"${WORK}/gate.err"
+status=$?
+set -e
+[[ ${status} -eq 2 ]] || fail "--gate /nonexistent/bdgate: exit ${status}, want 2"
+grep -qx "bdagent: --gate /nonexistent/bdgate: not an executable file given by its absolute path (build it with the agent: target bdgate; or --gate none)" \
+  "${WORK}/gate.err" || fail "--gate message: $(cat "${WORK}/gate.err")"
+[[ ! -e ${WORK}/gate-state ]] || fail "a wrong --gate made the state directory"
+echo "ok: a wrong --gate is refused (exit 2) before anything is made"
 
 # 5. An empty desired state removes the containers, then the network and the shim.
 printf '{"cluster":"itproc"}' >"${WORK}/empty.json"

@@ -257,6 +257,17 @@ TEST_F(ReconcilerGateTest, AnImageWithNothingToRunIsRefusedAsDockerWould) {
   EXPECT_FALSE(docker_.FindByName("zk1"));
 }
 
+TEST_F(ReconcilerGateTest, AReleaseFileThatCannotBeMadeFailsTheInstanceBeforeItsContainer) {
+  bdcoord::v1::DesiredState held = Held(1);
+  held.clear_hosts_file();                   // no hosts file, no file: the release
+  held.mutable_instances(0)->clear_files();  // file is the first write
+  hosts_.FailWrites(absl::PermissionDeniedError("read-only file system"));
+  const ReconcileResult result = reconciler_.Reconcile(held);
+  EXPECT_EQ(result.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_FAILED);
+  EXPECT_EQ(result.statuses[0].message(), "cannot write its release file: read-only file system");
+  EXPECT_FALSE(docker_.FindByName("zk1"));
+}
+
 TEST_F(ReconcilerGateTest, AReleaseThatCannotBeWrittenFailsTheInstance) {
   reconciler_.Reconcile(Held(1));
   hosts_.FailWrites(absl::PermissionDeniedError("read-only file system"));
