@@ -85,6 +85,7 @@ Agent::~Agent() {
 void Agent::SetUplink(Uplink* uplink) { uplink_ = uplink; }
 
 void Agent::SetDesired(const bdcoord::v1::DesiredState& desired) {
+  std::vector<bdcoord::v1::DesiredInstance> released;
   {
     absl::MutexLock lock(&desired_mu_);
     const std::string& cluster = desired.cluster();
@@ -103,8 +104,43 @@ void Agent::SetDesired(const bdcoord::v1::DesiredState& desired) {
     if (update.unusable) return;  // a coordinator that never sent a state would not do this
     desired_by_cluster_[cluster] = std::move(update.kept.desired);
     hosts_by_cluster_[cluster] = std::move(update.kept.hosts);
+    if (auto gated = behind_gate_.find(cluster); gated != behind_gate_.end()) {
+      for (const auto& instance : desired_by_cluster_[cluster].instances()) {
+        auto held = gated->second.find(instance.name());
+        if (instance.hold() || held == gated->second.end() ||
+            held->second != SpecHashOf(instance)) {
+          continue;
+        }
+        released.push_back(instance);
+        gated->second.erase(held);
+      }
+    }
+  }
+  // A write each: the pass that follows reports them running.
+  for (const auto& instance : released) {
+    if (absl::Status s = reconciler_->ReleaseEarly(instance); !s.ok()) {
+      Logger()->debug("'{}' left to the pass to release: {}", instance.name(),
+                      std::string(s.message()));
+    } else {
+      Logger()->debug("released '{}' from its gate as the desired state came", instance.name());
+    }
   }
   Wake();
+}
+
+void Agent::NoteBehindGate(const std::string& cluster, const ReconcileResult& result) {
+  absl::MutexLock lock(&desired_mu_);
+  std::map<std::string, std::string>& gated = behind_gate_[cluster];
+  for (size_t i = 0; i < result.outcomes.size() && i < result.statuses.size(); ++i) {
+    if (!result.outcomes[i].reached) continue;  // as the pass before left it
+    const bdcoord::v1::InstanceStatus& status = result.statuses[i];
+    if (result.outcomes[i].behind_gate) {
+      gated[status.name()] = status.spec_hash();
+    } else {
+      gated.erase(status.name());
+    }
+  }
+  if (gated.empty()) behind_gate_.erase(cluster);
 }
 
 void Agent::SetSoleDesired(const bdcoord::v1::DesiredState& desired) {
@@ -116,6 +152,7 @@ void Agent::SetSoleDesired(const bdcoord::v1::DesiredState& desired) {
   absl::MutexLock lock(&desired_mu_);
   desired_by_cluster_.clear();
   hosts_by_cluster_.clear();
+  behind_gate_.clear();
   if (update.unusable) return;
   desired_by_cluster_[desired.cluster()] = std::move(update.kept.desired);
   hosts_by_cluster_[desired.cluster()] = std::move(update.kept.hosts);
@@ -183,6 +220,7 @@ PassSummary Agent::RunPass() {
     }  // the sender sends what it still had before the pass's own report
     for (const auto& network : desired.networks()) wanted_networks.push_back(network.name());
     LogPass(cluster, pass.result);
+    NoteBehindGate(cluster, pass.result);
     summary.docker_unavailable = summary.docker_unavailable || pass.result.docker_unavailable();
     const ReconcileResult& result = pass.result;
     for (size_t i = 0; i < result.statuses.size(); ++i) {
@@ -200,6 +238,7 @@ PassSummary Agent::RunPass() {
       if (it != desired_by_cluster_.end() && it->second.generation() == desired.generation()) {
         desired_by_cluster_.erase(it);
         hosts_by_cluster_.erase(cluster);
+        behind_gate_.erase(cluster);
         pass.forgotten = true;
       }
     }

@@ -73,7 +73,9 @@ class Agent {
   // from the last time, or from the agent's start.
   void Contact();
 
-  // Replaces the desired state of its cluster and wakes the loop.
+  // Replaces the desired state of its cluster and wakes the loop. An instance the last pass left
+  // behind its gate and that this state no longer holds, with the same spec, is released at
+  // once (Reconciler::ReleaseEarly): its program need not wait for the pass in hand.
   void SetDesired(const bdcoord::v1::DesiredState& desired);
 
   // `desired` becomes the only desired state (from a file: it is the whole truth). Does not wake
@@ -190,6 +192,12 @@ class Agent {
   // Each cluster's hosts map, which the next delta applies to (its text is the desired state's
   // hosts_file).
   std::map<std::string, net::HostsMap> hosts_by_cluster_ ABSL_GUARDED_BY(desired_mu_);
+  // Per cluster, the instances its last pass left behind their gates, with their spec hash (what
+  // SetDesired may release early).
+  std::map<std::string, std::map<std::string, std::string>> behind_gate_
+      ABSL_GUARDED_BY(desired_mu_);
+  // After a pass of `cluster`: which of its instances are behind their gates now.
+  void NoteBehindGate(const std::string& cluster, const ReconcileResult& result);
 };
 
 // The event stream's backoff after `current`: doubled, at most 30 s.

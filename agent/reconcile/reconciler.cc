@@ -46,6 +46,7 @@ constexpr char kGatedMessage[] =
 // Where bdgate and the instance's release file are in a gated container.
 constexpr char kGateInContainer[] = "/.bdcoord/bdgate";
 constexpr char kReleaseInContainer[] = "/.bdcoord/release";
+constexpr char kReleased[] = "released\n";  // a release file's content once released
 
 // After a release, how often and how long the agent looks for bdgate's exec (1 s in all).
 constexpr int kExecLooks = 500;
@@ -252,6 +253,9 @@ ReconcileResult Reconciler::Reconcile(const DesiredState& desired, const PassHoo
                      : Act(desired, desired.instances(i), decision.instances[i], pass);
       // Which spec the instance runs (or failed to run): a rollout's progress.
       acted[i].status.set_spec_hash(decision.instances[i].spec_hash);
+      acted[i].outcome.behind_gate =
+          acted[i].status.state() == bdcoord::v1::INSTANCE_STATE_CREATED &&
+          acted[i].status.message() == kGatedMessage;
       ++done;
       if (hooks.on_instance) hooks.on_instance(i, acted[i].status);
     }
@@ -363,15 +367,28 @@ bool Reconciler::Released(const DesiredInstance& instance) {
 
 absl::Status Reconciler::ReleaseIfDue(const DesiredInstance& instance,
                                       const ContainerInfo& container) {
-  if (!Gated(container) || instance.hold() || Released(instance)) return absl::OkStatus();
-  // In place: the container sees its bind mount change, and bdgate runs the program at once.
-  if (absl::Status s = host_files_->WriteInPlace(ReleaseFileOf(instance), "released\n"); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("cannot release it from its gate: ", s.message()));
+  if (!Gated(container) || instance.hold()) return absl::OkStatus();
+  const std::string release_file = ReleaseFileOf(instance);
+  std::optional<absl::Time> released_early;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto early = released_early_.find(release_file); early != released_early_.end()) {
+      released_early = early->second;
+      released_early_.erase(early);
+    }
+  }
+  const absl::Time released = released_early.value_or(options_.now());
+  if (!Released(instance)) {
+    // In place: the container sees its bind mount change, and bdgate runs the program at once.
+    if (absl::Status s = host_files_->WriteInPlace(release_file, kReleased); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("cannot release it from its gate: ", s.message()));
+    }
+  } else if (!released_early) {
+    return absl::OkStatus();  // released by an earlier pass, which saw its program run
   }
   // Its program runs once bdgate has exec'd it, a few ms later: until then a dependent on
   // `started` must not be released, so the release is reported only once the container's first
   // process is no longer bdgate (or has ended), bounded.
-  const absl::Time released = options_.now();
   absl::StatusOr<ContainerInfo> info = Inspect(container.id);
   const std::string cmdline = info.ok() ? absl::StrCat("/proc/", info->pid, "/cmdline") : "";
   for (int look = 0; info.ok() && info->pid > 0 && look < kExecLooks; ++look) {
@@ -381,6 +398,17 @@ absl::Status Reconciler::ReleaseIfDue(const DesiredInstance& instance,
   }
   Logger()->info("released '{}' from its gate ({} to its program)", instance.name(),
                  absl::FormatDuration(options_.now() - released));
+  return absl::OkStatus();
+}
+
+absl::Status Reconciler::ReleaseEarly(const DesiredInstance& instance) {
+  const std::string release_file = ReleaseFileOf(instance);
+  absl::StatusOr<std::string> content = host_files_->Read(release_file);
+  if (!content.ok()) return content.status();  // no gated container made it: left to the pass
+  if (!content->empty()) return absl::OkStatus();
+  if (absl::Status s = host_files_->WriteInPlace(release_file, kReleased); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  released_early_[release_file] = options_.now();
   return absl::OkStatus();
 }
 

@@ -81,6 +81,9 @@ struct InstanceOutcome {
   // place in the kept container, by path in the container; and the signals sent to it for them.
   std::vector<std::string> files_rewritten;
   std::vector<std::string> signals_sent;
+  // Held, its container started behind its gate and not released: Reconciler::ReleaseEarly can
+  // release it the moment a desired state lifts its hold.
+  bool behind_gate = false;
   // False: the pass stopped before this instance (PassHooks::interrupted); its status says
   // nothing, the next pass takes it up.
   bool reached = true;
@@ -156,6 +159,13 @@ class Reconciler {
   // ready or failed (worth a report now).
   bool CheckDueProbes(const bdcoord::v1::DesiredState& desired,
                       std::vector<bdcoord::v1::InstanceStatus>* statuses);
+
+  // Releases a held instance that the last pass left behind its gate (InstanceOutcome::
+  // behind_gate), outside a pass: the desired state that lifts its hold has just arrived
+  // (Agent::SetDesired), and the pass in hand may take a while. Only writes its release file when
+  // the file is there (its gated container made it). The next pass reports it running once bdgate
+  // has exec'd its program.
+  absl::Status ReleaseEarly(const bdcoord::v1::DesiredInstance& instance);
 
   // Removes the networks (and their host shims) that bdcoord created and no cluster on this
   // host wants any more. A network that still has containers attached stays. Returns what could
@@ -302,6 +312,8 @@ class Reconciler {
       ABSL_GUARDED_BY(mu_);
   std::optional<std::pair<std::vector<std::string>, absl::Time>> networks_pruned_
       ABSL_GUARDED_BY(mu_);
+  // The release files ReleaseEarly wrote, and when, whose exec the next pass has yet to see.
+  absl::flat_hash_map<std::string, absl::Time> released_early_ ABSL_GUARDED_BY(mu_);
   // The numbers of a `user:` per image id and user (see UserOf).
   absl::flat_hash_map<std::string, NumericUser> users_ ABSL_GUARDED_BY(mu_);
   // The instances each cluster's last pass fenced (PassHooks::fenced).

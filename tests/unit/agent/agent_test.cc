@@ -234,6 +234,89 @@ TEST_F(AgentTest, ANewDesiredStateIsAnsweredBeforeThePassWorks) {
   EXPECT_EQ(reports.size(), 1u);
 }
 
+// With bdgate, a held instance's container runs behind its gate, and the desired state that lifts
+// its hold writes its release file as it arrives: the dependent's program does not wait for the
+// pass in hand on its host (on the busy testbed, up to 800 ms of gated creates).
+class AgentGateTest : public ::testing::Test {
+ protected:
+  static constexpr char kGate[] = "/usr/libexec/bdcoord/bdgate";
+  static constexpr char kReleaseFile[] = "/var/lib/bdagent/clusters/a/instances/a-zk2/release";
+
+  AgentGateTest()
+      : reconciler_(&docker_, &hosts_, nullptr,
+                    ReconcilerOptions{
+                        .now = clock_.AsFunction(), .prober = &prober_, .gate_binary = kGate}),
+        agent_(&docker_, &reconciler_, &prober_,
+               AgentOptions{.interval = absl::Seconds(10),
+                            .docker_socket = "/fake/docker.sock",
+                            .probe_drain_timeout = absl::Seconds(30),
+                            .now = clock_.AsFunction()}) {
+    docker_.AddImage("standin");
+    (void)hosts_.Create(kGate, "bdgate", 0755, FileOwner());  // a bind mount's source exists
+    agent_.SetUplink(&uplink_);
+  }
+
+  // a-zk2 held behind its gate by a pass.
+  bdcoord::v1::DesiredState HeldByAPass() {
+    bdcoord::v1::DesiredState desired = Desired("a", 1, 2);
+    desired.mutable_instances(1)->set_hold(true);
+    agent_.SetDesired(desired);
+    agent_.RunPass();
+    EXPECT_EQ(uplink_.statuses().back().instances(1).state(), bdcoord::v1::INSTANCE_STATE_CREATED);
+    EXPECT_EQ(ReleaseFile(), "") << "held";
+    desired.set_generation(2);
+    desired.mutable_instances(1)->set_hold(false);
+    return desired;
+  }
+  std::string ReleaseFile() {
+    auto file = hosts_.Get(kReleaseFile);
+    return file ? file->content : "(none)";
+  }
+
+  test_util::FakeClock clock_;
+  testing::FakeHostFiles hosts_;
+  testing::FakeDockerClient docker_{&hosts_};
+  testing::FakeUplink uplink_;
+  testing::FakeProber prober_;
+  Reconciler reconciler_;
+  Agent agent_;
+};
+
+TEST_F(AgentGateTest, TheStateThatLiftsAHoldReleasesItsGateOnArrivalNotAtThePass) {
+  const bdcoord::v1::DesiredState released = HeldByAPass();
+  const int starts = docker_.calls()["StartContainer"];
+  agent_.SetDesired(released);
+  EXPECT_EQ(ReleaseFile(), "released\n") << "no pass yet";
+
+  agent_.RunPass();
+  EXPECT_EQ(uplink_.statuses().back().generation(), 2u);
+  EXPECT_EQ(uplink_.statuses().back().instances(1).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(docker_.calls()["StartContainer"], starts) << "its container was running already";
+  EXPECT_EQ(ReleaseFile(), "released\n");
+}
+
+TEST_F(AgentGateTest, AReleaseThatAlsoChangesTheSpecIsLeftToThePassThatReplacesIt) {
+  bdcoord::v1::DesiredState released = HeldByAPass();
+  auto* env = released.mutable_instances(1)->add_env();
+  env->set_name("HEAP");
+  env->set_value("2g");
+  agent_.SetDesired(released);
+  EXPECT_EQ(ReleaseFile(), "") << "the old spec's program must not run";
+
+  const PassSummary pass = agent_.RunPass();
+  EXPECT_EQ(pass.clusters[0].result.replaced, 1);
+  EXPECT_EQ(uplink_.statuses().back().instances(1).state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+}
+
+TEST_F(AgentGateTest, AStateThatStillHoldsItReleasesNothing) {
+  bdcoord::v1::DesiredState still_held = HeldByAPass();
+  still_held.mutable_instances(1)->set_hold(true);
+  agent_.SetDesired(still_held);
+  EXPECT_EQ(ReleaseFile(), "");
+  agent_.RunPass();
+  EXPECT_EQ(uplink_.statuses().back().instances(1).state(), bdcoord::v1::INSTANCE_STATE_CREATED);
+}
+
 TEST_F(AgentTest, ATakenDownClusterIsForgottenOnceReported) {
   agent_.SetDesired(Desired("a", 1, 2));
   agent_.RunPass();
