@@ -806,6 +806,10 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   if (absl::Status s = host_files_->RemoveAll(instance_dir); !s.ok()) {
     return fail(std::string(s.message()), "");
   }
+  {
+    absl::MutexLock lock(&mu_);
+    released_early_.erase(ReleaseFileOf(instance));  // that container's, gone with its files
+  }
   for (const auto& file : instance.files()) {
     if (!CleanAbsolutePath(file.path())) {
       return fail(absl::StrCat("file path '", file.path(), "' is not a clean absolute path"), "");
