@@ -49,16 +49,20 @@ bdcoord::v1::DesiredState Desired(const std::string& cluster, int generation, in
   return desired;
 }
 
+// The agent's options in these tests: a pass every 10 s on the fake clock.
+AgentOptions TestOptions(test_util::FakeClock& clock) {
+  return AgentOptions{.interval = absl::Seconds(10),
+                      .docker_socket = "/fake/docker.sock",
+                      .probe_drain_timeout = absl::Seconds(30),
+                      .now = clock.AsFunction()};
+}
+
 class AgentTest : public ::testing::Test {
  protected:
   AgentTest()
       : reconciler_(&docker_, &hosts_, nullptr,
                     ReconcilerOptions{.now = clock_.AsFunction(), .prober = &prober_}),
-        agent_(&docker_, &reconciler_, &prober_,
-               AgentOptions{.interval = absl::Seconds(10),
-                            .docker_socket = "/fake/docker.sock",
-                            .probe_drain_timeout = absl::Seconds(30),
-                            .now = clock_.AsFunction()}) {
+        agent_(&docker_, &reconciler_, &prober_, TestOptions(clock_)) {
     docker_.AddImage("standin");
     agent_.SetUplink(&uplink_);
   }
@@ -157,11 +161,7 @@ TEST_F(AgentTest, EachInstanceIsReportedAsSoonAsItIsDone) {
   Reconciler one_at_a_time(
       &docker_, &hosts_, nullptr,
       ReconcilerOptions{.parallelism = 1, .now = clock_.AsFunction(), .prober = &prober_});
-  Agent agent(&docker_, &one_at_a_time, &prober_,
-              AgentOptions{.interval = absl::Seconds(10),
-                           .docker_socket = "/fake/docker.sock",
-                           .probe_drain_timeout = absl::Seconds(30),
-                           .now = clock_.AsFunction()});
+  Agent agent(&docker_, &one_at_a_time, &prober_, TestOptions(clock_));
   agent.SetUplink(&uplink_);
   // a-zk2 is created only once a-zk1's report has arrived (or after 10 s: the test fails).
   docker_.set_before_create([&](const ContainerConfig& config) {
@@ -246,11 +246,7 @@ class AgentGateTest : public ::testing::Test {
       : reconciler_(&docker_, &hosts_, nullptr,
                     ReconcilerOptions{
                         .now = clock_.AsFunction(), .prober = &prober_, .gate_binary = kGate}),
-        agent_(&docker_, &reconciler_, &prober_,
-               AgentOptions{.interval = absl::Seconds(10),
-                            .docker_socket = "/fake/docker.sock",
-                            .probe_drain_timeout = absl::Seconds(30),
-                            .now = clock_.AsFunction()}) {
+        agent_(&docker_, &reconciler_, &prober_, TestOptions(clock_)) {
     docker_.AddImage("standin");
     (void)hosts_.Create(kGate, "bdgate", 0755, FileOwner());  // a bind mount's source exists
     agent_.SetUplink(&uplink_);
