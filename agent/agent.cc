@@ -11,6 +11,7 @@
 #include "agent/latest_report_sender.h"
 #include "agent/pass_progress.h"
 #include "agent/probes/probes.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "proto/rpc/logging.h"
 #include "proto/rpc/status_limits.h"
 
@@ -85,7 +86,7 @@ Agent::~Agent() {
 void Agent::SetUplink(Uplink* uplink) { uplink_ = uplink; }
 
 void Agent::SetDesired(const bdcoord::v1::DesiredState& desired) {
-  std::vector<bdcoord::v1::DesiredInstance> released;
+  std::vector<bdcoord::v1::DesiredInstance> to_release;
   {
     absl::MutexLock lock(&desired_mu_);
     const std::string& cluster = desired.cluster();
@@ -104,21 +105,11 @@ void Agent::SetDesired(const bdcoord::v1::DesiredState& desired) {
     if (update.unusable) return;  // a coordinator that never sent a state would not do this
     desired_by_cluster_[cluster] = std::move(update.kept.desired);
     hosts_by_cluster_[cluster] = std::move(update.kept.hosts);
-    if (auto gated = behind_gate_.find(cluster); gated != behind_gate_.end()) {
-      for (const auto& instance : desired_by_cluster_[cluster].instances()) {
-        auto held = gated->second.find(instance.name());
-        if (instance.hold() || held == gated->second.end() ||
-            held->second != SpecHashOf(instance)) {
-          continue;
-        }
-        released.push_back(instance);
-        gated->second.erase(held);
-      }
-    }
+    to_release = ReleasableNow(cluster);
   }
   // A write each: the pass that follows reports them running.
-  for (const auto& instance : released) {
-    if (absl::Status s = reconciler_->ReleaseEarly(instance); !s.ok()) {
+  for (const auto& instance : to_release) {
+    if (absl::Status s = reconciler_->ReleaseEarly(instance, SpecHashOf(instance)); !s.ok()) {
       Logger()->debug("'{}' left to the pass to release: {}", instance.name(),
                       std::string(s.message()));
     } else {
@@ -128,19 +119,41 @@ void Agent::SetDesired(const bdcoord::v1::DesiredState& desired) {
   Wake();
 }
 
-void Agent::NoteBehindGate(const std::string& cluster, const ReconcileResult& result) {
+std::vector<bdcoord::v1::DesiredInstance> Agent::ReleasableNow(const std::string& cluster) {
+  std::vector<bdcoord::v1::DesiredInstance> releasable;
+  auto gated = behind_gate_.find(cluster);
+  const bdcoord::v1::DesiredState& desired = desired_by_cluster_[cluster];
+  if (gated == behind_gate_.end() || desired.hosts_file() != gated->second.hosts_file) {
+    return releasable;
+  }
+  for (const auto& instance : desired.instances()) {
+    auto held = gated->second.instances.find(instance.name());
+    if (instance.hold() || held == gated->second.instances.end()) continue;
+    bdcoord::v1::DesiredInstance unheld = held->second;
+    unheld.set_hold(false);
+    if (!google::protobuf::util::MessageDifferencer::Equals(unheld, instance)) continue;
+    releasable.push_back(instance);
+    gated->second.instances.erase(held);
+  }
+  return releasable;
+}
+
+void Agent::NoteBehindGate(const bdcoord::v1::DesiredState& desired,
+                           const ReconcileResult& result) {
   absl::MutexLock lock(&desired_mu_);
-  std::map<std::string, std::string>& gated = behind_gate_[cluster];
+  BehindGate& gated = behind_gate_[desired.cluster()];
+  gated.hosts_file = desired.hosts_file();
   for (size_t i = 0; i < result.outcomes.size() && i < result.statuses.size(); ++i) {
     if (!result.outcomes[i].reached) continue;  // as the pass before left it
-    const bdcoord::v1::InstanceStatus& status = result.statuses[i];
+    const bdcoord::v1::DesiredInstance& instance = desired.instances(static_cast<int>(i));
     if (result.outcomes[i].behind_gate) {
-      gated[status.name()] = status.spec_hash();
+      // Released meanwhile by SetDesired: ReleaseEarly finds its file written, and does nothing.
+      gated.instances[instance.name()] = instance;
     } else {
-      gated.erase(status.name());
+      gated.instances.erase(instance.name());
     }
   }
-  if (gated.empty()) behind_gate_.erase(cluster);
+  if (gated.instances.empty()) behind_gate_.erase(desired.cluster());
 }
 
 void Agent::SetSoleDesired(const bdcoord::v1::DesiredState& desired) {
@@ -220,7 +233,7 @@ PassSummary Agent::RunPass() {
     }  // the sender sends what it still had before the pass's own report
     for (const auto& network : desired.networks()) wanted_networks.push_back(network.name());
     LogPass(cluster, pass.result);
-    NoteBehindGate(cluster, pass.result);
+    NoteBehindGate(desired, pass.result);
     summary.docker_unavailable = summary.docker_unavailable || pass.result.docker_unavailable();
     const ReconcileResult& result = pass.result;
     for (size_t i = 0; i < result.statuses.size(); ++i) {

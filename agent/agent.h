@@ -74,8 +74,10 @@ class Agent {
   void Contact();
 
   // Replaces the desired state of its cluster and wakes the loop. An instance the last pass left
-  // behind its gate and that this state no longer holds, with the same spec, is released at
-  // once (Reconciler::ReleaseEarly): its program need not wait for the pass in hand.
+  // behind its gate that this state no longer holds, and that is otherwise as that pass had it
+  // (spec, files, the cluster's hosts file: what the pass writes before it releases), is
+  // released at once (Reconciler::ReleaseEarly): its program need not wait for the pass in
+  // hand. Any other change leaves the release to the pass.
   void SetDesired(const bdcoord::v1::DesiredState& desired);
 
   // `desired` becomes the only desired state (from a file: it is the whole truth). Does not wake
@@ -192,12 +194,19 @@ class Agent {
   // Each cluster's hosts map, which the next delta applies to (its text is the desired state's
   // hosts_file).
   std::map<std::string, net::HostsMap> hosts_by_cluster_ ABSL_GUARDED_BY(desired_mu_);
-  // Per cluster, the instances its last pass left behind their gates, with their spec hash (what
-  // SetDesired may release early).
-  std::map<std::string, std::map<std::string, std::string>> behind_gate_
-      ABSL_GUARDED_BY(desired_mu_);
-  // After a pass of `cluster`: which of its instances are behind their gates now.
-  void NoteBehindGate(const std::string& cluster, const ReconcileResult& result);
+  // Per cluster, what its last pass left behind their gates (what SetDesired may release early):
+  // each such instance as that pass had it (held), and the hosts file it wrote.
+  struct BehindGate {
+    std::map<std::string, bdcoord::v1::DesiredInstance> instances;
+    std::string hosts_file;
+  };
+  std::map<std::string, BehindGate> behind_gate_ ABSL_GUARDED_BY(desired_mu_);
+  // The instances of the cluster's desired state that SetDesired releases now (see there), taken
+  // out of behind_gate_.
+  std::vector<bdcoord::v1::DesiredInstance> ReleasableNow(const std::string& cluster)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(desired_mu_);
+  // After a pass of `desired`: which of its instances are behind their gates now.
+  void NoteBehindGate(const bdcoord::v1::DesiredState& desired, const ReconcileResult& result);
 };
 
 // The event stream's backoff after `current`: doubled, at most 30 s.

@@ -367,8 +367,12 @@ bool Reconciler::Released(const DesiredInstance& instance) {
 
 absl::Status Reconciler::ReleaseIfDue(const DesiredInstance& instance,
                                       const ContainerInfo& container) {
-  if (!Gated(container) || instance.hold()) return absl::OkStatus();
   const std::string release_file = ReleaseFileOf(instance);
+  if (Gated(container) && instance.hold()) {
+    absl::MutexLock lock(&mu_);
+    released_early_.erase(release_file);  // held again before a pass saw its program run
+  }
+  if (!Gated(container) || instance.hold()) return absl::OkStatus();
   std::optional<absl::Time> released_early;
   {
     absl::MutexLock lock(&mu_);
@@ -401,13 +405,19 @@ absl::Status Reconciler::ReleaseIfDue(const DesiredInstance& instance,
   return absl::OkStatus();
 }
 
-absl::Status Reconciler::ReleaseEarly(const DesiredInstance& instance) {
+absl::Status Reconciler::ReleaseEarly(const DesiredInstance& instance,
+                                      const std::string& spec_hash) {
   const std::string release_file = ReleaseFileOf(instance);
-  absl::StatusOr<std::string> content = host_files_->Read(release_file);
-  if (!content.ok()) return content.status();  // no gated container made it: left to the pass
-  if (!content->empty()) return absl::OkStatus();
-  if (absl::Status s = host_files_->WriteInPlace(release_file, kReleased); !s.ok()) return s;
+  // Under the lock: a pass making a new container for the instance changes gated_spec_ first.
   absl::MutexLock lock(&mu_);
+  auto gated = gated_spec_.find(release_file);
+  if (gated == gated_spec_.end() || gated->second != spec_hash) {
+    return absl::FailedPreconditionError("its gated container is not the one with this spec");
+  }
+  absl::StatusOr<std::string> content = host_files_->Read(release_file);
+  if (!content.ok()) return content.status();
+  if (!content->empty()) return absl::OkStatus();  // released already
+  if (absl::Status s = host_files_->WriteInPlace(release_file, kReleased); !s.ok()) return s;
   released_early_[release_file] = options_.now();
   return absl::OkStatus();
 }
@@ -604,6 +614,10 @@ Reconciler::Acted Reconciler::Act(const DesiredState& desired, const DesiredInst
       CheckReadiness(instance, &acted.status);
       return acted;
     case InstanceAction::kKeep:
+      if (Gated(*existing) && !instance.hold() && !Released(instance)) {
+        // Released now: a file changed while it was held is there when its program starts.
+        UpdateFilesInPlace(instance, *existing, /*running=*/false, &acted);
+      }
       if (absl::Status s = ReleaseIfDue(instance, *existing); !s.ok()) {
         acted.status = Failed(instance, std::string(s.message()));
         return acted;
@@ -803,12 +817,18 @@ InstanceStatus Reconciler::CreateAndStart(const DesiredState& desired,
   // starts, with no archive upload); owned by the instance's user, so a non-root process can
   // write beside its config. The owner is known now unless the user is a name not seen before.
   std::optional<NumericUser> user = KnownUser(image, instance.user());
+  {
+    // Before its files: an early release now cannot reach the container about to be made.
+    absl::MutexLock lock(&mu_);
+    released_early_.erase(ReleaseFileOf(instance));  // the container before, gone with its files
+    if (gated) {
+      gated_spec_[ReleaseFileOf(instance)] = hash;
+    } else {
+      gated_spec_.erase(ReleaseFileOf(instance));
+    }
+  }
   if (absl::Status s = host_files_->RemoveAll(instance_dir); !s.ok()) {
     return fail(std::string(s.message()), "");
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    released_early_.erase(ReleaseFileOf(instance));  // that container's, gone with its files
   }
   for (const auto& file : instance.files()) {
     if (!CleanAbsolutePath(file.path())) {

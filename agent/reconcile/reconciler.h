@@ -162,10 +162,12 @@ class Reconciler {
 
   // Releases a held instance that the last pass left behind its gate (InstanceOutcome::
   // behind_gate), outside a pass: the desired state that lifts its hold has just arrived
-  // (Agent::SetDesired), and the pass in hand may take a while. Only writes its release file when
-  // the file is there (its gated container made it). The next pass reports it running once bdgate
-  // has exec'd its program.
-  absl::Status ReleaseEarly(const bdcoord::v1::DesiredInstance& instance);
+  // (Agent::SetDesired), and the pass in hand may take a while. Writes its release file only
+  // when this agent made the instance's gated container with `spec_hash` and the file is still
+  // empty (FailedPrecondition otherwise: left to the pass); a pass that makes a new container
+  // meanwhile cannot have it released. The next pass reports it running once bdgate has exec'd.
+  absl::Status ReleaseEarly(const bdcoord::v1::DesiredInstance& instance,
+                            const std::string& spec_hash);
 
   // Removes the networks (and their host shims) that bdcoord created and no cluster on this
   // host wants any more. A network that still has containers attached stays. Returns what could
@@ -314,6 +316,9 @@ class Reconciler {
       ABSL_GUARDED_BY(mu_);
   // The release files ReleaseEarly wrote, and when, whose exec the next pass has yet to see.
   absl::flat_hash_map<std::string, absl::Time> released_early_ ABSL_GUARDED_BY(mu_);
+  // Per release file, the spec hash of the gated container this agent made for it (set before
+  // the container's files are made, erased when a container without a gate is made).
+  absl::flat_hash_map<std::string, std::string> gated_spec_ ABSL_GUARDED_BY(mu_);
   // The numbers of a `user:` per image id and user (see UserOf).
   absl::flat_hash_map<std::string, NumericUser> users_ ABSL_GUARDED_BY(mu_);
   // The instances each cluster's last pass fenced (PassHooks::fenced).

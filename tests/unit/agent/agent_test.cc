@@ -252,9 +252,9 @@ class AgentGateTest : public ::testing::Test {
     agent_.SetUplink(&uplink_);
   }
 
-  // a-zk2 held behind its gate by a pass.
-  bdcoord::v1::DesiredState HeldByAPass() {
-    bdcoord::v1::DesiredState desired = Desired("a", 1, 2);
+  // a-zk2 held behind its gate by a pass (of `desired`, or else the default); the same state
+  // with a-zk2 released is returned.
+  bdcoord::v1::DesiredState HeldByAPass(bdcoord::v1::DesiredState desired = Desired("a", 1, 2)) {
     desired.mutable_instances(1)->set_hold(true);
     agent_.SetDesired(desired);
     agent_.RunPass();
@@ -311,6 +311,40 @@ TEST_F(AgentGateTest, AStateThatStillHoldsItReleasesNothing) {
   EXPECT_EQ(ReleaseFile(), "");
   agent_.RunPass();
   EXPECT_EQ(uplink_.statuses().back().instances(1).state(), bdcoord::v1::INSTANCE_STATE_CREATED);
+}
+
+// What a pass writes before it releases (the hosts file, files rewritten in place) must be there
+// when the program starts: a state that changes them too is left to the pass.
+TEST_F(AgentGateTest, AStateThatAlsoChangesTheHostsMapIsLeftToThePassThatWritesItFirst) {
+  bdcoord::v1::DesiredState first = Desired("a", 1, 2);
+  *first.mutable_hosts_map() = net::ToProto(net::HostsMap(1, {Entry("10.1.0.11", "a-zk1")}));
+  bdcoord::v1::DesiredState released = HeldByAPass(first);
+  *released.mutable_hosts_map() =
+      net::ToProto(net::HostsMap(2, {Entry("10.1.0.11", "a-zk1"), Entry("10.1.0.12", "a-zk2")}));
+  agent_.SetDesired(released);
+  EXPECT_EQ(ReleaseFile(), "");
+
+  agent_.RunPass();
+  EXPECT_EQ(ReleaseFile(), "released\n");
+  EXPECT_THAT(hosts_.Get("/var/lib/bdagent/clusters/a/hosts")->content,
+              ::testing::HasSubstr("a-zk2"));
+}
+
+TEST_F(AgentGateTest, AFileRewrittenInPlaceIsLeftToThePassThatWritesItFirst) {
+  bdcoord::v1::DesiredState first = Desired("a", 1, 2);
+  auto* file = first.mutable_instances(1)->add_files();
+  file->set_path("/conf/app.cfg");
+  file->set_content("v1");
+  file->set_on_change("none");  // its content is not in the spec hash
+  bdcoord::v1::DesiredState released = HeldByAPass(first);
+  released.mutable_instances(1)->mutable_files(0)->set_content("v2");
+  agent_.SetDesired(released);
+  EXPECT_EQ(ReleaseFile(), "");
+
+  agent_.RunPass();
+  EXPECT_EQ(ReleaseFile(), "released\n");
+  EXPECT_EQ(hosts_.Get("/var/lib/bdagent/clusters/a/instances/a-zk2/files/conf/app.cfg")->content,
+            "v2");
 }
 
 TEST_F(AgentTest, ATakenDownClusterIsForgottenOnceReported) {

@@ -244,6 +244,32 @@ TEST_F(ReconcilerGateTest, AHeldInstanceStartsBehindItsGateAndIsReleasedByAWrite
   EXPECT_EQ(hosts_.Get(ReleaseFile("zk1"))->content, "released\n");
 }
 
+// An early release (the desired state that lifts the hold has just come) reaches only the gated
+// container made with the spec the agent asks for: another one, made by a pass meanwhile, is
+// left to the pass.
+TEST_F(ReconcilerGateTest, AnEarlyReleaseReachesOnlyTheGatedContainerOfItsSpec) {
+  const bdcoord::v1::DesiredState held = Held(1);
+  reconciler_.Reconcile(held);
+  const bdcoord::v1::DesiredInstance& zk1 = held.instances(0);
+  EXPECT_EQ(reconciler_.ReleaseEarly(zk1, "another spec").message(),
+            "its gated container is not the one with this spec");
+  EXPECT_EQ(hosts_.Get(ReleaseFile("zk1"))->content, "");
+
+  EXPECT_TRUE(reconciler_.ReleaseEarly(zk1, SpecHashOf(zk1)).ok());
+  EXPECT_EQ(hosts_.Get(ReleaseFile("zk1"))->content, "released\n");
+  const ReconcileResult released = reconciler_.Reconcile(Desired(1));
+  EXPECT_EQ(released.statuses[0].state(), bdcoord::v1::INSTANCE_STATE_RUNNING);
+
+  // Held again with a new spec: the new gated container's file is empty, and an early release
+  // with the old spec does not reach it.
+  bdcoord::v1::DesiredState changed = Held(1);
+  changed.mutable_instances(0)->add_command("--listen");
+  reconciler_.Reconcile(changed);
+  EXPECT_EQ(hosts_.Get(ReleaseFile("zk1"))->content, "");
+  EXPECT_FALSE(reconciler_.ReleaseEarly(zk1, SpecHashOf(zk1)).ok());
+  EXPECT_EQ(hosts_.Get(ReleaseFile("zk1"))->content, "");
+}
+
 TEST_F(ReconcilerGateTest, AnImageWithNothingToRunIsRefusedAsDockerWould) {
   docker_.AddImage("scratch-data");
   docker_.SetImageProgram("scratch-data", {}, {});
