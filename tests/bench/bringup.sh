@@ -48,7 +48,8 @@ Options:
   --rounds N      rounds (default: $ROUNDS or 3); also the second argument
   --idle SECONDS  idle window (default: $IDLE_SECONDS or 60); also the third argument
 Environment: AGENT_ARGS, appended to every bdagent command line (AGENT_ARGS="--parallelism 8");
-KEEP=1 keeps the work directory (/tmp/bdcoord-bringup.*).
+KEEP=1 keeps the work directory (/tmp/bdcoord-bringup.*); TIMELINE=1 prints, after each timed
+run of (a) and (b), each host's first create and last start (Docker's events) from the start.
 EOF
 }
 
@@ -341,24 +342,24 @@ mv "${WORK}/compose.yaml.services" "${WORK}/swarm-services.txt"
 
 # Runs the loops PREFIX-hostK.sh, the hosts in parallel; T = ms until every loop returned.
 run_loops() {
-  local prefix=$1 t0 h pids=() failed=0 i
-  t0=$(now_ms)
+  local prefix=$1 h pids=() failed=0 i
+  T0=$(now_ms)
   for h in "${HOSTS[@]}"; do
     [[ -e ${prefix}-${h}.sh ]] || continue
     bash "${prefix}-${h}.sh" >"${prefix}-${h}.log" 2>&1 &
     pids+=($!)
   done
   for i in "${pids[@]}"; do wait "${i}" || failed=1; done
-  T=$(($(now_ms) - t0))
+  T=$(($(now_ms) - T0))
   ((failed == 0)) || fail "a docker run loop (${prefix##*/}) failed"
 }
 
 run_apply() {
-  local spec=$1 t0
-  t0=$(now_ms)
+  local spec=$1
+  T0=$(now_ms)
   timeout 300 "${BDCOORD}" apply "${spec}" --coordinator "${ADDR}" >"${WORK}/apply.log" 2>&1 ||
     fail "bdcoord apply ${spec}: $(tail -5 "${WORK}/apply.log")"
-  T=$(($(now_ms) - t0))
+  T=$(($(now_ms) - T0))
   grep -q "36/36 instances ready, done" "${WORK}/apply.log" ||
     fail "no '36/36 instances ready, done' line: $(tail -3 "${WORK}/apply.log")"
 }
@@ -462,8 +463,27 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # Per peer key: times, and CPU (ms) of bdcoord's daemons, Docker and the client, per round.
 declare -A TIMES=() CPUBD=() CPUDK=() CPUCL=()
+# TIMELINE=1: per host, Docker's first container create and last start since T0, in ms, and
+# the run's end: where a run spends what is not Docker's work (ramp-up, tail).
+timeline() {
+  local key=$1 h line
+  [[ -n ${TIMELINE:-} && ${key} == [ab] ]] || return 0
+  line="  timeline ${key} (ms from the start; end +${T}):"
+  for h in "${HOSTS[@]}"; do
+    line+=" ${h} $(dk "${h}" events --since "$((T0 / 1000)).$(printf %03d $((T0 % 1000)))" \
+      --until "$(date +%s.%N)" --filter type=container --filter event=create \
+      --filter event=start --format '{{.TimeNano}} {{.Action}}' |
+      awk -v t0="${T0}" '{t = int($1 / 1000000) - t0}
+        $2 == "create" && (c == "" || t < c) {c = t}
+        $2 == "start" {n++; if (t > s) s = t}
+        END {printf "%s..%s/%d", c, s, n}'),"
+  done
+  echo "${line%,}"
+}
+
 record() {
   local key=$1
+  timeline "${key}"
   TIMES[${key}]+=" ${T}"
   CPUBD[${key}]+=" ${CPU_BD}"
   CPUDK[${key}]+=" ${CPU_DOCKER}"
