@@ -466,12 +466,28 @@ absl::StatusOr<ClusterOps::DownResult> ClusterOps::Down(const std::string& reque
 }
 
 absl::StatusOr<bdcoord::v1::ApplyProgress> ClusterOps::Progress(const std::string& cluster) {
-  auto state = ReadClusterState(store_, cluster);
-  if (absl::IsNotFound(state.status())) {
-    return absl::AbortedError(absl::StrCat("cluster '", cluster, "' was taken down meanwhile"));
-  }
+  auto read = [&] {
+    auto state = ReadClusterState(store_, cluster);
+    if (absl::IsNotFound(state.status())) {
+      return absl::StatusOr<ClusterState>(
+          absl::AbortedError(absl::StrCat("cluster '", cluster, "' was taken down meanwhile")));
+    }
+    return state;
+  };
+  auto state = read();
   if (!state.ok()) return state.status();
-  const bool settled = controller_.Settled(cluster, state->applied.spec, state->applied.placement);
+  bool settled = controller_.Settled(cluster, state->applied.spec, state->applied.placement);
+  if (settled) {
+    // The statuses read before may predate the reports that settled this version (a pass can
+    // come between the read and the question): an instance's failure with the spec before would
+    // end an apply that is about to replace it. Read again, after.
+    auto again = read();
+    if (!again.ok()) return again.status();
+    settled = again->applied.spec.SerializeAsString() == state->applied.spec.SerializeAsString() &&
+              again->applied.placement.SerializeAsString() ==
+                  state->applied.placement.SerializeAsString();
+    state = std::move(again);
+  }
   const Orchestration& o = state->orchestration;
   bdcoord::v1::ApplyProgress progress;
   progress.set_cluster(cluster);

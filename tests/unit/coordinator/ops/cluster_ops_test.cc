@@ -4,10 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -398,6 +400,107 @@ TEST_F(OpsTest, ProgressIsDoneOnlyOnceTheControllerSettledThisVersion) {
   // A scale is a new version: not done until the controller brought it out.
   ASSERT_TRUE(ops_->Scale("chain", "drill", 2).ok());
   EXPECT_FALSE(ops_->Progress("chain")->done());
+}
+
+// The store as ClusterOps sees it, with `after_status_read` run once right after the first read
+// of a cluster's statuses: what a controller pass that comes in between does.
+class StoreWithStepAfterStatusRead : public Store {
+ public:
+  StoreWithStepAfterStatusRead(Store& store, std::function<void()> after_status_read)
+      : store_(store), after_status_read_(std::move(after_status_read)) {}
+
+  absl::StatusOr<std::map<std::string, ReportedStatus>> InstanceStatuses(
+      const std::string& cluster) override {
+    auto statuses = store_.InstanceStatuses(cluster);
+    if (after_status_read_) std::exchange(after_status_read_, nullptr)();
+    return statuses;
+  }
+
+  absl::Status AdmitHost(const std::string& name, const bdcoord::v1::HostFacts& facts,
+                         absl::Time now) override {
+    return store_.AdmitHost(name, facts, now);
+  }
+  absl::Status MarkHostSeen(const std::string& name, absl::Time now) override {
+    return store_.MarkHostSeen(name, now);
+  }
+  absl::Status SetHostDrained(const std::string& name, bool drained) override {
+    return store_.SetHostDrained(name, drained);
+  }
+  absl::StatusOr<std::vector<HostRecord>> ListHosts() override { return store_.ListHosts(); }
+  absl::Status DrainHost(const std::string& name, const bdcoord::v1::HostFacts& facts,
+                         absl::Time now, bool drained,
+                         const std::vector<AppliedCluster>& replanned) override {
+    return store_.DrainHost(name, facts, now, drained, replanned);
+  }
+  absl::Status ApplyCluster(const AppliedCluster& cluster) override {
+    return store_.ApplyCluster(cluster);
+  }
+  absl::StatusOr<AppliedCluster> GetCluster(const std::string& name) override {
+    return store_.GetCluster(name);
+  }
+  absl::Status UpdateRollout(const std::string& cluster,
+                             const bdcoord::v1::Rollout& rollout) override {
+    return store_.UpdateRollout(cluster, rollout);
+  }
+  absl::StatusOr<std::vector<std::string>> ListClusters() override { return store_.ListClusters(); }
+  absl::Status DeleteCluster(const std::string& name) override {
+    return store_.DeleteCluster(name);
+  }
+  absl::StatusOr<std::map<std::string, IpOwner>> AllocatedIps() override {
+    return store_.AllocatedIps();
+  }
+  absl::Status MarkInstances(const std::string& cluster, const std::string& host,
+                             const std::vector<bdcoord::v1::InstanceStatus>& statuses) override {
+    return store_.MarkInstances(cluster, host, statuses);
+  }
+  absl::StatusOr<bool> RunOnceCompleted(const std::string& cluster,
+                                        const std::string& instance) override {
+    return store_.RunOnceCompleted(cluster, instance);
+  }
+
+ private:
+  Store& store_;
+  std::function<void()> after_status_read_;
+};
+
+// Seen once in the rollout e2e test: `rollout undo` ended "failed" with the exit of the container
+// it was replacing, as the statuses Progress had read were older than the agents' reports that
+// settled the new version a moment later.
+TEST_F(OpsTest, ProgressDoesNotEndOnAFailureOlderThanTheReportsThatSettledTheVersion) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  agents_.SetAnswerHook(
+      [](const bdcoord::v1::DesiredInstance& instance, bdcoord::v1::InstanceStatus* status) {
+        if (instance.service() != "drill") return;
+        status->set_state(bdcoord::v1::INSTANCE_STATE_FAILED);
+        status->set_ready(false);
+        status->set_message("exited with code 3");
+      });
+  RunUntilSettled();
+  absl::StatusOr<bdcoord::v1::ApplyProgress> failed = ops_->Progress("chain");
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  ASSERT_TRUE(failed->done());
+  ASSERT_EQ(failed->failures_size(), 1);
+  agents_.SetAnswerHook(nullptr);
+
+  // A mended drill. Its first pass, the agents' answers (drill1 running) and the pass that records
+  // them come between Progress's read of the statuses and its question to the controller.
+  std::string mended = kChainSpec;
+  mended.replace(mended.find("drill: {image: busybox"), 22, "drill: {image: alpine:3");
+  ASSERT_TRUE(Apply(mended).ok());
+  StoreWithStepAfterStatusRead store(*store_, [this] {
+    controller_->RunPass();
+    agents_.AnswerEveryDesiredState(bdcoord::v1::INSTANCE_STATE_RUNNING);
+    controller_->RunPass();
+  });
+  ClusterOps ops(inventory_, store, agents_, events_, *controller_, clock_.AsFunction(),
+                 HostPolicy{}, &metrics_);
+  absl::StatusOr<bdcoord::v1::ApplyProgress> progress = ops.Progress("chain");
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_THAT(progress->failures(), IsEmpty());
+  for (const auto& service : progress->services()) {
+    EXPECT_EQ(service.failed(), 0u) << service.service();
+  }
 }
 
 TEST_F(OpsTest, FollowProgressWritesEachChangeAndEndsWhenDone) {
