@@ -466,11 +466,10 @@ absl::StatusOr<ClusterOps::DownResult> ClusterOps::Down(const std::string& reque
 }
 
 absl::StatusOr<bdcoord::v1::ApplyProgress> ClusterOps::Progress(const std::string& cluster) {
-  auto read = [&] {
+  auto read = [&]() -> absl::StatusOr<ClusterState> {
     auto state = ReadClusterState(store_, cluster);
     if (absl::IsNotFound(state.status())) {
-      return absl::StatusOr<ClusterState>(
-          absl::AbortedError(absl::StrCat("cluster '", cluster, "' was taken down meanwhile")));
+      return absl::AbortedError(absl::StrCat("cluster '", cluster, "' was taken down meanwhile"));
     }
     return state;
   };
@@ -480,12 +479,12 @@ absl::StatusOr<bdcoord::v1::ApplyProgress> ClusterOps::Progress(const std::strin
   if (settled) {
     // The statuses read before may predate the reports that settled this version (a pass can
     // come between the read and the question): an instance's failure with the spec before would
-    // end an apply that is about to replace it. Read again, after.
+    // end an apply that is about to replace it. Read again, after; a version applied meanwhile
+    // is not the one settled.
     auto again = read();
     if (!again.ok()) return again.status();
-    settled = again->applied.spec.SerializeAsString() == state->applied.spec.SerializeAsString() &&
-              again->applied.placement.SerializeAsString() ==
-                  state->applied.placement.SerializeAsString();
+    settled = VersionKey(again->applied.spec, again->applied.placement) ==
+              VersionKey(state->applied.spec, state->applied.placement);
     state = std::move(again);
   }
   const Orchestration& o = state->orchestration;

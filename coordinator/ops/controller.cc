@@ -29,13 +29,12 @@ std::string StateLabel(bdcoord::v1::InstanceState state) {
   return absl::AsciiStrToLower(absl::StripPrefix(name, "INSTANCE_STATE_"));
 }
 
-// Identifies one applied version of a cluster.
+}  // namespace
+
 std::string VersionKey(const bdcoord::v1::ClusterSpec& spec,
                        const bdcoord::v1::Placement& placement) {
   return absl::StrCat(spec.SerializeAsString(), "\n", placement.SerializeAsString());
 }
-
-}  // namespace
 
 std::set<std::string> CompletedInstances(Store& store, const bdcoord::v1::ClusterSpec& spec,
                                          const bdcoord::v1::Placement& placement) {

@@ -31,6 +31,10 @@
 
 namespace bdcoord::coordinator {
 
+// Identifies one applied version (spec and placement) of a cluster.
+std::string VersionKey(const bdcoord::v1::ClusterSpec& spec,
+                       const bdcoord::v1::Placement& placement);
+
 // The run-once instances of the cluster that ever completed, from the store.
 std::set<std::string> CompletedInstances(Store& store, const bdcoord::v1::ClusterSpec& spec,
                                          const bdcoord::v1::Placement& placement);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tests/testing/forwarding_store.h"
 #include "tests/testing/metrics.h"
 #include "tests/unit/coordinator/ops/ops_fixture.h"
 
@@ -404,62 +405,19 @@ TEST_F(OpsTest, ProgressIsDoneOnlyOnceTheControllerSettledThisVersion) {
 
 // The store as ClusterOps sees it, with `after_status_read` run once right after the first read
 // of a cluster's statuses: what a controller pass that comes in between does.
-class StoreWithStepAfterStatusRead : public Store {
+class StoreWithStepAfterStatusRead : public test_util::ForwardingStore {
  public:
   StoreWithStepAfterStatusRead(Store& store, std::function<void()> after_status_read)
-      : store_(store), after_status_read_(std::move(after_status_read)) {}
+      : ForwardingStore(store), after_status_read_(std::move(after_status_read)) {}
 
   absl::StatusOr<std::map<std::string, ReportedStatus>> InstanceStatuses(
       const std::string& cluster) override {
-    auto statuses = store_.InstanceStatuses(cluster);
+    auto statuses = ForwardingStore::InstanceStatuses(cluster);
     if (after_status_read_) std::exchange(after_status_read_, nullptr)();
     return statuses;
   }
 
-  absl::Status AdmitHost(const std::string& name, const bdcoord::v1::HostFacts& facts,
-                         absl::Time now) override {
-    return store_.AdmitHost(name, facts, now);
-  }
-  absl::Status MarkHostSeen(const std::string& name, absl::Time now) override {
-    return store_.MarkHostSeen(name, now);
-  }
-  absl::Status SetHostDrained(const std::string& name, bool drained) override {
-    return store_.SetHostDrained(name, drained);
-  }
-  absl::StatusOr<std::vector<HostRecord>> ListHosts() override { return store_.ListHosts(); }
-  absl::Status DrainHost(const std::string& name, const bdcoord::v1::HostFacts& facts,
-                         absl::Time now, bool drained,
-                         const std::vector<AppliedCluster>& replanned) override {
-    return store_.DrainHost(name, facts, now, drained, replanned);
-  }
-  absl::Status ApplyCluster(const AppliedCluster& cluster) override {
-    return store_.ApplyCluster(cluster);
-  }
-  absl::StatusOr<AppliedCluster> GetCluster(const std::string& name) override {
-    return store_.GetCluster(name);
-  }
-  absl::Status UpdateRollout(const std::string& cluster,
-                             const bdcoord::v1::Rollout& rollout) override {
-    return store_.UpdateRollout(cluster, rollout);
-  }
-  absl::StatusOr<std::vector<std::string>> ListClusters() override { return store_.ListClusters(); }
-  absl::Status DeleteCluster(const std::string& name) override {
-    return store_.DeleteCluster(name);
-  }
-  absl::StatusOr<std::map<std::string, IpOwner>> AllocatedIps() override {
-    return store_.AllocatedIps();
-  }
-  absl::Status MarkInstances(const std::string& cluster, const std::string& host,
-                             const std::vector<bdcoord::v1::InstanceStatus>& statuses) override {
-    return store_.MarkInstances(cluster, host, statuses);
-  }
-  absl::StatusOr<bool> RunOnceCompleted(const std::string& cluster,
-                                        const std::string& instance) override {
-    return store_.RunOnceCompleted(cluster, instance);
-  }
-
  private:
-  Store& store_;
   std::function<void()> after_status_read_;
 };
 
