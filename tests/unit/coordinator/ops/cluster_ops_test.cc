@@ -399,7 +399,7 @@ TEST_F(OpsTest, ProgressIsDoneOnlyOnceTheControllerSettledThisVersion) {
     EXPECT_EQ(service.ready(), service.desired()) << service.service();
   }
   // A scale is a new version: not done until the controller brought it out.
-  ASSERT_TRUE(ops_->Scale("chain", "drill", 2).ok());
+  ASSERT_TRUE(ops_->Scale("chain", "kafka", 1).ok());
   EXPECT_FALSE(ops_->Progress("chain")->done());
 }
 
@@ -461,6 +461,34 @@ TEST_F(OpsTest, ProgressDoesNotEndOnAFailureOlderThanTheReportsThatSettledTheVer
   }
 }
 
+// A scale down: every instance left has its status, so only the version tells it is not settled.
+TEST_F(OpsTest, AVersionAppliedBetweenProgresssReadsIsNotTheOneSettled) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  RunUntilSettled();
+  StoreWithStepAfterStatusRead store(
+      *store_, [this] { ASSERT_TRUE(ops_->Scale("chain", "kafka", 1).ok()); });
+  ClusterOps ops(inventory_, store, agents_, events_, *controller_, clock_.AsFunction(),
+                 HostPolicy{}, &metrics_);
+  const absl::StatusOr<bdcoord::v1::ApplyProgress> progress = ops.Progress("chain");
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_FALSE(progress->done());
+}
+
+TEST_F(OpsTest, ProgressOfAClusterTakenDownBetweenItsReadsIsAborted) {
+  ConnectAll();
+  ASSERT_TRUE(Apply().ok());
+  RunUntilSettled();
+  // What `bdcoord down` does first, between Progress's two reads (the first settled).
+  StoreWithStepAfterStatusRead store(*store_,
+                                     [this] { ASSERT_TRUE(store_->DeleteCluster("chain").ok()); });
+  ClusterOps ops(inventory_, store, agents_, events_, *controller_, clock_.AsFunction(),
+                 HostPolicy{}, &metrics_);
+  const absl::StatusOr<bdcoord::v1::ApplyProgress> progress = ops.Progress("chain");
+  EXPECT_EQ(progress.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(progress.status().message(), HasSubstr("cluster 'chain' was taken down meanwhile"));
+}
+
 TEST_F(OpsTest, FollowProgressWritesEachChangeAndEndsWhenDone) {
   ConnectAll();
   ASSERT_TRUE(Apply().ok());
@@ -477,7 +505,7 @@ TEST_F(OpsTest, FollowProgressWritesEachChangeAndEndsWhenDone) {
   ASSERT_EQ(written.size(), 1u);
   EXPECT_TRUE(written[0].done());
 
-  ASSERT_TRUE(ops_->Scale("chain", "drill", 2).ok());
+  ASSERT_TRUE(ops_->Scale("chain", "kafka", 1).ok());
   EXPECT_EQ(ops_->FollowProgress(
                     "chain", [](const bdcoord::v1::ApplyProgress&) { return false; },
                     [] { return false; })
